@@ -1,0 +1,126 @@
+// The model config contract: one JSON file per model in configs/, parsed once at the edge.
+// Models differ by this file only; the pipeline code is the same for all of them.
+import { z } from 'zod';
+
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a column-style identifier (letters, digits, _)');
+
+export const featureSchema = z.discriminatedUnion('type', [
+  z.object({
+    name: identifier,
+    type: z.literal('numeric'),
+    nullable: z.boolean().default(false),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    description: z.string().optional(),
+  }).strict(),
+  z.object({
+    name: identifier,
+    type: z.literal('categorical'),
+    nullable: z.boolean().default(false),
+    values: z.array(z.string().min(1)).min(1, 'a categorical feature needs at least one allowed value'),
+    description: z.string().optional(),
+  }).strict(),
+  z.object({
+    name: identifier,
+    type: z.literal('boolean'),
+    nullable: z.boolean().default(false),
+    description: z.string().optional(),
+  }).strict(),
+]);
+
+/**
+ * Per-model extra logic: derived numeric features computed from other numeric features.
+ * They are declarative so the trainer computes them in TypeScript and the ONNX export
+ * computes them inside the graph, with the same float semantics: no training/serving skew.
+ */
+export const derivedFeatureSchema = z.object({
+  name: identifier,
+  op: z.enum(['ratio', 'product', 'difference', 'sum']),
+  inputs: z.tuple([identifier, identifier]),
+  description: z.string().optional(),
+}).strict();
+
+const gbdtParams = z.object({
+  trees: z.number().int().min(1).max(10000),
+  max_depth: z.number().int().min(1).max(16),
+  learning_rate: z.number().positive().max(1),
+  max_bins: z.number().int().min(2).max(256).default(256),
+  min_samples_leaf: z.number().int().min(1).default(20),
+  l2: z.number().min(0).default(1),
+  min_split_gain: z.number().min(0).default(0),
+  early_stopping_rounds: z.number().int().min(1).optional(),
+  validation_fraction: z.number().gt(0).lt(0.5).default(0.1),
+  threads: z.number().int().min(1).max(64).optional(),
+}).strict();
+
+export const trainerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('gbdt'), params: gbdtParams }).strict(),
+  z.object({ type: z.literal('linear'), params: z.object({ alpha: z.number().min(0).default(1) }).strict().default({ alpha: 1 }) }).strict(),
+  z.object({
+    type: z.literal('command'),
+    params: z.object({
+      // argv, not a shell string; {train}, {test}, {output}, {config} are substituted with file paths.
+      command: z.array(z.string().min(1)).min(1),
+      timeout_s: z.number().int().min(1).default(3600),
+    }).strict(),
+  }).strict(),
+]);
+
+export const modelConfigSchema = z.object({
+  name: identifier,
+  description: z.string().optional(),
+  dataset: z.object({
+    name: identifier,
+    file: z.string().optional(),
+    synth_rows: z.number().int().min(100).default(20000),
+    synth_seed: z.number().int().default(42),
+  }).strict(),
+  id_column: identifier,
+  features: z.array(featureSchema).min(1, 'at least one feature is required'),
+  derived: z.array(derivedFeatureSchema).default([]),
+  target: z.object({ column: identifier, unit: z.string().min(1) }).strict(),
+  output: z.object({ column: identifier }).strict(),
+  split: z.object({
+    test_fraction: z.number().gt(0).lt(1).default(0.2),
+    seed: z.number().int().default(7),
+  }).strict(),
+  trainer: trainerSchema,
+  promotion: z.object({
+    alias: identifier.default('champion'),
+    metric: z.enum(['rmse', 'mae', 'r2']).default('rmse'),
+    min_improvement: z.number().min(0).default(0),
+  }).strict(),
+  monitoring: z.object({
+    psi_warn: z.number().positive().default(0.1),
+    psi_alert: z.number().positive().default(0.25),
+    drift_share: z.number().gt(0).max(1).default(0.3),
+  }).strict().default({ psi_warn: 0.1, psi_alert: 0.25, drift_share: 0.3 }),
+  serving: z.object({
+    alias: identifier.default('prod'),
+    memory_mb: z.number().int().min(128).max(10240).default(1024),
+    timeout_s: z.number().int().min(1).max(900).default(60),
+    alias_ttl_s: z.number().int().min(0).default(60),
+    max_body_bytes: z.number().int().min(1024).default(1_000_000),
+  }).strict().default({ alias: 'prod', memory_mb: 1024, timeout_s: 60, alias_ttl_s: 60, max_body_bytes: 1_000_000 }),
+}).strict().superRefine((cfg, ctx) => {
+  const seen = new Set<string>();
+  const all = [...cfg.features.map((f) => f.name), ...cfg.derived.map((d) => d.name)];
+  all.forEach((name, i) => {
+    if (seen.has(name)) ctx.addIssue({ code: 'custom', path: i < cfg.features.length ? ['features', i, 'name'] : ['derived', i - cfg.features.length, 'name'], message: `duplicate feature name "${name}"` });
+    seen.add(name);
+  });
+  const numeric = new Set(cfg.features.filter((f) => f.type !== 'categorical').map((f) => f.name));
+  cfg.derived.forEach((d, i) => d.inputs.forEach((input, j) => {
+    if (!numeric.has(input)) ctx.addIssue({ code: 'custom', path: ['derived', i, 'inputs', j], message: `"${input}" is not a numeric or boolean feature of this config` });
+  }));
+  for (const col of [cfg.id_column, cfg.target.column]) {
+    if (seen.has(col)) ctx.addIssue({ code: 'custom', path: ['features'], message: `"${col}" is the id or target column and cannot also be a feature` });
+  }
+  if (cfg.monitoring.psi_warn > cfg.monitoring.psi_alert) ctx.addIssue({ code: 'custom', path: ['monitoring', 'psi_warn'], message: 'psi_warn must not exceed psi_alert' });
+});
+
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
+export type FeatureSpec = z.infer<typeof featureSchema>;
+export type DerivedFeature = z.infer<typeof derivedFeatureSchema>;
+export type TrainerSpec = z.infer<typeof trainerSchema>;
+export type GbdtParams = z.infer<typeof gbdtParams>;

@@ -1,0 +1,62 @@
+// The in-memory columnar table every stage shares (trainer, monitor, predictor):
+// typed arrays per column, no per-row objects.
+
+/** Numeric and boolean columns: float64 values, NaN = missing. Booleans hold 0/1. */
+export interface NumericColumn {
+  kind: 'numeric';
+  values: Float64Array;
+}
+
+/** Categorical columns: int32 codes into `categories`, -1 = missing (empty cell). */
+export interface CategoricalColumn {
+  kind: 'categorical';
+  codes: Int32Array;
+  categories: string[];
+}
+
+/** Free text kept as-is (ids). */
+export interface TextColumn {
+  kind: 'text';
+  values: string[];
+}
+
+export type Column = NumericColumn | CategoricalColumn | TextColumn;
+
+export interface Table {
+  rows: number;
+  columns: Map<string, Column>;
+}
+
+export function numericColumn(table: Table, name: string): Float64Array {
+  const col = table.columns.get(name);
+  if (!col || col.kind !== 'numeric') throw new Error(`table has no numeric column "${name}"`);
+  return col.values;
+}
+
+export function categoricalColumn(table: Table, name: string): CategoricalColumn {
+  const col = table.columns.get(name);
+  if (!col || col.kind !== 'categorical') throw new Error(`table has no categorical column "${name}"`);
+  return col;
+}
+
+/** Rows `indices` of every column, in that order: how train/test splits are cut. */
+export function takeRows(table: Table, indices: Int32Array | number[]): Table {
+  const n = indices.length;
+  const columns = new Map<string, Column>();
+  for (const [name, col] of table.columns) {
+    if (col.kind === 'numeric') {
+      const out = new Float64Array(n);
+      for (let i = 0; i < n; i++) out[i] = col.values[indices[i]!]!;
+      columns.set(name, { kind: 'numeric', values: out });
+    } else if (col.kind === 'categorical') {
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) out[i] = col.codes[indices[i]!]!;
+      columns.set(name, { kind: 'categorical', codes: out, categories: col.categories });
+    } else {
+      const out = new Array<string>(n);
+      for (let i = 0; i < n; i++) out[i] = col.values[indices[i]!]!;
+      columns.set(name, { kind: 'text', values: out });
+    }
+  }
+  return { rows: n, columns };
+}

@@ -1,0 +1,107 @@
+// Typed errors for the whole toolkit. Each carries a message a user can act on;
+// exit codes (CLI) and HTTP statuses (handlers) are mapped from `code` in one place each.
+
+export interface ErrorDetail {
+  row?: number;
+  field?: string;
+  issue: string;
+}
+
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'INPUT_INVALID'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'INTEGRITY'
+  | 'STORE_UNSUPPORTED'
+  | 'TRAINING_FAILED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'INTERNAL';
+
+export class MltkError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetail[];
+  constructor(code: ErrorCode, message: string, details: ErrorDetail[] = []) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** A config file (model config, deploy inputs) failed validation. */
+export class ConfigError extends MltkError {
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super('CONFIG_INVALID', message, details);
+  }
+}
+
+/** User-supplied data (a CSV, a request body, a CLI argument) is malformed. */
+export class InvalidInputError extends MltkError {
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super('INPUT_INVALID', message, details);
+  }
+}
+
+export class NotFoundError extends MltkError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+/** A conditional write lost a race (put-if-absent on an existing key, put-if-match on a stale etag). */
+export class ConflictError extends MltkError {
+  constructor(message: string) {
+    super('CONFLICT', message);
+  }
+}
+
+/** Stored bytes do not match the hash that names them. */
+export class IntegrityError extends MltkError {
+  constructor(message: string) {
+    super('INTEGRITY', message);
+  }
+}
+
+export class UnsupportedStoreError extends MltkError {
+  constructor(message: string) {
+    super('STORE_UNSUPPORTED', message);
+  }
+}
+
+export class TrainingError extends MltkError {
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super('TRAINING_FAILED', message, details);
+  }
+}
+
+export class PayloadTooLargeError extends MltkError {
+  constructor(message: string) {
+    super('PAYLOAD_TOO_LARGE', message);
+  }
+}
+
+/** The CLI's exit code for an error: 1 for anything unexpected, a distinct code per class otherwise. */
+export function exitCodeFor(err: unknown): number {
+  if (!(err instanceof MltkError)) return 1;
+  const codes: Record<ErrorCode, number> = {
+    CONFIG_INVALID: 3,
+    INPUT_INVALID: 4,
+    NOT_FOUND: 5,
+    CONFLICT: 6,
+    INTEGRITY: 7,
+    STORE_UNSUPPORTED: 8,
+    TRAINING_FAILED: 9,
+    PAYLOAD_TOO_LARGE: 4,
+    INTERNAL: 1,
+  };
+  return codes[err.code];
+}
+
+/** Formats zod issues as "path: message" details, the shape every parser in the toolkit reports. */
+export function zodDetails(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): ErrorDetail[] {
+  return issues.map((i) => ({
+    field: i.path.length ? i.path.map(String).join('.') : '(root)',
+    issue: i.message,
+  }));
+}
