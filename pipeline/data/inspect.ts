@@ -1,0 +1,94 @@
+// One streaming pass over a data file: its sha256, byte count, row count and inferred
+// column types, the facts a dataset-version manifest records. Never holds the file.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { InvalidInputError } from '../errors/index.ts';
+import { openCsv, parseNumberBytes, fieldText } from './csv.ts';
+
+export interface ColumnSummary {
+  name: string;
+  type: 'numeric' | 'boolean' | 'categorical' | 'text';
+  missing: number;
+  min?: number;
+  max?: number;
+  /** Distinct values, for categorical columns (at most MAX_CATEGORIES). */
+  values?: string[];
+}
+
+export interface FileSummary {
+  sha256: string;
+  bytes: number;
+  rows: number;
+  columns: ColumnSummary[];
+}
+
+const MAX_CATEGORIES = 50;
+
+class ColumnStats {
+  missing = 0;
+  numeric = true;
+  boolean = true;
+  min = Infinity;
+  max = -Infinity;
+  distinct: Set<string> | undefined = new Set();
+  constructor(readonly name: string) {}
+
+  summary(): ColumnSummary {
+    const base = { name: this.name, missing: this.missing };
+    const seen = this.min <= this.max;
+    if (this.numeric && seen && this.boolean) return { ...base, type: 'boolean', min: this.min, max: this.max };
+    if (this.numeric && seen) return { ...base, type: 'numeric', min: this.min, max: this.max };
+    if (this.distinct && this.distinct.size > 0) return { ...base, type: 'categorical', values: [...this.distinct].sort() };
+    return { ...base, type: 'text' };
+  }
+}
+
+async function* hashing(path: string, hash: ReturnType<typeof createHash>, counter: { bytes: number }): AsyncGenerator<Buffer> {
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream) {
+      hash.update(chunk as Buffer);
+      counter.bytes += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InvalidInputError(`${path}: cannot read data file (${code ?? String(e)})`);
+  }
+}
+
+export async function summarizeCsvFile(path: string): Promise<FileSummary> {
+  const hash = createHash('sha256');
+  const counter = { bytes: 0 };
+  const csv = await openCsv(hashing(path, hash, counter), { source: path });
+  const stats = csv.header.map((h) => new ColumnStats(h));
+  let rows = 0;
+  for await (const chunk of csv.chunks) {
+    rows += chunk.rows;
+    const { cols, starts, ends, buf } = chunk;
+    for (let c = 0; c < cols; c++) {
+      const st = stats[c]!;
+      for (let r = 0; r < chunk.rows; r++) {
+        const i = r * cols + c;
+        const s = starts[i]!;
+        const e = ends[i]!;
+        if (s === e) { st.missing++; continue; }
+        if (st.numeric) {
+          const v = parseNumberBytes(buf, s, e);
+          if (Number.isNaN(v)) st.numeric = false;
+          else {
+            if (v < st.min) st.min = v;
+            if (v > st.max) st.max = v;
+            if (v !== 0 && v !== 1) st.boolean = false;
+            continue;
+          }
+        }
+        if (st.distinct) {
+          st.distinct.add(fieldText(chunk, i));
+          if (st.distinct.size > MAX_CATEGORIES) st.distinct = undefined;
+        }
+      }
+    }
+  }
+  return { sha256: hash.digest('hex'), bytes: counter.bytes, rows, columns: stats.map((s) => s.summary()) };
+}
