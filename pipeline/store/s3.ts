@@ -1,0 +1,165 @@
+// S3 backend (`s3://bucket/prefix`). Endpoint and region come from the standard AWS
+// variables (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION), which the SDK reads itself.
+import {
+  S3Client, GetObjectCommand, PutObjectCommand, HeadObjectCommand, ListObjectsV2Command, DeleteObjectCommand,
+  CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand,
+} from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { ConflictError, NotFoundError } from '../errors/index.ts';
+import type { ObjectInfo, ObjectStore } from './types.ts';
+
+// S3's minimum part size is 5 MiB; 8 MiB keeps memory bounded while streaming.
+const PART_BYTES = 8 << 20;
+
+function status(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+function isNotFound(e: unknown): boolean {
+  const name = (e as { name?: string })?.name;
+  return name === 'NoSuchKey' || name === 'NotFound' || status(e) === 404;
+}
+
+/** 412 PreconditionFailed, or 409 ConditionalRequestConflict when two conditional writes race. */
+function isPreconditionFailure(e: unknown): boolean {
+  const s = status(e);
+  return s === 412 || s === 409;
+}
+
+export function makeS3Client(): S3Client {
+  const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  return new S3Client({
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'eu-west-2',
+    // Local S3-compatible servers (moto, s3rver, MinIO) route by path, not by bucket subdomain.
+    forcePathStyle: endpoint !== undefined,
+    // Only checksum when the API requires it: some S3-compatible servers store aws-chunked framing otherwise.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+export class S3Store implements ObjectStore {
+  readonly url: string;
+  constructor(readonly bucket: string, readonly prefix: string, private readonly client: S3Client = makeS3Client()) {
+    this.url = `s3://${bucket}${prefix ? `/${prefix}` : ''}`;
+  }
+
+  private key(key: string): string {
+    return this.prefix ? `${this.prefix}/${key}` : key;
+  }
+
+  private notFound(key: string): NotFoundError {
+    return new NotFoundError(`${this.url}: no object at "${key}"`);
+  }
+
+  async get(key: string): Promise<Buffer> {
+    return (await this.getWithEtag(key)).body;
+  }
+
+  async getWithEtag(key: string): Promise<{ body: Buffer; etag: string }> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      const body = Buffer.from(await res.Body!.transformToByteArray());
+      return { body, etag: res.ETag ?? '' };
+    } catch (e) {
+      if (isNotFound(e)) throw this.notFound(key);
+      throw e;
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      return { size: res.ContentLength ?? 0, etag: res.ETag ?? '' };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async put(key: string, body: Buffer | string): Promise<{ etag: string }> {
+    const res = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body }));
+    return { etag: res.ETag ?? '' };
+  }
+
+  async putIfAbsent(key: string, body: Buffer | string): Promise<{ etag: string }> {
+    try {
+      const res = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, IfNoneMatch: '*' }));
+      return { etag: res.ETag ?? '' };
+    } catch (e) {
+      if (isPreconditionFailure(e)) throw new ConflictError(`${this.url}: "${key}" already exists`);
+      throw e;
+    }
+  }
+
+  async putIfMatch(key: string, body: Buffer | string, etag: string): Promise<{ etag: string }> {
+    try {
+      const res = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, IfMatch: etag }));
+      return { etag: res.ETag ?? '' };
+    } catch (e) {
+      if (isPreconditionFailure(e) || isNotFound(e)) throw new ConflictError(`${this.url}: "${key}" changed concurrently (expected version ${etag})`);
+      throw e;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    let token: string | undefined;
+    const strip = this.prefix ? this.prefix.length + 1 : 0;
+    do {
+      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key(prefix), ContinuationToken: token }));
+      for (const obj of res.Contents ?? []) if (obj.Key) out.push(obj.Key.slice(strip));
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort();
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      return res.Body as Readable;
+    } catch (e) {
+      if (isNotFound(e)) throw this.notFound(key);
+      throw e;
+    }
+  }
+
+  /** Multipart upload in PART_BYTES parts; a small body goes up as one PutObject. */
+  async putStream(key: string, body: Readable | AsyncIterable<Buffer>): Promise<{ etag: string }> {
+    const Key = this.key(key);
+    let buffered: Buffer[] = [];
+    let size = 0;
+    let uploadId: string | undefined;
+    const parts: { ETag: string; PartNumber: number }[] = [];
+    const flush = async () => {
+      const part = Buffer.concat(buffered);
+      buffered = [];
+      size = 0;
+      if (!uploadId) {
+        const res = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key }));
+        uploadId = res.UploadId!;
+      }
+      const PartNumber = parts.length + 1;
+      const res = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber, Body: part }));
+      parts.push({ ETag: res.ETag!, PartNumber });
+    };
+    try {
+      for await (const chunk of body) {
+        buffered.push(chunk as Buffer);
+        size += (chunk as Buffer).length;
+        if (size >= PART_BYTES) await flush();
+      }
+      if (!uploadId) return await this.put(key, Buffer.concat(buffered));
+      if (size > 0) await flush();
+      const res = await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+      return { etag: res.ETag ?? '' };
+    } catch (e) {
+      if (uploadId) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId })).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+  }
+}
