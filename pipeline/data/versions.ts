@@ -1,0 +1,97 @@
+// Dataset versions (DVC-like): a data file is stored as a content-addressed blob and
+// described by an immutable manifest at datasets/NAME/versions/SHA256.json.
+import { z } from 'zod';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { putBlobFile, getBlobToFile, readJson, writeJsonIfAbsent, type ObjectStore } from '../store/index.ts';
+import { summarizeCsvFile } from './inspect.ts';
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export const datasetVersionSchema = z.object({
+  kind: z.literal('mltk.dataset_version'),
+  dataset: z.string(),
+  version: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+  rows: z.number().int().nonnegative(),
+  columns: z.array(z.object({
+    name: z.string(),
+    type: z.enum(['numeric', 'boolean', 'categorical', 'text']),
+    missing: z.number().int().nonnegative(),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    values: z.array(z.string()).optional(),
+  })),
+  source: z.string(),
+  created_at: z.string(),
+});
+export type DatasetVersion = z.infer<typeof datasetVersionSchema>;
+
+export function checkDatasetName(name: string): string {
+  if (!NAME_RE.test(name)) throw new InvalidInputError(`invalid dataset name "${name}" (letters, digits, _ . - only)`);
+  return name;
+}
+
+function manifestKey(name: string, version: string): string {
+  return `datasets/${name}/versions/${version}.json`;
+}
+
+/**
+ * Versions a CSV file under `name`. Adding identical content again returns the existing
+ * version (`created: false`) and writes nothing.
+ */
+export async function addDatasetVersion(store: ObjectStore, name: string, file: string, now = new Date()): Promise<{ version: DatasetVersion; created: boolean }> {
+  checkDatasetName(name);
+  const summary = await summarizeCsvFile(file);
+  if (summary.rows === 0) throw new InvalidInputError(`${file}: no data rows (header only); nothing was stored`);
+  await putBlobFile(store, file, { sha256: summary.sha256, bytes: summary.bytes });
+  const manifest: DatasetVersion = {
+    kind: 'mltk.dataset_version',
+    dataset: name,
+    version: summary.sha256,
+    bytes: summary.bytes,
+    rows: summary.rows,
+    columns: summary.columns,
+    source: file,
+    created_at: now.toISOString(),
+  };
+  try {
+    await writeJsonIfAbsent(store, manifestKey(name, summary.sha256), manifest);
+    return { version: manifest, created: true };
+  } catch (e) {
+    if (!(e instanceof ConflictError)) throw e;
+    return { version: await readJson(store, manifestKey(name, summary.sha256), datasetVersionSchema), created: false };
+  }
+}
+
+export async function listDatasetNames(store: ObjectStore): Promise<string[]> {
+  const keys = await store.list('datasets/');
+  return [...new Set(keys.map((k) => k.split('/')[1]!))].sort();
+}
+
+/** Versions of one dataset, oldest first. */
+export async function listDatasetVersions(store: ObjectStore, name: string): Promise<DatasetVersion[]> {
+  checkDatasetName(name);
+  const keys = (await store.list(`datasets/${name}/versions/`)).filter((k) => k.endsWith('.json'));
+  const versions = await Promise.all(keys.map((k) => readJson(store, k, datasetVersionSchema)));
+  return versions.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.version.localeCompare(b.version));
+}
+
+/** `NAME` (latest) or `NAME@VERSION`, where VERSION may be a unique prefix of the sha256 (≥ 6 chars). */
+export async function resolveDatasetVersion(store: ObjectStore, ref: string): Promise<DatasetVersion> {
+  const [name, version] = ref.split('@') as [string, string | undefined];
+  const versions = await listDatasetVersions(store, name);
+  if (versions.length === 0) throw new NotFoundError(`dataset "${name}" has no versions in ${store.url}`);
+  if (version === undefined || version === 'latest') return versions[versions.length - 1]!;
+  if (version.length < 6) throw new InvalidInputError(`dataset version "${version}" is too short (give at least 6 characters of the sha256)`);
+  const hits = versions.filter((v) => v.version.startsWith(version));
+  if (hits.length === 0) throw new NotFoundError(`dataset "${name}" has no version ${version} in ${store.url}`);
+  if (hits.length > 1) throw new InvalidInputError(`dataset version prefix "${version}" is ambiguous for "${name}"`);
+  return hits[0]!;
+}
+
+/** Writes a version's bytes to `output`, verifying the hash; a corrupt blob writes nothing. */
+export async function getDatasetVersion(store: ObjectStore, ref: string, output: string): Promise<DatasetVersion> {
+  const v = await resolveDatasetVersion(store, ref);
+  await getBlobToFile(store, v.version, output);
+  return v;
+}

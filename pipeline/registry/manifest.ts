@@ -1,0 +1,68 @@
+// Model registry manifests: immutable versions at models/NAME/versions/N.json, movable
+// aliases at models/NAME/aliases/ALIAS.json, and each alias's append-only history at
+// models/NAME/aliases/ALIAS/history/SEQ.json.
+import { z } from 'zod';
+import { featureSchema, derivedFeatureSchema } from '../config/index.ts';
+
+const blobRef = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() });
+
+export const signatureSchema = z.object({
+  id_column: z.string(),
+  features: z.array(featureSchema),
+  derived: z.array(derivedFeatureSchema),
+  target: z.object({ column: z.string(), unit: z.string() }),
+  output: z.object({ column: z.string(), unit: z.string() }),
+});
+
+export const modelVersionSchema = z.object({
+  kind: z.literal('mltk.model_version'),
+  name: z.string(),
+  version: z.number().int().positive(),
+  created_at: z.string(),
+  run_id: z.string().nullable(),
+  dataset: z.object({ name: z.string(), version: z.string() }).nullable(),
+  trainer: z.string(),
+  artifact: blobRef.extend({ format: z.literal('onnx') }),
+  baseline: blobRef.nullable(),
+  signature: signatureSchema,
+  metrics: z.record(z.string(), z.number()),
+  metrics_by_band: z.record(z.string(), z.object({ rows: z.number(), rmse: z.number(), mae: z.number() })).optional(),
+  monitoring: z.object({ psi_warn: z.number(), psi_alert: z.number(), drift_share: z.number() }),
+  config_sha256: z.string().nullable(),
+});
+
+export const aliasSchema = z.object({
+  kind: z.literal('mltk.alias'),
+  name: z.string(),
+  alias: z.string(),
+  version: z.number().int().positive(),
+  /** The version this alias pointed at before its latest move (null for the first). */
+  previous: z.number().int().positive().nullable(),
+  /** Number of moves so far; history entries with seq ≤ this are committed. */
+  seq: z.number().int().positive(),
+  updated_at: z.string(),
+  reason: z.string(),
+});
+
+export const aliasMoveSchema = z.object({
+  kind: z.literal('mltk.alias_move'),
+  seq: z.number().int().positive(),
+  from: z.number().int().positive().nullable(),
+  to: z.number().int().positive(),
+  at: z.string(),
+  reason: z.string(),
+});
+
+export type Signature = z.infer<typeof signatureSchema>;
+export type ModelVersion = z.infer<typeof modelVersionSchema>;
+export type Alias = z.infer<typeof aliasSchema>;
+export type AliasMove = z.infer<typeof aliasMoveSchema>;
+
+export const keys = {
+  versions: (name: string) => `models/${name}/versions/`,
+  version: (name: string, v: number) => `models/${name}/versions/${v}.json`,
+  aliases: (name: string) => `models/${name}/aliases/`,
+  alias: (name: string, alias: string) => `models/${name}/aliases/${alias}.json`,
+  history: (name: string, alias: string) => `models/${name}/aliases/${alias}/history/`,
+  move: (name: string, alias: string, seq: number) => `models/${name}/aliases/${alias}/history/${String(seq).padStart(6, '0')}.json`,
+};

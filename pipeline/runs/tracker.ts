@@ -1,0 +1,150 @@
+// Recording a run: RUNNING when it starts, FINISHED or FAILED when it ends, never left RUNNING
+// by an error that passes through `trackRun`.
+import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { putBlob, readJson, type ObjectStore } from '../store/index.ts';
+import { runKey, runManifestSchema, type RunManifest } from './manifest.ts';
+
+/** Time-sortable ids: `20261125T153000Z-a1b2c3`. */
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+}
+
+function gitState(): RunManifest['git'] {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return null; // not a git checkout (e.g. inside Lambda)
+  }
+}
+
+export interface RunStart {
+  model: string;
+  configSource: string;
+  config: unknown;
+  dataset?: { name: string; version: string } | null;
+}
+
+export class RunRecorder {
+  private constructor(private readonly store: ObjectStore, readonly manifest: RunManifest) {}
+
+  get id(): string {
+    return this.manifest.id;
+  }
+
+  static async start(store: ObjectStore, start: RunStart): Promise<RunRecorder> {
+    const configText = JSON.stringify(start.config);
+    const manifest: RunManifest = {
+      kind: 'mltk.run',
+      id: newRunId(),
+      model: start.model,
+      status: 'RUNNING',
+      config: { source: start.configSource, sha256: createHash('sha256').update(configText).digest('hex'), copy: start.config },
+      dataset: start.dataset ?? null,
+      params: {},
+      metrics: {},
+      metric_history: {},
+      artifacts: {},
+      started_at: new Date().toISOString(),
+      ended_at: null,
+      error: null,
+      git: gitState(),
+    };
+    const rec = new RunRecorder(store, manifest);
+    await store.putIfAbsent(runKey(manifest.id), rec.serialize());
+    return rec;
+  }
+
+  private serialize(): string {
+    return `${JSON.stringify(this.manifest, null, 2)}\n`;
+  }
+
+  setDataset(dataset: { name: string; version: string }): void {
+    this.manifest.dataset = dataset;
+  }
+
+  logParams(params: Record<string, number | string | boolean>): void {
+    Object.assign(this.manifest.params, params);
+  }
+
+  logMetric(name: string, value: number, step?: number): void {
+    if (step === undefined) {
+      this.manifest.metrics[name] = value;
+      return;
+    }
+    (this.manifest.metric_history[name] ??= []).push({ step, value });
+    this.manifest.metrics[name] = value;
+  }
+
+  async logArtifact(name: string, body: Buffer | string): Promise<{ sha256: string; bytes: number }> {
+    const ref = await putBlob(this.store, body);
+    this.manifest.artifacts[name] = ref;
+    return ref;
+  }
+
+  /** Persists progress so far (status stays RUNNING). */
+  async save(): Promise<void> {
+    await this.store.put(runKey(this.id), this.serialize());
+  }
+
+  async finish(): Promise<RunManifest> {
+    this.manifest.status = 'FINISHED';
+    this.manifest.ended_at = new Date().toISOString();
+    await this.save();
+    return this.manifest;
+  }
+
+  async fail(err: unknown): Promise<RunManifest> {
+    this.manifest.status = 'FAILED';
+    this.manifest.ended_at = new Date().toISOString();
+    this.manifest.error = err instanceof Error ? err.message : String(err);
+    await this.save();
+    return this.manifest;
+  }
+}
+
+/** Runs `body` inside a recorded run; any error marks the run FAILED (with its message) and is rethrown. */
+export async function trackRun<T>(store: ObjectStore, start: RunStart, body: (run: RunRecorder) => Promise<T>): Promise<{ result: T; run: RunManifest }> {
+  const run = await RunRecorder.start(store, start);
+  try {
+    const result = await body(run);
+    return { result, run: await run.finish() };
+  } catch (e) {
+    await run.fail(e);
+    throw e;
+  }
+}
+
+export async function getRun(store: ObjectStore, id: string): Promise<RunManifest> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw new InvalidInputError(`invalid run id "${id}"`);
+  const key = runKey(id);
+  if (!(await store.head(key))) throw new NotFoundError(`no run "${id}" in ${store.url}`);
+  return readJson(store, key, runManifestSchema);
+}
+
+/** Runs, newest first, optionally of one model. */
+export async function listRuns(store: ObjectStore, filter: { model?: string } = {}): Promise<RunManifest[]> {
+  const keys = (await store.list('runs/')).filter((k) => k.endsWith('.json'));
+  const runs = await Promise.all(keys.map((k) => readJson(store, k, runManifestSchema)));
+  return runs.filter((r) => !filter.model || r.model === filter.model).sort((a, b) => b.id.localeCompare(a.id));
+}
+
+export interface RunComparison {
+  runs: string[];
+  params: Record<string, (number | string | boolean | null)[]>;
+  metrics: Record<string, (number | null)[]>;
+}
+
+/** Params and metrics side by side: one row per key, one column per run (null where absent). */
+export function compareRuns(runs: RunManifest[]): RunComparison {
+  const paramKeys = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
+  const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort();
+  return {
+    runs: runs.map((r) => r.id),
+    params: Object.fromEntries(paramKeys.map((k) => [k, runs.map((r) => r.params[k] ?? null)])),
+    metrics: Object.fromEntries(metricKeys.map((k) => [k, runs.map((r) => r.metrics[k] ?? null)])),
+  };
+}
