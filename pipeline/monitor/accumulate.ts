@@ -1,0 +1,161 @@
+// Per-feature drift accumulators: each chunk of rows only bumps counters (quantile bins, categories,
+// KS position counts), so memory stays flat in the number of rows while every statistic stays exact.
+import type { FeatureSpec } from '../config/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
+import type { Column } from '../data/table.ts';
+import { addToKsCounts, distinctCounts, emptyKsCounts, ksPValue, ksStatisticFromCounts, type KsCounts } from './ks.ts';
+import type { CategoryProfile, FeatureProfile, NumericProfile } from './profile.ts';
+import { binIndex, jensenShannon, psi } from './stats.ts';
+
+export const MISSING_BUCKET = '(missing)';
+export const UNSEEN_BUCKET = '(unseen)';
+const MAX_UNSEEN_NAMES = 20;
+
+/** The statistics of one feature (or of the predictions); null where a statistic does not apply. */
+export interface FeatureStats {
+  name: string;
+  type: 'numeric' | 'categorical' | 'boolean';
+  rows: number;
+  psi: number;
+  ks_statistic: number | null;
+  ks_pvalue: number | null;
+  js_distance: number;
+  missing_rate: number;
+  baseline_missing_rate: number;
+  missing_rate_change: number;
+  /** Numeric: values outside the signature's [min, max]; categorical: values not in its list. */
+  out_of_range: number | null;
+  /** Categorical/boolean: rows whose category the baseline never saw. */
+  unseen: number | null;
+  unseen_categories: string[] | null;
+  /** Buckets PSI and JS were computed on (the HTML report draws them). */
+  distribution: { buckets: string[]; baseline: number[]; current: number[] };
+}
+
+export interface FeatureAccumulator {
+  add(column: Column, source: string): void;
+  finish(): FeatureStats;
+}
+
+function kindError(source: string, name: string, expected: string, found: string): InvalidInputError {
+  return new InvalidInputError(`${source}: column "${name}" should be ${expected}, found ${found}`, [{ field: name, issue: `expected ${expected}, found ${found}` }]);
+}
+
+/** Appends a missing bucket only when either side has missing values, so PSI of a complete feature is plain PSI. */
+function withMissing(buckets: string[], base: number[], cur: number[], baseMissing: number, curMissing: number): FeatureStats['distribution'] {
+  if (baseMissing === 0 && curMissing === 0) return { buckets, baseline: base, current: cur };
+  return { buckets: [...buckets, MISSING_BUCKET], baseline: [...base, baseMissing], current: [...cur, curMissing] };
+}
+
+function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toPrecision(4).replace(/\.?0+$/, '');
+}
+
+export function numericAccumulator(profile: NumericProfile, spec?: { min?: number; max?: number }): FeatureAccumulator {
+  const edges = Float64Array.from(profile.edges);
+  const bins = new Float64Array(edges.length + 1);
+  const ref = distinctCounts(profile.sample);
+  const ks: KsCounts = emptyKsCounts(ref.values.length);
+  const lo = spec?.min ?? -Infinity, hi = spec?.max ?? Infinity;
+  let rows = 0, missing = 0, outOfRange = 0;
+  return {
+    add(column, source) {
+      if (column.kind !== 'numeric') throw kindError(source, profile.name, 'numeric', column.kind);
+      const v = column.values;
+      rows += v.length;
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i]!;
+        if (x !== x) { missing++; continue; }
+        if (x < lo || x > hi) outOfRange++;
+        bins[binIndex(edges, x)]! += 1;
+        addToKsCounts(ks, ref.values, x);
+      }
+    },
+    finish() {
+      const labels = profile.edges.length === 0 ? ['all'] : [
+        `≤ ${fmt(profile.edges[0]!)}`,
+        ...profile.edges.slice(1).map((e, i) => `${fmt(profile.edges[i]!)} – ${fmt(e)}`),
+        `> ${fmt(profile.edges[profile.edges.length - 1]!)}`,
+      ];
+      const dist = withMissing(labels, profile.bin_counts, Array.from(bins), profile.missing, missing);
+      const present = rows - missing;
+      const test = present > 0 && ref.values.length > 0 ? (() => {
+        const { d, n1, n2 } = ksStatisticFromCounts(ref.counts, ks);
+        return ksPValue(d, n1, n2);
+      })() : null;
+      return {
+        name: profile.name, type: 'numeric', rows,
+        psi: psi(dist.baseline, dist.current),
+        ks_statistic: test?.statistic ?? null, ks_pvalue: test?.pvalue ?? null,
+        js_distance: jensenShannon(dist.baseline, dist.current),
+        missing_rate: rows ? missing / rows : 0,
+        baseline_missing_rate: profile.missing_rate,
+        missing_rate_change: (rows ? missing / rows : 0) - profile.missing_rate,
+        out_of_range: outOfRange, unseen: null, unseen_categories: null,
+        distribution: dist,
+      };
+    },
+  };
+}
+
+export function categoryAccumulator(profile: CategoryProfile, spec?: { values?: readonly string[] }): FeatureAccumulator {
+  const known = new Map(profile.categories.map((c, i) => [c, i]));
+  const allowed = spec?.values ? new Set(spec.values) : null;
+  const counts = new Float64Array(profile.categories.length);
+  const unseenNames = new Set<string>();
+  let rows = 0, missing = 0, unseen = 0, outOfList = 0;
+  return {
+    add(column, source) {
+      rows += column.kind === 'text' ? column.values.length : column.kind === 'numeric' ? column.values.length : column.codes.length;
+      if (profile.type === 'boolean') {
+        if (column.kind !== 'numeric') throw kindError(source, profile.name, 'boolean', column.kind);
+        for (const x of column.values) {
+          if (x !== x) missing++;
+          else if (x === 0 || x === 1) counts[x]! += 1;
+          else { unseen++; outOfList++; }
+        }
+        return;
+      }
+      if (column.kind !== 'categorical') throw kindError(source, profile.name, 'categorical', column.kind);
+      // Chunk-local category codes → baseline slots once per chunk; -1 marks a category the baseline never saw.
+      const slot = Int32Array.from(column.categories, (c) => known.get(c) ?? -1);
+      const outside = Uint8Array.from(column.categories, (c) => (allowed && !allowed.has(c) ? 1 : 0));
+      for (const code of column.codes) {
+        if (code < 0) { missing++; continue; }
+        if (outside[code]) outOfList++;
+        const s = slot[code]!;
+        if (s >= 0) counts[s]! += 1;
+        else {
+          unseen++;
+          if (unseenNames.size < MAX_UNSEEN_NAMES) unseenNames.add(column.categories[code]!);
+        }
+      }
+    },
+    finish() {
+      const withUnseen = unseen > 0;
+      const buckets = withUnseen ? [...profile.categories, UNSEEN_BUCKET] : [...profile.categories];
+      const base = withUnseen ? [...profile.counts, 0] : [...profile.counts];
+      const cur = withUnseen ? [...counts, unseen] : [...counts];
+      const dist = withMissing(buckets, base, cur, profile.missing, missing);
+      return {
+        name: profile.name, type: profile.type, rows,
+        psi: psi(dist.baseline, dist.current),
+        ks_statistic: null, ks_pvalue: null,
+        js_distance: jensenShannon(dist.baseline, dist.current),
+        missing_rate: rows ? missing / rows : 0,
+        baseline_missing_rate: profile.missing_rate,
+        missing_rate_change: (rows ? missing / rows : 0) - profile.missing_rate,
+        out_of_range: outOfList, unseen, unseen_categories: [...unseenNames],
+        distribution: dist,
+      };
+    },
+  };
+}
+
+export function featureAccumulator(profile: FeatureProfile, spec?: FeatureSpec): FeatureAccumulator {
+  if (spec && spec.type !== profile.type) {
+    throw new InvalidInputError(`baseline profile: feature "${profile.name}" is ${profile.type} but the model signature says ${spec.type}`, [{ field: profile.name, issue: 'type differs from signature' }]);
+  }
+  if (profile.type === 'numeric') return numericAccumulator(profile, spec?.type === 'numeric' ? spec : undefined);
+  return categoryAccumulator(profile, spec?.type === 'categorical' ? spec : undefined);
+}

@@ -1,0 +1,12 @@
+// Drift monitor: baseline profiles, drift statistics, the batch report, its HTML rendering and
+// CloudWatch publishing. This file is the module's whole public surface.
+export {
+  buildBaselineProfile, profileFromReference, parseBaselineProfile, baselineProfileSchema,
+  PROFILE_FORMAT, SAMPLE_CAP, DEFAULT_BINS,
+  type BaselineProfile, type FeatureProfile, type NumericProfile, type CategoryProfile,
+} from './profile.ts';
+export { psi, jensenShannon, quantileEdges, PSI_EPSILON } from './stats.ts';
+export { ks2samp, ksPValue, type KsResult } from './ks.ts';
+export { kolmogorovSf } from './kolmogorov.ts';
+export { MISSING_BUCKET, UNSEEN_BUCKET, type FeatureStats } from './accumulate.ts';
+export { monitorBatch, levelOf, type DriftReport, type FeatureDrift, type DriftLevel, type Thresholds, type MonitorBatchInput } from './report.ts';

@@ -1,0 +1,103 @@
+// monitorBatch: one batch of inputs (as a stream of Table chunks) against a model's baseline profile
+// → the drift report. No I/O here; callers bring the chunks and, if needed, a scoring function.
+import type { FeatureSpec, ModelConfig } from '../config/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
+import type { Table } from '../data/table.ts';
+import { featureAccumulator, numericAccumulator, type FeatureAccumulator, type FeatureStats } from './accumulate.ts';
+import type { BaselineProfile } from './profile.ts';
+
+export type Thresholds = ModelConfig['monitoring'];
+export type DriftLevel = 'ok' | 'warn' | 'alert';
+
+export interface FeatureDrift extends FeatureStats {
+  level: DriftLevel;
+  drifted: boolean;
+}
+
+export interface DriftReport {
+  model: { name: string; version: number | string };
+  input: string;
+  rows: number;
+  generated_at: string;
+  thresholds: Thresholds;
+  /** Drifted features first (highest PSI first), then the rest by PSI. */
+  features: FeatureDrift[];
+  prediction: FeatureDrift | null;
+  drifted_features: string[];
+  drift_share: number;
+  dataset_drift: boolean;
+  level: DriftLevel;
+}
+
+export interface MonitorBatchInput {
+  model: { name: string; version: number | string };
+  /** The model signature's features: their min/max and allowed values define out-of-range counts. */
+  features: readonly FeatureSpec[];
+  baseline: BaselineProfile;
+  thresholds: Thresholds;
+  chunks: Iterable<Table> | AsyncIterable<Table>;
+  /** Names the input in errors and in the report (a file path or an S3 key). */
+  source: string;
+  /** Batch-scored files carry the model's output column; its values are the predictions monitored. */
+  predictionColumn?: string;
+  /** Used when a chunk lacks `predictionColumn`: scores the chunk (e.g. through pipeline/predict). */
+  predict?: (table: Table) => Float64Array | Promise<Float64Array>;
+  now?: () => Date;
+}
+
+export function levelOf(psi: number, t: Thresholds): DriftLevel {
+  return psi >= t.psi_alert ? 'alert' : psi >= t.psi_warn ? 'warn' : 'ok';
+}
+
+function judged(stats: FeatureStats, t: Thresholds): FeatureDrift {
+  const level = levelOf(stats.psi, t);
+  return { ...stats, level, drifted: level === 'alert' };
+}
+
+export async function monitorBatch(input: MonitorBatchInput): Promise<DriftReport> {
+  const { baseline, thresholds: t, source } = input;
+  const profiles = new Map(baseline.features.map((p) => [p.name, p]));
+  const missingInBaseline = input.features.filter((f) => !profiles.has(f.name)).map((f) => f.name);
+  if (missingInBaseline.length) {
+    throw new InvalidInputError(`baseline profile of ${input.model.name} v${input.model.version} has no profile for ${missingInBaseline.map((n) => `"${n}"`).join(', ')}`,
+      missingInBaseline.map((n) => ({ field: n, issue: 'not in baseline profile' })));
+  }
+  const accs: [string, FeatureAccumulator][] = input.features.map((f) => [f.name, featureAccumulator(profiles.get(f.name)!, f)]);
+  const predAcc = baseline.prediction ? numericAccumulator(baseline.prediction) : null;
+  let rows = 0;
+  for await (const chunk of input.chunks) {
+    const absent = accs.filter(([name]) => !chunk.columns.has(name)).map(([name]) => name);
+    if (absent.length) {
+      throw new InvalidInputError(`${source}: missing column${absent.length > 1 ? 's' : ''} ${absent.map((n) => `"${n}"`).join(', ')}`,
+        absent.map((n) => ({ field: n, issue: 'missing column' })));
+    }
+    for (const [name, acc] of accs) acc.add(chunk.columns.get(name)!, source);
+    if (predAcc) {
+      const own = input.predictionColumn ? chunk.columns.get(input.predictionColumn) : undefined;
+      if (own) predAcc.add(own, source);
+      else if (input.predict) predAcc.add({ kind: 'numeric', values: await input.predict(chunk) }, source);
+      else throw new InvalidInputError(`${source}: no prediction column "${input.predictionColumn ?? '(none configured)'}" and no model to score with`, [{ field: input.predictionColumn ?? 'prediction', issue: 'missing column' }]);
+    }
+    rows += chunk.rows;
+  }
+  if (rows === 0) throw new InvalidInputError(`${source}: no rows to monitor`, [{ issue: 'zero data rows' }]);
+
+  const features = accs.map(([, acc]) => judged(acc.finish(), t))
+    .sort((a, b) => Number(b.drifted) - Number(a.drifted) || b.psi - a.psi);
+  const drifted = features.filter((f) => f.drifted).map((f) => f.name);
+  const driftShare = drifted.length / features.length;
+  const datasetDrift = driftShare >= t.drift_share;
+  return {
+    model: { name: input.model.name, version: input.model.version },
+    input: source,
+    rows,
+    generated_at: (input.now?.() ?? new Date()).toISOString(),
+    thresholds: t,
+    features,
+    prediction: predAcc ? judged(predAcc.finish(), t) : null,
+    drifted_features: drifted,
+    drift_share: driftShare,
+    dataset_drift: datasetDrift,
+    level: datasetDrift ? 'alert' : features.some((f) => f.level !== 'ok') ? 'warn' : 'ok',
+  };
+}
