@@ -1,0 +1,44 @@
+// One CloudWatch dashboard per target: drift next to the traffic and health it explains.
+import { Construct } from 'constructs';
+import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
+import { featurePsiQuery } from './alarms.ts';
+
+export interface ModelDashboardProps {
+  dashboardName: string;
+  model: string;
+  metricNamespace: string;
+  region: string;
+  psiAlert: number;
+  driftShare: number;
+  predictFunctionName: string;
+  apiId: string;
+}
+
+export class ModelDashboard extends Construct {
+  constructor(scope: Construct, id: string, props: ModelDashboardProps) {
+    super(scope, id);
+    const ns = props.metricNamespace;
+    const model = ['Model', props.model];
+    const fn = ['FunctionName', props.predictFunctionName];
+    const api = ['ApiId', props.apiId];
+    const widget = (x: number, y: number, title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({
+      type: 'metric', x, y, width: 8, height: 6,
+      properties: { title, region: props.region, view: 'timeSeries', stat: 'Maximum', period: 3600, metrics, ...extra },
+    });
+    const body = {
+      widgets: [
+        widget(0, 0, 'Prediction PSI and drift share', [[ns, 'PredictionPSI', ...model], [ns, 'DriftShare', ...model]], {
+          annotations: { horizontal: [{ label: 'psi_alert', value: props.psiAlert }, { label: 'drift_share', value: props.driftShare }] },
+        }),
+        widget(8, 0, 'Feature PSI (max per feature)', [[{ expression: featurePsiQuery(ns, props.model, true), id: 'features', label: '' }]], {
+          annotations: { horizontal: [{ label: 'psi_alert', value: props.psiAlert }] },
+        }),
+        widget(16, 0, 'Rows monitored and monitor failures', [[ns, 'RowsMonitored', ...model, { stat: 'Sum' }], [ns, 'MonitorFailures', ...model, { stat: 'Sum' }]]),
+        widget(0, 6, 'Lambda invocations and errors', [['AWS/Lambda', 'Invocations', ...fn], ['AWS/Lambda', 'Errors', ...fn], ['AWS/Lambda', 'Throttles', ...fn]], { stat: 'Sum', period: 300 }),
+        widget(8, 6, 'Lambda p99 duration (ms)', [['AWS/Lambda', 'Duration', ...fn]], { stat: 'p99', period: 300 }),
+        widget(16, 6, 'API requests, 4xx and 5xx', [['AWS/ApiGateway', 'Count', ...api], ['AWS/ApiGateway', '4xx', ...api], ['AWS/ApiGateway', '5xx', ...api]], { stat: 'Sum', period: 300 }),
+      ],
+    };
+    new CloudwatchDashboard(this, 'dashboard', { dashboardName: props.dashboardName, dashboardBody: JSON.stringify(body) });
+  }
+}

@@ -1,0 +1,64 @@
+// The prediction Lambda: serves the API and scores every CSV that lands under `incoming/`
+// in the data bucket, writing results under `predictions/` in the predictions bucket.
+import { Construct } from 'constructs';
+import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
+import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification/index.js';
+import { ImageFunction } from './image-function.ts';
+import { bucketArn, readBuckets, writeUnder } from './iam.ts';
+
+export const INCOMING_PREFIX = 'incoming/';
+export const PREDICTIONS_PREFIX = 'predictions/';
+
+export interface PredictionServiceProps {
+  functionName: string;
+  imageUri: string;
+  memoryMb: number;
+  timeoutS: number;
+  environment: Record<string, string>;
+  buckets: { data: string; model: string; predictions: string };
+  /** The deploying account: S3 events are accepted from the data bucket in this account only. */
+  accountId: string;
+  failureQueueArn: string;
+  logRetentionDays: number;
+}
+
+export class PredictionService extends Construct {
+  readonly functionName: string;
+  readonly functionArn: string;
+
+  constructor(scope: Construct, id: string, props: PredictionServiceProps) {
+    super(scope, id);
+    const fn = new ImageFunction(this, 'predict', {
+      functionName: props.functionName,
+      description: 'mltk prediction: POST /predict, GET /health, and S3 incoming/ batches',
+      imageUri: props.imageUri,
+      command: ['predict.handler'],
+      memoryMb: props.memoryMb,
+      timeoutS: props.timeoutS,
+      environment: props.environment,
+      statements: [
+        ...readBuckets('ReadDataAndModels', [props.buckets.data, props.buckets.model]),
+        writeUnder('WritePredictions', props.buckets.predictions, PREDICTIONS_PREFIX),
+      ],
+      failureQueueArn: props.failureQueueArn,
+      logRetentionDays: props.logRetentionDays,
+    });
+    this.functionName = fn.functionName;
+    this.functionArn = fn.functionArn;
+
+    const permission = new LambdaPermission(this, 's3-invoke', {
+      statementId: 'AllowS3DataBucket',
+      action: 'lambda:InvokeFunction',
+      functionName: fn.functionName,
+      principal: 's3.amazonaws.com',
+      sourceArn: bucketArn(props.buckets.data),
+      sourceAccount: props.accountId,
+    });
+    // The only notification configuration of the data bucket; S3 checks the permission when it is written.
+    new S3BucketNotification(this, 'incoming', {
+      bucket: props.buckets.data,
+      lambdaFunction: [{ lambdaFunctionArn: fn.functionArn, events: ['s3:ObjectCreated:*'], filterPrefix: INCOMING_PREFIX }],
+      dependsOn: [permission],
+    });
+  }
+}
