@@ -1,0 +1,20 @@
+// The mltk CLI: one commander program; each command group lives in commands/.
+import { Command } from 'commander';
+import { registerData } from './commands/data.ts';
+import { registerRuns } from './commands/runs.ts';
+import { registerModels } from './commands/models.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('mltk')
+    .description('Serverless MLOps toolkit: data versions, runs, model registry, training, prediction and monitoring')
+    .option('--store <url>', 'object store: a folder, file://PATH or s3://bucket/prefix (default: $MLTK_STORE or ./.mltk)')
+    .option('--json', 'print exactly one JSON document on stdout; human text goes to stderr')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(`mltk: ${str.replace(/^error: /, '')}`) });
+  registerData(program);
+  registerRuns(program);
+  registerModels(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);
