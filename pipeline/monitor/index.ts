@@ -10,3 +10,8 @@ export { ks2samp, ksPValue, type KsResult } from './ks.ts';
 export { kolmogorovSf } from './kolmogorov.ts';
 export { MISSING_BUCKET, UNSEEN_BUCKET, type FeatureStats } from './accumulate.ts';
 export { monitorBatch, levelOf, type DriftReport, type FeatureDrift, type DriftLevel, type Thresholds, type MonitorBatchInput } from './report.ts';
+export {
+  publishDriftMetrics, publishMonitorFailure, driftMetricData, metricsClient, defaultNamespace,
+  METRIC, DIMENSION, FEATURE_DIMENSION_SETS, MODEL_DIMENSION_SETS, FAILURE_DIMENSION_SETS, MAX_DATUMS_PER_CALL,
+  type MetricsSink, type PublishOptions, type FailureContext,
+} from './metrics.ts';

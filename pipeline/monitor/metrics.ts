@@ -1,0 +1,124 @@
+// CloudWatch publishing of a drift report. The metric names and dimension sets are a contract with
+// the alarms in deployment/ (infrastructure builds alarms on exactly these), hence the exported constants.
+import { CloudWatchClient, PutMetricDataCommand, type MetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
+import { MltkError } from '../errors/index.ts';
+import type { DriftReport } from './report.ts';
+
+export const METRIC = {
+  FeaturePSI: 'FeaturePSI',
+  FeatureKS: 'FeatureKS',
+  MissingRate: 'MissingRate',
+  PredictionPSI: 'PredictionPSI',
+  DriftShare: 'DriftShare',
+  RowsMonitored: 'RowsMonitored',
+  MonitorFailures: 'MonitorFailures',
+} as const;
+
+export const DIMENSION = { Model: 'Model', Version: 'Version', Feature: 'Feature' } as const;
+
+/** FeaturePSI, FeatureKS (the KS statistic D; numeric features only), MissingRate. */
+export const FEATURE_DIMENSION_SETS = [['Model', 'Feature'], ['Model', 'Version', 'Feature']] as const;
+/** PredictionPSI, DriftShare, RowsMonitored. */
+export const MODEL_DIMENSION_SETS = [['Model'], ['Model', 'Version']] as const;
+/** MonitorFailures: the model is known before its version is, so failures carry Model only. */
+export const FAILURE_DIMENSION_SETS = [['Model']] as const;
+
+/** PutMetricData accepts at most 1,000 metrics and 1 MB per request; 1,000 single-value datums stay far below 1 MB. */
+export const MAX_DATUMS_PER_CALL = 1000;
+
+export const defaultNamespace = (model: string): string => `mltk/${model}`;
+
+export interface MetricsSink {
+  send(command: PutMetricDataCommand): Promise<unknown>;
+}
+
+export interface PublishOptions {
+  namespace?: string;
+  client?: MetricsSink;
+}
+
+type DimValues = { Model: string; Version?: string; Feature?: string };
+
+function datums(name: string, value: number | null, unit: StandardUnit, sets: ReadonlyArray<ReadonlyArray<keyof DimValues>>, dims: DimValues, timestamp: Date): MetricDatum[] {
+  // CloudWatch rejects NaN and ±Infinity; a statistic that does not apply is simply not sent.
+  if (value === null || !Number.isFinite(value)) return [];
+  return sets.map((set) => ({
+    MetricName: name,
+    Dimensions: set.map((d) => ({ Name: d, Value: dims[d]! })),
+    Value: value,
+    Unit: unit,
+    Timestamp: timestamp,
+  }));
+}
+
+/** Every datum a report publishes, in a stable order (pure; publishDriftMetrics sends them). */
+export function driftMetricData(report: DriftReport, timestamp = new Date(report.generated_at)): MetricDatum[] {
+  const model = { Model: report.model.name, Version: String(report.model.version) };
+  const out: MetricDatum[] = [];
+  for (const f of report.features) {
+    const dims = { ...model, Feature: f.name };
+    out.push(...datums(METRIC.FeaturePSI, f.psi, 'None', FEATURE_DIMENSION_SETS, dims, timestamp));
+    out.push(...datums(METRIC.FeatureKS, f.ks_statistic, 'None', FEATURE_DIMENSION_SETS, dims, timestamp));
+    out.push(...datums(METRIC.MissingRate, f.missing_rate, 'None', FEATURE_DIMENSION_SETS, dims, timestamp));
+  }
+  out.push(...datums(METRIC.PredictionPSI, report.prediction?.psi ?? null, 'None', MODEL_DIMENSION_SETS, model, timestamp));
+  out.push(...datums(METRIC.DriftShare, report.drift_share, 'None', MODEL_DIMENSION_SETS, model, timestamp));
+  out.push(...datums(METRIC.RowsMonitored, report.rows, 'Count', MODEL_DIMENSION_SETS, model, timestamp));
+  return out;
+}
+
+/**
+ * A CloudWatch client for metrics. Request compression is off: a full batch of 1,000 datums is ~250 KB,
+ * well inside the 1 MB limit, and moto (our test server) cannot read the SDK's gzip-encoded bodies.
+ */
+export function metricsClient(config: ConstructorParameters<typeof CloudWatchClient>[0] = {}): CloudWatchClient {
+  return new CloudWatchClient({ disableRequestCompression: true, ...config });
+}
+
+function sink(client?: MetricsSink): MetricsSink {
+  return client ?? metricsClient();
+}
+
+async function putAll(client: MetricsSink, namespace: string, data: MetricDatum[]): Promise<number> {
+  let calls = 0;
+  for (let i = 0; i < data.length; i += MAX_DATUMS_PER_CALL) {
+    await client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: data.slice(i, i + MAX_DATUMS_PER_CALL) }));
+    calls++;
+  }
+  return calls;
+}
+
+export async function publishDriftMetrics(report: DriftReport, opts: PublishOptions = {}): Promise<{ namespace: string; datums: number; calls: number }> {
+  const namespace = opts.namespace ?? defaultNamespace(report.model.name);
+  const data = driftMetricData(report);
+  const calls = await putAll(sink(opts.client), namespace, data);
+  return { namespace, datums: data.length, calls };
+}
+
+export interface FailureContext {
+  model: string;
+  source: string;
+  namespace?: string;
+  client?: MetricsSink;
+  log?: (line: string) => void;
+}
+
+/**
+ * Records a failed monitoring run: one structured JSON error line (for log metric filters and humans)
+ * and MonitorFailures = 1. A failure to publish is logged too but never masks the original error.
+ */
+export async function publishMonitorFailure(error: unknown, ctx: FailureContext): Promise<void> {
+  const log = ctx.log ?? ((line: string) => console.error(line));
+  const err = error instanceof Error ? error : new Error(String(error));
+  log(JSON.stringify({
+    level: 'error', event: 'monitor_failed', model: ctx.model, source: ctx.source,
+    error: err.name, code: error instanceof MltkError ? error.code : 'INTERNAL', message: err.message,
+    details: error instanceof MltkError ? error.details : [],
+  }));
+  const namespace = ctx.namespace ?? defaultNamespace(ctx.model);
+  try {
+    await putAll(sink(ctx.client), namespace, datums(METRIC.MonitorFailures, 1, 'Count', FAILURE_DIMENSION_SETS, { Model: ctx.model }, new Date()));
+  } catch (e) {
+    log(JSON.stringify({ level: 'error', event: 'monitor_failure_metric_failed', model: ctx.model, message: (e as Error).message }));
+  }
+}
