@@ -14,6 +14,7 @@ export const MEASURE_COLUMNS = [
 export const ALL_MEASURES = 127;
 
 export interface Assessment {
+  /** Unclipped SAP (it can drop below 1 for the very worst homes; the CSV floors it at 1). */
   sap: number;
   /** Space-heating demand, kWh/m²/yr. */
   heatDemand: number;
@@ -127,7 +128,8 @@ export function assess(h: Home, measures: number, out: Assessment): Assessment {
   // The SAP 2012 rating from the energy cost factor (deflator 0.42, £ per m² + 45).
   const ecf = (0.42 * cost) / 100 / (tfa + 45);
   const sap = ecf >= 3.5 ? 117 - 121 * Math.log10(ecf) : 100 - 13.95 * ecf;
-  out.sap = Math.min(120, Math.max(1, sap));
+  // Unclipped: the register floors ratings at 1, but a change is measured on the true scale.
+  out.sap = sap;
   out.heatDemand = space / tfa;
   out.co2 = co2 / 1000;
   return out;

@@ -25,8 +25,12 @@
 //   sap_change = heat_change = carbon_change = 0 exactly.
 // - Effects: heat pump → electricity, carbon falls a lot, SAP moves little (gas homes) or may fall
 //   (off-peak electric homes, low-COP installs); solar PV raises SAP and cuts carbon, heat_change 0.
+//   Space-heating demand is useful heat, so boiler, heat pump and PV leave heat_change at 0.
 //   Diminishing returns: gain utilisation and efficiency interactions in the physics, plus 6% shrink
-//   per extra measure; already-efficient homes have less headroom.
+//   per extra measure; already-efficient homes have less headroom. Heat and carbon changes of a
+//   package are always less than the sum of its parts; SAP points too from ~51 up, while below that
+//   SAP's logarithmic scale (as in real SAP) can give a poor home more points together than apart.
+//   sap_change is measured on the unclipped scale; current_sap is floored at 1 like the register.
 // - Noise: multiplicative, so zero stays zero and the spread grows with the effect and the age of the
 //   home (5% for new builds to ~15% before 1919), partly shared across the three targets.
 // - Deterministic: own PRNG (synth-random.ts); the same {rows, seed} gives a byte-identical file.
@@ -85,7 +89,8 @@ function drawMeasures(rng: Rng, candidates: number, size: number): number {
 
 function drawPackage(rng: Rng, applicable: number): number {
   let mask = drawMeasures(rng, applicable, 1 + rng.pick(PACKAGE_SIZE));
-  const notApplicable = ALL_MEASURES & ~applicable;
+  // The inert extra must not break the boiler-or-heat-pump rule either.
+  const notApplicable = ALL_MEASURES & ~applicable & ~(mask & HEAT_PUMP ? BOILER_UPGRADE : mask & BOILER_UPGRADE ? HEAT_PUMP : 0);
   if (notApplicable && (mask === 0 || rng.next() < NOT_APPLICABLE_SHARE)) mask |= drawMeasures(rng, notApplicable, 1);
   return mask;
 }
@@ -107,7 +112,7 @@ function homeCells(id: number, h: Home, now: Assessment): string {
   return `H${String(id).padStart(7, '0')},${PROPERTY_TYPES[h.propertyType]},${BUILT_FORMS[h.builtForm]},${AGE_BANDS[h.ageBand]},`
     + `${h.floorArea},${h.rooms},${WALL_TYPES[h.wallType]},${h.wallsInsulated},${h.roofMm === h.roofMm ? h.roofMm : ''},`
     + `${GLAZINGS[h.glazing]},${FUELS[h.fuel]},${HEATING_SYSTEMS[h.heating]},${h.boilerEfficiency === h.boilerEfficiency ? h.boilerEfficiency : ''},`
-    + `${Math.round(now.sap)},${round(now.heatDemand, 10)},${round(now.co2, 100)},`;
+    + `${Math.round(Math.min(120, Math.max(1, now.sap)))},${round(now.heatDemand, 10)},${round(now.co2, 100)},`;
 }
 
 function write(out: NodeJS.WritableStream, chunk: string): Promise<void> | undefined {
