@@ -21,6 +21,7 @@ import {
 } from '@actions/workflow-parser';
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token';
 import { allTargets } from './targets.ts';
+import { stackNames } from './infra/stacks.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WORKFLOWS = ['ci.yml', 'deploy.yml'] as const;
@@ -152,7 +153,7 @@ test('deploy applies the base stack, pushes the image by commit SHA, applies the
     return i;
   };
   const creds = at((s) => String(s.uses).startsWith('aws-actions/configure-aws-credentials@'), 'OIDC credentials');
-  const base = at((s) => s.run === 'npx cdktf deploy "${DEPLOY_TARGET}-base" --auto-approve', 'base deploy');
+  const base = at((s) => s.run === 'npx cdktf deploy "mltk-domain-${DEPLOY_ENV}" "${DEPLOY_TARGET}-base" --auto-approve', 'domain and base deploy');
   const bundle = at((s) => s.run === 'npm run bundle', 'bundle');
   const login = at((s) => String(s.uses).startsWith('aws-actions/amazon-ecr-login@'), 'ECR login');
   const push = at((s) => String(s.uses).startsWith('docker/build-push-action@'), 'image push');
@@ -170,6 +171,7 @@ test('deploy applies the base stack, pushes the image by commit SHA, applies the
   assert.equal(build.tags, "${{ format('{0}:{1}', secrets[format('{0}_ECR_URI', env.PREFIX)], env.IMAGE_TAG) }}");
   assert.equal(job.env.IMAGE_TAG, '${{ inputs.image_tag || github.sha }}');
   assert.equal(job.env.DEPLOY_TARGET, '${{ needs.target.outputs.DEPLOY_TARGET }}');
+  assert.equal(job.env.DEPLOY_ENV, '${{ needs.target.outputs.DEPLOY_ENV }}');
   assert.equal(job.env.MLTK_STATE_BUCKET, '${{ secrets.MLTK_STATE_BUCKET }}');
   assert.equal(job.steps[health].run, 'deployment/health-check.sh "https://${DOMAIN_NAME}/${MODEL}/health" "$MODEL"');
 });
@@ -186,7 +188,22 @@ test("ci tests, synthesizes every target, and plans a pull request's protected b
   assert.match(steps(wf, 'plan').find((s) => s.id === 'target').run, /deployment\/branch\.ts "\$BASE_REF" --github-output/);
   assert.equal(stepUsing(wf, 'plan', 'aws-actions/configure-aws-credentials').with['role-to-assume'], '${{ secrets.AWS_PLAN_ROLE_ARN }}');
   assert.ok(stepUsing(wf, 'plan', 'hashicorp/setup-terraform'));
-  assert.ok(steps(wf, 'plan').some((s) => s.run === 'deployment/plan-summary.sh "${DEPLOY_TARGET}-base" "${DEPLOY_TARGET}-service"'));
+  assert.ok(steps(wf, 'plan').some((s) => s.run === 'deployment/plan-summary.sh "mltk-domain-${DEPLOY_ENV}" "${DEPLOY_TARGET}-base" "${DEPLOY_TARGET}-service"'));
+});
+
+test("the stacks the workflows name are the CDKTF app's, in its deploy order, for every target", () => {
+  const deploy = parse('deploy.yml').jobs.deploy.steps.map((s: Plain) => String(s.run));
+  const plan = parse('ci.yml').jobs.plan.steps.map((s: Plain) => String(s.run));
+  const stacksIn = (runs: string[], command: RegExp) =>
+    runs.filter((r) => command.test(r)).flatMap((r) => [...r.matchAll(/"([^"]*\$\{DEPLOY_[A-Z]+\}[^"]*)"/g)].map((m) => m[1]!));
+  const deployed = stacksIn(deploy, /^npx cdktf deploy /);
+  const planned = stacksIn(plan, /^deployment\/plan-summary\.sh /);
+  for (const t of allTargets()) {
+    const expand = (s: string) => s.replaceAll('${DEPLOY_TARGET}', t.branch).replaceAll('${DEPLOY_ENV}', t.env);
+    const { domain, base, service } = stackNames(t);
+    assert.deepEqual(deployed.map(expand), [domain, base, service], t.branch);
+    assert.deepEqual(planned.map(expand), [domain, base, service], t.branch);
+  }
 });
 
 // ---- deployment/branch.ts as the workflows run it
