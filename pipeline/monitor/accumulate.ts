@@ -48,7 +48,7 @@ function withMissing(buckets: string[], base: number[], cur: number[], baseMissi
 }
 
 function fmt(x: number): string {
-  return Number.isInteger(x) ? String(x) : x.toPrecision(4).replace(/\.?0+$/, '');
+  return Number.isInteger(x) ? String(x) : x.toPrecision(3).replace(/\.?0+$/, '');
 }
 
 export function numericAccumulator(profile: NumericProfile, spec?: { min?: number; max?: number }): FeatureAccumulator {

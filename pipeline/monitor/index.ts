@@ -15,3 +15,4 @@ export {
   METRIC, DIMENSION, FEATURE_DIMENSION_SETS, MODEL_DIMENSION_SETS, FAILURE_DIMENSION_SETS, MAX_DATUMS_PER_CALL,
   type MetricsSink, type PublishOptions, type FailureContext,
 } from './metrics.ts';
+export { renderReport } from './html.ts';

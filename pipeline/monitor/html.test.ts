@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildBaselineProfile } from './profile.ts';
+import { monitorBatch } from './report.ts';
+import { renderReport } from './html.ts';
+import { normals, sampleFeatures, sampleTable } from './testdata.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+async function driftedPage(): Promise<string> {
+  const baseline = buildBaselineProfile(sampleTable(5000, 1, { missingX: 0.02 }), sampleFeatures, normals(5000, 2));
+  const report = await monitorBatch({
+    model: { name: 'sap_change', version: 4 }, features: sampleFeatures, baseline,
+    thresholds: { psi_warn: 0.1, psi_alert: 0.25, drift_share: 0.3 },
+    chunks: [sampleTable(3000, 5, { shift: 0.8, extraColour: '<script>alert(1)</script>', missingX: 0.1 })],
+    source: 's3://preds/2026/01/batch.csv', predict: (t) => normals(t.rows, 9, 0.3),
+  });
+  return renderReport(report, baseline);
+}
+
+test('the report is one self-contained page: no scripts, no external resources, names escaped', async () => {
+  const html = await driftedPage();
+  assert.match(html, /^<!doctype html>/);
+  assert.doesNotMatch(html, /<script|src=|href=|@import|url\(/i);
+  assert.match(html, /&#60;script&#62;/);
+  assert.match(html, /sap_change v4/);
+  assert.ok(html.indexOf('<h2><span>x ') < html.indexOf('<h2><span>flag '), 'drifted features come first');
+  assert.equal((html.match(/<svg /g) ?? []).length, 4);
+});
+
+test('the report renders in headless Chromium', { skip: existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not installed` }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mltk-report-'));
+  try {
+    const page = join(dir, 'report.html');
+    const png = join(dir, 'report.png');
+    writeFileSync(page, await driftedPage());
+    const r = spawnSync(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run',
+      `--user-data-dir=${join(dir, 'profile')}`, `--screenshot=${png}`, '--window-size=1200,2000', `file://${page}`], { timeout: 60_000, encoding: 'utf8' });
+    assert.ok(existsSync(png), `no screenshot: ${r.stderr?.slice(-500)}`);
+    assert.ok(statSync(png).size > 20_000, `screenshot only ${statSync(png).size} bytes`);
+    const head = readFileSync(png).subarray(0, 24);
+    assert.equal(head.subarray(1, 4).toString(), 'PNG');
+    assert.equal(head.readUInt32BE(16), 1200);
+    if (process.env.MLTK_KEEP_REPORT) writeFileSync(process.env.MLTK_KEEP_REPORT, readFileSync(png));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
