@@ -12,7 +12,7 @@ export const HEATING_SYSTEMS = ['boiler', 'heat_pump', 'storage_heaters', 'room_
 
 // Codes are indices into the label arrays above.
 export const HOUSE = 0, BUNGALOW = 1, FLAT = 2, MAISONETTE = 3;
-export const DETACHED = 0, MID_TERRACE = 3;
+export const DETACHED = 0;
 export const CAVITY = 0, SOLID = 1, TIMBER = 2, SYSTEM = 3;
 export const SINGLE = 0, DOUBLE = 1, TRIPLE = 2;
 export const GAS = 0, ELECTRICITY = 1, OIL = 2, LPG = 3;
