@@ -1,0 +1,80 @@
+// Quantile binning: each feature's float32 values become a byte per row (row-major matrix), so
+// histogram building reads one contiguous run of bytes per row.
+import { mulberry32 } from './random.ts';
+
+/** Bin code for missing values; value bins are 0..edges.length-1, so at most 255 of them. */
+export const MISSING_BIN = 255;
+const QUANTILE_SAMPLE = 200_000; // enough for 255 quantiles; keeps sorting cheap for 1M rows
+
+export interface BinnedFeatures {
+  rows: number;
+  features: number;
+  /** rows × features bytes, row-major. */
+  bins: Uint8Array;
+  /** Per feature: ascending float32 upper edges; value bin b holds x ≤ edges[b] (and > edges[b-1]). */
+  edges: Float32Array[];
+}
+
+export function binEdges(values: Float32Array, maxBins: number, seed: number): Float32Array {
+  const valueBins = Math.min(maxBins, MISSING_BIN);
+  let present = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) present++;
+  if (present === 0) return new Float32Array([Infinity]);
+  let sample = new Float32Array(present);
+  let k = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) sample[k++] = values[i]!;
+  if (present > QUANTILE_SAMPLE) {
+    const rnd = mulberry32(seed);
+    const picked = new Float32Array(QUANTILE_SAMPLE);
+    for (let i = 0; i < QUANTILE_SAMPLE; i++) picked[i] = sample[Math.floor(rnd() * present)]!;
+    sample = picked;
+  }
+  sample.sort();
+  const distinct: number[] = [];
+  for (let i = 0; i < sample.length && distinct.length <= valueBins; i++) {
+    if (i === 0 || sample[i] !== sample[i - 1]) distinct.push(sample[i]!);
+  }
+  let edges: number[];
+  if (distinct.length <= valueBins) {
+    edges = distinct;
+  } else {
+    edges = [];
+    for (let b = 1; b <= valueBins; b++) {
+      const v = sample[Math.ceil((b * sample.length) / valueBins) - 1]!;
+      if (edges.length === 0 || v > edges[edges.length - 1]!) edges.push(v);
+    }
+  }
+  // The top edge is +Inf so values above the training range (a sample may miss the max) stay in a value bin.
+  edges[edges.length - 1] = Infinity;
+  return Float32Array.from(edges);
+}
+
+/** Index of the first edge ≥ x (edges end with +Inf, so always a valid bin for non-NaN x). */
+function binOf(edges: Float32Array, x: number): number {
+  let lo = 0;
+  let hi = edges.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (x <= edges[mid]!) hi = mid; else lo = mid + 1;
+  }
+  return lo;
+}
+
+export function binFeatures(columns: Float32Array[], rows: Int32Array, maxBins: number, seed: number, out?: Uint8Array): BinnedFeatures {
+  const F = columns.length;
+  const n = rows.length;
+  const bins = out ?? new Uint8Array(n * F);
+  const edges: Float32Array[] = [];
+  for (let f = 0; f < F; f++) {
+    const col = columns[f]!;
+    const sub = new Float32Array(n);
+    for (let i = 0; i < n; i++) sub[i] = col[rows[i]!]!;
+    const e = binEdges(sub, maxBins, seed + f);
+    edges.push(e);
+    for (let i = 0; i < n; i++) {
+      const x = sub[i]!;
+      bins[i * F + f] = Number.isNaN(x) ? MISSING_BIN : binOf(e, x);
+    }
+  }
+  return { rows: n, features: F, bins, edges };
+}

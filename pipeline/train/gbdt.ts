@@ -1,0 +1,92 @@
+// Gradient boosting for squared error: trees fit the residuals, early stopping on a held-out
+// slice of the training rows keeps the best round.
+import { availableParallelism } from 'node:os';
+import type { GbdtParams, ModelConfig } from '../config/index.ts';
+import type { Table } from '../data/table.ts';
+import { binFeatures } from './binning.ts';
+import { addTree, type TreeEnsemble } from './ensemble.ts';
+import { categoryOrderByTarget, featureColumns, type CategoryCodes } from './features.ts';
+import { TreeGrower } from './grow.ts';
+import { permutation } from './random.ts';
+import type { RoundLog, TrainOptions } from './types.ts';
+
+export interface GbdtModel {
+  ensemble: TreeEnsemble;
+  codes: CategoryCodes;
+  rounds: RoundLog[];
+  threads: number;
+}
+
+// Below this many cells a worker's start-up costs more than it saves.
+const PARALLEL_MIN_CELLS = 1_000_000;
+
+export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: Table, target: Float64Array, rows: Int32Array, opts: TrainOptions): Promise<GbdtModel> {
+  const seed = opts.seed ?? 42;
+  const early = params.early_stopping_rounds;
+  let fitRows = rows;
+  let validRows = new Int32Array(0);
+  if (early !== undefined) {
+    const perm = permutation(rows.length, seed);
+    const nValid = Math.max(1, Math.floor(rows.length * params.validation_fraction));
+    validRows = Int32Array.from(perm.subarray(0, nValid), (i) => rows[i]!).sort();
+    fitRows = Int32Array.from(perm.subarray(nValid), (i) => rows[i]!).sort();
+  }
+  const codes = categoryOrderByTarget(config, table, target, fitRows);
+  const columns = featureColumns(config, table, codes);
+  const binned = binFeatures(columns, fitRows, params.max_bins, seed);
+  const validCols = columns.map((c) => Float32Array.from(validRows, (r) => c[r]!));
+
+  const n = fitRows.length;
+  const y = Float64Array.from(fitRows, (r) => target[r]!);
+  const yValid = Float64Array.from(validRows, (r) => target[r]!);
+  let base = 0;
+  for (let i = 0; i < n; i++) base += y[i]!;
+  base /= n;
+  const pred = new Float64Array(n).fill(base);
+  const validPred = new Float64Array(validRows.length).fill(base);
+
+  const threads = params.threads ?? (n * columns.length >= PARALLEL_MIN_CELLS ? Math.min(2, availableParallelism()) : 1);
+  const grower = await TreeGrower.create(binned, {
+    maxDepth: params.max_depth,
+    minLeaf: params.min_samples_leaf,
+    lambda: params.l2,
+    minSplitGain: params.min_split_gain,
+    learningRate: params.learning_rate,
+  }, threads);
+
+  const trees: TreeEnsemble['trees'] = [];
+  const rounds: RoundLog[] = [];
+  let best = { round: 0, loss: Infinity };
+  try {
+    const grad = grower.grad;
+    for (let round = 1; round <= params.trees; round++) {
+      for (let i = 0; i < n; i++) grad[i] = pred[i]! - y[i]!;
+      const tree = grower.grow(pred);
+      trees.push(tree);
+      const log: RoundLog = { step: round, train_loss: rmse(y, pred) };
+      if (validRows.length) {
+        addTree(tree, validCols, validPred);
+        log.valid_loss = rmse(yValid, validPred);
+      }
+      rounds.push(log);
+      opts.onRound?.(round, params.trees, log.train_loss, log.valid_loss);
+      if (early !== undefined) {
+        if (log.valid_loss! < best.loss) best = { round, loss: log.valid_loss! };
+        else if (round - best.round >= early) break;
+      }
+    }
+  } finally {
+    await grower.close();
+  }
+  const kept = early !== undefined ? best.round : trees.length;
+  return { ensemble: { base, trees: trees.slice(0, kept) }, codes, rounds, threads };
+}
+
+export function rmse(y: Float64Array, p: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) {
+    const d = p[i]! - y[i]!;
+    s += d * d;
+  }
+  return Math.sqrt(s / y.length);
+}

@@ -1,0 +1,218 @@
+// Grows one regression tree level by level on binned features: histograms for the smaller child
+// only (the larger is parent − smaller), rows partitioned in place in one index array.
+import type { BinnedFeatures } from './binning.ts';
+import { MISSING_BIN } from './binning.ts';
+import { FEATURE_STRIDE, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';
+import { LevelRunner, sharedArray, type LevelBuffers } from './threads.ts';
+import { TrainingError } from '../errors/index.ts';
+
+export interface GrowParams {
+  maxDepth: number;
+  minLeaf: number;
+  lambda: number;
+  minSplitGain: number;
+  learningRate: number;
+}
+
+/** One tree; node 0 is the root, leaves have left = -1. Thresholds are float32: x ≤ t goes left. */
+export interface Tree {
+  feature: Int32Array;
+  threshold: Float32Array;
+  defaultLeft: Uint8Array;
+  left: Int32Array;
+  right: Int32Array;
+  /** Leaf values, learning rate applied; float32 so the ONNX export holds exactly the same numbers. */
+  value: Float32Array;
+}
+
+const HIST_BUDGET_BYTES = 512 * 1024 * 1024;
+
+export class TreeGrower {
+  private readonly free: number[] = [];
+  private readonly scratch: Int32Array;
+
+  private constructor(
+    private readonly data: BinnedFeatures,
+    private readonly p: GrowParams,
+    private readonly b: LevelBuffers,
+    private readonly runner: LevelRunner,
+    slots: number,
+  ) {
+    for (let s = slots - 1; s >= 0; s--) this.free.push(s);
+    this.scratch = new Int32Array(data.rows);
+  }
+
+  /** Shared buffers sized for the widest level this depth and leaf size allow; the gradient array is `grad`. */
+  static async create(data: BinnedFeatures, p: GrowParams, threads: number): Promise<TreeGrower> {
+    const n = data.rows;
+    const F = data.features;
+    const widest = Math.max(1, Math.min(2 ** (p.maxDepth - 1), Math.floor(n / (2 * p.minLeaf))));
+    const slots = widest + 1;
+    const slotBytes = F * FEATURE_STRIDE * 8;
+    if (slots * slotBytes > HIST_BUDGET_BYTES) {
+      throw new TrainingError(`max_depth ${p.maxDepth} with ${n} rows and ${F} features needs ${Math.ceil((slots * slotBytes) / 2 ** 20)} MiB of histograms (limit ${HIST_BUDGET_BYTES / 2 ** 20} MiB); lower max_depth or raise min_samples_leaf`);
+    }
+    const shared = threads > 1;
+    const bins = shared ? sharedArray(Uint8Array, data.bins.length, true) : data.bins;
+    if (shared) bins.set(data.bins);
+    const buffers: LevelBuffers = {
+      bins,
+      grad: sharedArray(Float64Array, n, shared),
+      idx: sharedArray(Int32Array, n, shared),
+      hist: sharedArray(Float64Array, slots * F * FEATURE_STRIDE, shared),
+      task: sharedArray(Int32Array, TASK_HEADER + 7 * slots, shared),
+      taskGrad: sharedArray(Float64Array, slots, shared),
+      nBins: sharedArray(Int32Array, F, shared),
+      params: sharedArray(Float64Array, 2, shared),
+      result: sharedArray(Float64Array, threads * slots * RESULT_WIDTH, shared),
+      features: F,
+      maxSplits: slots,
+    };
+    data.edges.forEach((e, f) => { buffers.nBins[f] = e.length; });
+    buffers.params[0] = p.lambda;
+    buffers.params[1] = p.minLeaf;
+    const runner = await LevelRunner.start(buffers, threads);
+    return new TreeGrower(shared ? { ...data, bins } : data, p, buffers, runner, slots);
+  }
+
+  /** Gradients for the next tree go here (prediction − target per binned row). */
+  get grad(): Float64Array {
+    return this.b.grad;
+  }
+
+  close(): Promise<void> {
+    return this.runner.close();
+  }
+
+  /** Grows a tree on the current gradients and adds its leaf values to `pred` (one entry per binned row). */
+  grow(pred: Float64Array): Tree {
+    const { b, p, data } = this;
+    const n = data.rows;
+    const idx = b.idx;
+    for (let i = 0; i < n; i++) idx[i] = i;
+    let rootG = 0;
+    for (let i = 0; i < n; i++) rootG += b.grad[i]!;
+
+    const feature: number[] = [], threshold: number[] = [], defaultLeft: number[] = [], left: number[] = [], right: number[] = [];
+    const start: number[] = [], end: number[] = [], G: number[] = [], C: number[] = [], slot: number[] = [];
+    const addNode = (s: number, e: number, g: number) => {
+      feature.push(-1); threshold.push(0); defaultLeft.push(0); left.push(-1); right.push(-1);
+      start.push(s); end.push(e); G.push(g); C.push(e - s); slot.push(-1);
+      return feature.length - 1;
+    };
+    const splittable = (node: number, depth: number) => depth < p.maxDepth && C[node]! >= 2 * p.minLeaf;
+
+    addNode(0, n, rootG);
+    let level: number[] = [];
+    const builds: number[] = [];
+    const subs: number[] = [];
+    if (splittable(0, 0)) {
+      slot[0] = this.free.pop()!;
+      builds.push(0, n, slot[0]);
+      level.push(0);
+    }
+    for (let depth = 0; level.length; depth++) {
+      this.writeTask(builds, subs, level.map((node) => [slot[node]!, C[node]!, G[node]!] as const));
+      builds.length = 0;
+      subs.length = 0;
+      this.runner.run();
+      const next: number[] = [];
+      level.forEach((node, e) => {
+        const best = this.bestSplit(e);
+        if (best.feature < 0 || best.gain <= p.minSplitGain) {
+          this.free.push(slot[node]!);
+          return;
+        }
+        feature[node] = best.feature;
+        threshold[node] = data.edges[best.feature]![best.bin]!;
+        defaultLeft[node] = best.defaultLeft;
+        const mid = this.partition(start[node]!, end[node]!, best.feature, best.bin, best.defaultLeft === 1);
+        if (mid - start[node]! !== best.leftCount) throw new Error(`partition disagrees with histogram: ${mid - start[node]!} vs ${best.leftCount}`);
+        const l = addNode(start[node]!, mid, best.leftGrad);
+        const r = addNode(mid, end[node]!, G[node]! - best.leftGrad);
+        left[node] = l;
+        right[node] = r;
+        const okL = splittable(l, depth + 1);
+        const okR = splittable(r, depth + 1);
+        const parentSlot = slot[node]!;
+        if (okL && okR) {
+          const [small, large] = C[l]! <= C[r]! ? [l, r] : [r, l];
+          slot[small] = this.free.pop()!;
+          slot[large] = parentSlot;
+          builds.push(start[small]!, end[small]!, slot[small]);
+          subs.push(parentSlot, slot[small]);
+          next.push(l, r);
+        } else if (okL || okR) {
+          const only = okL ? l : r;
+          slot[only] = parentSlot;
+          builds.push(start[only]!, end[only]!, parentSlot);
+          next.push(only);
+        } else {
+          this.free.push(parentSlot);
+        }
+      });
+      level = next;
+    }
+
+    const value = new Float32Array(feature.length);
+    for (let node = 0; node < feature.length; node++) {
+      if (left[node]! >= 0) continue;
+      value[node] = (-p.learningRate * G[node]!) / (C[node]! + p.lambda);
+      const v = value[node]!;
+      for (let k = start[node]!, e = end[node]!; k < e; k++) pred[idx[k]!] += v;
+    }
+    return {
+      feature: Int32Array.from(feature),
+      threshold: Float32Array.from(threshold),
+      defaultLeft: Uint8Array.from(defaultLeft),
+      left: Int32Array.from(left),
+      right: Int32Array.from(right),
+      value,
+    };
+  }
+
+  private writeTask(builds: number[], subs: number[], splits: (readonly [number, number, number])[]): void {
+    const t = this.b.task;
+    t[0] = builds.length / 3;
+    t[1] = subs.length / 2;
+    t[2] = splits.length;
+    let o = TASK_HEADER;
+    for (const v of builds) t[o++] = v;
+    for (const v of subs) t[o++] = v;
+    splits.forEach(([s, c, g], e) => {
+      t[o++] = s;
+      t[o++] = c;
+      this.b.taskGrad[e] = g;
+    });
+  }
+
+  /** Best split of split entry e over all threads' feature ranges; earlier threads win ties (lower feature index). */
+  private bestSplit(e: number) {
+    const res = this.b.result;
+    let bestAt = -1;
+    for (let t = 0; t < this.runner.threads; t++) {
+      const r = (t * this.b.maxSplits + e) * RESULT_WIDTH;
+      if (res[r + 1]! >= 0 && (bestAt < 0 || res[r]! > res[bestAt]!)) bestAt = r;
+    }
+    if (bestAt < 0) return { gain: 0, feature: -1, bin: -1, defaultLeft: 0, leftGrad: 0, leftCount: 0 };
+    return { gain: res[bestAt]!, feature: res[bestAt + 1]!, bin: res[bestAt + 2]!, defaultLeft: res[bestAt + 3]!, leftGrad: res[bestAt + 4]!, leftCount: res[bestAt + 5]! };
+  }
+
+  /** Stable in-place partition of idx[s, e): rows going left first. Returns the boundary. */
+  private partition(s: number, e: number, f: number, bin: number, missingLeft: boolean): number {
+    const { idx } = this.b;
+    const bins = this.data.bins;
+    const F = this.data.features;
+    const scratch = this.scratch;
+    let l = s;
+    let r = 0;
+    for (let k = s; k < e; k++) {
+      const row = idx[k]!;
+      const v = bins[row * F + f]!;
+      if (v === MISSING_BIN ? missingLeft : v <= bin) idx[l++] = row;
+      else scratch[r++] = row;
+    }
+    idx.set(scratch.subarray(0, r), l);
+    return l;
+  }
+}

@@ -1,0 +1,9 @@
+// Public surface of the trainer: train a model from a config and a Table, export it as ONNX over
+// raw features, and score or evaluate predictions.
+export { trainModel } from './train.ts';
+export type { TrainedModel, TrainOptions, RoundLog } from './types.ts';
+export { exportOnnx, onnxInputSpec, ONNX_IR_VERSION, ONNX_OPSET, ONNX_ML_OPSET, OUTPUT_NAME } from './onnx/export.ts';
+export type { ExportableModel, OnnxInput } from './onnx/export.ts';
+export { onnxFeeds } from './onnx/session.ts';
+export { evaluate, sapBand, sapBandGroups, SAP_BANDS } from './evaluate.ts';
+export type { Evaluation, GroupMetrics, SapBand } from './evaluate.ts';

@@ -1,0 +1,119 @@
+// Runs levelTask over feature ranges on the main thread plus (threads − 1) worker threads that
+// share every buffer through SharedArrayBuffer. One task per tree level, synchronised with
+// Atomics: no messages and no copies in the loop.
+import { Worker } from 'node:worker_threads';
+import { buildHistogram, levelTask } from './kernel.ts';
+
+export interface LevelBuffers {
+  bins: Uint8Array;
+  grad: Float64Array;
+  idx: Int32Array;
+  hist: Float64Array;
+  task: Int32Array;
+  taskGrad: Float64Array;
+  nBins: Int32Array;
+  params: Float64Array;
+  result: Float64Array;
+  features: number;
+  /** Split entries per thread in `result`. */
+  maxSplits: number;
+}
+
+const CMD = 0;
+const DONE = 1;
+const STOP = 2;
+const FAILED = 3;
+
+// Worker body. tsx/esbuild may wrap functions in __name(); the worker has no such helper, so define it.
+const workerSource = (kernels: string[]) => `
+const __name = (f) => f;
+const { workerData } = require('node:worker_threads');
+const buildHistogram = ${kernels[0]};
+const levelTask = ${kernels[1]};
+const b = workerData.buffers;
+const ctrl = workerData.ctrl;
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, ${CMD}, seen);
+  seen = Atomics.load(ctrl, ${CMD});
+  if (Atomics.load(ctrl, ${STOP}) === 1) break;
+  try {
+    levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.nBins, b.params, b.result, b.features, workerData.f0, workerData.f1, workerData.resultBase);
+  } catch (e) {
+    // The main thread is blocked in Atomics.wait and cannot see 'error' events: report through memory.
+    Atomics.store(ctrl, ${FAILED}, 1);
+  }
+  Atomics.add(ctrl, ${DONE}, 1);
+  Atomics.notify(ctrl, ${DONE});
+}
+`;
+
+/** Allocates a typed array on shared memory when workers will read it, plain memory otherwise. */
+export function sharedArray<T extends Float64Array | Int32Array | Uint8Array>(
+  ctor: { new (buf: ArrayBufferLike): T; BYTES_PER_ELEMENT: number }, length: number, shared: boolean,
+): T {
+  const bytes = length * ctor.BYTES_PER_ELEMENT;
+  return new ctor(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+}
+
+export class LevelRunner {
+  private readonly workers: Worker[] = [];
+  private readonly ctrl: Int32Array;
+  private readonly ranges: [number, number][];
+  private round = 0;
+
+  private constructor(private readonly b: LevelBuffers, threads: number) {
+    this.ctrl = new Int32Array(new SharedArrayBuffer(16));
+    const F = b.features;
+    const t = Math.max(1, Math.min(threads, F));
+    this.ranges = [...Array(t).keys()].map((i) => [Math.floor((i * F) / t), Math.floor(((i + 1) * F) / t)]);
+  }
+
+  /** Starts the workers and resolves once each is running; `threads` counts the main thread. */
+  static async start(b: LevelBuffers, threads: number): Promise<LevelRunner> {
+    const runner = new LevelRunner(b, threads);
+    const src = workerSource([buildHistogram.toString(), levelTask.toString()]);
+    const online = runner.ranges.slice(1).map(([f0, f1], i) => {
+      const w = new Worker(src, { eval: true, workerData: { buffers: b, ctrl: runner.ctrl, f0, f1, resultBase: (i + 1) * b.maxSplits } });
+      runner.workers.push(w);
+      return new Promise<void>((resolve, reject) => { w.once('online', resolve); w.once('error', reject); });
+    });
+    try {
+      await Promise.all(online);
+    } catch (e) {
+      await runner.close();
+      throw e;
+    }
+    return runner;
+  }
+
+  get threads(): number {
+    return this.ranges.length;
+  }
+
+  /** Runs the task in `task` on all threads; returns when every feature range is done. */
+  run(): void {
+    const b = this.b;
+    const expected = this.round + this.workers.length;
+    if (this.workers.length) {
+      Atomics.add(this.ctrl, CMD, 1);
+      Atomics.notify(this.ctrl, CMD);
+    }
+    const [f0, f1] = this.ranges[0]!;
+    levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.nBins, b.params, b.result, b.features, f0, f1, 0);
+    for (;;) {
+      const done = Atomics.load(this.ctrl, DONE);
+      if (done === expected) break;
+      Atomics.wait(this.ctrl, DONE, done, 1000);
+    }
+    this.round = expected;
+    if (Atomics.load(this.ctrl, FAILED)) throw new Error('a histogram worker thread failed');
+  }
+
+  async close(): Promise<void> {
+    Atomics.store(this.ctrl, STOP, 1);
+    Atomics.add(this.ctrl, CMD, 1);
+    Atomics.notify(this.ctrl, CMD);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
