@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerData } from './commands/data.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerModels } from './commands/models.ts';
+import { registerTrain } from './commands/train.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mltk')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerData(program);
   registerRuns(program);
   registerModels(program);
+  registerTrain(program);
   return program;
 }
 

@@ -1,0 +1,124 @@
+// The training job: data version → tracked run → train → evaluate on held-out rows →
+// baseline profile → register a model version. Any failure leaves a FAILED run and registers nothing.
+import type { ModelConfig } from '../config/index.ts';
+import { readCsvTable, takeRows, numericColumn, type Table, type ColumnSpec, type DatasetVersion } from '../data/index.ts';
+import { TrainingError } from '../errors/index.ts';
+import { buildBaselineProfile } from '../monitor/index.ts';
+import { registerModelVersion, type ModelVersion } from '../registry/index.ts';
+import { trackRun } from '../runs/index.ts';
+import { blobKey, type ObjectStore } from '../store/index.ts';
+import { trainModel, evaluate, sapBandGroups } from '../train/index.ts';
+import { resolveTrainingData, type DataSource } from './dataset-source.ts';
+import { splitRows } from './split.ts';
+
+export interface TrainJobOptions {
+  store: ObjectStore;
+  config: ModelConfig;
+  configSource: string;
+  data: DataSource;
+  say(line: string): void;
+  progress(line: string): void;
+}
+
+export interface TrainJobResult {
+  run_id: string;
+  model: string;
+  version: number;
+  dataset: { name: string; version: string; rows: number; origin: string };
+  metrics: { rmse: number; mae: number; r2: number };
+  metrics_by_band: Record<string, { rows: number; rmse: number; mae: number }>;
+  trees: number | null;
+  manifest: ModelVersion;
+}
+
+export function trainingColumns(config: ModelConfig): ColumnSpec[] {
+  return [
+    { name: config.id_column, type: 'text', nullable: false },
+    ...config.features,
+    // Missing targets are allowed per row (those rows are left out); all-missing is an error below.
+    { name: config.target.column, type: 'numeric', nullable: true },
+  ];
+}
+
+async function loadTrainingTable(store: ObjectStore, config: ModelConfig, version: DatasetVersion): Promise<Table> {
+  const source = `${version.source} (${version.dataset}@${version.version.slice(0, 12)})`;
+  const stream = await store.getStream(blobKey(version.version));
+  const table = await readCsvTable(stream, trainingColumns(config), { source });
+  const target = numericColumn(table, config.target.column);
+  const keep: number[] = [];
+  for (let i = 0; i < table.rows; i++) if (!Number.isNaN(target[i]!)) keep.push(i);
+  if (keep.length === 0) throw new TrainingError(`${source}: target column "${config.target.column}" is missing in every row (first bad row: 1)`, [{ row: 1, field: config.target.column, issue: 'target missing in every row' }]);
+  return keep.length === table.rows ? table : takeRows(table, keep);
+}
+
+export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
+  const { store, config, say, progress } = opts;
+  const data = await resolveTrainingData(store, config, opts.data, say);
+  const dataset = { name: data.version.dataset, version: data.version.version };
+  say(`data: ${dataset.name}@${dataset.version.slice(0, 12)} (${data.version.rows} rows, ${data.origin})`);
+  const { result } = await trackRun(store, { model: config.name, configSource: opts.configSource, config, dataset }, async (run) => {
+    say(`run ${run.id}: training ${config.name} with ${config.trainer.type}`);
+    const table = await loadTrainingTable(store, config, data.version);
+    const split = splitRows(table.rows, config.split.test_fraction, config.split.seed);
+    const train = takeRows(table, split.train);
+    const test = takeRows(table, split.test);
+    run.logParams({ trainer: config.trainer.type, train_rows: train.rows, test_rows: test.rows, test_fraction: config.split.test_fraction, split_seed: config.split.seed });
+    const started = Date.now();
+    const model = await trainModel(config, train, {
+      seed: config.split.seed,
+      test,
+      onRound: (round, total, trainLoss, validLoss) => progress(`round ${round}/${total}  train rmse ${Math.sqrt(trainLoss).toPrecision(4)}${validLoss !== undefined ? `  valid rmse ${Math.sqrt(validLoss).toPrecision(4)}` : ''}`),
+    });
+    run.logParams({ ...model.params, train_seconds: (Date.now() - started) / 1000 });
+    for (const r of model.rounds) {
+      run.logMetric('train_loss', r.train_loss, r.step);
+      if (r.valid_loss !== undefined) run.logMetric('valid_loss', r.valid_loss, r.step);
+    }
+    const yTest = numericColumn(test, config.target.column);
+    const predTest = await model.predict(test);
+    const sap = test.columns.get('current_sap');
+    const bands = sap?.kind === 'numeric' ? sapBandGroups(sap.values) : undefined;
+    const ev = evaluate(yTest, predTest, bands);
+    run.logMetric('rmse', ev.rmse);
+    run.logMetric('mae', ev.mae);
+    run.logMetric('r2', ev.r2);
+    for (const [band, m] of Object.entries(ev.by_group ?? {})) run.logMetric(`rmse_band_${band}`, m.rmse);
+    const predTrain = await model.predict(train);
+    const baseline = buildBaselineProfile(train, config.features, predTrain);
+    const onnx = await run.logArtifact('model.onnx', Buffer.from(model.onnx));
+    const base = await run.logArtifact('baseline.json', JSON.stringify(baseline));
+    await run.save();
+    const manifest = await registerModelVersion(store, {
+      name: config.name,
+      run_id: run.id,
+      dataset,
+      trainer: config.trainer.type,
+      artifact: { ...onnx, format: 'onnx' },
+      baseline: base,
+      signature: {
+        id_column: config.id_column,
+        features: config.features,
+        derived: config.derived,
+        target: config.target,
+        output: { column: config.output.column, unit: config.target.unit },
+      },
+      metrics: { rmse: ev.rmse, mae: ev.mae, r2: ev.r2 },
+      metrics_by_band: ev.by_group,
+      monitoring: config.monitoring,
+      config_sha256: run.manifest.config.sha256,
+    });
+    run.logParams({ registered_version: manifest.version });
+    return { manifest, ev, trees: model.trees ?? null };
+  });
+  const { manifest, ev } = result;
+  return {
+    run_id: manifest.run_id!,
+    model: manifest.name,
+    version: manifest.version,
+    dataset: { ...dataset, rows: data.version.rows, origin: data.origin },
+    metrics: { rmse: ev.rmse, mae: ev.mae, r2: ev.r2 },
+    metrics_by_band: ev.by_group ?? {},
+    trees: result.trees,
+    manifest,
+  };
+}
