@@ -1,0 +1,102 @@
+// Bad training data: a clear error naming file, column and first bad row; a FAILED run; nothing registered.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModelConfig, parseModelConfig, type ModelConfig } from '../config/index.ts';
+import { writeSynthCsv } from '../data/synth.ts';
+import { listRuns } from '../runs/index.ts';
+import { listVersionNumbers, getAlias } from '../registry/index.ts';
+import { openStore } from '../store/index.ts';
+import { runTrainJob, promoteIfBetter, decidePromotion } from './index.ts';
+
+const quiet = { say: () => {}, progress: () => {} };
+
+async function fixture(rows = 600) {
+  const dir = await mkdtemp(join(tmpdir(), 'mltk-job-'));
+  const file = join(dir, 'good.csv');
+  const out = createWriteStream(file);
+  await writeSynthCsv({ rows, seed: 3 }, out);
+  await new Promise<void>((r) => out.end(() => r()));
+  const raw = JSON.parse(await readFile('configs/sap_change.json', 'utf8'));
+  raw.trainer.params.trees = 15;
+  const config: ModelConfig = parseModelConfig(raw, 'test config');
+  return { dir, file, config, store: openStore(join(dir, 'store')), lines: (await readFile(file, 'utf8')).trimEnd().split('\n') };
+}
+
+function editCell(lines: string[], row: number, column: string, value: string): string {
+  const header = lines[0]!.split(',');
+  const col = header.indexOf(column);
+  const out = [...lines];
+  const cells = out[row]!.split(',');
+  cells[col] = value;
+  out[row] = cells.join(',');
+  return `${out.join('\n')}\n`;
+}
+
+test('a good file trains, registers version 1 and the run is FINISHED with per-round losses', async () => {
+  const f = await fixture();
+  const r = await runTrainJob({ store: f.store, config: f.config, configSource: 'c', data: { kind: 'file', path: f.file }, ...quiet });
+  assert.equal(r.version, 1);
+  assert.ok(r.metrics.rmse > 0 && Number.isFinite(r.metrics.r2));
+  const [run] = await listRuns(f.store);
+  assert.equal(run!.status, 'FINISHED');
+  assert.ok(run!.metric_history.train_loss!.length >= 1);
+  assert.ok(run!.artifacts['model.onnx'] && run!.artifacts['baseline.json']);
+  const promo = await promoteIfBetter(f.store, f.config, r.manifest);
+  assert.equal(promo.promote, true);
+  assert.equal((await getAlias(f.store, 'sap_change', 'champion'))?.version, 1);
+});
+
+const badCases: [string, (f: Awaited<ReturnType<typeof fixture>>) => string, RegExp][] = [
+  ['a missing configured column', (f) => `${f.lines.map((l) => l.split(',').filter((_, i) => i !== f.lines[0]!.split(',').indexOf('glazing')).join(',')).join('\n')}\n`, /missing column "glazing"/],
+  ['a categorical value outside the allowed list', (f) => editCell(f.lines, 5, 'wall_type', 'straw'), /row 5, column "wall_type": value "straw" is not one of cavity\|solid\|timber\|system/],
+  ['non-numeric text in a numeric column', (f) => editCell(f.lines, 7, 'total_floor_area', 'big'), /row 7, column "total_floor_area": expected a number, got "big"/],
+  ['an empty file', () => '', /bad\.csv: empty file/],
+  ['a target that is all missing', (f) => `${[f.lines[0], ...f.lines.slice(1).map((l, i) => editCell([f.lines[0]!, l], 1, 'sap_change', '').split('\n')[1])].join('\n')}\n`, /target column "sap_change" is missing in every row/],
+];
+
+for (const [name, make, message] of badCases) {
+  test(`bad training data — ${name}: clear error, FAILED run, nothing registered`, async () => {
+    const f = await fixture(200);
+    const bad = join(f.dir, 'bad.csv');
+    await writeFile(bad, make(f));
+    await assert.rejects(runTrainJob({ store: f.store, config: f.config, configSource: 'c', data: { kind: 'file', path: bad }, ...quiet }), (e: Error) => {
+      assert.match(e.message, message);
+      if (name !== 'an empty file') assert.match(e.message, /bad\.csv/);
+      return true;
+    });
+    assert.deepEqual(await listVersionNumbers(f.store, 'sap_change'), []);
+    const runs = await listRuns(f.store);
+    // An unreadable file fails before a run starts (nothing to track); a readable one leaves a FAILED run.
+    for (const run of runs) { assert.equal(run.status, 'FAILED'); assert.match(run.error!, message); }
+  });
+}
+
+test('promotion: error metrics must improve by the relative margin, r2 by the absolute one', () => {
+  const policy = { alias: 'prod', metric: 'rmse' as const, min_improvement: 0.05 };
+  assert.equal(decidePromotion(policy, 1, null).promote, true);
+  assert.equal(decidePromotion(policy, 0.96, { version: 1, value: 1 }).promote, false);
+  assert.equal(decidePromotion(policy, 0.95, { version: 1, value: 1 }).promote, true);
+  assert.equal(decidePromotion({ ...policy, metric: 'r2' }, 0.86, { version: 1, value: 0.8 }).promote, true);
+  assert.equal(decidePromotion({ ...policy, metric: 'r2' }, 0.84, { version: 1, value: 0.8 }).promote, false);
+});
+
+test('the three shipped configs parse, and a bad config names each bad key', async () => {
+  for (const m of ['sap_change', 'heat_change', 'carbon_change']) assert.equal((await loadModelConfig(`configs/${m}.json`)).name, m);
+  const raw = JSON.parse(await readFile('configs/sap_change.json', 'utf8'));
+  raw.trainer.params.max_depth = 0;
+  raw.features[0].type = 'text';
+  raw.derived[0].inputs = ['property_type', 'total_floor_area'];
+  assert.throws(() => parseModelConfig(raw, 'configs/x.json'), (e: Error) => {
+    assert.match(e.message, /^configs\/x\.json: invalid model config: /);
+    assert.match(e.message, /features\.0\.type/);
+    assert.match(e.message, /trainer\.params\.max_depth/);
+    return true;
+  });
+  const raw2 = JSON.parse(await readFile('configs/sap_change.json', 'utf8'));
+  raw2.derived[0].inputs = ['property_type', 'total_floor_area'];
+  assert.throws(() => parseModelConfig(raw2, 'x.json'), /derived\.0\.inputs\.0: "property_type" is not a numeric or boolean feature/);
+});
