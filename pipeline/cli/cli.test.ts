@@ -1,0 +1,69 @@
+// The CLI contract other tools drive: exactly one JSON document on stdout with --json,
+// a one-line reason on stderr and a non-zero exit on failure, nothing changed by a bad call.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const BIN = resolve('pipeline/cli/bin.js');
+const run = promisify(execFile);
+
+async function mltk(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, MLTK_STORE: join(cwd, 'store') } });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+test('data synth → data add → train → models promote → runs compare, all with --json', async () => {
+  const cwd = await mkdtemp(join(tmpdir(), 'mltk-cli-'));
+  const synth = await mltk(cwd, 'data', 'synth', '--rows', '800', '--seed', '5', '--output', 'd.csv', '--json');
+  assert.equal(synth.code, 0, synth.stderr);
+  assert.equal(JSON.parse(synth.stdout).rows, 800);
+  const add = await mltk(cwd, 'data', 'add', 'd.csv', '--dataset', 'epc', '--json');
+  const added = JSON.parse(add.stdout);
+  assert.equal(added.dataset, 'epc');
+  assert.match(added.version, /^[0-9a-f]{64}$/);
+  assert.equal(added.rows, 800);
+  assert.match(add.stderr, /hashing/); // progress goes to stderr in --json mode
+  const config = resolve('configs/carbon_change.json');
+  const trained = await mltk(cwd, 'train', '--config', config, '--data', `epc@${added.version.slice(0, 10)}`, '--json');
+  assert.equal(trained.code, 0, trained.stderr);
+  const t = JSON.parse(trained.stdout);
+  assert.deepEqual(Object.keys(t).slice(0, 5), ['run_id', 'model', 'version', 'promoted', 'alias']);
+  assert.equal(t.model, 'carbon_change');
+  assert.equal(t.version, 1);
+  assert.equal(t.promoted, false);
+  for (const k of ['rmse', 'mae', 'r2']) assert.equal(typeof t.metrics[k], 'number');
+  const promoted = await mltk(cwd, 'models', 'promote', 'carbon_change', '1', '--alias', 'prod', '--json');
+  assert.equal(JSON.parse(promoted.stdout).version, 1);
+  const shown = JSON.parse((await mltk(cwd, 'models', 'show', 'carbon_change@prod', '--json')).stdout);
+  assert.equal(shown.artifact.format, 'onnx');
+  const cmp = JSON.parse((await mltk(cwd, 'runs', 'compare', t.run_id, t.run_id, '--json')).stdout);
+  assert.deepEqual(cmp.runs, [t.run_id, t.run_id]);
+});
+
+test('failures: one stderr line, non-zero exit, a JSON error document, and nothing stored', async () => {
+  const cwd = await mkdtemp(join(tmpdir(), 'mltk-cli-'));
+  const cases: [string[], RegExp, number][] = [
+    [['data', 'add', 'nope.csv', '--dataset', 'epc', '--json'], /nope\.csv: cannot read data file \(ENOENT\)/, 4],
+    [['--store', 'gs://bucket', 'data', 'list', '--json'], /unknown store scheme "gs:\/\/"/, 8],
+    [['models', 'promote', 'sap_change', '3', '--alias', 'prod', '--json'], /model sap_change has no version 3/, 5],
+    [['train', '--config', 'configs/none.json', '--json'], /configs\/none\.json: cannot read model config/, 3],
+  ];
+  for (const [args, message, code] of cases) {
+    const r = await mltk(cwd, ...args);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('mltk:'));
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, message);
+    assert.match(JSON.parse(r.stdout).error.message, message);
+  }
+  await assert.rejects(readdir(join(cwd, 'store')), /ENOENT/);
+});
