@@ -3,16 +3,17 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Testing, type TerraformStack } from 'cdktf';
 import { ConfigError } from './pipeline/errors/index.ts';
 import { loadModelConfig, type ModelConfig } from './pipeline/config/index.ts';
 import { allTargets } from './deployment/targets.ts';
 import { checkStack, formatFindings } from './deployment/infra/policy.ts';
-import { alarmNames, featurePsiQuery } from './deployment/infra/alarms.ts';
+import { alarmNames } from './deployment/infra/alarms.ts';
 import { buildApp, stackNames, type TargetStacks } from './main.ts';
 
-const repoRoot = import.meta.dirname;
+const repoRoot = dirname(fileURLToPath(import.meta.url));
 const has = (json: string, type: string, props: Record<string, unknown>) => Testing.toHaveResourceWithProperties(json, type, props);
 
 // The example app (no DEPLOY_TARGET) is built once; each stack is synthesized once and shared.
@@ -93,7 +94,7 @@ for (const branch of allTargets().map((t) => t.branch)) {
     const names = alarmNames(`mltk-${branch}`);
     assert.ok(has(json, 'aws_cloudwatch_metric_alarm', { alarmName: names.predictionPsi, namespace: `mltk/${model}`, metricName: 'PredictionPSI', dimensions: { Model: model }, threshold: config.monitoring.psi_alert }));
     assert.ok(has(json, 'aws_cloudwatch_metric_alarm', { alarmName: names.driftShare, metricName: 'DriftShare', threshold: config.monitoring.drift_share }));
-    assert.ok(has(json, 'aws_cloudwatch_metric_alarm', { alarmName: names.featurePsi, metricQuery: [{ id: 'maxFeaturePsi', expression: featurePsiQuery(`mltk/${model}`, model), period: 3600, returnData: true }] }));
+    assert.ok(has(json, 'aws_cloudwatch_metric_alarm', { alarmName: names.featurePsi, metricQuery: [{ id: 'maxFeaturePsi', expression: `SELECT MAX(FeaturePSI) FROM SCHEMA("mltk/${model}", Feature, Model) WHERE Model = '${model}'`, period: 3600, returnData: true }] }));
     assert.ok(has(json, 'aws_cloudwatch_metric_alarm', { alarmName: names.monitorFailures, metricName: 'MonitorFailures', threshold: 1 }));
     assert.ok(has(json, 'aws_cloudwatch_metric_alarm', { alarmName: names.predictP99Duration, extendedStatistic: 'p99', threshold: config.serving.timeout_s * 800 }));
     assert.ok(has(json, 'aws_cloudwatch_dashboard', { dashboardName: `mltk-${branch}` }));

@@ -1,8 +1,8 @@
 // The CDKTF app: which stacks exist for which branch. With DEPLOY_TARGET=<model>-<env> it
 // synthesizes that target from its `{prefix}_*` secrets; without, every target from the
 // documented example values, so anyone (and CI) can review every plan's input without secrets.
-import { pathToFileURL } from 'node:url';
-import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
 import { App } from 'cdktf';
 import { loadModelConfig } from './pipeline/config/index.ts';
 import { ConfigError, exitCodeFor, MltkError } from './pipeline/errors/index.ts';
@@ -15,7 +15,7 @@ import { BaseStack, DomainStack, ServiceStack, stackNames } from './deployment/i
 
 export { stackNames };
 
-const REPO_ROOT = import.meta.dirname;
+const REPO_ROOT = dirname(fileURLToPath(import.meta.url));
 
 export interface TargetStacks {
   target: DeployTarget;

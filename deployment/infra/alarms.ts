@@ -2,6 +2,8 @@
 // `mltk/<model>`), monitor health, and the prediction Lambda, API and dead-letter queue.
 import { Construct } from 'constructs';
 import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+// The monitor's metric names and dimensions are a contract; use its constants so a rename breaks here.
+import { DIMENSION, METRIC } from '../../pipeline/monitor/index.ts';
 
 export interface ModelAlarmsProps {
   /** Prefix of every alarm name, e.g. `mltk-sap_change-dev`. */
@@ -39,8 +41,9 @@ export function alarmNames(namePrefix: string) {
 
 /** Metrics Insights query: the largest FeaturePSI over every feature of the model, one series. */
 export function featurePsiQuery(namespace: string, model: string, groupByFeature = false): string {
-  return `SELECT MAX(FeaturePSI) FROM SCHEMA("${namespace}", Feature, Model) WHERE Model = '${model}'` +
-    (groupByFeature ? ' GROUP BY Feature' : '');
+  const { Model, Feature } = DIMENSION;
+  return `SELECT MAX(${METRIC.FeaturePSI}) FROM SCHEMA("${namespace}", ${Feature}, ${Model}) WHERE ${Model} = '${model}'` +
+    (groupByFeature ? ` GROUP BY ${Feature}` : '');
 }
 
 type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, 'alarmActions' | 'okActions' | 'treatMissingData'> & { treatMissingData?: string };
@@ -49,11 +52,11 @@ export class ModelAlarms extends Construct {
   constructor(scope: Construct, id: string, props: ModelAlarmsProps) {
     super(scope, id);
     const names = alarmNames(props.namePrefix);
-    const drift = { namespace: props.metricNamespace, dimensions: { Model: props.model }, period: props.monitorPeriodS, evaluationPeriods: 1 };
+    const drift = { namespace: props.metricNamespace, dimensions: { [DIMENSION.Model]: props.model }, period: props.monitorPeriodS, evaluationPeriods: 1 };
     const lambda = (fn: string) => ({ namespace: 'AWS/Lambda', dimensions: { FunctionName: fn }, period: 300 });
     const specs: Record<keyof typeof names, AlarmSpec> = {
       predictionPsi: {
-        ...drift, alarmName: names.predictionPsi, metricName: 'PredictionPSI', statistic: 'Maximum',
+        ...drift, alarmName: names.predictionPsi, metricName: METRIC.PredictionPSI, statistic: 'Maximum',
         comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: props.psiAlert,
         alarmDescription: `${props.model}: prediction distribution drifted (PSI >= psi_alert ${props.psiAlert})`,
       },
@@ -63,12 +66,12 @@ export class ModelAlarms extends Construct {
         alarmDescription: `${props.model}: some feature drifted (max FeaturePSI >= psi_alert ${props.psiAlert})`,
       },
       driftShare: {
-        ...drift, alarmName: names.driftShare, metricName: 'DriftShare', statistic: 'Maximum',
+        ...drift, alarmName: names.driftShare, metricName: METRIC.DriftShare, statistic: 'Maximum',
         comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: props.driftShare,
         alarmDescription: `${props.model}: share of drifted features >= drift_share ${props.driftShare}`,
       },
       monitorFailures: {
-        ...drift, alarmName: names.monitorFailures, metricName: 'MonitorFailures', statistic: 'Sum',
+        ...drift, alarmName: names.monitorFailures, metricName: METRIC.MonitorFailures, statistic: 'Sum',
         comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: 1,
         alarmDescription: `${props.model}: the drift monitor reported a failure`,
       },

@@ -1,6 +1,7 @@
 // One CloudWatch dashboard per target: drift next to the traffic and health it explains.
 import { Construct } from 'constructs';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
+import { DIMENSION, METRIC } from '../../pipeline/monitor/index.ts';
 import { featurePsiQuery } from './alarms.ts';
 
 export interface ModelDashboardProps {
@@ -18,7 +19,7 @@ export class ModelDashboard extends Construct {
   constructor(scope: Construct, id: string, props: ModelDashboardProps) {
     super(scope, id);
     const ns = props.metricNamespace;
-    const model = ['Model', props.model];
+    const model = [DIMENSION.Model, props.model];
     const fn = ['FunctionName', props.predictFunctionName];
     const api = ['ApiId', props.apiId];
     const widget = (x: number, y: number, title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({
@@ -27,13 +28,13 @@ export class ModelDashboard extends Construct {
     });
     const body = {
       widgets: [
-        widget(0, 0, 'Prediction PSI and drift share', [[ns, 'PredictionPSI', ...model], [ns, 'DriftShare', ...model]], {
+        widget(0, 0, 'Prediction PSI and drift share', [[ns, METRIC.PredictionPSI, ...model], [ns, METRIC.DriftShare, ...model]], {
           annotations: { horizontal: [{ label: 'psi_alert', value: props.psiAlert }, { label: 'drift_share', value: props.driftShare }] },
         }),
         widget(8, 0, 'Feature PSI (max per feature)', [[{ expression: featurePsiQuery(ns, props.model, true), id: 'features', label: '' }]], {
           annotations: { horizontal: [{ label: 'psi_alert', value: props.psiAlert }] },
         }),
-        widget(16, 0, 'Rows monitored and monitor failures', [[ns, 'RowsMonitored', ...model, { stat: 'Sum' }], [ns, 'MonitorFailures', ...model, { stat: 'Sum' }]]),
+        widget(16, 0, 'Rows monitored and monitor failures', [[ns, METRIC.RowsMonitored, ...model, { stat: 'Sum' }], [ns, METRIC.MonitorFailures, ...model, { stat: 'Sum' }]]),
         widget(0, 6, 'Lambda invocations and errors', [['AWS/Lambda', 'Invocations', ...fn], ['AWS/Lambda', 'Errors', ...fn], ['AWS/Lambda', 'Throttles', ...fn]], { stat: 'Sum', period: 300 }),
         widget(8, 6, 'Lambda p99 duration (ms)', [['AWS/Lambda', 'Duration', ...fn]], { stat: 'p99', period: 300 }),
         widget(16, 6, 'API requests, 4xx and 5xx', [['AWS/ApiGateway', 'Count', ...api], ['AWS/ApiGateway', '4xx', ...api], ['AWS/ApiGateway', '5xx', ...api]], { stat: 'Sum', period: 300 }),

@@ -24,6 +24,10 @@ export interface ImageFunctionProps {
   logRetentionDays: number;
 }
 
+/** What a service built on ImageFunction takes from its stack; it adds the command, description and statements itself. */
+export type ImageFunctionSettings = Pick<ImageFunctionProps,
+  'functionName' | 'imageUri' | 'memoryMb' | 'timeoutS' | 'environment' | 'failureQueueArn' | 'logRetentionDays'>;
+
 export class ImageFunction extends Construct {
   readonly functionName: string;
   readonly functionArn: string;

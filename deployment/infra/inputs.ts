@@ -12,13 +12,19 @@ export interface EcrImage {
   repository: string;
 }
 
+export interface TargetBuckets {
+  data: string;
+  model: string;
+  predictions: string;
+}
+
 export interface DeployInputs {
   ecr: EcrImage;
   /** The API's custom domain, e.g. `api.dev.mltk.example.com`. */
   domainName: string;
   /** The Route 53 public zone that holds it: the domain minus its first label. */
   hostedZone: string;
-  buckets: { data: string; model: string; predictions: string };
+  buckets: TargetBuckets;
   imageTag: string;
 }
 

@@ -5,23 +5,17 @@ import { Construct } from 'constructs';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
-import { ImageFunction } from './image-function.ts';
+import { ImageFunction, type ImageFunctionSettings } from './image-function.ts';
+import type { TargetBuckets } from './inputs.ts';
 import { readBuckets, writeUnder } from './iam.ts';
 
 export const MONITORING_PREFIX = 'monitoring/';
 
-export interface DriftMonitorProps {
-  functionName: string;
-  imageUri: string;
-  memoryMb: number;
-  timeoutS: number;
-  environment: Record<string, string>;
-  buckets: { data: string; model: string; predictions: string };
+export interface DriftMonitorProps extends ImageFunctionSettings {
+  buckets: TargetBuckets;
   metricNamespace: string;
   /** EventBridge schedule expression, e.g. `rate(1 hour)`. */
   schedule: string;
-  failureQueueArn: string;
-  logRetentionDays: number;
 }
 
 export class DriftMonitor extends Construct {
@@ -29,35 +23,30 @@ export class DriftMonitor extends Construct {
 
   constructor(scope: Construct, id: string, props: DriftMonitorProps) {
     super(scope, id);
+    const { buckets, metricNamespace, schedule, ...settings } = props;
     const fn = new ImageFunction(this, 'monitor', {
-      functionName: props.functionName,
+      ...settings,
       description: 'mltk drift monitor: PSI per feature and prediction, published to CloudWatch',
-      imageUri: props.imageUri,
       command: ['monitor.handler'],
-      memoryMb: props.memoryMb,
-      timeoutS: props.timeoutS,
-      environment: props.environment,
       statements: [
-        ...readBuckets('ReadAll', [props.buckets.data, props.buckets.model, props.buckets.predictions]),
-        writeUnder('WriteReports', props.buckets.predictions, MONITORING_PREFIX),
+        ...readBuckets('ReadAll', [buckets.data, buckets.model, buckets.predictions]),
+        writeUnder('WriteReports', buckets.predictions, MONITORING_PREFIX),
         {
           Sid: 'PublishOwnMetrics',
           Effect: 'Allow',
           Action: ['cloudwatch:PutMetricData'],
           // AWS requires "*": PutMetricData supports no resource-level permissions.
           Resource: ['*'],
-          Condition: { StringEquals: { 'cloudwatch:namespace': props.metricNamespace } },
+          Condition: { StringEquals: { 'cloudwatch:namespace': metricNamespace } },
         },
       ],
-      failureQueueArn: props.failureQueueArn,
-      logRetentionDays: props.logRetentionDays,
     });
     this.functionName = fn.functionName;
 
     const rule = new CloudwatchEventRule(this, 'schedule', {
       name: props.functionName,
       description: `runs ${props.functionName}`,
-      scheduleExpression: props.schedule,
+      scheduleExpression: schedule,
     });
     new CloudwatchEventTarget(this, 'target', { rule: rule.name, arn: fn.functionArn, targetId: 'monitor' });
     new LambdaPermission(this, 'invoke', {

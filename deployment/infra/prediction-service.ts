@@ -3,23 +3,17 @@
 import { Construct } from 'constructs';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification/index.js';
-import { ImageFunction } from './image-function.ts';
+import { ImageFunction, type ImageFunctionSettings } from './image-function.ts';
+import type { TargetBuckets } from './inputs.ts';
 import { bucketArn, readBuckets, writeUnder } from './iam.ts';
 
 export const INCOMING_PREFIX = 'incoming/';
 export const PREDICTIONS_PREFIX = 'predictions/';
 
-export interface PredictionServiceProps {
-  functionName: string;
-  imageUri: string;
-  memoryMb: number;
-  timeoutS: number;
-  environment: Record<string, string>;
-  buckets: { data: string; model: string; predictions: string };
+export interface PredictionServiceProps extends ImageFunctionSettings {
+  buckets: TargetBuckets;
   /** The deploying account: S3 events are accepted from the data bucket in this account only. */
   accountId: string;
-  failureQueueArn: string;
-  logRetentionDays: number;
 }
 
 export class PredictionService extends Construct {
@@ -28,20 +22,15 @@ export class PredictionService extends Construct {
 
   constructor(scope: Construct, id: string, props: PredictionServiceProps) {
     super(scope, id);
+    const { buckets, accountId, ...settings } = props;
     const fn = new ImageFunction(this, 'predict', {
-      functionName: props.functionName,
+      ...settings,
       description: 'mltk prediction: POST /predict, GET /health, and S3 incoming/ batches',
-      imageUri: props.imageUri,
       command: ['predict.handler'],
-      memoryMb: props.memoryMb,
-      timeoutS: props.timeoutS,
-      environment: props.environment,
       statements: [
-        ...readBuckets('ReadDataAndModels', [props.buckets.data, props.buckets.model]),
-        writeUnder('WritePredictions', props.buckets.predictions, PREDICTIONS_PREFIX),
+        ...readBuckets('ReadDataAndModels', [buckets.data, buckets.model]),
+        writeUnder('WritePredictions', buckets.predictions, PREDICTIONS_PREFIX),
       ],
-      failureQueueArn: props.failureQueueArn,
-      logRetentionDays: props.logRetentionDays,
     });
     this.functionName = fn.functionName;
     this.functionArn = fn.functionArn;
@@ -51,12 +40,12 @@ export class PredictionService extends Construct {
       action: 'lambda:InvokeFunction',
       functionName: fn.functionName,
       principal: 's3.amazonaws.com',
-      sourceArn: bucketArn(props.buckets.data),
-      sourceAccount: props.accountId,
+      sourceArn: bucketArn(buckets.data),
+      sourceAccount: accountId,
     });
     // The only notification configuration of the data bucket; S3 checks the permission when it is written.
     new S3BucketNotification(this, 'incoming', {
-      bucket: props.buckets.data,
+      bucket: buckets.data,
       lambdaFunction: [{ lambdaFunctionArn: fn.functionArn, events: ['s3:ObjectCreated:*'], filterPrefix: INCOMING_PREFIX }],
       dependsOn: [permission],
     });

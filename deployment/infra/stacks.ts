@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import type { ModelConfig } from '../../pipeline/config/index.ts';
+import { defaultNamespace } from '../../pipeline/monitor/index.ts';
 import type { DeployTarget, Environment } from '../targets.ts';
 import type { DeployInputs, StateSettings } from './inputs.ts';
 import { useRemoteState } from './state-backend.ts';
@@ -104,7 +105,7 @@ export class ServiceStack extends TerraformStack {
 
     const namePrefix = `mltk-${target.branch}`;
     const settings = ENVIRONMENT_SETTINGS[target.env];
-    const metricNamespace = `mltk/${target.model}`;
+    const metricNamespace = defaultNamespace(target.model);
     const imageUri = `${inputs.ecr.uri}:${inputs.imageTag}`;
     const environment = lambdaEnvironment(target, inputs, config);
     const account = new DataAwsCallerIdentity(this, 'account');
@@ -184,6 +185,6 @@ export function lambdaEnvironment(target: DeployTarget, inputs: DeployInputs, co
     MLTK_ALIAS_TTL_S: String(config.serving.alias_ttl_s),
     MLTK_DATA_BUCKET: inputs.buckets.data,
     MLTK_PREDICTIONS_BUCKET: inputs.buckets.predictions,
-    MLTK_METRIC_NAMESPACE: `mltk/${target.model}`,
+    MLTK_METRIC_NAMESPACE: defaultNamespace(target.model),
   };
 }

@@ -9,6 +9,7 @@ import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.j
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js';
 import { S3BucketLifecycleConfiguration, type S3BucketLifecycleConfigurationRule } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
 import { policyDocument } from './iam.ts';
+import type { TargetBuckets } from './inputs.ts';
 
 export interface SecureBucketProps {
   bucketName: string;
@@ -66,7 +67,7 @@ export class SecureBucket extends Construct {
 }
 
 export interface StorageProps {
-  buckets: { data: string; model: string; predictions: string };
+  buckets: TargetBuckets;
   /** Predictions move to Infrequent Access after this many days... */
   predictionsInfrequentAccessDays: number;
   /** ...and are deleted after this many. */
