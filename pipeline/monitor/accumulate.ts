@@ -116,6 +116,17 @@ export function categoryAccumulator(profile: CategoryProfile, spec?: { values?: 
         }
         return;
       }
+      if (column.kind === 'text') {
+        // The CSV shell reads categoricals as text so values outside the signature's list survive as themselves.
+        for (const v of column.values) {
+          if (v === '') { missing++; continue; }
+          if (allowed && !allowed.has(v)) outOfList++;
+          const s = known.get(v);
+          if (s !== undefined) counts[s]! += 1;
+          else { unseen++; if (unseenNames.size < MAX_UNSEEN_NAMES) unseenNames.add(v); }
+        }
+        return;
+      }
       if (column.kind !== 'categorical') throw kindError(source, profile.name, 'categorical', column.kind);
       // Chunk-local category codes → baseline slots once per chunk; -1 marks a category the baseline never saw.
       const slot = Int32Array.from(column.categories, (c) => known.get(c) ?? -1);

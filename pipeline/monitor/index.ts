@@ -16,3 +16,5 @@ export {
   type MetricsSink, type PublishOptions, type FailureContext,
 } from './metrics.ts';
 export { renderReport } from './html.ts';
+export { runMonitor, loadBaseline, monitorColumnSpecs, type MonitorRun, type MonitorResult } from './run.ts';
+export { monitorObject, pendingPredictionKeys, reportKey, reportHtmlKey, REPORT_PREFIX, type ObjectOutcome, type ObjectRunDeps } from './objects.ts';

@@ -1,0 +1,56 @@
+// Lambda entry point of the drift monitor: an EventBridge schedule (monitor the prediction objects
+// not monitored yet) or S3 ObjectCreated notifications (monitor those objects). Parses, then delegates.
+import { z } from 'zod';
+import { ConfigError, InvalidInputError, zodDetails } from '../pipeline/errors/index.ts';
+import { monitorObject, pendingPredictionKeys, REPORT_PREFIX, metricsClient, type ObjectOutcome } from '../pipeline/monitor/index.ts';
+import { openStore } from '../pipeline/store/index.ts';
+
+const envSchema = z.object({
+  MLTK_STORE: z.string().min(1),
+  MLTK_MODEL: z.string().min(1),
+  MLTK_ALIAS: z.string().min(1).default('prod'),
+  MLTK_PREDICTIONS_BUCKET: z.string().min(1),
+  MLTK_DATA_BUCKET: z.string().optional(),
+  MLTK_METRIC_NAMESPACE: z.string().min(1).optional(),
+  MLTK_MONITOR_LAST_N: z.coerce.number().int().min(1).default(3),
+});
+
+const s3Record = z.object({ s3: z.object({ bucket: z.object({ name: z.string() }), object: z.object({ key: z.string() }) }) });
+const eventSchema = z.union([
+  z.object({ Records: z.array(s3Record).min(1) }),
+  z.object({ 'detail-type': z.literal('Object Created'), detail: z.object({ bucket: z.object({ name: z.string() }), object: z.object({ key: z.string() }) }) }),
+  z.object({ 'detail-type': z.literal('Scheduled Event') }),
+]);
+
+export type MonitorEvent = z.infer<typeof eventSchema>;
+
+function parse<T>(schema: z.ZodType<T>, raw: unknown, what: string, Err: typeof ConfigError | typeof InvalidInputError): T {
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const details = zodDetails(r.error.issues);
+    throw new Err(`${what}: ${details.map((d) => `${d.field}: ${d.issue}`).join('; ')}`, details);
+  }
+  return r.data;
+}
+
+/** S3 notifications URL-encode keys, with '+' for spaces. */
+const s3Key = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
+
+export async function handler(event: unknown): Promise<{ monitored: ObjectOutcome[] }> {
+  const env = parse(envSchema, process.env, 'monitor Lambda environment', ConfigError);
+  const ev = parse(eventSchema, event, 'monitor event', InvalidInputError);
+  const predictions = openStore(`s3://${env.MLTK_PREDICTIONS_BUCKET}`);
+  let keys: string[];
+  if ('Records' in ev) keys = ev.Records.filter((r) => r.s3.bucket.name === env.MLTK_PREDICTIONS_BUCKET).map((r) => s3Key(r.s3.object.key));
+  else if (ev['detail-type'] === 'Object Created') keys = [ev.detail.object.key];
+  else keys = await pendingPredictionKeys(predictions, env.MLTK_MONITOR_LAST_N);
+  // Our own reports land in the same bucket; never monitor them.
+  keys = keys.filter((k) => !k.startsWith(REPORT_PREFIX));
+  const deps = {
+    registry: openStore(env.MLTK_STORE), predictions, model: `${env.MLTK_MODEL}@${env.MLTK_ALIAS}`,
+    namespace: env.MLTK_METRIC_NAMESPACE, metrics: metricsClient(),
+  };
+  const monitored: ObjectOutcome[] = [];
+  for (const key of keys) monitored.push(await monitorObject(key, deps));
+  return { monitored };
+}

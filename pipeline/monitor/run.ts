@@ -1,0 +1,102 @@
+// The monitor's shell: a model reference and a CSV stream in, a drift report out. Resolves the model
+// and its baseline in the registry store, streams the file through the data reader in chunks.
+import { PassThrough, type Readable } from 'node:stream';
+import type { FeatureSpec } from '../config/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
+import { openCsvTables, type ColumnSpec, type Table } from '../data/index.ts';
+import { resolveModel, type ModelVersion } from '../registry/index.ts';
+import { getBlob, type ObjectStore } from '../store/index.ts';
+import { parseBaselineProfile, type BaselineProfile } from './profile.ts';
+import { monitorBatch, type DriftReport } from './report.ts';
+
+export interface MonitorRun {
+  store: ObjectStore;
+  /** NAME@ALIAS or NAME@VERSION. */
+  model: string;
+  input: Readable;
+  source: string;
+  /** For a model this pipeline did not train: its reference profile and feature list replace the registry's. */
+  reference?: { baseline: BaselineProfile; features: FeatureSpec[] };
+  /** Scores a chunk when the file has no prediction column (pipeline/predict plugs in here). */
+  predict?: (table: Table) => Float64Array | Promise<Float64Array>;
+  chunkRows?: number;
+}
+
+export interface MonitorResult {
+  report: DriftReport;
+  baseline: BaselineProfile;
+  model: ModelVersion;
+}
+
+/** The profile stored with a model version; a version trained without one cannot be monitored. */
+export async function loadBaseline(store: ObjectStore, mv: ModelVersion): Promise<BaselineProfile> {
+  if (!mv.baseline) {
+    throw new InvalidInputError(`model ${mv.name} v${mv.version} has no baseline profile (registered without one); pass --baseline FILE --features ... to monitor it against a reference`,
+      [{ field: 'baseline', issue: 'null in model version manifest' }]);
+  }
+  return parseBaselineProfile(await getBlob(store, mv.baseline.sha256), `baseline blob ${mv.baseline.sha256} of ${mv.name} v${mv.version}`);
+}
+
+/** Reads the header line without consuming it: returns the column names and a stream that replays everything. */
+export async function peekHeader(input: Readable): Promise<{ header: string[]; stream: Readable }> {
+  // One iterator throughout: leaving a for-await loop early would destroy the source stream.
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const seen: Buffer[] = [];
+  let text = '';
+  let done = false;
+  while (!text.includes('\n')) {
+    const r = await it.next();
+    if (r.done) { done = true; break; }
+    seen.push(r.value);
+    text += r.value.toString('utf8');
+  }
+  const out = new PassThrough();
+  (async () => {
+    for (const b of seen) out.write(b);
+    while (!done) {
+      const r = await it.next();
+      if (r.done) break;
+      if (!out.write(r.value)) await new Promise((res) => out.once('drain', res));
+    }
+    out.end();
+  })().catch((e) => out.destroy(e as Error));
+  const line = text.split('\n')[0]!.replace(/^\uFEFF/, '').replace(/\r$/, '');
+  return { header: line.split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1')), stream: out };
+}
+
+/**
+ * Lenient column specs: missing values and out-of-range or unlisted values are what the monitor
+ * measures, so only unparseable cells (text in a number column, a boolean other than 0/1) are errors.
+ */
+export function monitorColumnSpecs(features: readonly FeatureSpec[], predictionColumn?: string): ColumnSpec[] {
+  const specs: ColumnSpec[] = features.map((f) => ({ name: f.name, type: f.type === 'categorical' ? 'text' : f.type, nullable: true }));
+  if (predictionColumn) specs.push({ name: predictionColumn, type: 'numeric', nullable: true });
+  return specs;
+}
+
+async function* validTables(input: Readable, specs: ColumnSpec[], source: string, chunkRows?: number): AsyncGenerator<Table> {
+  const reader = await openCsvTables(input, specs, { source, chunkRows });
+  for await (const chunk of reader.chunks) {
+    if (chunk.issues.length) {
+      const shown = chunk.issues.slice(0, 5).map((i) => `row ${i.row} "${i.field}": ${i.issue}`).join('; ');
+      throw new InvalidInputError(`${source}: ${chunk.issues.length} bad value${chunk.issues.length > 1 ? 's' : ''} in rows ${chunk.firstRow}–${chunk.firstRow + chunk.table.rows - 1}: ${shown}`, chunk.issues);
+    }
+    yield chunk.table;
+  }
+}
+
+export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
+  const mv = await resolveModel(run.store, run.model);
+  const features = run.reference?.features ?? mv.signature.features;
+  const baseline = run.reference?.baseline ?? await loadBaseline(run.store, mv);
+  const { header, stream } = await peekHeader(run.input);
+  const outputColumn = mv.signature.output.column;
+  const hasPredictions = header.includes(outputColumn);
+  const specs = monitorColumnSpecs(features, hasPredictions ? outputColumn : undefined);
+  const report = await monitorBatch({
+    model: { name: mv.name, version: mv.version }, features, baseline, thresholds: mv.monitoring,
+    chunks: validTables(stream, specs, run.source, run.chunkRows), source: run.source,
+    predictionColumn: outputColumn, predict: run.predict,
+  });
+  return { report, baseline, model: mv };
+}
