@@ -1,0 +1,81 @@
+// `mltk monitor`: drift of one input file against a model's baseline profile.
+import { createReadStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { InvalidInputError } from '../../errors/index.ts';
+import { readCsvTable } from '../../data/index.ts';
+import { resolveModel } from '../../registry/index.ts';
+import type { ObjectStore } from '../../store/index.ts';
+import {
+  monitorColumnSpecs, parseBaselineProfile, profileFromReference, publishDriftMetrics, publishMonitorFailure, renderReport, runMonitor,
+  type BaselineProfile, type MonitorRun,
+} from '../../monitor/index.ts';
+import { action } from '../context.ts';
+
+export interface MonitorCommandOptions {
+  model: string;
+  input: string;
+  report?: string;
+  publish?: boolean;
+  namespace?: string;
+  baseline?: string;
+  features?: string;
+}
+
+/** --baseline FILE: a stored profile (.json) or a reference CSV profiled here, for models trained elsewhere. */
+async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions): Promise<MonitorRun['reference']> {
+  if (!opts.baseline) return undefined;
+  const mv = await resolveModel(store, opts.model);
+  const names = opts.features ? opts.features.split(',').map((s) => s.trim()).filter(Boolean) : mv.signature.features.map((f) => f.name);
+  const unknown = names.filter((n) => !mv.signature.features.some((f) => f.name === n));
+  if (unknown.length) throw new InvalidInputError(`--features: ${unknown.map((n) => `"${n}"`).join(', ')} not in the signature of ${mv.name} v${mv.version}`);
+  const features = mv.signature.features.filter((f) => names.includes(f.name));
+  let baseline: BaselineProfile;
+  if (opts.baseline.endsWith('.json')) {
+    baseline = parseBaselineProfile(await readFile(opts.baseline, 'utf8'), opts.baseline);
+  } else {
+    const out = mv.signature.output.column;
+    const header = (await readFile(opts.baseline, 'utf8')).split('\n', 1)[0]!.split(',').map((h) => h.trim());
+    const specs = monitorColumnSpecs(features, header.includes(out) ? out : undefined).map((s) => (s.type === 'text' ? { ...s, type: 'categorical' as const, values: (features.find((f) => f.name === s.name) as { values: string[] }).values } : s));
+    const table = await readCsvTable(createReadStream(opts.baseline), specs, { source: opts.baseline });
+    const pred = table.columns.get(out);
+    baseline = profileFromReference(table, features, pred?.kind === 'numeric' ? pred.values : null, opts.baseline);
+  }
+  return { baseline, features };
+}
+
+/** The command's work without commander, for scripts and tests. */
+export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommandOptions) {
+  try {
+    const reference = await referenceBaseline(store, opts);
+    const { report, baseline } = await runMonitor({ store, model: opts.model, input: createReadStream(opts.input), source: opts.input, reference });
+    if (opts.report) await writeFile(opts.report, renderReport(report, baseline));
+    const published = opts.publish ? await publishDriftMetrics(report, { namespace: opts.namespace }) : null;
+    return { report, published };
+  } catch (e) {
+    if (opts.publish) await publishMonitorFailure(e, { model: opts.model.split('@')[0]!, source: opts.input, namespace: opts.namespace });
+    throw e;
+  }
+}
+
+export function registerMonitor(program: Command): void {
+  program.command('monitor').description('drift of an input file against a model version\'s baseline profile (PSI, KS, JS, missing and out-of-range rates)')
+    .requiredOption('--model <ref>', 'NAME@ALIAS or NAME@VERSION')
+    .requiredOption('--input <file>', 'CSV with the model\'s feature columns (and its output column when batch-scored)')
+    .option('--report <file.html>', 'write the self-contained HTML report here')
+    .option('--publish', 'publish the drift metrics to CloudWatch (namespace mltk/<model>)')
+    .option('--namespace <ns>', 'CloudWatch namespace instead of mltk/<model>')
+    .option('--baseline <file>', 'for a model not trained here: a baseline profile (.json) or a reference CSV to profile')
+    .option('--features <a,b,c>', 'with --baseline: the signature features to monitor (default all)')
+    .action(action(async (ctx, opts: MonitorCommandOptions) => {
+      const { report, published } = await runMonitorCommand(ctx.store(), opts);
+      const f = (x: number | null) => (x === null ? '–' : x.toFixed(3));
+      ctx.result({ ...report, published }, [
+        `${report.model.name} v${report.model.version}: ${report.rows} rows, drift share ${(100 * report.drift_share).toFixed(1)}%${report.dataset_drift ? ' — DATASET DRIFT' : ''}`,
+        ...report.features.map((x) => `${x.level.padEnd(5)} ${x.name.padEnd(28)} psi ${f(x.psi)}  ks ${f(x.ks_statistic)}  js ${f(x.js_distance)}  missing ${(100 * x.missing_rate).toFixed(1)}%`),
+        ...(report.prediction ? [`${report.prediction.level.padEnd(5)} ${'(prediction)'.padEnd(28)} psi ${f(report.prediction.psi)}  ks ${f(report.prediction.ks_statistic)}`] : []),
+        ...(opts.report ? [`report: ${opts.report}`] : []),
+        ...(published ? [`published ${published.datums} datums to ${published.namespace} in ${published.calls} call(s)`] : []),
+      ]);
+    }));
+}
