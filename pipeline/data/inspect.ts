@@ -30,15 +30,28 @@ class ColumnStats {
   boolean = true;
   min = Infinity;
   max = -Infinity;
-  distinct: Set<string> | undefined = new Set();
+  /** Distinct values as bytes: comparing bytes avoids decoding a string per cell. */
+  distinct: { raw: Buffer; text: string }[] | undefined = [];
   constructor(readonly name: string) {}
+
+  addDistinct(buf: Buffer, s: number, e: number, decode: () => string): void {
+    const seen = this.distinct!;
+    const len = e - s;
+    for (let k = 0; k < seen.length; k++) {
+      const d = seen[k]!.raw;
+      if (d.length === len && buf.compare(d, 0, len, s, e) === 0) return;
+    }
+    if (seen.length >= MAX_CATEGORIES) { this.distinct = undefined; return; }
+    const text = decode();
+    if (!seen.some((d) => d.text === text)) seen.push({ raw: Buffer.from(buf.subarray(s, e)), text });
+  }
 
   summary(): ColumnSummary {
     const base = { name: this.name, missing: this.missing };
     const seen = this.min <= this.max;
     if (this.numeric && seen && this.boolean) return { ...base, type: 'boolean', min: this.min, max: this.max };
     if (this.numeric && seen) return { ...base, type: 'numeric', min: this.min, max: this.max };
-    if (this.distinct && this.distinct.size > 0) return { ...base, type: 'categorical', values: [...this.distinct].sort() };
+    if (this.distinct && this.distinct.length > 0) return { ...base, type: 'categorical', values: this.distinct.map((d) => d.text).sort() };
     return { ...base, type: 'text' };
   }
 }
@@ -83,10 +96,7 @@ export async function summarizeCsvFile(path: string): Promise<FileSummary> {
             continue;
           }
         }
-        if (st.distinct) {
-          st.distinct.add(fieldText(chunk, i));
-          if (st.distinct.size > MAX_CATEGORIES) st.distinct = undefined;
-        }
+        if (st.distinct) st.addDistinct(buf, s, e, () => fieldText(chunk, i));
       }
     }
   }
