@@ -4,6 +4,7 @@ import { registerData } from './commands/data.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerModels } from './commands/models.ts';
 import { registerTrain } from './commands/train.ts';
+import { registerMonitor } from './commands/monitor.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mltk')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerRuns(program);
   registerModels(program);
   registerTrain(program);
+  registerMonitor(program);
   return program;
 }
 
