@@ -1,0 +1,12 @@
+// Lambda entry point of the prediction service: API Gateway HTTP API requests (online) and S3
+// ObjectCreated notifications (batch). Settings come from the environment (MLTK_STORE,
+// MLTK_MODEL, MLTK_ALIAS, MLTK_ALIAS_TTL_S, MLTK_PREDICTIONS_BUCKET, MLTK_MAX_BODY_BYTES);
+// everything else is in pipeline/predict.
+import { createPredictHandler, serviceOptionsFromEnv } from '../pipeline/predict/index.ts';
+
+const predict = createPredictHandler(() => serviceOptionsFromEnv(process.env));
+
+// Load the model during Lambda's init phase (full CPU, not billed against the first request).
+if (process.env.AWS_LAMBDA_FUNCTION_NAME && process.env.MLTK_MODEL) void predict.warm();
+
+export const handler = (event: unknown, context?: { awsRequestId?: string }) => predict(event, context);

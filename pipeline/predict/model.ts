@@ -1,0 +1,200 @@
+// A registry model version loaded into an ONNX Runtime session (hash-verified blob), and the
+// per-container cache that keeps one session warm and follows alias moves within a TTL.
+import ort from 'onnxruntime-node';
+import type { z } from 'zod';
+import type { Table } from '../data/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
+import { getAlias, getModelVersion, resolveModel, type ModelVersion, type Signature } from '../registry/index.ts';
+import { getBlob, type ObjectStore } from '../store/index.ts';
+import { ModelUnavailableError } from './errors.ts';
+import { buildFeeds, inputPlan, runFeeds, type InputPlan } from './score.ts';
+import { instanceSchema, type Instance } from './signature.ts';
+import { jsonLogger, type Logger } from './telemetry.ts';
+
+export interface ModelRef {
+  name: string;
+  /** An alias (followed), a version number (pinned), or undefined for the latest version. */
+  alias?: string;
+  version?: number;
+}
+
+export function parseModelRef(ref: string): ModelRef {
+  const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:@([A-Za-z0-9_-]+))?$/.exec(ref);
+  if (!m) throw new InvalidInputError(`invalid model reference "${ref}" (expected NAME, NAME@VERSION or NAME@ALIAS)`);
+  const [, name, tag] = m as unknown as [string, string, string | undefined];
+  if (tag === undefined || tag === 'latest') return { name };
+  return /^\d+$/.test(tag) ? { name, version: Number(tag) } : { name, alias: tag };
+}
+
+export function formatModelRef(ref: ModelRef): string {
+  return `${ref.name}${ref.alias ? `@${ref.alias}` : ref.version ? `@${ref.version}` : ''}`;
+}
+
+export interface LoadedModel {
+  name: string;
+  version: number;
+  sha256: string;
+  /** The alias it was loaded through, if any. */
+  alias: string | null;
+  loadedAt: string;
+  signature: Signature;
+  /** Request instances: unknown fields rejected. */
+  requestSchema: z.ZodType<Instance>;
+  /** File records (JSON lines): id required, extra fields ignored as extra CSV columns are. */
+  recordSchema: z.ZodType<Instance>;
+  plan: InputPlan[];
+  session: ort.InferenceSession;
+  /** Predictions for the rows of `table` not flagged in `bad`, in order. */
+  score(table: Table, bad?: Uint8Array): Promise<Float32Array>;
+  /** Releases the session once no run is in flight (after a swap). */
+  retire(): void;
+}
+
+export interface LoadOptions {
+  /** ORT intra-op threads; default: ORT's (one per physical core). */
+  threads?: number;
+  alias?: string | null;
+}
+
+/** Loads `mv`'s artifact (hash-verified: IntegrityError on a mismatch) into a new session. */
+export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const bytes = await getBlob(store, mv.artifact.sha256);
+  const session = await ort.InferenceSession.create(bytes, {
+    ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+    graphOptimizationLevel: 'all',
+  });
+  let plan: InputPlan[];
+  try {
+    plan = inputPlan(mv.signature, session, `${mv.name} v${mv.version} (${mv.artifact.sha256.slice(0, 12)})`);
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+  let inflight = 0;
+  let retired = false;
+  const release = () => { void session.release().catch(() => undefined); };
+  return {
+    name: mv.name,
+    version: mv.version,
+    sha256: mv.artifact.sha256,
+    alias: opts.alias ?? null,
+    loadedAt: new Date().toISOString(),
+    signature: mv.signature,
+    requestSchema: instanceSchema(mv.signature, { unknown: 'reject' }),
+    recordSchema: instanceSchema(mv.signature, { unknown: 'ignore', requireId: true }),
+    plan,
+    session,
+    async score(table, bad) {
+      const { feeds, rows } = buildFeeds(plan, table, bad);
+      inflight++;
+      try {
+        return await runFeeds(session, feeds, rows);
+      } finally {
+        if (--inflight === 0 && retired) release();
+      }
+    },
+    retire() {
+      if (retired) return;
+      retired = true;
+      if (inflight === 0) release();
+    },
+  };
+}
+
+/** Resolves `ref` (NAME, NAME@N, NAME@ALIAS) in the registry and loads it. */
+export async function loadModel(store: ObjectStore, ref: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const parsed = parseModelRef(ref);
+  const mv = await resolveModel(store, ref);
+  return loadModelVersion(store, mv, { ...opts, alias: parsed.alias ?? null });
+}
+
+export interface ModelCacheOptions {
+  /** Re-resolve an alias at most this often (ms); 0 checks on every call. */
+  aliasTtlMs: number;
+  threads?: number;
+  now?: () => number;
+  log?: Logger;
+}
+
+/**
+ * One warm session per container. The first `get()` loads the model; later calls re-read the
+ * alias at most once per TTL and swap in the new version when it moved. A failed swap (corrupt
+ * blob, missing version, bad graph) keeps the current session serving and retries next TTL.
+ */
+export class ModelCache {
+  private model: LoadedModel | undefined;
+  private loading: Promise<LoadedModel> | undefined;
+  private refreshing: Promise<void> | undefined;
+  private checkedAt = 0;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  readonly ref: ModelRef;
+
+  constructor(private readonly store: ObjectStore, ref: string | ModelRef, private readonly opts: ModelCacheOptions) {
+    this.ref = typeof ref === 'string' ? parseModelRef(ref) : ref;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? jsonLogger();
+  }
+
+  /** The model serving now, without loading or checking anything. */
+  current(): LoadedModel | undefined {
+    return this.model;
+  }
+
+  async get(): Promise<LoadedModel> {
+    if (!this.model) return this.firstLoad();
+    if (this.ref.alias && this.now() - this.checkedAt >= this.opts.aliasTtlMs) {
+      this.refreshing ??= this.refresh().finally(() => { this.refreshing = undefined; });
+      await this.refreshing;
+    }
+    return this.model;
+  }
+
+  private firstLoad(): Promise<LoadedModel> {
+    this.loading ??= (async () => {
+      const started = this.now();
+      try {
+        const mv = await this.resolve();
+        const model = await loadModelVersion(this.store, mv, { threads: this.opts.threads, alias: this.ref.alias ?? null });
+        this.model = model;
+        this.checkedAt = started;
+        this.log.log('info', 'model loaded', { model: model.name, version: model.version, alias: model.alias, sha256: model.sha256, load_ms: this.now() - started });
+        return model;
+      } catch (e) {
+        this.log.log('error', 'model load failed', { model: this.ref.name, ref: formatModelRef(this.ref), error: (e as Error).message });
+        throw new ModelUnavailableError(`model ${formatModelRef(this.ref)} is not available: ${(e as Error).message}`, e);
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+
+  private async resolve(): Promise<ModelVersion> {
+    const { name, alias, version } = this.ref;
+    if (version !== undefined) return getModelVersion(this.store, name, version);
+    return resolveModel(this.store, alias ? `${name}@${alias}` : name);
+  }
+
+  private async refresh(): Promise<void> {
+    const started = this.now();
+    const current = this.model!;
+    try {
+      const alias = await getAlias(this.store, this.ref.name, this.ref.alias!);
+      if (!alias) throw new Error(`alias ${formatModelRef(this.ref)} no longer exists`);
+      if (alias.version !== current.version) {
+        const mv = await getModelVersion(this.store, this.ref.name, alias.version);
+        const next = await loadModelVersion(this.store, mv, { threads: this.opts.threads, alias: this.ref.alias ?? null });
+        this.model = next;
+        current.retire();
+        this.log.log('info', 'model swapped', { model: next.name, version: next.version, previous_version: current.version, alias: next.alias, sha256: next.sha256, load_ms: this.now() - started });
+      }
+    } catch (e) {
+      this.log.log('error', 'model refresh failed; the loaded version keeps serving', {
+        model: current.name, version: current.version, alias: this.ref.alias, error: (e as Error).message, error_class: (e as Error).name,
+      });
+    } finally {
+      this.checkedAt = started;
+    }
+  }
+}

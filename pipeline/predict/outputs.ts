@@ -1,0 +1,96 @@
+// Where batch outputs go. Keys are a pure function of the input key, so scoring the same
+// object twice overwrites the same three objects instead of adding new ones:
+//   incoming/<path>.csv|.jsonl|.ndjson → predictions/<path>.csv, predictions/<path>.errors.csv,
+//   predictions/<path>.manifest.json (lineage: input sha256, model version, counts; written last).
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { InvalidInputError } from '../errors/index.ts';
+import type { ObjectStore } from '../store/index.ts';
+import { batchFormat, scoreBatch, ERRORS_HEADER, type BatchFormat, type BatchResult, type BatchSinks } from './batch.ts';
+import { csvField } from './format.ts';
+import type { LoadedModel } from './model.ts';
+
+export const INCOMING_PREFIX = 'incoming/';
+export const PREDICTIONS_PREFIX = 'predictions/';
+
+export interface OutputKeys {
+  format: BatchFormat;
+  predictions: string;
+  errors: string;
+  manifest: string;
+}
+
+export function outputKeys(inputKey: string): OutputKeys {
+  if (!inputKey.startsWith(INCOMING_PREFIX)) throw new InvalidInputError(`"${inputKey}" is not under ${INCOMING_PREFIX}; only those objects are scored`);
+  const format = batchFormat(inputKey);
+  if (!format) throw new InvalidInputError(`"${inputKey}" is neither .csv nor .jsonl/.ndjson`);
+  const stem = PREDICTIONS_PREFIX + inputKey.slice(INCOMING_PREFIX.length).replace(/\.(csv|jsonl|ndjson)$/i, '');
+  return { format, predictions: `${stem}.csv`, errors: `${stem}.errors.csv`, manifest: `${stem}.manifest.json` };
+}
+
+/** `out.csv` → `out.errors.csv` (the CLI's default errors file). */
+export function errorsPathFor(outputPath: string): string {
+  return /\.csv$/i.test(outputPath) ? outputPath.replace(/\.csv$/i, '.errors.csv') : `${outputPath}.errors.csv`;
+}
+
+export function storeSinks(store: ObjectStore, keys: { predictions: string; errors: string }): BatchSinks {
+  return {
+    predictions: (body) => store.putStream(keys.predictions, body),
+    errors: (body) => store.putStream(keys.errors, body),
+  };
+}
+
+/** Writes to a temp file renamed into place: the file appears whole or not at all. */
+export async function writeFileAtomically(path: string, body: AsyncIterable<Buffer>): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await pipeline(body, createWriteStream(tmp, { highWaterMark: 1 << 20 }));
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+export function fileSinks(paths: { predictions: string; errors: string }): BatchSinks {
+  return {
+    predictions: (body) => writeFileAtomically(paths.predictions, body),
+    errors: (body) => writeFileAtomically(paths.errors, body),
+  };
+}
+
+export type ObjectBatchResult =
+  | (BatchResult & { status: 'scored'; input_key: string; outputs: Omit<OutputKeys, 'format'> })
+  | { status: 'rejected'; source: string; input_key: string; reason: string; outputs: { errors: string; manifest: string }; model: { name: string; version: number } };
+
+/**
+ * Scores one stored object into `out`. A file that cannot be read as rows at all (missing
+ * columns, broken quoting) is refused whole: its errors object says why, no predictions object.
+ */
+export async function scoreObject(model: LoadedModel, input: { store: ObjectStore; key: string }, out: ObjectStore, opts: { chunkRows?: number } = {}): Promise<ObjectBatchResult> {
+  const keys = outputKeys(input.key);
+  const source = `${input.store.url}/${input.key}`;
+  const body = await input.store.getStream(input.key);
+  const at = new Date().toISOString();
+  try {
+    const res = await scoreBatch(model, body, { format: keys.format, source, chunkRows: opts.chunkRows }, storeSinks(out, keys));
+    const result = { status: 'scored' as const, input_key: input.key, outputs: { predictions: keys.predictions, errors: keys.errors, manifest: keys.manifest }, ...res };
+    await out.put(keys.manifest, `${JSON.stringify({ kind: 'mltk.predictions', scored_at: at, ...result }, null, 2)}\n`);
+    return result;
+  } catch (e) {
+    (body as { destroy?: () => void }).destroy?.();
+    if (!(e instanceof InvalidInputError)) throw e;
+    const lines = (e.details.length ? e.details : [{ row: 0, field: '(file)', issue: e.message }])
+      .map((d) => `${d.row ?? 0},${csvField(d.field ?? '(file)')},${csvField(d.issue)}\n`);
+    await out.put(keys.errors, ERRORS_HEADER + lines.join(''));
+    await out.delete(keys.predictions); // a stale one from an earlier scoring of this key would contradict the manifest
+    const result = {
+      status: 'rejected' as const, source, input_key: input.key, reason: e.message,
+      outputs: { errors: keys.errors, manifest: keys.manifest }, model: { name: model.name, version: model.version },
+    };
+    await out.put(keys.manifest, `${JSON.stringify({ kind: 'mltk.predictions', scored_at: at, ...result }, null, 2)}\n`);
+    return result;
+  }
+}

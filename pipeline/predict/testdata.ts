@@ -1,0 +1,81 @@
+// Test fixtures for serving (not part of the public surface): a small sap_change model trained by
+// the real trainer on synthetic data and registered in a temp local store.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { loadModelConfig, type ModelConfig } from '../config/index.ts';
+import { readCsvTable, type ColumnSpec, type Table } from '../data/index.ts';
+import { writeSynthCsv } from '../data/synth.ts';
+import { moveAlias, registerModelVersion, type ModelVersion } from '../registry/index.ts';
+import { openStore, putBlob, type ObjectStore } from '../store/index.ts';
+import { trainModel, type TrainedModel } from '../train/index.ts';
+
+export async function synthCsv(rows: number, seed: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  const sink = new Writable({ write(chunk, _enc, cb) { parts.push(Buffer.from(chunk)); cb(); } });
+  await writeSynthCsv({ rows, seed }, sink);
+  return Buffer.concat(parts);
+}
+
+export function trainingSpecs(config: ModelConfig): ColumnSpec[] {
+  return [
+    { name: config.id_column, type: 'text' },
+    ...config.features.map((f): ColumnSpec => ({ name: f.name, type: f.type, nullable: f.nullable, ...(f.type === 'categorical' ? { values: f.values } : {}) })),
+    { name: config.target.column, type: 'numeric', nullable: true },
+  ];
+}
+
+export async function csvTable(config: ModelConfig, csv: Buffer): Promise<Table> {
+  return readCsvTable(Readable.from([csv]), trainingSpecs(config), { source: 'synth.csv' });
+}
+
+export interface Fixture {
+  config: ModelConfig;
+  trained: TrainedModel;
+  /** Synthetic rows (a different seed from the training rows) as CSV and as a Table. */
+  csv: Buffer;
+  table: Table;
+}
+
+export async function trainFixture(opts: { rows?: number; trees?: number; depth?: number; seed?: number } = {}): Promise<Fixture> {
+  const base = await loadModelConfig(join(import.meta.dirname, '../../configs/sap_change.json'));
+  const config: ModelConfig = {
+    ...base,
+    trainer: { type: 'gbdt', params: { ...(base.trainer.type === 'gbdt' ? base.trainer.params : {}), trees: opts.trees ?? 20, max_depth: opts.depth ?? 4, learning_rate: 0.2, max_bins: 64, min_samples_leaf: 20, l2: 1, min_split_gain: 0, validation_fraction: 0.1, early_stopping_rounds: undefined, threads: 1 } },
+  };
+  const trainTable = await csvTable(config, await synthCsv(opts.rows ?? 2000, opts.seed ?? 42));
+  const trained = await trainModel(config, trainTable);
+  const csv = await synthCsv(500, (opts.seed ?? 42) + 1);
+  return { config, trained, csv, table: await csvTable(config, csv) };
+}
+
+/** Stores `onnx` as a blob and registers it as the next version of the fixture's model. */
+export async function registerOnnx(store: ObjectStore, config: ModelConfig, onnx: Uint8Array): Promise<ModelVersion> {
+  const artifact = await putBlob(store, Buffer.from(onnx));
+  return registerModelVersion(store, {
+    name: config.name, run_id: null, dataset: null, trainer: 'gbdt',
+    artifact: { ...artifact, format: 'onnx' }, baseline: null,
+    signature: { id_column: config.id_column, features: config.features, derived: config.derived, target: config.target, output: { column: config.output.column, unit: config.target.unit } },
+    metrics: {}, monitoring: config.monitoring, config_sha256: null,
+  });
+}
+
+export interface TempStore {
+  dir: string;
+  store: ObjectStore;
+  cleanup(): Promise<void>;
+}
+
+export async function tempStore(prefix = 'mltk-predict-'): Promise<TempStore> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  return { dir, store: openStore(dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A temp store holding the fixture model as version 1, aliased `prod`. */
+export async function storeWithModel(fx: Fixture): Promise<TempStore & { mv: ModelVersion }> {
+  const t = await tempStore();
+  const mv = await registerOnnx(t.store, fx.config, fx.trained.onnx);
+  await moveAlias(t.store, fx.config.name, 'prod', mv.version);
+  return { ...t, mv };
+}
