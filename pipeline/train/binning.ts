@@ -1,5 +1,5 @@
-// Quantile binning: each feature's float32 values become a byte per row (row-major matrix), so
-// histogram building reads one contiguous run of bytes per row.
+// Quantile binning: each feature's float32 values become a byte per row (one column per feature;
+// bundles.ts packs them row-major for histogram building).
 import { mulberry32 } from './random.ts';
 
 /** Bin code for missing values; value bins are 0..edges.length-1, so at most 255 of them. */
@@ -9,8 +9,10 @@ const QUANTILE_SAMPLE = 200_000; // enough for 255 quantiles; keeps sorting chea
 export interface BinnedFeatures {
   rows: number;
   features: number;
-  /** rows × features bytes, row-major. */
-  bins: Uint8Array;
+  /** features × rows bytes, column-major: feature f's bins are at [f·rows, (f+1)·rows). */
+  byFeature: Uint8Array;
+  /** Per feature: 1 if any training row is missing (then the missing bin is a state of its own). */
+  hasMissing: Uint8Array;
   /** Per feature: ascending float32 upper edges; value bin b holds x ≤ edges[b] (and > edges[b-1]). */
   edges: Float32Array[];
 }
@@ -60,10 +62,11 @@ function binOf(edges: Float32Array, x: number): number {
   return lo;
 }
 
-export function binFeatures(columns: Float32Array[], rows: Int32Array, maxBins: number, seed: number, out?: Uint8Array): BinnedFeatures {
+export function binFeatures(columns: Float32Array[], rows: Int32Array, maxBins: number, seed: number): BinnedFeatures {
   const F = columns.length;
   const n = rows.length;
-  const bins = out ?? new Uint8Array(n * F);
+  const byFeature = new Uint8Array(n * F);
+  const hasMissing = new Uint8Array(F);
   const edges: Float32Array[] = [];
   for (let f = 0; f < F; f++) {
     const col = columns[f]!;
@@ -71,10 +74,16 @@ export function binFeatures(columns: Float32Array[], rows: Int32Array, maxBins: 
     for (let i = 0; i < n; i++) sub[i] = col[rows[i]!]!;
     const e = binEdges(sub, maxBins, seed + f);
     edges.push(e);
+    const out = byFeature.subarray(f * n, (f + 1) * n);
     for (let i = 0; i < n; i++) {
       const x = sub[i]!;
-      bins[i * F + f] = Number.isNaN(x) ? MISSING_BIN : binOf(e, x);
+      if (Number.isNaN(x)) {
+        out[i] = MISSING_BIN;
+        hasMissing[f] = 1;
+      } else {
+        out[i] = binOf(e, x);
+      }
     }
   }
-  return { rows: n, features: F, bins, edges };
+  return { rows: n, features: F, byFeature, hasMissing, edges };
 }

@@ -2,7 +2,8 @@
 // only (the larger is parent − smaller), rows partitioned in place in one index array.
 import type { BinnedFeatures } from './binning.ts';
 import { MISSING_BIN } from './binning.ts';
-import { FEATURE_STRIDE, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';
+import { bundleColumns } from './bundles.ts';
+import { COLUMN_STRIDE, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';
 import { LevelRunner, sharedArray, type LevelBuffers } from './threads.ts';
 import { TrainingError } from '../errors/index.ts';
 
@@ -45,34 +46,37 @@ export class TreeGrower {
   /** Shared buffers sized for the widest level this depth and leaf size allow; the gradient array is `grad`. */
   static async create(data: BinnedFeatures, p: GrowParams, threads: number): Promise<TreeGrower> {
     const n = data.rows;
-    const F = data.features;
+    const bundled = bundleColumns(data);
+    const C = bundled.columns;
     const widest = Math.max(1, Math.min(2 ** (p.maxDepth - 1), Math.floor(n / (2 * p.minLeaf))));
     const slots = widest + 1;
-    const slotBytes = F * FEATURE_STRIDE * 8;
+    const slotBytes = C * COLUMN_STRIDE * 8;
     if (slots * slotBytes > HIST_BUDGET_BYTES) {
-      throw new TrainingError(`max_depth ${p.maxDepth} with ${n} rows and ${F} features needs ${Math.ceil((slots * slotBytes) / 2 ** 20)} MiB of histograms (limit ${HIST_BUDGET_BYTES / 2 ** 20} MiB); lower max_depth or raise min_samples_leaf`);
+      throw new TrainingError(`max_depth ${p.maxDepth} with ${n} rows and ${data.features} features needs ${Math.ceil((slots * slotBytes) / 2 ** 20)} MiB of histograms (limit ${HIST_BUDGET_BYTES / 2 ** 20} MiB); lower max_depth or raise min_samples_leaf`);
     }
     const shared = threads > 1;
-    const bins = shared ? sharedArray(Uint8Array, data.bins.length, true) : data.bins;
-    if (shared) bins.set(data.bins);
+    const bins = shared ? sharedArray(Uint8Array, bundled.bins.length, true) : bundled.bins;
+    if (shared) bins.set(bundled.bins);
     const buffers: LevelBuffers = {
       bins,
       grad: sharedArray(Float64Array, n, shared),
       idx: sharedArray(Int32Array, n, shared),
-      hist: sharedArray(Float64Array, slots * F * FEATURE_STRIDE, shared),
+      hist: sharedArray(Float64Array, slots * C * COLUMN_STRIDE, shared),
       task: sharedArray(Int32Array, TASK_HEADER + 7 * slots, shared),
       taskGrad: sharedArray(Float64Array, slots, shared),
-      nBins: sharedArray(Int32Array, F, shared),
+      layout: sharedArray(Int32Array, bundled.layout.length, shared),
+      members: sharedArray(Int32Array, bundled.members.length, shared),
       params: sharedArray(Float64Array, 2, shared),
       result: sharedArray(Float64Array, threads * slots * RESULT_WIDTH, shared),
-      features: F,
+      columns: C,
       maxSplits: slots,
     };
-    data.edges.forEach((e, f) => { buffers.nBins[f] = e.length; });
+    buffers.layout.set(bundled.layout);
+    buffers.members.set(bundled.members);
     buffers.params[0] = p.lambda;
     buffers.params[1] = p.minLeaf;
     const runner = await LevelRunner.start(buffers, threads);
-    return new TreeGrower(shared ? { ...data, bins } : data, p, buffers, runner, slots);
+    return new TreeGrower(data, p, buffers, runner, slots);
   }
 
   /** Gradients for the next tree go here (prediction − target per binned row). */
@@ -201,14 +205,14 @@ export class TreeGrower {
   /** Stable in-place partition of idx[s, e): rows going left first. Returns the boundary. */
   private partition(s: number, e: number, f: number, bin: number, missingLeft: boolean): number {
     const { idx } = this.b;
-    const bins = this.data.bins;
-    const F = this.data.features;
+    // Column-major per-feature bins: one feature for ascending rows, so this read streams.
+    const bins = this.data.byFeature.subarray(f * this.data.rows, (f + 1) * this.data.rows);
     const scratch = this.scratch;
     let l = s;
     let r = 0;
     for (let k = s; k < e; k++) {
       const row = idx[k]!;
-      const v = bins[row * F + f]!;
+      const v = bins[row]!;
       if (v === MISSING_BIN ? missingLeft : v <= bin) idx[l++] = row;
       else scratch[r++] = row;
     }

@@ -1,109 +1,136 @@
-// The hot loop of tree growth, as one self-contained function (no imports, no closures): the same
+// The hot loops of tree growth as self-contained functions (no imports, no closures): the same
 // code runs on the main thread and, via Function.prototype.toString, inside worker threads, each
-// call covering the feature range [f0, f1). Histograms of different features never overlap, so
-// threads need no locks and results do not depend on the thread count.
+// call covering the column range [c0, c1). Histograms of different columns never overlap, so
+// threads need no locks, and merging per-thread bests in thread order equals one sequential scan:
+// results do not depend on the thread count.
 
-/** Histogram layout: per slot, per feature, 256 bins × (gradient sum, row count). */
-export const BIN_STRIDE = 2;
-export const FEATURE_STRIDE = 256 * BIN_STRIDE;
+/** Histogram layout: per slot, per column, 256 bins × (gradient sum, row count); bin 255 = missing. */
+export const COLUMN_STRIDE = 512;
 /** Per split entry and thread: gain, feature, bin, defaultLeft, leftGrad, leftCount. */
 export const RESULT_WIDTH = 6;
 /** Task header: [nBuild, nSub, nSplit]; then (start, end, slot) per build, (parent, small) per subtraction, (slot, count) per split. */
 export const TASK_HEADER = 3;
 
-/** Adds rows idx[start, end) into the histogram at `base`, features [f0, f1). */
-export function buildHistogram(bins: Uint8Array, grad: Float64Array, idx: Int32Array, hist: Float64Array, start: number, end: number, base: number, F: number, f0: number, f1: number): void {
-  hist.fill(0, base + f0 * 512, base + f1 * 512);
-  const first = base + f0 * 512;
+/** Adds rows idx[start, end) into the histogram at `base`, columns [c0, c1). */
+export function buildHistogram(bins: Uint8Array, grad: Float64Array, idx: Int32Array, hist: Float64Array, start: number, end: number, base: number, C: number, c0: number, c1: number): void {
+  hist.fill(0, base + c0 * 512, base + c1 * 512);
+  const first = base + c0 * 512;
   for (let k = start; k < end; k++) {
     const r = idx[k]!;
     const g = grad[r]!;
-    const rowBase = r * F;
+    const rowBase = r * C;
     let o = first;
-    for (let f = f0; f < f1; f++, o += 512) {
-      const j = o + (bins[rowBase + f]! << 1);
+    for (let c = c0; c < c1; c++, o += 512) {
+      const j = o + (bins[rowBase + c]! << 1);
       hist[j] += g;
       hist[j + 1] += 1;
     }
   }
 }
 
+/**
+ * Scans one feature's histogram (value bins 0..nb-1 at h[o + 2b], missing at h[o + 510]) for the
+ * best threshold, trying missing values on either side; improves `best` in place.
+ */
+export function scanFeature(h: Float64Array, o: number, nb: number, feature: number, G: number, C: number, lambda: number, minLeaf: number, parentScore: number, best: Float64Array): void {
+  const missG = h[o + 510]!;
+  const missC = h[o + 511]!;
+  let gl = 0;
+  let cl = 0;
+  // The last value bin as a threshold only makes sense to send missing values apart.
+  const lastBin = missC > 0 ? nb - 1 : nb - 2;
+  for (let b = 0; b <= lastBin; b++) {
+    const c = h[o + 2 * b + 1]!;
+    if (c === 0) continue;
+    gl += h[o + 2 * b]!;
+    cl += c;
+    let lc = cl;
+    let rc = C - cl;
+    if (lc >= minLeaf && rc >= minLeaf) {
+      const rg = G - gl;
+      const gain = (gl * gl) / (lc + lambda) + (rg * rg) / (rc + lambda) - parentScore;
+      if (gain > best[0]!) {
+        best[0] = gain; best[1] = feature; best[2] = b; best[4] = gl; best[5] = lc;
+        // With no missing values seen here, unseen ones follow the larger side.
+        best[3] = missC > 0 ? 0 : (lc >= rc ? 1 : 0);
+      }
+    }
+    if (missC > 0) {
+      lc = cl + missC;
+      rc = C - lc;
+      if (lc >= minLeaf && rc >= minLeaf) {
+        const lg = gl + missG;
+        const rg = G - lg;
+        const gain = (lg * lg) / (lc + lambda) + (rg * rg) / (rc + lambda) - parentScore;
+        if (gain > best[0]!) {
+          best[0] = gain; best[1] = feature; best[2] = b; best[3] = 1; best[4] = lg; best[5] = lc;
+        }
+      }
+    }
+  }
+}
+
 export function levelTask(
   bins: Uint8Array, grad: Float64Array, idx: Int32Array, hist: Float64Array,
-  task: Int32Array, taskGrad: Float64Array, nBins: Int32Array, params: Float64Array,
-  result: Float64Array, F: number, f0: number, f1: number, resultBase: number,
+  task: Int32Array, taskGrad: Float64Array, layout: Int32Array, members: Int32Array, params: Float64Array,
+  result: Float64Array, C: number, c0: number, c1: number, resultBase: number,
 ): void {
   const nBuild = task[0]!;
   const nSub = task[1]!;
   const nSplit = task[2]!;
-  const slotSize = F * 512;
+  const slotSize = C * 512;
   let t = 3;
-  for (let e = 0; e < nBuild; e++, t += 3) buildHistogram(bins, grad, idx, hist, task[t]!, task[t + 1]!, task[t + 2]! * slotSize, F, f0, f1);
+  for (let e = 0; e < nBuild; e++, t += 3) buildHistogram(bins, grad, idx, hist, task[t]!, task[t + 1]!, task[t + 2]! * slotSize, C, c0, c1);
   // Subtraction trick: the larger child's histogram is parent − smaller child, written over the parent.
   for (let e = 0; e < nSub; e++, t += 2) {
     const p = task[t]! * slotSize;
     const s = task[t + 1]! * slotSize;
-    for (let j = f0 * 512, end = f1 * 512; j < end; j++) hist[p + j] -= hist[s + j]!;
+    for (let j = c0 * 512, end = c1 * 512; j < end; j++) hist[p + j] -= hist[s + j]!;
   }
   const lambda = params[0]!;
   const minLeaf = params[1]!;
+  const best = new Float64Array(6);
+  const marginal = new Float64Array(512);
   for (let e = 0; e < nSplit; e++, t += 2) {
     const base = task[t]! * slotSize;
-    const C = task[t + 1]!;
+    const count = task[t + 1]!;
     const G = taskGrad[e]!;
-    const parentScore = (G * G) / (C + lambda);
-    let bestGain = 0;
-    let bestF = -1;
-    let bestBin = -1;
-    let bestDefaultLeft = 1;
-    let bestLG = 0;
-    let bestLC = 0;
-    for (let f = f0; f < f1; f++) {
-      const o = base + f * 512;
-      const nb = nBins[f]!;
-      const missG = hist[o + 510]!;
-      const missC = hist[o + 511]!;
-      let gl = 0;
-      let cl = 0;
-      // The last value bin as a threshold only makes sense to send missing values apart.
-      const lastBin = missC > 0 ? nb - 1 : nb - 2;
-      for (let b = 0; b <= lastBin; b++) {
-        const c = hist[o + 2 * b + 1]!;
-        if (c === 0) continue;
-        gl += hist[o + 2 * b]!;
-        cl += c;
-        // Missing values to the right.
-        let lc = cl;
-        let rc = C - cl;
-        if (lc >= minLeaf && rc >= minLeaf) {
-          const rg = G - gl;
-          const gain = (gl * gl) / (lc + lambda) + (rg * rg) / (rc + lambda) - parentScore;
-          if (gain > bestGain) {
-            bestGain = gain; bestF = f; bestBin = b; bestLG = gl; bestLC = lc;
-            // With no missing values seen here, unseen ones follow the larger side.
-            bestDefaultLeft = missC > 0 ? 0 : (lc >= rc ? 1 : 0);
-          }
+    const parentScore = (G * G) / (count + lambda);
+    best.fill(0);
+    best[1] = -1;
+    best[3] = 1;
+    for (let c = c0; c < c1; c++) {
+      const o = base + c * 512;
+      const m0 = layout[2 * c]!;
+      const mEnd = m0 + layout[2 * c + 1]!;
+      for (let m = m0; m < mEnd; m++) {
+        const feature = members[5 * m]!;
+        const stride = members[5 * m + 1]!;
+        const nb = members[5 * m + 3]!;
+        if (stride === 0) {
+          scanFeature(hist, o, nb, feature, G, count, lambda, minLeaf, parentScore, best);
+          continue;
         }
-        if (missC > 0) {
-          lc = cl + missC;
-          rc = C - lc;
-          if (lc >= minLeaf && rc >= minLeaf) {
-            const lg = gl + missG;
-            const rg = G - lg;
-            const gain = (lg * lg) / (lc + lambda) + (rg * rg) / (rc + lambda) - parentScore;
-            if (gain > bestGain) {
-              bestGain = gain; bestF = f; bestBin = b; bestLG = lg; bestLC = lc; bestDefaultLeft = 1;
-            }
-          }
+        // A bundle member: sum the bundle histogram over the other members' digits.
+        const states = members[5 * m + 2]!;
+        const missingState = members[5 * m + 4]!;
+        const codes = layout[2 * c + 1]! > 0 ? members[5 * (mEnd - 1) + 1]! * members[5 * (mEnd - 1) + 2]! : 0;
+        marginal.fill(0);
+        for (let code = 0; code < codes; code++) {
+          const digit = Math.floor(code / stride) % states;
+          const to = digit === missingState ? 510 : 2 * digit;
+          marginal[to] += hist[o + 2 * code]!;
+          marginal[to + 1] += hist[o + 2 * code + 1]!;
         }
+        scanFeature(marginal, 0, nb, feature, G, count, lambda, minLeaf, parentScore, best);
       }
     }
     const r = (resultBase + e) * 6;
-    result[r] = bestGain / 2;
-    result[r + 1] = bestF;
-    result[r + 2] = bestBin;
-    result[r + 3] = bestDefaultLeft;
-    result[r + 4] = bestLG;
-    result[r + 5] = bestLC;
+    result[r] = best[0]! / 2;
+    result[r + 1] = best[1]!;
+    result[r + 2] = best[2]!;
+    result[r + 3] = best[3]!;
+    result[r + 4] = best[4]!;
+    result[r + 5] = best[5]!;
   }
 }

@@ -1,8 +1,8 @@
-// Runs levelTask over feature ranges on the main thread plus (threads − 1) worker threads that
+// Runs levelTask over column ranges on the main thread plus (threads − 1) worker threads that
 // share every buffer through SharedArrayBuffer. One task per tree level, synchronised with
 // Atomics: no messages and no copies in the loop.
 import { Worker } from 'node:worker_threads';
-import { buildHistogram, levelTask } from './kernel.ts';
+import { buildHistogram, levelTask, scanFeature } from './kernel.ts';
 
 export interface LevelBuffers {
   bins: Uint8Array;
@@ -11,10 +11,12 @@ export interface LevelBuffers {
   hist: Float64Array;
   task: Int32Array;
   taskGrad: Float64Array;
-  nBins: Int32Array;
+  layout: Int32Array;
+  members: Int32Array;
   params: Float64Array;
   result: Float64Array;
-  features: number;
+  /** Byte columns in `bins` (features after bundling). */
+  columns: number;
   /** Split entries per thread in `result`. */
   maxSplits: number;
 }
@@ -29,7 +31,8 @@ const workerSource = (kernels: string[]) => `
 const __name = (f) => f;
 const { workerData } = require('node:worker_threads');
 const buildHistogram = ${kernels[0]};
-const levelTask = ${kernels[1]};
+const scanFeature = ${kernels[1]};
+const levelTask = ${kernels[2]};
 const b = workerData.buffers;
 const ctrl = workerData.ctrl;
 let seen = 0;
@@ -38,7 +41,7 @@ for (;;) {
   seen = Atomics.load(ctrl, ${CMD});
   if (Atomics.load(ctrl, ${STOP}) === 1) break;
   try {
-    levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.nBins, b.params, b.result, b.features, workerData.f0, workerData.f1, workerData.resultBase);
+    levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, workerData.c0, workerData.c1, workerData.resultBase);
   } catch (e) {
     // The main thread is blocked in Atomics.wait and cannot see 'error' events: report through memory.
     Atomics.store(ctrl, ${FAILED}, 1);
@@ -64,17 +67,17 @@ export class LevelRunner {
 
   private constructor(private readonly b: LevelBuffers, threads: number) {
     this.ctrl = new Int32Array(new SharedArrayBuffer(16));
-    const F = b.features;
-    const t = Math.max(1, Math.min(threads, F));
-    this.ranges = [...Array(t).keys()].map((i) => [Math.floor((i * F) / t), Math.floor(((i + 1) * F) / t)]);
+    const C = b.columns;
+    const t = Math.max(1, Math.min(threads, C));
+    this.ranges = [...Array(t).keys()].map((i) => [Math.floor((i * C) / t), Math.floor(((i + 1) * C) / t)]);
   }
 
   /** Starts the workers and resolves once each is running; `threads` counts the main thread. */
   static async start(b: LevelBuffers, threads: number): Promise<LevelRunner> {
     const runner = new LevelRunner(b, threads);
-    const src = workerSource([buildHistogram.toString(), levelTask.toString()]);
-    const online = runner.ranges.slice(1).map(([f0, f1], i) => {
-      const w = new Worker(src, { eval: true, workerData: { buffers: b, ctrl: runner.ctrl, f0, f1, resultBase: (i + 1) * b.maxSplits } });
+    const src = workerSource([buildHistogram.toString(), scanFeature.toString(), levelTask.toString()]);
+    const online = runner.ranges.slice(1).map(([c0, c1], i) => {
+      const w = new Worker(src, { eval: true, workerData: { buffers: b, ctrl: runner.ctrl, c0, c1, resultBase: (i + 1) * b.maxSplits } });
       runner.workers.push(w);
       return new Promise<void>((resolve, reject) => { w.once('online', resolve); w.once('error', reject); });
     });
@@ -91,7 +94,7 @@ export class LevelRunner {
     return this.ranges.length;
   }
 
-  /** Runs the task in `task` on all threads; returns when every feature range is done. */
+  /** Runs the task in `task` on all threads; returns when every column range is done. */
   run(): void {
     const b = this.b;
     const expected = this.round + this.workers.length;
@@ -99,8 +102,8 @@ export class LevelRunner {
       Atomics.add(this.ctrl, CMD, 1);
       Atomics.notify(this.ctrl, CMD);
     }
-    const [f0, f1] = this.ranges[0]!;
-    levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.nBins, b.params, b.result, b.features, f0, f1, 0);
+    const [c0, c1] = this.ranges[0]!;
+    levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, c0, c1, 0);
     for (;;) {
       const done = Atomics.load(this.ctrl, DONE);
       if (done === expected) break;
