@@ -79,3 +79,33 @@ export async function storeWithModel(fx: Fixture): Promise<TempStore & { mv: Mod
   await moveAlias(t.store, fx.config.name, 'prod', mv.version);
   return { ...t, mv };
 }
+
+/** Row `i` of `table` as a request instance: numbers, booleans as true/false, categories as strings, null for missing. */
+export function instanceOf(config: ModelConfig, table: Table, i: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of config.features) {
+    const col = table.columns.get(f.name)!;
+    if (col.kind === 'categorical') out[f.name] = col.codes[i]! < 0 ? null : col.categories[col.codes[i]!];
+    else if (col.kind === 'numeric') {
+      const v = col.values[i]!;
+      out[f.name] = Number.isNaN(v) ? null : f.type === 'boolean' ? v === 1 : v;
+    }
+  }
+  return out;
+}
+
+/** An API Gateway HTTP API (v2) event, as Lambda receives it. */
+export function httpEvent(method: string, path: string, body?: string, opts: { base64?: boolean } = {}) {
+  return {
+    version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '', headers: { 'content-type': 'application/json' },
+    requestContext: { requestId: `req-${Math.random().toString(36).slice(2)}`, http: { method, path, sourceIp: '127.0.0.1' } },
+    ...(body !== undefined ? { body: opts.base64 ? Buffer.from(body).toString('base64') : body } : {}),
+    isBase64Encoded: Boolean(opts.base64),
+  };
+}
+
+/** A logger and metrics sink that keep their lines for assertions. */
+export function captureLines(): { lines: string[]; sink: (line: string) => void; parsed(): Record<string, unknown>[] } {
+  const lines: string[] = [];
+  return { lines, sink: (l) => { lines.push(l); }, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}

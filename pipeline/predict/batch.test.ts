@@ -1,0 +1,164 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { InvalidInputError } from '../errors/index.ts';
+import { batchFormat, errorsPathFor, fileSinks, loadModel, outputKeys, scoreBatch, scoreObject, type LoadedModel } from './index.ts';
+import { instanceOf, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
+
+let fx: Fixture;
+let env: Awaited<ReturnType<typeof storeWithModel>>;
+let model: LoadedModel;
+
+before(async () => {
+  fx = await trainFixture();
+  env = await storeWithModel(fx);
+  model = await loadModel(env.store, 'sap_change@prod');
+});
+
+/** The fixture CSV with a few cells broken: rows 3 (range), 7 (category + bool), 10 (missing), 499 (not a number). */
+function mixedCsv(): { csv: Buffer; badRows: number[] } {
+  const lines = fx.csv.toString('utf8').trimEnd().split('\n');
+  const header = lines[0]!.split(',');
+  const col = (name: string) => header.indexOf(name);
+  const breakCell = (row: number, name: string, value: string) => {
+    const cells = lines[row]!.split(',');
+    cells[col(name)] = value;
+    lines[row] = cells.join(',');
+  };
+  breakCell(3, 'total_floor_area', '5000');
+  breakCell(7, 'property_type', 'Castle');
+  breakCell(7, 'solar_pv', 'yes');
+  breakCell(10, 'current_sap', '');
+  breakCell(499, 'current_co2', 'n/a');
+  return { csv: Buffer.from(`${lines.join('\n')}\n`), badRows: [3, 7, 10, 499] };
+}
+
+function parseCsv(text: string): string[][] {
+  return text.trimEnd().split('\n').map((l) => l.split(','));
+}
+
+test('a file with good and bad rows: every row lands in exactly one output, errors list row, field and reason', async () => {
+  const { csv, badRows } = mixedCsv();
+  const out: Record<string, Buffer[]> = { predictions: [], errors: [] };
+  const collect = (k: string) => async (body: AsyncIterable<Buffer>) => { for await (const b of body) out[k]!.push(b); };
+  const res = await scoreBatch(model, Readable.from([csv]), { format: 'csv', source: 'mixed.csv', chunkRows: 64 }, { predictions: collect('predictions'), errors: collect('errors') });
+  assert.equal(res.rows, 500);
+  assert.equal(res.errors, badRows.length);
+  assert.equal(res.scored, 500 - badRows.length);
+  assert.equal(res.issues, 5);
+  assert.equal(res.input.bytes, csv.length);
+
+  const preds = parseCsv(Buffer.concat(out.predictions!).toString());
+  assert.deepEqual(preds[0], ['home_id', 'predicted_sap_change', 'model_name', 'model_version']);
+  assert.equal(preds.length - 1, res.scored);
+  const errors = parseCsv(Buffer.concat(out.errors!).toString());
+  assert.deepEqual(errors[0], ['row', 'field', 'reason']);
+  assert.deepEqual([...new Set(errors.slice(1).map((e) => Number(e[0])))], badRows);
+  const text = Buffer.concat(out.errors!).toString();
+  assert.match(text, /^3,total_floor_area,value 5000 out of range \(expected between 10 and 1000\)$/m);
+  assert.match(text, /^7,property_type,"?value ""Castle"" is not one of/m);
+  assert.match(text, /^7,solar_pv,/m);
+  assert.match(text, /^10,current_sap,missing value/m);
+  assert.match(text, /^499,current_co2,"?expected a number, got ""n\/a"""?$/m);
+
+  // Ids in order, none lost or doubled; predictions match the trainer's on the good rows.
+  const ids = (fx.table.columns.get('home_id') as { values: string[] }).values;
+  const goodIds = ids.filter((_, i) => !badRows.includes(i + 1));
+  assert.deepEqual(preds.slice(1).map((p) => p[0]), goodIds);
+  const expected = await fx.trained.predict(fx.table);
+  let k = 1;
+  for (let i = 0; i < ids.length; i++) {
+    if (badRows.includes(i + 1)) continue;
+    const row = preds[k++]!;
+    assert.ok(Math.abs(Number(row[1]) - expected[i]!) < 1e-4 * Math.max(1, Math.abs(expected[i]!)), `row ${i + 1}: ${row[1]} vs ${expected[i]}`);
+    assert.equal(row[2], 'sap_change');
+    assert.equal(row[3], '1');
+  }
+});
+
+test('JSON lines: same validation, extra fields ignored, a line that is not JSON is a bad row', async () => {
+  const lines = Array.from({ length: 30 }, (_, i) => JSON.stringify({ home_id: `H${i}`, ...instanceOf(fx.config, fx.table, i), note: 'extra' }));
+  lines[4] = '{"home_id": "H4", oops';
+  lines[9] = JSON.stringify({ ...instanceOf(fx.config, fx.table, 9), home_id: 'H9', glazing: 'quadruple' });
+  lines[12] = JSON.stringify(instanceOf(fx.config, fx.table, 12)); // no id
+  const input = Buffer.from(`${lines.slice(0, 15).join('\n')}\n\n${lines.slice(15).join('\r\n')}`);
+  const out: Buffer[] = [];
+  const errs: Buffer[] = [];
+  const res = await scoreBatch(model, Readable.from([input.subarray(0, 1000), input.subarray(1000)]), { format: 'jsonl', source: 'x.jsonl', chunkRows: 8 }, {
+    predictions: async (b) => { for await (const c of b) out.push(c); },
+    errors: async (b) => { for await (const c of b) errs.push(c); },
+  });
+  assert.deepEqual({ rows: res.rows, scored: res.scored, errors: res.errors }, { rows: 30, scored: 27, errors: 3 });
+  const errors = parseCsv(Buffer.concat(errs).toString()).slice(1);
+  assert.deepEqual(errors.map((e) => [e[0], e[1]]), [['5', '(record)'], ['10', 'glazing'], ['13', 'home_id']]);
+  const preds = parseCsv(Buffer.concat(out).toString()).slice(1);
+  assert.equal(preds.length, 27);
+  assert.equal(preds[0]![0], 'H0');
+  assert.ok(!preds.some((p) => ['H4', 'H9'].includes(p[0]!)));
+});
+
+test('output keys are a pure function of the input key; only incoming/ CSV and JSON-lines objects are scored', () => {
+  assert.deepEqual(outputKeys('incoming/2024/06/batch-1.csv'), {
+    format: 'csv', predictions: 'predictions/2024/06/batch-1.csv', errors: 'predictions/2024/06/batch-1.errors.csv', manifest: 'predictions/2024/06/batch-1.manifest.json',
+  });
+  assert.equal(outputKeys('incoming/a.ndjson').predictions, 'predictions/a.csv');
+  assert.throws(() => outputKeys('other/a.csv'), InvalidInputError);
+  assert.throws(() => outputKeys('incoming/a.parquet'), /neither \.csv nor \.jsonl/);
+  assert.equal(batchFormat('X.JSONL'), 'jsonl');
+  assert.equal(errorsPathFor('/tmp/out.csv'), '/tmp/out.errors.csv');
+});
+
+test('scoring the same object twice writes the same keys with the same bytes, no duplicates', async () => {
+  const { csv } = mixedCsv();
+  await env.store.put('incoming/day1/homes.csv', csv);
+  const first = await scoreObject(model, { store: env.store, key: 'incoming/day1/homes.csv' }, env.store, { chunkRows: 100 });
+  const listed1 = await env.store.list('predictions/');
+  const bytes1 = await Promise.all(listed1.filter((k) => !k.endsWith('.json')).map((k) => env.store.get(k)));
+  const second = await scoreObject(model, { store: env.store, key: 'incoming/day1/homes.csv' }, env.store, { chunkRows: 100 });
+  const listed2 = await env.store.list('predictions/');
+  assert.deepEqual(listed1, ['predictions/day1/homes.csv', 'predictions/day1/homes.errors.csv', 'predictions/day1/homes.manifest.json']);
+  assert.deepEqual(listed2, listed1);
+  const bytes2 = await Promise.all(listed2.filter((k) => !k.endsWith('.json')).map((k) => env.store.get(k)));
+  assert.deepEqual(bytes2, bytes1);
+  assert.equal(first.status, 'scored');
+  assert.equal(second.status, 'scored');
+  const manifest = JSON.parse(String(await env.store.get('predictions/day1/homes.manifest.json')));
+  assert.equal(manifest.input.sha256, (await import('../store/index.ts')).sha256Hex(csv));
+  assert.deepEqual(manifest.model, { name: 'sap_change', version: 1, sha256: env.mv.artifact.sha256 });
+  assert.equal(manifest.rows, 500);
+  assert.equal(manifest.scored + manifest.errors, 500);
+});
+
+test('a file that cannot be read as rows is refused whole: an errors object says why, no predictions object', async () => {
+  await env.store.put('incoming/broken.csv', 'home_id,total_floor_area\nH1,50\n');
+  const res = await scoreObject(model, { store: env.store, key: 'incoming/broken.csv' }, env.store);
+  assert.equal(res.status, 'rejected');
+  assert.match(res.status === 'rejected' ? res.reason : '', /missing columns "property_type"/);
+  assert.equal(await env.store.head('predictions/broken.csv'), undefined);
+  const errors = String(await env.store.get('predictions/broken.errors.csv'));
+  assert.match(errors, /^row,field,reason\n0,property_type,missing column\n/);
+});
+
+test('a failing output leaves no partial files behind (written via temp + rename)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mltk-batch-'));
+  try {
+    const out = join(dir, 'out.csv');
+    const sinks = fileSinks({ predictions: out, errors: errorsPathFor(out) });
+    const broken = (async function* () {
+      yield fx.csv.subarray(0, fx.csv.length - 200);
+      yield Buffer.from('\n"unterminated');
+    })();
+    await assert.rejects(scoreBatch(model, broken, { format: 'csv', source: 'in.csv', chunkRows: 50 }, sinks), InvalidInputError);
+    assert.deepEqual(await readdir(dir), []);
+    await writeFile(join(dir, 'in.csv'), fx.csv);
+    const ok = await scoreBatch(model, Readable.from([await readFile(join(dir, 'in.csv'))]), { format: 'csv', source: 'in.csv' }, sinks);
+    assert.equal(ok.scored, 500);
+    assert.deepEqual((await readdir(dir)).sort(), ['in.csv', 'out.csv', 'out.errors.csv']);
+    assert.equal(String(await readFile(errorsPathFor(out))), 'row,field,reason\n');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
