@@ -49,7 +49,7 @@ test('the API answers under a /<model> prefix too (the custom domain mapping), a
 });
 
 test('booleans accept true/false/0/1, a nullable feature may be null or absent, the id column may ride along', async () => {
-  const a = { ...instanceOf(fx.config, fx.table, 0), home_id: 'H-1' };
+  const a: Record<string, unknown> = { ...instanceOf(fx.config, fx.table, 0), home_id: 'H-1' };
   const b = { ...a, walls_insulated: a.walls_insulated ? 1 : 0, loft_insulation: 0, roof_insulation_mm: null };
   const c = { ...a } as Record<string, unknown>;
   delete c.roof_insulation_mm;

@@ -5,7 +5,7 @@ export { instanceSchema, columnSpecs, type Instance, type InstanceSchemaOptions 
 export { instancesToChunk } from './instances.ts';
 export { buildFeeds, runFeeds, inputPlan, OUTPUT_NAME, type InputPlan } from './score.ts';
 export { scoreBatch, batchFormat, DEFAULT_CHUNK_ROWS, LINEAGE_COLUMNS, type BatchFormat, type BatchResult, type BatchSinks, type BatchOptions } from './batch.ts';
-export { outputKeys, errorsPathFor, fileSinks, storeSinks, scoreObject, INCOMING_PREFIX, PREDICTIONS_PREFIX, type OutputKeys, type ObjectBatchResult } from './outputs.ts';
+export { outputKeys, errorsPathFor, fileSinks, storeSinks, scoreObject, scoreFile, INCOMING_PREFIX, PREDICTIONS_PREFIX, type OutputKeys, type ObjectBatchResult } from './outputs.ts';
 export { handleApiRequest, routeOf, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INSTANCES, type ApiOptions } from './api.ts';
 export { parseEvent, type HttpEvent, type HttpResult, type S3ObjectRef } from './events.ts';
 export { httpError, MethodNotAllowedError, RouteNotFoundError, ModelUnavailableError, MAX_DETAILS } from './errors.ts';

@@ -3,10 +3,11 @@
 //   incoming/<path>.csv|.jsonl|.ndjson → predictions/<path>.csv, predictions/<path>.errors.csv,
 //   predictions/<path>.manifest.json (lineage: input sha256, model version, counts; written last).
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, stat, unlink } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { InvalidInputError } from '../errors/index.ts';
+import { InvalidInputError, NotFoundError } from '../errors/index.ts';
 import type { ObjectStore } from '../store/index.ts';
 import { batchFormat, scoreBatch, ERRORS_HEADER, type BatchFormat, type BatchResult, type BatchSinks } from './batch.ts';
 import { csvField } from './format.ts';
@@ -93,4 +94,19 @@ export async function scoreObject(model: LoadedModel, input: { store: ObjectStor
     await out.put(keys.manifest, `${JSON.stringify({ kind: 'mltk.predictions', scored_at: at, ...result }, null, 2)}\n`);
     return result;
   }
+}
+
+/** Scores a local file into two local files (CLI `mltk predict`); both appear whole or not at all. */
+export async function scoreFile(model: LoadedModel, paths: { input: string; output: string; errors?: string }, opts: { chunkRows?: number } = {}): Promise<BatchResult & { output: string; errors_output: string }> {
+  const format = batchFormat(paths.input);
+  if (!format) throw new InvalidInputError(`${paths.input}: expected a .csv, .jsonl or .ndjson file`);
+  const info = await stat(paths.input).catch(() => undefined);
+  if (!info?.isFile()) throw new NotFoundError(`input file ${paths.input} does not exist`);
+  const errorsOutput = paths.errors ?? errorsPathFor(paths.output);
+  if (resolve(errorsOutput) === resolve(paths.output) || resolve(paths.input) === resolve(paths.output)) {
+    throw new InvalidInputError(`--input, --output and the errors file must be three different files`);
+  }
+  const input = createReadStream(paths.input, { highWaterMark: 1 << 20 });
+  const res = await scoreBatch(model, input, { format, source: paths.input, chunkRows: opts.chunkRows }, fileSinks({ predictions: paths.output, errors: errorsOutput }));
+  return { ...res, output: paths.output, errors_output: errorsOutput };
 }

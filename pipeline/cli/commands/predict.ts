@@ -1,0 +1,57 @@
+// `mltk predict`: the batch path on local files: a registered model version scores a CSV or
+// JSON-lines file, streaming; rows that fail validation go to an errors file.
+import type { Command } from 'commander';
+import { performance } from 'node:perf_hooks';
+import { loadModel, scoreFile, DEFAULT_CHUNK_ROWS } from '../../predict/index.ts';
+import type { ObjectStore } from '../../store/index.ts';
+import { action } from '../context.ts';
+import { intOption } from '../options.ts';
+
+export interface PredictFlags {
+  model: string;
+  input: string;
+  output: string;
+  errorsOutput?: string;
+  chunkRows?: number;
+  threads?: number;
+}
+
+export async function runPredictCommand(store: ObjectStore, flags: PredictFlags) {
+  const t0 = performance.now();
+  const model = await loadModel(store, flags.model, { threads: flags.threads });
+  const loadS = (performance.now() - t0) / 1000;
+  try {
+    const res = await scoreFile(model, { input: flags.input, output: flags.output, errors: flags.errorsOutput }, { chunkRows: flags.chunkRows });
+    return {
+      rows: res.rows, scored: res.scored, errors: res.errors, issues: res.issues,
+      model: { name: model.name, version: model.version, sha256: model.sha256 },
+      input: { path: flags.input, ...res.input },
+      output: res.output, errors_output: res.errors_output,
+      timings: { load_s: Math.round(loadS * 1000) / 1000, ...res.timings },
+      rows_per_s: res.timings.total_s > 0 ? Math.round(res.rows / res.timings.total_s) : null,
+    };
+  } finally {
+    model.retire();
+  }
+}
+
+export function registerPredict(program: Command): void {
+  program.command('predict').description('score a CSV or JSON-lines file with a registered model; bad rows go to an errors file')
+    .requiredOption('--model <ref>', 'NAME@ALIAS, NAME@VERSION or NAME (latest)')
+    .requiredOption('--input <file>', 'rows to score: .csv, .jsonl or .ndjson, with the id column and every feature')
+    .requiredOption('--output <file>', 'predictions CSV: id, prediction, model_name, model_version')
+    .option('--errors-output <file>', 'rows that failed validation: row, field, reason (default: OUTPUT with .errors.csv)')
+    .option('--chunk-rows <n>', 'rows per ONNX Runtime run', intOption('--chunk-rows'), DEFAULT_CHUNK_ROWS)
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: one per core)', intOption('--threads'))
+    .action(action(async (ctx, flags: PredictFlags) => {
+      ctx.say(`scoring ${flags.input} with ${flags.model}…`);
+      const r = await runPredictCommand(ctx.store(), flags);
+      const t = r.timings;
+      ctx.result(r, [
+        `${r.model.name} v${r.model.version}: ${r.rows} rows → ${r.scored} scored, ${r.errors} with errors`,
+        `predictions ${r.output}`,
+        `errors      ${r.errors_output}${r.errors ? ` (${r.issues} issue${r.issues === 1 ? '' : 's'})` : ' (none)'}`,
+        `time        ${t.total_s.toFixed(2)} s (load ${t.load_s.toFixed(2)}, parse ${t.parse_s.toFixed(2)}, score ${t.score_s.toFixed(2)}, write ${t.write_s.toFixed(2)}) · ${r.rows_per_s ?? '-'} rows/s`,
+      ]);
+    }));
+}

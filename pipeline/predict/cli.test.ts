@@ -1,0 +1,99 @@
+// `mltk predict` and `mltk serve` as a user runs them: separate processes, real files, a real port.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { instanceOf, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+// The predict and serve commands on their own program (the lead's main.ts registers them the same way).
+const ENTRY = `import { Command } from 'commander';
+const { registerPredict } = await import('./pipeline/cli/commands/predict.ts');
+const { registerServe } = await import('./pipeline/cli/commands/serve.ts');
+const p = new Command('mltk').option('--store <url>').option('--json');
+registerPredict(p); registerServe(p);
+await p.parseAsync(process.argv.slice(1), { from: 'user' });`;
+const NODE_ARGS = ['--import', 'tsx', '--input-type=module', '-e', ENTRY, '--'];
+
+let fx: Fixture;
+let env: Awaited<ReturnType<typeof storeWithModel>>;
+
+before(async () => {
+  fx = await trainFixture();
+  env = await storeWithModel(fx);
+});
+after(() => env.cleanup());
+
+async function mltk(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [...NODE_ARGS, '--store', env.dir, ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+test('mltk predict --json scores a local file into predictions and errors files and reports counts and timings', async () => {
+  const lines = fx.csv.toString().trimEnd().split('\n');
+  lines[5] = lines[5]!.replace(/,(House|Bungalow|Flat|Maisonette),/, ',Castle,');
+  const input = join(env.dir, 'in.csv');
+  await writeFile(input, `${lines.join('\n')}\n`);
+  const output = join(env.dir, 'out.csv');
+  const res = await mltk('predict', '--model', 'sap_change@prod', '--input', input, '--output', output, '--json');
+  assert.equal(res.code, 0, res.stderr);
+  const doc = JSON.parse(res.stdout);
+  assert.deepEqual({ rows: doc.rows, scored: doc.scored, errors: doc.errors }, { rows: 500, scored: 499, errors: 1 });
+  assert.deepEqual(doc.model, { name: 'sap_change', version: 1, sha256: env.mv.artifact.sha256 });
+  assert.equal(doc.output, output);
+  assert.equal(doc.errors_output, join(env.dir, 'out.errors.csv'));
+  for (const k of ['parse_s', 'score_s', 'write_s']) assert.equal(typeof doc.timings[k], 'number');
+  assert.equal((await readFile(output, 'utf8')).trimEnd().split('\n').length, 500);
+  assert.match(await readFile(doc.errors_output, 'utf8'), /^5,property_type,/m);
+});
+
+test('mltk predict refuses an unknown model and a missing input with one line and a non-zero exit', async () => {
+  const missing = await mltk('predict', '--model', 'sap_change@nope', '--input', join(env.dir, 'in.csv'), '--output', join(env.dir, 'x.csv'));
+  assert.equal(missing.code, 5);
+  assert.match(missing.stderr, /^mltk: model sap_change has no alias "nope"/);
+  const noInput = await mltk('predict', '--model', 'sap_change@prod', '--input', join(env.dir, 'absent.csv'), '--output', join(env.dir, 'x.csv'));
+  assert.equal(noInput.code, 5);
+  assert.match(noInput.stderr, /input file .*absent\.csv does not exist/);
+});
+
+test('mltk serve answers real HTTP requests on 127.0.0.1 through the Lambda handler', async () => {
+  const child = spawn(process.execPath, [...NODE_ARGS, '--store', env.dir, 'serve', '--model', 'sap_change@prod', '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += String(d); });
+    const ready = await new Promise<{ url: string; model: { version: number } }>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        stdout += String(d);
+        try { resolve(JSON.parse(stdout)); } catch { /* not the whole document yet */ }
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+    });
+    assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(ready.model.version, 1);
+    const res = await fetch(`${ready.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [instanceOf(fx.config, fx.table, 0)] }) });
+    assert.equal(res.status, 200);
+    const body = await res.json() as { predictions: number[]; model: { version: number } };
+    const expected = await fx.trained.predict(fx.table);
+    assert.ok(Math.abs(body.predictions[0]! - expected[0]!) < 1e-4);
+    assert.ok(res.headers.get('x-request-id'));
+    const health = await fetch(`${ready.url}/sap_change/health`);
+    assert.equal(health.status, 200);
+    const wrong = await fetch(`${ready.url}/predict`);
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'POST');
+    assert.match(stderr, /"msg":"request"/);
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+});
