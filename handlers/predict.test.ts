@@ -1,0 +1,145 @@
+// The Lambda entry point as Lambda runs it: configured by environment variables, invoked with
+// API Gateway v2 events (local store) and S3 notifications (real moto_server buckets).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { moveAlias } from '../pipeline/registry/index.ts';
+import { makeS3Client, openStore } from '../pipeline/store/index.ts';
+import { startMoto, motoUnavailable, useMotoEnv, type MotoServer } from '../pipeline/testing/moto.ts';
+import { httpEvent, instanceOf, registerOnnx, storeWithModel, trainFixture, type Fixture } from '../pipeline/predict/testdata.ts';
+
+type Handler = (event: unknown, context?: { awsRequestId?: string }) => Promise<any>;
+
+let fx: Fixture;
+let local: Awaited<ReturnType<typeof storeWithModel>>;
+
+before(async () => {
+  fx = await trainFixture();
+  local = await storeWithModel(fx);
+});
+after(() => local.cleanup());
+
+/** A fresh instance of the handler module (a new "container") configured by `env`. */
+async function container(env: Record<string, string>, tag: string): Promise<Handler> {
+  Object.assign(process.env, env);
+  return (await import(`./predict.ts?container=${tag}`)).handler as Handler;
+}
+
+/** Runs `fn` with stdout lines captured (the handler logs there, as in Lambda). */
+async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const s = String(chunk);
+    if (s.startsWith('{')) { lines.push(...s.trimEnd().split('\n')); return true; }
+    return write(chunk, ...(rest as []));
+  }) as typeof process.stdout.write;
+  try {
+    return { result: await fn(), lines };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+test('API Gateway events: predictions, then every client error with its status, and the container keeps serving', async () => {
+  const handler = await container({ MLTK_STORE: local.dir, MLTK_MODEL: 'sap_change', MLTK_ALIAS: 'prod', MLTK_ALIAS_TTL_S: '60', MLTK_MAX_BODY_BYTES: '4000' }, 'local');
+  const post = async (path: string, body: string, method = 'POST') => {
+    const { result, lines } = await captureStdout(() => handler(httpEvent(method, path, body), { awsRequestId: 'lambda-req' }));
+    return { status: result.statusCode as number, body: JSON.parse(result.body), headers: result.headers as Record<string, string>, lines };
+  };
+  const instances = [0, 1, 2].map((i) => instanceOf(fx.config, fx.table, i));
+  const ok = await post('/sap_change/predict', JSON.stringify({ instances }));
+  assert.equal(ok.status, 200);
+  const expected = await fx.trained.predict(fx.table);
+  ok.body.predictions.forEach((p: number, i: number) => assert.ok(Math.abs(p - expected[i]!) < 1e-4, `row ${i}`));
+  assert.deepEqual(ok.body.model, { name: 'sap_change', version: 1 });
+  const logged = ok.lines.map((l) => JSON.parse(l));
+  assert.ok(logged.some((l) => l.msg === 'model loaded' && l.version === 1));
+  assert.ok(logged.some((l) => l.msg === 'request' && l.status === 200 && l.scored === 3));
+  assert.ok(logged.some((l) => l._aws?.CloudWatchMetrics?.[0]?.Namespace === 'mltk/sap_change' && l.RowsScored === 3));
+
+  const malformed = await post('/predict', '{"instances": [1,');
+  assert.equal(malformed.status, 400);
+  assert.equal(malformed.body.error.code, 'INPUT_INVALID');
+  assert.match(malformed.body.error.message, /malformed JSON/);
+
+  const badField = await post('/predict', JSON.stringify({ instances: [instances[0], { ...instances[1], number_habitable_rooms: 0 }] }));
+  assert.equal(badField.status, 400);
+  assert.deepEqual(badField.body.error.details, [{ row: 1, field: 'number_habitable_rooms', issue: 'value out of range (expected between 1 and 30)' }]);
+
+  const tooBig = await post('/predict', JSON.stringify({ instances: Array(40).fill(instances[0]) }));
+  assert.equal(tooBig.status, 413);
+
+  const notFound = await post('/sap_change/explain', '{}');
+  assert.equal(notFound.status, 404);
+
+  const wrongMethod = await post('/predict', '', 'GET');
+  assert.equal(wrongMethod.status, 405);
+  assert.equal(wrongMethod.headers.allow, 'POST');
+
+  const again = await post('/predict', JSON.stringify({ instances }));
+  assert.equal(again.status, 200);
+  assert.deepEqual(again.body.predictions, ok.body.predictions);
+  assert.ok(!again.lines.some((l) => JSON.parse(l).msg === 'model loaded'), 'no reload: the warm session served');
+});
+
+test('an event that is neither API Gateway nor S3 is refused', async () => {
+  const handler = await container({ MLTK_STORE: local.dir, MLTK_MODEL: 'sap_change', MLTK_ALIAS: 'prod' }, 'odd');
+  await assert.rejects(handler({ hello: 'world' }), /unsupported event/);
+});
+
+let moto: MotoServer | undefined;
+after(async () => { await moto?.stop(); });
+
+test('S3 ObjectCreated under incoming/ → predictions and errors objects in the predictions bucket (moto_server)', { skip: motoUnavailable() }, async () => {
+  moto = await startMoto();
+  useMotoEnv(moto);
+  const s3 = makeS3Client();
+  for (const Bucket of ['mltk-models', 'mltk-data', 'mltk-predictions']) await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
+  const models = openStore('s3://mltk-models');
+  const mv = await registerOnnx(models, fx.config, fx.trained.onnx);
+  await moveAlias(models, 'sap_change', 'prod', mv.version);
+
+  const lines = fx.csv.toString().trimEnd().split('\n');
+  lines[2] = lines[2]!.replace(/,(single|double|triple),/, ',quadruple,');
+  lines[9] = lines[9]!.replace(/,(True|False|true|false|0|1),/, ',maybe,');
+  const data = openStore('s3://mltk-data');
+  const key = 'incoming/2024 q1/homes.csv';
+  await data.put(key, `${lines.join('\n')}\n`);
+  await data.put('incoming/2024 q1/more.jsonl', [0, 1, 2].map((i) => JSON.stringify({ home_id: `J${i}`, ...instanceOf(fx.config, fx.table, i) })).join('\n'));
+  await data.put('elsewhere/ignored.csv', 'x\n1\n');
+
+  const handler = await container({ MLTK_STORE: 's3://mltk-models', MLTK_MODEL: 'sap_change', MLTK_ALIAS: 'prod', MLTK_PREDICTIONS_BUCKET: 'mltk-predictions' }, 's3');
+  const record = (k: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'mltk-data' }, object: { key: encodeURIComponent(k).replace(/%2F/g, '/').replace(/%20/g, '+') } } });
+  const event = { Records: [record(key), record('incoming/2024 q1/more.jsonl'), record('elsewhere/ignored.csv')] };
+  const first = await captureStdout(() => handler(event, { awsRequestId: 'batch-1' }));
+  const [csvRes, jsonRes, skipped] = first.result.results;
+  assert.equal(csvRes.status, 'scored');
+  assert.deepEqual({ rows: csvRes.rows, scored: csvRes.scored, errors: csvRes.errors }, { rows: 500, scored: 498, errors: 2 });
+  assert.deepEqual({ rows: jsonRes.rows, scored: jsonRes.scored, errors: jsonRes.errors }, { rows: 3, scored: 3, errors: 0 });
+  assert.equal(skipped.status, 'skipped');
+  assert.ok(first.lines.some((l) => JSON.parse(l).msg === 'batch scored'));
+
+  const out = openStore('s3://mltk-predictions');
+  const keys = await out.list('');
+  assert.deepEqual(keys, [
+    'predictions/2024 q1/homes.csv', 'predictions/2024 q1/homes.errors.csv', 'predictions/2024 q1/homes.manifest.json',
+    'predictions/2024 q1/more.csv', 'predictions/2024 q1/more.errors.csv', 'predictions/2024 q1/more.manifest.json',
+  ]);
+  const preds = String(await out.get('predictions/2024 q1/homes.csv')).trimEnd().split('\n');
+  assert.equal(preds[0], 'home_id,predicted_sap_change,model_name,model_version');
+  assert.equal(preds.length - 1, 498);
+  assert.ok(preds.slice(1).every((l) => /^[^,]+,-?\d+(\.\d+)?,sap_change,1$/.test(l)));
+  const errors = String(await out.get('predictions/2024 q1/homes.errors.csv'));
+  assert.match(errors, /^row,field,reason\n2,glazing,"?value ""quadruple"" is not one of/);
+  assert.match(errors, /^9,[a-z_]+,"?expected a number, got ""maybe"""?$/m);
+  const manifest = JSON.parse(String(await out.get('predictions/2024 q1/homes.manifest.json')));
+  assert.equal(manifest.model.version, 1);
+  assert.match(manifest.input.sha256, /^[0-9a-f]{64}$/);
+
+  // A redelivered notification (S3 delivers at least once) rewrites the same keys with the same bytes.
+  const before = await out.get('predictions/2024 q1/homes.csv');
+  await captureStdout(() => handler({ Records: [record(key)] }, { awsRequestId: 'batch-2' }));
+  assert.deepEqual(await out.list(''), keys);
+  assert.deepEqual(await out.get('predictions/2024 q1/homes.csv'), before);
+});
