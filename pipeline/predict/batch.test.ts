@@ -162,3 +162,16 @@ test('a failing output leaves no partial files behind (written via temp + rename
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('scoring on the worker thread and in-thread give byte-identical outputs', async () => {
+  const { csv } = mixedCsv();
+  const run = async (worker: boolean) => {
+    const parts: Buffer[] = [];
+    await scoreBatch(model, Readable.from([csv]), { format: 'csv', source: 'w.csv', chunkRows: 128, worker }, {
+      predictions: async (b) => { for await (const c of b) parts.push(c); },
+      errors: async (b) => { for await (const _ of b) { /* drained */ } },
+    });
+    return Buffer.concat(parts);
+  };
+  assert.deepEqual(await run(true), await run(false));
+});

@@ -11,6 +11,7 @@ import { CsvWriter, csvField } from './format.ts';
 import { jsonlChunks } from './jsonl.ts';
 import type { LoadedModel } from './model.ts';
 import { columnSpecs } from './signature.ts';
+import { startScoringWorker, type Scorer } from './worker.ts';
 
 export type BatchFormat = 'csv' | 'jsonl';
 
@@ -37,6 +38,11 @@ export interface BatchOptions {
   /** Names the input in messages. */
   source: string;
   chunkRows?: number;
+  /**
+   * Score on a worker thread so parsing and writing overlap the session runs (default true).
+   * In-thread scoring is serial: onnxruntime-node's run() blocks the thread that calls it.
+   */
+  worker?: boolean;
 }
 
 export interface BatchResult {
@@ -70,6 +76,7 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
     for await (const b of input) { hash.update(b as Buffer); bytes += (b as Buffer).length; yield b as Buffer; }
   })();
 
+  const scorer: Scorer = opts.worker === false ? { score: (t, b) => model.score(t, b), close: async () => undefined } : await startScoringWorker(model);
   const predOut = new Channel<Buffer>(4);
   const errOut = new Channel<Buffer>(64);
   const sinkErrors: unknown[] = [];
@@ -123,7 +130,7 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
       parseMs += performance.now() - t;
       if (next.done) break;
       t = performance.now();
-      const job: Job = { chunk: next.value, predictions: model.score(next.value.table, next.value.bad) };
+      const job: Job = { chunk: next.value, predictions: scorer.score(next.value.table, next.value.bad) };
       job.predictions.catch(() => undefined); // awaited in finish; never an unhandled rejection meanwhile
       scoreMs += performance.now() - t;
       if (pending) await finish(pending);
@@ -140,6 +147,8 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
     errOut.fail(e);
     await Promise.allSettled(done);
     throw sinkErrors[0] ?? e;
+  } finally {
+    await scorer.close();
   }
   return {
     source: opts.source, rows, scored, errors: errorRows, issues,

@@ -3,7 +3,8 @@
 export { loadModel, loadModelVersion, parseModelRef, formatModelRef, ModelCache, type LoadedModel, type ModelRef, type ModelCacheOptions } from './model.ts';
 export { instanceSchema, columnSpecs, type Instance, type InstanceSchemaOptions } from './signature.ts';
 export { instancesToChunk } from './instances.ts';
-export { buildFeeds, runFeeds, inputPlan, OUTPUT_NAME, type InputPlan } from './score.ts';
+export { buildFeeds, buildInputs, toFeeds, runFeeds, inputPlan, OUTPUT_NAME, type InputPlan, type InputColumn } from './score.ts';
+export { startScoringWorker, type Scorer } from './worker.ts';
 export { scoreBatch, batchFormat, DEFAULT_CHUNK_ROWS, LINEAGE_COLUMNS, type BatchFormat, type BatchResult, type BatchSinks, type BatchOptions } from './batch.ts';
 export { outputKeys, errorsPathFor, fileSinks, storeSinks, scoreObject, scoreFile, INCOMING_PREFIX, PREDICTIONS_PREFIX, type OutputKeys, type ObjectBatchResult } from './outputs.ts';
 export { handleApiRequest, routeOf, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INSTANCES, type ApiOptions } from './api.ts';

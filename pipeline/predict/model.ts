@@ -44,6 +44,9 @@ export interface LoadedModel {
   recordSchema: z.ZodType<Instance>;
   plan: InputPlan[];
   session: ort.InferenceSession;
+  /** The verified ONNX bytes and session options (a batch scoring worker opens its own session). */
+  onnx: Uint8Array;
+  sessionOptions: ort.InferenceSession.SessionOptions;
   /** Predictions for the rows of `table` not flagged in `bad`, in order. */
   score(table: Table, bad?: Uint8Array): Promise<Float32Array>;
   /** Releases the session once no run is in flight (after a swap). */
@@ -59,10 +62,11 @@ export interface LoadOptions {
 /** Loads `mv`'s artifact (hash-verified: IntegrityError on a mismatch) into a new session. */
 export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opts: LoadOptions = {}): Promise<LoadedModel> {
   const bytes = await getBlob(store, mv.artifact.sha256);
-  const session = await ort.InferenceSession.create(bytes, {
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
     ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
     graphOptimizationLevel: 'all',
-  });
+  };
+  const session = await ort.InferenceSession.create(bytes, sessionOptions);
   let plan: InputPlan[];
   try {
     plan = inputPlan(mv.signature, session, `${mv.name} v${mv.version} (${mv.artifact.sha256.slice(0, 12)})`);
@@ -84,6 +88,8 @@ export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opt
     recordSchema: instanceSchema(mv.signature, { unknown: 'ignore', requireId: true }),
     plan,
     session,
+    onnx: bytes,
+    sessionOptions,
     async score(table, bad) {
       const { feeds, rows } = buildFeeds(plan, table, bad);
       inflight++;

@@ -30,40 +30,73 @@ export function inputPlan(signature: Signature, session: ort.InferenceSession, w
   return plan;
 }
 
-/** Rows of `table` not flagged in `bad`, as ORT feeds; `rows` is how many went in. */
-export function buildFeeds(plan: readonly InputPlan[], table: Table, bad?: Uint8Array): { feeds: Record<string, ort.Tensor>; rows: number } {
+/** One model input as plain typed arrays: what crosses to a scoring worker without copying strings. */
+export type InputColumn =
+  | { name: string; values: Float32Array }
+  | { name: string; codes: Int32Array; categories: string[] };
+
+/** Rows of `table` not flagged in `bad`, as typed input columns; `rows` is how many went in. */
+export function buildInputs(plan: readonly InputPlan[], table: Table, bad?: Uint8Array): { inputs: InputColumn[]; rows: number } {
   let rows = table.rows;
   if (bad) for (let i = 0; i < table.rows; i++) rows -= bad[i]!;
   const all = rows === table.rows;
-  const feeds: Record<string, ort.Tensor> = {};
+  const inputs: InputColumn[] = [];
   for (const p of plan) {
     const col = table.columns.get(p.name);
     if (!col) throw new Error(`table has no column "${p.name}"`);
     if (p.tensor === 'float') {
       if (col.kind !== 'numeric') throw new Error(`column "${p.name}" is ${col.kind}, expected numeric`);
       const src = col.values;
-      let out: Float32Array;
-      if (all) out = new Float32Array(src);
+      let values: Float32Array;
+      if (all) values = new Float32Array(src);
       else {
-        out = new Float32Array(rows);
-        for (let i = 0, o = 0; i < table.rows; i++) if (!bad![i]) out[o++] = src[i]!;
+        values = new Float32Array(rows);
+        for (let i = 0, o = 0; i < table.rows; i++) if (!bad![i]) values[o++] = src[i]!;
       }
-      feeds[p.name] = new ort.Tensor('float32', out, [rows, 1]);
+      inputs.push({ name: p.name, values });
     } else {
       if (col.kind !== 'categorical') throw new Error(`column "${p.name}" is ${col.kind}, expected categorical`);
-      // The category list's own strings, shared by every row: no string is built per row.
-      const cats = col.categories;
-      const codes = col.codes;
-      const out = new Array<string>(rows);
-      for (let i = 0, o = 0; i < table.rows; i++) {
-        if (bad?.[i]) continue;
-        const c = codes[i]!;
-        out[o++] = c < 0 ? '' : cats[c]!;
+      let codes: Int32Array;
+      if (all) codes = col.codes.slice();
+      else {
+        codes = new Int32Array(rows);
+        for (let i = 0, o = 0; i < table.rows; i++) if (!bad![i]) codes[o++] = col.codes[i]!;
       }
-      feeds[p.name] = new ort.Tensor('string', out, [rows, 1]);
+      inputs.push({ name: p.name, codes, categories: col.categories });
     }
   }
-  return { feeds, rows };
+  return { inputs, rows };
+}
+
+type TensorCtor = new (type: 'float32' | 'string', data: Float32Array | string[], dims: number[]) => ort.Tensor;
+
+/**
+ * ORT feeds from input columns. Categorical strings are the category list's own strings, shared
+ * by every row: no string is built per row. Self-contained on purpose: the scoring worker runs
+ * this very function (its source is sent to the worker), so both paths build identical tensors.
+ */
+export function toFeeds(Tensor: TensorCtor, inputs: readonly InputColumn[], rows: number): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of inputs) {
+    if ('values' in input) {
+      feeds[input.name] = new Tensor('float32', input.values, [rows, 1]);
+      continue;
+    }
+    const { codes, categories } = input;
+    const out = new Array<string>(rows);
+    for (let i = 0; i < rows; i++) {
+      const c = codes[i]!;
+      out[i] = c < 0 ? '' : categories[c]!;
+    }
+    feeds[input.name] = new Tensor('string', out, [rows, 1]);
+  }
+  return feeds;
+}
+
+/** Rows of `table` not flagged in `bad`, as ORT feeds; `rows` is how many went in. */
+export function buildFeeds(plan: readonly InputPlan[], table: Table, bad?: Uint8Array): { feeds: Record<string, ort.Tensor>; rows: number } {
+  const { inputs, rows } = buildInputs(plan, table, bad);
+  return { feeds: toFeeds(ort.Tensor as unknown as TensorCtor, inputs, rows), rows };
 }
 
 /** Runs the session; predictions as float32, one per fed row. */

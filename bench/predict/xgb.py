@@ -1,0 +1,48 @@
+# The Python side of the batch-scoring bench, done the way a Python team would: pandas read_csv,
+# the same features (categoricals as pandas categories, the derived ratio in float32), XGBoost
+# predict with a 300-tree depth-6 booster trained on the same training rows, then to_csv.
+# Only read → predict → write is timed; training is set-up. Prints one JSON line.
+import json, resource, sys, time
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+train_csv, score_csv, config_path, out_csv, threads = sys.argv[1:]
+threads = int(threads)
+c = json.load(open(config_path))
+ops = {"ratio": np.divide, "product": np.multiply, "difference": np.subtract, "sum": np.add}
+
+
+def features(df):
+    cols = {}
+    for f in c["features"]:
+        if f["type"] == "categorical":
+            cols[f["name"]] = pd.Categorical(df[f["name"]], categories=f["values"])
+        else:
+            cols[f["name"]] = df[f["name"]].astype(np.float32)
+    for d in c.get("derived", []):
+        a, b = (cols[i].to_numpy(np.float32) for i in d["inputs"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cols[d["name"]] = ops[d["op"]](a, b).astype(np.float32)
+    return pd.DataFrame(cols)
+
+
+train = pd.read_csv(train_csv)
+params = {"tree_method": "hist", "nthread": threads, "max_depth": 6, "eta": 0.1, "max_bin": 256,
+          "objective": "reg:squarederror", "min_child_weight": 20, "seed": 1}
+booster = xgb.train(params, xgb.DMatrix(features(train), label=train[c["target"]["column"]].to_numpy(np.float64), enable_categorical=True, nthread=threads), num_boost_round=300)
+del train
+
+t0 = time.perf_counter()
+df = pd.read_csv(score_csv)
+X = features(df)
+t1 = time.perf_counter()
+pred = booster.predict(xgb.DMatrix(X, enable_categorical=True, nthread=threads))
+t2 = time.perf_counter()
+pd.DataFrame({c["id_column"]: df[c["id_column"]], c["output"]["column"]: pred}).to_csv(out_csv, index=False)
+t3 = time.perf_counter()
+print(json.dumps({
+    "rows": len(df), "read_s": t1 - t0, "predict_s": t2 - t1, "write_s": t3 - t2, "total_s": t3 - t0,
+    "trees": booster.num_boosted_rounds(), "xgboost": xgb.__version__, "pandas": pd.__version__,
+    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
