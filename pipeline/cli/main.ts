@@ -5,6 +5,8 @@ import { registerRuns } from './commands/runs.ts';
 import { registerModels } from './commands/models.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerMonitor } from './commands/monitor.ts';
+import { registerPredict } from './commands/predict.ts';
+import { registerServe } from './commands/serve.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mltk')
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   registerRuns(program);
   registerModels(program);
   registerTrain(program);
+  registerPredict(program);
+  registerServe(program);
   registerMonitor(program);
   return program;
 }
