@@ -141,8 +141,10 @@ test('every request logs one JSON line (request id, status, latency, counts; nev
   const secret = 'Castle-of-secrets';
   await call('POST', '/predict', { instances: [...instances(2), { ...instanceOf(fx.config, fx.table, 0), property_type: secret }] });
   await call('POST', '/predict', { instances: instances(4) });
-  const lines = logs.parsed();
-  assert.equal(lines.length, 2);
+  await call('POST', '/predict', `{"instances": [{"note": "${secret}"`, { raw: true });
+  const lines = logs.parsed().slice(0, 2);
+  assert.equal(logs.lines.length, 3);
+  assert.match(String(logs.parsed()[2]!.error), /^malformed JSON/);
   assert.ok(!logs.lines.some((l) => l.includes(secret)), 'request bodies are never logged');
   const [bad, good] = lines as any[];
   assert.equal(bad.level, 'warn');
@@ -156,7 +158,7 @@ test('every request logs one JSON line (request id, status, latency, counts; nev
   assert.ok(typeof good.request_id === 'string' && good.request_id.startsWith('req-'));
   assert.ok(good.latency_ms >= 0);
   const emf = metrics.parsed() as any[];
-  assert.equal(emf.length, 2);
+  assert.equal(emf.length, 3);
   const def = emf[1]._aws.CloudWatchMetrics[0];
   assert.equal(def.Namespace, 'mltk/sap_change');
   assert.deepEqual(def.Dimensions, [['Model']]);

@@ -62,7 +62,10 @@ function parseBody(text: string, maxInstances: number): unknown[] {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new InvalidInputError(`malformed JSON: ${(e as Error).message}`, [{ field: '(body)', issue: 'malformed JSON' }]);
+    // Only the position: the engine's message quotes the body, and messages reach the logs.
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    const issue = `malformed JSON${at ? ` at position ${at}` : ''}`;
+    throw new InvalidInputError(issue, [{ field: '(body)', issue }]);
   }
   const parsed = requestSchema(maxInstances).safeParse(raw);
   if (!parsed.success) {
