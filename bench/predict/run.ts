@@ -98,7 +98,7 @@ async function online(storeDir: string, config: ModelConfig) {
   const sample = await readCsvTable(createReadStream(await synth(1000, 3)), trainingSpecs(config), { source: 'sample' });
   const instances = Array.from({ length: 100 }, (_, i) => instanceOf(config, sample, i));
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', here('./mltk.ts'), '--store', storeDir, '--json', 'serve', '--model', 'sap_change@prod', '--port', '0', '--threads', String(THREADS)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [here('../../pipeline/cli/bin.js'), '--store', storeDir, '--json', 'serve', '--model', 'sap_change@prod', '--port', '0', '--threads', String(THREADS)], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     let out = '';
     const ready = await new Promise<{ url: string; load_ms: number }>((resolve, reject) => {
@@ -138,10 +138,10 @@ try {
   await moveAlias(store.store, 'sap_change', 'prod', mv.version);
 
   const outCsv = join(DIR, 'ours.csv');
-  const ours = best(process.execPath, ['--import', 'tsx', here('./mltk.ts'), '--store', store.dir, '--json', 'predict', '--model', 'sap_change@prod', '--input', scoreCsv, '--output', outCsv, '--threads', String(THREADS)], (d) => d.timings.total_s);
+  const ours = best(process.execPath, [here('../../pipeline/cli/bin.js'), '--store', store.dir, '--json', 'predict', '--model', 'sap_change@prod', '--input', scoreCsv, '--output', outCsv, '--threads', String(THREADS)], (d) => d.timings.total_s);
   const doc = ours.doc;
   // Memory must not grow with the file: the same command on a fifth of the rows, for comparison.
-  const small = timeV(process.execPath, ['--import', 'tsx', here('./mltk.ts'), '--store', store.dir, '--json', 'predict', '--model', 'sap_change@prod', '--input', await synth(Math.round(ROWS / 5), 7), '--output', outCsv, '--threads', String(THREADS)]);
+  const small = timeV(process.execPath, [here('../../pipeline/cli/bin.js'), '--store', store.dir, '--json', 'predict', '--model', 'sap_change@prod', '--input', await synth(Math.round(ROWS / 5), 7), '--output', outCsv, '--threads', String(THREADS)]);
   const raw = await rawOrt(store.store, scoreCsv);
   const py = best(PY, [here('./xgb.py'), trainCsv, scoreCsv, CONFIG, join(DIR, 'python.csv'), String(THREADS)], (d) => d.total_s);
   const pdoc = py.doc;

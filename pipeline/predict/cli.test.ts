@@ -9,14 +9,7 @@ import { instanceOf, storeWithModel, trainFixture, type Fixture } from './testda
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
-// The predict and serve commands on their own program (the lead's main.ts registers them the same way).
-const ENTRY = `import { Command } from 'commander';
-const { registerPredict } = await import('./pipeline/cli/commands/predict.ts');
-const { registerServe } = await import('./pipeline/cli/commands/serve.ts');
-const p = new Command('mltk').option('--store <url>').option('--json');
-registerPredict(p); registerServe(p);
-await p.parseAsync(process.argv.slice(1), { from: 'user' });`;
-const NODE_ARGS = ['--import', 'tsx', '--input-type=module', '-e', ENTRY, '--'];
+const NODE_ARGS = [join(ROOT, 'pipeline/cli/bin.js')];
 
 let fx: Fixture;
 let env: Awaited<ReturnType<typeof storeWithModel>>;
