@@ -1,9 +1,8 @@
 // Grows one regression tree level by level on binned features: histograms for the smaller child
 // only (the larger is parent − smaller), rows partitioned in place in one index array.
 import type { BinnedFeatures } from './binning.ts';
-import { MISSING_BIN } from './binning.ts';
 import { bundleColumns } from './bundles.ts';
-import { COLUMN_STRIDE, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';
+import { COLUMN_STRIDE, PARTITION_WIDTH, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';
 import { LevelRunner, sharedArray, type LevelBuffers } from './threads.ts';
 import { TrainingError } from '../errors/index.ts';
 
@@ -30,7 +29,6 @@ const HIST_BUDGET_BYTES = 512 * 1024 * 1024;
 
 export class TreeGrower {
   private readonly free: number[] = [];
-  private readonly scratch: Int32Array;
 
   private constructor(
     private readonly data: BinnedFeatures,
@@ -40,7 +38,6 @@ export class TreeGrower {
     slots: number,
   ) {
     for (let s = slots - 1; s >= 0; s--) this.free.push(s);
-    this.scratch = new Int32Array(data.rows);
   }
 
   /** Shared buffers sized for the widest level this depth and leaf size allow; the gradient array is `grad`. */
@@ -70,7 +67,13 @@ export class TreeGrower {
       result: sharedArray(Float64Array, threads * slots * RESULT_WIDTH, shared),
       columns: C,
       maxSplits: slots,
+      ptask: sharedArray(Int32Array, 1 + PARTITION_WIDTH * slots, shared),
+      mids: sharedArray(Int32Array, slots, shared),
+      scratch: sharedArray(Int32Array, n, shared),
+      byFeature: shared ? sharedArray(Uint8Array, data.byFeature.length, true) : data.byFeature,
+      rows: n,
     };
+    if (shared) buffers.byFeature.set(data.byFeature);
     buffers.layout.set(bundled.layout);
     buffers.members.set(bundled.members);
     buffers.params[0] = p.lambda;
@@ -121,6 +124,9 @@ export class TreeGrower {
       subs.length = 0;
       this.runner.run();
       const next: number[] = [];
+      const splits: { node: number; leftGrad: number; leftCount: number }[] = [];
+      const pt = b.ptask;
+      const load = new Float64Array(this.runner.threads);
       level.forEach((node, e) => {
         const best = this.bestSplit(e);
         if (best.feature < 0 || best.gain <= p.minSplitGain) {
@@ -130,10 +136,21 @@ export class TreeGrower {
         feature[node] = best.feature;
         threshold[node] = data.edges[best.feature]![best.bin]!;
         defaultLeft[node] = best.defaultLeft;
-        const mid = this.partition(start[node]!, end[node]!, best.feature, best.bin, best.defaultLeft === 1);
-        if (mid - start[node]! !== best.leftCount) throw new Error(`partition disagrees with histogram: ${mid - start[node]!} vs ${best.leftCount}`);
-        const l = addNode(start[node]!, mid, best.leftGrad);
-        const r = addNode(mid, end[node]!, G[node]! - best.leftGrad);
+        // Largest nodes first would balance better; level order keeps the assignment deterministic and is close enough.
+        let thread = 0;
+        for (let t = 1; t < load.length; t++) if (load[t]! < load[thread]!) thread = t;
+        load[thread] += C[node]!;
+        const o = 1 + PARTITION_WIDTH * splits.length;
+        pt[o] = start[node]!; pt[o + 1] = end[node]!; pt[o + 2] = best.feature; pt[o + 3] = best.bin; pt[o + 4] = best.defaultLeft; pt[o + 5] = thread;
+        splits.push({ node, leftGrad: best.leftGrad, leftCount: best.leftCount });
+      });
+      pt[0] = splits.length;
+      if (splits.length) this.runner.partition();
+      splits.forEach(({ node, leftGrad, leftCount }, e) => {
+        const mid = b.mids[e]!;
+        if (mid - start[node]! !== leftCount) throw new Error(`partition disagrees with histogram: ${mid - start[node]!} vs ${leftCount}`);
+        const l = addNode(start[node]!, mid, leftGrad);
+        const r = addNode(mid, end[node]!, G[node]! - leftGrad);
         left[node] = l;
         right[node] = r;
         const okL = splittable(l, depth + 1);
@@ -200,23 +217,5 @@ export class TreeGrower {
     }
     if (bestAt < 0) return { gain: 0, feature: -1, bin: -1, defaultLeft: 0, leftGrad: 0, leftCount: 0 };
     return { gain: res[bestAt]!, feature: res[bestAt + 1]!, bin: res[bestAt + 2]!, defaultLeft: res[bestAt + 3]!, leftGrad: res[bestAt + 4]!, leftCount: res[bestAt + 5]! };
-  }
-
-  /** Stable in-place partition of idx[s, e): rows going left first. Returns the boundary. */
-  private partition(s: number, e: number, f: number, bin: number, missingLeft: boolean): number {
-    const { idx } = this.b;
-    // Column-major per-feature bins: one feature for ascending rows, so this read streams.
-    const bins = this.data.byFeature.subarray(f * this.data.rows, (f + 1) * this.data.rows);
-    const scratch = this.scratch;
-    let l = s;
-    let r = 0;
-    for (let k = s; k < e; k++) {
-      const row = idx[k]!;
-      const v = bins[row]!;
-      if (v === MISSING_BIN ? missingLeft : v <= bin) idx[l++] = row;
-      else scratch[r++] = row;
-    }
-    idx.set(scratch.subarray(0, r), l);
-    return l;
   }
 }

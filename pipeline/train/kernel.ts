@@ -134,3 +134,38 @@ export function levelTask(
     result[r + 5] = best[5]!;
   }
 }
+
+/** Per partition entry: start, end, feature, bin, missingLeft, thread. */
+export const PARTITION_WIDTH = 6;
+
+/**
+ * Stable in-place partitions of the node ranges in `ptask` assigned to `thread` (rows going left
+ * first); writes each boundary to `mids`. Node ranges are disjoint, so threads share `scratch`.
+ */
+export function partitionNodes(ptask: Int32Array, mids: Int32Array, idx: Int32Array, byFeature: Uint8Array, scratch: Int32Array, n: number, thread: number): void {
+  const count = ptask[0]!;
+  const goesLeft = new Uint8Array(256);
+  for (let e = 0; e < count; e++) {
+    const p = 1 + 6 * e;
+    if (ptask[p + 5] !== thread) continue;
+    const s = ptask[p]!;
+    const end = ptask[p + 1]!;
+    const col = ptask[p + 2]! * n;
+    const bin = ptask[p + 3]!;
+    for (let v = 0; v < 256; v++) goesLeft[v] = v <= bin ? 1 : 0;
+    goesLeft[255] = ptask[p + 4]!;
+    // Branch-free: both writes happen and one cursor moves, since left/right is a coin flip to the CPU.
+    let l = s;
+    let r = s;
+    for (let k = s; k < end; k++) {
+      const row = idx[k]!;
+      const go = goesLeft[byFeature[col + row]!]!;
+      idx[l] = row;
+      scratch[r] = row;
+      l += go;
+      r += 1 - go;
+    }
+    for (let k = s; k < r; k++) idx[l + k - s] = scratch[k]!;
+    mids[e] = l;
+  }
+}

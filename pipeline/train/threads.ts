@@ -2,7 +2,7 @@
 // share every buffer through SharedArrayBuffer. One task per tree level, synchronised with
 // Atomics: no messages and no copies in the loop.
 import { Worker } from 'node:worker_threads';
-import { buildHistogram, levelTask, scanFeature } from './kernel.ts';
+import { buildHistogram, levelTask, partitionNodes, scanFeature } from './kernel.ts';
 
 export interface LevelBuffers {
   bins: Uint8Array;
@@ -19,12 +19,22 @@ export interface LevelBuffers {
   columns: number;
   /** Split entries per thread in `result`. */
   maxSplits: number;
+  /** Partition entries (PARTITION_WIDTH ints each after a count), their boundaries, and row scratch. */
+  ptask: Int32Array;
+  mids: Int32Array;
+  scratch: Int32Array;
+  /** Per-feature bins, column-major, `rows` each. */
+  byFeature: Uint8Array;
+  rows: number;
 }
 
 const CMD = 0;
 const DONE = 1;
 const STOP = 2;
 const FAILED = 3;
+const MODE = 4;
+const MODE_LEVEL = 0;
+const MODE_PARTITION = 1;
 
 // Worker body. tsx/esbuild may wrap functions in __name(); the worker has no such helper, so define it.
 const workerSource = (kernels: string[]) => `
@@ -33,15 +43,18 @@ const { workerData } = require('node:worker_threads');
 const buildHistogram = ${kernels[0]};
 const scanFeature = ${kernels[1]};
 const levelTask = ${kernels[2]};
+const partitionNodes = ${kernels[3]};
 const b = workerData.buffers;
 const ctrl = workerData.ctrl;
 let seen = 0;
 for (;;) {
-  Atomics.wait(ctrl, ${CMD}, seen);
+  // A timed wait re-checks the counter: a wake-up lost to a signal (profilers send them) costs ms, not a hang.
+  while (Atomics.load(ctrl, ${CMD}) === seen) Atomics.wait(ctrl, ${CMD}, seen, 20);
   seen = Atomics.load(ctrl, ${CMD});
   if (Atomics.load(ctrl, ${STOP}) === 1) break;
   try {
-    levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, workerData.c0, workerData.c1, workerData.resultBase);
+    if (Atomics.load(ctrl, ${MODE}) === ${MODE_PARTITION}) partitionNodes(b.ptask, b.mids, b.idx, b.byFeature, b.scratch, b.rows, workerData.thread);
+    else levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, workerData.c0, workerData.c1, workerData.resultBase);
   } catch (e) {
     // The main thread is blocked in Atomics.wait and cannot see 'error' events: report through memory.
     Atomics.store(ctrl, ${FAILED}, 1);
@@ -66,7 +79,7 @@ export class LevelRunner {
   private round = 0;
 
   private constructor(private readonly b: LevelBuffers, threads: number) {
-    this.ctrl = new Int32Array(new SharedArrayBuffer(16));
+    this.ctrl = new Int32Array(new SharedArrayBuffer(32));
     const C = b.columns;
     const t = Math.max(1, Math.min(threads, C));
     this.ranges = [...Array(t).keys()].map((i) => [Math.floor((i * C) / t), Math.floor(((i + 1) * C) / t)]);
@@ -75,9 +88,9 @@ export class LevelRunner {
   /** Starts the workers and resolves once each is running; `threads` counts the main thread. */
   static async start(b: LevelBuffers, threads: number): Promise<LevelRunner> {
     const runner = new LevelRunner(b, threads);
-    const src = workerSource([buildHistogram.toString(), scanFeature.toString(), levelTask.toString()]);
+    const src = workerSource([buildHistogram.toString(), scanFeature.toString(), levelTask.toString(), partitionNodes.toString()]);
     const online = runner.ranges.slice(1).map(([c0, c1], i) => {
-      const w = new Worker(src, { eval: true, workerData: { buffers: b, ctrl: runner.ctrl, c0, c1, resultBase: (i + 1) * b.maxSplits } });
+      const w = new Worker(src, { eval: true, workerData: { buffers: b, ctrl: runner.ctrl, c0, c1, thread: i + 1, resultBase: (i + 1) * b.maxSplits } });
       runner.workers.push(w);
       return new Promise<void>((resolve, reject) => { w.once('online', resolve); w.once('error', reject); });
     });
@@ -94,20 +107,31 @@ export class LevelRunner {
     return this.ranges.length;
   }
 
-  /** Runs the task in `task` on all threads; returns when every column range is done. */
+  /** Runs the level task in `task` on all threads; returns when every column range is done. */
   run(): void {
     const b = this.b;
+    const [c0, c1] = this.ranges[0]!;
+    this.dispatch(MODE_LEVEL, () => levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, c0, c1, 0));
+  }
+
+  /** Runs the partitions in `ptask`, each on the thread it names. */
+  partition(): void {
+    const b = this.b;
+    this.dispatch(MODE_PARTITION, () => partitionNodes(b.ptask, b.mids, b.idx, b.byFeature, b.scratch, b.rows, 0));
+  }
+
+  private dispatch(mode: number, own: () => void): void {
     const expected = this.round + this.workers.length;
     if (this.workers.length) {
+      Atomics.store(this.ctrl, MODE, mode);
       Atomics.add(this.ctrl, CMD, 1);
       Atomics.notify(this.ctrl, CMD);
     }
-    const [c0, c1] = this.ranges[0]!;
-    levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, c0, c1, 0);
+    own();
     for (;;) {
       const done = Atomics.load(this.ctrl, DONE);
       if (done === expected) break;
-      Atomics.wait(this.ctrl, DONE, done, 1000);
+      Atomics.wait(this.ctrl, DONE, done, 20);
     }
     this.round = expected;
     if (Atomics.load(this.ctrl, FAILED)) throw new Error('a histogram worker thread failed');
