@@ -2,7 +2,7 @@
 // `mltk predict` (CSV → validated columns → ORT → CSV), raw onnxruntime session.run on pre-built
 // tensors (the ceiling), and pandas read_csv + XGBoost predict + to_csv (the Python peer).
 // Then the online path through `mltk serve`: cold start and p50/p99 latency for 1 and 100 instances.
-// Not part of npm test:  npx tsx bench/predict/run.ts [--rows 1000000] [--train 100000] [--threads 2]
+// Not part of npm test:  npx tsx bench/predict/run.ts [--rows 1000000] [--train 100000] [--threads 2] [--repeat 2] [--only online]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -98,7 +98,20 @@ async function online(storeDir: string, config: ModelConfig) {
   const sample = await readCsvTable(createReadStream(await synth(1000, 3)), trainingSpecs(config), { source: 'sample' });
   const instances = Array.from({ length: 100 }, (_, i) => instanceOf(config, sample, i));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [here('../../pipeline/cli/bin.js'), '--store', storeDir, '--json', 'serve', '--model', 'sap_change@prod', '--port', '0', '--threads', String(THREADS)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [here('../../pipeline/cli/bin.js'), '--store', storeDir, '--json', 'serve', '--model', 'sap_change@prod', '--port', '0', '--threads', String(THREADS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The handler's own per-request latency (its JSON log on stderr): the server's share of each round trip.
+  const serverMs: { n: number; ms: number }[] = [];
+  let errBuf = '';
+  child.stderr.on('data', (d) => {
+    errBuf += String(d);
+    const lines = errBuf.split('\n');
+    errBuf = lines.pop()!;
+    for (const l of lines) {
+      if (!l.startsWith('{')) continue;
+      const j = JSON.parse(l) as { msg?: string; instances?: number; latency_ms?: number };
+      if (j.msg === 'request' && j.latency_ms !== undefined) serverMs.push({ n: j.instances ?? 0, ms: j.latency_ms });
+    }
+  });
   try {
     let out = '';
     const ready = await new Promise<{ url: string; load_ms: number }>((resolve, reject) => {
@@ -114,10 +127,13 @@ async function online(storeDir: string, config: ModelConfig) {
     const cold = performance.now() - t0;
     const loop = async (n: number, count: number) => {
       for (let i = 0; i < 50; i++) await post(n);
+      serverMs.length = 0;
       const lat: number[] = [];
       for (let i = 0; i < count; i++) { const s = performance.now(); await post(n); lat.push(performance.now() - s); }
+      await new Promise((r) => setTimeout(r, 200)); // the last log lines
       lat.sort((a, b) => a - b);
-      return { p50: pct(lat, 50), p99: pct(lat, 99), n: count };
+      const server = serverMs.map((x) => x.ms).sort((a, b) => a - b);
+      return { p50: pct(lat, 50), p99: pct(lat, 99), n: count, server50: pct(server, 50), server99: pct(server, 99) };
     };
     return { coldMs: cold, loadMs: ready.load_ms, one: await loop(1, 2000), hundred: await loop(100, 500) };
   } finally {
@@ -137,36 +153,39 @@ try {
   const mv = await registerOnnx(store.store, config, onnx);
   await moveAlias(store.store, 'sap_change', 'prod', mv.version);
 
-  const outCsv = join(DIR, 'ours.csv');
-  const ours = best(process.execPath, [here('../../pipeline/cli/bin.js'), '--store', store.dir, '--json', 'predict', '--model', 'sap_change@prod', '--input', scoreCsv, '--output', outCsv, '--threads', String(THREADS)], (d) => d.timings.total_s);
-  const doc = ours.doc;
-  // Memory must not grow with the file: the same command on a fifth of the rows, for comparison.
-  const small = timeV(process.execPath, [here('../../pipeline/cli/bin.js'), '--store', store.dir, '--json', 'predict', '--model', 'sap_change@prod', '--input', await synth(Math.round(ROWS / 5), 7), '--output', outCsv, '--threads', String(THREADS)]);
-  const raw = await rawOrt(store.store, scoreCsv);
-  const py = best(PY, [here('./xgb.py'), trainCsv, scoreCsv, CONFIG, join(DIR, 'python.csv'), String(THREADS)], (d) => d.total_s);
-  const pdoc = py.doc;
+  if (args.get('only') !== 'online') {
+    const outCsv = join(DIR, 'ours.csv');
+    const ours = best(process.execPath, [here('../../pipeline/cli/bin.js'), '--store', store.dir, '--json', 'predict', '--model', 'sap_change@prod', '--input', scoreCsv, '--output', outCsv, '--threads', String(THREADS)], (d) => d.timings.total_s);
+    const doc = ours.doc;
+    // Memory must not grow with the file: the same command on a fifth of the rows, for comparison.
+    const small = timeV(process.execPath, [here('../../pipeline/cli/bin.js'), '--store', store.dir, '--json', 'predict', '--model', 'sap_change@prod', '--input', await synth(Math.round(ROWS / 5), 7), '--output', outCsv, '--threads', String(THREADS)]);
+    const raw = await rawOrt(store.store, scoreCsv);
+    const py = best(PY, [here('./xgb.py'), trainCsv, scoreCsv, CONFIG, join(DIR, 'python.csv'), String(THREADS)], (d) => d.total_s);
+    const pdoc = py.doc;
 
-  const oursRate = doc.rows / doc.timings.total_s;
-  const oursWallRate = doc.rows / ours.wall;
-  const rawRate = raw.rows / raw.seconds;
-  const pyRate = pdoc.rows / pdoc.total_s;
-  const pyWallRate = pdoc.rows / py.wall;
-  const f = (n: number) => Math.round(n).toLocaleString('en-GB').padStart(10);
-  console.log(`\nbatch (best of ${REPEAT} runs each): ${ROWS.toLocaleString('en-GB')} rows (${(doc.input.bytes / 1e6).toFixed(0)} MB CSV), sap_change 300 trees depth 6, ${THREADS} threads, chunks of ${CHUNK}; XGBoost ${pdoc.xgboost}, pandas ${pdoc.pandas}`);
-  console.log('path                                  rows/s   seconds   split');
-  console.log(`mltk predict (read→score→write)   ${f(oursRate)}   ${doc.timings.total_s.toFixed(2).padStart(7)}   parse ${doc.timings.parse_s.toFixed(2)} · score ${doc.timings.score_s.toFixed(2)} · write ${doc.timings.write_s.toFixed(2)} (main-thread time; ORT overlaps)`);
-  console.log(`  whole process incl. start + load ${f(oursWallRate)}   ${ours.wall.toFixed(2).padStart(7)}   load ${doc.timings.load_s.toFixed(2)}`);
-  console.log(`raw ORT session.run, built tensors ${f(rawRate)}   ${raw.seconds.toFixed(2).padStart(7)}`);
-  console.log(`pandas + XGBoost + to_csv          ${f(pyRate)}   ${pdoc.total_s.toFixed(2).padStart(7)}   read ${pdoc.read_s.toFixed(2)} · predict ${pdoc.predict_s.toFixed(2)} · write ${pdoc.write_s.toFixed(2)}`);
-  console.log(`  whole process incl. training     ${f(pyWallRate)}   ${py.wall.toFixed(2).padStart(7)}   (training is set-up, not compared)`);
-  console.log(`ratios: ours / python = ${(oursRate / pyRate).toFixed(2)}× (target ≥ 2×) · ours / raw ORT = ${(oursRate / rawRate).toFixed(2)} (target ≥ 0.5)`);
-  console.log(`peak RSS: mltk predict ${ours.peakMb.toFixed(0)} MB at ${ROWS.toLocaleString('en-GB')} rows, ${small.peakMb.toFixed(0)} MB at ${Math.round(ROWS / 5).toLocaleString('en-GB')} (target < 512, flat) · python ${py.peakMb.toFixed(0)} MB`);
+    const oursRate = doc.rows / doc.timings.total_s;
+    const oursWallRate = doc.rows / ours.wall;
+    const rawRate = raw.rows / raw.seconds;
+    const pyRate = pdoc.rows / pdoc.total_s;
+    const pyWallRate = pdoc.rows / py.wall;
+    const f = (n: number) => Math.round(n).toLocaleString('en-GB').padStart(10);
+    console.log(`\nbatch (best of ${REPEAT} runs each): ${ROWS.toLocaleString('en-GB')} rows (${(doc.input.bytes / 1e6).toFixed(0)} MB CSV), sap_change 300 trees depth 6, ${THREADS} threads, chunks of ${CHUNK}; XGBoost ${pdoc.xgboost}, pandas ${pdoc.pandas}`);
+    console.log('path                                  rows/s   seconds   split');
+    console.log(`mltk predict (read→score→write)   ${f(oursRate)}   ${doc.timings.total_s.toFixed(2).padStart(7)}   parse ${doc.timings.parse_s.toFixed(2)} · score ${doc.timings.score_s.toFixed(2)} · write ${doc.timings.write_s.toFixed(2)} (main-thread time; ORT overlaps)`);
+    console.log(`  whole process incl. start + load ${f(oursWallRate)}   ${ours.wall.toFixed(2).padStart(7)}   load ${doc.timings.load_s.toFixed(2)}`);
+    console.log(`raw ORT session.run, built tensors ${f(rawRate)}   ${raw.seconds.toFixed(2).padStart(7)}`);
+    console.log(`pandas + XGBoost + to_csv          ${f(pyRate)}   ${pdoc.total_s.toFixed(2).padStart(7)}   read ${pdoc.read_s.toFixed(2)} · predict ${pdoc.predict_s.toFixed(2)} · write ${pdoc.write_s.toFixed(2)}`);
+    console.log(`  whole process incl. training     ${f(pyWallRate)}   ${py.wall.toFixed(2).padStart(7)}   (training is set-up, not compared)`);
+    console.log(`ratios: ours / python = ${(oursRate / pyRate).toFixed(2)}× (target ≥ 2×) · ours / raw ORT = ${(oursRate / rawRate).toFixed(2)} (target ≥ 0.5)`);
+    console.log(`peak RSS: mltk predict ${ours.peakMb.toFixed(0)} MB at ${ROWS.toLocaleString('en-GB')} rows, ${small.peakMb.toFixed(0)} MB at ${Math.round(ROWS / 5).toLocaleString('en-GB')} (target < 512, flat) · python ${py.peakMb.toFixed(0)} MB`);
+  }
 
   const o = await online(store.dir, config);
   console.log(`\nonline through mltk serve (127.0.0.1, sequential keep-alive requests):`);
   console.log(`cold start: first 200 after process start ${o.coldMs.toFixed(0)} ms (model fetch + session ${o.loadMs} ms)`);
-  console.log(`1 instance:    p50 ${o.one.p50.toFixed(2)} ms · p99 ${o.one.p99.toFixed(2)} ms (${o.one.n} requests)`);
-  console.log(`100 instances: p50 ${o.hundred.p50.toFixed(2)} ms · p99 ${o.hundred.p99.toFixed(2)} ms (${o.hundred.n} requests)`);
+  for (const [label, r] of [['1 instance:   ', o.one], ['100 instances:', o.hundred]] as const) {
+    console.log(`${label} p50 ${r.p50.toFixed(2)} ms · p99 ${r.p99.toFixed(2)} ms round trip (${r.n} requests); handler alone p50 ${r.server50.toFixed(2)} ms · p99 ${r.server99.toFixed(2)} ms`);
+  }
 } finally {
   await store.cleanup();
 }
