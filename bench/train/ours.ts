@@ -9,8 +9,9 @@ const [csv, trainRowsArg, ...configPaths] = process.argv.slice(2);
 const trainRows = Number(trainRowsArg);
 const configs: ModelConfig[] = await Promise.all(configPaths.map((p) => loadModelConfig(p)));
 const table = await readBenchTable(csv!, configs);
-const train = takeRows(table, Int32Array.from({ length: trainRows }, (_, i) => i));
-const test = takeRows(table, Int32Array.from({ length: table.rows - trainRows }, (_, i) => trainRows + i));
+// With no test rows (the peak-RSS run) the table is used as is: a copy would double the footprint.
+const train = trainRows >= table.rows ? table : takeRows(table, Int32Array.from({ length: trainRows }, (_, i) => i));
+const test = takeRows(table, Int32Array.from({ length: Math.max(0, table.rows - trainRows) }, (_, i) => trainRows + i));
 const results: Record<string, unknown> = {};
 for (const c of configs) {
   if (c.trainer.type !== 'gbdt') throw new Error(`${c.name}: bench expects a gbdt config`);

@@ -88,3 +88,13 @@ test('bad input: zero rows, a missing feature column, an all-missing target', as
   wrongKind.set('kind', { kind: 'numeric', values: new Float64Array(train.rows) });
   await assert.rejects(trainModel(cfg, { rows: train.rows, columns: wrongKind }), (e) => e instanceof TrainingError && /"kind"/.test(e.message));
 });
+
+test('a table too small for a validation slice or any split still trains: the mean of the target', async () => {
+  const tiny = toyTable(5, 4);
+  const model = await trainModel(testConfig({ type: 'gbdt', params: { trees: 3, max_depth: 3, learning_rate: 0.1, early_stopping_rounds: 2 } }), tiny);
+  const y = numericColumn(tiny, 'y');
+  const mean = y.reduce((a, b) => a + b, 0) / y.length;
+  const p = await model.predict(tiny);
+  assert.ok(p.every((v) => Math.abs(v - mean) < 1e-9));
+  assert.equal(model.rounds[0]!.valid_loss, undefined);
+});

@@ -22,12 +22,13 @@ const PARALLEL_MIN_CELLS = 1_000_000;
 
 export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: Table, target: Float64Array, rows: Int32Array, opts: TrainOptions): Promise<GbdtModel> {
   const seed = opts.seed ?? 42;
-  const early = params.early_stopping_rounds;
+  // Too few rows for a validation slice: train on all of them, without early stopping.
+  const nValid = Math.floor(rows.length * params.validation_fraction);
+  const early = nValid > 0 ? params.early_stopping_rounds : undefined;
   let fitRows = rows;
   let validRows = new Int32Array(0);
   if (early !== undefined) {
     const perm = permutation(rows.length, seed);
-    const nValid = Math.max(1, Math.floor(rows.length * params.validation_fraction));
     validRows = Int32Array.from(perm.subarray(0, nValid), (i) => rows[i]!).sort();
     fitRows = Int32Array.from(perm.subarray(nValid), (i) => rows[i]!).sort();
   }

@@ -1,6 +1,7 @@
 // Runs levelTask over column ranges on the main thread plus (threads − 1) worker threads that
 // share every buffer through SharedArrayBuffer. One task per tree level, synchronised with
-// Atomics: no messages and no copies in the loop.
+// Atomics: no messages and no copies in the loop. Column ranges adapt to measured busy time
+// (bundled columns cost more to scan than plain ones); any contiguous ranges give the same model.
 import { Worker } from 'node:worker_threads';
 import { buildHistogram, levelTask, partitionNodes, scanFeature } from './kernel.ts';
 
@@ -35,6 +36,10 @@ const FAILED = 3;
 const MODE = 4;
 const MODE_LEVEL = 0;
 const MODE_PARTITION = 1;
+/** ctrl[BOUNDS + t] .. ctrl[BOUNDS + t + 1] is thread t's column range. */
+const BOUNDS = 8;
+const MAX_THREADS = 64;
+const REBALANCE_EVERY = 32;
 
 // Worker body. tsx/esbuild may wrap functions in __name(); the worker has no such helper, so define it.
 const workerSource = (kernels: string[]) => `
@@ -46,6 +51,8 @@ const levelTask = ${kernels[2]};
 const partitionNodes = ${kernels[3]};
 const b = workerData.buffers;
 const ctrl = workerData.ctrl;
+const busy = workerData.busy;
+const me = workerData.thread;
 let seen = 0;
 for (;;) {
   // A timed wait re-checks the counter: a wake-up lost to a signal (profilers send them) costs ms, not a hang.
@@ -53,8 +60,13 @@ for (;;) {
   seen = Atomics.load(ctrl, ${CMD});
   if (Atomics.load(ctrl, ${STOP}) === 1) break;
   try {
-    if (Atomics.load(ctrl, ${MODE}) === ${MODE_PARTITION}) partitionNodes(b.ptask, b.mids, b.idx, b.byFeature, b.scratch, b.rows, workerData.thread);
-    else levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, workerData.c0, workerData.c1, workerData.resultBase);
+    if (Atomics.load(ctrl, ${MODE}) === ${MODE_PARTITION}) {
+      partitionNodes(b.ptask, b.mids, b.idx, b.byFeature, b.scratch, b.rows, me);
+    } else {
+      const t0 = performance.now();
+      levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, ctrl[${BOUNDS} + me], ctrl[${BOUNDS} + me + 1], me * b.maxSplits);
+      busy[me] += performance.now() - t0;
+    }
   } catch (e) {
     // The main thread is blocked in Atomics.wait and cannot see 'error' events: report through memory.
     Atomics.store(ctrl, ${FAILED}, 1);
@@ -75,22 +87,26 @@ export function sharedArray<T extends Float64Array | Int32Array | Uint8Array>(
 export class LevelRunner {
   private readonly workers: Worker[] = [];
   private readonly ctrl: Int32Array;
-  private readonly ranges: [number, number][];
+  /** Per thread: milliseconds spent in level tasks since the last rebalance. */
+  private readonly busy: Float64Array;
+  private readonly count: number;
   private round = 0;
+  private levels = 0;
 
   private constructor(private readonly b: LevelBuffers, threads: number) {
-    this.ctrl = new Int32Array(new SharedArrayBuffer(32));
     const C = b.columns;
-    const t = Math.max(1, Math.min(threads, C));
-    this.ranges = [...Array(t).keys()].map((i) => [Math.floor((i * C) / t), Math.floor(((i + 1) * C) / t)]);
+    this.count = Math.max(1, Math.min(threads, C, MAX_THREADS));
+    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (BOUNDS + MAX_THREADS + 1)));
+    this.busy = new Float64Array(new SharedArrayBuffer(8 * this.count));
+    for (let t = 0; t <= this.count; t++) this.ctrl[BOUNDS + t] = Math.floor((t * C) / this.count);
   }
 
   /** Starts the workers and resolves once each is running; `threads` counts the main thread. */
   static async start(b: LevelBuffers, threads: number): Promise<LevelRunner> {
     const runner = new LevelRunner(b, threads);
     const src = workerSource([buildHistogram.toString(), scanFeature.toString(), levelTask.toString(), partitionNodes.toString()]);
-    const online = runner.ranges.slice(1).map(([c0, c1], i) => {
-      const w = new Worker(src, { eval: true, workerData: { buffers: b, ctrl: runner.ctrl, c0, c1, thread: i + 1, resultBase: (i + 1) * b.maxSplits } });
+    const online = [...Array(runner.count - 1).keys()].map((i) => {
+      const w = new Worker(src, { eval: true, workerData: { buffers: b, ctrl: runner.ctrl, busy: runner.busy, thread: i + 1 } });
       runner.workers.push(w);
       return new Promise<void>((resolve, reject) => { w.once('online', resolve); w.once('error', reject); });
     });
@@ -104,14 +120,31 @@ export class LevelRunner {
   }
 
   get threads(): number {
-    return this.ranges.length;
+    return this.count;
   }
 
   /** Runs the level task in `task` on all threads; returns when every column range is done. */
   run(): void {
     const b = this.b;
-    const [c0, c1] = this.ranges[0]!;
-    this.dispatch(MODE_LEVEL, () => levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, c0, c1, 0));
+    this.dispatch(MODE_LEVEL, () => {
+      const t0 = performance.now();
+      levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, this.ctrl[BOUNDS]!, this.ctrl[BOUNDS + 1]!, 0);
+      this.busy[0] += performance.now() - t0;
+    });
+    if (++this.levels % REBALANCE_EVERY === 0) this.rebalance();
+  }
+
+  /** Moves one column across each boundary whose two threads differ in busy time by over 15%. */
+  private rebalance(): void {
+    const { ctrl, busy } = this;
+    for (let t = 0; t + 1 < this.count; t++) {
+      const lo = ctrl[BOUNDS + t]!;
+      const mid = ctrl[BOUNDS + t + 1]!;
+      const hi = ctrl[BOUNDS + t + 2]!;
+      if (busy[t]! > busy[t + 1]! * 1.15 && mid - lo > 1) ctrl[BOUNDS + t + 1] = mid - 1;
+      else if (busy[t + 1]! > busy[t]! * 1.15 && hi - mid > 1) ctrl[BOUNDS + t + 1] = mid + 1;
+    }
+    busy.fill(0);
   }
 
   /** Runs the partitions in `ptask`, each on the thread it names. */
