@@ -3,7 +3,8 @@
 import type { FeatureSpec } from '../config/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
 import type { Column } from '../data/table.ts';
-import { addToKsCounts, distinctCounts, emptyKsCounts, ksPValue, ksStatisticFromCounts, type KsCounts } from './ks.ts';
+import { ksPValue, ksStatisticFromCounts } from './ks.ts';
+import { referenceIndex, slotBins, slotOf } from './positions.ts';
 import type { CategoryProfile, FeatureProfile, NumericProfile } from './profile.ts';
 import { binIndex, jensenShannon, psi } from './stats.ts';
 
@@ -53,9 +54,13 @@ function fmt(x: number): string {
 
 export function numericAccumulator(profile: NumericProfile, spec?: { min?: number; max?: number }): FeatureAccumulator {
   const edges = Float64Array.from(profile.edges);
-  const bins = new Float64Array(edges.length + 1);
-  const ref = distinctCounts(profile.sample);
-  const ks: KsCounts = emptyKsCounts(ref.values.length);
+  const ref = referenceIndex(profile.sample);
+  const m = ref.values.length;
+  // One grid lookup per value finds its KS slot; the slot's PSI bin is known in advance except for
+  // the few gaps an edge cuts through, whose values are binned on their own into `cutBins`.
+  const slots = new Float64Array(2 * m + 1);
+  const binOfSlot = slotBins(ref, edges);
+  const cutBins = new Float64Array(edges.length + 1);
   const lo = spec?.min ?? -Infinity, hi = spec?.max ?? Infinity;
   let rows = 0, missing = 0, outOfRange = 0;
   return {
@@ -67,8 +72,9 @@ export function numericAccumulator(profile: NumericProfile, spec?: { min?: numbe
         const x = v[i]!;
         if (x !== x) { missing++; continue; }
         if (x < lo || x > hi) outOfRange++;
-        bins[binIndex(edges, x)]! += 1;
-        addToKsCounts(ks, ref.values, x);
+        const slot = slotOf(ref, x); // O(1) expected: V8 inlines it here
+        slots[slot]! += 1;
+        if (binOfSlot[slot]! < 0) cutBins[binIndex(edges, x)]! += 1;
       }
     },
     finish() {
@@ -77,10 +83,12 @@ export function numericAccumulator(profile: NumericProfile, spec?: { min?: numbe
         ...profile.edges.slice(1).map((e, i) => `${fmt(profile.edges[i]!)} – ${fmt(e)}`),
         `> ${fmt(profile.edges[profile.edges.length - 1]!)}`,
       ];
-      const dist = withMissing(labels, profile.bin_counts, Array.from(bins), profile.missing, missing);
+      const bins = Array.from(cutBins);
+      for (let s = 0; s < slots.length; s++) if (binOfSlot[s]! >= 0) bins[binOfSlot[s]!]! += slots[s]!;
+      const dist = withMissing(labels, profile.bin_counts, bins, profile.missing, missing);
       const present = rows - missing;
-      const test = present > 0 && ref.values.length > 0 ? (() => {
-        const { d, n1, n2 } = ksStatisticFromCounts(ref.counts, ks);
+      const test = present > 0 && m > 0 ? (() => {
+        const { d, n1, n2 } = ksStatisticFromCounts(ref.counts, slots);
         return ksPValue(d, n1, n2);
       })() : null;
       return {
@@ -109,11 +117,20 @@ export function categoryAccumulator(profile: CategoryProfile, spec?: { values?: 
       rows += column.kind === 'text' ? column.values.length : column.kind === 'numeric' ? column.values.length : column.codes.length;
       if (profile.type === 'boolean') {
         if (column.kind !== 'numeric') throw kindError(source, profile.name, 'boolean', column.kind);
-        for (const x of column.values) {
-          if (x !== x) missing++;
-          else if (x === 0 || x === 1) counts[x]! += 1;
-          else { unseen++; outOfList++; }
+        const v = column.values;
+        let zeros = 0, ones = 0, nan = 0;
+        // Branch-free counts: 0/1 values come in random order, so a branch per value would mispredict often.
+        for (let i = 0; i < v.length; i++) {
+          const x = v[i]!;
+          zeros += x === 0 ? 1 : 0;
+          ones += x === 1 ? 1 : 0;
+          nan += x !== x ? 1 : 0;
         }
+        counts[0]! += zeros;
+        counts[1]! += ones;
+        missing += nan;
+        unseen += v.length - zeros - ones - nan;
+        outOfList += v.length - zeros - ones - nan;
         return;
       }
       if (column.kind === 'text') {
@@ -128,19 +145,23 @@ export function categoryAccumulator(profile: CategoryProfile, spec?: { values?: 
         return;
       }
       if (column.kind !== 'categorical') throw kindError(source, profile.name, 'categorical', column.kind);
-      // Chunk-local category codes → baseline slots once per chunk; -1 marks a category the baseline never saw.
-      const slot = Int32Array.from(column.categories, (c) => known.get(c) ?? -1);
-      const outside = Uint8Array.from(column.categories, (c) => (allowed && !allowed.has(c) ? 1 : 0));
-      for (const code of column.codes) {
-        if (code < 0) { missing++; continue; }
-        if (outside[code]) outOfList++;
-        const s = slot[code]!;
-        if (s >= 0) counts[s]! += 1;
+      // Count codes first (a branch-free bincount), then map chunk-local categories to baseline slots:
+      // per value only an increment, per category the lookups.
+      const raw = new Float64Array(column.categories.length + 1);
+      const codes = column.codes;
+      for (let i = 0; i < codes.length; i++) raw[codes[i]! + 1]! += 1;
+      missing += raw[0]!;
+      column.categories.forEach((c, code) => {
+        const n = raw[code + 1]!;
+        if (n === 0) return;
+        if (allowed && !allowed.has(c)) outOfList += n;
+        const s = known.get(c);
+        if (s !== undefined) counts[s]! += n;
         else {
-          unseen++;
-          if (unseenNames.size < MAX_UNSEEN_NAMES) unseenNames.add(column.categories[code]!);
+          unseen += n;
+          if (unseenNames.size < MAX_UNSEEN_NAMES) unseenNames.add(c);
         }
-      }
+      });
     },
     finish() {
       const withUnseen = unseen > 0;

@@ -1,8 +1,9 @@
 // Two-sample Kolmogorov–Smirnov test, two-sided, with scipy.stats.ks_2samp's method='auto':
 // the exact path-counting p-value when both samples have ≤ 10,000 values, the asymptotic kstwo otherwise.
-// The statistic is computed from sorted distinct reference values and per-value counts of the other sample,
-// which is exact and lets the monitor keep counters instead of every row.
+// The statistic is computed from sorted distinct reference values and counts of where the other sample's
+// values fall among them (positions.ts), which is exact and lets the monitor keep counters, not rows.
 import { kolmogorovSf } from './kolmogorov.ts';
+import { countSlots, referenceIndex } from './positions.ts';
 
 const MAX_AUTO_N = 10000;
 
@@ -13,67 +14,26 @@ export interface KsResult {
 }
 
 /**
- * Where each value of a sample falls relative to the distinct sorted reference values `u`:
- * `eq[j]` counts values equal to u[j], `gap[j]` values strictly between u[j-1] and u[j]
- * (gap[0]: below u[0], gap[u.length]: above the last).
- */
-export interface KsCounts {
-  eq: Float64Array;
-  gap: Float64Array;
-}
-
-/** Reference sample (sorted, NaN-free) → distinct values and how many reference values sit at each. */
-export function distinctCounts(sorted: ArrayLike<number>): { values: Float64Array; counts: Float64Array } {
-  const values: number[] = [];
-  const counts: number[] = [];
-  for (let i = 0; i < sorted.length; i++) {
-    const v = sorted[i]!;
-    if (values.length && values[values.length - 1] === v) counts[counts.length - 1]! += 1;
-    else { values.push(v); counts.push(1); }
-  }
-  return { values: Float64Array.from(values), counts: Float64Array.from(counts) };
-}
-
-export function emptyKsCounts(distinct: number): KsCounts {
-  return { eq: new Float64Array(distinct), gap: new Float64Array(distinct + 1) };
-}
-
-/** Number of elements of sorted `u` strictly less than x. */
-export function lowerBound(u: Float64Array, x: number): number {
-  let lo = 0, hi = u.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (u[mid]! < x) lo = mid + 1; else hi = mid;
-  }
-  return lo;
-}
-
-export function addToKsCounts(counts: KsCounts, u: Float64Array, x: number): void {
-  const j = lowerBound(u, x);
-  if (j < u.length && u[j] === x) counts.eq[j]! += 1; else counts.gap[j]! += 1;
-}
-
-/**
  * D = sup |F_ref − F_cur|. Between reference values F_ref is flat and F_cur monotone, so the sup over
  * the pooled sample (scipy evaluates at every pooled point) is reached at a reference value or at the
  * largest current value just below one; both are available from the counts. Same float ops as scipy.
  */
-export function ksStatisticFromCounts(refCounts: Float64Array, cur: KsCounts): { d: number; n1: number; n2: number } {
+export function ksStatisticFromCounts(refCounts: Float64Array, slots: Float64Array): { d: number; n1: number; n2: number } {
   let n1 = 0, n2 = 0;
   for (let j = 0; j < refCounts.length; j++) n1 += refCounts[j]!;
-  for (let j = 0; j < cur.eq.length; j++) n2 += cur.eq[j]!;
-  for (let j = 0; j < cur.gap.length; j++) n2 += cur.gap[j]!;
+  for (let s = 0; s < slots.length; s++) n2 += slots[s]!;
   let maxS = -Infinity, minS = Infinity;
   let refLe = 0, curLe = 0;
   for (let j = 0; j < refCounts.length; j++) {
-    const curLt = curLe + cur.gap[j]!;
-    if (cur.gap[j]! > 0) {
+    const gap = slots[2 * j]!;
+    const curLt = curLe + gap;
+    if (gap > 0) {
       const diff = refLe / n1 - curLt / n2;
       if (diff > maxS) maxS = diff;
       if (diff < minS) minS = diff;
     }
     refLe += refCounts[j]!;
-    curLe = curLt + cur.eq[j]!;
+    curLe = curLt + slots[2 * j + 1]!;
     const diff = refLe / n1 - curLe / n2;
     if (diff > maxS) maxS = diff;
     if (diff < minS) minS = diff;
@@ -86,11 +46,8 @@ export function ksStatisticFromCounts(refCounts: Float64Array, cur: KsCounts): {
 /** Exact D and p-value of two raw samples (NaN must be removed by the caller). */
 export function ks2samp(a: ArrayLike<number>, b: ArrayLike<number>): KsResult {
   if (a.length === 0 || b.length === 0) throw new RangeError('ks2samp needs two non-empty samples');
-  const sorted = Float64Array.from(a).sort();
-  const { values, counts } = distinctCounts(sorted);
-  const cur = emptyKsCounts(values.length);
-  for (let i = 0; i < b.length; i++) addToKsCounts(cur, values, b[i]!);
-  const { d, n1, n2 } = ksStatisticFromCounts(counts, cur);
+  const ix = referenceIndex(Float64Array.from(a).sort());
+  const { d, n1, n2 } = ksStatisticFromCounts(ix.counts, countSlots(ix, b));
   return ksPValue(d, n1, n2);
 }
 
