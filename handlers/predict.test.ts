@@ -111,9 +111,11 @@ test('S3 ObjectCreated under incoming/ → predictions and errors objects in the
 
   const handler = await container({ MLTK_STORE: 's3://mltk-models', MLTK_MODEL: 'sap_change', MLTK_ALIAS: 'prod', MLTK_PREDICTIONS_BUCKET: 'mltk-predictions' }, 's3');
   const record = (k: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'mltk-data' }, object: { key: encodeURIComponent(k).replace(/%2F/g, '/').replace(/%20/g, '+') } } });
-  const event = { Records: [record(key), record('incoming/2024 q1/more.jsonl'), record('elsewhere/ignored.csv')] };
+  const event = { Records: [record(key), record('incoming/2024 q1/more.jsonl'), record('elsewhere/ignored.csv'), record('incoming/deleted.csv')] };
   const first = await captureStdout(() => handler(event, { awsRequestId: 'batch-1' }));
-  const [csvRes, jsonRes, skipped] = first.result.results;
+  const [csvRes, jsonRes, skipped, deleted] = first.result.results;
+  assert.equal(deleted.status, 'skipped');
+  assert.match(deleted.reason, /no object at "incoming\/deleted.csv"/);
   assert.equal(csvRes.status, 'scored');
   assert.deepEqual({ rows: csvRes.rows, scored: csvRes.scored, errors: csvRes.errors }, { rows: 500, scored: 498, errors: 2 });
   assert.deepEqual({ rows: jsonRes.rows, scored: jsonRes.scored, errors: jsonRes.errors }, { rows: 3, scored: 3, errors: 0 });

@@ -1,6 +1,6 @@
 // Serving: model versions loaded into ONNX Runtime, the online API, batch scoring of files and
 // objects, the Lambda/serve handler, logs and metrics. This file is the module's whole public surface.
-export { loadModel, loadModelVersion, parseModelRef, formatModelRef, ModelCache, type LoadedModel, type ModelRef, type ModelCacheOptions } from './model.ts';
+export { loadModel, loadModelVersion, parseModelRef, formatModelRef, ModelCache, RETRY_LOAD_MS, type LoadedModel, type ModelRef, type ModelCacheOptions } from './model.ts';
 export { instanceSchema, columnSpecs, type Instance, type InstanceSchemaOptions } from './signature.ts';
 export { instancesToChunk } from './instances.ts';
 export { buildFeeds, buildInputs, toFeeds, runFeeds, inputPlan, OUTPUT_NAME, type InputPlan, type InputColumn } from './score.ts';

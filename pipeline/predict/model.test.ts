@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IntegrityError } from '../errors/index.ts';
 import { moveAlias } from '../registry/index.ts';
-import { createPredictHandler, jsonLogger, loadModel, ModelCache, ModelUnavailableError, parseModelRef, type HttpResult } from './index.ts';
+import { createPredictHandler, jsonLogger, loadModel, ModelCache, ModelUnavailableError, parseModelRef, RETRY_LOAD_MS, type HttpResult } from './index.ts';
 import { captureLines, httpEvent, instanceOf, registerOnnx, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
 
 let fx: Fixture;
@@ -85,7 +85,7 @@ test('a model blob whose bytes do not match its hash is refused at cold start: 5
     assert.equal(body.error.code, 'MODEL_UNAVAILABLE');
     assert.match(body.error.message, /is corrupt/);
     await assert.rejects(handler.cache().get(), (e: unknown) => e instanceof ModelUnavailableError && e.reason instanceof IntegrityError);
-    assert.ok(logs.parsed().some((l) => l.msg === 'model load failed'));
+    assert.equal(logs.parsed().filter((l) => l.msg === 'model load failed').length, 1, 'within the retry delay the store is not read again');
   } finally {
     await env.cleanup();
   }
@@ -114,6 +114,23 @@ test('a corrupt blob behind a moved alias is refused and the previous session ke
     assert.equal((await cache.get()).version, 1);
     clock += 1;
     assert.equal((await cache.get()).version, 2);
+  } finally {
+    await env.cleanup();
+  }
+});
+
+test('after a failed first load the store is tried again only after the retry delay; then the model serves', async () => {
+  const env = await storeWithModel(fx);
+  try {
+    let clock = 0;
+    const original = await tamper(env.dir, env.mv.artifact.sha256);
+    const cache = new ModelCache(env.store, 'sap_change@prod', { aliasTtlMs: 60_000, now: () => clock, log: jsonLogger(() => undefined) });
+    await assert.rejects(cache.get(), ModelUnavailableError);
+    await writeFile(blobPath(env.dir, env.mv.artifact.sha256), original);
+    clock += RETRY_LOAD_MS - 1;
+    await assert.rejects(cache.get(), /is corrupt/);
+    clock += 1;
+    assert.equal((await cache.get()).version, 1);
   } finally {
     await env.cleanup();
   }

@@ -114,6 +114,9 @@ export async function loadModel(store: ObjectStore, ref: string, opts: LoadOptio
   return loadModelVersion(store, mv, { ...opts, alias: parsed.alias ?? null });
 }
 
+/** After a failed first load, how long requests get the same 503 before the store is tried again. */
+export const RETRY_LOAD_MS = 5_000;
+
 export interface ModelCacheOptions {
   /** Re-resolve an alias at most this often (ms); 0 checks on every call. */
   aliasTtlMs: number;
@@ -132,6 +135,8 @@ export class ModelCache {
   private loading: Promise<LoadedModel> | undefined;
   private refreshing: Promise<void> | undefined;
   private checkedAt = 0;
+  /** The last failed first load, answered again until RETRY_LOAD_MS passed: a broken model must not turn traffic into a storm of blob downloads. */
+  private lastFailure: { at: number; error: ModelUnavailableError } | undefined;
   private readonly now: () => number;
   private readonly log: Logger;
   readonly ref: ModelRef;
@@ -157,6 +162,8 @@ export class ModelCache {
   }
 
   private firstLoad(): Promise<LoadedModel> {
+    const failed = this.lastFailure;
+    if (failed && this.now() - failed.at < RETRY_LOAD_MS) return Promise.reject(failed.error);
     this.loading ??= (async () => {
       const started = this.now();
       try {
@@ -164,11 +171,14 @@ export class ModelCache {
         const model = await loadModelVersion(this.store, mv, { threads: this.opts.threads, alias: this.ref.alias ?? null });
         this.model = model;
         this.checkedAt = started;
+        this.lastFailure = undefined;
         this.log.log('info', 'model loaded', { model: model.name, version: model.version, alias: model.alias, sha256: model.sha256, load_ms: this.now() - started });
         return model;
       } catch (e) {
-        this.log.log('error', 'model load failed', { model: this.ref.name, ref: formatModelRef(this.ref), error: (e as Error).message });
-        throw new ModelUnavailableError(`model ${formatModelRef(this.ref)} is not available: ${(e as Error).message}`, e);
+        this.log.log('error', 'model load failed', { model: this.ref.name, ref: formatModelRef(this.ref), error: (e as Error).message, retry_in_ms: RETRY_LOAD_MS });
+        const error = new ModelUnavailableError(`model ${formatModelRef(this.ref)} is not available: ${(e as Error).message}`, e);
+        this.lastFailure = { at: this.now(), error };
+        throw error;
       } finally {
         this.loading = undefined;
       }

@@ -3,7 +3,7 @@
 // `mltk serve` and the Lambda handler are both `createPredictHandler(...)`: the same code.
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { ConfigError, zodDetails } from '../errors/index.ts';
+import { ConfigError, NotFoundError, zodDetails } from '../errors/index.ts';
 import { openStore, storeUrl, type ObjectStore } from '../store/index.ts';
 import { handleApiRequest, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INSTANCES } from './api.ts';
 import { parseEvent, type HttpResult, type S3ObjectRef } from './events.ts';
@@ -93,7 +93,15 @@ export function createPredictHandler(options: ServiceOptions | (() => ServiceOpt
     if (!opts.predictions) throw new ConfigError('MLTK_PREDICTIONS_BUCKET is not set: batch events have nowhere to write');
     const started = performance.now();
     const model = await cache.get();
-    const res = await scoreObject(model, { store: storeFor(`s3://${ref.bucket}`), key: ref.key }, storeFor(outputStoreUrl(opts.predictions)), { chunkRows: opts.chunkRows });
+    let res: ObjectBatchResult;
+    try {
+      res = await scoreObject(model, { store: storeFor(`s3://${ref.bucket}`), key: ref.key }, storeFor(outputStoreUrl(opts.predictions)), { chunkRows: opts.chunkRows });
+    } catch (e) {
+      // Deleted between the notification and now: retrying (Lambda's default) cannot help.
+      if (!(e instanceof NotFoundError)) throw e;
+      opts.log.log('warn', 'object skipped', { request_id: requestId, bucket: ref.bucket, key: ref.key, reason: e.message });
+      return { status: 'skipped', input_key: ref.key, reason: e.message };
+    }
     const latencyMs = performance.now() - started;
     const counts = res.status === 'scored' ? { rows: res.rows, scored: res.scored, errors: res.errors, timings: res.timings, input_sha256: res.input.sha256 } : { reason: res.reason };
     opts.log.log(res.status === 'scored' ? 'info' : 'warn', `batch ${res.status}`, {
