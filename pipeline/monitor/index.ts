@@ -16,5 +16,6 @@ export {
   type MetricsSink, type PublishOptions, type FailureContext,
 } from './metrics.ts';
 export { renderReport } from './html.ts';
+export { chunkPredictor, modelScorer, type ChunkScorer, type ChunkPredictor } from './scoring.ts';
 export { runMonitor, loadBaseline, monitorColumnSpecs, type MonitorRun, type MonitorResult } from './run.ts';
 export { monitorObject, pendingPredictionKeys, reportKey, reportHtmlKey, REPORT_PREFIX, type ObjectOutcome, type ObjectRunDeps } from './objects.ts';

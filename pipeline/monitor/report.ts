@@ -71,13 +71,16 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
       throw new InvalidInputError(`${source}: missing column${absent.length > 1 ? 's' : ''} ${absent.map((n) => `"${n}"`).join(', ')}`,
         absent.map((n) => ({ field: n, issue: 'missing column' })));
     }
-    for (const [name, acc] of accs) acc.add(chunk.columns.get(name)!, source);
-    if (predAcc) {
-      const own = input.predictionColumn ? chunk.columns.get(input.predictionColumn) : undefined;
-      if (own) predAcc.add(own, source);
-      else if (input.predict) predAcc.add({ kind: 'numeric', values: await input.predict(chunk) }, source);
-      else throw new InvalidInputError(`${source}: no prediction column "${input.predictionColumn ?? '(none configured)'}" and no model to score with`, [{ field: input.predictionColumn ?? 'prediction', issue: 'missing column' }]);
+    const own = predAcc && input.predictionColumn ? chunk.columns.get(input.predictionColumn) : undefined;
+    if (predAcc && !own && !input.predict) {
+      throw new InvalidInputError(`${source}: no prediction column "${input.predictionColumn ?? '(none configured)'}" and no model to score with`, [{ field: input.predictionColumn ?? 'prediction', issue: 'missing column' }]);
     }
+    // Scoring starts first: a scorer on its own thread then runs while the features are counted.
+    const scoring = predAcc && !own ? Promise.resolve(input.predict!(chunk)) : undefined;
+    scoring?.catch(() => undefined); // awaited below; no unhandled rejection if a feature throws first
+    for (const [name, acc] of accs) acc.add(chunk.columns.get(name)!, source);
+    if (own) predAcc!.add(own, source);
+    else if (scoring) predAcc!.add({ kind: 'numeric', values: await scoring }, source);
     rows += chunk.rows;
   }
   if (rows === 0) throw new InvalidInputError(`${source}: no rows to monitor`, [{ issue: 'zero data rows' }]);

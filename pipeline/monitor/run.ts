@@ -8,6 +8,7 @@ import { resolveModel, type ModelVersion } from '../registry/index.ts';
 import { getBlob, type ObjectStore } from '../store/index.ts';
 import { parseBaselineProfile, type BaselineProfile } from './profile.ts';
 import { monitorBatch, type DriftReport } from './report.ts';
+import { chunkPredictor, type ChunkPredictor, type ChunkScorer } from './scoring.ts';
 
 export interface MonitorRun {
   store: ObjectStore;
@@ -17,8 +18,11 @@ export interface MonitorRun {
   source: string;
   /** For a model this pipeline did not train: its reference profile and feature list replace the registry's. */
   reference?: { baseline: BaselineProfile; features: FeatureSpec[] };
-  /** Scores a chunk when the file has no prediction column (pipeline/predict plugs in here). */
-  predict?: (table: Table) => Float64Array | Promise<Float64Array>;
+  /**
+   * Opens a scorer for the monitored model version, used when the file has no prediction column
+   * (pipeline/predict's loaded model or scoring worker plugs in here). Opened on the first chunk, closed after the run.
+   */
+  openScorer?: (mv: ModelVersion) => Promise<ChunkScorer>;
   chunkRows?: number;
 }
 
@@ -26,6 +30,8 @@ export interface MonitorResult {
   report: DriftReport;
   baseline: BaselineProfile;
   model: ModelVersion;
+  /** Set when the monitor scored the input itself: rows scored, and rows the model refuses (missing predictions). */
+  scoring: { scored: number; refused: number } | null;
 }
 
 /** The profile stored with a model version; a version trained without one cannot be monitored. */
@@ -92,11 +98,26 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
   const { header, stream } = await peekHeader(run.input);
   const outputColumn = mv.signature.output.column;
   const hasPredictions = header.includes(outputColumn);
-  const specs = monitorColumnSpecs(features, hasPredictions ? outputColumn : undefined);
-  const report = await monitorBatch({
-    model: { name: mv.name, version: mv.version }, features, baseline, thresholds: mv.monitoring,
-    chunks: validTables(stream, specs, run.source, run.chunkRows), source: run.source,
-    predictionColumn: outputColumn, predict: run.predict,
-  });
-  return { report, baseline, model: mv };
+  const scores = !hasPredictions && baseline.prediction !== null && run.openScorer !== undefined;
+  // Scoring needs every input of the model, not only the monitored features, and the id (a row without one is refused).
+  const read = scores ? [...features, ...mv.signature.features.filter((f) => !features.some((g) => g.name === f.name))] : features;
+  const specs = monitorColumnSpecs(read, hasPredictions ? outputColumn : undefined);
+  if (scores && header.includes(mv.signature.id_column)) specs.push({ name: mv.signature.id_column, type: 'text', nullable: true });
+  let scorer: ChunkScorer | undefined;
+  let predictor: Promise<ChunkPredictor> | undefined;
+  const predict = scores ? async (table: Table) => {
+    predictor ??= run.openScorer!(mv).then((s) => { scorer = s; return chunkPredictor(mv.signature, s); });
+    return (await predictor).predict(table);
+  } : undefined;
+  try {
+    const report = await monitorBatch({
+      model: { name: mv.name, version: mv.version }, features, baseline, thresholds: mv.monitoring,
+      chunks: validTables(stream, specs, run.source, run.chunkRows), source: run.source,
+      predictionColumn: outputColumn, predict,
+    });
+    return { report, baseline, model: mv, scoring: predictor ? (await predictor).counts() : null };
+  } finally {
+    await predictor?.catch(() => undefined);
+    await scorer?.close?.();
+  }
 }

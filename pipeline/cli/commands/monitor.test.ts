@@ -7,6 +7,9 @@ import { openStore, putBlob } from '../../store/index.ts';
 import { moveAlias, registerModelVersion } from '../../registry/index.ts';
 import { buildBaselineProfile } from '../../monitor/index.ts';
 import { normals, sampleFeatures, sampleTable } from '../../monitor/testdata.ts';
+import { registerMonitoredModel, withRefusedRows } from '../../monitor/testmodel.ts';
+import { loadModelVersion, scoreFile } from '../../predict/index.ts';
+import { synthCsv } from '../../predict/testdata.ts';
 import { runMonitorCommand } from './monitor.ts';
 
 const dirs: string[] = [];
@@ -53,4 +56,58 @@ test('a model trained elsewhere is monitored against a reference CSV and a featu
   assert.equal(report.dataset_drift, false);
   assert.ok(report.prediction);
   await assert.rejects(runMonitorCommand(store, { model: 'demo@1', input: join(dir, 'in.csv'), baseline: join(dir, 'ref.csv'), features: 'x,nope' }), /--features: "nope" not in the signature of demo v1/);
+});
+
+/** `csv` with `delta` added to every current_sap value (clamped to the signature's 1..120). */
+function shiftSap(csv: Buffer, delta: number): string {
+  const lines = csv.toString('utf8').trimEnd().split('\n');
+  const k = lines[0]!.split(',').indexOf('current_sap');
+  return lines.map((l, i) => {
+    if (i === 0) return l;
+    const f = l.split(',');
+    f[k] = String(Math.min(120, Math.max(1, Number(f[k]) + delta)));
+    return f.join(',');
+  }).join('\n') + '\n';
+}
+
+test('a raw input without a prediction column is scored by the monitored version: ~0 prediction drift on baseline-like rows, alert on shifted ones', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mltk-mon-cli-'));
+  dirs.push(dir);
+  const store = openStore(join(dir, 'store'));
+  const { fx } = await registerMonitoredModel(store, 'champion');
+  const { csv, refused } = withRefusedRows(await synthCsv(4000, 9));
+  await writeFile(join(dir, 'in.csv'), csv);
+  const same = await runMonitorCommand(store, { model: 'sap_change@champion', input: join(dir, 'in.csv') });
+  assert.deepEqual(same.scoring, { scored: 4000 - refused, refused });
+  assert.ok(same.report.prediction!.psi < 0.1, `prediction psi ${same.report.prediction!.psi}`);
+  assert.equal(same.report.prediction!.missing_rate, refused / 4000);
+
+  await writeFile(join(dir, 'shifted.csv'), shiftSap(await synthCsv(4000, 9), -30));
+  const shifted = await runMonitorCommand(store, { model: 'sap_change@champion', input: join(dir, 'shifted.csv') });
+  assert.equal(shifted.report.prediction!.level, 'alert', `prediction psi ${shifted.report.prediction!.psi}`);
+  assert.ok(shifted.report.prediction!.psi > 10 * same.report.prediction!.psi);
+  assert.equal(fx.config.output.column, 'predicted_sap_change');
+});
+
+test('the prediction drift of a raw input is that of the same rows carrying mltk predict\'s column', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mltk-mon-cli-'));
+  dirs.push(dir);
+  const store = openStore(join(dir, 'store'));
+  const { mv } = await registerMonitoredModel(store);
+  const raw = (await synthCsv(3000, 11)).toString('utf8');
+  await writeFile(join(dir, 'raw.csv'), raw);
+  const model = await loadModelVersion(store, mv);
+  await scoreFile(model, { input: join(dir, 'raw.csv'), output: join(dir, 'scored.csv') });
+  model.retire();
+  const preds = (await readFile(join(dir, 'scored.csv'), 'utf8')).trimEnd().split('\n').map((l) => l.split(',')[1]!);
+  await writeFile(join(dir, 'joined.csv'), raw.trimEnd().split('\n').map((l, i) => `${l},${preds[i]}`).join('\n') + '\n');
+
+  const scored = await runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'raw.csv') });
+  const carried = await runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'joined.csv') });
+  assert.equal(scored.scoring?.scored, 3000);
+  assert.equal(carried.scoring, null);
+  const a = scored.report.prediction!, b = carried.report.prediction!;
+  assert.ok(Math.abs(a.psi - b.psi) < 1e-9, `psi ${a.psi} vs ${b.psi}`);
+  assert.ok(Math.abs(a.ks_statistic! - b.ks_statistic!) <= 1 / 3000, `ks ${a.ks_statistic} vs ${b.ks_statistic}`);
+  assert.deepEqual(a.distribution.current, b.distribution.current);
 });

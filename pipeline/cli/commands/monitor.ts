@@ -7,7 +7,7 @@ import { readCsvTable } from '../../data/index.ts';
 import { resolveModel } from '../../registry/index.ts';
 import type { ObjectStore } from '../../store/index.ts';
 import {
-  monitorColumnSpecs, parseBaselineProfile, profileFromReference, publishDriftMetrics, publishMonitorFailure, renderReport, runMonitor,
+  modelScorer, monitorColumnSpecs, parseBaselineProfile, profileFromReference, publishDriftMetrics, publishMonitorFailure, renderReport, runMonitor,
   type BaselineProfile, type MonitorRun,
 } from '../../monitor/index.ts';
 import { action } from '../context.ts';
@@ -48,10 +48,12 @@ async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions
 export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommandOptions) {
   try {
     const reference = await referenceBaseline(store, opts);
-    const { report, baseline } = await runMonitor({ store, model: opts.model, input: createReadStream(opts.input), source: opts.input, reference });
+    const { report, baseline, scoring } = await runMonitor({
+      store, model: opts.model, input: createReadStream(opts.input, { highWaterMark: 1 << 20 }), source: opts.input, reference, openScorer: modelScorer(store),
+    });
     if (opts.report) await writeFile(opts.report, renderReport(report, baseline));
     const published = opts.publish ? await publishDriftMetrics(report, { namespace: opts.namespace }) : null;
-    return { report, published };
+    return { report, scoring, published };
   } catch (e) {
     if (opts.publish) await publishMonitorFailure(e, { model: opts.model.split('@')[0]!, source: opts.input, namespace: opts.namespace });
     throw e;
@@ -61,19 +63,20 @@ export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommand
 export function registerMonitor(program: Command): void {
   program.command('monitor').description('drift of an input file against a model version\'s baseline profile (PSI, KS, JS, missing and out-of-range rates)')
     .requiredOption('--model <ref>', 'NAME@ALIAS or NAME@VERSION')
-    .requiredOption('--input <file>', 'CSV with the model\'s feature columns (and its output column when batch-scored)')
+    .requiredOption('--input <file>', 'CSV with the model\'s feature columns; without its output column the model version scores it here')
     .option('--report <file.html>', 'write the self-contained HTML report here')
     .option('--publish', 'publish the drift metrics to CloudWatch (namespace mltk/<model>)')
     .option('--namespace <ns>', 'CloudWatch namespace instead of mltk/<model>')
     .option('--baseline <file>', 'for a model not trained here: a baseline profile (.json) or a reference CSV to profile')
     .option('--features <a,b,c>', 'with --baseline: the signature features to monitor (default all)')
     .action(action(async (ctx, opts: MonitorCommandOptions) => {
-      const { report, published } = await runMonitorCommand(ctx.store(), opts);
+      const { report, scoring, published } = await runMonitorCommand(ctx.store(), opts);
       const f = (x: number | null) => (x === null ? '–' : x.toFixed(3));
-      ctx.result({ ...report, published }, [
+      ctx.result({ ...report, scoring, published }, [
         `${report.model.name} v${report.model.version}: ${report.rows} rows, drift share ${(100 * report.drift_share).toFixed(1)}%${report.dataset_drift ? ' — DATASET DRIFT' : ''}`,
         ...report.features.map((x) => `${x.level.padEnd(5)} ${x.name.padEnd(28)} psi ${f(x.psi)}  ks ${f(x.ks_statistic)}  js ${f(x.js_distance)}  missing ${(100 * x.missing_rate).toFixed(1)}%`),
         ...(report.prediction ? [`${report.prediction.level.padEnd(5)} ${'(prediction)'.padEnd(28)} psi ${f(report.prediction.psi)}  ks ${f(report.prediction.ks_statistic)}`] : []),
+        ...(scoring ? [`predictions: scored here with ${report.model.name} v${report.model.version} (${scoring.scored} rows; ${scoring.refused} refused as batch scoring would, counted as missing)`] : []),
         ...(opts.report ? [`report: ${opts.report}`] : []),
         ...(published ? [`published ${published.datums} datums to ${published.namespace} in ${published.calls} call(s)`] : []),
       ]);

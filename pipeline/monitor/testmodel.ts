@@ -1,0 +1,40 @@
+// Test support: a real sap_change model (pipeline/predict's trained fixture) registered with the
+// baseline profile the trainer would store, so monitor tests score through a real ONNX Runtime session.
+import { moveAlias, registerModelVersion, type ModelVersion } from '../registry/index.ts';
+import { putBlob, type ObjectStore } from '../store/index.ts';
+import { trainFixture, type Fixture } from '../predict/testdata.ts';
+import { buildBaselineProfile } from './profile.ts';
+
+let fixture: Promise<Fixture> | undefined;
+
+/** Trained once per process; its baseline is profiled from 500 synthetic rows and the model's predictions on them. */
+export function sapChangeFixture(): Promise<Fixture> {
+  fixture ??= trainFixture({ rows: 3000, trees: 30, seed: 42 });
+  return fixture;
+}
+
+export async function registerMonitoredModel(store: ObjectStore, alias = 'prod'): Promise<{ fx: Fixture; mv: ModelVersion }> {
+  const fx = await sapChangeFixture();
+  const { config, trained, table } = fx;
+  const artifact = await putBlob(store, Buffer.from(trained.onnx));
+  const baseline = await putBlob(store, JSON.stringify(buildBaselineProfile(table, config.features, await trained.predict(table))));
+  const mv = await registerModelVersion(store, {
+    name: config.name, run_id: null, dataset: null, trainer: 'gbdt', artifact: { ...artifact, format: 'onnx' }, baseline,
+    signature: { id_column: config.id_column, features: config.features, derived: config.derived, target: config.target, output: { column: config.output.column, unit: config.target.unit } },
+    metrics: {}, monitoring: config.monitoring, config_sha256: null,
+  });
+  await moveAlias(store, config.name, alias, mv.version);
+  return { fx, mv };
+}
+
+/** `csv` with some rows batch scoring refuses: a floor area above the signature's max, an unlisted property type, an empty id. */
+export function withRefusedRows(csv: Buffer | string): { csv: string; refused: number } {
+  const lines = csv.toString('utf8').split('\n');
+  const header = lines[0]!.split(',');
+  const col = (name: string) => header.indexOf(name);
+  const edit = (i: number, name: string, value: string) => { const f = lines[i]!.split(','); f[col(name)] = value; lines[i] = f.join(','); };
+  edit(3, 'total_floor_area', '5000');
+  edit(10, 'property_type', 'Castle');
+  edit(20, header[0]!, '');
+  return { csv: lines.join('\n'), refused: 3 };
+}
