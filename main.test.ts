@@ -177,7 +177,7 @@ test('DEPLOY_TARGET with missing and malformed inputs stops with ONE error listi
       '  - CARBON_CHANGE_PROD_DOMAIN_NAME: missing',
       '  - CARBON_CHANGE_PROD_DATA_BUCKET: not a valid S3 bucket name: only lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit',
       '  - IMAGE_TAG: missing',
-      'Set them as secrets of the carbon_change-prod environment (see README, "Infrastructure").',
+      'Set them as repository secrets named CARBON_CHANGE_PROD_* (see README, "Deployment").',
     ].join('\n'));
     return true;
   });

@@ -133,7 +133,7 @@ export function parseDeployInputs(target: DeployTarget, env: Env): { inputs: Dep
     const lines = details.map((d) => `  - ${d.field}: ${d.issue}`).join('\n');
     throw new ConfigError(
       `DEPLOY_TARGET=${target.branch}: ${details.length} deploy input(s) missing or malformed:\n${lines}\n` +
-        `Set them as secrets of the ${target.branch} environment (see README, "Infrastructure").`,
+        `Set them as repository secrets named ${target.prefix}_* (see README, "Deployment").`,
       details,
     );
   }
