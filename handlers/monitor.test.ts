@@ -3,121 +3,144 @@ import assert from 'node:assert/strict';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ListMetricsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { motoUnavailable, startMoto, useMotoEnv, type MotoServer } from '../pipeline/testing/moto.ts';
-import { makeS3Client, openStore, putBlob, type ObjectStore } from '../pipeline/store/index.ts';
-import { moveAlias, registerModelVersion } from '../pipeline/registry/index.ts';
-import { buildBaselineProfile, metricsClient } from '../pipeline/monitor/index.ts';
-import { normals, sampleFeatures, sampleTable } from '../pipeline/monitor/testdata.ts';
-import type { Table } from '../pipeline/data/index.ts';
+import { makeS3Client, openStore, type ObjectStore } from '../pipeline/store/index.ts';
+import { metricsClient } from '../pipeline/monitor/index.ts';
+import { registerMonitoredModel, sapChangeFixture, withRefusedRows } from '../pipeline/monitor/testmodel.ts';
+import { loadModelVersion, scoreObject, type LoadedModel } from '../pipeline/predict/index.ts';
+import { registerOnnx, synthCsv } from '../pipeline/predict/testdata.ts';
 import { handler } from './monitor.ts';
 
 const skip = motoUnavailable();
 let moto: MotoServer;
 let s3: S3Client;
 let cw: CloudWatchClient;
-let preds: ObjectStore;
+let registry: ObjectStore, data: ObjectStore, preds: ObjectStore;
+let champion: LoadedModel, unprofiled: LoadedModel;
 const lines: string[] = [];
 const origError = console.error, origLog = console.log;
-
-function csv(t: Table, pred?: Float64Array): string {
-  const x = (t.columns.get('x') as { values: Float64Array }).values;
-  const flag = (t.columns.get('flag') as { values: Float64Array }).values;
-  const colour = t.columns.get('colour') as { codes: Int32Array; categories: string[] };
-  const out = [`id,x,flag,colour${pred ? ',yhat' : ''}`];
-  for (let i = 0; i < t.rows; i++) out.push(`${i},${Number.isNaN(x[i]!) ? '' : x[i]},${flag[i]},${colour.categories[colour.codes[i]!]}${pred ? `,${pred[i]}` : ''}`);
-  return out.join('\n') + '\n';
-}
 
 async function metricNames(namespace: string): Promise<string[]> {
   const r = await cw.send(new ListMetricsCommand({ Namespace: namespace }));
   return [...new Set((r.Metrics ?? []).map((m) => m.MetricName!))].sort();
 }
 
+/** `csv` with `delta` added to every current_sap (clamped to 1..120): moves the feature and the predictions. */
+function shiftSap(csv: string, delta: number): string {
+  const rows = csv.trimEnd().split('\n');
+  const k = rows[0]!.split(',').indexOf('current_sap');
+  return rows.map((l, i) => { if (i === 0) return l; const f = l.split(','); f[k] = String(Math.min(120, Math.max(1, Number(f[k]) + delta))); return f.join(','); }).join('\n') + '\n';
+}
+
+/** What the predict Lambda does with an input that lands under incoming/: the real outputs and lineage manifest. */
+async function landAndScore(path: string, csv: string, model = champion): Promise<void> {
+  await data.put(`incoming/${path}.csv`, csv);
+  await scoreObject(model, { store: data, key: `incoming/${path}.csv` }, preds);
+}
+
+const created = (...keys: string[]) => ({ Records: keys.map((key) => ({ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'pred-bucket' }, object: { key } } })) });
+
 before(async () => {
   if (skip) return;
   moto = await startMoto();
   useMotoEnv(moto);
   s3 = makeS3Client();
-  for (const b of ['model-bucket', 'pred-bucket']) await s3.send(new CreateBucketCommand({ Bucket: b, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
+  for (const b of ['model-bucket', 'data-bucket', 'pred-bucket']) await s3.send(new CreateBucketCommand({ Bucket: b, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
   cw = metricsClient({ endpoint: moto.endpoint });
-  const registry = openStore('s3://model-bucket');
+  registry = openStore('s3://model-bucket');
+  data = openStore('s3://data-bucket');
   preds = openStore('s3://pred-bucket');
-  const profile = buildBaselineProfile(sampleTable(3000, 1), sampleFeatures, normals(3000, 2));
-  const baseline = await putBlob(registry, JSON.stringify(profile));
-  const artifact = await putBlob(registry, 'onnx bytes');
-  const entry = {
-    name: 'demo', run_id: null, dataset: null, trainer: 'gbdt', artifact: { ...artifact, format: 'onnx' as const }, baseline,
-    signature: { id_column: 'id', features: sampleFeatures, derived: [], target: { column: 'y', unit: 'pts' }, output: { column: 'yhat', unit: 'pts' } },
-    metrics: { rmse: 1 }, monitoring: { psi_warn: 0.1, psi_alert: 0.25, drift_share: 0.3 }, config_sha256: null,
-  };
-  await registerModelVersion(registry, entry);
-  await registerModelVersion(registry, { ...entry, name: 'nobase', baseline: null });
-  await moveAlias(registry, 'demo', 'prod', 1);
-  await moveAlias(registry, 'nobase', 'prod', 1);
-  Object.assign(process.env, { MLTK_STORE: 's3://model-bucket', MLTK_MODEL: 'demo', MLTK_ALIAS: 'prod', MLTK_PREDICTIONS_BUCKET: 'pred-bucket', MLTK_METRIC_NAMESPACE: 'mltk/demo' });
+  const { mv } = await registerMonitoredModel(registry, 'prod');
+  const fx = await sapChangeFixture();
+  const v2 = await registerOnnx(registry, fx.config, fx.trained.onnx); // registered without a baseline profile
+  champion = await loadModelVersion(registry, mv);
+  unprofiled = await loadModelVersion(registry, v2);
+  Object.assign(process.env, {
+    MLTK_STORE: 's3://model-bucket', MLTK_MODEL: 'sap_change', MLTK_ALIAS: 'prod',
+    MLTK_PREDICTIONS_BUCKET: 'pred-bucket', MLTK_DATA_BUCKET: 'data-bucket', MLTK_METRIC_NAMESPACE: 'mltk/sap_change',
+  });
   console.error = (l: string) => { lines.push(String(l)); };
   console.log = (l: string) => { lines.push(String(l)); };
 });
-after(async () => { console.error = origError; console.log = origLog; s3?.destroy(); cw?.destroy(); await moto?.stop(); });
-
-test('an S3 ObjectCreated event writes the JSON and HTML reports next to the object and publishes metrics', { skip }, async () => {
-  await preds.put('2026/01/05/batch.csv', csv(sampleTable(1500, 7, { shift: 1 }), normals(1500, 8)));
-  const res = await handler({ Records: [{ s3: { bucket: { name: 'pred-bucket' }, object: { key: '2026/01/05/batch.csv' } } }] });
-  assert.equal(res.monitored.length, 1);
-  assert.equal(res.monitored[0]!.ok, true);
-  const report = JSON.parse((await preds.get('monitoring/2026/01/05/batch.csv.drift.json')).toString());
-  assert.equal(report.rows, 1500);
-  assert.deepEqual(report.model, { name: 'demo', version: 1 });
-  assert.ok(report.drifted_features.includes('x'));
-  assert.match((await preds.get('monitoring/2026/01/05/batch.csv.drift.html')).toString(), /^<!doctype html>/);
-  assert.deepEqual(await metricNames('mltk/demo'), ['DriftShare', 'FeatureKS', 'FeaturePSI', 'MissingRate', 'PredictionPSI', 'RowsMonitored']);
+after(async () => {
+  console.error = origError; console.log = origLog;
+  champion?.retire(); unprofiled?.retire();
+  s3?.destroy(); cw?.destroy(); await moto?.stop();
 });
 
-test('a scheduled run monitors only the prediction objects after the last monitored one', { skip }, async () => {
-  await preds.put('2026/01/06/batch.csv', csv(sampleTable(800, 9), normals(800, 10)));
-  await preds.put('2026/01/07/batch.csv', csv(sampleTable(800, 11), normals(800, 12)));
+test('a lineage manifest event: the input is read from the data bucket, scored by the version that scored it, reported under monitoring/ and published', { skip }, async () => {
+  const { csv, refused } = withRefusedRows(shiftSap((await synthCsv(3000, 21)).toString(), -30));
+  await landAndScore('2026/01/05/batch', csv);
+  const res = await handler(created('predictions/2026/01/05/batch.manifest.json'));
+  assert.deepEqual(res.monitored.map((m) => m.status), ['monitored'], JSON.stringify(res));
+  const report = JSON.parse((await preds.get('monitoring/2026/01/05/batch.drift.json')).toString());
+  assert.equal(report.rows, 3000);
+  assert.equal(report.input, 's3://data-bucket/incoming/2026/01/05/batch.csv');
+  assert.deepEqual(report.model, { name: 'sap_change', version: 1 });
+  assert.ok(report.drifted_features.includes('current_sap'), report.drifted_features.join(','));
+  assert.equal(report.prediction.level, 'alert');
+  assert.equal(report.prediction.missing_rate, refused / 3000);
+  assert.equal(report.lineage.manifest, 's3://pred-bucket/predictions/2026/01/05/batch.manifest.json');
+  assert.equal(report.lineage.refused_rows, refused);
+  assert.match((await preds.get('monitoring/2026/01/05/batch.drift.html')).toString(), /^<!doctype html>/);
+  assert.deepEqual(await metricNames('mltk/sap_change'), ['DriftShare', 'FeatureKS', 'FeaturePSI', 'MissingRate', 'PredictionPSI', 'RowsMonitored']);
+});
+
+test('the predictions object names its batch too; errors files, inputs and reports name none', { skip }, async () => {
+  const res = await handler(created('predictions/2026/01/05/batch.csv', 'predictions/2026/01/05/batch.errors.csv', 'monitoring/2026/01/05/batch.drift.json', 'incoming/2026/01/05/batch.csv'));
+  assert.deepEqual(res.monitored.map((m) => [m.path, m.status]), [['2026/01/05/batch', 'monitored']]);
+});
+
+test('a scheduled run monitors only the batches scored after the last monitored one', { skip }, async () => {
+  await landAndScore('2026/01/06/batch', (await synthCsv(800, 22)).toString());
+  await landAndScore('2026/01/07/batch', (await synthCsv(800, 23)).toString());
   const res = await handler({ 'detail-type': 'Scheduled Event', source: 'aws.events' });
-  assert.deepEqual(res.monitored.map((m) => m.key), ['2026/01/06/batch.csv', '2026/01/07/batch.csv']);
+  assert.deepEqual(res.monitored.map((m) => [m.path, m.status]), [['2026/01/06/batch', 'monitored'], ['2026/01/07/batch', 'monitored']]);
+  const report = JSON.parse((await preds.get('monitoring/2026/01/07/batch.drift.json')).toString());
+  assert.equal(report.rows, 800);
+  assert.equal(report.prediction.level, 'ok');
   assert.deepEqual((await handler({ 'detail-type': 'Scheduled Event' })).monitored, []);
 });
 
-test('a batch with a missing column or a wrong type writes nothing, publishes only MonitorFailures and logs the error', { skip }, async () => {
-  const good = csv(sampleTable(50, 13), normals(50, 14));
-  await preds.put('bad/missing.csv', good.replace('id,x,flag,colour', 'id,x,flag,color'));
-  await preds.put('bad/type.csv', good.replace(/\n(\d+),[^,]*,/, '\n$1,abc,'));
-  await preds.put('bad/empty.csv', 'id,x,flag,colour,yhat\n');
+test('bad batches write nothing, publish only MonitorFailures, and the error names the object', { skip }, async () => {
+  const good = (await synthCsv(50, 24)).toString();
+  await landAndScore('bad/missing', good.replace(',current_sap,', ',sap_now,'));
+  await landAndScore('bad/type', good.replace(/\n([^,]*,[^,]*,[^,]*,[^,]*),[^,]*,/, '\n$1,abc,'));
+  await landAndScore('bad/empty', `${good.split('\n')[0]}\n`);
+  await landAndScore('bad/changed', good);
+  await data.put('incoming/bad/changed.csv', good.replace(/\n[^\n]*\n$/, '\n'));
+  await preds.put('predictions/bad/unscored.csv', 'home_id,predicted_sap_change,model_name,model_version\n');
   process.env.MLTK_METRIC_NAMESPACE = 'mltk-test/bad';
   lines.length = 0;
-  const res = await handler({ Records: ['bad/missing.csv', 'bad/type.csv', 'bad/empty.csv'].map((key) => ({ s3: { bucket: { name: 'pred-bucket' }, object: { key } } })) });
-  process.env.MLTK_METRIC_NAMESPACE = 'mltk/demo';
-  assert.deepEqual(res.monitored.map((m) => m.ok), [false, false, false]);
-  const errors = res.monitored.map((m) => (m.ok ? '' : m.error));
-  assert.match(errors[0]!, /s3:\/\/pred-bucket\/bad\/missing.csv: missing column "colour"/);
-  assert.match(errors[1]!, /s3:\/\/pred-bucket\/bad\/type.csv: 1 bad value in rows .*"x": expected a number, got "abc"/);
-  assert.match(errors[2]!, /bad\/empty.csv: no rows to monitor/);
+  const res = await handler(created(...['missing', 'type', 'empty', 'changed'].map((p) => `predictions/bad/${p}.manifest.json`), 'predictions/bad/unscored.csv'));
+  process.env.MLTK_METRIC_NAMESPACE = 'mltk/sap_change';
+  assert.deepEqual(res.monitored.map((m) => m.status), ['failed', 'failed', 'failed', 'failed', 'skipped']);
+  const errors = res.monitored.map((m) => (m.status === 'failed' ? m.error : ''));
+  assert.match(errors[0]!, /pred-bucket\/predictions\/bad\/missing.manifest.json: the scorer rejected s3:\/\/data-bucket\/incoming\/bad\/missing.csv whole \(.*missing column "current_sap"/);
+  assert.match(errors[1]!, /^s3:\/\/data-bucket\/incoming\/bad\/type.csv: 1 bad value in rows .*"total_floor_area": expected a number, got "abc"/);
+  assert.match(errors[2]!, /^s3:\/\/data-bucket\/incoming\/bad\/empty.csv: no rows to monitor/);
+  assert.match(errors[3]!, /^s3:\/\/data-bucket\/incoming\/bad\/changed.csv changed since it was scored/);
   assert.equal((await preds.list('monitoring/bad/')).length, 0);
   assert.deepEqual(await metricNames('mltk-test/bad'), ['MonitorFailures']);
   const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.event === 'monitor_failed');
-  assert.equal(logged.length, 3);
-  assert.equal(logged[0].model, 'demo');
+  assert.deepEqual(logged.map((l) => l.model), ['sap_change', 'sap_change', 'sap_change', 'sap_change']);
+  assert.equal(logged[1].source, 's3://data-bucket/incoming/bad/type.csv');
 });
 
-test('a model version without a baseline profile is refused by name', { skip }, async () => {
-  process.env.MLTK_MODEL = 'nobase';
-  try {
-    const res = await handler({ Records: [{ s3: { bucket: { name: 'pred-bucket' }, object: { key: '2026/01/05/batch.csv' } } }] });
-    assert.match(res.monitored[0]!.ok ? '' : res.monitored[0]!.error, /model nobase v1 has no baseline profile/);
-  } finally {
-    process.env.MLTK_MODEL = 'demo';
-  }
+test('a batch scored by a version without a baseline profile is refused by name', { skip }, async () => {
+  await landAndScore('2026/02/01/batch', (await synthCsv(100, 25)).toString(), unprofiled);
+  const res = await handler(created('predictions/2026/02/01/batch.manifest.json'));
+  assert.match(res.monitored[0]!.status === 'failed' ? res.monitored[0]!.error : '', /model sap_change v2 has no baseline profile/);
 });
 
 test('malformed events and environments are refused before anything runs', { skip }, async () => {
   await assert.rejects(handler({ hello: 1 }), /monitor event/);
-  const saved = process.env.MLTK_PREDICTIONS_BUCKET;
-  delete process.env.MLTK_PREDICTIONS_BUCKET;
-  try {
-    await assert.rejects(handler({ 'detail-type': 'Scheduled Event' }), /monitor Lambda environment: MLTK_PREDICTIONS_BUCKET/);
-  } finally {
-    process.env.MLTK_PREDICTIONS_BUCKET = saved;
+  for (const name of ['MLTK_PREDICTIONS_BUCKET', 'MLTK_DATA_BUCKET']) {
+    const saved = process.env[name];
+    delete process.env[name];
+    try {
+      await assert.rejects(handler({ 'detail-type': 'Scheduled Event' }), new RegExp(`monitor Lambda environment: ${name}`));
+    } finally {
+      process.env[name] = saved;
+    }
   }
 });

@@ -1,8 +1,10 @@
-// Lambda entry point of the drift monitor: an EventBridge schedule (monitor the prediction objects
-// not monitored yet) or S3 ObjectCreated notifications (monitor those objects). Parses, then delegates.
+// Lambda entry point of the drift monitor: an EventBridge schedule (monitor the scored batches not
+// monitored yet) or S3 ObjectCreated notifications from the predictions bucket (a batch's lineage
+// manifest or predictions object: monitor that batch). Parses, then delegates to pipeline/monitor,
+// which follows the manifest to the input in the data bucket and the model version that scored it.
 import { z } from 'zod';
 import { ConfigError, InvalidInputError, zodDetails } from '../pipeline/errors/index.ts';
-import { monitorObject, pendingPredictionKeys, REPORT_PREFIX, metricsClient, type ObjectOutcome } from '../pipeline/monitor/index.ts';
+import { monitorBatchObject, pendingBatches, predictionPath, metricsClient, type ObjectOutcome } from '../pipeline/monitor/index.ts';
 import { openStore } from '../pipeline/store/index.ts';
 
 const envSchema = z.object({
@@ -10,7 +12,7 @@ const envSchema = z.object({
   MLTK_MODEL: z.string().min(1),
   MLTK_ALIAS: z.string().min(1).default('prod'),
   MLTK_PREDICTIONS_BUCKET: z.string().min(1),
-  MLTK_DATA_BUCKET: z.string().optional(),
+  MLTK_DATA_BUCKET: z.string().min(1),
   MLTK_METRIC_NAMESPACE: z.string().min(1).optional(),
   MLTK_MONITOR_LAST_N: z.coerce.number().int().min(1).default(3),
 });
@@ -40,17 +42,18 @@ export async function handler(event: unknown): Promise<{ monitored: ObjectOutcom
   const env = parse(envSchema, process.env, 'monitor Lambda environment', ConfigError);
   const ev = parse(eventSchema, event, 'monitor event', InvalidInputError);
   const predictions = openStore(`s3://${env.MLTK_PREDICTIONS_BUCKET}`);
-  let keys: string[];
-  if ('Records' in ev) keys = ev.Records.filter((r) => r.s3.bucket.name === env.MLTK_PREDICTIONS_BUCKET).map((r) => s3Key(r.s3.object.key));
-  else if (ev['detail-type'] === 'Object Created') keys = [ev.detail.object.key];
-  else keys = await pendingPredictionKeys(predictions, env.MLTK_MONITOR_LAST_N);
-  // Our own reports land in the same bucket; never monitor them.
-  keys = keys.filter((k) => !k.startsWith(REPORT_PREFIX));
+  let created: { bucket: string; key: string }[] | undefined;
+  if ('Records' in ev) created = ev.Records.map((r) => ({ bucket: r.s3.bucket.name, key: s3Key(r.s3.object.key) }));
+  else if (ev['detail-type'] === 'Object Created') created = [{ bucket: ev.detail.bucket.name, key: ev.detail.object.key }];
+  // Only a batch's manifest or predictions object names a batch; errors files and our own reports do not.
+  const paths = created
+    ? [...new Set(created.filter((o) => o.bucket === env.MLTK_PREDICTIONS_BUCKET).flatMap((o) => predictionPath(o.key) ?? []))]
+    : await pendingBatches(predictions, env.MLTK_MONITOR_LAST_N);
   const deps = {
-    registry: openStore(env.MLTK_STORE), predictions, model: `${env.MLTK_MODEL}@${env.MLTK_ALIAS}`,
-    namespace: env.MLTK_METRIC_NAMESPACE, metrics: metricsClient(),
+    registry: openStore(env.MLTK_STORE), data: openStore(`s3://${env.MLTK_DATA_BUCKET}`), predictions,
+    model: `${env.MLTK_MODEL}@${env.MLTK_ALIAS}`, namespace: env.MLTK_METRIC_NAMESPACE, metrics: metricsClient(),
   };
   const monitored: ObjectOutcome[] = [];
-  for (const key of keys) monitored.push(await monitorObject(key, deps));
+  for (const path of paths) monitored.push(await monitorBatchObject(path, deps));
   return { monitored };
 }

@@ -18,4 +18,7 @@ export {
 export { renderReport } from './html.ts';
 export { chunkPredictor, modelScorer, type ChunkScorer, type ChunkPredictor } from './scoring.ts';
 export { runMonitor, loadBaseline, monitorColumnSpecs, type MonitorRun, type MonitorResult } from './run.ts';
-export { monitorObject, pendingPredictionKeys, reportKey, reportHtmlKey, REPORT_PREFIX, type ObjectOutcome, type ObjectRunDeps } from './objects.ts';
+export { monitorBatchObject, pendingBatches, type ObjectOutcome, type ObjectRunDeps } from './objects.ts';
+export {
+  lineageSchema, predictionPath, manifestKey, reportKey, reportHtmlKey, INCOMING_PREFIX, PREDICTIONS_PREFIX, REPORT_PREFIX, type Lineage,
+} from './lineage.ts';

@@ -1,52 +1,116 @@
-// Monitoring of prediction objects in a bucket: which ones are due, and one object end to end
-// (report next to it under monitoring/, metrics to CloudWatch, a failure metric and log line otherwise).
-import type { ObjectStore } from '../store/index.ts';
-import { publishDriftMetrics, publishMonitorFailure, type MetricsSink } from './metrics.ts';
+// Monitoring of scored batches in the buckets: which ones are due, and one batch end to end. The
+// lineage manifest names the input and the model version that scored it; the monitor reads that
+// input from the data bucket, checks it is the very bytes scored (sha256), scores it again with that
+// version (same ONNX bytes, same refusals, so the same predictions as the predictions object) and
+// writes the report under monitoring/, metrics to CloudWatch; a failure metric and log line otherwise.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { InvalidInputError, NotFoundError } from '../errors/index.ts';
+import type { ModelVersion } from '../registry/index.ts';
+import { parseJson, type ObjectStore } from '../store/index.ts';
 import { renderReport } from './html.ts';
+import { lineageSchema, manifestKey, PREDICTIONS_PREFIX, REPORT_PREFIX, reportHtmlKey, reportKey, type Lineage } from './lineage.ts';
+import { publishDriftMetrics, publishMonitorFailure, type MetricsSink } from './metrics.ts';
 import { runMonitor } from './run.ts';
-
-export const REPORT_PREFIX = 'monitoring/';
-export const reportKey = (key: string): string => `${REPORT_PREFIX}${key}.drift.json`;
-export const reportHtmlKey = (key: string): string => `${REPORT_PREFIX}${key}.drift.html`;
+import { modelScorer, type ChunkScorer } from './scoring.ts';
 
 /**
- * Prediction objects not monitored yet: CSV keys after the newest one that already has a report,
- * at most the last `lastN`. Keys order by name, which is time order for the scorer's date-stamped keys.
+ * Scored batches not monitored yet: manifests after the newest one that already has a report, at
+ * most the last `lastN`, as `<path>`s. Keys order by name, which is time order for date-stamped paths.
  */
-export async function pendingPredictionKeys(predictions: ObjectStore, lastN: number): Promise<string[]> {
-  const all = await predictions.list('');
-  const reports = new Set(all.filter((k) => k.startsWith(REPORT_PREFIX)));
-  const candidates = all.filter((k) => !k.startsWith(REPORT_PREFIX) && k.endsWith('.csv'));
+export async function pendingBatches(predictions: ObjectStore, lastN: number): Promise<string[]> {
+  const reports = new Set(await predictions.list(REPORT_PREFIX));
+  const paths = (await predictions.list(PREDICTIONS_PREFIX))
+    .filter((k) => k.endsWith('.manifest.json'))
+    .map((k) => k.slice(PREDICTIONS_PREFIX.length, -'.manifest.json'.length));
   let lastDone = -1;
-  candidates.forEach((k, i) => { if (reports.has(reportKey(k))) lastDone = i; });
-  return candidates.slice(lastDone + 1).slice(-lastN);
+  paths.forEach((p, i) => { if (reports.has(reportKey(p))) lastDone = i; });
+  return paths.slice(lastDone + 1).slice(-lastN);
 }
 
 export interface ObjectRunDeps {
   registry: ObjectStore;
+  /** Where the predict Lambda reads inputs (incoming/...). */
+  data: ObjectStore;
+  /** Where it writes predictions/... and this writes monitoring/... */
   predictions: ObjectStore;
+  /** The model this monitor watches; a batch scored by another model is refused. */
   model: string;
   namespace?: string;
   metrics?: MetricsSink;
   log?: (line: string) => void;
+  /** Default: the version's ONNX model from `registry` on a pipeline/predict scoring worker. */
+  openScorer?: (mv: ModelVersion) => Promise<ChunkScorer>;
 }
 
 export type ObjectOutcome =
-  | { key: string; ok: true; report: string; dataset_drift: boolean; drift_share: number; rows: number }
-  | { key: string; ok: false; error: string };
+  | { path: string; status: 'monitored'; report: string; dataset_drift: boolean; drift_share: number; rows: number }
+  | { path: string; status: 'failed'; error: string }
+  | { path: string; status: 'skipped'; reason: string };
 
-/** Monitors one prediction object. Nothing is written or published for a batch that fails. */
-export async function monitorObject(key: string, deps: ObjectRunDeps): Promise<ObjectOutcome> {
-  const source = `${deps.predictions.url.replace(/\/$/, '')}/${key}`;
+/** `input` piped through sha256; `digest()` is the hash of every byte once the stream has ended. */
+function hashing(input: Readable): { stream: Readable; digest(): string | undefined } {
+  const hash = createHash('sha256');
+  let ended = false;
+  const stream = Readable.from((async function* () {
+    for await (const b of input) { hash.update(b as Buffer); yield b as Buffer; }
+    ended = true;
+  })());
+  return { stream, digest: () => (ended ? hash.digest('hex') : undefined) };
+}
+
+async function readLineage(predictions: ObjectStore, path: string): Promise<Lineage | undefined> {
+  const key = manifestKey(path);
+  const body = await predictions.get(key).catch((e) => { if (e instanceof NotFoundError) return undefined; throw e; });
+  return body && parseJson(body, lineageSchema, `${predictions.url}/${key}`);
+}
+
+/** Monitors the scored batch `<path>`. Nothing is written or published for a batch that fails. */
+export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Promise<ObjectOutcome> {
+  const where = `${deps.predictions.url}/${manifestKey(path)}`;
+  let modelName = deps.model.split('@')[0]!;
+  let source = where;
+  let input: ReturnType<typeof hashing> | undefined;
   try {
-    const { report, baseline } = await runMonitor({ store: deps.registry, model: deps.model, input: await deps.predictions.getStream(key), source });
-    await deps.predictions.put(reportKey(key), JSON.stringify(report, null, 2));
-    await deps.predictions.put(reportHtmlKey(key), renderReport(report, baseline));
+    const lineage = await readLineage(deps.predictions, path);
+    // The manifest is written last: without it the batch is still being scored (or never was).
+    if (!lineage) return { path, status: 'skipped', reason: `no lineage manifest ${where} yet` };
+    modelName = lineage.model.name;
+    if (lineage.model.name !== deps.model.split('@')[0]) {
+      throw new InvalidInputError(`${where}: scored by model ${lineage.model.name}, but this monitor watches ${deps.model.split('@')[0]}`);
+    }
+    if (lineage.status === 'rejected') throw new InvalidInputError(`${where}: the scorer rejected ${lineage.source} whole (${lineage.reason}); nothing to monitor`);
+    source = `${deps.data.url}/${lineage.input_key}`;
+    if (lineage.source !== source) throw new InvalidInputError(`${where}: input ${lineage.source} is not in the data bucket this monitor reads (${deps.data.url})`);
+    if (!/\.csv$/i.test(lineage.input_key)) throw new InvalidInputError(`${where}: input ${source} is not CSV; the monitor reads CSV inputs only`);
+
+    input = hashing(await deps.data.getStream(lineage.input_key));
+    const open = deps.openScorer ?? modelScorer(deps.registry);
+    const { report, baseline, scoring } = await runMonitor({
+      store: deps.registry, model: `${lineage.model.name}@${lineage.model.version}`, input: input.stream, source,
+      openScorer: async (mv) => {
+        if (mv.artifact.sha256 !== lineage.model.sha256) {
+          throw new InvalidInputError(`${where}: scored with ONNX ${lineage.model.sha256.slice(0, 12)}, but ${mv.name} v${mv.version} is now ${mv.artifact.sha256.slice(0, 12)}`);
+        }
+        return open(mv);
+      },
+    });
+    const sha256 = input.digest();
+    if (sha256 !== lineage.input.sha256) {
+      throw new InvalidInputError(`${source} changed since it was scored (sha256 ${sha256 ?? '(not read to the end)'}, lineage ${where} says ${lineage.input.sha256})`);
+    }
+    if (scoring && (scoring.scored !== lineage.scored || scoring.refused !== lineage.errors)) {
+      throw new InvalidInputError(`${source}: scored ${scoring.scored} rows and refused ${scoring.refused} here, but the batch scorer scored ${lineage.scored} and refused ${lineage.errors} (${where})`);
+    }
+    const withLineage = { ...report, lineage: { manifest: where, input_sha256: lineage.input.sha256, scored_at: lineage.scored_at, refused_rows: lineage.errors } };
+    await deps.predictions.put(reportKey(path), JSON.stringify(withLineage, null, 2));
+    await deps.predictions.put(reportHtmlKey(path), renderReport(report, baseline));
     await publishDriftMetrics(report, { namespace: deps.namespace, client: deps.metrics });
-    (deps.log ?? console.log)(JSON.stringify({ level: 'info', event: 'monitored', source, model: report.model, rows: report.rows, drift_share: report.drift_share, dataset_drift: report.dataset_drift }));
-    return { key, ok: true, report: reportKey(key), dataset_drift: report.dataset_drift, drift_share: report.drift_share, rows: report.rows };
+    (deps.log ?? console.log)(JSON.stringify({ level: 'info', event: 'monitored', source, lineage: where, model: report.model, rows: report.rows, drift_share: report.drift_share, dataset_drift: report.dataset_drift }));
+    return { path, status: 'monitored', report: reportKey(path), dataset_drift: report.dataset_drift, drift_share: report.drift_share, rows: report.rows };
   } catch (e) {
-    await publishMonitorFailure(e, { model: deps.model.split('@')[0]!, source, namespace: deps.namespace, client: deps.metrics, log: deps.log });
-    return { key, ok: false, error: (e as Error).message };
+    input?.stream.destroy();
+    await publishMonitorFailure(e, { model: modelName, source, namespace: deps.namespace, client: deps.metrics, log: deps.log });
+    return { path, status: 'failed', error: (e as Error).message };
   }
 }
