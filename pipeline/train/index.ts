@@ -7,3 +7,8 @@ export type { ExportableModel, OnnxInput } from './onnx/export.ts';
 export { onnxFeeds } from './onnx/session.ts';
 export { evaluate, sapBand, sapBandGroups, SAP_BANDS } from './evaluate.ts';
 export type { Evaluation, GroupMetrics, SapBand } from './evaluate.ts';
+// The model shapes exportOnnx takes, for callers that build or load a model themselves.
+export type { TreeEnsemble } from './ensemble.ts';
+export type { Tree } from './grow.ts';
+export type { LinearModel } from './linear.ts';
+export type { CategoryCodes } from './features.ts';
