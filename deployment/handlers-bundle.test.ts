@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseModelConfig } from '../pipeline/config/index.ts';
-import { writeSynthCsv } from '../pipeline/data/synth.ts';
+import { writeSynthCsv } from '../pipeline/data/index.ts';
 import { runTrainJob } from '../pipeline/jobs/index.ts';
 import { moveAlias } from '../pipeline/registry/index.ts';
 import { makeS3Client, openStore } from '../pipeline/store/index.ts';

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeSynthCsv } from '../../pipeline/data/synth.ts';
+import { writeSynthCsv } from '../../pipeline/data/index.ts';
 
 const rows = Number(process.argv[process.argv.indexOf('--rows') + 1] || 8_000_000);
 const work = resolve('bench/.work/hash');

@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync 
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { writeSynthCsv } from '../../pipeline/data/synth.ts';
+import { writeSynthCsv } from '../../pipeline/data/index.ts';
 import { readCsvTable, type ColumnSpec, type Table } from '../../pipeline/data/index.ts';
 import type { ModelConfig } from '../../pipeline/config/index.ts';
 

@@ -7,3 +7,4 @@ export {
   addDatasetVersion, listDatasetNames, listDatasetVersions, resolveDatasetVersion, getDatasetVersion,
   checkDatasetName, datasetVersionSchema, type DatasetVersion,
 } from './versions.ts';
+export { writeSynthCsv, parseSynthOptions, SYNTH_COLUMNS, type SynthOptions } from './synth.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ModelConfig } from '../config/index.ts';
 import { NotFoundError } from '../errors/index.ts';
 import { addDatasetVersion, resolveDatasetVersion, listDatasetVersions, type DatasetVersion } from '../data/index.ts';
-import { writeSynthCsv } from '../data/synth.ts';
+import { writeSynthCsv } from '../data/index.ts';
 import type { ObjectStore } from '../store/index.ts';
 
 export type DataSource =

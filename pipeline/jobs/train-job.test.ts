@@ -6,7 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModelConfig, parseModelConfig, type ModelConfig } from '../config/index.ts';
-import { writeSynthCsv } from '../data/synth.ts';
+import { writeSynthCsv } from '../data/index.ts';
 import { listRuns } from '../runs/index.ts';
 import { listVersionNumbers, getAlias } from '../registry/index.ts';
 import { openStore } from '../store/index.ts';

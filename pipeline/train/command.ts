@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelConfig } from '../config/index.ts';
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
 import { TrainingError } from '../errors/index.ts';
 import { writeTableCsv } from './csv.ts';
 import { openContractSession, scoreOnnx } from './onnx/session.ts';

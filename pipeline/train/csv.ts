@@ -1,7 +1,7 @@
 // Writes a Table as CSV for external trainers: header row, empty cell for missing, RFC 4180 quoting.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
 
 function cell(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;

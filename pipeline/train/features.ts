@@ -2,7 +2,7 @@
 // Float32 on purpose: the ONNX graph sees float inputs, so training on the same rounded values
 // (and computing derived features in float) is what makes split thresholds agree exactly.
 import type { ModelConfig, DerivedFeature } from '../config/index.ts';
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
 import { TrainingError } from '../errors/index.ts';
 
 /** Category → float code per categorical feature; a category absent from the map is missing (NaN). */

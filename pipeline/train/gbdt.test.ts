@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { trainModel, evaluate } from './index.ts';
-import { numericColumn, type Table } from '../data/table.ts';
+import { numericColumn, type Table } from '../data/index.ts';
 import { TrainingError } from '../errors/index.ts';
 import { testConfig, toyTable, std, KINDS } from './testdata.ts';
 

@@ -2,7 +2,7 @@
 // slice of the training rows keeps the best round.
 import { availableParallelism } from 'node:os';
 import type { GbdtParams, ModelConfig } from '../config/index.ts';
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
 import { binFeatures } from './binning.ts';
 import { addTree, type TreeEnsemble } from './ensemble.ts';
 import { categoryOrderByTarget, featureColumns, type CategoryCodes } from './features.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { trainModel, evaluate } from './index.ts';
-import { numericColumn, type Column, type Table } from '../data/table.ts';
+import { numericColumn, type Column, type Table } from '../data/index.ts';
 import { testConfig, std } from './testdata.ts';
 import { mulberry32 } from './random.ts';
 

@@ -2,7 +2,7 @@
 // as the training mean), one-hot categoricals, intercept unpenalised. The fitted model is folded
 // into raw-feature terms (slope·x or a constant when x is missing) so ONNX needs no scaler.
 import type { ModelConfig } from '../config/index.ts';
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
 import { TrainingError } from '../errors/index.ts';
 import { featureColumns, modelFeatureNames, type CategoryCodes } from './features.ts';
 

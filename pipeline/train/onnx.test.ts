@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { trainModel, onnxInputSpec, onnxFeeds, OUTPUT_NAME, type TrainedModel } from './index.ts';
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
 import { testConfig, toyTable } from './testdata.ts';
 import type { ModelConfig } from '../config/index.ts';
 

@@ -1,6 +1,6 @@
 // Deterministic small tables and configs for the trainer's tests (not part of the public surface).
 import { parseModelConfig, type ModelConfig } from '../config/index.ts';
-import type { Column, Table } from '../data/table.ts';
+import type { Column, Table } from '../data/index.ts';
 import { mulberry32 } from './random.ts';
 
 export const KINDS = ['alpha', 'beta', 'gamma', 'delta'];

@@ -1,7 +1,7 @@
 // trainModel: checks the training table once, then hands typed columns to the configured trainer
 // and wraps its result with the ONNX bytes and the trainer's own scorer.
 import type { ModelConfig } from '../config/index.ts';
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
 import { TrainingError } from '../errors/index.ts';
 import { trainCommand } from './command.ts';
 import { predictTrees } from './ensemble.ts';

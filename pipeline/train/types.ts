@@ -1,5 +1,5 @@
 // Shapes shared by the trainers and the public surface.
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
 
 export interface RoundLog {
   step: number;

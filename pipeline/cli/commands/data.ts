@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { addDatasetVersion, listDatasetNames, listDatasetVersions, resolveDatasetVersion, getDatasetVersion } from '../../data/index.ts';
-import { writeSynthCsv } from '../../data/synth.ts';
+import { writeSynthCsv } from '../../data/index.ts';
 import { action } from '../context.ts';
 import { intOption } from '../options.ts';
 

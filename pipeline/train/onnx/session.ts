@@ -2,7 +2,7 @@
 // to check that a produced file follows the contract.
 import * as ort from 'onnxruntime-node';
 import type { ModelConfig } from '../../config/index.ts';
-import type { Table } from '../../data/table.ts';
+import type { Table } from '../../data/index.ts';
 import { TrainingError } from '../../errors/index.ts';
 import { onnxInputSpec, OUTPUT_NAME } from './export.ts';
 
