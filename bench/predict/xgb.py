@@ -2,40 +2,26 @@
 # the same features (categoricals as pandas categories, the derived ratio in float32), XGBoost
 # predict with a 300-tree depth-6 booster trained on the same training rows, then to_csv.
 # Only read → predict → write is timed; training is set-up. Prints one JSON line.
-import json, resource, sys, time
+import json, os, resource, sys, time
 import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from xgb_features import features as config_features  # noqa: E402
+
 train_csv, score_csv, config_path, out_csv, threads = sys.argv[1:]
 threads = int(threads)
 c = json.load(open(config_path))
-ops = {"ratio": np.divide, "product": np.multiply, "difference": np.subtract, "sum": np.add}
-
-
-def features(df):
-    cols = {}
-    for f in c["features"]:
-        if f["type"] == "categorical":
-            cols[f["name"]] = pd.Categorical(df[f["name"]], categories=f["values"])
-        else:
-            cols[f["name"]] = df[f["name"]].astype(np.float32)
-    for d in c.get("derived", []):
-        a, b = (cols[i].to_numpy(np.float32) for i in d["inputs"])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cols[d["name"]] = ops[d["op"]](a, b).astype(np.float32)
-    return pd.DataFrame(cols)
-
-
 train = pd.read_csv(train_csv)
 params = {"tree_method": "hist", "nthread": threads, "max_depth": 6, "eta": 0.1, "max_bin": 256,
           "objective": "reg:squarederror", "min_child_weight": 20, "seed": 1}
-booster = xgb.train(params, xgb.DMatrix(features(train), label=train[c["target"]["column"]].to_numpy(np.float64), enable_categorical=True, nthread=threads), num_boost_round=300)
+booster = xgb.train(params, xgb.DMatrix(config_features(train, c), label=train[c["target"]["column"]].to_numpy(np.float64), enable_categorical=True, nthread=threads), num_boost_round=300)
 del train
 
 t0 = time.perf_counter()
 df = pd.read_csv(score_csv)
-X = features(df)
+X = config_features(df, c)
 t1 = time.perf_counter()
 pred = booster.predict(xgb.DMatrix(X, enable_categorical=True, nthread=threads))
 t2 = time.perf_counter()

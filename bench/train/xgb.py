@@ -1,29 +1,21 @@
 # The XGBoost side of the bench: same CSV, same train/test rows, same features (derived ones
 # computed in float32 as our ONNX graph does), categoricals as pandas categories
 # (enable_categorical), tree_method=hist with nthread=2. Prints JSON.
-import json, resource, sys, time
+import json, os, resource, sys, time
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from xgb_features import features  # noqa: E402
 
 csv, train_rows, *config_paths = sys.argv[1:]
 train_rows = int(train_rows)
 configs = [json.load(open(p)) for p in config_paths]
 df = pd.read_csv(csv)
-ops = {"ratio": np.divide, "product": np.multiply, "difference": np.subtract, "sum": np.add}
 results = {}
 for c in configs:
-    cols = {}
-    for f in c["features"]:
-        if f["type"] == "categorical":
-            cols[f["name"]] = pd.Categorical(df[f["name"]], categories=f["values"])
-        else:
-            cols[f["name"]] = df[f["name"]].astype(np.float32)
-    for d in c.get("derived", []):
-        a, b = (cols[i].to_numpy(np.float32) for i in d["inputs"])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cols[d["name"]] = ops[d["op"]](a, b).astype(np.float32)
-    X = pd.DataFrame(cols)
+    X = features(df, c)
     y = df[c["target"]["column"]].to_numpy(np.float64)
     p = c["trainer"]["params"]
     params = {
