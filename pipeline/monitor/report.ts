@@ -65,6 +65,7 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
   const accs: [string, FeatureAccumulator][] = input.features.map((f) => [f.name, featureAccumulator(profiles.get(f.name)!, f)]);
   const predAcc = baseline.prediction ? numericAccumulator(baseline.prediction) : null;
   let rows = 0;
+  let pending: Promise<Float64Array> | undefined;
   for await (const chunk of input.chunks) {
     const absent = accs.filter(([name]) => !chunk.columns.has(name)).map(([name]) => name);
     if (absent.length) {
@@ -75,14 +76,17 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
     if (predAcc && !own && !input.predict) {
       throw new InvalidInputError(`${source}: no prediction column "${input.predictionColumn ?? '(none configured)'}" and no model to score with`, [{ field: input.predictionColumn ?? 'prediction', issue: 'missing column' }]);
     }
-    // Scoring starts first: a scorer on its own thread then runs while the features are counted.
+    // A scorer on its own thread scores this chunk while the features are counted and the next
+    // chunk is parsed; its predictions are counted one chunk later (counts do not depend on order).
     const scoring = predAcc && !own ? Promise.resolve(input.predict!(chunk)) : undefined;
     scoring?.catch(() => undefined); // awaited below; no unhandled rejection if a feature throws first
     for (const [name, acc] of accs) acc.add(chunk.columns.get(name)!, source);
     if (own) predAcc!.add(own, source);
-    else if (scoring) predAcc!.add({ kind: 'numeric', values: await scoring }, source);
+    if (pending) predAcc!.add({ kind: 'numeric', values: await pending }, source);
+    pending = scoring;
     rows += chunk.rows;
   }
+  if (pending) predAcc!.add({ kind: 'numeric', values: await pending }, source);
   if (rows === 0) throw new InvalidInputError(`${source}: no rows to monitor`, [{ issue: 'zero data rows' }]);
 
   const features = accs.map(([, acc]) => judged(acc.finish(), t))
