@@ -5,7 +5,7 @@ import { ListMetricsCommand, type CloudWatchClient } from '@aws-sdk/client-cloud
 import { motoUnavailable, startMoto, useMotoEnv, type MotoServer } from '../pipeline/testing/moto.ts';
 import { makeS3Client, openStore, type ObjectStore } from '../pipeline/store/index.ts';
 import { metricsClient } from '../pipeline/monitor/index.ts';
-import { registerMonitoredModel, sapChangeFixture, withRefusedRows } from '../pipeline/monitor/testmodel.ts';
+import { registerMonitoredModel, sapChangeFixture, shiftSap, withRefusedRows } from '../pipeline/monitor/testmodel.ts';
 import { loadModelVersion, scoreObject, type LoadedModel } from '../pipeline/predict/index.ts';
 import { registerOnnx, synthCsv } from '../pipeline/predict/testdata.ts';
 import { handler } from './monitor.ts';
@@ -22,13 +22,6 @@ const origError = console.error, origLog = console.log;
 async function metricNames(namespace: string): Promise<string[]> {
   const r = await cw.send(new ListMetricsCommand({ Namespace: namespace }));
   return [...new Set((r.Metrics ?? []).map((m) => m.MetricName!))].sort();
-}
-
-/** `csv` with `delta` added to every current_sap (clamped to 1..120): moves the feature and the predictions. */
-function shiftSap(csv: string, delta: number): string {
-  const rows = csv.trimEnd().split('\n');
-  const k = rows[0]!.split(',').indexOf('current_sap');
-  return rows.map((l, i) => { if (i === 0) return l; const f = l.split(','); f[k] = String(Math.min(120, Math.max(1, Number(f[k]) + delta))); return f.join(','); }).join('\n') + '\n';
 }
 
 /** What the predict Lambda does with an input that lands under incoming/: the real outputs and lineage manifest. */

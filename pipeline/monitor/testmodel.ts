@@ -38,3 +38,15 @@ export function withRefusedRows(csv: Buffer | string): { csv: string; refused: n
   edit(20, header[0]!, '');
   return { csv: lines.join('\n'), refused: 3 };
 }
+
+/** `csv` with `delta` added to every current_sap (clamped to the signature's 1..120): moves that feature and the predictions. */
+export function shiftSap(csv: Buffer | string, delta: number): string {
+  const rows = csv.toString('utf8').trimEnd().split('\n');
+  const k = rows[0]!.split(',').indexOf('current_sap');
+  return rows.map((l, i) => {
+    if (i === 0) return l;
+    const f = l.split(',');
+    f[k] = String(Math.min(120, Math.max(1, Number(f[k]) + delta)));
+    return f.join(',');
+  }).join('\n') + '\n';
+}

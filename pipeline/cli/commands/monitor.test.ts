@@ -7,7 +7,7 @@ import { openStore, putBlob } from '../../store/index.ts';
 import { moveAlias, registerModelVersion } from '../../registry/index.ts';
 import { buildBaselineProfile } from '../../monitor/index.ts';
 import { normals, sampleFeatures, sampleTable } from '../../monitor/testdata.ts';
-import { registerMonitoredModel, withRefusedRows } from '../../monitor/testmodel.ts';
+import { registerMonitoredModel, shiftSap, withRefusedRows } from '../../monitor/testmodel.ts';
 import { loadModelVersion, scoreFile } from '../../predict/index.ts';
 import { synthCsv } from '../../predict/testdata.ts';
 import { runMonitorCommand } from './monitor.ts';
@@ -57,18 +57,6 @@ test('a model trained elsewhere is monitored against a reference CSV and a featu
   assert.ok(report.prediction);
   await assert.rejects(runMonitorCommand(store, { model: 'demo@1', input: join(dir, 'in.csv'), baseline: join(dir, 'ref.csv'), features: 'x,nope' }), /--features: "nope" not in the signature of demo v1/);
 });
-
-/** `csv` with `delta` added to every current_sap value (clamped to the signature's 1..120). */
-function shiftSap(csv: Buffer, delta: number): string {
-  const lines = csv.toString('utf8').trimEnd().split('\n');
-  const k = lines[0]!.split(',').indexOf('current_sap');
-  return lines.map((l, i) => {
-    if (i === 0) return l;
-    const f = l.split(',');
-    f[k] = String(Math.min(120, Math.max(1, Number(f[k]) + delta)));
-    return f.join(',');
-  }).join('\n') + '\n';
-}
 
 test('a raw input without a prediction column is scored by the monitored version: ~0 prediction drift on baseline-like rows, alert on shifted ones', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mltk-mon-cli-'));
