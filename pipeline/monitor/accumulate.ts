@@ -2,7 +2,7 @@
 // KS position counts), so memory stays flat in the number of rows while every statistic stays exact.
 import type { FeatureSpec } from '../config/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
-import type { Column } from '../data/table.ts';
+import type { Column } from '../data/index.ts';
 import { ksPValue, ksStatisticFromCounts } from './ks.ts';
 import { referenceIndex, slotBins, slotOf } from './positions.ts';
 import type { CategoryProfile, FeatureProfile, NumericProfile } from './profile.ts';

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { FeatureSpec } from '../config/index.ts';
 import { InvalidInputError, zodDetails } from '../errors/index.ts';
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
 import { quantileEdges, binIndex } from './stats.ts';
 
 export const PROFILE_FORMAT = 'mltk.baseline/1';

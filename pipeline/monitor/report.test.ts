@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
 import { ks2samp } from './ks.ts';
 import { buildBaselineProfile } from './profile.ts';
 import { monitorBatch, type MonitorBatchInput } from './report.ts';

@@ -2,7 +2,7 @@
 // → the drift report. No I/O here; callers bring the chunks and, if needed, a scoring function.
 import type { FeatureSpec, ModelConfig } from '../config/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
 import { featureAccumulator, numericAccumulator, type FeatureAccumulator, type FeatureStats } from './accumulate.ts';
 import type { BaselineProfile } from './profile.ts';
 

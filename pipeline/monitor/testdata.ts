@@ -1,21 +1,13 @@
-// Deterministic samples and tables for the monitor's tests and bench (no dependency on other modules' RNGs).
+// Deterministic samples and tables for the monitor's tests and bench (the trainer's seeded generator).
 import { spawnSync } from 'node:child_process';
 import type { FeatureSpec } from '../config/index.ts';
-import type { Table } from '../data/table.ts';
+import type { Table } from '../data/index.ts';
+import { mulberry32 } from '../train/index.ts';
 
 const PYTHON = '/usr/bin/python3';
 
-/** mulberry32: a tiny seeded uniform generator. */
-export function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform generator (the trainer's mulberry32). */
+export const uniform = mulberry32;
 
 /** Box–Muller normals. */
 export function normals(n: number, seed: number, mean = 0, sd = 1): Float64Array {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { loadModelConfig, type ModelConfig } from '../config/index.ts';
 import { readCsvTable, type ColumnSpec, type Table } from '../data/index.ts';
-import { writeSynthCsv } from '../data/synth.ts';
+import { writeSynthCsv } from '../data/index.ts';
 import { moveAlias, registerModelVersion, type ModelVersion } from '../registry/index.ts';
 import { openStore, putBlob, type ObjectStore } from '../store/index.ts';
 import { trainModel, type TrainedModel } from '../train/index.ts';
