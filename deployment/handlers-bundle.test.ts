@@ -1,5 +1,5 @@
 // What ships is what is tested: the real handlers, bundled as the image holds them, run with plain
-// `node` (no tsx) on an API Gateway event and on an S3 event, against a registry in a local store.
+// `node` (no tsx) on API Gateway, S3 and schedule events, against a registry in a local store.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { CloudWatchClient, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseModelConfig } from '../pipeline/config/index.ts';
 import { writeSynthCsv } from '../pipeline/data/index.ts';
@@ -80,7 +81,7 @@ test('bundled predict handler answers GET /health and POST /predict with plain n
 });
 
 let moto: MotoServer | undefined;
-test('bundled predict handler scores an S3 ObjectCreated event into the predictions bucket', { skip: motoUnavailable() }, async () => {
+test('bundled predict handler scores an S3 ObjectCreated event, then the bundled monitor reports its drift', { skip: motoUnavailable() }, async () => {
   moto = await startMoto();
   Object.assign(process.env, moto.env);
   const s3 = makeS3Client();
@@ -98,5 +99,15 @@ test('bundled predict handler scores an S3 ObjectCreated event into the predicti
   assert.equal(preds.length - 1, lines.length - 2, 'every good row scored');
   assert.match(errors[1]!, /^6,property_type,/);
   assert.equal(preds.length - 1 + errors.length - 1, lines.length - 1, 'every input row in exactly one output');
+
+  // The bundled monitor, on its hourly schedule, follows the lineage manifest back to the input.
+  const monitorEnv = { ...moto.env, MLTK_DATA_BUCKET: 'data', MLTK_PREDICTIONS_BUCKET: 'preds', MLTK_METRIC_NAMESPACE: 'mltk/heat_change' };
+  const result = await invoke('monitor', { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }, monitorEnv) as { monitored: { status: string }[] };
+  assert.deepEqual(result.monitored.map((m) => m.status), ['monitored']);
+  const report = JSON.parse(await get('monitoring/2026/batch.drift.json'));
+  assert.equal(report.model.name, 'heat_change');
+  assert.equal(report.rows, lines.length - 1);
+  const metrics = await new CloudWatchClient({}).send(new ListMetricsCommand({ Namespace: 'mltk/heat_change', MetricName: 'DriftShare' }));
+  assert.ok((metrics.Metrics ?? []).length > 0, 'DriftShare published');
 });
 after(async () => { await moto?.stop(); });
