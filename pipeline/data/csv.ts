@@ -89,6 +89,20 @@ function tokenize(buf: Buffer, end: number, final: boolean, cols: number, maxRow
   return { rows, consumed: pos };
 }
 
+/**
+ * Index of the category whose bytes equal buf[s, s+len), or -1. A JS byte loop: for the short
+ * strings of categorical columns it beats Buffer.compare, whose native call costs more than the compare.
+ */
+export function matchBytes(buf: Uint8Array, s: number, len: number, candidates: readonly Uint8Array[]): number {
+  outer: for (let k = 0; k < candidates.length; k++) {
+    const cat = candidates[k]!;
+    if (cat.length !== len) continue;
+    for (let j = 0; j < len; j++) if (cat[j] !== buf[s + j]) continue outer;
+    return k;
+  }
+  return -1;
+}
+
 export function fieldText(chunk: CsvChunk, i: number): string {
   const text = chunk.buf.toString('utf8', chunk.starts[i]!, chunk.ends[i]!);
   return chunk.escaped[i] ? text.replaceAll('""', '"') : text;
@@ -194,11 +208,18 @@ export async function openCsv(input: Readable | AsyncIterable<Buffer>, opts: Csv
     let bytesPerRow = 0;
     for (;;) {
       const want = bytesPerRow ? bytesPerRow * chunkRows : 1 << 20;
-      while (!done && pending.length < want) {
+      // Gather reads into one concat: concatenating per read would copy the pending bytes over and over.
+      const parts: Buffer[] = pending.length ? [pending] : [];
+      let length = pending.length;
+      while (!done && length < want) {
         const next = await it.next();
         if (next.done) { done = true; break; }
-        pending = pending.length ? Buffer.concat([pending, toBuffer(next.value)]) : toBuffer(next.value);
+        const b = toBuffer(next.value);
+        parts.push(b);
+        length += b.length;
       }
+      if (parts.length > 1) pending = Buffer.concat(parts, length);
+      else if (parts.length === 1) pending = parts[0]!;
       if (pending.length === 0 && done) return;
       const { rows, consumed } = tokenize(pending, pending.length, done, cols, chunkRows, scratch, opts.source, firstRow);
       if (rows === 0 && consumed === 0) {

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { InvalidInputError } from '../errors/index.ts';
-import { openCsv, parseNumberBytes, fieldText } from './csv.ts';
+import { openCsv, parseNumberBytes, fieldText, matchBytes } from './csv.ts';
 
 export interface ColumnSummary {
   name: string;
@@ -32,18 +32,15 @@ class ColumnStats {
   max = -Infinity;
   /** Distinct values as bytes: comparing bytes avoids decoding a string per cell. */
   distinct: { raw: Buffer; text: string }[] | undefined = [];
+  private readonly raw: Buffer[] = [];
   constructor(readonly name: string) {}
 
   addDistinct(buf: Buffer, s: number, e: number, decode: () => string): void {
     const seen = this.distinct!;
-    const len = e - s;
-    for (let k = 0; k < seen.length; k++) {
-      const d = seen[k]!.raw;
-      if (d.length === len && buf.compare(d, 0, len, s, e) === 0) return;
-    }
+    if (matchBytes(buf, s, e - s, this.raw) >= 0) return;
     if (seen.length >= MAX_CATEGORIES) { this.distinct = undefined; return; }
     const text = decode();
-    if (!seen.some((d) => d.text === text)) seen.push({ raw: Buffer.from(buf.subarray(s, e)), text });
+    if (!seen.some((d) => d.text === text)) { seen.push({ raw: Buffer.from(buf.subarray(s, e)), text }); this.raw.push(seen.at(-1)!.raw); }
   }
 
   summary(): ColumnSummary {

@@ -3,7 +3,7 @@
 // so batch scoring can route bad rows aside while training refuses the file outright.
 import type { Readable } from 'node:stream';
 import { InvalidInputError, type ErrorDetail } from '../errors/index.ts';
-import { openCsv, parseNumberBytes, fieldText, type CsvChunk } from './csv.ts';
+import { openCsv, parseNumberBytes, fieldText, matchBytes, type CsvChunk } from './csv.ts';
 import type { Column, Table } from './table.ts';
 
 export type ColumnType = 'numeric' | 'boolean' | 'categorical' | 'text';
@@ -95,12 +95,8 @@ function convertColumn(chunk: CsvChunk, col: number, spec: ColumnSpec, issues: R
         if (!spec.nullable) note(r, 'missing value (column is not nullable)');
         continue;
       }
-      let code = -1;
-      // Few categories per column: byte comparison beats decoding a string per cell.
-      for (let k = 0; k < encoded.length; k++) {
-        const cat = encoded[k]!;
-        if (cat.length === len && buf.compare(cat, 0, len, s, s + len) === 0) { code = k; break; }
-      }
+      // Few categories per column: comparing bytes beats decoding a string per cell.
+      let code = matchBytes(buf, s, len, encoded);
       if (code < 0 && chunk.escaped[i]) code = categories.indexOf(fieldText(chunk, i));
       if (code < 0) note(r, `value "${fieldText(chunk, i).slice(0, 40)}" is not one of ${categories.join('|')}`);
       codes[r] = code;
