@@ -2,7 +2,7 @@
 // only (the larger is parent − smaller), rows partitioned in place in one index array.
 import type { BinnedFeatures } from './binning.ts';
 import { bundleColumns } from './bundles.ts';
-import { COLUMN_STRIDE, PARTITION_WIDTH, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';
+import { COLUMN_STRIDE, PARTITION_HEADER, PARTITION_WIDTH, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';
 import { LevelRunner, sharedArray, type LevelBuffers } from './threads.ts';
 import { TrainingError } from '../errors/index.ts';
 
@@ -67,8 +67,9 @@ export class TreeGrower {
       result: sharedArray(Float64Array, threads * slots * RESULT_WIDTH, shared),
       columns: C,
       maxSplits: slots,
-      ptask: sharedArray(Int32Array, 1 + PARTITION_WIDTH * slots, shared),
-      mids: sharedArray(Int32Array, slots, shared),
+      ptask: sharedArray(Int32Array, PARTITION_HEADER + PARTITION_WIDTH * slots, shared),
+      lefts: sharedArray(Int32Array, threads * slots, shared),
+      mids: sharedArray(Int32Array, slots, false),
       scratch: sharedArray(Int32Array, n, shared),
       byFeature: shared ? sharedArray(Uint8Array, data.byFeature.length, true) : data.byFeature,
       rows: n,
@@ -126,7 +127,6 @@ export class TreeGrower {
       const next: number[] = [];
       const splits: { node: number; leftGrad: number; leftCount: number }[] = [];
       const pt = b.ptask;
-      const load = new Float64Array(this.runner.threads);
       level.forEach((node, e) => {
         const best = this.bestSplit(e);
         if (best.feature < 0 || best.gain <= p.minSplitGain) {
@@ -136,12 +136,8 @@ export class TreeGrower {
         feature[node] = best.feature;
         threshold[node] = data.edges[best.feature]![best.bin]!;
         defaultLeft[node] = best.defaultLeft;
-        // Largest nodes first would balance better; level order keeps the assignment deterministic and is close enough.
-        let thread = 0;
-        for (let t = 1; t < load.length; t++) if (load[t]! < load[thread]!) thread = t;
-        load[thread] += C[node]!;
-        const o = 1 + PARTITION_WIDTH * splits.length;
-        pt[o] = start[node]!; pt[o + 1] = end[node]!; pt[o + 2] = best.feature; pt[o + 3] = best.bin; pt[o + 4] = best.defaultLeft; pt[o + 5] = thread;
+        const o = PARTITION_HEADER + PARTITION_WIDTH * splits.length;
+        pt[o] = start[node]!; pt[o + 1] = end[node]!; pt[o + 2] = best.feature; pt[o + 3] = best.bin; pt[o + 4] = best.defaultLeft;
         splits.push({ node, leftGrad: best.leftGrad, leftCount: best.leftCount });
       });
       pt[0] = splits.length;

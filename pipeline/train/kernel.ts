@@ -135,37 +135,65 @@ export function levelTask(
   }
 }
 
-/** Per partition entry: start, end, feature, bin, missingLeft, thread. */
-export const PARTITION_WIDTH = 6;
+/** Partition task: [entries, chunks], then per entry: start, end, feature, bin, missingLeft. */
+export const PARTITION_HEADER = 2;
+export const PARTITION_WIDTH = 5;
 
 /**
- * Stable in-place partitions of the node ranges in `ptask` assigned to `thread` (rows going left
- * first); writes each boundary to `mids`. Node ranges are disjoint, so threads share `scratch`.
+ * First half of a stable partition, run by every thread: chunk `thread` of each node range in
+ * `ptask` (chunk t of [s, e) is [s + ⌊t·len/T⌋, s + ⌊(t+1)·len/T⌋)) keeps its left rows at the
+ * chunk's start in `idx` and copies its right rows to the same offsets in `scratch`; the left
+ * count goes to `lefts[entry·T + thread]`. Every thread gets an equal share of every node, the
+ * root included; joinPartitions then moves the pieces into place.
  */
-export function partitionNodes(ptask: Int32Array, mids: Int32Array, idx: Int32Array, byFeature: Uint8Array, scratch: Int32Array, n: number, thread: number): void {
+export function partitionNodes(ptask: Int32Array, lefts: Int32Array, idx: Int32Array, byFeature: Uint8Array, scratch: Int32Array, n: number, thread: number): void {
   const count = ptask[0]!;
-  const goesLeft = new Uint8Array(256);
+  const T = ptask[1]!;
   for (let e = 0; e < count; e++) {
-    const p = 1 + 6 * e;
-    if (ptask[p + 5] !== thread) continue;
+    const p = 2 + 5 * e;
     const s = ptask[p]!;
-    const end = ptask[p + 1]!;
-    const col = ptask[p + 2]! * n;
+    const len = ptask[p + 1]! - s;
+    const c0 = s + Math.floor((thread * len) / T);
+    const c1 = s + Math.floor(((thread + 1) * len) / T);
+    const col = byFeature.subarray(ptask[p + 2]! * n, (ptask[p + 2]! + 1) * n);
     const bin = ptask[p + 3]!;
-    for (let v = 0; v < 256; v++) goesLeft[v] = v <= bin ? 1 : 0;
-    goesLeft[255] = ptask[p + 4]!;
-    // Branch-free: both writes happen and one cursor moves, since left/right is a coin flip to the CPU.
-    let l = s;
-    let r = s;
-    for (let k = s; k < end; k++) {
+    const missingLeft = ptask[p + 4]! === 1;
+    // A branch beats a branch-free select here: V8 turns the select into a longer dependency chain.
+    let l = c0;
+    let r = c0;
+    for (let k = c0; k < c1; k++) {
       const row = idx[k]!;
-      const go = goesLeft[byFeature[col + row]!]!;
-      idx[l] = row;
-      scratch[r] = row;
-      l += go;
-      r += 1 - go;
+      const b = col[row]!;
+      if (b === 255 ? missingLeft : b <= bin) idx[l++] = row;
+      else scratch[r++] = row;
     }
-    for (let k = s; k < r; k++) idx[l + k - s] = scratch[k]!;
-    mids[e] = l;
+    lefts[e * T + thread] = l - c0;
+  }
+}
+
+/** Second half, on one thread: joins each node's chunks into [left rows, right rows], both in row order; writes each boundary to `mids`. */
+export function joinPartitions(ptask: Int32Array, lefts: Int32Array, idx: Int32Array, scratch: Int32Array, mids: Int32Array): void {
+  const count = ptask[0]!;
+  const T = ptask[1]!;
+  for (let e = 0; e < count; e++) {
+    const p = 2 + 5 * e;
+    const s = ptask[p]!;
+    const len = ptask[p + 1]! - s;
+    // Left pieces move down in chunk order (each lands at or below its source), then right pieces follow from scratch.
+    let to = s;
+    for (let t = 0; t < T; t++) {
+      const c0 = s + Math.floor((t * len) / T);
+      const l = lefts[e * T + t]!;
+      if (to !== c0) idx.copyWithin(to, c0, c0 + l);
+      to += l;
+    }
+    mids[e] = to;
+    for (let t = 0; t < T; t++) {
+      const c0 = s + Math.floor((t * len) / T);
+      const c1 = s + Math.floor(((t + 1) * len) / T);
+      const r = c1 - c0 - lefts[e * T + t]!;
+      idx.set(scratch.subarray(c0, c0 + r), to);
+      to += r;
+    }
   }
 }

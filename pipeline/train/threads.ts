@@ -3,7 +3,7 @@
 // Atomics: no messages and no copies in the loop. Column ranges adapt to measured busy time
 // (bundled columns cost more to scan than plain ones); any contiguous ranges give the same model.
 import { Worker } from 'node:worker_threads';
-import { buildHistogram, levelTask, partitionNodes, scanFeature } from './kernel.ts';
+import { buildHistogram, joinPartitions, levelTask, partitionNodes, scanFeature } from './kernel.ts';
 
 export interface LevelBuffers {
   bins: Uint8Array;
@@ -20,8 +20,9 @@ export interface LevelBuffers {
   columns: number;
   /** Split entries per thread in `result`. */
   maxSplits: number;
-  /** Partition entries (PARTITION_WIDTH ints each after a count), their boundaries, and row scratch. */
+  /** Partition entries (see PARTITION_HEADER), left rows per entry and chunk, boundaries, and row scratch. */
   ptask: Int32Array;
+  lefts: Int32Array;
   mids: Int32Array;
   scratch: Int32Array;
   /** Per-feature bins, column-major, `rows` each. */
@@ -61,7 +62,7 @@ for (;;) {
   if (Atomics.load(ctrl, ${STOP}) === 1) break;
   try {
     if (Atomics.load(ctrl, ${MODE}) === ${MODE_PARTITION}) {
-      partitionNodes(b.ptask, b.mids, b.idx, b.byFeature, b.scratch, b.rows, me);
+      partitionNodes(b.ptask, b.lefts, b.idx, b.byFeature, b.scratch, b.rows, me);
     } else {
       const t0 = performance.now();
       levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, ctrl[${BOUNDS} + me], ctrl[${BOUNDS} + me + 1], me * b.maxSplits);
@@ -147,10 +148,12 @@ export class LevelRunner {
     busy.fill(0);
   }
 
-  /** Runs the partitions in `ptask`, each on the thread it names. */
+  /** Runs the partitions in `ptask`, each node split into one chunk per thread, then joins the chunks. */
   partition(): void {
     const b = this.b;
-    this.dispatch(MODE_PARTITION, () => partitionNodes(b.ptask, b.mids, b.idx, b.byFeature, b.scratch, b.rows, 0));
+    b.ptask[1] = this.count;
+    this.dispatch(MODE_PARTITION, () => partitionNodes(b.ptask, b.lefts, b.idx, b.byFeature, b.scratch, b.rows, 0));
+    joinPartitions(b.ptask, b.lefts, b.idx, b.scratch, b.mids);
   }
 
   private dispatch(mode: number, own: () => void): void {
