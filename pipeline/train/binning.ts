@@ -31,15 +31,14 @@ export function binEdges(values: Float32Array, maxBins: number, seed: number): F
     for (let i = 0; i < QUANTILE_SAMPLE; i++) picked[i] = sample[Math.floor(rnd() * present)]!;
     sample = picked;
   }
-  sample.sort();
-  const distinct: number[] = [];
-  for (let i = 0; i < sample.length && distinct.length <= valueBins; i++) {
-    if (i === 0 || sample[i] !== sample[i - 1]) distinct.push(sample[i]!);
-  }
+  // Most features (booleans, categoricals, small counts) have few distinct values: those need no sort of the sample.
+  const distinct = new Set<number>();
+  for (let i = 0; i < sample.length && distinct.size <= valueBins; i++) distinct.add(sample[i]!);
   let edges: number[];
-  if (distinct.length <= valueBins) {
-    edges = distinct;
+  if (distinct.size <= valueBins) {
+    edges = [...distinct].sort((a, b) => a - b);
   } else {
+    sample.sort();
     edges = [];
     for (let b = 1; b <= valueBins; b++) {
       const v = sample[Math.ceil((b * sample.length) / valueBins) - 1]!;

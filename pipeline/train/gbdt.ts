@@ -60,11 +60,11 @@ export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: 
   let best = { round: 0, loss: Infinity };
   try {
     const grad = grower.grad;
+    for (let i = 0; i < n; i++) grad[i] = pred[i]! - y[i]!;
     for (let round = 1; round <= params.trees; round++) {
-      for (let i = 0; i < n; i++) grad[i] = pred[i]! - y[i]!;
       const tree = grower.grow(pred);
       trees.push(tree);
-      const log: RoundLog = { step: round, train_loss: rmse(y, pred) };
+      const log: RoundLog = { step: round, train_loss: nextGradients(y, pred, grad) };
       if (validRows.length) {
         addTree(tree, validCols, validPred);
         log.valid_loss = rmse(yValid, validPred);
@@ -81,6 +81,17 @@ export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: 
   }
   const kept = early !== undefined ? best.round : trees.length;
   return { ensemble: { base, trees: trees.slice(0, kept) }, codes, rounds, threads };
+}
+
+/** Writes the next tree's gradients (prediction − target) and returns the RMSE, in one pass. */
+function nextGradients(y: Float64Array, p: Float64Array, grad: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) {
+    const d = p[i]! - y[i]!;
+    grad[i] = d;
+    s += d * d;
+  }
+  return Math.sqrt(s / y.length);
 }
 
 export function rmse(y: Float64Array, p: Float64Array): number {

@@ -1,6 +1,6 @@
 // Grows one regression tree level by level on binned features: histograms for the smaller child
 // only (the larger is parent − smaller), rows partitioned in place in one index array.
-import type { BinnedFeatures } from './binning.ts';
+import { MISSING_BIN, type BinnedFeatures } from './binning.ts';
 import { bundleColumns } from './bundles.ts';
 import { COLUMN_STRIDE, PARTITION_HEADER, PARTITION_WIDTH, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';
 import { LevelRunner, sharedArray, type LevelBuffers } from './threads.ts';
@@ -108,7 +108,10 @@ export class TreeGrower {
       start.push(s); end.push(e); G.push(g); C.push(e - s); slot.push(-1);
       return feature.length - 1;
     };
-    const splittable = (node: number, depth: number) => depth < p.maxDepth && C[node]! >= 2 * p.minLeaf;
+    const canSplit = (count: number, depth: number) => depth < p.maxDepth && count >= 2 * p.minLeaf;
+    const splittable = (node: number, depth: number) => canSplit(C[node]!, depth);
+    // Splits whose children are both leaves: their rows are not partitioned, the leaf update tests the split itself.
+    const terminal: { node: number; bin: number }[] = [];
 
     addNode(0, n, rootG);
     let level: number[] = [];
@@ -136,6 +139,14 @@ export class TreeGrower {
         feature[node] = best.feature;
         threshold[node] = data.edges[best.feature]![best.bin]!;
         defaultLeft[node] = best.defaultLeft;
+        if (!canSplit(best.leftCount, depth + 1) && !canSplit(C[node]! - best.leftCount, depth + 1)) {
+          const mid = start[node]! + best.leftCount;
+          left[node] = addNode(start[node]!, mid, best.leftGrad);
+          right[node] = addNode(mid, end[node]!, G[node]! - best.leftGrad);
+          terminal.push({ node, bin: best.bin });
+          this.free.push(slot[node]!);
+          return;
+        }
         const o = PARTITION_HEADER + PARTITION_WIDTH * splits.length;
         pt[o] = start[node]!; pt[o + 1] = end[node]!; pt[o + 2] = best.feature; pt[o + 3] = best.bin; pt[o + 4] = best.defaultLeft;
         splits.push({ node, leftGrad: best.leftGrad, leftCount: best.leftCount });
@@ -173,8 +184,16 @@ export class TreeGrower {
 
     const value = new Float32Array(feature.length);
     for (let node = 0; node < feature.length; node++) {
-      if (left[node]! >= 0) continue;
-      value[node] = (-p.learningRate * G[node]!) / (C[node]! + p.lambda);
+      if (left[node]! < 0) value[node] = (-p.learningRate * G[node]!) / (C[node]! + p.lambda);
+    }
+    const inTerminal = new Uint8Array(feature.length);
+    for (const { node, bin } of terminal) {
+      const l = left[node]!, r = right[node]!;
+      inTerminal[l] = inTerminal[r] = 1;
+      addSplitValues(pred, idx, start[node]!, end[node]!, data.byFeature.subarray(feature[node]! * n, (feature[node]! + 1) * n), bin, defaultLeft[node] === 1, value[l]!, value[r]!);
+    }
+    for (let node = 0; node < feature.length; node++) {
+      if (left[node]! >= 0 || inTerminal[node]) continue;
       const v = value[node]!;
       for (let k = start[node]!, e = end[node]!; k < e; k++) pred[idx[k]!] += v;
     }
@@ -213,5 +232,14 @@ export class TreeGrower {
     }
     if (bestAt < 0) return { gain: 0, feature: -1, bin: -1, defaultLeft: 0, leftGrad: 0, leftCount: 0 };
     return { gain: res[bestAt]!, feature: res[bestAt + 1]!, bin: res[bestAt + 2]!, defaultLeft: res[bestAt + 3]!, leftGrad: res[bestAt + 4]!, leftCount: res[bestAt + 5]! };
+  }
+}
+
+/** Adds vLeft or vRight to each row of idx[start, end) by the split (bin ≤ `bin` goes left; missing goes left if `missingLeft`). */
+function addSplitValues(pred: Float64Array, idx: Int32Array, start: number, end: number, col: Uint8Array, bin: number, missingLeft: boolean, vLeft: number, vRight: number): void {
+  for (let k = start; k < end; k++) {
+    const row = idx[k]!;
+    const b = col[row]!;
+    pred[row] += (b === MISSING_BIN ? missingLeft : b <= bin) ? vLeft : vRight;
   }
 }
