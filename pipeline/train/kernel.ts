@@ -15,7 +15,26 @@ export const TASK_HEADER = 3;
 export function buildHistogram(bins: Uint8Array, grad: Float64Array, idx: Int32Array, hist: Float64Array, start: number, end: number, base: number, C: number, c0: number, c1: number): void {
   hist.fill(0, base + c0 * 512, base + c1 * 512);
   const first = base + c0 * 512;
-  for (let k = start; k < end; k++) {
+  // Two rows per pass halve the loop overhead; each bin still receives its rows in row order.
+  let k = start;
+  for (; k + 1 < end; k += 2) {
+    const r0 = idx[k]!;
+    const r1 = idx[k + 1]!;
+    const g0 = grad[r0]!;
+    const g1 = grad[r1]!;
+    const b0 = r0 * C;
+    const b1 = r1 * C;
+    let o = first;
+    for (let c = c0; c < c1; c++, o += 512) {
+      const j0 = o + (bins[b0 + c]! << 1);
+      const j1 = o + (bins[b1 + c]! << 1);
+      hist[j0] += g0;
+      hist[j0 + 1] += 1;
+      hist[j1] += g1;
+      hist[j1 + 1] += 1;
+    }
+  }
+  if (k < end) {
     const r = idx[k]!;
     const g = grad[r]!;
     const rowBase = r * C;
@@ -149,6 +168,7 @@ export const PARTITION_WIDTH = 5;
 export function partitionNodes(ptask: Int32Array, lefts: Int32Array, idx: Int32Array, byFeature: Uint8Array, scratch: Int32Array, n: number, thread: number): void {
   const count = ptask[0]!;
   const T = ptask[1]!;
+  const goesLeft = new Int32Array(256);
   for (let e = 0; e < count; e++) {
     const p = 2 + 5 * e;
     const s = ptask[p]!;
@@ -157,15 +177,17 @@ export function partitionNodes(ptask: Int32Array, lefts: Int32Array, idx: Int32A
     const c1 = s + Math.floor(((thread + 1) * len) / T);
     const col = byFeature.subarray(ptask[p + 2]! * n, (ptask[p + 2]! + 1) * n);
     const bin = ptask[p + 3]!;
-    const missingLeft = ptask[p + 4]! === 1;
-    // A branch beats a branch-free select here: V8 turns the select into a longer dependency chain.
+    for (let v = 0; v < 255; v++) goesLeft[v] = v <= bin ? 1 : 0;
+    goesLeft[255] = ptask[p + 4]!;
     let l = c0;
     let r = c0;
     for (let k = c0; k < c1; k++) {
       const row = idx[k]!;
-      const b = col[row]!;
-      if (b === 255 ? missingLeft : b <= bin) idx[l++] = row;
-      else scratch[r++] = row;
+      const go = goesLeft[col[row]!]!;
+      idx[l] = row;
+      scratch[r] = row;
+      l += go;
+      r += 1 - go;
     }
     lefts[e * T + thread] = l - c0;
   }
