@@ -14,6 +14,8 @@ export interface BundledColumns {
   /** Per column: [first member, member count]. */
   layout: Int32Array;
   members: Int32Array;
+  /** Per member, 256 entries: where each bundle code lands in the member's own histogram (2·bin, or 510 if missing). */
+  codeBins: Int32Array;
 }
 
 export function bundleColumns(data: BinnedFeatures): BundledColumns {
@@ -57,5 +59,17 @@ export function bundleColumns(data: BinnedFeatures): BundledColumns {
       stride *= states[f]!;
     }
   });
-  return { columns: C, bins, layout, members: Int32Array.from(members) };
+  const M = members.length / MEMBER_WIDTH;
+  const codeBins = new Int32Array(M * 256);
+  for (let m = 0; m < M; m++) {
+    const stride = members[MEMBER_WIDTH * m + 1]!;
+    if (stride === 0) continue;
+    const states = members[MEMBER_WIDTH * m + 2]!;
+    const missingState = members[MEMBER_WIDTH * m + 4]!;
+    for (let code = 0; code < 256; code++) {
+      const digit = Math.floor(code / stride) % states;
+      codeBins[256 * m + code] = digit === missingState ? 510 : 2 * digit;
+    }
+  }
+  return { columns: C, bins, layout, members: Int32Array.from(members), codeBins };
 }

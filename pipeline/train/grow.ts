@@ -63,6 +63,7 @@ export class TreeGrower {
       taskGrad: sharedArray(Float64Array, slots, shared),
       layout: sharedArray(Int32Array, bundled.layout.length, shared),
       members: sharedArray(Int32Array, bundled.members.length, shared),
+      codeBins: sharedArray(Int32Array, bundled.codeBins.length, shared),
       params: sharedArray(Float64Array, 2, shared),
       result: sharedArray(Float64Array, threads * slots * RESULT_WIDTH, shared),
       columns: C,
@@ -77,6 +78,7 @@ export class TreeGrower {
     if (shared) buffers.byFeature.set(data.byFeature);
     buffers.layout.set(bundled.layout);
     buffers.members.set(bundled.members);
+    buffers.codeBins.set(bundled.codeBins);
     buffers.params[0] = p.lambda;
     buffers.params[1] = p.minLeaf;
     const runner = await LevelRunner.start(buffers, threads);

@@ -91,7 +91,7 @@ export function scanFeature(h: Float64Array, o: number, nb: number, feature: num
 
 export function levelTask(
   bins: Uint8Array, grad: Float64Array, idx: Int32Array, hist: Float64Array,
-  task: Int32Array, taskGrad: Float64Array, layout: Int32Array, members: Int32Array, params: Float64Array,
+  task: Int32Array, taskGrad: Float64Array, layout: Int32Array, members: Int32Array, codeBins: Int32Array, params: Float64Array,
   result: Float64Array, C: number, c0: number, c1: number, resultBase: number,
 ): void {
   const nBuild = task[0]!;
@@ -109,7 +109,9 @@ export function levelTask(
   const lambda = params[0]!;
   const minLeaf = params[1]!;
   const best = new Float64Array(6);
-  const marginal = new Float64Array(512);
+  let widest = 1;
+  for (let c = c0; c < c1; c++) widest = Math.max(widest, layout[2 * c + 1]!);
+  const marginals = new Float64Array(512 * widest);
   for (let e = 0; e < nSplit; e++, t += 2) {
     const base = task[t]! * slotSize;
     const count = task[t + 1]!;
@@ -121,28 +123,26 @@ export function levelTask(
     for (let c = c0; c < c1; c++) {
       const o = base + c * 512;
       const m0 = layout[2 * c]!;
-      const mEnd = m0 + layout[2 * c + 1]!;
-      for (let m = m0; m < mEnd; m++) {
-        const feature = members[5 * m]!;
-        const stride = members[5 * m + 1]!;
-        const nb = members[5 * m + 3]!;
-        if (stride === 0) {
-          scanFeature(hist, o, nb, feature, G, count, lambda, minLeaf, parentScore, best);
-          continue;
-        }
-        // A bundle member: sum the bundle histogram over the other members' digits.
-        const states = members[5 * m + 2]!;
-        const missingState = members[5 * m + 4]!;
-        const codes = layout[2 * c + 1]! > 0 ? members[5 * (mEnd - 1) + 1]! * members[5 * (mEnd - 1) + 2]! : 0;
-        marginal.fill(0);
-        for (let code = 0; code < codes; code++) {
-          const digit = Math.floor(code / stride) % states;
-          const to = digit === missingState ? 510 : 2 * digit;
-          marginal[to] += hist[o + 2 * code]!;
-          marginal[to + 1] += hist[o + 2 * code + 1]!;
-        }
-        scanFeature(marginal, 0, nb, feature, G, count, lambda, minLeaf, parentScore, best);
+      const k = layout[2 * c + 1]!;
+      if (members[5 * m0 + 1] === 0) {
+        scanFeature(hist, o, members[5 * m0 + 3]!, members[5 * m0]!, G, count, lambda, minLeaf, parentScore, best);
+        continue;
       }
+      // A bundle: each member's histogram is the bundle's summed over the other members' digits, all in one pass.
+      // Codes without rows are skipped (subtraction may leave rounding dust there; no row can go anywhere by it).
+      const codes = members[5 * (m0 + k - 1) + 1]! * members[5 * (m0 + k - 1) + 2]!;
+      marginals.fill(0, 0, 512 * k);
+      for (let code = 0; code < codes; code++) {
+        const rows = hist[o + 2 * code + 1]!;
+        if (rows === 0) continue;
+        const g = hist[o + 2 * code]!;
+        for (let i = 0; i < k; i++) {
+          const to = 512 * i + codeBins[256 * (m0 + i) + code]!;
+          marginals[to] += g;
+          marginals[to + 1] += rows;
+        }
+      }
+      for (let i = 0; i < k; i++) scanFeature(marginals, 512 * i, members[5 * (m0 + i) + 3]!, members[5 * (m0 + i)]!, G, count, lambda, minLeaf, parentScore, best);
     }
     const r = (resultBase + e) * 6;
     result[r] = best[0]! / 2;

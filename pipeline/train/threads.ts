@@ -14,6 +14,7 @@ export interface LevelBuffers {
   taskGrad: Float64Array;
   layout: Int32Array;
   members: Int32Array;
+  codeBins: Int32Array;
   params: Float64Array;
   result: Float64Array;
   /** Byte columns in `bins` (features after bundling). */
@@ -69,7 +70,7 @@ for (;;) {
       partitionNodes(b.ptask, b.lefts, b.idx, b.byFeature, b.scratch, b.rows, me);
     } else {
       const t0 = performance.now();
-      levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, ctrl[${BOUNDS} + me], ctrl[${BOUNDS} + me + 1], me * b.maxSplits);
+      levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.codeBins, b.params, b.result, b.columns, ctrl[${BOUNDS} + me], ctrl[${BOUNDS} + me + 1], me * b.maxSplits);
       busy[me] += performance.now() - t0;
     }
   } catch (e) {
@@ -133,7 +134,7 @@ export class LevelRunner {
     const b = this.b;
     this.dispatch(MODE_LEVEL, () => {
       const t0 = performance.now();
-      levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.params, b.result, b.columns, this.ctrl[BOUNDS]!, this.ctrl[BOUNDS + 1]!, 0);
+      levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.codeBins, b.params, b.result, b.columns, this.ctrl[BOUNDS]!, this.ctrl[BOUNDS + 1]!, 0);
       this.busy[0] += performance.now() - t0;
     });
     if (++this.levels % REBALANCE_EVERY === 0) this.rebalance();
