@@ -43,11 +43,10 @@ export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: 
   let base = 0;
   for (let i = 0; i < n; i++) base += y[i]!;
   base /= n;
-  const pred = new Float64Array(n).fill(base);
   const validPred = new Float64Array(validRows.length).fill(base);
 
   const threads = params.threads ?? (n * columns.length >= PARALLEL_MIN_CELLS ? Math.min(2, availableParallelism()) : 1);
-  const grower = await TreeGrower.create(binned, {
+  const grower = await TreeGrower.create(binned, y, {
     maxDepth: params.max_depth,
     minLeaf: params.min_samples_leaf,
     lambda: params.l2,
@@ -59,12 +58,13 @@ export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: 
   const rounds: RoundLog[] = [];
   let best = { round: 0, loss: Infinity };
   try {
-    const grad = grower.grad;
+    const { grad, pred } = grower;
+    pred.fill(base);
     for (let i = 0; i < n; i++) grad[i] = pred[i]! - y[i]!;
     for (let round = 1; round <= params.trees; round++) {
-      const tree = grower.grow(pred);
+      const tree = grower.grow();
       trees.push(tree);
-      const log: RoundLog = { step: round, train_loss: nextGradients(y, pred, grad) };
+      const log: RoundLog = { step: round, train_loss: rootMeanSquare(grad) };
       if (validRows.length) {
         addTree(tree, validCols, validPred);
         log.valid_loss = rmse(yValid, validPred);
@@ -83,15 +83,11 @@ export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: 
   return { ensemble: { base, trees: trees.slice(0, kept) }, codes, rounds, threads };
 }
 
-/** Writes the next tree's gradients (prediction − target) and returns the RMSE, in one pass. */
-function nextGradients(y: Float64Array, p: Float64Array, grad: Float64Array): number {
+/** Training RMSE from the residuals the grower leaves in `grad`. */
+function rootMeanSquare(grad: Float64Array): number {
   let s = 0;
-  for (let i = 0; i < y.length; i++) {
-    const d = p[i]! - y[i]!;
-    grad[i] = d;
-    s += d * d;
-  }
-  return Math.sqrt(s / y.length);
+  for (let i = 0; i < grad.length; i++) s += grad[i]! * grad[i]!;
+  return Math.sqrt(s / grad.length);
 }
 
 export function rmse(y: Float64Array, p: Float64Array): number {

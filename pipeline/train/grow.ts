@@ -1,8 +1,8 @@
 // Grows one regression tree level by level on binned features: histograms for the smaller child
 // only (the larger is parent − smaller), rows partitioned in place in one index array.
-import { MISSING_BIN, type BinnedFeatures } from './binning.ts';
+import type { BinnedFeatures } from './binning.ts';
 import { bundleColumns } from './bundles.ts';
-import { COLUMN_STRIDE, PARTITION_HEADER, PARTITION_WIDTH, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';
+import { COLUMN_STRIDE, LEAF_HEADER, LEAF_WIDTH, PARTITION_HEADER, PARTITION_WIDTH, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';
 import { LevelRunner, sharedArray, type LevelBuffers } from './threads.ts';
 import { TrainingError } from '../errors/index.ts';
 
@@ -40,8 +40,11 @@ export class TreeGrower {
     for (let s = slots - 1; s >= 0; s--) this.free.push(s);
   }
 
-  /** Shared buffers sized for the widest level this depth and leaf size allow; the gradient array is `grad`. */
-  static async create(data: BinnedFeatures, p: GrowParams, threads: number): Promise<TreeGrower> {
+  /**
+   * Shared buffers sized for the widest level this depth and leaf size allow. `target` has one value
+   * per binned row; the caller sets the starting predictions in `pred` and gradients in `grad`.
+   */
+  static async create(data: BinnedFeatures, target: Float64Array, p: GrowParams, threads: number): Promise<TreeGrower> {
     const n = data.rows;
     const bundled = bundleColumns(data);
     const C = bundled.columns;
@@ -69,6 +72,10 @@ export class TreeGrower {
       columns: C,
       maxSplits: slots,
       ptask: sharedArray(Int32Array, PARTITION_HEADER + PARTITION_WIDTH * slots, shared),
+      // A tree has at most 2·widest + 1 leaves.
+      ltask: sharedArray(Float64Array, LEAF_HEADER + LEAF_WIDTH * (2 * widest + 2), shared),
+      pred: sharedArray(Float64Array, n, shared),
+      y: sharedArray(Float64Array, n, shared),
       lefts: sharedArray(Int32Array, threads * slots, shared),
       mids: sharedArray(Int32Array, slots, false),
       scratch: sharedArray(Int32Array, n, shared),
@@ -76,6 +83,7 @@ export class TreeGrower {
       rows: n,
     };
     if (shared) buffers.byFeature.set(data.byFeature);
+    buffers.y.set(target);
     buffers.layout.set(bundled.layout);
     buffers.members.set(bundled.members);
     buffers.codeBins.set(bundled.codeBins);
@@ -85,17 +93,22 @@ export class TreeGrower {
     return new TreeGrower(data, p, buffers, runner, slots);
   }
 
-  /** Gradients for the next tree go here (prediction − target per binned row). */
+  /** Gradients per binned row: prediction − target; each tree writes the next tree's. */
   get grad(): Float64Array {
     return this.b.grad;
+  }
+
+  /** Predictions per binned row; each tree adds its leaf values. */
+  get pred(): Float64Array {
+    return this.b.pred;
   }
 
   close(): Promise<void> {
     return this.runner.close();
   }
 
-  /** Grows a tree on the current gradients and adds its leaf values to `pred` (one entry per binned row). */
-  grow(pred: Float64Array): Tree {
+  /** Grows a tree on the current gradients, adds its leaf values to `pred` and writes the next gradients. */
+  grow(): Tree {
     const { b, p, data } = this;
     const n = data.rows;
     const idx = b.idx;
@@ -188,17 +201,23 @@ export class TreeGrower {
     for (let node = 0; node < feature.length; node++) {
       if (left[node]! < 0) value[node] = (-p.learningRate * G[node]!) / (C[node]! + p.lambda);
     }
+    const lt = b.ltask;
+    let entries = 0;
+    const entry = (node: number, f: number, bin: number, vLeft: number, vRight: number) => {
+      const o = LEAF_HEADER + LEAF_WIDTH * entries++;
+      lt[o] = start[node]!; lt[o + 1] = end[node]!; lt[o + 2] = f; lt[o + 3] = bin; lt[o + 4] = defaultLeft[node]!; lt[o + 5] = vLeft; lt[o + 6] = vRight;
+    };
     const inTerminal = new Uint8Array(feature.length);
     for (const { node, bin } of terminal) {
       const l = left[node]!, r = right[node]!;
       inTerminal[l] = inTerminal[r] = 1;
-      addSplitValues(pred, idx, start[node]!, end[node]!, data.byFeature.subarray(feature[node]! * n, (feature[node]! + 1) * n), bin, defaultLeft[node] === 1, value[l]!, value[r]!);
+      entry(node, feature[node]!, bin, value[l]!, value[r]!);
     }
     for (let node = 0; node < feature.length; node++) {
-      if (left[node]! >= 0 || inTerminal[node]) continue;
-      const v = value[node]!;
-      for (let k = start[node]!, e = end[node]!; k < e; k++) pred[idx[k]!] += v;
+      if (left[node]! < 0 && !inTerminal[node]) entry(node, -1, 0, value[node]!, value[node]!);
     }
+    lt[0] = entries;
+    this.runner.addLeaves();
     return {
       feature: Int32Array.from(feature),
       threshold: Float32Array.from(threshold),
@@ -234,17 +253,5 @@ export class TreeGrower {
     }
     if (bestAt < 0) return { gain: 0, feature: -1, bin: -1, defaultLeft: 0, leftGrad: 0, leftCount: 0 };
     return { gain: res[bestAt]!, feature: res[bestAt + 1]!, bin: res[bestAt + 2]!, defaultLeft: res[bestAt + 3]!, leftGrad: res[bestAt + 4]!, leftCount: res[bestAt + 5]! };
-  }
-}
-
-/** Adds vLeft or vRight to each row of idx[start, end) by the split (bin ≤ `bin` goes left; missing goes left if `missingLeft`). */
-function addSplitValues(pred: Float64Array, idx: Int32Array, start: number, end: number, col: Uint8Array, bin: number, missingLeft: boolean, vLeft: number, vRight: number): void {
-  // A value per bin code instead of a branch: which side a row goes is a coin flip to the CPU.
-  const byBin = new Float64Array(256);
-  for (let v = 0; v < 256; v++) byBin[v] = v <= bin ? vLeft : vRight;
-  byBin[MISSING_BIN] = missingLeft ? vLeft : vRight;
-  for (let k = start; k < end; k++) {
-    const row = idx[k]!;
-    pred[row] += byBin[col[row]!]!;
   }
 }

@@ -219,3 +219,48 @@ export function joinPartitions(ptask: Int32Array, lefts: Int32Array, idx: Int32A
     }
   }
 }
+
+/** Leaf task: [entries, chunks], then per entry: start, end, feature (-1 for a leaf), bin, missingLeft, left value, right value. */
+export const LEAF_HEADER = 2;
+export const LEAF_WIDTH = 7;
+
+/**
+ * Adds leaf values to the predictions of chunk `thread` of each entry's rows (chunks as in
+ * partitionNodes) and writes the next gradients, prediction − target. An entry is a leaf (one
+ * value) or a split whose children are both leaves (rows not partitioned: the split is tested here).
+ */
+export function addLeafValues(ltask: Float64Array, idx: Int32Array, byFeature: Uint8Array, pred: Float64Array, grad: Float64Array, y: Float64Array, n: number, thread: number): void {
+  const count = ltask[0]!;
+  const T = ltask[1]!;
+  // A value per bin code instead of a branch: which side a row goes is a coin flip to the CPU.
+  const byBin = new Float64Array(256);
+  for (let e = 0; e < count; e++) {
+    const p = 2 + 7 * e;
+    const s = ltask[p]!;
+    const len = ltask[p + 1]! - s;
+    const c0 = s + Math.floor((thread * len) / T);
+    const c1 = s + Math.floor(((thread + 1) * len) / T);
+    const f = ltask[p + 2]!;
+    const vLeft = ltask[p + 5]!;
+    const vRight = ltask[p + 6]!;
+    if (f < 0) {
+      for (let k = c0; k < c1; k++) {
+        const row = idx[k]!;
+        const q = pred[row]! + vLeft;
+        pred[row] = q;
+        grad[row] = q - y[row]!;
+      }
+      continue;
+    }
+    const bin = ltask[p + 3]!;
+    for (let v = 0; v < 255; v++) byBin[v] = v <= bin ? vLeft : vRight;
+    byBin[255] = ltask[p + 4] === 1 ? vLeft : vRight;
+    const col = byFeature.subarray(f * n, (f + 1) * n);
+    for (let k = c0; k < c1; k++) {
+      const row = idx[k]!;
+      const q = pred[row]! + byBin[col[row]!]!;
+      pred[row] = q;
+      grad[row] = q - y[row]!;
+    }
+  }
+}

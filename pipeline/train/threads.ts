@@ -3,7 +3,7 @@
 // Atomics: no messages and no copies in the loop. Column ranges adapt to measured busy time
 // (bundled columns cost more to scan than plain ones); any contiguous ranges give the same model.
 import { Worker } from 'node:worker_threads';
-import { buildHistogram, joinPartitions, levelTask, partitionNodes, scanFeature } from './kernel.ts';
+import { addLeafValues, buildHistogram, joinPartitions, levelTask, partitionNodes, scanFeature } from './kernel.ts';
 
 export interface LevelBuffers {
   bins: Uint8Array;
@@ -23,6 +23,10 @@ export interface LevelBuffers {
   maxSplits: number;
   /** Partition entries (see PARTITION_HEADER), left rows per entry and chunk, boundaries, and row scratch. */
   ptask: Int32Array;
+  /** Leaf task (see LEAF_HEADER), predictions and targets per binned row. */
+  ltask: Float64Array;
+  pred: Float64Array;
+  y: Float64Array;
   lefts: Int32Array;
   mids: Int32Array;
   scratch: Int32Array;
@@ -38,6 +42,7 @@ const FAILED = 3;
 const MODE = 4;
 const MODE_LEVEL = 0;
 const MODE_PARTITION = 1;
+const MODE_LEAVES = 2;
 /** ctrl[BOUNDS + t] .. ctrl[BOUNDS + t + 1] is thread t's column range. */
 const BOUNDS = 8;
 const MAX_THREADS = 64;
@@ -53,6 +58,7 @@ const buildHistogram = ${kernels[0]};
 const scanFeature = ${kernels[1]};
 const levelTask = ${kernels[2]};
 const partitionNodes = ${kernels[3]};
+const addLeafValues = ${kernels[4]};
 const b = workerData.buffers;
 const ctrl = workerData.ctrl;
 const busy = workerData.busy;
@@ -68,6 +74,8 @@ for (;;) {
   try {
     if (Atomics.load(ctrl, ${MODE}) === ${MODE_PARTITION}) {
       partitionNodes(b.ptask, b.lefts, b.idx, b.byFeature, b.scratch, b.rows, me);
+    } else if (Atomics.load(ctrl, ${MODE}) === ${MODE_LEAVES}) {
+      addLeafValues(b.ltask, b.idx, b.byFeature, b.pred, b.grad, b.y, b.rows, me);
     } else {
       const t0 = performance.now();
       levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.codeBins, b.params, b.result, b.columns, ctrl[${BOUNDS} + me], ctrl[${BOUNDS} + me + 1], me * b.maxSplits);
@@ -110,7 +118,7 @@ export class LevelRunner {
   /** Starts the workers and resolves once each is running; `threads` counts the main thread. */
   static async start(b: LevelBuffers, threads: number): Promise<LevelRunner> {
     const runner = new LevelRunner(b, threads);
-    const src = workerSource([buildHistogram.toString(), scanFeature.toString(), levelTask.toString(), partitionNodes.toString()]);
+    const src = workerSource([buildHistogram.toString(), scanFeature.toString(), levelTask.toString(), partitionNodes.toString(), addLeafValues.toString()]);
     const online = [...Array(runner.count - 1).keys()].map((i) => {
       const w = new Worker(src, { eval: true, workerData: { buffers: b, ctrl: runner.ctrl, busy: runner.busy, thread: i + 1 } });
       runner.workers.push(w);
@@ -159,6 +167,13 @@ export class LevelRunner {
     b.ptask[1] = this.count;
     this.dispatch(MODE_PARTITION, () => partitionNodes(b.ptask, b.lefts, b.idx, b.byFeature, b.scratch, b.rows, 0));
     joinPartitions(b.ptask, b.lefts, b.idx, b.scratch, b.mids);
+  }
+
+  /** Adds the leaf values in `ltask` to `pred` and writes the next gradients, each entry split into one chunk per thread. */
+  addLeaves(): void {
+    const b = this.b;
+    b.ltask[1] = this.count;
+    this.dispatch(MODE_LEAVES, () => addLeafValues(b.ltask, b.idx, b.byFeature, b.pred, b.grad, b.y, b.rows, 0));
   }
 
   private dispatch(mode: number, own: () => void): void {
