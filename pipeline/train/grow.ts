@@ -78,7 +78,7 @@ export class TreeGrower {
       y: sharedArray(Float64Array, n, shared),
       lefts: sharedArray(Int32Array, threads * slots, shared),
       mids: sharedArray(Int32Array, slots, false),
-      scratch: sharedArray(Int32Array, n, shared),
+      scratch: sharedArray(Int32Array, 2 * n, shared),
       byFeature: shared ? sharedArray(Uint8Array, data.byFeature.length, true) : data.byFeature,
       rows: n,
     };

@@ -154,23 +154,23 @@ export function levelTask(
   }
 }
 
-/** Partition task: [entries, chunks], then per entry: start, end, feature, bin, missingLeft. */
-export const PARTITION_HEADER = 2;
+/** Partition task: [entries, chunks, threads arrived], then per entry: start, end, feature, bin, missingLeft. */
+export const PARTITION_HEADER = 3;
 export const PARTITION_WIDTH = 5;
 
 /**
- * First half of a stable partition, run by every thread: chunk `thread` of each node range in
- * `ptask` (chunk t of [s, e) is [s + ⌊t·len/T⌋, s + ⌊(t+1)·len/T⌋)) keeps its left rows at the
- * chunk's start in `idx` and copies its right rows to the same offsets in `scratch`; the left
- * count goes to `lefts[entry·T + thread]`. Every thread gets an equal share of every node, the
- * root included; joinPartitions then moves the pieces into place.
+ * Stable partition of the node ranges in `ptask`, run by every thread on chunk `thread` of each
+ * range (chunk t of [s, e) is [s + ⌊t·len/T⌋, s + ⌊(t+1)·len/T⌋)), so all threads share every
+ * node, the root included. First each chunk's left rows go to `scratch` at the chunk's offsets and
+ * its right rows to the same offsets + n, with the left count in `lefts[entry·T + thread]`; once
+ * every thread has arrived, each copies its pieces to their final places in `idx`.
  */
 export function partitionNodes(ptask: Int32Array, lefts: Int32Array, idx: Int32Array, byFeature: Uint8Array, scratch: Int32Array, n: number, thread: number): void {
   const count = ptask[0]!;
   const T = ptask[1]!;
   const goesLeft = new Int32Array(256);
   for (let e = 0; e < count; e++) {
-    const p = 2 + 5 * e;
+    const p = 3 + 5 * e;
     const s = ptask[p]!;
     const len = ptask[p + 1]! - s;
     const c0 = s + Math.floor((thread * len) / T);
@@ -180,43 +180,46 @@ export function partitionNodes(ptask: Int32Array, lefts: Int32Array, idx: Int32A
     for (let v = 0; v < 255; v++) goesLeft[v] = v <= bin ? 1 : 0;
     goesLeft[255] = ptask[p + 4]!;
     let l = c0;
-    let r = c0;
+    let r = c0 + n;
     for (let k = c0; k < c1; k++) {
       const row = idx[k]!;
       const go = goesLeft[col[row]!]!;
-      idx[l] = row;
+      scratch[l] = row;
       scratch[r] = row;
       l += go;
       r += 1 - go;
     }
     lefts[e * T + thread] = l - c0;
   }
-}
-
-/** Second half, on one thread: joins each node's chunks into [left rows, right rows], both in row order; writes each boundary to `mids`. */
-export function joinPartitions(ptask: Int32Array, lefts: Int32Array, idx: Int32Array, scratch: Int32Array, mids: Int32Array): void {
-  const count = ptask[0]!;
-  const T = ptask[1]!;
+  // Barrier: nobody may write idx while another thread still reads its chunk.
+  Atomics.add(ptask, 2, 1);
+  Atomics.notify(ptask, 2);
+  const since = Date.now();
+  for (let spin = 0, v = Atomics.load(ptask, 2); v < T; spin++, v = Atomics.load(ptask, 2)) {
+    if (spin < 100_000) continue;
+    Atomics.wait(ptask, 2, v, 1);
+    if (Date.now() - since > 30_000) throw new Error('a partition thread never arrived');
+  }
   for (let e = 0; e < count; e++) {
-    const p = 2 + 5 * e;
+    const p = 3 + 5 * e;
     const s = ptask[p]!;
     const len = ptask[p + 1]! - s;
-    // Left pieces move down in chunk order (each lands at or below its source), then right pieces follow from scratch.
-    let to = s;
+    let left = 0;
+    let leftBefore = 0;
+    let rightBefore = 0;
     for (let t = 0; t < T; t++) {
-      const c0 = s + Math.floor((t * len) / T);
       const l = lefts[e * T + t]!;
-      if (to !== c0) idx.copyWithin(to, c0, c0 + l);
-      to += l;
+      left += l;
+      if (t < thread) {
+        leftBefore += l;
+        rightBefore += s + Math.floor(((t + 1) * len) / T) - (s + Math.floor((t * len) / T)) - l;
+      }
     }
-    mids[e] = to;
-    for (let t = 0; t < T; t++) {
-      const c0 = s + Math.floor((t * len) / T);
-      const c1 = s + Math.floor(((t + 1) * len) / T);
-      const r = c1 - c0 - lefts[e * T + t]!;
-      idx.set(scratch.subarray(c0, c0 + r), to);
-      to += r;
-    }
+    const c0 = s + Math.floor((thread * len) / T);
+    const c1 = s + Math.floor(((thread + 1) * len) / T);
+    const l = lefts[e * T + thread]!;
+    idx.set(scratch.subarray(c0, c0 + l), s + leftBefore);
+    idx.set(scratch.subarray(n + c0, n + c1 - l), s + left + rightBefore);
   }
 }
 

@@ -3,7 +3,7 @@
 // Atomics: no messages and no copies in the loop. Column ranges adapt to measured busy time
 // (bundled columns cost more to scan than plain ones); any contiguous ranges give the same model.
 import { Worker } from 'node:worker_threads';
-import { addLeafValues, buildHistogram, joinPartitions, levelTask, partitionNodes, scanFeature } from './kernel.ts';
+import { addLeafValues, buildHistogram, levelTask, PARTITION_HEADER, PARTITION_WIDTH, partitionNodes, scanFeature } from './kernel.ts';
 
 export interface LevelBuffers {
   bins: Uint8Array;
@@ -21,7 +21,7 @@ export interface LevelBuffers {
   columns: number;
   /** Split entries per thread in `result`. */
   maxSplits: number;
-  /** Partition entries (see PARTITION_HEADER), left rows per entry and chunk, boundaries, and row scratch. */
+  /** Partition entries (see PARTITION_HEADER), left rows per entry and chunk, boundaries, and 2·rows of scratch. */
   ptask: Int32Array;
   /** Leaf task (see LEAF_HEADER), predictions and targets per binned row. */
   ltask: Float64Array;
@@ -161,12 +161,18 @@ export class LevelRunner {
     busy.fill(0);
   }
 
-  /** Runs the partitions in `ptask`, each node split into one chunk per thread, then joins the chunks. */
+  /** Runs the partitions in `ptask`, each node split into one chunk per thread; writes each node's boundary to `mids`. */
   partition(): void {
     const b = this.b;
-    b.ptask[1] = this.count;
+    const T = this.count;
+    b.ptask[1] = T;
+    b.ptask[2] = 0;
     this.dispatch(MODE_PARTITION, () => partitionNodes(b.ptask, b.lefts, b.idx, b.byFeature, b.scratch, b.rows, 0));
-    joinPartitions(b.ptask, b.lefts, b.idx, b.scratch, b.mids);
+    for (let e = 0; e < b.ptask[0]!; e++) {
+      let mid = b.ptask[PARTITION_HEADER + PARTITION_WIDTH * e]!;
+      for (let t = 0; t < T; t++) mid += b.lefts[e * T + t]!;
+      b.mids[e] = mid;
+    }
   }
 
   /** Adds the leaf values in `ltask` to `pred` and writes the next gradients, each entry split into one chunk per thread. */
