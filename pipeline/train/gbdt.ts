@@ -46,7 +46,7 @@ export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: 
   const validPred = new Float64Array(validRows.length).fill(base);
 
   const threads = params.threads ?? (n * columns.length >= PARALLEL_MIN_CELLS ? Math.min(2, availableParallelism()) : 1);
-  const grower = await TreeGrower.create(binned, y, {
+  const grower = await TreeGrower.create(binned, {
     maxDepth: params.max_depth,
     minLeaf: params.min_samples_leaf,
     lambda: params.l2,
@@ -58,9 +58,8 @@ export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: 
   const rounds: RoundLog[] = [];
   let best = { round: 0, loss: Infinity };
   try {
-    const { grad, pred } = grower;
-    pred.fill(base);
-    for (let i = 0; i < n; i++) grad[i] = pred[i]! - y[i]!;
+    const grad = grower.grad;
+    for (let i = 0; i < n; i++) grad[i] = base - y[i]!;
     for (let round = 1; round <= params.trees; round++) {
       const tree = grower.grow();
       trees.push(tree);

@@ -40,11 +40,8 @@ export class TreeGrower {
     for (let s = slots - 1; s >= 0; s--) this.free.push(s);
   }
 
-  /**
-   * Shared buffers sized for the widest level this depth and leaf size allow. `target` has one value
-   * per binned row; the caller sets the starting predictions in `pred` and gradients in `grad`.
-   */
-  static async create(data: BinnedFeatures, target: Float64Array, p: GrowParams, threads: number): Promise<TreeGrower> {
+  /** Shared buffers sized for the widest level this depth and leaf size allow; the caller sets the first gradients in `grad`. */
+  static async create(data: BinnedFeatures, p: GrowParams, threads: number): Promise<TreeGrower> {
     const n = data.rows;
     const bundled = bundleColumns(data);
     const C = bundled.columns;
@@ -74,8 +71,6 @@ export class TreeGrower {
       ptask: sharedArray(Int32Array, PARTITION_HEADER + PARTITION_WIDTH * slots, shared),
       // A tree has at most 2·widest + 1 leaves.
       ltask: sharedArray(Float64Array, LEAF_HEADER + LEAF_WIDTH * (2 * widest + 2), shared),
-      pred: sharedArray(Float64Array, n, shared),
-      y: sharedArray(Float64Array, n, shared),
       lefts: sharedArray(Int32Array, threads * slots, shared),
       mids: sharedArray(Int32Array, slots, false),
       scratch: sharedArray(Int32Array, 2 * n, shared),
@@ -83,7 +78,6 @@ export class TreeGrower {
       rows: n,
     };
     if (shared) buffers.byFeature.set(data.byFeature);
-    buffers.y.set(target);
     buffers.layout.set(bundled.layout);
     buffers.members.set(bundled.members);
     buffers.codeBins.set(bundled.codeBins);
@@ -93,21 +87,16 @@ export class TreeGrower {
     return new TreeGrower(data, p, buffers, runner, slots);
   }
 
-  /** Gradients per binned row: prediction − target; each tree writes the next tree's. */
+  /** Gradients per binned row, prediction − target: each tree adds its leaf values. */
   get grad(): Float64Array {
     return this.b.grad;
-  }
-
-  /** Predictions per binned row; each tree adds its leaf values. */
-  get pred(): Float64Array {
-    return this.b.pred;
   }
 
   close(): Promise<void> {
     return this.runner.close();
   }
 
-  /** Grows a tree on the current gradients, adds its leaf values to `pred` and writes the next gradients. */
+  /** Grows a tree on the current gradients and adds its leaf values to them. */
   grow(): Tree {
     const { b, p, data } = this;
     const n = data.rows;

@@ -228,11 +228,11 @@ export const LEAF_HEADER = 2;
 export const LEAF_WIDTH = 7;
 
 /**
- * Adds leaf values to the predictions of chunk `thread` of each entry's rows (chunks as in
- * partitionNodes) and writes the next gradients, prediction − target. An entry is a leaf (one
- * value) or a split whose children are both leaves (rows not partitioned: the split is tested here).
+ * Adds leaf values to the gradients (prediction − target, so they move with the prediction) of
+ * chunk `thread` of each entry's rows (chunks as in partitionNodes). An entry is a leaf (one value)
+ * or a split whose children are both leaves (rows not partitioned: the split is tested here).
  */
-export function addLeafValues(ltask: Float64Array, idx: Int32Array, byFeature: Uint8Array, pred: Float64Array, grad: Float64Array, y: Float64Array, n: number, thread: number): void {
+export function addLeafValues(ltask: Float64Array, idx: Int32Array, byFeature: Uint8Array, grad: Float64Array, n: number, thread: number): void {
   const count = ltask[0]!;
   const T = ltask[1]!;
   // A value per bin code instead of a branch: which side a row goes is a coin flip to the CPU.
@@ -247,12 +247,7 @@ export function addLeafValues(ltask: Float64Array, idx: Int32Array, byFeature: U
     const vLeft = ltask[p + 5]!;
     const vRight = ltask[p + 6]!;
     if (f < 0) {
-      for (let k = c0; k < c1; k++) {
-        const row = idx[k]!;
-        const q = pred[row]! + vLeft;
-        pred[row] = q;
-        grad[row] = q - y[row]!;
-      }
+      for (let k = c0; k < c1; k++) grad[idx[k]!] += vLeft;
       continue;
     }
     const bin = ltask[p + 3]!;
@@ -261,9 +256,7 @@ export function addLeafValues(ltask: Float64Array, idx: Int32Array, byFeature: U
     const col = byFeature.subarray(f * n, (f + 1) * n);
     for (let k = c0; k < c1; k++) {
       const row = idx[k]!;
-      const q = pred[row]! + byBin[col[row]!]!;
-      pred[row] = q;
-      grad[row] = q - y[row]!;
+      grad[row] += byBin[col[row]!]!;
     }
   }
 }

@@ -23,10 +23,8 @@ export interface LevelBuffers {
   maxSplits: number;
   /** Partition entries (see PARTITION_HEADER), left rows per entry and chunk, boundaries, and 2·rows of scratch. */
   ptask: Int32Array;
-  /** Leaf task (see LEAF_HEADER), predictions and targets per binned row. */
+  /** Leaf task (see LEAF_HEADER). */
   ltask: Float64Array;
-  pred: Float64Array;
-  y: Float64Array;
   lefts: Int32Array;
   mids: Int32Array;
   scratch: Int32Array;
@@ -75,7 +73,7 @@ for (;;) {
     if (Atomics.load(ctrl, ${MODE}) === ${MODE_PARTITION}) {
       partitionNodes(b.ptask, b.lefts, b.idx, b.byFeature, b.scratch, b.rows, me);
     } else if (Atomics.load(ctrl, ${MODE}) === ${MODE_LEAVES}) {
-      addLeafValues(b.ltask, b.idx, b.byFeature, b.pred, b.grad, b.y, b.rows, me);
+      addLeafValues(b.ltask, b.idx, b.byFeature, b.grad, b.rows, me);
     } else {
       const t0 = performance.now();
       levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.codeBins, b.params, b.result, b.columns, ctrl[${BOUNDS} + me], ctrl[${BOUNDS} + me + 1], me * b.maxSplits);
@@ -175,11 +173,11 @@ export class LevelRunner {
     }
   }
 
-  /** Adds the leaf values in `ltask` to `pred` and writes the next gradients, each entry split into one chunk per thread. */
+  /** Adds the leaf values in `ltask` to the gradients, each entry split into one chunk per thread. */
   addLeaves(): void {
     const b = this.b;
     b.ltask[1] = this.count;
-    this.dispatch(MODE_LEAVES, () => addLeafValues(b.ltask, b.idx, b.byFeature, b.pred, b.grad, b.y, b.rows, 0));
+    this.dispatch(MODE_LEAVES, () => addLeafValues(b.ltask, b.idx, b.byFeature, b.grad, b.rows, 0));
   }
 
   private dispatch(mode: number, own: () => void): void {
