@@ -1,5 +1,6 @@
 // Grows one regression tree level by level on binned features: histograms for the smaller child
-// only (the larger is parent − smaller), rows partitioned in place in one index array.
+// only (the larger is parent − smaller), rows partitioned stably in one index array except under
+// splits whose children are both leaves.
 import type { BinnedFeatures } from './binning.ts';
 import { bundleColumns } from './bundles.ts';
 import { COLUMN_STRIDE, LEAF_HEADER, LEAF_WIDTH, PARTITION_HEADER, PARTITION_WIDTH, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';

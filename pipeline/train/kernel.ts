@@ -1,8 +1,9 @@
 // The hot loops of tree growth as self-contained functions (no imports, no closures): the same
-// code runs on the main thread and, via Function.prototype.toString, inside worker threads, each
-// call covering the column range [c0, c1). Histograms of different columns never overlap, so
-// threads need no locks, and merging per-thread bests in thread order equals one sequential scan:
-// results do not depend on the thread count.
+// code runs on the main thread and, via Function.prototype.toString, inside worker threads. A
+// level task covers the column range [c0, c1): histograms of different columns never overlap, so
+// threads need no locks, and merging per-thread bests in thread order equals one sequential scan.
+// Partition and leaf tasks cover one chunk of rows per node, and each row's result is the same
+// whichever thread handles it. So results do not depend on the thread count.
 
 /** Histogram layout: per slot, per column, 256 bins × (gradient sum, row count); bin 255 = missing. */
 export const COLUMN_STRIDE = 512;

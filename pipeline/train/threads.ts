@@ -1,7 +1,8 @@
-// Runs levelTask over column ranges on the main thread plus (threads − 1) worker threads that
-// share every buffer through SharedArrayBuffer. One task per tree level, synchronised with
-// Atomics: no messages and no copies in the loop. Column ranges adapt to measured busy time
-// (bundled columns cost more to scan than plain ones); any contiguous ranges give the same model.
+// Runs the kernels on the main thread plus (threads − 1) worker threads that share every buffer
+// through SharedArrayBuffer: per level a histogram-and-split task over column ranges and a
+// partition over row chunks, per tree a leaf task over row chunks, each synchronised with Atomics:
+// no messages and no copies in the loop. Column ranges adapt to measured busy time (bundled
+// columns cost more to scan than plain ones); any contiguous ranges give the same model.
 import { Worker } from 'node:worker_threads';
 import { addLeafValues, buildHistogram, levelTask, PARTITION_HEADER, PARTITION_WIDTH, partitionNodes, scanFeature } from './kernel.ts';
 
