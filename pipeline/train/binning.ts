@@ -38,7 +38,7 @@ export function binEdges(values: Float32Array, maxBins: number, seed: number): F
   if (distinct.size <= valueBins) {
     edges = [...distinct].sort((a, b) => a - b);
   } else {
-    sample.sort();
+    radixSort(sample);
     edges = [];
     for (let b = 1; b <= valueBins; b++) {
       const v = sample[Math.ceil((b * sample.length) / valueBins) - 1]!;
@@ -48,6 +48,33 @@ export function binEdges(values: Float32Array, maxBins: number, seed: number): F
   // The top edge is +Inf so values above the training range (a sample may miss the max) stay in a value bin.
   edges[edges.length - 1] = Infinity;
   return Float32Array.from(edges);
+}
+
+/**
+ * Sorts finite float32 values ascending in place: four byte passes over order-preserving integer
+ * keys, several times faster than TypedArray#sort on the 100k-row columns binning sees.
+ */
+function radixSort(values: Float32Array): void {
+  const n = values.length;
+  let keys: Uint32Array = new Uint32Array(values.buffer, values.byteOffset, n);
+  // Negative floats: flip all bits; positive: set the sign bit. Unsigned order then equals float order.
+  for (let i = 0; i < n; i++) keys[i] = keys[i]! & 0x80000000 ? ~keys[i]! >>> 0 : (keys[i]! | 0x80000000) >>> 0;
+  let other: Uint32Array = new Uint32Array(n);
+  const counts = new Int32Array(256);
+  for (let shift = 0; shift < 32; shift += 8) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(keys[i]! >>> shift) & 255]++;
+    let sum = 0;
+    for (let b = 0; b < 256; b++) {
+      const c = counts[b]!;
+      counts[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) other[counts[(keys[i]! >>> shift) & 255]++] = keys[i]!;
+    [keys, other] = [other, keys];
+  }
+  // After an even number of passes the sorted keys are back in the values' own memory.
+  for (let i = 0; i < n; i++) keys[i] = keys[i]! & 0x80000000 ? (keys[i]! & 0x7fffffff) >>> 0 : ~keys[i]! >>> 0;
 }
 
 /** Index of the first edge ≥ x (edges end with +Inf, so always a valid bin for non-NaN x). */
