@@ -30,6 +30,8 @@ const HIST_BUDGET_BYTES = 512 * 1024 * 1024;
 
 export class TreeGrower {
   private readonly free: number[] = [];
+  /** 0, 1, …, rows − 1: every tree starts from all rows in order, and a copy is cheaper than a loop. */
+  private readonly allRows: Int32Array;
 
   private constructor(
     private readonly data: BinnedFeatures,
@@ -39,6 +41,8 @@ export class TreeGrower {
     slots: number,
   ) {
     for (let s = slots - 1; s >= 0; s--) this.free.push(s);
+    this.allRows = new Int32Array(data.rows);
+    for (let i = 0; i < data.rows; i++) this.allRows[i] = i;
   }
 
   /** Shared buffers sized for the widest level this depth and leaf size allow; the caller sets the first gradients in `grad`. */
@@ -102,7 +106,7 @@ export class TreeGrower {
     const { b, p, data } = this;
     const n = data.rows;
     const idx = b.idx;
-    for (let i = 0; i < n; i++) idx[i] = i;
+    idx.set(this.allRows);
     let rootG = 0;
     for (let i = 0; i < n; i++) rootG += b.grad[i]!;
 
