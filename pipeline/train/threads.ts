@@ -95,6 +95,7 @@ for (;;) {
  * are unref'd, so they never keep the process alive.
  */
 const idleWorkers: Worker[] = [];
+const POOL_MAX_HELD_BYTES = 32 * 2 ** 20;
 let source: string | undefined;
 
 async function takeWorker(): Promise<Worker> {
@@ -220,12 +221,20 @@ export class LevelRunner {
     if (Atomics.load(this.ctrl, FAILED)) throw new Error('a histogram worker thread failed');
   }
 
-  /** Ends this training's loop in every worker and returns the workers to the idle pool. */
+  /** Ends this training's loop in every worker and returns the workers to the idle pool, or ends them after a large training. */
   async close(): Promise<void> {
     Atomics.store(this.ctrl, STOP, 1);
     Atomics.add(this.ctrl, CMD, 1);
     Atomics.notify(this.ctrl, CMD);
-    for (const w of this.workers.splice(0)) {
+    const workers = this.workers.splice(0);
+    // An idle worker collects no garbage, so it keeps this training's shared buffers alive: pool it only when they are small.
+    const b = this.b;
+    const held = b.bins.byteLength + b.byFeature.byteLength + b.hist.byteLength + b.grad.byteLength + b.idx.byteLength + b.scratch.byteLength;
+    if (held > POOL_MAX_HELD_BYTES) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      return;
+    }
+    for (const w of workers) {
       w.unref();
       idleWorkers.push(w);
     }
