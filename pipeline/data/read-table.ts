@@ -118,7 +118,7 @@ export interface CsvTableReader {
 }
 
 /** Opens a CSV and checks its header; chunks then stream validated Tables. */
-export async function openCsvTables(input: Readable, specs: readonly ColumnSpec[], opts: ReadTableOptions): Promise<CsvTableReader> {
+export async function openCsvTables(input: Readable | AsyncIterable<Buffer>, specs: readonly ColumnSpec[], opts: ReadTableOptions): Promise<CsvTableReader> {
   const csv = await openCsv(input, opts);
   const idx = columnIndexes(csv.header, specs, opts.source);
   async function* chunks(): AsyncGenerator<TableChunk> {
@@ -162,7 +162,7 @@ export function concatTables(parts: Table[], specs: readonly ColumnSpec[]): Tabl
  * Reads a whole CSV strictly: the first bad cell fails the read with file, row and column named.
  * An empty file (no data rows) is an error too: nothing downstream can use it.
  */
-export async function readCsvTable(input: Readable, specs: readonly ColumnSpec[], opts: ReadTableOptions): Promise<Table> {
+export async function readCsvTable(input: Readable | AsyncIterable<Buffer>, specs: readonly ColumnSpec[], opts: ReadTableOptions): Promise<Table> {
   const reader = await openCsvTables(input, specs, opts);
   const parts: Table[] = [];
   for await (const chunk of reader.chunks) {

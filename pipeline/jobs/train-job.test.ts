@@ -6,10 +6,10 @@ import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModelConfig, parseModelConfig, type ModelConfig } from '../config/index.ts';
-import { writeSynthCsv } from '../data/index.ts';
+import { writeSynthCsv, addDatasetVersion } from '../data/index.ts';
 import { listRuns } from '../runs/index.ts';
 import { listVersionNumbers, getAlias } from '../registry/index.ts';
-import { openStore } from '../store/index.ts';
+import { openStore, blobKey } from '../store/index.ts';
 import { runTrainJob, promoteIfBetter, decidePromotion } from './index.ts';
 
 const quiet = { say: () => {}, progress: () => {} };
@@ -99,4 +99,17 @@ test('the three shipped configs parse, and a bad config names each bad key', asy
   const raw2 = JSON.parse(await readFile('configs/sap_change.json', 'utf8'));
   raw2.derived[0].inputs = ['property_type', 'total_floor_area'];
   assert.throws(() => parseModelConfig(raw2, 'x.json'), /derived\.0\.inputs\.0: "property_type" is not a numeric or boolean feature/);
+});
+
+test('a corrupted dataset blob fails training with an integrity error and registers nothing', async () => {
+  const f = await fixture(200);
+  const { version } = await addDatasetVersion(f.store, 'epc_retrofit', f.file);
+  const bytes = await f.store.get(blobKey(version.version));
+  bytes[bytes.length - 5] = bytes[bytes.length - 5] === 0x31 ? 0x32 : 0x31; // one digit changed: still a valid CSV
+  await f.store.put(blobKey(version.version), bytes);
+  await assert.rejects(runTrainJob({ store: f.store, config: f.config, configSource: 'c', data: { kind: 'version', ref: `epc_retrofit@${version.version}` }, ...quiet }),
+    new RegExp(`blob ${version.version} is corrupt`));
+  assert.deepEqual(await listVersionNumbers(f.store, 'sap_change'), []);
+  const [run] = await listRuns(f.store);
+  assert.equal(run!.status, 'FAILED');
 });

@@ -6,7 +6,7 @@ import { TrainingError } from '../errors/index.ts';
 import { buildBaselineProfile } from '../monitor/index.ts';
 import { registerModelVersion, type ModelVersion } from '../registry/index.ts';
 import { trackRun } from '../runs/index.ts';
-import { blobKey, type ObjectStore } from '../store/index.ts';
+import { getBlobStream, type ObjectStore } from '../store/index.ts';
 import { trainModel, evaluate, sapBandGroups } from '../train/index.ts';
 import { resolveTrainingData, type DataSource } from './dataset-source.ts';
 import { splitRows } from './split.ts';
@@ -42,8 +42,7 @@ export function trainingColumns(config: ModelConfig): ColumnSpec[] {
 
 async function loadTrainingTable(store: ObjectStore, config: ModelConfig, version: DatasetVersion): Promise<Table> {
   const source = `${version.source} (${version.dataset}@${version.version.slice(0, 12)})`;
-  const stream = await store.getStream(blobKey(version.version));
-  const table = await readCsvTable(stream, trainingColumns(config), { source });
+  const table = await readCsvTable(getBlobStream(store, version.version), trainingColumns(config), { source });
   const target = numericColumn(table, config.target.column);
   const keep: number[] = [];
   for (let i = 0; i < table.rows; i++) if (!Number.isNaN(target[i]!)) keep.push(i);

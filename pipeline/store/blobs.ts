@@ -58,6 +58,21 @@ export async function getBlob(store: ObjectStore, sha256: string): Promise<Buffe
 }
 
 /**
+ * A blob as a stream that hashes as it goes and fails at its end if the bytes do not match:
+ * a consumer that reads to the end (a CSV reader) never completes on corrupt data.
+ */
+export async function* getBlobStream(store: ObjectStore, sha256: string): AsyncGenerator<Buffer> {
+  const src = await store.getStream(blobKey(sha256));
+  const hash = createHash('sha256');
+  for await (const chunk of src) {
+    hash.update(chunk as Buffer);
+    yield chunk as Buffer;
+  }
+  const actual = hash.digest('hex');
+  if (actual !== sha256) throw new IntegrityError(`${store.url}: blob ${sha256} is corrupt (its content hashes to ${actual})`);
+}
+
+/**
  * Streams a blob to `outPath`, hashing as it goes. The file appears only after the hash
  * checks out; a corrupt blob leaves nothing behind at `outPath`.
  */
