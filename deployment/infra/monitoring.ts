@@ -1,21 +1,27 @@
-// The drift monitor: the same image with the `monitor.handler` command, run on a schedule.
+// The drift monitor: the same image with the `monitor.handler` command, run on a schedule and
+// on each batch's lineage manifest landing in the predictions bucket.
 // It reads data, models and predictions, writes reports under `monitoring/`, and publishes
 // metrics to `mltk/<model>` only (PutMetricData has no resource ARN; the namespace condition scopes it).
 import { Construct } from 'constructs';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
+import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification/index.js';
 import { ImageFunction, type ImageFunctionSettings } from './image-function.ts';
 import type { TargetBuckets } from './inputs.ts';
-import { readBuckets, writeUnder } from './iam.ts';
+import { bucketArn, readBuckets, writeUnder } from './iam.ts';
+import { PREDICTIONS_PREFIX } from './prediction-service.ts';
 
 export const MONITORING_PREFIX = 'monitoring/';
+/** The predict Lambda writes a batch's lineage manifest last: its arrival means the batch is complete. */
+export const MANIFEST_SUFFIX = '.manifest.json';
 
 export interface DriftMonitorProps extends ImageFunctionSettings {
   buckets: TargetBuckets;
   metricNamespace: string;
   /** EventBridge schedule expression, e.g. `rate(1 hour)`. */
   schedule: string;
+  accountId: string;
 }
 
 export class DriftMonitor extends Construct {
@@ -23,7 +29,7 @@ export class DriftMonitor extends Construct {
 
   constructor(scope: Construct, id: string, props: DriftMonitorProps) {
     super(scope, id);
-    const { buckets, metricNamespace, schedule, ...settings } = props;
+    const { buckets, metricNamespace, schedule, accountId, ...settings } = props;
     const fn = new ImageFunction(this, 'monitor', {
       ...settings,
       description: 'mltk drift monitor: PSI per feature and prediction, published to CloudWatch',
@@ -55,6 +61,21 @@ export class DriftMonitor extends Construct {
       functionName: fn.functionName,
       principal: 'events.amazonaws.com',
       sourceArn: rule.arn,
+    });
+
+    const fromPredictions = new LambdaPermission(this, 's3-invoke', {
+      statementId: 'AllowS3PredictionsBucket',
+      action: 'lambda:InvokeFunction',
+      functionName: fn.functionName,
+      principal: 's3.amazonaws.com',
+      sourceArn: bucketArn(buckets.predictions),
+      sourceAccount: accountId,
+    });
+    // The only notification configuration of the predictions bucket: monitor each batch as it completes.
+    new S3BucketNotification(this, 'batches', {
+      bucket: buckets.predictions,
+      lambdaFunction: [{ lambdaFunctionArn: fn.functionArn, events: ['s3:ObjectCreated:*'], filterPrefix: PREDICTIONS_PREFIX, filterSuffix: MANIFEST_SUFFIX }],
+      dependsOn: [fromPredictions],
     });
   }
 }

@@ -140,6 +140,7 @@ export class ServiceStack extends TerraformStack {
       buckets: inputs.buckets,
       metricNamespace,
       schedule: MONITOR_SCHEDULE.expression,
+      accountId: account.accountId,
       failureQueueArn: alerting.failureQueueArn,
       logRetentionDays: settings.logRetentionDays,
     });
