@@ -23,8 +23,7 @@ export interface ResolvedData {
 
 export async function resolveTrainingData(store: ObjectStore, config: ModelConfig, source: DataSource, say: (line: string) => void): Promise<ResolvedData> {
   if (source.kind === 'version') {
-    const ref = source.ref.includes('@') || source.ref !== config.dataset.name ? source.ref : config.dataset.name;
-    return { version: await resolveDatasetVersion(store, ref), origin: 'versioned' };
+    return { version: await resolveDatasetVersion(store, source.ref), origin: 'versioned' };
   }
   const file = source.kind === 'file' ? source.path : config.dataset.file;
   if (file) {
