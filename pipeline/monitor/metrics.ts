@@ -3,6 +3,7 @@
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { MltkError } from '../errors/index.ts';
 import type { DriftReport } from './report.ts';
+import { awsRegion } from '../store/index.ts';
 
 export const METRIC = {
   FeaturePSI: 'FeaturePSI',
@@ -72,7 +73,7 @@ export function driftMetricData(report: DriftReport, timestamp = new Date(report
  * well inside the 1 MB limit, and moto (our test server) cannot read the SDK's gzip-encoded bodies.
  */
 export function metricsClient(config: ConstructorParameters<typeof CloudWatchClient>[0] = {}): CloudWatchClient {
-  return new CloudWatchClient({ disableRequestCompression: true, ...config });
+  return new CloudWatchClient({ region: awsRegion(), disableRequestCompression: true, ...config });
 }
 
 function sink(client?: MetricsSink): MetricsSink {

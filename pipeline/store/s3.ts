@@ -26,10 +26,15 @@ function isPreconditionFailure(e: unknown): boolean {
   return s === 412 || s === 409;
 }
 
+/** The region every AWS client of the toolkit uses: AWS_REGION, AWS_DEFAULT_REGION, else London. */
+export function awsRegion(): string {
+  return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'eu-west-2';
+}
+
 export function makeS3Client(): S3Client {
   const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
   return new S3Client({
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'eu-west-2',
+    region: awsRegion(),
     // Local S3-compatible servers (moto, s3rver, MinIO) route by path, not by bucket subdomain.
     forcePathStyle: endpoint !== undefined,
     // Only checksum when the API requires it: some S3-compatible servers store aws-chunked framing otherwise.
