@@ -2,23 +2,13 @@
 // a one-line reason on stderr and a non-zero exit on failure, nothing changed by a bad call.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { runMltk } from '../testing/cli.ts';
 
-const BIN = resolve('pipeline/cli/bin.js');
-const run = promisify(execFile);
-
-async function mltk(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, MLTK_STORE: join(cwd, 'store') } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function mltk(cwd: string, ...args: string[]) {
+  return runMltk(args, { cwd, env: { ...process.env, MLTK_STORE: join(cwd, 'store') } });
 }
 
 test('data synth → data add → train → models promote → runs compare, all with --json', async () => {

@@ -1,15 +1,12 @@
 // `mltk predict` and `mltk serve` as a user runs them: separate processes, real files, a real port.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { MLTK_BIN, REPO_ROOT as ROOT, runMltk } from '../testing/cli.ts';
 import { instanceOf, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
 
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
-const NODE_ARGS = [join(ROOT, 'pipeline/cli/bin.js')];
 
 let fx: Fixture;
 let env: Awaited<ReturnType<typeof storeWithModel>>;
@@ -20,14 +17,8 @@ before(async () => {
 });
 after(() => env.cleanup());
 
-async function mltk(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [...NODE_ARGS, '--store', env.dir, ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function mltk(...args: string[]) {
+  return runMltk(['--store', env.dir, ...args]);
 }
 
 test('mltk predict --json scores a local file into predictions and errors files and reports counts and timings', async () => {
@@ -58,7 +49,7 @@ test('mltk predict refuses an unknown model and a missing input with one line an
 });
 
 test('mltk serve answers real HTTP requests on 127.0.0.1 through the Lambda handler', async () => {
-  const child = spawn(process.execPath, [...NODE_ARGS, '--store', env.dir, 'serve', '--model', 'sap_change@prod', '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MLTK_BIN, '--store', env.dir, 'serve', '--model', 'sap_change@prod', '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     let stdout = '';
     let stderr = '';
