@@ -1,7 +1,7 @@
 // `mltk train` (version → train → evaluate → register) and `mltk run` (the same, then promote):
 // the main job, what `npm start` runs.
 import type { Command } from 'commander';
-import { loadModelConfig } from '../../config/index.ts';
+import { loadModelConfig, type ModelConfig } from '../../config/index.ts';
 import { InvalidInputError } from '../../errors/index.ts';
 import { runTrainJob, promoteIfBetter, type DataSource, type TrainJobResult, type PromotionDecision } from '../../jobs/index.ts';
 import { action, type CliContext } from '../context.ts';
@@ -15,8 +15,7 @@ function dataSource(flags: TrainFlags, synthesizeIfMissing: boolean): DataSource
   return { kind: 'default', synthesizeIfMissing };
 }
 
-async function train(ctx: CliContext, flags: TrainFlags, synthesizeIfMissing: boolean): Promise<TrainJobResult> {
-  const config = await loadModelConfig(flags.config);
+async function train(ctx: CliContext, config: ModelConfig, flags: TrainFlags, synthesizeIfMissing: boolean): Promise<TrainJobResult> {
   return runTrainJob({ store: ctx.store(), config, configSource: flags.config, data: dataSource(flags, synthesizeIfMissing), say: ctx.say, progress: ctx.progress });
 }
 
@@ -58,14 +57,14 @@ export function registerTrain(program: Command): void {
 
   withData(program.command('train').description('version data, train, evaluate and register a model version (no promotion)'))
     .action(action(async (ctx, flags: TrainFlags) => {
-      const r = await train(ctx, flags, false);
+      const r = await train(ctx, await loadModelConfig(flags.config), flags, false);
       ctx.result(doc(r, null, ctx.storeUrl), summary(r, null, ctx.storeUrl));
     }));
 
   withData(program.command('run').description('the main job: version data (synthesized if none) → train → evaluate → register → promote if better'))
     .action(action(async (ctx, flags: TrainFlags) => {
-      const r = await train(ctx, flags, true);
       const config = await loadModelConfig(flags.config);
+      const r = await train(ctx, config, flags, true);
       const promotion = await promoteIfBetter(ctx.store(), config, r.manifest);
       ctx.result(doc(r, promotion, ctx.storeUrl), summary(r, promotion, ctx.storeUrl));
     }));
