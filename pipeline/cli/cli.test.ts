@@ -57,3 +57,21 @@ test('failures: one stderr line, non-zero exit, a JSON error document, and nothi
   }
   await assert.rejects(readdir(join(cwd, 'store')), /ENOENT/);
 });
+
+test('`npx mltk --help` prints no npm warning: the project sets only configs npm knows', async () => {
+  const { execFile } = await import('node:child_process');
+  const { stderr } = await new Promise<{ stderr: string }>((res, rej) => {
+    execFile('npx', ['--no-install', 'mltk', '--help'], { cwd: resolve('.') }, (e, _out, err) => (e ? rej(e) : res({ stderr: err })));
+  });
+  assert.equal(stderr, '');
+});
+
+test('installs never download ONNX Runtime\'s CUDA files: its install script is denied in allowScripts', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile('package.json', 'utf8'));
+  assert.equal(pkg.allowScripts?.['onnxruntime-node'], false);
+  // npm 10 (the GitHub runners' Node 22) ignores allowScripts: the workflows set ORT's own switch instead.
+  for (const wf of ['.github/workflows/ci.yml', '.github/workflows/deploy.yml']) {
+    assert.match(await readFile(wf, 'utf8'), /ONNXRUNTIME_NODE_INSTALL: skip/, wf);
+  }
+});
