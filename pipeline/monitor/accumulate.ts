@@ -48,8 +48,42 @@ function withMissing(buckets: string[], base: number[], cur: number[], baseMissi
   return { buckets: [...buckets, MISSING_BUCKET], baseline: [...base, baseMissing], current: [...cur, curMissing] };
 }
 
-function fmt(x: number): string {
-  return Number.isInteger(x) ? String(x) : x.toPrecision(3).replace(/\.?0+$/, '');
+/** Edges are never shown with more decimals than this (float noise beyond it is not the feature's scale). */
+const MAX_LABEL_DECIMALS = 6;
+
+/** Decimals at which every value is exact (up to float noise), at most MAX_LABEL_DECIMALS. */
+function exactDecimals(values: readonly number[]): number {
+  for (let d = 0; d < MAX_LABEL_DECIMALS; d++) {
+    const scale = 10 ** d;
+    if (values.every((v) => Math.abs(Math.round(v * scale) / scale - v) <= 1e-9 * Math.max(1, Math.abs(v)))) return d;
+  }
+  return MAX_LABEL_DECIMALS;
+}
+
+const clampDecimals = (d: number): number => Math.min(MAX_LABEL_DECIMALS, Math.max(0, d));
+
+/**
+ * Bucket labels of a numeric feature's PSI bins, every edge printed whole at one number of decimals
+ * for the feature: one digit finer than the smallest gap between edges (so adjacent labels differ),
+ * at least two significant digits of the smallest edge, and never more than the edges carry.
+ */
+export function numericBinLabels(edges: readonly number[]): string[] {
+  if (edges.length === 0) return ['all'];
+  let gap = Infinity;
+  for (let i = 1; i < edges.length; i++) gap = Math.min(gap, edges[i]! - edges[i - 1]!);
+  const nonzero = edges.filter((e) => e !== 0).map(Math.abs);
+  const byGap = gap > 0 && Number.isFinite(gap) ? clampDecimals(clampDecimals(-Math.floor(Math.log10(gap))) + 1) : 1;
+  const bySize = nonzero.length ? clampDecimals(1 - Math.floor(Math.log10(Math.min(...nonzero)))) : 0;
+  const decimals = Math.min(exactDecimals(edges), Math.max(byGap, bySize));
+  const text = (x: number): string => {
+    const s = x.toFixed(decimals);
+    return Number(s) === 0 ? s.replace(/^-/, '') : s;
+  };
+  return [
+    `≤ ${text(edges[0]!)}`,
+    ...edges.slice(1).map((e, i) => `${text(edges[i]!)} – ${text(e)}`),
+    `> ${text(edges[edges.length - 1]!)}`,
+  ];
 }
 
 export function numericAccumulator(profile: NumericProfile, spec?: { min?: number; max?: number }): FeatureAccumulator {
@@ -78,11 +112,7 @@ export function numericAccumulator(profile: NumericProfile, spec?: { min?: numbe
       }
     },
     finish() {
-      const labels = profile.edges.length === 0 ? ['all'] : [
-        `≤ ${fmt(profile.edges[0]!)}`,
-        ...profile.edges.slice(1).map((e, i) => `${fmt(profile.edges[i]!)} – ${fmt(e)}`),
-        `> ${fmt(profile.edges[profile.edges.length - 1]!)}`,
-      ];
+      const labels = numericBinLabels(profile.edges);
       const bins = Array.from(cutBins);
       for (let s = 0; s < slots.length; s++) if (binOfSlot[s]! >= 0) bins[binOfSlot[s]!]! += slots[s]!;
       const dist = withMissing(labels, profile.bin_counts, bins, profile.missing, missing);

@@ -50,3 +50,17 @@ test('the report renders in headless Chromium', { skip: existsSync(CHROMIUM) ? u
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('numeric bin labels are drawn whole under the chart, however long the edge values', async () => {
+  const big = { name: 'price', type: 'numeric' as const, count: 30, missing: 0, missing_rate: 0, min: 1, max: 9e6,
+    edges: [1_250_000.5, 3_500_000.4], bin_counts: [10, 10, 10], sample: [1, 2e6, 9e6] };
+  const baseline = { format: 'mltk.baseline/1' as const, source: 'training' as const, rows: 30, features: [big], prediction: null };
+  const report = await monitorBatch({
+    model: { name: 'demo', version: 1 }, features: [{ name: 'price', type: 'numeric', nullable: false }], baseline,
+    thresholds: { psi_warn: 0.1, psi_alert: 0.25, drift_share: 0.3 },
+    chunks: [{ rows: 2, columns: new Map([['price', { kind: 'numeric', values: Float64Array.of(5, 2e6) }]]) }], source: 'b.csv',
+  });
+  const html = renderReport(report, baseline);
+  assert.match(html, />1250000\.5 – 3500000\.4<\/text>/);
+  assert.doesNotMatch(html, /…/);
+});

@@ -28,6 +28,11 @@ table.stats td{padding:1px 12px 1px 0}table.stats td:first-child{color:#57606a}
 .summary td.n{text-align:right;font-variant-numeric:tabular-nums}
 `;
 
+const MAX_CATEGORY_LABEL = 18;
+/** Vertical extent per character of a 10px label rotated 35° (≈ 5.5px advance × sin 35°). */
+const LABEL_DROP_PER_CHAR = 3.2;
+/** Horizontal extent per character of the same label (≈ 5.5px × cos 35°). */
+const LABEL_RUN_PER_CHAR = 4.5;
 const BASE_COLOUR = '#8c959f';
 const CUR_COLOUR = '#0969da';
 
@@ -38,7 +43,14 @@ function chart(f: FeatureDrift): string {
   const tc = current.reduce((a, b) => a + b, 0) || 1;
   const shares = buckets.map((_, i) => [baseline[i]! / tb, current[i]! / tc] as const);
   const maxShare = Math.max(0.01, ...shares.flat());
-  const W = 500, H = 170, top = 8, bottom = 62, left = 40, right = 24;
+  // Numeric bin labels are edge values and are drawn whole; only category names (free text) are shortened.
+  const labels = buckets.map((b) => (f.type !== 'numeric' && b.length > MAX_CATEGORY_LABEL ? `${b.slice(0, MAX_CATEGORY_LABEL - 1)}…` : b));
+  const longest = Math.max(0, ...labels.map((l) => l.length));
+  const W = 500, top = 8, left = 40;
+  // The last label runs right from its bar: keep room for it inside the picture.
+  const right = Math.max(24, Math.ceil(LABEL_RUN_PER_CHAR * (labels.at(-1)?.length ?? 0)) - 10);
+  const bottom = Math.max(62, 14 + Math.ceil(LABEL_DROP_PER_CHAR * longest));
+  const H = 108 + bottom;
   const plotH = H - top - bottom;
   const slot = (W - left - right) / buckets.length;
   const bar = Math.max(2, Math.min(18, slot / 2 - 2));
@@ -53,8 +65,7 @@ function chart(f: FeatureDrift): string {
     const [b, c] = shares[i]!;
     parts.push(`<rect x="${cx - bar}" y="${y(b)}" width="${bar}" height="${top + plotH - y(b)}" fill="${BASE_COLOUR}"><title>baseline ${esc(label)}: ${pct(b)}</title></rect>`);
     parts.push(`<rect x="${cx}" y="${y(c)}" width="${bar}" height="${top + plotH - y(c)}" fill="${CUR_COLOUR}"><title>current ${esc(label)}: ${pct(c)}</title></rect>`);
-    const text = label.length > 18 ? `${label.slice(0, 17)}…` : label;
-    parts.push(`<text transform="translate(${cx},${top + plotH + 10}) rotate(35)" font-size="10" fill="#57606a">${esc(text)}</text>`);
+    parts.push(`<text transform="translate(${cx},${top + plotH + 10}) rotate(35)" font-size="10" fill="#57606a">${esc(labels[i]!)}</text>`);
   });
   return `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(f.name)} distribution">${parts.join('')}</svg>`;
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Table } from '../data/index.ts';
 import { ks2samp } from './ks.ts';
 import { buildBaselineProfile } from './profile.ts';
+import { numericBinLabels } from './accumulate.ts';
 import { monitorBatch, type MonitorBatchInput } from './report.ts';
 import { normals, sampleFeatures, sampleTable } from './testdata.ts';
 
@@ -87,4 +88,31 @@ test('bad batches are refused naming the file and the field', async () => {
   await assert.rejects(monitorBatch(input([sampleTable(100, 6)])), /batch.csv: no prediction column "yhat" and no model to score with/);
   const thin = { ...baseline, features: baseline.features.filter((f) => f.name !== 'flag') };
   await assert.rejects(monitorBatch(input([sampleTable(100, 6)], { baseline: thin })), /baseline profile of demo v3 has no profile for "flag"/);
+});
+
+test('numeric bin labels show whole edge values at the feature\'s scale (issue 18.8: "126 - 15")', async () => {
+  // total_floor_area-like edges: one decimal in the data, interpolated quantiles in between.
+  const area = { name: 'total_floor_area', type: 'numeric' as const, count: 100, missing: 0, missing_rate: 0, min: 20, max: 600,
+    edges: [55.2, 98.65, 126.34, 150.2, 1234.5], bin_counts: [20, 20, 20, 20, 10, 10], sample: [20, 60, 100, 130, 160, 600] };
+  const spec = { name: 'total_floor_area', type: 'numeric' as const, nullable: false };
+  const report = await monitorBatch({
+    model: { name: 'demo', version: 1 }, features: [spec], thresholds,
+    baseline: { format: baseline.format, source: 'training', rows: 100, features: [area], prediction: null },
+    chunks: [{ rows: 3, columns: new Map([['total_floor_area', { kind: 'numeric', values: Float64Array.of(50, 140, 2000) }]]) }],
+    source: 'batch.csv',
+  });
+  assert.deepEqual(report.features[0]!.distribution.buckets,
+    ['≤ 55.2', '55.2 – 98.7', '98.7 – 126.3', '126.3 – 150.2', '150.2 – 1234.5', '> 1234.5']);
+});
+
+test('bin labels: decimals follow the gaps between edges, never more than the edges carry', () => {
+  assert.deepEqual(numericBinLabels([150.2]), ['≤ 150.2', '> 150.2']);
+  assert.deepEqual(numericBinLabels([10, 20, 150]), ['≤ 10', '10 – 20', '20 – 150', '> 150']);
+  // Predictions: float noise in the edges is rounded to a tenth of the smallest gap.
+  assert.deepEqual(numericBinLabels([0.123456789, 0.523456789, 3.1]), ['≤ 0.12', '0.12 – 0.52', '0.52 – 3.10', '> 3.10']);
+  // Close edges keep enough decimals to stay distinct; big ones keep every integer digit.
+  assert.deepEqual(numericBinLabels([1.0001, 1.0002]), ['≤ 1.0001', '1.0001 – 1.0002', '> 1.0002']);
+  assert.deepEqual(numericBinLabels([1_250_000, 3_500_000.4]), ['≤ 1250000.0', '1250000.0 – 3500000.4', '> 3500000.4']);
+  assert.deepEqual(numericBinLabels([-0.001, 5]), ['≤ -0.001', '-0.001 – 5.000', '> 5.000']);
+  assert.deepEqual(numericBinLabels([]), ['all']);
 });
