@@ -1,3 +1,3 @@
-export { modelConfigSchema, featureSchema, derivedFeatureSchema, trainerSchema } from './schema.ts';
-export type { ModelConfig, FeatureSpec, DerivedFeature, TrainerSpec, GbdtParams } from './schema.ts';
+export { modelConfigSchema, featureSchema, derivedFeatureSchema, trainerSchema, segmentSchema } from './schema.ts';
+export type { ModelConfig, FeatureSpec, DerivedFeature, TrainerSpec, GbdtParams, Segment } from './schema.ts';
 export { parseModelConfig, loadModelConfig } from './load.ts';

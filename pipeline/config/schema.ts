@@ -53,6 +53,19 @@ const gbdtParams = z.object({
   threads: z.number().int().min(1).max(64).optional(),
 }).strict();
 
+/**
+ * How test metrics (and realized quality in production) are broken down: by bands of a numeric
+ * feature (`edges` ascending, one more `labels` than edges; a value on an edge belongs to the band
+ * above, as numpy.digitize), or by the values of a categorical or boolean feature.
+ */
+export const segmentSchema = z.object({
+  name: identifier,
+  column: identifier,
+  edges: z.array(z.number()).min(1).optional(),
+  labels: z.array(z.string().min(1)).optional(),
+  description: z.string().optional(),
+}).strict();
+
 export const trainerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('gbdt'), params: gbdtParams }).strict(),
   z.object({ type: z.literal('linear'), params: z.object({ alpha: z.number().min(0).default(1) }).strict().default({ alpha: 1 }) }).strict(),
@@ -90,6 +103,7 @@ export const modelConfigSchema = z.object({
     metric: z.enum(['rmse', 'mae', 'r2']).default('rmse'),
     min_improvement: z.number().min(0).default(0),
   }).strict(),
+  evaluation: z.object({ segment: segmentSchema.optional() }).strict().default({}),
   monitoring: z.object({
     psi_warn: z.number().positive().default(0.1),
     psi_alert: z.number().positive().default(0.25),
@@ -116,10 +130,34 @@ export const modelConfigSchema = z.object({
   for (const col of [cfg.id_column, cfg.target.column]) {
     if (seen.has(col)) ctx.addIssue({ code: 'custom', path: ['features'], message: `"${col}" is the id or target column and cannot also be a feature` });
   }
+  checkSegment(cfg.evaluation.segment, cfg.features, ctx);
   if (cfg.monitoring.psi_warn > cfg.monitoring.psi_alert) ctx.addIssue({ code: 'custom', path: ['monitoring', 'psi_warn'], message: 'psi_warn must not exceed psi_alert' });
 });
 
+function checkSegment(segment: z.infer<typeof segmentSchema> | undefined, features: z.infer<typeof featureSchema>[], ctx: z.RefinementCtx): void {
+  if (!segment) return;
+  const at = (key: string) => ['evaluation', 'segment', key];
+  const feature = features.find((f) => f.name === segment.column);
+  if (!feature) {
+    ctx.addIssue({ code: 'custom', path: at('column'), message: `"${segment.column}" is not a feature of this config` });
+    return;
+  }
+  const { edges, labels } = segment;
+  if (feature.type !== 'numeric') {
+    if (edges || labels) ctx.addIssue({ code: 'custom', path: at(edges ? 'edges' : 'labels'), message: `"${segment.column}" is ${feature.type}: its segments are its values, no edges or labels` });
+    return;
+  }
+  if (!edges || !labels) {
+    ctx.addIssue({ code: 'custom', path: at(edges ? 'labels' : 'edges'), message: 'a numeric column is segmented by edges (ascending) and one more labels than edges' });
+    return;
+  }
+  if (edges.some((e, i) => i > 0 && e <= edges[i - 1]!)) ctx.addIssue({ code: 'custom', path: at('edges'), message: 'edges must increase strictly' });
+  if (labels.length !== edges.length + 1) ctx.addIssue({ code: 'custom', path: at('labels'), message: `${edges.length} edges need ${edges.length + 1} labels, got ${labels.length}` });
+  if (new Set(labels).size !== labels.length) ctx.addIssue({ code: 'custom', path: at('labels'), message: 'labels must be distinct' });
+}
+
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
+export type Segment = z.infer<typeof segmentSchema>;
 export type FeatureSpec = z.infer<typeof featureSchema>;
 export type DerivedFeature = z.infer<typeof derivedFeatureSchema>;
 export type TrainerSpec = z.infer<typeof trainerSchema>;

@@ -113,3 +113,35 @@ test('a corrupted dataset blob fails training with an integrity error and regist
   const [run] = await listRuns(f.store);
   assert.equal(run!.status, 'FAILED');
 });
+
+test('the by-segment evaluation follows the config\'s evaluation.segment: other segments are a config change', async () => {
+  const f = await fixture(800);
+  assert.deepEqual({ ...f.config.evaluation.segment, description: undefined }, {
+    description: undefined, name: 'sap_band', column: 'current_sap', edges: [20.5, 38.5, 54.5, 68.5, 80.5, 91.5], labels: ['G', 'F', 'E', 'D', 'C', 'B', 'A'],
+  });
+  const bySap = await runTrainJob({ store: f.store, config: f.config, configSource: 'c', data: { kind: 'file', path: f.file }, ...quiet });
+  assert.ok(Object.keys(bySap.metrics_by_band).every((b) => 'ABCDEFG'.includes(b)) && Object.keys(bySap.metrics_by_band).length >= 3);
+  assert.deepEqual(bySap.manifest.segment, f.config.evaluation.segment);
+
+  const raw = JSON.parse(await readFile('configs/sap_change.json', 'utf8'));
+  raw.trainer.params.trees = 15;
+  raw.evaluation = { segment: { name: 'size', column: 'total_floor_area', edges: [60, 120], labels: ['small', 'medium', 'large'] } };
+  const bySize = await runTrainJob({ store: f.store, config: parseModelConfig(raw, 'c'), configSource: 'c', data: { kind: 'file', path: f.file }, ...quiet });
+  assert.deepEqual(Object.keys(bySize.metrics_by_band), ['small', 'medium', 'large']);
+  assert.equal(Object.values(bySize.metrics_by_band).reduce((n, m) => n + m.rows, 0), 160, 'every test row is in one size band');
+
+  delete raw.evaluation;
+  const none = await runTrainJob({ store: f.store, config: parseModelConfig(raw, 'c'), configSource: 'c', data: { kind: 'file', path: f.file }, ...quiet });
+  assert.deepEqual(none.metrics_by_band, {});
+  assert.equal(none.manifest.segment, null);
+});
+
+test('a bad evaluation.segment is refused naming the key', async () => {
+  const raw = JSON.parse(await readFile('configs/sap_change.json', 'utf8'));
+  const bad = (segment: unknown) => () => parseModelConfig({ ...raw, evaluation: { segment } }, 'x.json');
+  assert.throws(bad({ name: 's', column: 'nope', edges: [1], labels: ['a', 'b'] }), /evaluation\.segment\.column: "nope" is not a feature of this config/);
+  assert.throws(bad({ name: 's', column: 'current_sap', edges: [1, 2], labels: ['a', 'b'] }), /evaluation\.segment\.labels: 2 edges need 3 labels, got 2/);
+  assert.throws(bad({ name: 's', column: 'current_sap', edges: [2, 1], labels: ['a', 'b', 'c'] }), /evaluation\.segment\.edges: edges must increase strictly/);
+  assert.throws(bad({ name: 's', column: 'current_sap' }), /evaluation\.segment\.edges: a numeric column is segmented by edges/);
+  assert.throws(bad({ name: 's', column: 'glazing', edges: [1], labels: ['a', 'b'] }), /evaluation\.segment\.edges: "glazing" is categorical: its segments are its values, no edges or labels/);
+});

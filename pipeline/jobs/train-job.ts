@@ -7,7 +7,7 @@ import { buildBaselineProfile } from '../monitor/index.ts';
 import { registerModelVersion, type ModelVersion } from '../registry/index.ts';
 import { trackRun } from '../runs/index.ts';
 import { getBlobStream, type ObjectStore } from '../store/index.ts';
-import { trainModel, evaluate, sapBandGroups } from '../train/index.ts';
+import { trainModel, evaluate, segmentGroups } from '../train/index.ts';
 import { resolveTrainingData, type DataSource } from './dataset-source.ts';
 import { splitRows } from './split.ts';
 
@@ -75,8 +75,8 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     }
     const yTest = numericColumn(test, config.target.column);
     const predTest = await model.predict(test);
-    const sap = test.columns.get('current_sap');
-    const bands = sap?.kind === 'numeric' ? sapBandGroups(sap.values) : undefined;
+    const segment = config.evaluation.segment;
+    const bands = segment && segmentGroups(segment, test.columns.get(segment.column)!, config.features.find((f) => f.name === segment.column));
     const ev = evaluate(yTest, predTest, bands);
     run.logMetric('rmse', ev.rmse);
     run.logMetric('mae', ev.mae);
@@ -103,6 +103,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
       },
       metrics: { rmse: ev.rmse, mae: ev.mae, r2: ev.r2 },
       metrics_by_band: ev.by_group,
+      segment: segment ?? null,
       monitoring: config.monitoring,
       config_sha256: run.manifest.config.sha256,
     });

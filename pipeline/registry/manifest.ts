@@ -2,7 +2,7 @@
 // aliases at models/NAME/aliases/ALIAS.json, and each alias's append-only history at
 // models/NAME/aliases/ALIAS/history/SEQ.json.
 import { z } from 'zod';
-import { featureSchema, derivedFeatureSchema } from '../config/index.ts';
+import { featureSchema, derivedFeatureSchema, segmentSchema } from '../config/index.ts';
 
 const blobRef = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() });
 
@@ -27,6 +27,8 @@ export const modelVersionSchema = z.object({
   signature: signatureSchema,
   metrics: z.record(z.string(), z.number()),
   metrics_by_band: z.record(z.string(), z.object({ rows: z.number(), rmse: z.number(), mae: z.number() })).optional(),
+  /** The config's evaluation segment `metrics_by_band` was cut by (absent in versions registered before it existed). */
+  segment: segmentSchema.nullable().optional(),
   monitoring: z.object({ psi_warn: z.number(), psi_alert: z.number(), drift_share: z.number() }),
   config_sha256: z.string().nullable(),
 });

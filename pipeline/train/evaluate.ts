@@ -1,10 +1,14 @@
-// Regression metrics for a test set, optionally broken down by a grouping (e.g. SAP band).
+// Regression metrics for a test set, optionally broken down by a grouping: the config's evaluation
+// segment (e.g. SAP band of current_sap).
+import type { FeatureSpec, Segment } from '../config/index.ts';
+import type { Column } from '../data/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 
 export interface GroupMetrics { rows: number; rmse: number; mae: number }
 export interface Evaluation { rmse: number; mae: number; r2: number; by_group?: Record<string, GroupMetrics> }
 
 /** Rows whose true value or prediction is NaN are left out. */
-export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: { name: string; labels: string[]; codes: Int32Array }): Evaluation {
+export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: Groups): Evaluation {
   let n = 0, se = 0, ae = 0, sum = 0;
   for (let i = 0; i < yTrue.length; i++) {
     const y = yTrue[i]!, p = yPred[i]!;
@@ -35,24 +39,43 @@ export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: { na
   return out;
 }
 
-export type SapBand = 'A' | 'B' | 'C' | 'D' | 'E' | 'F' | 'G';
-export const SAP_BANDS: SapBand[] = ['A', 'B', 'C', 'D', 'E', 'F', 'G'];
+export interface Groups { name: string; labels: string[]; codes: Int32Array }
 
-/** EPC energy efficiency band for a SAP rating: A 92+, B 81–91, C 69–80, D 55–68, E 39–54, F 21–38, G 1–20 (and below). */
-export function sapBand(currentSap: number): SapBand {
-  // Ratings are integers on the certificate; round so 91.6 falls in A as it would be printed.
-  const s = Math.round(currentSap);
-  if (s >= 92) return 'A';
-  if (s >= 81) return 'B';
-  if (s >= 69) return 'C';
-  if (s >= 55) return 'D';
-  if (s >= 39) return 'E';
-  if (s >= 21) return 'F';
-  return 'G';
+/** Labels of a boolean feature's two segments, as the drift profile names them. */
+export const BOOLEAN_SEGMENTS = ['false', 'true'];
+
+/**
+ * Group codes (index into `labels`; -1 where the value is missing or in no segment) of the config's
+ * evaluation segment for one column, for `evaluate`. Numeric columns are cut at the segment's edges;
+ * categorical and boolean ones (`feature` gives the listed values) have one group per value.
+ */
+export function segmentGroups(segment: Segment, column: Column, feature?: FeatureSpec): Groups {
+  const { edges, labels } = segment;
+  if (edges && labels) {
+    if (column.kind !== 'numeric') throw new InvalidInputError(`segment "${segment.name}": column "${segment.column}" is ${column.kind}, expected numeric`);
+    const codes = Int32Array.from(column.values, (v) => (Number.isNaN(v) ? -1 : bandOf(edges, v)));
+    return { name: segment.name, labels, codes };
+  }
+  if (feature?.type === 'boolean' && column.kind === 'numeric') {
+    const codes = Int32Array.from(column.values, (v) => (v === 0 ? 0 : v === 1 ? 1 : -1));
+    return { name: segment.name, labels: BOOLEAN_SEGMENTS, codes };
+  }
+  if (feature?.type !== 'categorical') throw new InvalidInputError(`segment "${segment.name}": column "${segment.column}" needs edges or a categorical or boolean feature`);
+  const index = new Map(feature.values.map((v, i) => [v, i] as const));
+  if (column.kind === 'categorical') {
+    const slot = column.categories.map((c) => index.get(c) ?? -1);
+    return { name: segment.name, labels: feature.values, codes: Int32Array.from(column.codes, (c) => (c < 0 ? -1 : slot[c]!)) };
+  }
+  if (column.kind === 'text') return { name: segment.name, labels: feature.values, codes: Int32Array.from(column.values, (v) => index.get(v) ?? -1) };
+  throw new InvalidInputError(`segment "${segment.name}": column "${segment.column}" is numeric, expected categorical`);
 }
 
-/** Group codes by SAP band (index into SAP_BANDS; -1 where the rating is missing) for `evaluate`. */
-export function sapBandGroups(currentSap: Float64Array): { name: string; labels: string[]; codes: Int32Array } {
-  const codes = Int32Array.from(currentSap, (s) => (Number.isNaN(s) ? -1 : SAP_BANDS.indexOf(sapBand(s))));
-  return { name: 'sap_band', labels: SAP_BANDS, codes };
+/** Band of v: the number of edges at or below it (a value on an edge belongs to the band above). */
+function bandOf(edges: readonly number[], v: number): number {
+  let lo = 0, hi = edges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (edges[mid]! <= v) lo = mid + 1; else hi = mid;
+  }
+  return lo;
 }

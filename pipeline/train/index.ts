@@ -5,8 +5,8 @@ export type { TrainedModel, TrainOptions, RoundLog } from './types.ts';
 export { exportOnnx, onnxInputSpec, ONNX_IR_VERSION, ONNX_OPSET, ONNX_ML_OPSET, OUTPUT_NAME } from './onnx/export.ts';
 export type { ExportableModel, OnnxInput } from './onnx/export.ts';
 export { onnxFeeds } from './onnx/session.ts';
-export { evaluate, sapBand, sapBandGroups, SAP_BANDS } from './evaluate.ts';
-export type { Evaluation, GroupMetrics, SapBand } from './evaluate.ts';
+export { evaluate, segmentGroups, BOOLEAN_SEGMENTS } from './evaluate.ts';
+export type { Evaluation, GroupMetrics, Groups } from './evaluate.ts';
 // The model shapes exportOnnx takes, for callers that build or load a model themselves.
 export type { TreeEnsemble } from './ensemble.ts';
 export type { Tree } from './grow.ts';
