@@ -83,7 +83,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     run.logMetric('r2', ev.r2);
     for (const [band, m] of Object.entries(ev.by_group ?? {})) run.logMetric(`rmse_band_${band}`, m.rmse);
     const predTrain = await model.predict(train);
-    const baseline = buildBaselineProfile(train, config.features, predTrain);
+    const baseline = buildBaselineProfile(train, config.features, predTrain, config.derived);
     const onnx = await run.logArtifact('model.onnx', Buffer.from(model.onnx));
     const base = await run.logArtifact('baseline.json', JSON.stringify(baseline));
     await run.save();

@@ -82,13 +82,15 @@ function statsTable(f: FeatureDrift): string {
   return `<table class="stats">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table>`;
 }
 
+const kind = (f: FeatureDrift): string => (f.derived ? `${f.type}, derived` : f.type);
+
 function card(f: FeatureDrift, title = f.name): string {
-  return `<section class="${f.level}"><h2><span>${esc(title)} <small style="color:#57606a;font-weight:normal">${f.type}</small></span><span class="badge ${f.level}">${f.level}</span></h2>
+  return `<section class="${f.level}"><h2><span>${esc(title)} <small style="color:#57606a;font-weight:normal">${kind(f)}</small></span><span class="badge ${f.level}">${f.level}</span></h2>
 ${statsTable(f)}<div class="legend"><i style="background:${BASE_COLOUR}"></i>baseline<i style="background:${CUR_COLOUR}"></i>current</div>${chart(f)}</section>`;
 }
 
 function summary(report: DriftReport): string {
-  const rows = report.features.map((f) => `<tr><td>${esc(f.name)}</td><td>${f.type}</td><td class="n">${num(f.psi)}</td><td class="n">${num(f.ks_statistic)}</td><td class="n">${num(f.js_distance)}</td><td class="n">${pct(f.missing_rate)}</td><td><span class="badge ${f.level}">${f.level}</span></td></tr>`);
+  const rows = report.features.map((f) => `<tr><td>${esc(f.name)}</td><td>${kind(f)}</td><td class="n">${num(f.psi)}</td><td class="n">${num(f.ks_statistic)}</td><td class="n">${num(f.js_distance)}</td><td class="n">${pct(f.missing_rate)}</td><td><span class="badge ${f.level}">${f.level}</span></td></tr>`);
   return `<section class="summary ${report.level}"><h2>Features</h2><table><tr><th>feature</th><th>type</th><th>PSI</th><th>KS D</th><th>JS</th><th>missing</th><th>level</th></tr>${rows.join('')}</table></section>`;
 }
 

@@ -2,9 +2,10 @@
 // saved as JSON with each model version at training (or built from a reference file for a model
 // this pipeline did not train). The monitor compares every batch against it.
 import { z } from 'zod';
-import type { FeatureSpec } from '../config/index.ts';
+import type { DerivedFeature, FeatureSpec } from '../config/index.ts';
 import { InvalidInputError, zodDetails } from '../errors/index.ts';
 import type { Table } from '../data/index.ts';
+import { derivedValues } from '../train/index.ts';
 import { quantileEdges, binIndex } from './stats.ts';
 
 export const PROFILE_FORMAT = 'mltk.baseline/1';
@@ -117,25 +118,38 @@ function profileColumn(table: Table, spec: FeatureSpec, source: string, bins: nu
   return { name: spec.name, type: 'categorical', count: table.rows, missing, missing_rate: table.rows ? missing / table.rows : 0, categories, counts };
 }
 
-function buildProfile(table: Table, features: readonly FeatureSpec[], predictions: Float64Array | null, source: BaselineProfile['source'], label: string): BaselineProfile {
+interface ProfileInput {
+  table: Table;
+  features: readonly FeatureSpec[];
+  /** Profiled after the features, as numeric features: they are inputs of the model too. */
+  derived: readonly DerivedFeature[];
+  predictions: Float64Array | null;
+}
+
+function buildProfile(input: ProfileInput, source: BaselineProfile['source'], label: string): BaselineProfile {
+  const { table, features, derived, predictions } = input;
   if (table.rows === 0) throw new InvalidInputError(`${label}: cannot build a baseline profile from zero rows`);
   if (predictions && predictions.length !== table.rows) throw new InvalidInputError(`${label}: ${predictions.length} predictions for ${table.rows} rows`);
+  const derivedColumns = derivedValues(derived, table);
   return {
     format: PROFILE_FORMAT, source, rows: table.rows,
-    features: features.map((f) => profileColumn(table, f, label, DEFAULT_BINS)),
+    features: [
+      ...features.map((f) => profileColumn(table, f, label, DEFAULT_BINS)),
+      ...derived.map((d) => profileNumeric(d.name, derivedColumns.get(d.name)!)),
+    ],
     prediction: predictions ? profileNumeric('prediction', predictions) : null,
   };
 }
 
-/** The profile saved with a model version at training: the training table and the model's predictions on it. */
-export function buildBaselineProfile(table: Table, features: readonly FeatureSpec[], predictions: Float64Array): BaselineProfile {
-  return buildProfile(table, features, predictions, 'training', 'training data');
+/** The profile saved with a model version at training: the training table, its derived features and the model's predictions on it. */
+export function buildBaselineProfile(table: Table, features: readonly FeatureSpec[], predictions: Float64Array, derived: readonly DerivedFeature[] = []): BaselineProfile {
+  return buildProfile({ table, features, derived, predictions }, 'training', 'training data');
 }
 
 /**
  * A profile for a model this pipeline did not train: a reference data file and its feature list;
  * predictions are profiled when the reference file carries them (pass them, e.g. its output column).
  */
-export function profileFromReference(table: Table, features: readonly FeatureSpec[], predictions: Float64Array | null = null, source = 'reference data'): BaselineProfile {
-  return buildProfile(table, features, predictions, 'reference', source);
+export function profileFromReference(table: Table, features: readonly FeatureSpec[], predictions: Float64Array | null = null, source = 'reference data', derived: readonly DerivedFeature[] = []): BaselineProfile {
+  return buildProfile({ table, features, derived, predictions }, 'reference', source);
 }

@@ -1,8 +1,9 @@
 // monitorBatch: one batch of inputs (as a stream of Table chunks) against a model's baseline profile
 // → the drift report. No I/O here; callers bring the chunks and, if needed, a scoring function.
-import type { FeatureSpec, ModelConfig } from '../config/index.ts';
+import type { DerivedFeature, FeatureSpec, ModelConfig } from '../config/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
 import type { Table } from '../data/index.ts';
+import { derivedValues } from '../train/index.ts';
 import { featureAccumulator, numericAccumulator, type FeatureAccumulator, type FeatureStats } from './accumulate.ts';
 import type { BaselineProfile } from './profile.ts';
 
@@ -12,6 +13,8 @@ export type DriftLevel = 'ok' | 'warn' | 'alert';
 export interface FeatureDrift extends FeatureStats {
   level: DriftLevel;
   drifted: boolean;
+  /** A derived feature (computed from other features inside the model), monitored like the others. */
+  derived: boolean;
 }
 
 export interface DriftReport {
@@ -33,6 +36,11 @@ export interface MonitorBatchInput {
   model: { name: string; version: number | string };
   /** The model signature's features: their min/max and allowed values define out-of-range counts. */
   features: readonly FeatureSpec[];
+  /**
+   * The model's derived features, computed from each chunk as the model computes them and monitored
+   * like the others where the baseline profiles them (baselines from before derived profiles do not).
+   */
+  derived?: readonly DerivedFeature[];
   baseline: BaselineProfile;
   thresholds: Thresholds;
   chunks: Iterable<Table> | AsyncIterable<Table>;
@@ -49,9 +57,9 @@ export function levelOf(psi: number, t: Thresholds): DriftLevel {
   return psi >= t.psi_alert ? 'alert' : psi >= t.psi_warn ? 'warn' : 'ok';
 }
 
-function judged(stats: FeatureStats, t: Thresholds): FeatureDrift {
+function judged(stats: FeatureStats, t: Thresholds, derived = false): FeatureDrift {
   const level = levelOf(stats.psi, t);
-  return { ...stats, level, drifted: level === 'alert' };
+  return { ...stats, level, drifted: level === 'alert', derived };
 }
 
 export async function monitorBatch(input: MonitorBatchInput): Promise<DriftReport> {
@@ -63,11 +71,14 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
       missingInBaseline.map((n) => ({ field: n, issue: 'not in baseline profile' })));
   }
   const accs: [string, FeatureAccumulator][] = input.features.map((f) => [f.name, featureAccumulator(profiles.get(f.name)!, f)]);
+  const derived = (input.derived ?? []).filter((d) => profiles.get(d.name)?.type === 'numeric');
+  const derivedAccs: [string, FeatureAccumulator][] = derived.map((d) => [d.name, featureAccumulator(profiles.get(d.name)!)]);
+  const needed = [...new Set([...accs.map(([name]) => name), ...derived.flatMap((d) => d.inputs)])];
   const predAcc = baseline.prediction ? numericAccumulator(baseline.prediction) : null;
   let rows = 0;
   let pending: Promise<Float64Array> | undefined;
   for await (const chunk of input.chunks) {
-    const absent = accs.filter(([name]) => !chunk.columns.has(name)).map(([name]) => name);
+    const absent = needed.filter((name) => !chunk.columns.has(name));
     if (absent.length) {
       throw new InvalidInputError(`${source}: missing column${absent.length > 1 ? 's' : ''} ${absent.map((n) => `"${n}"`).join(', ')}`,
         absent.map((n) => ({ field: n, issue: 'missing column' })));
@@ -81,6 +92,10 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
     const scoring = predAcc && !own ? Promise.resolve(input.predict!(chunk)) : undefined;
     scoring?.catch(() => undefined); // awaited below; no unhandled rejection if a feature throws first
     for (const [name, acc] of accs) acc.add(chunk.columns.get(name)!, source);
+    if (derived.length) {
+      const values = derivedValues(derived, chunk);
+      for (const [name, acc] of derivedAccs) acc.add({ kind: 'numeric', values: values.get(name)! }, source);
+    }
     if (own) predAcc!.add(own, source);
     if (pending) predAcc!.add({ kind: 'numeric', values: await pending }, source);
     pending = scoring;
@@ -89,7 +104,7 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
   if (pending) predAcc!.add({ kind: 'numeric', values: await pending }, source);
   if (rows === 0) throw new InvalidInputError(`${source}: no rows to monitor`, [{ issue: 'zero data rows' }]);
 
-  const features = accs.map(([, acc]) => judged(acc.finish(), t))
+  const features = [...accs.map(([, acc]) => judged(acc.finish(), t)), ...derivedAccs.map(([, acc]) => judged(acc.finish(), t, true))]
     .sort((a, b) => Number(b.drifted) - Number(a.drifted) || b.psi - a.psi);
   const drifted = features.filter((f) => f.drifted).map((f) => f.name);
   const driftShare = drifted.length / features.length;

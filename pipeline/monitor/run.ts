@@ -99,8 +99,12 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
   const outputColumn = mv.signature.output.column;
   const hasPredictions = header.includes(outputColumn);
   const scores = !hasPredictions && baseline.prediction !== null && run.openScorer !== undefined;
+  // Derived features are monitored where the baseline profiles them; they are computed from their inputs.
+  const profiled = new Set(baseline.features.map((p) => p.name));
+  const derived = mv.signature.derived.filter((d) => profiled.has(d.name));
+  const derivedInputs = new Set(derived.flatMap((d) => d.inputs));
   // Scoring needs every input of the model, not only the monitored features, and the id (a row without one is refused).
-  const read = scores ? [...features, ...mv.signature.features.filter((f) => !features.some((g) => g.name === f.name))] : features;
+  const read = [...features, ...mv.signature.features.filter((f) => !features.some((g) => g.name === f.name) && (scores || derivedInputs.has(f.name)))];
   const specs = monitorColumnSpecs(read, hasPredictions ? outputColumn : undefined);
   if (scores && header.includes(mv.signature.id_column)) specs.push({ name: mv.signature.id_column, type: 'text', nullable: true });
   let scorer: ChunkScorer | undefined;
@@ -111,7 +115,7 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
   } : undefined;
   try {
     const report = await monitorBatch({
-      model: { name: mv.name, version: mv.version }, features, baseline, thresholds: mv.monitoring,
+      model: { name: mv.name, version: mv.version }, features, derived, baseline, thresholds: mv.monitoring,
       chunks: validTables(stream, specs, run.source, run.chunkRows), source: run.source,
       predictionColumn: outputColumn, predict,
     });

@@ -17,7 +17,7 @@ export async function registerMonitoredModel(store: ObjectStore, alias = 'prod')
   const fx = await sapChangeFixture();
   const { config, trained, table } = fx;
   const artifact = await putBlob(store, Buffer.from(trained.onnx));
-  const baseline = await putBlob(store, JSON.stringify(buildBaselineProfile(table, config.features, await trained.predict(table))));
+  const baseline = await putBlob(store, JSON.stringify(buildBaselineProfile(table, config.features, await trained.predict(table), config.derived)));
   const mv = await registerModelVersion(store, {
     name: config.name, run_id: null, dataset: null, trainer: 'gbdt', artifact: { ...artifact, format: 'onnx' }, baseline,
     signature: { id_column: config.id_column, features: config.features, derived: config.derived, target: config.target, output: { column: config.output.column, unit: config.target.unit } },

@@ -3,7 +3,7 @@
 // (and computing derived features in float) is what makes split thresholds agree exactly.
 import type { ModelConfig, DerivedFeature } from '../config/index.ts';
 import type { Table } from '../data/index.ts';
-import { TrainingError } from '../errors/index.ts';
+import { InvalidInputError, TrainingError } from '../errors/index.ts';
 
 /** Category → float code per categorical feature; a category absent from the map is missing (NaN). */
 export type CategoryCodes = Record<string, string[]>;
@@ -47,6 +47,24 @@ export function featureColumns(config: ModelConfig, table: Table, codes: Categor
   }
   for (const d of config.derived) byName.set(d.name, derivedColumn(d, byName.get(d.inputs[0])!, byName.get(d.inputs[1])!));
   return modelFeatureNames(config).map((n) => byName.get(n)!);
+}
+
+/**
+ * The derived features of a table's rows exactly as the model computes them (float32 inputs, float32
+ * results, NaN where an input is missing), for profiling and monitoring them like any other input.
+ */
+export function derivedValues(derived: readonly DerivedFeature[], table: Table): Map<string, Float64Array> {
+  const inputs = new Map<string, Float32Array>();
+  const input = (name: string): Float32Array => {
+    let v = inputs.get(name);
+    if (!v) {
+      const col = table.columns.get(name);
+      if (col?.kind !== 'numeric') throw new InvalidInputError(`no numeric column "${name}" to derive ${derived.filter((d) => d.inputs.includes(name)).map((d) => `"${d.name}"`).join(', ')} from`, [{ field: name, issue: 'missing column' }]);
+      inputs.set(name, (v = Float32Array.from(col.values)));
+    }
+    return v;
+  };
+  return new Map(derived.map((d) => [d.name, Float64Array.from(derivedColumn(d, input(d.inputs[0]), input(d.inputs[1])))]));
 }
 
 /** Element-wise op with float32 rounding of each result, as ONNX Div/Mul/Sub/Add on float tensors do. */

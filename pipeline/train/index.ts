@@ -12,4 +12,5 @@ export type { TreeEnsemble } from './ensemble.ts';
 export type { Tree } from './grow.ts';
 export type { LinearModel } from './linear.ts';
 export type { CategoryCodes } from './features.ts';
+export { derivedValues } from './features.ts';
 export { mulberry32, permutation } from './random.ts';

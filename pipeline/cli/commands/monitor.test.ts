@@ -67,6 +67,8 @@ test('a raw input without a prediction column is scored by the monitored version
   await writeFile(join(dir, 'in.csv'), csv);
   const same = await runMonitorCommand(store, { model: 'sap_change@champion', input: join(dir, 'in.csv') });
   assert.deepEqual(same.scoring, { scored: 4000 - refused, refused });
+  const perRoom = same.report.features.find((f) => f.name === 'floor_area_per_room');
+  assert.ok(perRoom?.derived && perRoom.rows === 4000 && perRoom.psi < 0.1, 'the derived feature is monitored');
   assert.ok(same.report.prediction!.psi < 0.1, `prediction psi ${same.report.prediction!.psi}`);
   assert.equal(same.report.prediction!.missing_rate, refused / 4000);
 

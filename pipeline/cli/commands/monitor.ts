@@ -39,7 +39,9 @@ async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions
     const specs = monitorColumnSpecs(features, header.includes(out) ? out : undefined).map((s) => (s.type === 'text' ? { ...s, type: 'categorical' as const, values: (features.find((f) => f.name === s.name) as { values: string[] }).values } : s));
     const table = await readCsvTable(createReadStream(opts.baseline), specs, { source: opts.baseline });
     const pred = table.columns.get(out);
-    baseline = profileFromReference(table, features, pred?.kind === 'numeric' ? pred.values : null, opts.baseline);
+    // Derived features are profiled where both their inputs are among the monitored features.
+    const derived = mv.signature.derived.filter((d) => d.inputs.every((i) => names.includes(i)));
+    baseline = profileFromReference(table, features, pred?.kind === 'numeric' ? pred.values : null, opts.baseline, derived);
   }
   return { baseline, features };
 }
@@ -74,7 +76,7 @@ export function registerMonitor(program: Command): void {
       const f = (x: number | null) => (x === null ? '–' : x.toFixed(3));
       ctx.result({ ...report, scoring, published }, [
         `${report.model.name} v${report.model.version}: ${report.rows} rows, drift share ${(100 * report.drift_share).toFixed(1)}%${report.dataset_drift ? ' — DATASET DRIFT' : ''}`,
-        ...report.features.map((x) => `${x.level.padEnd(5)} ${x.name.padEnd(28)} psi ${f(x.psi)}  ks ${f(x.ks_statistic)}  js ${f(x.js_distance)}  missing ${(100 * x.missing_rate).toFixed(1)}%`),
+        ...report.features.map((x) => `${x.level.padEnd(5)} ${(x.derived ? `${x.name} (derived)` : x.name).padEnd(28)} psi ${f(x.psi)}  ks ${f(x.ks_statistic)}  js ${f(x.js_distance)}  missing ${(100 * x.missing_rate).toFixed(1)}%`),
         ...(report.prediction ? [`${report.prediction.level.padEnd(5)} ${'(prediction)'.padEnd(28)} psi ${f(report.prediction.psi)}  ks ${f(report.prediction.ks_statistic)}`] : []),
         ...(scoring ? [`predictions: scored here with ${report.model.name} v${report.model.version} (${scoring.scored} rows; ${scoring.refused} refused as batch scoring would, counted as missing)`] : []),
         ...(opts.report ? [`report: ${opts.report}`] : []),
