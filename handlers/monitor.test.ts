@@ -5,7 +5,7 @@ import { ListMetricsCommand, type CloudWatchClient } from '@aws-sdk/client-cloud
 import { motoUnavailable, startMoto, useMotoEnv, type MotoServer } from '../pipeline/testing/moto.ts';
 import { makeS3Client, openStore, type ObjectStore } from '../pipeline/store/index.ts';
 import { metricsClient } from '../pipeline/monitor/index.ts';
-import { registerMonitoredModel, sapChangeFixture, shiftSap, withRefusedRows } from '../pipeline/monitor/testmodel.ts';
+import { registerMonitoredModel, sapChangeFixture, shiftSap, toJsonLines, withRefusedRows } from '../pipeline/monitor/testmodel.ts';
 import { loadModelVersion, scoreObject, type LoadedModel } from '../pipeline/predict/index.ts';
 import { registerOnnx, synthCsv } from '../pipeline/predict/testdata.ts';
 import { handler } from './monitor.ts';
@@ -76,6 +76,19 @@ test('a lineage manifest event: the input is read from the data bucket, scored b
   assert.equal(report.lineage.refused_rows, refused);
   assert.match((await preds.get('monitoring/2026/01/05/batch.drift.html')).toString(), /^<!doctype html>/);
   assert.deepEqual(await metricNames('mltk/sap_change'), ['DriftShare', 'FeatureKS', 'FeaturePSI', 'MissingRate', 'PredictionPSI', 'RowsMonitored']);
+});
+
+test('a JSON-lines batch is monitored as the predict Lambda scored it', { skip }, async () => {
+  const { csv, refused } = withRefusedRows((await synthCsv(1200, 26)).toString());
+  await data.put('incoming/2026/01/04/batch.jsonl', toJsonLines(csv, champion.signature.features));
+  await scoreObject(champion, { store: data, key: 'incoming/2026/01/04/batch.jsonl' }, preds);
+  const res = await handler(created('predictions/2026/01/04/batch.manifest.json'));
+  assert.deepEqual(res.monitored.map((m) => m.status), ['monitored'], JSON.stringify(res));
+  const report = JSON.parse((await preds.get('monitoring/2026/01/04/batch.drift.json')).toString());
+  assert.equal(report.input, 's3://data-bucket/incoming/2026/01/04/batch.jsonl');
+  assert.equal(report.rows, 1200);
+  assert.equal(report.lineage.refused_rows, refused);
+  assert.equal(report.prediction.missing_rate, refused / 1200);
 });
 
 test('the predictions object names its batch too; errors files, inputs and reports name none', { skip }, async () => {

@@ -50,7 +50,7 @@ function columnIndexes(header: string[], specs: readonly ColumnSpec[], source: s
   return specs.map((s) => header.indexOf(s.name));
 }
 
-function describeRange(spec: ColumnSpec): string {
+export function describeRange(spec: ColumnSpec): string {
   if (spec.min !== undefined && spec.max !== undefined) return `between ${spec.min} and ${spec.max}`;
   if (spec.min !== undefined) return `at least ${spec.min}`;
   return `at most ${spec.max}`;

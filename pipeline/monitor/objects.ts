@@ -5,6 +5,7 @@
 // writes the report under monitoring/, metrics to CloudWatch; a failure metric and log line otherwise.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { inputFormat } from '../data/index.ts';
 import { InvalidInputError, NotFoundError } from '../errors/index.ts';
 import type { ModelVersion } from '../registry/index.ts';
 import { parseJson, type ObjectStore } from '../store/index.ts';
@@ -82,12 +83,13 @@ export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Pro
     if (lineage.status === 'rejected') throw new InvalidInputError(`${where}: the scorer rejected ${lineage.source} whole (${lineage.reason}); nothing to monitor`);
     source = `${deps.data.url}/${lineage.input_key}`;
     if (lineage.source !== source) throw new InvalidInputError(`${where}: input ${lineage.source} is not in the data bucket this monitor reads (${deps.data.url})`);
-    if (!/\.csv$/i.test(lineage.input_key)) throw new InvalidInputError(`${where}: input ${source} is not CSV; the monitor reads CSV inputs only`);
+    const format = inputFormat(lineage.input_key);
+    if (!format) throw new InvalidInputError(`${where}: input ${source} is neither CSV nor JSON lines (.csv, .jsonl, .ndjson)`);
 
     input = hashing(await deps.data.getStream(lineage.input_key));
     const open = deps.openScorer ?? modelScorer(deps.registry);
     const { report, baseline, scoring } = await runMonitor({
-      store: deps.registry, model: `${lineage.model.name}@${lineage.model.version}`, input: input.stream, source,
+      store: deps.registry, model: `${lineage.model.name}@${lineage.model.version}`, input: input.stream, source, format,
       openScorer: async (mv) => {
         if (mv.artifact.sha256 !== lineage.model.sha256) {
           throw new InvalidInputError(`${where}: scored with ONNX ${lineage.model.sha256.slice(0, 12)}, but ${mv.name} v${mv.version} is now ${mv.artifact.sha256.slice(0, 12)}`);

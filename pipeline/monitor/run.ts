@@ -3,7 +3,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { FeatureSpec } from '../config/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
-import { openCsvTables, type ColumnSpec, type Table } from '../data/index.ts';
+import { openCsvTables, openJsonlTables, type ColumnSpec, type InputFormat, type Table } from '../data/index.ts';
 import { resolveModel, type ModelVersion } from '../registry/index.ts';
 import { getBlob, type ObjectStore } from '../store/index.ts';
 import { parseBaselineProfile, type BaselineProfile } from './profile.ts';
@@ -16,6 +16,8 @@ export interface MonitorRun {
   model: string;
   input: Readable;
   source: string;
+  /** CSV (default) or JSON lines, the two formats the batch scorer takes. */
+  format?: InputFormat;
   /** For a model this pipeline did not train: its reference profile and feature list replace the registry's. */
   reference?: { baseline: BaselineProfile; features: FeatureSpec[] };
   /**
@@ -45,6 +47,12 @@ export async function loadBaseline(store: ObjectStore, mv: ModelVersion): Promis
 
 /** Reads the header line without consuming it: returns the column names and a stream that replays everything. */
 export async function peekHeader(input: Readable): Promise<{ header: string[]; stream: Readable }> {
+  const { line, stream } = await peekFirstLine(input);
+  return { header: line.split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1')), stream };
+}
+
+/** The first line (BOM and CR dropped) without consuming it, and a stream that replays everything. */
+async function peekFirstLine(input: Readable): Promise<{ line: string; stream: Readable }> {
   // One iterator throughout: leaving a for-await loop early would destroy the source stream.
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const seen: Buffer[] = [];
@@ -66,8 +74,21 @@ export async function peekHeader(input: Readable): Promise<{ header: string[]; s
     }
     out.end();
   })().catch((e) => out.destroy(e as Error));
-  const line = text.split('\n')[0]!.replace(/^\uFEFF/, '').replace(/\r$/, '');
-  return { header: line.split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1')), stream: out };
+  return { line: text.split('\n')[0]!.replace(/^\uFEFF/, '').replace(/\r$/, ''), stream: out };
+}
+
+/**
+ * JSON lines have no header: the keys of the first record stand for it (a batch-scored file's output
+ * column is on every record). Returns them and a stream that replays everything.
+ */
+async function peekFirstRecordKeys(input: Readable): Promise<{ header: string[]; stream: Readable }> {
+  const { line, stream } = await peekFirstLine(input);
+  let keys: string[] = [];
+  try {
+    const first = JSON.parse(line);
+    if (first && typeof first === 'object' && !Array.isArray(first)) keys = Object.keys(first);
+  } catch { /* not JSON: the reader reports the line as a bad record */ }
+  return { header: keys, stream };
 }
 
 /**
@@ -80,8 +101,8 @@ export function monitorColumnSpecs(features: readonly FeatureSpec[], predictionC
   return specs;
 }
 
-async function* validTables(input: Readable, specs: ColumnSpec[], source: string, chunkRows?: number): AsyncGenerator<Table> {
-  const reader = await openCsvTables(input, specs, { source, chunkRows });
+async function* validTables(input: Readable, format: InputFormat, specs: ColumnSpec[], source: string, chunkRows?: number): AsyncGenerator<Table> {
+  const reader = format === 'jsonl' ? openJsonlTables(input, specs, { source, chunkRows }) : await openCsvTables(input, specs, { source, chunkRows });
   for await (const chunk of reader.chunks) {
     if (chunk.issues.length) {
       const shown = chunk.issues.slice(0, 5).map((i) => `row ${i.row} "${i.field}": ${i.issue}`).join('; ');
@@ -95,7 +116,8 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
   const mv = await resolveModel(run.store, run.model);
   const features = run.reference?.features ?? mv.signature.features;
   const baseline = run.reference?.baseline ?? await loadBaseline(run.store, mv);
-  const { header, stream } = await peekHeader(run.input);
+  const format = run.format ?? 'csv';
+  const { header, stream } = format === 'jsonl' ? await peekFirstRecordKeys(run.input) : await peekHeader(run.input);
   const outputColumn = mv.signature.output.column;
   const hasPredictions = header.includes(outputColumn);
   const scores = !hasPredictions && baseline.prediction !== null && run.openScorer !== undefined;
@@ -116,7 +138,7 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
   try {
     const report = await monitorBatch({
       model: { name: mv.name, version: mv.version }, features, derived, baseline, thresholds: mv.monitoring,
-      chunks: validTables(stream, specs, run.source, run.chunkRows), source: run.source,
+      chunks: validTables(stream, format, specs, run.source, run.chunkRows), source: run.source,
       predictionColumn: outputColumn, predict,
     });
     return { report, baseline, model: mv, scoring: predictor ? (await predictor).counts() : null };

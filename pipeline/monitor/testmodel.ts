@@ -1,5 +1,6 @@
 // Test support: a real sap_change model (pipeline/predict's trained fixture) registered with the
 // baseline profile the trainer would store, so monitor tests score through a real ONNX Runtime session.
+import type { FeatureSpec } from '../config/index.ts';
 import { moveAlias, registerModelVersion, type ModelVersion } from '../registry/index.ts';
 import { putBlob, type ObjectStore } from '../store/index.ts';
 import { trainFixture, type Fixture } from '../predict/testdata.ts';
@@ -48,5 +49,26 @@ export function shiftSap(csv: Buffer | string, delta: number): string {
     const f = l.split(',');
     f[k] = String(Math.min(120, Math.max(1, Number(f[k]) + delta)));
     return f.join(',');
+  }).join('\n') + '\n';
+}
+
+/**
+ * The rows of a synthetic CSV as JSON lines, typed as a client would send them: numbers, booleans
+ * as true/false, categories as strings, an empty cell as null (every other row) or an absent key.
+ */
+export function toJsonLines(csv: Buffer | string, features: readonly FeatureSpec[]): string {
+  const [head, ...rows] = csv.toString('utf8').trimEnd().split('\n');
+  const header = head!.split(',');
+  const type = new Map(features.map((f) => [f.name, f.type] as const));
+  return rows.map((line, r) => {
+    const cells = line.split(',');
+    const record: Record<string, unknown> = {};
+    header.forEach((name, k) => {
+      const cell = cells[k]!;
+      const t = type.get(name);
+      if (cell === '') { if (r % 2) record[name] = null; return; }
+      record[name] = t === 'boolean' ? cell === '1' : t === 'numeric' || (t === undefined && /^-?[0-9.]+$/.test(cell) && k > 0) ? Number(cell) : cell;
+    });
+    return JSON.stringify(record);
   }).join('\n') + '\n';
 }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { openCsvTables, type TableChunk } from '../data/index.ts';
+import { inputFormat, openCsvTables, type InputFormat, type TableChunk } from '../data/index.ts';
 import { Channel } from './channel.ts';
 import { CsvWriter, csvField } from './format.ts';
 import { jsonlChunks } from './jsonl.ts';
@@ -13,19 +13,14 @@ import type { LoadedModel } from './model.ts';
 import { columnSpecs } from './signature.ts';
 import { startScoringWorker, type Scorer } from './worker.ts';
 
-export type BatchFormat = 'csv' | 'jsonl';
+export type BatchFormat = InputFormat;
 
 export const DEFAULT_CHUNK_ROWS = 65_536;
 export const LINEAGE_COLUMNS = ['model_name', 'model_version'] as const;
 export const ERRORS_HEADER = 'row,field,reason\n';
 
 /** The input format from a file name or key; undefined when it is neither CSV nor JSON lines. */
-export function batchFormat(name: string): BatchFormat | undefined {
-  const lower = name.toLowerCase();
-  if (lower.endsWith('.csv')) return 'csv';
-  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
-  return undefined;
-}
+export const batchFormat = inputFormat;
 
 /** Consumers of the two outputs (a streaming put, a temp file renamed into place). */
 export interface BatchSinks {

@@ -1,12 +1,10 @@
 // JSON instances (request bodies, JSON-lines records) → the same validated columnar chunk the
 // CSV reader yields: typed columns, per-cell issues and a bad-row mask.
 import type { z } from 'zod';
-import type { Column, RowIssue, TableChunk } from '../data/index.ts';
+import { RECORD_FIELD, type Column, type RowIssue, type TableChunk } from '../data/index.ts';
 import type { Signature } from '../registry/index.ts';
 import type { Instance } from './signature.ts';
 
-/** A record that is not even JSON: the whole row is bad, under this pseudo-field. */
-export const RECORD_FIELD = '(record)';
 
 type Builder = (r: number, v: number | string | null | undefined) => void;
 

@@ -1,24 +1,8 @@
 // JSON-lines files → validated chunks, the same shape the CSV reader yields. One record per
 // non-blank line; a line that is not JSON is a bad row, not a failed file.
-import type { TableChunk } from '../data/index.ts';
+import { jsonLines, type TableChunk } from '../data/index.ts';
 import type { LoadedModel } from './model.ts';
 import { instancesToChunk } from './instances.ts';
-
-const LF = 0x0a;
-
-async function* lines(input: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  let pending: Buffer = Buffer.alloc(0);
-  for await (const chunk of input) {
-    const buf: Buffer = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    let start = 0;
-    for (let nl = buf.indexOf(LF, start); nl >= 0; nl = buf.indexOf(LF, start)) {
-      yield buf.toString('utf8', start, nl);
-      start = nl + 1;
-    }
-    pending = buf.subarray(start);
-  }
-  if (pending.length) yield pending.toString('utf8');
-}
 
 /** Chunks of up to `chunkRows` records, rows numbered from 1 (blank lines are skipped, as in CSV). */
 export async function* jsonlChunks(input: AsyncIterable<Buffer>, model: LoadedModel, chunkRows: number): AsyncGenerator<TableChunk> {
@@ -32,7 +16,7 @@ export async function* jsonlChunks(input: AsyncIterable<Buffer>, model: LoadedMo
     notJson = [];
     return chunk;
   };
-  for await (const raw of lines(input)) {
+  for await (const raw of jsonLines(input)) {
     const line = raw.trim();
     if (line === '') continue;
     try {

@@ -7,7 +7,7 @@ import { openStore, putBlob } from '../../store/index.ts';
 import { moveAlias, registerModelVersion } from '../../registry/index.ts';
 import { buildBaselineProfile } from '../../monitor/index.ts';
 import { normals, sampleFeatures, sampleTable } from '../../monitor/testdata.ts';
-import { registerMonitoredModel, shiftSap, withRefusedRows } from '../../monitor/testmodel.ts';
+import { registerMonitoredModel, shiftSap, toJsonLines, withRefusedRows } from '../../monitor/testmodel.ts';
 import { loadModelVersion, scoreFile } from '../../predict/index.ts';
 import { synthCsv } from '../../predict/testdata.ts';
 import { runMonitorCommand } from './monitor.ts';
@@ -100,4 +100,23 @@ test('the prediction drift of a raw input is that of the same rows carrying mltk
   assert.ok(Math.abs(a.psi - b.psi) < 1e-9, `psi ${a.psi} vs ${b.psi}`);
   assert.ok(Math.abs(a.ks_statistic! - b.ks_statistic!) <= 1 / 3000, `ks ${a.ks_statistic} vs ${b.ks_statistic}`);
   assert.deepEqual(a.distribution.current, b.distribution.current);
+});
+
+test('a JSON-lines batch is monitored as its CSV twin: the same statistics, the same rows scored and refused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mltk-mon-cli-'));
+  dirs.push(dir);
+  const store = openStore(join(dir, 'store'));
+  const { fx } = await registerMonitoredModel(store);
+  const { csv, refused } = withRefusedRows(shiftSap(await synthCsv(3000, 13), -20));
+  await writeFile(join(dir, 'batch.csv'), csv);
+  await writeFile(join(dir, 'batch.jsonl'), toJsonLines(csv, fx.config.features));
+  const fromCsv = await runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'batch.csv') });
+  const fromJsonl = await runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'batch.jsonl') });
+  assert.deepEqual(fromJsonl.scoring, { scored: 3000 - refused, refused });
+  const strip = (r: typeof fromCsv.report) => ({ ...r, input: '', generated_at: '' });
+  assert.deepEqual(strip(fromJsonl.report), strip(fromCsv.report));
+  assert.ok(fromJsonl.report.drifted_features.includes('current_sap'));
+
+  await writeFile(join(dir, 'bad.ndjson'), '{"home_id":"H1","total_floor_area":"big"}\n');
+  await assert.rejects(runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'bad.ndjson') }), /bad\.ndjson: .*row 1 "total_floor_area": expected a number, got "big"/);
 });

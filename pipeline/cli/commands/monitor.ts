@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors/index.ts';
-import { readCsvTable } from '../../data/index.ts';
+import { inputFormat, readCsvTable } from '../../data/index.ts';
 import { resolveModel } from '../../registry/index.ts';
 import type { ObjectStore } from '../../store/index.ts';
 import {
@@ -52,6 +52,7 @@ export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommand
     const reference = await referenceBaseline(store, opts);
     const { report, baseline, scoring } = await runMonitor({
       store, model: opts.model, input: createReadStream(opts.input, { highWaterMark: 1 << 20 }), source: opts.input, reference, openScorer: modelScorer(store),
+      format: inputFormat(opts.input) ?? 'csv',
     });
     if (opts.report) await writeFile(opts.report, renderReport(report, baseline));
     const published = opts.publish ? await publishDriftMetrics(report, { namespace: opts.namespace }) : null;
@@ -65,7 +66,7 @@ export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommand
 export function registerMonitor(program: Command): void {
   program.command('monitor').description('drift of an input file against a model version\'s baseline profile (PSI, KS, JS, missing and out-of-range rates)')
     .requiredOption('--model <ref>', 'NAME@ALIAS or NAME@VERSION')
-    .requiredOption('--input <file>', 'CSV with the model\'s feature columns; without its output column the model version scores it here')
+    .requiredOption('--input <file>', 'CSV or JSON lines (.jsonl/.ndjson) with the model\'s features; without its output column the model version scores it here')
     .option('--report <file.html>', 'write the self-contained HTML report here')
     .option('--publish', 'publish the drift metrics to CloudWatch (namespace mltk/<model>)')
     .option('--namespace <ns>', 'CloudWatch namespace instead of mltk/<model>')

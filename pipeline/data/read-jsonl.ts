@@ -1,0 +1,152 @@
+// JSON-lines files → the same validated Table chunks the CSV reader yields, under the same column
+// specs: one record (a JSON object) per non-blank line, a key that is absent or null = missing, keys
+// that are not in the specs ignored (as extra CSV columns are). A line that is not a JSON object is a
+// bad row, never a failed file, so callers decide as they do for a bad CSV cell.
+import type { Readable } from 'node:stream';
+import { describeRange, type ColumnSpec, type ReadTableOptions, type RowIssue, type TableChunk } from './read-table.ts';
+import type { Column } from './table.ts';
+
+export type InputFormat = 'csv' | 'jsonl';
+
+const LF = 0x0a;
+const BOM = '\uFEFF';
+/** The pseudo-field of issues that concern a whole record (not JSON, not an object). */
+export const RECORD_FIELD = '(record)';
+const DEFAULT_CHUNK_ROWS = 65_536;
+
+/** The input format of a file or object from its name; undefined when it is neither CSV nor JSON lines. */
+export function inputFormat(name: string): InputFormat | undefined {
+  const lower = name.toLowerCase();
+  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
+  return undefined;
+}
+
+/** The lines of a byte stream (split on LF; a leading BOM dropped), decoded one line at a time. */
+export async function* jsonLines(input: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  let pending: Buffer = Buffer.alloc(0);
+  let first = true;
+  const text = (buf: Buffer, start: number, end: number): string => {
+    const line = buf.toString('utf8', start, end);
+    if (!first) return line;
+    first = false;
+    return line.startsWith(BOM) ? line.slice(1) : line;
+  };
+  for await (const chunk of input) {
+    const buf: Buffer = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(LF, start); nl >= 0; nl = buf.indexOf(LF, start)) {
+      yield text(buf, start, nl);
+      start = nl + 1;
+    }
+    pending = buf.subarray(start);
+  }
+  if (pending.length) yield text(pending, 0, pending.length);
+}
+
+function shown(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'string' ? `"${v.slice(0, 40)}"` : typeof v === 'object' ? 'an object' : String(v);
+}
+
+type Setter = (r: number, v: unknown) => string | undefined;
+
+/** A column under construction and the setter that converts one JSON value into it (an issue text when it cannot). */
+function columnBuilder(spec: ColumnSpec, rows: number): { column: Column; set: Setter } {
+  // Columns start filled with "missing"; an absent or null value only needs checking.
+  const missing = (): string | undefined => (spec.nullable ? undefined : 'missing value (column is not nullable)');
+  if (spec.type === 'numeric' || spec.type === 'boolean') {
+    const values = new Float64Array(rows).fill(NaN);
+    const lo = spec.min ?? -Infinity, hi = spec.max ?? Infinity;
+    const set: Setter = spec.type === 'numeric'
+      ? (r, v) => {
+        if (v === undefined || v === null) return missing();
+        if (typeof v !== 'number') return `expected a number, got ${shown(v)}`;
+        values[r] = v;
+        return v < lo || v > hi ? `value ${v} out of range (expected ${describeRange(spec)})` : undefined;
+      }
+      : (r, v) => {
+        if (v === undefined || v === null) return missing();
+        if (v === true || v === 1) values[r] = 1;
+        else if (v === false || v === 0) values[r] = 0;
+        else return `expected true, false, 0 or 1, got ${shown(v)}`;
+        return undefined;
+      };
+    return { column: { kind: 'numeric', values }, set };
+  }
+  if (spec.type === 'categorical') {
+    const categories = [...(spec.values ?? [])];
+    const index = new Map(categories.map((c, i) => [c, i] as const));
+    const codes = new Int32Array(rows).fill(-1);
+    return {
+      column: { kind: 'categorical', codes, categories },
+      set: (r, v) => {
+        if (v === undefined || v === null || v === '') return missing();
+        const code = typeof v === 'string' ? index.get(v) : undefined;
+        if (code === undefined) return `value ${shown(v)} is not one of ${categories.join('|')}`;
+        codes[r] = code;
+        return undefined;
+      },
+    };
+  }
+  const values = new Array<string>(rows).fill('');
+  return {
+    column: { kind: 'text', values },
+    set: (r, v) => {
+      if (v === undefined || v === null || v === '') return missing();
+      // Ids may be numbers in JSON (the batch scorer keys rows by String(id)); anything else is no text.
+      if (typeof v !== 'string' && typeof v !== 'number') return `expected text, got ${shown(v)}`;
+      values[r] = String(v);
+      return undefined;
+    },
+  };
+}
+
+function toChunk(lines: readonly string[], specs: readonly ColumnSpec[], firstRow: number): TableChunk {
+  const rows = lines.length;
+  const builders = specs.map((s) => columnBuilder(s, rows));
+  const issues: RowIssue[] = [];
+  const bad = new Uint8Array(rows);
+  const note = (r: number, field: string, issue: string) => { issues.push({ row: firstRow + r, field, issue }); bad[r] = 1; };
+  for (let r = 0; r < rows; r++) {
+    let record: unknown;
+    try {
+      record = JSON.parse(lines[r]!);
+    } catch (e) {
+      note(r, RECORD_FIELD, `not JSON: ${(e as Error).message.slice(0, 80)}`);
+      continue;
+    }
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      note(r, RECORD_FIELD, `expected an object, got ${shown(record)}`);
+      continue;
+    }
+    const fields = record as Record<string, unknown>;
+    specs.forEach((spec, k) => {
+      const issue = builders[k]!.set(r, fields[spec.name]);
+      if (issue) note(r, spec.name, issue);
+    });
+  }
+  return { table: { rows, columns: new Map(specs.map((s, k) => [s.name, builders[k]!.column])) }, firstRow, issues, bad };
+}
+
+/** Streams validated chunks of up to `chunkRows` records, rows numbered from 1 (blank lines skipped, as in CSV). */
+export function openJsonlTables(input: Readable | AsyncIterable<Buffer>, specs: readonly ColumnSpec[], opts: ReadTableOptions): { chunks: AsyncGenerator<TableChunk> } {
+  const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  async function* chunks(): AsyncGenerator<TableChunk> {
+    let lines: string[] = [];
+    let firstRow = 1;
+    for await (const raw of jsonLines(input as AsyncIterable<Buffer>)) {
+      const line = raw.trim();
+      if (line === '') continue;
+      lines.push(line);
+      if (lines.length === chunkRows) {
+        yield toChunk(lines, specs, firstRow);
+        firstRow += lines.length;
+        lines = [];
+      }
+    }
+    if (lines.length) yield toChunk(lines, specs, firstRow);
+  }
+  return { chunks: chunks() };
+}
