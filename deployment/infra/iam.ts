@@ -24,9 +24,15 @@ export function readBuckets(sid: string, buckets: string[]): PolicyStatement[] {
   ];
 }
 
-/** Write objects under one key prefix of a bucket, nowhere else. */
-export function writeUnder(sid: string, bucket: string, prefix: string): PolicyStatement {
-  return { Sid: sid, Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${bucketArn(bucket)}/${prefix}*`] };
+/**
+ * Write objects under one key prefix of a bucket, nowhere else; never delete. A writer that streams
+ * (multipart uploads) also aborts the uploads it cannot finish, which S3 authorizes separately.
+ */
+export function writeUnder(
+  sid: string, bucket: string, prefix: string, opts: { multipart?: boolean } = {},
+): PolicyStatement {
+  const actions = opts.multipart ? ['s3:PutObject', 's3:AbortMultipartUpload'] : ['s3:PutObject'];
+  return { Sid: sid, Effect: 'Allow', Action: actions, Resource: [`${bucketArn(bucket)}/${prefix}*`] };
 }
 
 /** Trust policy letting one AWS service assume a role. */

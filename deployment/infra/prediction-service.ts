@@ -29,7 +29,8 @@ export class PredictionService extends Construct {
       command: ['predict.handler'],
       statements: [
         ...readBuckets('ReadDataAndModels', [buckets.data, buckets.model]),
-        writeUnder('WritePredictions', buckets.predictions, PREDICTIONS_PREFIX),
+        // Outputs are streamed (multipart above 8 MiB); a failed scoring aborts its upload.
+        writeUnder('WritePredictions', buckets.predictions, PREDICTIONS_PREFIX, { multipart: true }),
       ],
     });
     this.functionName = fn.functionName;

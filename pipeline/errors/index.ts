@@ -16,13 +16,14 @@ export type ErrorCode =
   | 'STORE_UNSUPPORTED'
   | 'TRAINING_FAILED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'ACCESS_DENIED'
   | 'INTERNAL';
 
 export class MltkError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetail[];
-  constructor(code: ErrorCode, message: string, details: ErrorDetail[] = []) {
-    super(message);
+  constructor(code: ErrorCode, message: string, details: ErrorDetail[] = [], options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
     this.code = code;
     this.details = details;
@@ -81,6 +82,23 @@ export class PayloadTooLargeError extends MltkError {
   }
 }
 
+/** The caller's credentials may not do what was asked: the message names the action and the resource. */
+export class AccessDeniedError extends MltkError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ACCESS_DENIED', message, [], options);
+  }
+}
+
+/**
+ * A streamed upload failed and its multipart upload could not be aborted either: `cause` is why the
+ * upload failed, `abortError` why the abort did; the parts stay stored (and billed) until removed.
+ */
+export class IncompleteUploadError extends MltkError {
+  constructor(message: string, readonly abortError: unknown, options?: ErrorOptions) {
+    super('INTERNAL', message, [], options);
+  }
+}
+
 /** The CLI's exit code for an error: 1 for anything unexpected, a distinct code per class otherwise. */
 export function exitCodeFor(err: unknown): number {
   if (!(err instanceof MltkError)) return 1;
@@ -93,6 +111,7 @@ export function exitCodeFor(err: unknown): number {
     STORE_UNSUPPORTED: 8,
     TRAINING_FAILED: 9,
     PAYLOAD_TOO_LARGE: 4,
+    ACCESS_DENIED: 10,
     INTERNAL: 1,
   };
   return codes[err.code];

@@ -132,14 +132,23 @@ test('scoring the same object twice writes the same keys with the same bytes, no
   assert.equal(manifest.scored + manifest.errors, 500);
 });
 
-test('a file that cannot be read as rows is refused whole: an errors object says why, no predictions object', async () => {
+test('a file that cannot be read as rows is refused whole: errors say why, predictions hold the header only, nothing is deleted', async () => {
+  // Scored once, then replaced by a file that cannot be read: the earlier predictions must not survive next to the new manifest.
+  await env.store.put('incoming/broken.csv', fx.csv);
+  assert.equal((await scoreObject(model, { store: env.store, key: 'incoming/broken.csv' }, env.store)).status, 'scored');
   await env.store.put('incoming/broken.csv', 'home_id,total_floor_area\nH1,50\n');
   const res = await scoreObject(model, { store: env.store, key: 'incoming/broken.csv' }, env.store);
   assert.equal(res.status, 'rejected');
   assert.match(res.status === 'rejected' ? res.reason : '', /missing columns "property_type"/);
-  assert.equal(await env.store.head('predictions/broken.csv'), undefined);
+  const header = 'home_id,predicted_sap_change,model_name,model_version\n';
+  assert.equal(String(await env.store.get('predictions/broken.csv')), header);
   const errors = String(await env.store.get('predictions/broken.errors.csv'));
   assert.match(errors, /^row,field,reason\n0,property_type,missing column\n/);
+  const manifest = JSON.parse(String(await env.store.get('predictions/broken.manifest.json')));
+  assert.equal(manifest.status, 'rejected');
+  assert.deepEqual(manifest.outputs, {
+    predictions: 'predictions/broken.csv', errors: 'predictions/broken.errors.csv', manifest: 'predictions/broken.manifest.json',
+  });
 });
 
 test('a failing output leaves no partial files behind (written via temp + rename)', async () => {

@@ -10,6 +10,7 @@ import { Channel } from './channel.ts';
 import { CsvWriter, csvField } from './format.ts';
 import { jsonlChunks } from './jsonl.ts';
 import type { LoadedModel } from './model.ts';
+import type { Signature } from '../registry/index.ts';
 import { columnSpecs } from './signature.ts';
 import { startScoringWorker, type Scorer } from './worker.ts';
 
@@ -18,6 +19,11 @@ export type BatchFormat = InputFormat;
 export const DEFAULT_CHUNK_ROWS = 65_536;
 export const LINEAGE_COLUMNS = ['model_name', 'model_version'] as const;
 export const ERRORS_HEADER = 'row,field,reason\n';
+
+/** The predictions output's header line: id, the config's prediction column, then the lineage columns. */
+export function predictionsHeader(sig: Signature): string {
+  return `${csvField(sig.id_column)},${csvField(sig.output.column)},${LINEAGE_COLUMNS.join(',')}\n`;
+}
 
 /** The input format from a file name or key; undefined when it is neither CSV nor JSON lines. */
 export const batchFormat = inputFormat;
@@ -113,7 +119,7 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
   };
 
   try {
-    await predOut.push(Buffer.from(`${csvField(sig.id_column)},${csvField(sig.output.column)},${LINEAGE_COLUMNS.join(',')}\n`, 'utf8'));
+    await predOut.push(Buffer.from(predictionsHeader(sig), 'utf8'));
     await errOut.push(Buffer.from(ERRORS_HEADER));
     let t = performance.now();
     const chunks = opts.format === 'csv'

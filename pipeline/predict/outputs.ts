@@ -2,6 +2,9 @@
 // object twice overwrites the same three objects instead of adding new ones:
 //   incoming/<path>.csv|.jsonl|.ndjson → predictions/<path>.csv, predictions/<path>.errors.csv,
 //   predictions/<path>.manifest.json (lineage: input sha256, model version, counts; written last).
+// Every outcome writes all three (a rejected file: its errors, a predictions object with the header
+// only, a manifest saying why), so outputs only ever overwrite: the service needs no s3:DeleteObject,
+// and a crash between the writes leaves no manifest, which the monitor treats as "not scored yet".
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
@@ -9,7 +12,9 @@ import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InvalidInputError, NotFoundError } from '../errors/index.ts';
 import type { ObjectStore } from '../store/index.ts';
-import { batchFormat, scoreBatch, ERRORS_HEADER, type BatchFormat, type BatchResult, type BatchSinks } from './batch.ts';
+import {
+  batchFormat, predictionsHeader, scoreBatch, ERRORS_HEADER, type BatchFormat, type BatchResult, type BatchSinks,
+} from './batch.ts';
 import { csvField } from './format.ts';
 import type { LoadedModel } from './model.ts';
 
@@ -64,11 +69,15 @@ export function fileSinks(paths: { predictions: string; errors: string }): Batch
 
 export type ObjectBatchResult =
   | (BatchResult & { status: 'scored'; input_key: string; outputs: Omit<OutputKeys, 'format'> })
-  | { status: 'rejected'; source: string; input_key: string; reason: string; outputs: { errors: string; manifest: string }; model: { name: string; version: number } };
+  | {
+    status: 'rejected'; source: string; input_key: string; reason: string;
+    outputs: Omit<OutputKeys, 'format'>; model: { name: string; version: number };
+  };
 
 /**
  * Scores one stored object into `out`. A file that cannot be read as rows at all (missing
- * columns, broken quoting) is refused whole: its errors object says why, no predictions object.
+ * columns, broken quoting) is refused whole: its errors object says why, and its predictions
+ * object holds the header only (replacing any from an earlier scoring of the same key).
  */
 export async function scoreObject(model: LoadedModel, input: { store: ObjectStore; key: string }, out: ObjectStore, opts: { chunkRows?: number } = {}): Promise<ObjectBatchResult> {
   const keys = outputKeys(input.key);
@@ -86,10 +95,11 @@ export async function scoreObject(model: LoadedModel, input: { store: ObjectStor
     const lines = (e.details.length ? e.details : [{ row: 0, field: '(file)', issue: e.message }])
       .map((d) => `${d.row ?? 0},${csvField(d.field ?? '(file)')},${csvField(d.issue)}\n`);
     await out.put(keys.errors, ERRORS_HEADER + lines.join(''));
-    await out.delete(keys.predictions); // a stale one from an earlier scoring of this key would contradict the manifest
+    await out.put(keys.predictions, predictionsHeader(model.signature));
     const result = {
       status: 'rejected' as const, source, input_key: input.key, reason: e.message,
-      outputs: { errors: keys.errors, manifest: keys.manifest }, model: { name: model.name, version: model.version },
+      outputs: { predictions: keys.predictions, errors: keys.errors, manifest: keys.manifest },
+      model: { name: model.name, version: model.version },
     };
     await out.put(keys.manifest, `${JSON.stringify({ kind: 'mltk.predictions', scored_at: at, ...result }, null, 2)}\n`);
     return result;

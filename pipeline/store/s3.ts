@@ -1,11 +1,12 @@
 // S3 backend (`s3://bucket/prefix`). Endpoint and region come from the standard AWS
 // variables (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION), which the SDK reads itself.
 import {
-  S3Client, GetObjectCommand, PutObjectCommand, HeadObjectCommand, ListObjectsV2Command, DeleteObjectCommand,
+  S3Client, type S3ClientConfig, GetObjectCommand, PutObjectCommand, HeadObjectCommand, ListObjectsV2Command,
+  DeleteObjectCommand,
   CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { ConflictError, NotFoundError } from '../errors/index.ts';
+import { AccessDeniedError, ConflictError, IncompleteUploadError, NotFoundError } from '../errors/index.ts';
 import type { ObjectInfo, ObjectStore } from './types.ts';
 
 // S3's minimum part size is 5 MiB; 8 MiB keeps memory bounded while streaming.
@@ -20,6 +21,14 @@ function isNotFound(e: unknown): boolean {
   return name === 'NoSuchKey' || name === 'NotFound' || status(e) === 404;
 }
 
+function isAccessDenied(e: unknown): boolean {
+  const name = (e as { name?: string })?.name;
+  return name === 'AccessDenied' || status(e) === 403;
+}
+
+/** The IAM action each store operation needs (S3 authorizes HEAD as s3:GetObject, multipart parts as s3:PutObject). */
+type S3Action = 's3:GetObject' | 's3:PutObject' | 's3:ListBucket' | 's3:DeleteObject' | 's3:AbortMultipartUpload';
+
 /** 412 PreconditionFailed, or 409 ConditionalRequestConflict when two conditional writes race. */
 function isPreconditionFailure(e: unknown): boolean {
   const s = status(e);
@@ -31,9 +40,11 @@ export function awsRegion(): string {
   return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'eu-west-2';
 }
 
-export function makeS3Client(): S3Client {
+/** An S3 client with the toolkit's settings; `credentials` replaces the default chain (a test acting as someone). */
+export function makeS3Client(opts: { credentials?: S3ClientConfig['credentials'] } = {}): S3Client {
   const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
   return new S3Client({
+    ...opts,
     region: awsRegion(),
     // Local S3-compatible servers (moto, s3rver, MinIO) route by path, not by bucket subdomain.
     forcePathStyle: endpoint !== undefined,
@@ -57,6 +68,22 @@ export class S3Store implements ObjectStore {
     return new NotFoundError(`${this.url}: no object at "${key}"`);
   }
 
+  /**
+   * `e` as an AccessDeniedError naming the action, bucket and key (S3's own 403 names none of them,
+   * and a HEAD's has no body at all); any other error unchanged.
+   */
+  private denied(e: unknown, action: S3Action, key: string): unknown {
+    if (!isAccessDenied(e)) return e;
+    const listing = action === 's3:ListBucket';
+    const resource = listing ? `arn:aws:s3:::${this.bucket}` : `arn:aws:s3:::${this.bucket}/${this.key(key)}`;
+    const what = `bucket "${this.bucket}", ${listing ? 'prefix' : 'key'} "${this.key(key)}"`;
+    // Without s3:ListBucket, S3 answers a read of a missing key with 403 instead of 404.
+    const hint = action !== 's3:GetObject' ? ''
+      : `; if the key does not exist, S3 also says this to callers without s3:ListBucket on arn:aws:s3:::${this.bucket}`;
+    const message = `${this.url}: access denied: ${action} on ${what} (${resource}) is not allowed for these credentials${hint}`;
+    return new AccessDeniedError(message, { cause: e });
+  }
+
   async get(key: string): Promise<Buffer> {
     return (await this.getWithEtag(key)).body;
   }
@@ -68,7 +95,7 @@ export class S3Store implements ObjectStore {
       return { body, etag: res.ETag ?? '' };
     } catch (e) {
       if (isNotFound(e)) throw this.notFound(key);
-      throw e;
+      throw this.denied(e, 's3:GetObject', key);
     }
   }
 
@@ -78,13 +105,17 @@ export class S3Store implements ObjectStore {
       return { size: res.ContentLength ?? 0, etag: res.ETag ?? '' };
     } catch (e) {
       if (isNotFound(e)) return undefined;
-      throw e;
+      throw this.denied(e, 's3:GetObject', key);
     }
   }
 
   async put(key: string, body: Buffer | string): Promise<{ etag: string }> {
-    const res = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body }));
-    return { etag: res.ETag ?? '' };
+    try {
+      const res = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body }));
+      return { etag: res.ETag ?? '' };
+    } catch (e) {
+      throw this.denied(e, 's3:PutObject', key);
+    }
   }
 
   async putIfAbsent(key: string, body: Buffer | string): Promise<{ etag: string }> {
@@ -93,7 +124,7 @@ export class S3Store implements ObjectStore {
       return { etag: res.ETag ?? '' };
     } catch (e) {
       if (isPreconditionFailure(e)) throw new ConflictError(`${this.url}: "${key}" already exists`);
-      throw e;
+      throw this.denied(e, 's3:PutObject', key);
     }
   }
 
@@ -103,7 +134,7 @@ export class S3Store implements ObjectStore {
       return { etag: res.ETag ?? '' };
     } catch (e) {
       if (isPreconditionFailure(e) || isNotFound(e)) throw new ConflictError(`${this.url}: "${key}" changed concurrently (expected version ${etag})`);
-      throw e;
+      throw this.denied(e, 's3:PutObject', key);
     }
   }
 
@@ -112,7 +143,8 @@ export class S3Store implements ObjectStore {
     let token: string | undefined;
     const strip = this.prefix ? this.prefix.length + 1 : 0;
     do {
-      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key(prefix), ContinuationToken: token }));
+      const list = new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key(prefix), ContinuationToken: token });
+      const res = await this.client.send(list).catch((e: unknown) => { throw this.denied(e, 's3:ListBucket', prefix); });
       for (const obj of res.Contents ?? []) if (obj.Key) out.push(obj.Key.slice(strip));
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
@@ -125,11 +157,15 @@ export class S3Store implements ObjectStore {
       return res.Body as Readable;
     } catch (e) {
       if (isNotFound(e)) throw this.notFound(key);
-      throw e;
+      throw this.denied(e, 's3:GetObject', key);
     }
   }
 
-  /** Multipart upload in PART_BYTES parts; a small body goes up as one PutObject. */
+  /**
+   * Multipart upload in PART_BYTES parts; a small body goes up as one PutObject. When the body or
+   * an upload call fails, the multipart upload is aborted; if that fails too, the error says so
+   * (IncompleteUploadError, with the upload id) instead of leaving billed parts behind unreported.
+   */
   async putStream(key: string, body: Readable | AsyncIterable<Buffer>): Promise<{ etag: string }> {
     const Key = this.key(key);
     let buffered: Buffer[] = [];
@@ -159,12 +195,27 @@ export class S3Store implements ObjectStore {
       const res = await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
       return { etag: res.ETag ?? '' };
     } catch (e) {
-      if (uploadId) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId })).catch(() => undefined);
-      throw e;
+      const failure = this.denied(e, 's3:PutObject', key);
+      if (!uploadId) throw failure;
+      try {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId }));
+      } catch (abortFailure) {
+        const abortError = this.denied(abortFailure, 's3:AbortMultipartUpload', key);
+        throw new IncompleteUploadError(
+          `${this.url}: writing "${key}" failed (${(failure as Error).message}), and aborting its multipart upload ` +
+          `${uploadId} failed too (${(abortError as Error).message}); its parts stay stored until the bucket's ` +
+          'lifecycle rule aborts incomplete uploads',
+          abortError, { cause: failure });
+      }
+      throw failure;
     }
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+    } catch (e) {
+      throw this.denied(e, 's3:DeleteObject', key);
+    }
   }
 }

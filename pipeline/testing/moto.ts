@@ -2,12 +2,29 @@
 // Where moto is not installed, callers get a `skip` reason to pass to node:test, so the skip is visible.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
 
 export interface MotoServer {
   endpoint: string;
   env: Record<string, string>;
+  /**
+   * From now on every request must be signed by a known IAM identity and allowed by its policies
+   * (moto's INITIAL_NO_AUTH_ACTION_COUNT = 0). Only on a server started with `iam: true`.
+   */
+  enforceIam(): Promise<void>;
   stop(): Promise<void>;
 }
+
+export interface MotoOptions {
+  /**
+   * Load pipeline/testing/moto-iam/sitecustomize.py into the server: the patches that make moto's
+   * IAM simulation follow AWS's rules (see that file), for tests that call `enforceIam()`.
+   */
+  iam?: boolean;
+}
+
+const IAM_PATCH_DIR = join(import.meta.dirname, 'moto-iam');
+const IAM_PATCH_BANNER = 'mltk-moto-iam: AWS IAM semantics patched';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,13 +52,19 @@ export function motoUnavailable(): string | undefined {
   return cachedCommand ? undefined : 'moto_server not found (install it with: pip install "moto[server]")';
 }
 
-export async function startMoto(): Promise<MotoServer> {
+export async function startMoto(opts: MotoOptions = {}): Promise<MotoServer> {
   if (motoUnavailable()) throw new Error(motoUnavailable());
   const [cmd, ...args] = cachedCommand!;
   const port = await freePort();
-  const child: ChildProcess = spawn(cmd!, [...args, '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = opts.iam
+    ? { ...process.env, PYTHONPATH: [IAM_PATCH_DIR, process.env.PYTHONPATH].filter(Boolean).join(delimiter) }
+    : process.env;
+  const child: ChildProcess = spawn(cmd!, [...args, '-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'], env,
+  });
   let stderr = '';
-  child.stderr?.on('data', (d) => { stderr += String(d); });
+  // moto logs every request on stderr: keep the tail, enough for a start-up failure and the patch banner.
+  child.stderr?.on('data', (d) => { stderr = (stderr + String(d)).slice(-65_536); });
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -53,15 +76,23 @@ export async function startMoto(): Promise<MotoServer> {
     if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`moto_server did not start on ${endpoint}: ${stderr.slice(-500)}`); }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const env = {
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: 'eu-west-2',
-  };
+  if (opts.iam && !stderr.includes(IAM_PATCH_BANNER)) {
+    child.kill('SIGKILL');
+    throw new Error(`moto_server started without the IAM patches of ${IAM_PATCH_DIR}: ${stderr.slice(-500)}`);
+  }
   return {
     endpoint,
-    env,
+    env: {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: 'eu-west-2',
+    },
+    enforceIam: async () => {
+      if (!opts.iam) throw new Error('enforceIam() needs a server started with { iam: true }');
+      const res = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
+      if (!res.ok) throw new Error(`moto_server refused to enforce IAM: ${res.status} ${await res.text()}`);
+    },
     stop: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());
