@@ -1,6 +1,6 @@
 // Model registry manifests: immutable versions at models/NAME/versions/N.json, movable
 // aliases at models/NAME/aliases/ALIAS.json, and each alias's append-only history at
-// models/NAME/aliases/ALIAS/history/SEQ.json.
+// models/NAME/aliases/ALIAS/history/SEQ.json (how the two relate: registry.ts).
 import { z } from 'zod';
 import { featureSchema, derivedFeatureSchema, segmentSchema } from '../config/index.ts';
 
@@ -40,7 +40,10 @@ export const aliasSchema = z.object({
   version: z.number().int().positive(),
   /** The version this alias pointed at before its latest move (null for the first). */
   previous: z.number().int().positive().nullable(),
-  /** Number of moves so far; history entries with seq ≤ this are committed. */
+  /**
+   * The history entry of the move that set this alias (its latest applied move). The applied
+   * moves are that entry and the chain of entries its `after` links lead back to.
+   */
   seq: z.number().int().positive(),
   updated_at: z.string(),
   reason: z.string(),
@@ -49,6 +52,12 @@ export const aliasSchema = z.object({
 export const aliasMoveSchema = z.object({
   kind: z.literal('mltk.alias_move'),
   seq: z.number().int().positive(),
+  /**
+   * The applied move this one follows (the alias's seq when it was claimed; null for the first).
+   * When it is not seq − 1, the entries in between were claimed by moves that never applied.
+   * Absent in entries written before mltk recorded it: they always follow seq − 1.
+   */
+  after: z.number().int().positive().nullable().optional(),
   from: z.number().int().positive().nullable(),
   to: z.number().int().positive(),
   at: z.string(),

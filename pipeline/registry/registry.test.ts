@@ -4,10 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { openStore, putBlob, makeS3Client, type ObjectStore } from '../store/index.ts';
+import { openStore, makeS3Client, type ObjectStore } from '../store/index.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
 import { startMoto, motoUnavailable, type MotoServer } from '../testing/moto.ts';
-import { registerModelVersion, moveAlias, rollbackAlias, resolveModel, aliasHistory, listVersionNumbers, getAlias, type NewModelVersion } from './index.ts';
+import { registerModelVersion, moveAlias, rollbackAlias, resolveModel, aliasHistory, listVersionNumbers, getAlias } from './index.ts';
+import { versionEntry } from './testdata.ts';
 
 const dirs: string[] = [];
 async function localStore(): Promise<ObjectStore> {
@@ -17,15 +18,7 @@ async function localStore(): Promise<ObjectStore> {
 }
 after(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
 
-async function entry(store: ObjectStore, name = 'sap_change'): Promise<NewModelVersion> {
-  const artifact = await putBlob(store, 'onnx bytes');
-  return {
-    name, run_id: null, dataset: null, trainer: 'gbdt',
-    artifact: { ...artifact, format: 'onnx' }, baseline: null,
-    signature: { id_column: 'home_id', features: [{ name: 'x', type: 'numeric', nullable: false }], derived: [], target: { column: 'y', unit: 'pts' }, output: { column: 'pred', unit: 'pts' } },
-    metrics: { rmse: 1 }, monitoring: { psi_warn: 0.1, psi_alert: 0.25, drift_share: 0.3 }, config_sha256: null,
-  };
-}
+const entry = versionEntry;
 
 test('20 concurrent registrations get 20 distinct versions and none is lost', async () => {
   const store = await localStore();

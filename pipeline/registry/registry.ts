@@ -1,12 +1,28 @@
 // Registry semantics: race-free version numbers (put-if-absent), aliases moved by
 // compare-and-swap, and rollback as one more recorded move.
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors/index.ts';
-import { blobKey, readJson, writeJsonIfAbsent, type ObjectStore } from '../store/index.ts';
+//
+// An alias move is two writes. (1) Claim a history entry with put-if-absent: the first free seq
+// past the alias's, recording `after` = the alias's seq (the move it follows). (2) Swap the alias
+// to the new version and seq, compare-and-swap on the alias object (S3 If-Match; a lock file
+// locally). The swap is the commit: of two racing movers only one swap succeeds, whichever entries
+// they claimed. The applied moves are the alias's entry and the chain its `after` links lead back
+// along; any other entry was claimed by a move that never applied. What a crash (kill -9, a Lambda
+// timeout, a dropped connection) leaves, and how the next move recovers:
+//   - before (1): nothing.
+//   - between (1) and (2): an orphan entry past the alias's seq, never applied. The next move finds
+//     that seq taken, claims the first free one after it with `after` = the alias's seq, and swaps:
+//     the orphan is superseded, never on the chain, and `models history` lists it as not applied.
+//   - inside (2), locally: a stale lock. Its holder's process is gone, so the next writer breaks it
+//     at once (store/local.ts); the alias is the old one or the new one, never half of one.
+//   - after (2): the move is complete, its entry is on the chain.
+import { ConflictError, IntegrityError, InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { blobKey, parseJson, readJson, writeJsonIfAbsent, type ObjectStore } from '../store/index.ts';
 import { aliasMoveSchema, aliasSchema, keys, modelVersionSchema, type Alias, type AliasMove, type ModelVersion } from './manifest.ts';
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ALIAS_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const MAX_ALLOCATION_ATTEMPTS = 200;
+const HISTORY_SEQ = /\/history\/(\d+)\.json$/;
 
 function checkName(name: string): void {
   if (!NAME_RE.test(name)) throw new InvalidInputError(`invalid model name "${name}" (letters, digits and _ only)`);
@@ -81,19 +97,75 @@ export async function listAliases(store: ObjectStore, name: string): Promise<Ali
   return Promise.all(found.map((k) => readJson(store, k, aliasSchema)));
 }
 
-/** Committed moves of an alias, oldest first. */
-export async function aliasHistory(store: ObjectStore, name: string, alias: string): Promise<AliasMove[]> {
+export interface AliasHistory {
+  /** Applied moves, oldest first. */
+  moves: AliasMove[];
+  /** Entries claimed by moves that never applied (lost a race, or their process died before the swap). */
+  unapplied: AliasMove[];
+}
+
+/** The move an entry follows: its `after`, or seq − 1 for entries written before `after` existed. */
+function predecessor(m: AliasMove): number | null {
+  if (m.after !== undefined) return m.after;
+  return m.seq > 1 ? m.seq - 1 : null;
+}
+
+/** Every history entry of an alias, split into the applied chain and the moves that never applied. */
+export async function readAliasHistory(store: ObjectStore, name: string, alias: string): Promise<AliasHistory> {
   const current = await getAlias(store, name, alias);
-  if (!current) return [];
   const found = await store.list(keys.history(name, alias));
-  const moves = await Promise.all(found.map((k) => readJson(store, k, aliasMoveSchema)));
-  // An entry past the alias's seq belongs to a move whose compare-and-swap lost: not committed.
-  return moves.filter((m) => m.seq <= current.seq).sort((a, b) => a.seq - b.seq);
+  const entries = await Promise.all(found.map((k) => readJson(store, k, aliasMoveSchema)));
+  entries.sort((a, b) => a.seq - b.seq);
+  const bySeq = new Map(entries.map((m) => [m.seq, m]));
+  const applied = new Set<number>();
+  for (let s = current?.seq ?? null; s !== null && !applied.has(s);) {
+    const m = bySeq.get(s);
+    if (!m) {
+      const where = `${store.url}/${keys.move(name, alias, s)}`;
+      throw new IntegrityError(`${where}: history entry ${s} of ${name}@${alias} is missing, but the alias's history leads to it`);
+    }
+    applied.add(s);
+    s = predecessor(m);
+  }
+  return { moves: entries.filter((m) => applied.has(m.seq)), unapplied: entries.filter((m) => !applied.has(m.seq)) };
+}
+
+/** Applied moves of an alias, oldest first. */
+export async function aliasHistory(store: ObjectStore, name: string, alias: string): Promise<AliasMove[]> {
+  return (await readAliasHistory(store, name, alias)).moves;
+}
+
+async function lastHistorySeq(store: ObjectStore, name: string, alias: string): Promise<number> {
+  const seqs = (await store.list(keys.history(name, alias))).map((k) => Number(HISTORY_SEQ.exec(k)?.[1] ?? 0));
+  return Math.max(0, ...seqs);
+}
+
+/**
+ * Claims the first free history entry from `first` on. A taken entry belongs to a mover racing
+ * this one (the swap decides between them) or to one that died before its swap (superseded).
+ */
+async function claimHistoryEntry(
+  store: ObjectStore, name: string, alias: string, first: number, move: Omit<AliasMove, 'seq'>,
+): Promise<number> {
+  let seq = first;
+  for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
+    try {
+      await writeJsonIfAbsent(store, keys.move(name, alias, seq), { ...move, seq });
+      return seq;
+    } catch (e) {
+      if (!(e instanceof ConflictError)) throw e;
+    }
+    // Skip every claimed entry at once, not one by one.
+    seq = Math.max(seq, await lastHistorySeq(store, name, alias)) + 1;
+  }
+  const tries = `${MAX_ALLOCATION_ATTEMPTS} attempts`;
+  throw new ConflictError(`could not claim a history entry for ${name}@${alias} after ${tries}; not moved (retry)`);
 }
 
 /**
  * Points `alias` at `version` with compare-and-swap. `expected` (the version the caller
  * believes the alias holds; null = absent) turns a concurrent move into a ConflictError.
+ * The two writes and what a crash between them leaves: the module comment.
  */
 export async function moveAlias(store: ObjectStore, name: string, alias: string, version: number, opts: { reason?: string; expected?: number | null } = {}): Promise<Alias> {
   checkAlias(alias);
@@ -101,22 +173,17 @@ export async function moveAlias(store: ObjectStore, name: string, alias: string,
   const key = keys.alias(name, alias);
   const head = await store.head(key);
   const current = head ? await store.getWithEtag(key) : undefined;
-  const currentAlias = current ? aliasSchema.parse(JSON.parse(String(current.body))) : undefined;
+  const currentAlias = current ? parseJson(current.body, aliasSchema, `${store.url}/${key}`) : undefined;
   if (opts.expected !== undefined && (currentAlias?.version ?? null) !== opts.expected) {
     throw new ConflictError(`alias ${name}@${alias} points at ${currentAlias ? `version ${currentAlias.version}` : 'nothing'}, not ${opts.expected ?? 'nothing'}; not moved`);
   }
-  const seq = (currentAlias?.seq ?? 0) + 1;
+  const after = currentAlias?.seq ?? null;
   const at = new Date().toISOString();
   const reason = opts.reason ?? 'promote';
-  const move: AliasMove = { kind: 'mltk.alias_move', seq, from: currentAlias?.version ?? null, to: version, at, reason };
-  const next: Alias = { kind: 'mltk.alias', name, alias, version, previous: currentAlias?.version ?? null, seq, updated_at: at, reason };
-  // History first (put-if-absent on the seq): of two racing movers only one can claim it.
-  try {
-    await writeJsonIfAbsent(store, keys.move(name, alias, seq), move);
-  } catch (e) {
-    if (e instanceof ConflictError) throw new ConflictError(`alias ${name}@${alias} was moved concurrently; not moved (retry)`);
-    throw e;
-  }
+  const from = currentAlias?.version ?? null;
+  const move = { kind: 'mltk.alias_move' as const, after, from, to: version, at, reason };
+  const seq = await claimHistoryEntry(store, name, alias, (after ?? 0) + 1, move);
+  const next: Alias = { kind: 'mltk.alias', name, alias, version, previous: from, seq, updated_at: at, reason };
   const body = `${JSON.stringify(next, null, 2)}\n`;
   try {
     if (current) await store.putIfMatch(key, body, current.etag);

@@ -1,16 +1,29 @@
 // Local-folder backend: the embedded default. Writes go to a temp file and are renamed or
 // hard-linked into place, so readers never see half an object; conditional writes use
 // link(2) (fails if the target exists) and a per-key lock file for compare-and-swap.
+//
+// The compare-and-swap lock (`KEY.lock`) names its holder (host, process id, nonce) and is held
+// for one read and one rename. A holder that died inside the swap (kill -9) leaves the lock
+// behind: on the same host its dead process id proves it stale and the next writer breaks it at
+// once; a lock from another host, or an unnamed one from an older mltk, is stale after
+// LOCK_STALE_MS. What such a crash leaves is either the old object (died before the rename) or
+// the new one (died after it): never half of one.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename, link, unlink, stat, open, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, link, unlink, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { currentWriter, writerGone } from './owner.ts';
+import { isTempName, tempPathFor } from './temp.ts';
 import type { ObjectInfo, ObjectStore } from './types.ts';
 
-const LOCK_STALE_MS = 30_000;
+/** A lock is held for one read and one rename (milliseconds); one this old belongs to a writer that stopped. */
+export const LOCK_STALE_MS = 5_000;
+/** A waiter outlasts any stale lock, so a crashed writer never makes the next one fail. */
+const LOCK_WAIT_MS = LOCK_STALE_MS + 3_000;
+const LOCK_SUFFIX = '.lock';
 
 function etagOf(body: Buffer): string {
   return createHash('md5').update(body).digest('hex');
@@ -18,6 +31,23 @@ function etagOf(body: Buffer): string {
 
 function isErrno(e: unknown, code: string): boolean {
   return (e as NodeJS.ErrnoException)?.code === code;
+}
+
+/** Internal files of the backend that are never objects: temps, locks and broken locks. */
+function isInternalName(name: string): boolean {
+  return isTempName(name) || name.endsWith(LOCK_SUFFIX);
+}
+
+interface LockHolder { host: string; pid: number; nonce: string }
+
+function parseHolder(text: string): LockHolder | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<LockHolder>;
+    const named = typeof v.host === 'string' && typeof v.pid === 'number' && typeof v.nonce === 'string';
+    return named ? { host: v.host!, pid: v.pid!, nonce: v.nonce! } : undefined;
+  } catch {
+    return undefined; // an empty lock file from an older mltk
+  }
 }
 
 export class LocalStore implements ObjectStore {
@@ -28,10 +58,6 @@ export class LocalStore implements ObjectStore {
       throw new InvalidInputError(`invalid store key "${key}"`);
     }
     return join(this.root, ...key.split('/'));
-  }
-
-  private tempPath(path: string): string {
-    return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   }
 
   async get(key: string): Promise<Buffer> {
@@ -63,7 +89,7 @@ export class LocalStore implements ObjectStore {
 
   private async writeTemp(path: string, body: Buffer | string): Promise<string> {
     await mkdir(dirname(path), { recursive: true });
-    const tmp = this.tempPath(path);
+    const tmp = tempPathFor(path);
     await writeFile(tmp, body);
     return tmp;
   }
@@ -91,7 +117,7 @@ export class LocalStore implements ObjectStore {
 
   async putIfMatch(key: string, body: Buffer | string, etag: string): Promise<{ etag: string }> {
     const path = this.path(key);
-    const release = await this.lock(path, key);
+    const lock = await this.lock(path, key);
     try {
       let current: string;
       try {
@@ -102,31 +128,71 @@ export class LocalStore implements ObjectStore {
       }
       if (current !== etag) throw new ConflictError(`${this.url}: "${key}" changed concurrently (expected version ${etag}, found ${current})`);
       const tmp = await this.writeTemp(path, body);
+      // A holder paused past LOCK_STALE_MS may have lost its lock to a breaker: then it must not write.
+      if (!(await lock.held())) {
+        await unlink(tmp).catch(() => undefined);
+        throw new ConflictError(`${this.url}: "${key}": its lock was taken over while this write was paused; not written`);
+      }
       await rename(tmp, path);
       return { etag: etagOf(Buffer.from(body)) };
     } finally {
-      await release();
+      await lock.release();
     }
   }
 
-  /** An exclusive lock file per key; a lock older than LOCK_STALE_MS is from a crashed writer. */
-  private async lock(path: string, key: string): Promise<() => Promise<void>> {
-    const lockPath = `${path}.lock`;
+  /** An exclusive lock file per key, naming its holder; see the module comment for stale locks. */
+  private async lock(path: string, key: string): Promise<{ held(): Promise<boolean>; release(): Promise<void> }> {
+    const lockPath = `${path}${LOCK_SUFFIX}`;
     await mkdir(dirname(path), { recursive: true });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        const fh = await open(lockPath, 'wx');
-        await fh.close();
-        return () => unlink(lockPath).catch(() => undefined);
-      } catch (e) {
-        if (!isErrno(e, 'EEXIST')) throw e;
-        const st = await stat(lockPath).catch(() => undefined);
-        if (st && Date.now() - st.mtimeMs > LOCK_STALE_MS) { await unlink(lockPath).catch(() => undefined); continue; }
+    const me = JSON.stringify({ ...currentWriter(), nonce: randomBytes(8).toString('hex') });
+    const mine = tempPathFor(lockPath);
+    await writeFile(mine, me);
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    try {
+      for (;;) {
+        try {
+          await link(mine, lockPath);
+          const held = async () => (await readFile(lockPath, 'utf8').catch(() => '')) === me;
+          return {
+            held,
+            // Only our own lock: if it was judged stale and broken meanwhile, the new one is someone else's.
+            release: async () => { if (await held()) await unlink(lockPath).catch(() => undefined); },
+          };
+        } catch (e) {
+          if (!isErrno(e, 'EEXIST')) throw e;
+        }
+        if (await this.breakIfStale(lockPath)) continue;
         if (Date.now() > deadline) throw new ConflictError(`${this.url}: "${key}" is locked by another writer (${lockPath})`);
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
       }
+    } finally {
+      await unlink(mine).catch(() => undefined);
     }
+  }
+
+  /**
+   * Removes `lockPath` if its holder is gone. Two breakers may race: each moves the lock aside
+   * (rename is atomic, so only one gets any given lock) and checks that what it moved is the
+   * stale lock it judged; a live lock moved by mistake is linked back unless a new one exists.
+   */
+  private async breakIfStale(lockPath: string): Promise<boolean> {
+    const text = await readFile(lockPath, 'utf8').catch(() => undefined);
+    const st = await stat(lockPath).catch(() => undefined);
+    if (text === undefined || !st) return true; // released meanwhile: try again at once
+    const holder = parseHolder(text);
+    const gone = holder ? writerGone(holder) : undefined;
+    if (gone !== true && Date.now() - st.mtimeMs <= LOCK_STALE_MS) return false;
+    const aside = `${lockPath}.broken-${randomBytes(6).toString('hex')}${LOCK_SUFFIX}`;
+    try {
+      await rename(lockPath, aside);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return true;
+      throw e;
+    }
+    const moved = await readFile(aside, 'utf8').catch(() => undefined);
+    if (moved !== text) await link(aside, lockPath).catch(() => undefined);
+    await unlink(aside).catch(() => undefined);
+    return true;
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -142,7 +208,7 @@ export class LocalStore implements ObjectStore {
       for (const ent of entries) {
         const full = join(dir, ent.name);
         if (ent.isDirectory()) await walk(full);
-        else if (ent.isFile() && !ent.name.includes('.tmp-') && !ent.name.endsWith('.lock')) {
+        else if (ent.isFile() && !isInternalName(ent.name)) {
           const key = relative(this.root, full).split(sep).join('/');
           if (key.startsWith(prefix)) out.push(key);
         }
@@ -164,7 +230,7 @@ export class LocalStore implements ObjectStore {
   async putStream(key: string, body: Readable | AsyncIterable<Buffer>): Promise<{ etag: string }> {
     const path = this.path(key);
     await mkdir(dirname(path), { recursive: true });
-    const tmp = this.tempPath(path);
+    const tmp = tempPathFor(path);
     const md5 = createHash('md5');
     try {
       await pipeline(body, async function* (src: AsyncIterable<Buffer>) {

@@ -1,6 +1,8 @@
 // `mltk models`: the registry — list, show, promote, rollback, history.
 import type { Command } from 'commander';
-import { listModelVersions, listModelNames, listAliases, resolveModel, moveAlias, rollbackAlias, aliasHistory } from '../../registry/index.ts';
+import {
+  listModelVersions, listModelNames, listAliases, resolveModel, moveAlias, rollbackAlias, readAliasHistory, type AliasMove,
+} from '../../registry/index.ts';
 import { action } from '../context.ts';
 import { intOption } from '../options.ts';
 
@@ -49,10 +51,16 @@ export function registerModels(program: Command): void {
       ctx.result(a, `${name}@${a.alias} rolled back to version ${a.version} (from ${a.previous})`);
     }));
 
-  models.command('history <name>').description('every move of an alias, oldest first')
+  models.command('history <name>')
+    .description('every applied move of an alias, oldest first, then any that never applied')
     .requiredOption('--alias <alias>', 'alias')
     .action(action(async (ctx, name: string, opts: { alias: string }) => {
-      const moves = await aliasHistory(ctx.store(), name, opts.alias);
-      ctx.result({ name, alias: opts.alias, moves }, moves.length ? moves.map((m) => `${m.seq}\t${m.at}\t${m.from ?? '—'} → ${m.to}\t${m.reason}`) : 'no moves');
+      const { moves, unapplied } = await readAliasHistory(ctx.store(), name, opts.alias);
+      const line = (m: AliasMove) => `${m.seq}\t${m.at}\t${m.from ?? '—'} → ${m.to}\t${m.reason}`;
+      ctx.result({ name, alias: opts.alias, moves, unapplied }, [
+        ...(moves.length ? moves.map(line) : ['no moves']),
+        // A claimed entry whose swap never happened (a lost race, or a process killed between the two writes).
+        ...unapplied.map((m) => `not applied: ${line(m)}`),
+      ]);
     }));
 }
