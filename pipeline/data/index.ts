@@ -1,7 +1,8 @@
-export type { Table, Column, NumericColumn, CategoricalColumn, TextColumn } from './table.ts';
+export type { Table, Column, NumericColumn, CategoricalColumn, TextColumn, ColumnSpec, ColumnType, RowIssue, TableChunk } from './table.ts';
 export { numericColumn, categoricalColumn, takeRows } from './table.ts';
-export { openCsv, parseNumberBytes, fieldText, type CsvChunk } from './csv.ts';
-export { openCsvTables, readCsvTable, concatTables, type ColumnSpec, type ColumnType, type RowIssue, type TableChunk, type ReadTableOptions } from './read-table.ts';
+export { openCsv, openCsvBlocks, parseNumberBytes, fieldText, DEFAULT_CHUNK_ROWS, type CsvChunk, type CsvBlocks } from './csv.ts';
+export { planTable, parseTableBlock, type TablePlan } from './parse-block.ts';
+export { openCsvTables, readCsvTable, concatTables, type CsvTableReader, type ReadTableOptions } from './read-table.ts';
 export { openJsonlTables, jsonLines, inputFormat, RECORD_FIELD, type InputFormat } from './read-jsonl.ts';
 export { summarizeCsvFile, type FileSummary, type ColumnSummary } from './inspect.ts';
 export {

@@ -14,7 +14,7 @@ const specs: ColumnSpec[] = [
 async function chunks(text: string | Buffer[], chunkRows = 100): Promise<TableChunk[]> {
   const input = Readable.from(typeof text === 'string' ? [Buffer.from(text)] : text);
   const out: TableChunk[] = [];
-  for await (const c of openJsonlTables(input, specs, { source: 'b.jsonl', chunkRows }).chunks) out.push(c);
+  for await (const c of (await openJsonlTables(input, specs, { source: 'b.jsonl', chunkRows })).chunks) out.push(c);
   return out;
 }
 

@@ -3,8 +3,9 @@
 // that are not in the specs ignored (as extra CSV columns are). A line that is not a JSON object is a
 // bad row, never a failed file, so callers decide as they do for a bad CSV cell.
 import type { Readable } from 'node:stream';
-import { describeRange, type ColumnSpec, type ReadTableOptions, type RowIssue, type TableChunk } from './read-table.ts';
-import type { Column } from './table.ts';
+import { DEFAULT_CHUNK_ROWS } from './csv.ts';
+import type { CsvTableReader, ReadTableOptions } from './read-table.ts';
+import { describeRange, type Column, type ColumnSpec, type RowIssue, type TableChunk } from './table.ts';
 
 export type InputFormat = 'csv' | 'jsonl';
 
@@ -12,7 +13,6 @@ const LF = 0x0a;
 const BOM = '\uFEFF';
 /** The pseudo-field of issues that concern a whole record (not JSON, not an object). */
 export const RECORD_FIELD = '(record)';
-const DEFAULT_CHUNK_ROWS = 65_536;
 
 /** The input format of a file or object from its name; undefined when it is neither CSV nor JSON lines. */
 export function inputFormat(name: string): InputFormat | undefined {
@@ -130,23 +130,51 @@ function toChunk(lines: readonly string[], specs: readonly ColumnSpec[], firstRo
   return { table: { rows, columns: new Map(specs.map((s, k) => [s.name, builders[k]!.column])) }, firstRow, issues, bad };
 }
 
-/** Streams validated chunks of up to `chunkRows` records, rows numbered from 1 (blank lines skipped, as in CSV). */
-export function openJsonlTables(input: Readable | AsyncIterable<Buffer>, specs: readonly ColumnSpec[], opts: ReadTableOptions): { chunks: AsyncGenerator<TableChunk> } {
+/**
+ * Streams validated chunks of up to `chunkRows` records, rows numbered from 1 (blank lines skipped, as
+ * in CSV). JSON lines have no header: the keys of the first record stand for it, so `specs` may be
+ * chosen from them as from a CSV header (a batch-scored file's output column is on every record).
+ */
+export async function openJsonlTables(input: Readable | AsyncIterable<Buffer>, specs: readonly ColumnSpec[] | ((header: string[]) => ColumnSpec[]),
+  opts: ReadTableOptions): Promise<CsvTableReader> {
   const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
-  async function* chunks(): AsyncGenerator<TableChunk> {
-    let lines: string[] = [];
-    let firstRow = 1;
-    for await (const raw of jsonLines(input as AsyncIterable<Buffer>)) {
-      const line = raw.trim();
-      if (line === '') continue;
-      lines.push(line);
-      if (lines.length === chunkRows) {
-        yield toChunk(lines, specs, firstRow);
-        firstRow += lines.length;
-        lines = [];
-      }
-    }
-    if (lines.length) yield toChunk(lines, specs, firstRow);
+  const lines = jsonLines(input as AsyncIterable<Buffer>);
+  // The first record is read by hand: leaving a for-await loop early would close the generator.
+  let first: string | undefined;
+  for (let next = await lines.next(); !next.done; next = await lines.next()) {
+    if ((first = next.value.trim()) !== '') break;
   }
-  return { chunks: chunks() };
+  const header = first ? recordKeys(first) : [];
+  const chosen = typeof specs === 'function' ? specs(header) : [...specs];
+  async function* chunks(): AsyncGenerator<TableChunk> {
+    let batch: string[] = [];
+    let firstRow = 1;
+    const add = (line: string): TableChunk | undefined => {
+      if (line === '') return undefined;
+      batch.push(line);
+      if (batch.length < chunkRows) return undefined;
+      const chunk = toChunk(batch, chosen, firstRow);
+      firstRow += batch.length;
+      batch = [];
+      return chunk;
+    };
+    const head = first === undefined ? undefined : add(first);
+    if (head) yield head;
+    for await (const raw of lines) {
+      const chunk = add(raw.trim());
+      if (chunk) yield chunk;
+    }
+    if (batch.length) yield toChunk(batch, chosen, firstRow);
+  }
+  return { header, specs: chosen, chunks: chunks() };
+}
+
+/** The keys of a JSON-lines record; none when the line is not a JSON object (the reader reports it as a bad record). */
+function recordKeys(line: string): string[] {
+  try {
+    const record: unknown = JSON.parse(line);
+    return record && typeof record === 'object' && !Array.isArray(record) ? Object.keys(record) : [];
+  } catch {
+    return [];
+  }
 }

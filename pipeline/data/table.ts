@@ -27,6 +27,40 @@ export interface Table {
   columns: Map<string, Column>;
 }
 
+export type ColumnType = 'numeric' | 'boolean' | 'categorical' | 'text';
+
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+  nullable?: boolean;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+}
+
+/** The range a spec allows, as issue texts say it ("between 0 and 10"). */
+export function describeRange(spec: ColumnSpec): string {
+  if (spec.min !== undefined && spec.max !== undefined) return `between ${spec.min} and ${spec.max}`;
+  if (spec.min !== undefined) return `at least ${spec.min}`;
+  return `at most ${spec.max}`;
+}
+
+export interface RowIssue {
+  row: number;
+  field: string;
+  issue: string;
+}
+
+export interface TableChunk {
+  table: Table;
+  /** 1-based data row number of the chunk's first row. */
+  firstRow: number;
+  /** One entry per bad cell, in row order. */
+  issues: RowIssue[];
+  /** 1 where the row has at least one issue. */
+  bad: Uint8Array;
+}
+
 export function numericColumn(table: Table, name: string): Float64Array {
   const col = table.columns.get(name);
   if (!col || col.kind !== 'numeric') throw new Error(`table has no numeric column "${name}"`);

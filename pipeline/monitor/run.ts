@@ -1,9 +1,9 @@
 // The monitor's shell: a model reference and a CSV stream in, a drift report out. Resolves the model
 // and its baseline in the registry store, streams the file through the data reader in chunks.
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FeatureSpec } from '../config/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
-import { openCsvTables, openJsonlTables, type ColumnSpec, type InputFormat, type Table } from '../data/index.ts';
+import { openCsvTables, openJsonlTables, type ColumnSpec, type InputFormat, type Table, type TableChunk } from '../data/index.ts';
 import { resolveModel, type ModelVersion } from '../registry/index.ts';
 import { getBlob, type ObjectStore } from '../store/index.ts';
 import { parseBaselineProfile, type BaselineProfile } from './profile.ts';
@@ -45,52 +45,6 @@ export async function loadBaseline(store: ObjectStore, mv: ModelVersion): Promis
   return parseBaselineProfile(await getBlob(store, mv.baseline.sha256), `baseline blob ${mv.baseline.sha256} of ${mv.name} v${mv.version}`);
 }
 
-/** Reads the header line without consuming it: returns the column names and a stream that replays everything. */
-export async function peekHeader(input: Readable): Promise<{ header: string[]; stream: Readable }> {
-  const { line, stream } = await peekFirstLine(input);
-  return { header: line.split(',').map((h) => h.trim().replace(/^"(.*)"$/, '$1')), stream };
-}
-
-/** The first line (BOM and CR dropped) without consuming it, and a stream that replays everything. */
-async function peekFirstLine(input: Readable): Promise<{ line: string; stream: Readable }> {
-  // One iterator throughout: leaving a for-await loop early would destroy the source stream.
-  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const seen: Buffer[] = [];
-  let text = '';
-  let done = false;
-  while (!text.includes('\n')) {
-    const r = await it.next();
-    if (r.done) { done = true; break; }
-    seen.push(r.value);
-    text += r.value.toString('utf8');
-  }
-  const out = new PassThrough();
-  (async () => {
-    for (const b of seen) out.write(b);
-    while (!done) {
-      const r = await it.next();
-      if (r.done) break;
-      if (!out.write(r.value)) await new Promise((res) => out.once('drain', res));
-    }
-    out.end();
-  })().catch((e) => out.destroy(e as Error));
-  return { line: text.split('\n')[0]!.replace(/^\uFEFF/, '').replace(/\r$/, ''), stream: out };
-}
-
-/**
- * JSON lines have no header: the keys of the first record stand for it (a batch-scored file's output
- * column is on every record). Returns them and a stream that replays everything.
- */
-async function peekFirstRecordKeys(input: Readable): Promise<{ header: string[]; stream: Readable }> {
-  const { line, stream } = await peekFirstLine(input);
-  let keys: string[] = [];
-  try {
-    const first = JSON.parse(line);
-    if (first && typeof first === 'object' && !Array.isArray(first)) keys = Object.keys(first);
-  } catch { /* not JSON: the reader reports the line as a bad record */ }
-  return { header: keys, stream };
-}
-
 /**
  * Lenient column specs: missing values and out-of-range or unlisted values are what the monitor
  * measures, so only unparseable cells (text in a number column, a boolean other than 0/1) are errors.
@@ -101,9 +55,8 @@ export function monitorColumnSpecs(features: readonly FeatureSpec[], predictionC
   return specs;
 }
 
-async function* validTables(input: Readable, format: InputFormat, specs: ColumnSpec[], source: string, chunkRows?: number): AsyncGenerator<Table> {
-  const reader = format === 'jsonl' ? openJsonlTables(input, specs, { source, chunkRows }) : await openCsvTables(input, specs, { source, chunkRows });
-  for await (const chunk of reader.chunks) {
+async function* validTables(chunks: AsyncIterable<TableChunk>, source: string): AsyncGenerator<Table> {
+  for await (const chunk of chunks) {
     if (chunk.issues.length) {
       const shown = chunk.issues.slice(0, 5).map((i) => `row ${i.row} "${i.field}": ${i.issue}`).join('; ');
       throw new InvalidInputError(`${source}: ${chunk.issues.length} bad value${chunk.issues.length > 1 ? 's' : ''} in rows ${chunk.firstRow}–${chunk.firstRow + chunk.table.rows - 1}: ${shown}`, chunk.issues);
@@ -116,19 +69,24 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
   const mv = await resolveModel(run.store, run.model);
   const features = run.reference?.features ?? mv.signature.features;
   const baseline = run.reference?.baseline ?? await loadBaseline(run.store, mv);
-  const format = run.format ?? 'csv';
-  const { header, stream } = format === 'jsonl' ? await peekFirstRecordKeys(run.input) : await peekHeader(run.input);
   const outputColumn = mv.signature.output.column;
-  const hasPredictions = header.includes(outputColumn);
-  const scores = !hasPredictions && baseline.prediction !== null && run.openScorer !== undefined;
   // Derived features are monitored where the baseline profiles them; they are computed from their inputs.
   const profiled = new Set(baseline.features.map((p) => p.name));
   const derived = mv.signature.derived.filter((d) => profiled.has(d.name));
   const derivedInputs = new Set(derived.flatMap((d) => d.inputs));
-  // Scoring needs every input of the model, not only the monitored features, and the id (a row without one is refused).
-  const read = [...features, ...mv.signature.features.filter((f) => !features.some((g) => g.name === f.name) && (scores || derivedInputs.has(f.name)))];
-  const specs = monitorColumnSpecs(read, hasPredictions ? outputColumn : undefined);
-  if (scores && header.includes(mv.signature.id_column)) specs.push({ name: mv.signature.id_column, type: 'text', nullable: true });
+  let scores = false;
+  // What to read depends on the header (a JSON-lines file's first record): a file that carries its predictions is not scored again.
+  const specsFor = (header: string[]): ColumnSpec[] => {
+    const hasPredictions = header.includes(outputColumn);
+    scores = !hasPredictions && baseline.prediction !== null && run.openScorer !== undefined;
+    // Scoring needs every input of the model, not only the monitored features, and the id (a row without one is refused).
+    const read = [...features, ...mv.signature.features.filter((f) => !features.some((g) => g.name === f.name) && (scores || derivedInputs.has(f.name)))];
+    const specs = monitorColumnSpecs(read, hasPredictions ? outputColumn : undefined);
+    if (scores && header.includes(mv.signature.id_column)) specs.push({ name: mv.signature.id_column, type: 'text', nullable: true });
+    return specs;
+  };
+  const readOpts = { source: run.source, chunkRows: run.chunkRows };
+  const reader = run.format === 'jsonl' ? await openJsonlTables(run.input, specsFor, readOpts) : await openCsvTables(run.input, specsFor, readOpts);
   let scorer: ChunkScorer | undefined;
   let predictor: Promise<ChunkPredictor> | undefined;
   const predict = scores ? async (table: Table) => {
@@ -138,7 +96,7 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
   try {
     const report = await monitorBatch({
       model: { name: mv.name, version: mv.version }, features, derived, baseline, thresholds: mv.monitoring,
-      chunks: validTables(stream, format, specs, run.source, run.chunkRows), source: run.source,
+      chunks: validTables(reader.chunks, run.source), source: run.source,
       predictionColumn: outputColumn, predict,
     });
     return { report, baseline, model: mv, scoring: predictor ? (await predictor).counts() : null };

@@ -120,3 +120,21 @@ test('a JSON-lines batch is monitored as its CSV twin: the same statistics, the 
   await writeFile(join(dir, 'bad.ndjson'), '{"home_id":"H1","total_floor_area":"big"}\n');
   await assert.rejects(runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'bad.ndjson') }), /bad\.ndjson: .*row 1 "total_floor_area": expected a number, got "big"/);
 });
+
+test('inputs and reference CSVs are read by the one CSV reader: a BOM, quoted header names and CRLF change nothing', async () => {
+  const { dir, store } = await setup(false);
+  const plain = csv(800, 7, 0.5);
+  // The same rows as a spreadsheet exports them: BOM, every header name quoted, CRLF line ends.
+  const [head, ...rows] = plain.trimEnd().split('\n');
+  const excel = `\uFEFF${head!.split(',').map((h) => `"${h}"`).join(',')}\r\n${rows.join('\r\n')}\r\n`;
+  await writeFile(join(dir, 'ref.csv'), csv(2000, 1));
+  await writeFile(join(dir, 'ref-excel.csv'), (() => { const [h, ...r] = csv(2000, 1).trimEnd().split('\n'); return `\uFEFF"${h!.split(',').join('","')}"\r\n${r.join('\r\n')}\r\n`; })());
+  await writeFile(join(dir, 'in.csv'), plain);
+  await writeFile(join(dir, 'in-excel.csv'), excel);
+  const a = await runMonitorCommand(store, { model: 'demo@1', input: join(dir, 'in.csv'), baseline: join(dir, 'ref.csv') });
+  const b = await runMonitorCommand(store, { model: 'demo@1', input: join(dir, 'in-excel.csv'), baseline: join(dir, 'ref-excel.csv') });
+  assert.equal(b.report.rows, 800);
+  assert.ok(b.report.prediction, 'the quoted prediction column is found in both files');
+  const strip = (r: typeof a.report) => JSON.stringify({ ...r, generated_at: null, input: null });
+  assert.equal(strip(b.report), strip(a.report));
+});

@@ -35,8 +35,9 @@ async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions
     baseline = parseBaselineProfile(await readFile(opts.baseline, 'utf8'), opts.baseline);
   } else {
     const out = mv.signature.output.column;
-    const header = (await readFile(opts.baseline, 'utf8')).split('\n', 1)[0]!.split(',').map((h) => h.trim());
-    const specs = monitorColumnSpecs(features, header.includes(out) ? out : undefined).map((s) => (s.type === 'text' ? { ...s, type: 'categorical' as const, values: (features.find((f) => f.name === s.name) as { values: string[] }).values } : s));
+    // The reference's prediction column is profiled when the file has one (the header decides, read once).
+    const specs = (header: string[]) => monitorColumnSpecs(features, header.includes(out) ? out : undefined)
+      .map((s) => (s.type === 'text' ? { ...s, type: 'categorical' as const, values: (features.find((f) => f.name === s.name) as { values: string[] }).values } : s));
     const table = await readCsvTable(createReadStream(opts.baseline), specs, { source: opts.baseline });
     const pred = table.columns.get(out);
     // Derived features are profiled where both their inputs are among the monitored features.
