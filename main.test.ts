@@ -21,7 +21,10 @@ let example: TargetStacks[];
 const synthesized = new Map<TerraformStack, string>();
 const synth = (stack: TerraformStack): string => {
   let json = synthesized.get(stack);
-  if (!json) synthesized.set(stack, (json = Testing.synth(stack)));
+  if (!json) {
+    json = Testing.synth(stack);
+    synthesized.set(stack, json);
+  }
   return json;
 };
 const configs = new Map<string, ModelConfig>();

@@ -46,7 +46,7 @@ function main(argv: string[]): void {
   }
   const target = resolveTarget(positionals[0]);
   const files = values['github-output'] ? githubFiles() : [];
-  const text = targetLines(target).join('\n') + '\n';
+  const text = `${targetLines(target).join('\n')}\n`;
   process.stdout.write(text);
   for (const file of files) appendFileSync(file, text);
 }

@@ -39,7 +39,7 @@ const SETTINGS = ['ECR_URI', 'DOMAIN_NAME', 'DATA_BUCKET', 'MODEL_BUCKET', 'PRED
 
 // A workflow as plain values; expressions kept as `${{ … }}` text (the parser rewrites
 // `a-${{ x }}` to `${{ format('a-{0}', x) }}`).
-type Plain = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Plain = any;
 
 function toPlain(token: TemplateToken): Plain {
   if (isMapping(token)) {

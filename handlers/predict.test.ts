@@ -51,7 +51,7 @@ test('API Gateway events: predictions, then every client error with its status, 
   const ok = await post('/sap_change/predict', JSON.stringify({ instances }));
   assert.equal(ok.status, 200);
   const expected = await fx.trained.predict(fx.table);
-  ok.body.predictions.forEach((p: number, i: number) => assert.ok(Math.abs(p - expected[i]!) < 1e-4, `row ${i}`));
+  for (const [i, p] of (ok.body.predictions as number[]).entries()) assert.ok(Math.abs(p - expected[i]!) < 1e-4, `row ${i}`);
   assert.deepEqual(ok.body.model, { name: 'sap_change', version: 1 });
   const logged = ok.lines.map((l) => JSON.parse(l));
   assert.ok(logged.some((l) => l.msg === 'model loaded' && l.version === 1));

@@ -46,7 +46,7 @@ for (let i = 0; i < repeats; i++) {
     if (!best || r.wall < best.wall) results[name] = { wall: r.wall, rssMb: r.rssMb };
   }
 }
-const ref = results['sha256sum']!;
+const ref = results.sha256sum!;
 const mb = bytes / (1 << 20);
 console.log(`file: ${file} (${mb.toFixed(0)} MiB, ${rows} rows); best of ${repeats}; ${execFileSync('nproc').toString().trim()} cores`);
 console.log(['what', 'wall s', 'MiB/s', 'vs sha256sum (time ratio)', 'peak RSS MiB'].join('\t'));

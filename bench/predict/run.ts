@@ -71,8 +71,11 @@ async function rawOrt(store: Parameters<typeof loadModel>[0], scoreCsv: string):
 }
 
 /** The fastest of REPEAT runs by `key` of its JSON result; peak RSS is the worst seen. */
-function best(cmd: string, argv: string[], key: (doc: any) => number): { doc: any; peakMb: number; wall: number } {
-  let pick: { doc: any; peakMb: number; wall: number } | undefined;
+// biome-ignore lint/suspicious/noExplicitAny: the timed commands' JSON is read by the field names the report prints
+type Timings = any;
+
+function best(cmd: string, argv: string[], key: (doc: Timings) => number): { doc: Timings; peakMb: number; wall: number } {
+  let pick: { doc: Timings; peakMb: number; wall: number } | undefined;
   let peak = 0;
   for (let k = 0; k < REPEAT; k++) {
     const r = timeV(cmd, argv);

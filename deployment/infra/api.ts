@@ -54,11 +54,9 @@ export class PredictionApi extends Construct {
       integrationUri: props.functionArn,
       payloadFormatVersion: '2.0',
     });
-    API_ROUTES.forEach((routeKey, i) => new Apigatewayv2Route(this, `route-${i}`, {
-      apiId: api.id,
-      routeKey,
-      target: `integrations/${integration.id}`,
-    }));
+    for (const [i, routeKey] of API_ROUTES.entries()) {
+      new Apigatewayv2Route(this, `route-${i}`, { apiId: api.id, routeKey, target: `integrations/${integration.id}` });
+    }
 
     const accessLogs = new CloudwatchLogGroup(this, 'access-logs', {
       name: `/aws/apigateway/${props.apiName}`,

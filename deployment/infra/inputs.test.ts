@@ -44,7 +44,7 @@ test('every missing input is named in one error', () => {
     'SAP_CHANGE_DEV_PREDICTIONS_BUCKET', 'IMAGE_TAG', 'MLTK_STATE_BUCKET',
   ]);
   assert.ok(err.details.every((d) => d.issue === 'missing'));
-  assert.match(err.message, /^DEPLOY_TARGET=sap_change-dev: 7 deploy input\(s\) missing or malformed:\n  - SAP_CHANGE_DEV_ECR_URI: missing\n/);
+  assert.match(err.message, /^DEPLOY_TARGET=sap_change-dev: 7 deploy input\(s\) missing or malformed:\n {2}- SAP_CHANGE_DEV_ECR_URI: missing\n/);
 });
 
 test('malformed inputs are each explained, without echoing the secret values', () => {

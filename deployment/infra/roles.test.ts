@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Testing } from 'cdktf';
 import { CreateBucketCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { CloudWatchClient, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { type CloudWatchClient, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AccessDeniedError } from '../../pipeline/errors/index.ts';
 import { metricsClient } from '../../pipeline/monitor/index.ts';
 import { registerMonitoredModel, withRefusedRows } from '../../pipeline/monitor/testmodel.ts';

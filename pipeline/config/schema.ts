@@ -124,9 +124,11 @@ export const modelConfigSchema = z.object({
     seen.add(name);
   });
   const numeric = new Set(cfg.features.filter((f) => f.type !== 'categorical').map((f) => f.name));
-  cfg.derived.forEach((d, i) => d.inputs.forEach((input, j) => {
-    if (!numeric.has(input)) ctx.addIssue({ code: 'custom', path: ['derived', i, 'inputs', j], message: `"${input}" is not a numeric or boolean feature of this config` });
-  }));
+  for (const [i, d] of cfg.derived.entries()) {
+    for (const [j, input] of d.inputs.entries()) {
+      if (!numeric.has(input)) ctx.addIssue({ code: 'custom', path: ['derived', i, 'inputs', j], message: `"${input}" is not a numeric or boolean feature of this config` });
+    }
+  }
   for (const col of [cfg.id_column, cfg.target.column]) {
     if (seen.has(col)) ctx.addIssue({ code: 'custom', path: ['features'], message: `"${col}" is the id or target column and cannot also be a feature` });
   }

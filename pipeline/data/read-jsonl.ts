@@ -142,7 +142,8 @@ export async function openJsonlTables(input: Readable | AsyncIterable<Buffer>, s
   // The first record is read by hand: leaving a for-await loop early would close the generator.
   let first: string | undefined;
   for (let next = await lines.next(); !next.done; next = await lines.next()) {
-    if ((first = next.value.trim()) !== '') break;
+    first = next.value.trim();
+    if (first !== '') break;
   }
   const header = first ? recordKeys(first) : [];
   const chosen = typeof specs === 'function' ? specs(header) : [...specs];

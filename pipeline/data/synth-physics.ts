@@ -71,7 +71,7 @@ export function assess(h: Home, measures: number, out: Assessment): Assessment {
   const grossWall = 4 * Math.sqrt(footprint) * h.perimeterFactor * 2.5 * h.storeys * h.exposure;
   const windows = Math.min(h.windowFraction * tfa, 0.6 * grossWall);
   const netWall = grossWall - windows;
-  const roofArea = h.roofMm === h.roofMm ? footprint : 0;
+  const roofArea = Number.isNaN(h.roofMm) ? 0 : footprint;
   const roofMm = m & LOFT_INSULATION ? LOFT_TARGET_MM : h.roofMm;
   const roofU = roofArea > 0 ? 1 / (0.45 + roofMm / 40) : 0; // 0.04 W/mK mineral wool over a 0.45 m²K/W deck
   const floorArea = h.groundFloor ? footprint : 0;

@@ -110,8 +110,8 @@ const round = (x: number, scale: number): number => Math.round(x * scale) / scal
 /** The home's cells, shared by all its package rows. */
 function homeCells(id: number, h: Home, now: Assessment): string {
   return `H${String(id).padStart(7, '0')},${PROPERTY_TYPES[h.propertyType]},${BUILT_FORMS[h.builtForm]},${AGE_BANDS[h.ageBand]},`
-    + `${h.floorArea},${h.rooms},${WALL_TYPES[h.wallType]},${h.wallsInsulated},${h.roofMm === h.roofMm ? h.roofMm : ''},`
-    + `${GLAZINGS[h.glazing]},${FUELS[h.fuel]},${HEATING_SYSTEMS[h.heating]},${h.boilerEfficiency === h.boilerEfficiency ? h.boilerEfficiency : ''},`
+    + `${h.floorArea},${h.rooms},${WALL_TYPES[h.wallType]},${h.wallsInsulated},${Number.isNaN(h.roofMm) ? '' : h.roofMm},`
+    + `${GLAZINGS[h.glazing]},${FUELS[h.fuel]},${HEATING_SYSTEMS[h.heating]},${Number.isNaN(h.boilerEfficiency) ? '' : h.boilerEfficiency},`
     + `${Math.round(Math.min(120, Math.max(1, now.sap)))},${round(now.heatDemand, 10)},${round(now.co2, 100)},`;
 }
 
@@ -136,7 +136,7 @@ export async function writeSynthCsv(opts: SynthOptions, out: NodeJS.WritableStre
   const now: Assessment = { sap: 0, heatDemand: 0, co2: 0 };
   const effect: Assessment = { sap: 0, heatDemand: 0, co2: 0 };
   const packages = new Int32Array(PACKAGES_PER_HOME.length);
-  let chunk = SYNTH_COLUMNS.join(',') + '\n';
+  let chunk = `${SYNTH_COLUMNS.join(',')}\n`;
   let chunkRows = 0;
   let bytes = 0;
   let written = 0;

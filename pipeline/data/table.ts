@@ -63,14 +63,8 @@ export interface TableChunk {
 
 export function numericColumn(table: Table, name: string): Float64Array {
   const col = table.columns.get(name);
-  if (!col || col.kind !== 'numeric') throw new Error(`table has no numeric column "${name}"`);
+  if (col?.kind !== 'numeric') throw new Error(`table has no numeric column "${name}"`);
   return col.values;
-}
-
-export function categoricalColumn(table: Table, name: string): CategoricalColumn {
-  const col = table.columns.get(name);
-  if (!col || col.kind !== 'categorical') throw new Error(`table has no categorical column "${name}"`);
-  return col;
 }
 
 /** Rows `indices` of every column, in that order: how train/test splits are cut. */

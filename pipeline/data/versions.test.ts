@@ -34,7 +34,7 @@ test('add stores content-addressed, infers columns, and is idempotent for identi
 test('show resolves latest and sha prefixes; get verifies the hash and writes nothing when corrupt', async () => {
   const { dir, file, store } = await setup();
   const v1 = (await addDatasetVersion(store, 'epc', file, new Date('2026-01-01'))).version;
-  await writeFile(file, CSV + 'h4,90,gas,0,z\n');
+  await writeFile(file, `${CSV}h4,90,gas,0,z\n`);
   const v2 = (await addDatasetVersion(store, 'epc', file, new Date('2026-02-01'))).version;
   assert.equal((await resolveDatasetVersion(store, 'epc')).version, v2.version);
   assert.equal((await resolveDatasetVersion(store, `epc@${v1.version.slice(0, 8)}`)).version, v1.version);

@@ -60,7 +60,7 @@ const badCases: [string, (f: Awaited<ReturnType<typeof fixture>>) => string, Reg
   ['a categorical value outside the allowed list', (f) => editCell(f.lines, 5, 'wall_type', 'straw'), /row 5, column "wall_type": value "straw" is not one of cavity\|solid\|timber\|system/],
   ['non-numeric text in a numeric column', (f) => editCell(f.lines, 7, 'total_floor_area', 'big'), /row 7, column "total_floor_area": expected a number, got "big"/],
   ['an empty file', () => '', /bad\.csv: empty file/],
-  ['a target that is all missing', (f) => `${[f.lines[0], ...f.lines.slice(1).map((l, i) => editCell([f.lines[0]!, l], 1, 'sap_change', '').split('\n')[1])].join('\n')}\n`, /target column "sap_change" is missing in every row/],
+  ['a target that is all missing', (f) => `${[f.lines[0], ...f.lines.slice(1).map((l) => editCell([f.lines[0]!, l], 1, 'sap_change', '').split('\n')[1])].join('\n')}\n`, /target column "sap_change" is missing in every row/],
 ];
 
 for (const [name, make, message] of badCases) {

@@ -104,7 +104,7 @@ export function numericAccumulator(profile: NumericProfile, spec?: { min?: numbe
       rows += v.length;
       for (let i = 0; i < v.length; i++) {
         const x = v[i]!;
-        if (x !== x) { missing++; continue; }
+        if (Number.isNaN(x)) { missing++; continue; }
         if (x < lo || x > hi) outOfRange++;
         const slot = slotOf(ref, x); // O(1) expected: V8 inlines it here
         slots[slot]! += 1;
@@ -154,7 +154,7 @@ export function categoryAccumulator(profile: CategoryProfile, spec?: { values?: 
           const x = v[i]!;
           zeros += x === 0 ? 1 : 0;
           ones += x === 1 ? 1 : 0;
-          nan += x !== x ? 1 : 0;
+          nan += Number.isNaN(x) ? 1 : 0;
         }
         counts[0]! += zeros;
         counts[1]! += ones;

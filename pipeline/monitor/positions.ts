@@ -44,7 +44,7 @@ function cellOf(x: number, u0: number, scale: number, cells: number): number {
   // Math.floor, not `| 0`: a huge product (tiny range) must clamp to the last cell, not wrap. NaN
   // (∞ · 0 when the range overflows) goes to the last cell too, which keeps the map monotone.
   const c = Math.floor((x - u0) * scale);
-  return c < cells ? c : cells;
+  return Math.min(c , cells);
 }
 
 /** Slot of x (not NaN) among the reference values; see ReferenceIndex. */
@@ -69,7 +69,7 @@ export function countSlots(ix: ReferenceIndex, sample: ArrayLike<number>): Float
   const slots = new Float64Array(2 * ix.values.length + 1);
   for (let i = 0; i < sample.length; i++) {
     const x = sample[i]!;
-    if (x === x) slots[slotOf(ix, x)]! += 1;
+    if (!Number.isNaN(x)) slots[slotOf(ix, x)]! += 1;
   }
   return slots;
 }

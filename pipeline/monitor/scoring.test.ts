@@ -39,6 +39,6 @@ test('predictions for a raw input equal mltk predict\'s column (float32), and ro
   assert.deepEqual([3, 10, 20].map((line) => Number.isNaN(got[line - 1]!)), [true, true, true]);
   const present = got.filter((x) => !Number.isNaN(x));
   assert.equal(present.length, expected.length);
-  present.forEach((x, i) => assert.ok(Math.abs(x - expected[i]!) <= 1e-6 * Math.abs(expected[i]!) + 1e-6, `row ${i}: ${x} vs mltk predict ${expected[i]}`));
+  for (const [i, x] of present.entries()) assert.ok(Math.abs(x - expected[i]!) <= 1e-6 * Math.abs(expected[i]!) + 1e-6, `row ${i}: ${x} vs mltk predict ${expected[i]}`);
   assert.deepEqual(predictor.counts(), { scored: 3000 - refused, refused });
 });

@@ -49,7 +49,7 @@ export function chunkPredictor(signature: Signature, scorer: ChunkScorer): Chunk
         const lo = f.type === 'numeric' ? f.min ?? -Infinity : -Infinity, hi = f.type === 'numeric' ? f.max ?? Infinity : Infinity;
         for (let r = 0; r < n; r++) {
           const x = v[r]!;
-          if (x !== x ? !f.nullable : x < lo || x > hi) bad[r] = 1;
+          if (Number.isNaN(x) ? !f.nullable : x < lo || x > hi) bad[r] = 1;
         }
         columns.set(f.name, col);
       }

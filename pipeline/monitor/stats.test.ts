@@ -25,7 +25,7 @@ test('Jensen–Shannon distance matches scipy.spatial.distance.jensenshannon on 
   const u = uniform(7);
   const cases = Array.from({ length: 20 }, (_, i) => [0, 1].map(() => Array.from({ length: 2 + (i % 9) }, () => (u() < 0.15 ? 0 : 1 + Math.floor(u() * 1000))).map((c, j) => (j === 0 ? c + 1 : c))));
   const expected = runPython<number[]>('import json,sys\nfrom scipy.spatial.distance import jensenshannon\nprint(json.dumps([float(jensenshannon(p, q, base=2)) for p, q in json.load(sys.stdin)]))', cases);
-  cases.forEach(([p, q], i) => assert.ok(Math.abs(jensenShannon(p!, q!) - expected[i]!) < 1e-12, `case ${i}: ${jensenShannon(p!, q!)} vs ${expected[i]}`));
+  for (const [i, [p, q]] of cases.entries()) assert.ok(Math.abs(jensenShannon(p!, q!) - expected[i]!) < 1e-12, `case ${i}: ${jensenShannon(p!, q!)} vs ${expected[i]}`);
 });
 
 test('quantile edges are deduplicated for lumpy data and bins are right-closed', () => {

@@ -44,12 +44,12 @@ export function withRefusedRows(csv: Buffer | string): { csv: string; refused: n
 export function shiftSap(csv: Buffer | string, delta: number): string {
   const rows = csv.toString('utf8').trimEnd().split('\n');
   const k = rows[0]!.split(',').indexOf('current_sap');
-  return rows.map((l, i) => {
+  return `${rows.map((l, i) => {
     if (i === 0) return l;
     const f = l.split(',');
     f[k] = String(Math.min(120, Math.max(1, Number(f[k]) + delta)));
     return f.join(',');
-  }).join('\n') + '\n';
+  }).join('\n')}\n`;
 }
 
 /**
@@ -60,7 +60,7 @@ export function toJsonLines(csv: Buffer | string, features: readonly FeatureSpec
   const [head, ...rows] = csv.toString('utf8').trimEnd().split('\n');
   const header = head!.split(',');
   const type = new Map(features.map((f) => [f.name, f.type] as const));
-  return rows.map((line, r) => {
+  return `${rows.map((line, r) => {
     const cells = line.split(',');
     const record: Record<string, unknown> = {};
     header.forEach((name, k) => {
@@ -70,5 +70,5 @@ export function toJsonLines(csv: Buffer | string, features: readonly FeatureSpec
       record[name] = t === 'boolean' ? cell === '1' : t === 'numeric' || (t === undefined && /^-?[0-9.]+$/.test(cell) && k > 0) ? Number(cell) : cell;
     });
     return JSON.stringify(record);
-  }).join('\n') + '\n';
+  }).join('\n')}\n`;
 }

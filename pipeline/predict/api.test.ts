@@ -33,7 +33,7 @@ test('POST /predict scores instances with the registered model, equal to the tra
   assert.deepEqual(res.json.model, { name: 'sap_change', version: 1 });
   const expected = await fx.trained.predict(fx.table);
   assert.equal(res.json.predictions.length, 25);
-  res.json.predictions.forEach((p: number, i: number) => assert.ok(Math.abs(p - expected[i]!) <= 1e-5 * Math.max(1, Math.abs(expected[i]!)), `row ${i}: ${p} vs ${expected[i]}`));
+  for (const [i, p] of (res.json.predictions as number[]).entries()) assert.ok(Math.abs(p - expected[i]!) <= 1e-5 * Math.max(1, Math.abs(expected[i]!)), `row ${i}: ${p} vs ${expected[i]}`);
 });
 
 test('the API answers under a /<model> prefix too (the custom domain mapping), and /health names the loaded model', async () => {

@@ -80,7 +80,14 @@ export function createPredictHandler(options: ServiceOptions | (() => ServiceOpt
     return state;
   };
   const outputs = new Map<string, ObjectStore>();
-  const storeFor = (url: string) => { let s = outputs.get(url); if (!s) outputs.set(url, (s = openStore(url))); return s; };
+  const storeFor = (url: string) => {
+    let s = outputs.get(url);
+    if (!s) {
+      s = openStore(url);
+      outputs.set(url, s);
+    }
+    return s;
+  };
 
   async function scoreRecord(ref: S3ObjectRef, requestId: string): Promise<BatchEventResult> {
     const { opts, cache } = init();

@@ -75,7 +75,9 @@ export class RunRecorder {
       this.manifest.metrics[name] = value;
       return;
     }
-    (this.manifest.metric_history[name] ??= []).push({ step, value });
+    const history = this.manifest.metric_history[name] ?? [];
+    history.push({ step, value });
+    this.manifest.metric_history[name] = history;
     this.manifest.metrics[name] = value;
   }
 

@@ -9,7 +9,7 @@
 // LOCK_STALE_MS. What such a crash leaves is either the old object (died before the rename) or
 // the new one (died after it): never half of one.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { mkdir, readFile, readdir, rename, link, unlink, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -198,7 +198,7 @@ export class LocalStore implements ObjectStore {
   async list(prefix: string): Promise<string[]> {
     const out: string[] = [];
     const walk = async (dir: string): Promise<void> => {
-      let entries;
+      let entries: Dirent[];
       try {
         entries = await readdir(dir, { withFileTypes: true });
       } catch (e) {

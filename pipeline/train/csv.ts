@@ -13,14 +13,14 @@ export async function writeTableCsv(table: Table, path: string): Promise<void> {
   const write = async (line: string) => {
     if (!out.write(line)) await once(out, 'drain');
   };
-  await write(cols.map(([name]) => cell(name)).join(',') + '\n');
+  await write(`${cols.map(([name]) => cell(name)).join(',')}\n`);
   for (let r = 0; r < table.rows; r++) {
     const fields = cols.map(([, col]) => {
       if (col.kind === 'numeric') return Number.isNaN(col.values[r]!) ? '' : String(col.values[r]);
       if (col.kind === 'categorical') return col.codes[r]! < 0 ? '' : cell(col.categories[col.codes[r]!]!);
       return cell(col.values[r] ?? '');
     });
-    await write(fields.join(',') + '\n');
+    await write(`${fields.join(',')}\n`);
   }
   out.end();
   await once(out, 'finish');

@@ -22,7 +22,7 @@ export function addTree(t: Tree, columns: Float32Array[], out: Float64Array): vo
     while (left[node]! >= 0) {
       const x = columns[feature[node]!]![r]!;
       // NaN compares false, so missing values need the learned default explicitly.
-      const goLeft = x !== x ? defaultLeft[node] === 1 : x <= threshold[node]!;
+      const goLeft = Number.isNaN(x) ? defaultLeft[node] === 1 : x <= threshold[node]!;
       node = goLeft ? left[node]! : right[node]!;
     }
     out[r] += value[node]!;

@@ -30,7 +30,7 @@ test('numeric segments: a value on an edge belongs to the band above (the SAP ba
   const cases: [number, string][] = [[120, 'A'], [92, 'A'], [91.5, 'A'], [91.4, 'B'], [91, 'B'], [81, 'B'], [80, 'C'], [69, 'C'], [68, 'D'],
     [55, 'D'], [54, 'E'], [39, 'E'], [38, 'F'], [21, 'F'], [20, 'G'], [1, 'G'], [-5, 'G']];
   const { labels, codes } = segmentGroups(SAP_BANDS, { kind: 'numeric', values: Float64Array.from(cases, ([s]) => s) });
-  cases.forEach(([s, band], i) => assert.equal(labels[codes[i]!], band, `SAP ${s}`));
+  for (const [i, [s, band]] of cases.entries()) assert.equal(labels[codes[i]!], band, `SAP ${s}`);
 });
 
 test('categorical and boolean segments: one group per listed value, missing and unknown values in none', () => {

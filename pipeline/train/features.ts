@@ -60,7 +60,8 @@ export function derivedValues(derived: readonly DerivedFeature[], table: Table):
     if (!v) {
       const col = table.columns.get(name);
       if (col?.kind !== 'numeric') throw new InvalidInputError(`no numeric column "${name}" to derive ${derived.filter((d) => d.inputs.includes(name)).map((d) => `"${d.name}"`).join(', ')} from`, [{ field: name, issue: 'missing column' }]);
-      inputs.set(name, (v = Float32Array.from(col.values)));
+      v = Float32Array.from(col.values);
+      inputs.set(name, v);
     }
     return v;
   };
@@ -98,7 +99,7 @@ export function categoryOrderByTarget(config: ModelConfig, table: Table, target:
   for (const f of config.features) {
     if (f.type !== 'categorical') continue;
     const col = table.columns.get(f.name);
-    if (!col || col.kind !== 'categorical') continue;
+    if (col?.kind !== 'categorical') continue;
     const k = col.categories.length;
     const sum = new Float64Array(k);
     const n = new Float64Array(k);

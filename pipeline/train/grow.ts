@@ -28,6 +28,59 @@ export interface Tree {
 
 const HIST_BUDGET_BYTES = 512 * 1024 * 1024;
 
+/** A split whose children both stay leaves, with the bin its leaf update tests. */
+interface TerminalSplit { node: number; bin: number }
+/** A split sent to the partition task; its children are added once the rows are partitioned. */
+interface PendingSplit { node: number; leftGrad: number; leftCount: number }
+/** The nodes of the level being split, and the histogram builds and subtractions planned for it. */
+interface LevelWork { level: number[]; builds: number[]; subs: number[] }
+
+/** A tree under construction: one entry per node in parallel arrays, plus each node's row range and sums. */
+class NodeTable {
+  readonly feature: number[] = [];
+  readonly threshold: number[] = [];
+  readonly defaultLeft: number[] = [];
+  readonly left: number[] = [];
+  readonly right: number[] = [];
+  /** The node's rows are idx[start, end). */
+  readonly start: number[] = [];
+  readonly end: number[] = [];
+  /** Gradient sum and row count. */
+  readonly G: number[] = [];
+  readonly C: number[] = [];
+  /** Histogram slot of a node still to split, −1 otherwise. */
+  readonly slot: number[] = [];
+
+  get size(): number {
+    return this.feature.length;
+  }
+
+  add(start: number, end: number, gradSum: number): number {
+    this.feature.push(-1);
+    this.threshold.push(0);
+    this.defaultLeft.push(0);
+    this.left.push(-1);
+    this.right.push(-1);
+    this.start.push(start);
+    this.end.push(end);
+    this.G.push(gradSum);
+    this.C.push(end - start);
+    this.slot.push(-1);
+    return this.feature.length - 1;
+  }
+
+  toTree(value: Float32Array): Tree {
+    return {
+      feature: Int32Array.from(this.feature),
+      threshold: Float32Array.from(this.threshold),
+      defaultLeft: Uint8Array.from(this.defaultLeft),
+      left: Int32Array.from(this.left),
+      right: Int32Array.from(this.right),
+      value,
+    };
+  }
+}
+
 export class TreeGrower {
   private readonly free: number[] = [];
   /** 0, 1, …, rows − 1: every tree starts from all rows in order, and a copy is cheaper than a loop. */
@@ -103,123 +156,143 @@ export class TreeGrower {
 
   /** Grows a tree on the current gradients and adds its leaf values to them. */
   grow(): Tree {
-    const { b, p, data } = this;
-    const n = data.rows;
-    const idx = b.idx;
-    idx.set(this.allRows);
+    const n = this.data.rows;
+    this.b.idx.set(this.allRows);
     let rootG = 0;
-    for (let i = 0; i < n; i++) rootG += b.grad[i]!;
-
-    const feature: number[] = [], threshold: number[] = [], defaultLeft: number[] = [], left: number[] = [], right: number[] = [];
-    const start: number[] = [], end: number[] = [], G: number[] = [], C: number[] = [], slot: number[] = [];
-    const addNode = (s: number, e: number, g: number) => {
-      feature.push(-1); threshold.push(0); defaultLeft.push(0); left.push(-1); right.push(-1);
-      start.push(s); end.push(e); G.push(g); C.push(e - s); slot.push(-1);
-      return feature.length - 1;
-    };
-    const canSplit = (count: number, depth: number) => depth < p.maxDepth && count >= 2 * p.minLeaf;
-    const splittable = (node: number, depth: number) => canSplit(C[node]!, depth);
+    for (let i = 0; i < n; i++) rootG += this.b.grad[i]!;
+    const nodes = new NodeTable();
     // Splits whose children are both leaves: their rows are not partitioned, the leaf update tests the split itself.
-    const terminal: { node: number; bin: number }[] = [];
-
-    addNode(0, n, rootG);
-    let level: number[] = [];
-    const builds: number[] = [];
-    const subs: number[] = [];
-    if (splittable(0, 0)) {
-      slot[0] = this.free.pop()!;
-      builds.push(0, n, slot[0]);
-      level.push(0);
+    const terminal: TerminalSplit[] = [];
+    nodes.add(0, n, rootG);
+    const work: LevelWork = { level: [], builds: [], subs: [] };
+    if (this.splittable(nodes.C[0]!, 0)) {
+      nodes.slot[0] = this.free.pop()!;
+      work.builds.push(0, n, nodes.slot[0]);
+      work.level.push(0);
     }
-    for (let depth = 0; level.length; depth++) {
-      this.writeTask(builds, subs, level.map((node) => [slot[node]!, C[node]!, G[node]!] as const));
-      builds.length = 0;
-      subs.length = 0;
+    for (let depth = 0; work.level.length; depth++) {
+      this.writeTask(work.builds, work.subs, work.level.map((node) => [nodes.slot[node]!, nodes.C[node]!, nodes.G[node]!] as const));
+      work.builds.length = 0;
+      work.subs.length = 0;
       this.runner.run();
-      const next: number[] = [];
-      const splits: { node: number; leftGrad: number; leftCount: number }[] = [];
-      const pt = b.ptask;
-      level.forEach((node, e) => {
-        const best = this.bestSplit(e);
-        if (best.feature < 0 || best.gain <= p.minSplitGain) {
-          this.free.push(slot[node]!);
-          return;
-        }
-        feature[node] = best.feature;
-        threshold[node] = data.edges[best.feature]![best.bin]!;
-        defaultLeft[node] = best.defaultLeft;
-        if (!canSplit(best.leftCount, depth + 1) && !canSplit(C[node]! - best.leftCount, depth + 1)) {
-          const mid = start[node]! + best.leftCount;
-          left[node] = addNode(start[node]!, mid, best.leftGrad);
-          right[node] = addNode(mid, end[node]!, G[node]! - best.leftGrad);
-          terminal.push({ node, bin: best.bin });
-          this.free.push(slot[node]!);
-          return;
-        }
-        const o = PARTITION_HEADER + PARTITION_WIDTH * splits.length;
-        pt[o] = start[node]!; pt[o + 1] = end[node]!; pt[o + 2] = best.feature; pt[o + 3] = best.bin; pt[o + 4] = best.defaultLeft;
-        splits.push({ node, leftGrad: best.leftGrad, leftCount: best.leftCount });
-      });
-      pt[0] = splits.length;
+      const splits = this.chooseSplits(nodes, work.level, depth, terminal);
+      this.b.ptask[0] = splits.length;
       if (splits.length) this.runner.partition();
-      splits.forEach(({ node, leftGrad, leftCount }, e) => {
-        const mid = b.mids[e]!;
-        if (mid - start[node]! !== leftCount) throw new Error(`partition disagrees with histogram: ${mid - start[node]!} vs ${leftCount}`);
-        const l = addNode(start[node]!, mid, leftGrad);
-        const r = addNode(mid, end[node]!, G[node]! - leftGrad);
-        left[node] = l;
-        right[node] = r;
-        const okL = splittable(l, depth + 1);
-        const okR = splittable(r, depth + 1);
-        const parentSlot = slot[node]!;
-        if (okL && okR) {
-          const [small, large] = C[l]! <= C[r]! ? [l, r] : [r, l];
-          slot[small] = this.free.pop()!;
-          slot[large] = parentSlot;
-          builds.push(start[small]!, end[small]!, slot[small]);
-          subs.push(parentSlot, slot[small]);
-          next.push(l, r);
-        } else if (okL || okR) {
-          const only = okL ? l : r;
-          slot[only] = parentSlot;
-          builds.push(start[only]!, end[only]!, parentSlot);
-          next.push(only);
-        } else {
-          this.free.push(parentSlot);
-        }
-      });
-      level = next;
+      work.level = this.applySplits(nodes, splits, depth, work);
     }
+    const value = new Float32Array(nodes.size);
+    for (let node = 0; node < nodes.size; node++) {
+      if (nodes.left[node]! < 0) value[node] = (-this.p.learningRate * nodes.G[node]!) / (nodes.C[node]! + this.p.lambda);
+    }
+    this.updateLeaves(nodes, terminal, value);
+    return nodes.toTree(value);
+  }
 
-    const value = new Float32Array(feature.length);
-    for (let node = 0; node < feature.length; node++) {
-      if (left[node]! < 0) value[node] = (-p.learningRate * G[node]!) / (C[node]! + p.lambda);
+  private splittable(count: number, depth: number): boolean {
+    return depth < this.p.maxDepth && count >= 2 * this.p.minLeaf;
+  }
+
+  /**
+   * Reads each level node's best split from the threads' results: a node without a useful split stays a
+   * leaf; a split whose children both stay leaves is terminal (no partition); the rest go into the
+   * partition task, in level order.
+   */
+  private chooseSplits(nodes: NodeTable, level: number[], depth: number, terminal: TerminalSplit[]): PendingSplit[] {
+    const splits: PendingSplit[] = [];
+    const pt = this.b.ptask;
+    for (const [e, node] of level.entries()) {
+      const best = this.bestSplit(e);
+      if (best.feature < 0 || best.gain <= this.p.minSplitGain) {
+        this.free.push(nodes.slot[node]!);
+        continue;
+      }
+      nodes.feature[node] = best.feature;
+      nodes.threshold[node] = this.data.edges[best.feature]![best.bin]!;
+      nodes.defaultLeft[node] = best.defaultLeft;
+      const count = nodes.C[node]!;
+      if (!this.splittable(best.leftCount, depth + 1) && !this.splittable(count - best.leftCount, depth + 1)) {
+        const mid = nodes.start[node]! + best.leftCount;
+        nodes.left[node] = nodes.add(nodes.start[node]!, mid, best.leftGrad);
+        nodes.right[node] = nodes.add(mid, nodes.end[node]!, nodes.G[node]! - best.leftGrad);
+        terminal.push({ node, bin: best.bin });
+        this.free.push(nodes.slot[node]!);
+        continue;
+      }
+      const o = PARTITION_HEADER + PARTITION_WIDTH * splits.length;
+      pt[o] = nodes.start[node]!;
+      pt[o + 1] = nodes.end[node]!;
+      pt[o + 2] = best.feature;
+      pt[o + 3] = best.bin;
+      pt[o + 4] = best.defaultLeft;
+      splits.push({ node, leftGrad: best.leftGrad, leftCount: best.leftCount });
     }
-    const lt = b.ltask;
+    return splits;
+  }
+
+  /**
+   * Adds the children of the partitioned splits and plans the next level: the smaller child's histogram
+   * is built, the larger one's is the parent's minus it (in the parent's slot). Returns the next level.
+   */
+  private applySplits(nodes: NodeTable, splits: PendingSplit[], depth: number, work: LevelWork): number[] {
+    const next: number[] = [];
+    for (const [e, { node, leftGrad, leftCount }] of splits.entries()) {
+      const mid = this.b.mids[e]!;
+      if (mid - nodes.start[node]! !== leftCount) {
+        throw new Error(`partition disagrees with histogram: ${mid - nodes.start[node]!} vs ${leftCount}`);
+      }
+      const l = nodes.add(nodes.start[node]!, mid, leftGrad);
+      const r = nodes.add(mid, nodes.end[node]!, nodes.G[node]! - leftGrad);
+      nodes.left[node] = l;
+      nodes.right[node] = r;
+      const okL = this.splittable(nodes.C[l]!, depth + 1);
+      const okR = this.splittable(nodes.C[r]!, depth + 1);
+      const parentSlot = nodes.slot[node]!;
+      if (okL && okR) {
+        const [small, large] = nodes.C[l]! <= nodes.C[r]! ? [l, r] : [r, l];
+        nodes.slot[small] = this.free.pop()!;
+        nodes.slot[large] = parentSlot;
+        work.builds.push(nodes.start[small]!, nodes.end[small]!, nodes.slot[small]);
+        work.subs.push(parentSlot, nodes.slot[small]);
+        next.push(l, r);
+      } else if (okL || okR) {
+        const only = okL ? l : r;
+        nodes.slot[only] = parentSlot;
+        work.builds.push(nodes.start[only]!, nodes.end[only]!, parentSlot);
+        next.push(only);
+      } else {
+        this.free.push(parentSlot);
+      }
+    }
+    return next;
+  }
+
+  /** Writes the leaf task (one entry per terminal split, one per other leaf) and runs it on all threads. */
+  private updateLeaves(nodes: NodeTable, terminal: TerminalSplit[], value: Float32Array): void {
+    const lt = this.b.ltask;
     let entries = 0;
     const entry = (node: number, f: number, bin: number, vLeft: number, vRight: number) => {
       const o = LEAF_HEADER + LEAF_WIDTH * entries++;
-      lt[o] = start[node]!; lt[o + 1] = end[node]!; lt[o + 2] = f; lt[o + 3] = bin; lt[o + 4] = defaultLeft[node]!; lt[o + 5] = vLeft; lt[o + 6] = vRight;
+      lt[o] = nodes.start[node]!;
+      lt[o + 1] = nodes.end[node]!;
+      lt[o + 2] = f;
+      lt[o + 3] = bin;
+      lt[o + 4] = nodes.defaultLeft[node]!;
+      lt[o + 5] = vLeft;
+      lt[o + 6] = vRight;
     };
-    const inTerminal = new Uint8Array(feature.length);
+    const inTerminal = new Uint8Array(nodes.size);
     for (const { node, bin } of terminal) {
-      const l = left[node]!, r = right[node]!;
-      inTerminal[l] = inTerminal[r] = 1;
-      entry(node, feature[node]!, bin, value[l]!, value[r]!);
+      const l = nodes.left[node]!;
+      const r = nodes.right[node]!;
+      inTerminal[l] = 1;
+      inTerminal[r] = 1;
+      entry(node, nodes.feature[node]!, bin, value[l]!, value[r]!);
     }
-    for (let node = 0; node < feature.length; node++) {
-      if (left[node]! < 0 && !inTerminal[node]) entry(node, -1, 0, value[node]!, value[node]!);
+    for (let node = 0; node < nodes.size; node++) {
+      if (nodes.left[node]! < 0 && !inTerminal[node]) entry(node, -1, 0, value[node]!, value[node]!);
     }
     lt[0] = entries;
     this.runner.addLeaves();
-    return {
-      feature: Int32Array.from(feature),
-      threshold: Float32Array.from(threshold),
-      defaultLeft: Uint8Array.from(defaultLeft),
-      left: Int32Array.from(left),
-      right: Int32Array.from(right),
-      value,
-    };
   }
 
   private writeTask(builds: number[], subs: number[], splits: (readonly [number, number, number])[]): void {

@@ -145,7 +145,7 @@ export function predictLinear(config: ModelConfig, model: LinearModel, table: Ta
     const col = columns[feature]!;
     for (let i = 0; i < out.length; i++) {
       const x = col[i]!;
-      out[i] += x === x ? slope * x : missing;
+      out[i] += Number.isNaN(x) ? missing : slope * x;
     }
   }
   const names = modelFeatureNames(config);
@@ -153,7 +153,7 @@ export function predictLinear(config: ModelConfig, model: LinearModel, table: Ta
     const col = columns[names.indexOf(c.name)]!;
     for (let i = 0; i < out.length; i++) {
       const x = col[i]!;
-      out[i] += x === x ? c.weights[x]! : c.missing;
+      out[i] += Number.isNaN(x) ? c.missing : c.weights[x]!;
     }
   }
   return out;

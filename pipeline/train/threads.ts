@@ -150,7 +150,7 @@ export class LevelRunner {
       await Promise.all(runner.workers.map((w) => w.terminate()));
       throw failed.reason;
     }
-    runner.workers.forEach((w, i) => w.postMessage({ buffers: b, ctrl: runner.ctrl, busy: runner.busy, thread: i + 1 }));
+    for (const [i, w] of runner.workers.entries()) w.postMessage({ buffers: b, ctrl: runner.ctrl, busy: runner.busy, thread: i + 1 });
     return runner;
   }
 

@@ -20,7 +20,7 @@ function csv(rows: number, seed: number, shift = 0): string {
   const x = (t.columns.get('x') as { values: Float64Array }).values, flag = (t.columns.get('flag') as { values: Float64Array }).values;
   const c = t.columns.get('colour') as { codes: Int32Array; categories: string[] };
   const pred = normals(rows, seed + 1);
-  return ['id,x,flag,colour,yhat', ...Array.from({ length: rows }, (_, i) => `${i},${x[i]},${flag[i]},${c.categories[c.codes[i]!]},${pred[i]}`)].join('\n') + '\n';
+  return `${['id,x,flag,colour,yhat', ...Array.from({ length: rows }, (_, i) => `${i},${x[i]},${flag[i]},${c.categories[c.codes[i]!]},${pred[i]}`)].join('\n')}\n`;
 }
 
 async function setup(withBaseline: boolean) {
@@ -90,7 +90,7 @@ test('the prediction drift of a raw input is that of the same rows carrying mltk
   await scoreFile(model, { input: join(dir, 'raw.csv'), output: join(dir, 'scored.csv') });
   model.retire();
   const preds = (await readFile(join(dir, 'scored.csv'), 'utf8')).trimEnd().split('\n').map((l) => l.split(',')[1]!);
-  await writeFile(join(dir, 'joined.csv'), raw.trimEnd().split('\n').map((l, i) => `${l},${preds[i]}`).join('\n') + '\n');
+  await writeFile(join(dir, 'joined.csv'), `${raw.trimEnd().split('\n').map((l, i) => `${l},${preds[i]}`).join('\n')}\n`);
 
   const scored = await runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'raw.csv') });
   const carried = await runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'joined.csv') });
