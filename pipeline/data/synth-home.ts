@@ -90,7 +90,7 @@ const SYSTEM_FUEL = [GAS, OIL, LPG, ELECTRICITY, ELECTRICITY, GAS, ELECTRICITY];
 const SYSTEM_HEATING = [BOILER, BOILER, BOILER, STORAGE_HEATERS, ROOM_HEATERS, ROOM_HEATERS, HEAT_PUMP];
 const systemWeights = new Float64Array(7);
 
-const clamp = (x: number, lo: number, hi: number): number => (x < lo ? lo : Math.min(x , hi));
+const clamp = (x: number, lo: number, hi: number): number => Math.max(lo, Math.min(x, hi));
 
 export function sampleHome(rng: Rng, h: Home): Home {
   const type = rng.pick(PROPERTY_WEIGHTS);

@@ -44,7 +44,8 @@ function cellOf(x: number, u0: number, scale: number, cells: number): number {
   // Math.floor, not `| 0`: a huge product (tiny range) must clamp to the last cell, not wrap. NaN
   // (∞ · 0 when the range overflows) goes to the last cell too, which keeps the map monotone.
   const c = Math.floor((x - u0) * scale);
-  return Math.min(c , cells);
+  // biome-ignore lint/complexity/useMathMinMax: Math.min would pass NaN through; this sends it to the last cell
+  return c < cells ? c : cells;
 }
 
 /** Slot of x (not NaN) among the reference values; see ReferenceIndex. */
