@@ -3,6 +3,7 @@
 import { z } from 'zod';
 
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a column-style identifier (letters, digits, _)');
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a full sha256 (64 lower-case hex digits), as `mltk data add` prints it');
 
 export const featureSchema = z.discriminatedUnion('type', [
   z.object({
@@ -84,6 +85,10 @@ export const modelConfigSchema = z.object({
   description: z.string().optional(),
   dataset: z.object({
     name: identifier,
+    /** The pin: the dataset version (sha256) `mltk run` trains on; `mltk data add … --pin CONFIG` writes it. */
+    version: sha256.optional(),
+    /** With no pin and no version in the store, `mltk run` may train on synthesized rows (marked synthetic). */
+    allow_synthetic: z.boolean().default(false),
     file: z.string().optional(),
     synth_rows: z.number().int().min(100).default(20000),
     synth_seed: z.number().int().default(42),
@@ -102,6 +107,11 @@ export const modelConfigSchema = z.object({
     alias: identifier.default('champion'),
     metric: z.enum(['rmse', 'mae', 'r2']).default('rmse'),
     min_improvement: z.number().min(0).default(0),
+    // Absolute limits (the gate): a model past one is registered but never promoted.
+    max_rmse: z.number().positive().optional(),
+    min_r2: z.number().max(1).optional(),
+    // Keyed by the labels of evaluation.segment (e.g. SAP band A–G).
+    max_rmse_by_band: z.record(z.string(), z.number().positive()).optional(),
   }).strict(),
   evaluation: z.object({ segment: segmentSchema.optional() }).strict().default({}),
   monitoring: z.object({
@@ -133,6 +143,10 @@ export const modelConfigSchema = z.object({
     if (seen.has(col)) ctx.addIssue({ code: 'custom', path: ['features'], message: `"${col}" is the id or target column and cannot also be a feature` });
   }
   checkSegment(cfg.evaluation.segment, cfg.features, ctx);
+  checkBandLimits(cfg.promotion.max_rmse_by_band, cfg.evaluation.segment, cfg.features, ctx);
+  if (cfg.dataset.version !== undefined && cfg.dataset.file !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['dataset', 'file'], message: 'give either dataset.file or the pin dataset.version, not both (a pin names the data by its hash)' });
+  }
   if (cfg.monitoring.psi_warn > cfg.monitoring.psi_alert) ctx.addIssue({ code: 'custom', path: ['monitoring', 'psi_warn'], message: 'psi_warn must not exceed psi_alert' });
 });
 
@@ -156,6 +170,32 @@ function checkSegment(segment: z.infer<typeof segmentSchema> | undefined, featur
   if (edges.some((e, i) => i > 0 && e <= edges[i - 1]!)) ctx.addIssue({ code: 'custom', path: at('edges'), message: 'edges must increase strictly' });
   if (labels.length !== edges.length + 1) ctx.addIssue({ code: 'custom', path: at('labels'), message: `${edges.length} edges need ${edges.length + 1} labels, got ${labels.length}` });
   if (new Set(labels).size !== labels.length) ctx.addIssue({ code: 'custom', path: at('labels'), message: 'labels must be distinct' });
+}
+
+/** Labels of a boolean feature's two segments, as the drift profile names them. */
+export const BOOLEAN_SEGMENTS = ['false', 'true'];
+
+/** The labels a segment's groups are named by: its own labels (numeric), or the feature's values. */
+export function segmentLabels(segment: z.infer<typeof segmentSchema>, feature: z.infer<typeof featureSchema> | undefined): string[] {
+  if (segment.labels) return segment.labels;
+  if (feature?.type === 'categorical') return feature.values;
+  return feature?.type === 'boolean' ? BOOLEAN_SEGMENTS : [];
+}
+
+function checkBandLimits(
+  limits: Record<string, number> | undefined, segment: z.infer<typeof segmentSchema> | undefined,
+  features: z.infer<typeof featureSchema>[], ctx: z.RefinementCtx,
+): void {
+  if (!limits) return;
+  const path = ['promotion', 'max_rmse_by_band'];
+  if (!segment) {
+    ctx.addIssue({ code: 'custom', path, message: 'needs evaluation.segment: the bands are its groups' });
+    return;
+  }
+  const labels = segmentLabels(segment, features.find((f) => f.name === segment.column));
+  for (const band of Object.keys(limits)) {
+    if (!labels.includes(band)) ctx.addIssue({ code: 'custom', path: [...path, band], message: `"${band}" is not a group of evaluation.segment "${segment.name}" (${labels.join(', ')})` });
+  }
 }
 
 export type ModelConfig = z.infer<typeof modelConfigSchema>;

@@ -17,11 +17,14 @@ export type ErrorCode =
   | 'TRAINING_FAILED'
   | 'PAYLOAD_TOO_LARGE'
   | 'ACCESS_DENIED'
+  | 'GATE_FAILED'
   | 'INTERNAL';
 
 export class MltkError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetail[];
+  /** What was done before the failure (e.g. the version a run registered), for the CLI's error document. */
+  context?: Record<string, unknown>;
   constructor(code: ErrorCode, message: string, details: ErrorDetail[] = [], options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -99,6 +102,16 @@ export class IncompleteUploadError extends MltkError {
   }
 }
 
+/**
+ * A trained model failed an absolute limit of its config's `promotion` (max_rmse, min_r2,
+ * max_rmse_by_band): it is registered (the run is evidence) but not promoted.
+ */
+export class GateFailedError extends MltkError {
+  constructor(message: string, details: ErrorDetail[] = []) {
+    super('GATE_FAILED', message, details);
+  }
+}
+
 /** The CLI's exit code for an error: 1 for anything unexpected, a distinct code per class otherwise. */
 export function exitCodeFor(err: unknown): number {
   if (!(err instanceof MltkError)) return 1;
@@ -112,6 +125,7 @@ export function exitCodeFor(err: unknown): number {
     TRAINING_FAILED: 9,
     PAYLOAD_TOO_LARGE: 4,
     ACCESS_DENIED: 10,
+    GATE_FAILED: 11,
     INTERNAL: 1,
   };
   return codes[err.code];

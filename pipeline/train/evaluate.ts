@@ -1,6 +1,6 @@
 // Regression metrics for a test set, optionally broken down by a grouping: the config's evaluation
 // segment (e.g. SAP band of current_sap).
-import type { FeatureSpec, Segment } from '../config/index.ts';
+import { BOOLEAN_SEGMENTS, type FeatureSpec, type Segment } from '../config/index.ts';
 import type { Column } from '../data/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
 
@@ -41,8 +41,7 @@ export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: Grou
 
 export interface Groups { name: string; labels: string[]; codes: Int32Array }
 
-/** Labels of a boolean feature's two segments, as the drift profile names them. */
-export const BOOLEAN_SEGMENTS = ['false', 'true'];
+export { BOOLEAN_SEGMENTS };
 
 /**
  * Group codes (index into `labels`; -1 where the value is missing or in no segment) of the config's
