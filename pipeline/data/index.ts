@@ -7,6 +7,6 @@ export { openJsonlTables, jsonLines, inputFormat, RECORD_FIELD, type InputFormat
 export { summarizeCsvFile, type FileSummary, type ColumnSummary } from './inspect.ts';
 export {
   addDatasetVersion, listDatasetNames, listDatasetVersions, resolveDatasetVersion, getDatasetVersion,
-  checkDatasetName, datasetVersionSchema, type DatasetVersion,
+  checkDatasetName, datasetVersionSchema, type DatasetVersion, type SyntheticOrigin,
 } from './versions.ts';
 export { writeSynthCsv, parseSynthOptions, SYNTH_COLUMNS, type SynthOptions } from './synth.ts';

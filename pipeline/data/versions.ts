@@ -23,8 +23,11 @@ export const datasetVersionSchema = z.object({
   })),
   source: z.string(),
   created_at: z.string(),
+  /** Present when the rows were synthesized by mltk (never real homes): lineage that prod refuses. */
+  synthetic: z.object({ generator: z.string(), rows: z.number().int().positive(), seed: z.number().int() }).optional(),
 });
 export type DatasetVersion = z.infer<typeof datasetVersionSchema>;
+export type SyntheticOrigin = NonNullable<DatasetVersion['synthetic']>;
 
 export function checkDatasetName(name: string): string {
   if (!NAME_RE.test(name)) throw new InvalidInputError(`invalid dataset name "${name}" (letters, digits, _ . - only)`);
@@ -39,7 +42,9 @@ function manifestKey(name: string, version: string): string {
  * Versions a CSV file under `name`. Adding identical content again returns the existing
  * version (`created: false`) and writes nothing.
  */
-export async function addDatasetVersion(store: ObjectStore, name: string, file: string, now = new Date()): Promise<{ version: DatasetVersion; created: boolean }> {
+export async function addDatasetVersion(
+  store: ObjectStore, name: string, file: string, now = new Date(), opts: { synthetic?: SyntheticOrigin; source?: string } = {},
+): Promise<{ version: DatasetVersion; created: boolean }> {
   checkDatasetName(name);
   const summary = await summarizeCsvFile(file);
   if (summary.rows === 0) throw new InvalidInputError(`${file}: no data rows (header only); nothing was stored`);
@@ -51,8 +56,9 @@ export async function addDatasetVersion(store: ObjectStore, name: string, file: 
     bytes: summary.bytes,
     rows: summary.rows,
     columns: summary.columns,
-    source: file,
+    source: opts.source ?? file,
     created_at: now.toISOString(),
+    ...(opts.synthetic ? { synthetic: opts.synthetic } : {}),
   };
   try {
     await writeJsonIfAbsent(store, manifestKey(name, summary.sha256), manifest);

@@ -1,8 +1,11 @@
-// Promotion policy: a new version takes the config's alias only if it beats the current
-// holder on the configured metric by the configured relative margin; the first version always does.
+// Promotion policy: a new version takes the alias only if it passes the gate (the config's absolute
+// limits) and beats the current holder on the configured metric by the configured margin; the
+// first version that passes the gate always does. A lost race re-reads the holder and decides again.
 import type { ModelConfig } from '../config/index.ts';
+import { ConflictError } from '../errors/index.ts';
 import { getAlias, getModelVersion, moveAlias, type ModelVersion } from '../registry/index.ts';
 import type { ObjectStore } from '../store/index.ts';
+import { checkGate, type GateResult } from './gate.ts';
 
 export interface PromotionDecision {
   promote: boolean;
@@ -11,13 +14,25 @@ export interface PromotionDecision {
   candidate: number;
   incumbent: { version: number; value: number } | null;
   reason: string;
+  /** The absolute limits; a failed gate never promotes. */
+  gate: GateResult;
+  /** The holder the decision was taken against (its metrics, for the summary); null when none. */
+  holder: ModelVersion | null;
+  /** The candidate already held the alias: nothing to move. */
+  already: boolean;
 }
 
+type Policy = ModelConfig['promotion'];
+
+/** How often a promotion that lost a race decides again before giving up. */
+export const PROMOTION_ATTEMPTS = 5;
+const RETRY_BASE_MS = 20;
+
 /**
- * Pure decision. For error metrics (rmse, mae) the candidate must be at most
+ * Pure decision on the metric. For error metrics (rmse, mae) the candidate must be at most
  * incumbent × (1 − min_improvement); for r2 it must exceed incumbent + min_improvement.
  */
-export function decidePromotion(policy: ModelConfig['promotion'], candidate: number, incumbent: { version: number; value: number } | null): PromotionDecision {
+export function decidePromotion(policy: Policy, candidate: number, incumbent: { version: number; value: number } | null): Omit<PromotionDecision, 'gate' | 'holder' | 'already'> {
   const base = { alias: policy.alias, metric: policy.metric, candidate, incumbent };
   if (!Number.isFinite(candidate)) return { ...base, promote: false, reason: `candidate ${policy.metric} is not a number` };
   if (!incumbent) return { ...base, promote: true, reason: `first version for @${policy.alias}` };
@@ -29,15 +44,38 @@ export function decidePromotion(policy: ModelConfig['promotion'], candidate: num
     : { ...base, promote: false, reason: `${cmp}: does not beat it by the required margin (${m})` };
 }
 
-export async function promoteIfBetter(store: ObjectStore, config: ModelConfig, candidate: ModelVersion): Promise<PromotionDecision> {
-  const policy = config.promotion;
+/** One decision against the alias as it is now; moves it (compare-and-swap) when the candidate wins. */
+async function decideOnce(store: ObjectStore, policy: Policy, candidate: ModelVersion, gate: GateResult): Promise<PromotionDecision> {
   const alias = await getAlias(store, candidate.name, policy.alias);
   const holder = alias ? await getModelVersion(store, candidate.name, alias.version) : null;
   const incumbent = holder ? { version: holder.version, value: holder.metrics[policy.metric] ?? NaN } : null;
-  const decision = decidePromotion(policy, candidate.metrics[policy.metric] ?? NaN, incumbent);
-  if (decision.promote) {
-    // expected: the holder we compared against; if someone moved the alias meanwhile, this conflicts.
-    await moveAlias(store, candidate.name, policy.alias, candidate.version, { reason: decision.reason, expected: alias?.version ?? null });
+  const value = candidate.metrics[policy.metric] ?? NaN;
+  if (holder?.version === candidate.version) {
+    const base = { alias: policy.alias, metric: policy.metric, candidate: value, incumbent, gate, holder };
+    return { ...base, promote: false, already: true, reason: `version ${candidate.version} already holds @${policy.alias}` };
   }
+  const decision: PromotionDecision = { ...decidePromotion(policy, value, incumbent), gate, holder, already: false };
+  if (!gate.passed) return { ...decision, promote: false, reason: `gate failed: ${gate.reason}` };
+  if (!decision.promote) return decision;
+  // expected: the holder we compared against; if someone moved the alias meanwhile, this conflicts.
+  await moveAlias(store, candidate.name, policy.alias, candidate.version, { reason: decision.reason, expected: alias?.version ?? null });
   return decision;
+}
+
+/**
+ * Gate, then promote if better. A move that loses a race (another promotion, a rollback) is not
+ * retried blindly: the holder is read again and the decision taken again, up to PROMOTION_ATTEMPTS.
+ */
+export async function promoteIfBetter(store: ObjectStore, config: ModelConfig, candidate: ModelVersion, opts: { alias?: string } = {}): Promise<PromotionDecision> {
+  const policy = { ...config.promotion, alias: opts.alias ?? config.promotion.alias };
+  const gate = checkGate(policy, candidate.metrics, candidate.metrics_by_band);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await decideOnce(store, policy, candidate, gate);
+    } catch (e) {
+      if (!(e instanceof ConflictError) || attempt >= PROMOTION_ATTEMPTS) throw e;
+      // Jittered backoff: racers that collided do not collide again in lockstep.
+      await new Promise((r) => setTimeout(r, RETRY_BASE_MS * attempt * (1 + Math.random())));
+    }
+  }
 }

@@ -1,14 +1,16 @@
 // The training job: data version → tracked run → train → evaluate on held-out rows →
 // baseline profile → register a model version. Any failure leaves a FAILED run and registers nothing.
+// Training is bit-reproducible: when the new ONNX and baseline equal a registered version's, that
+// version is reused (reported unchanged) instead of registering a twin.
 import type { ModelConfig } from '../config/index.ts';
 import { readCsvTable, takeRows, numericColumn, type Table, type ColumnSpec, type DatasetVersion } from '../data/index.ts';
 import { TrainingError } from '../errors/index.ts';
 import { buildBaselineProfile } from '../monitor/index.ts';
-import { registerModelVersion, type ModelVersion } from '../registry/index.ts';
+import { findEquivalentVersion, registerModelVersion, type ModelVersion, type NewModelVersion } from '../registry/index.ts';
 import { trackRun } from '../runs/index.ts';
 import { getBlobStream, type ObjectStore } from '../store/index.ts';
 import { trainModel, evaluate, segmentGroups } from '../train/index.ts';
-import { resolveTrainingData, type DataSource } from './dataset-source.ts';
+import { resolveTrainingData, type DataSource, type DatasetLineage } from './dataset-source.ts';
 import { splitRows } from './split.ts';
 
 export interface TrainJobOptions {
@@ -18,13 +20,18 @@ export interface TrainJobOptions {
   data: DataSource;
   say(line: string): void;
   progress(line: string): void;
+  /** Steps announced as `[n/total]`; `mltk run` adds a fifth (gate and promotion). */
+  totalSteps?: number;
 }
 
 export interface TrainJobResult {
+  /** This run (for an unchanged model, not the run that registered the reused version). */
   run_id: string;
   model: string;
   version: number;
-  dataset: { name: string; version: string; rows: number; origin: string };
+  dataset: DatasetLineage & { rows: number; origin: string };
+  /** The artifact equals a registered version's: that version is reported, nothing was registered. */
+  unchanged: boolean;
   metrics: { rmse: number; mae: number; r2: number };
   metrics_by_band: Record<string, { rows: number; rmse: number; mae: number }>;
   trees: number | null;
@@ -52,11 +59,15 @@ async function loadTrainingTable(store: ObjectStore, config: ModelConfig, versio
 
 export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
   const { store, config, say, progress } = opts;
+  const total = opts.totalSteps ?? 4;
+  const step = (n: number, what: string) => say(`[${n}/${total}] ${what}`);
+  step(1, `data: resolving ${config.dataset.name}${config.dataset.version ? ` (pinned ${config.dataset.version.slice(0, 12)})` : ''}`);
   const data = await resolveTrainingData(store, config, opts.data, say);
-  const dataset = { name: data.version.dataset, version: data.version.version };
-  say(`data: ${dataset.name}@${dataset.version.slice(0, 12)} (${data.version.rows} rows, ${data.origin})`);
-  const { result } = await trackRun(store, { model: config.name, configSource: opts.configSource, config, dataset }, async (run) => {
-    say(`run ${run.id}: training ${config.name} with ${config.trainer.type}`);
+  const dataset = data.lineage;
+  const marks = [dataset.pinned ? 'pinned' : 'not pinned', ...(dataset.synthetic ? ['SYNTHETIC'] : [])].join(', ');
+  say(`data: ${dataset.name}@${dataset.version.slice(0, 12)} (${data.version.rows} rows, ${data.origin}; ${marks})`);
+  const { result, run: finished } = await trackRun(store, { model: config.name, configSource: opts.configSource, config, dataset }, async (run) => {
+    step(2, `train: run ${run.id}, ${config.name} with ${config.trainer.type}`);
     const table = await loadTrainingTable(store, config, data.version);
     const split = splitRows(table.rows, config.split.test_fraction, config.split.seed);
     const train = takeRows(table, split.train);
@@ -73,6 +84,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
       run.logMetric('train_loss', r.train_loss, r.step);
       if (r.valid_loss !== undefined) run.logMetric('valid_loss', r.valid_loss, r.step);
     }
+    step(3, `evaluate: ${test.rows} held-out rows`);
     const yTest = numericColumn(test, config.target.column);
     const predTest = await model.predict(test);
     const segment = config.evaluation.segment;
@@ -87,7 +99,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     const onnx = await run.logArtifact('model.onnx', Buffer.from(model.onnx));
     const base = await run.logArtifact('baseline.json', JSON.stringify(baseline));
     await run.save();
-    const manifest = await registerModelVersion(store, {
+    const entry: NewModelVersion = {
       name: config.name,
       run_id: run.id,
       dataset,
@@ -106,16 +118,25 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
       segment: segment ?? null,
       monitoring: config.monitoring,
       config_sha256: run.manifest.config.sha256,
-    });
+    };
+    const existing = await findEquivalentVersion(store, entry);
+    if (existing) {
+      step(4, `register: unchanged — the model equals ${config.name}@${existing.version} (onnx ${onnx.sha256.slice(0, 12)}); nothing registered`);
+      run.logParams({ registered_version: existing.version, unchanged: true });
+      return { manifest: existing, ev, trees: model.trees ?? null, unchanged: true };
+    }
+    const manifest = await registerModelVersion(store, entry);
+    step(4, `register: ${config.name}@${manifest.version} (onnx ${onnx.sha256.slice(0, 12)})`);
     run.logParams({ registered_version: manifest.version });
-    return { manifest, ev, trees: model.trees ?? null };
+    return { manifest, ev, trees: model.trees ?? null, unchanged: false };
   });
   const { manifest, ev } = result;
   return {
-    run_id: manifest.run_id!,
+    run_id: finished.id,
     model: manifest.name,
     version: manifest.version,
     dataset: { ...dataset, rows: data.version.rows, origin: data.origin },
+    unchanged: result.unchanged,
     metrics: { rmse: ev.rmse, mae: ev.mae, r2: ev.r2 },
     metrics_by_band: ev.by_group ?? {},
     trees: result.trees,

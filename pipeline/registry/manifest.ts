@@ -14,13 +14,33 @@ export const signatureSchema = z.object({
   output: z.object({ column: z.string(), unit: z.string() }),
 });
 
+/**
+ * The data a version was trained on. `pinned` and `synthetic` are absent in manifests written before
+ * they existed: such a lineage is unproven, which is what a release check refuses.
+ */
+export const datasetLineageSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  pinned: z.boolean().optional(),
+  synthetic: z.boolean().optional(),
+});
+
+/** Where a copied version came from (`mltk models copy`). */
+export const versionSourceSchema = z.object({
+  store: z.string(),
+  name: z.string(),
+  version: z.number().int().positive(),
+  artifact_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  copied_at: z.string(),
+});
+
 export const modelVersionSchema = z.object({
   kind: z.literal('mltk.model_version'),
   name: z.string(),
   version: z.number().int().positive(),
   created_at: z.string(),
   run_id: z.string().nullable(),
-  dataset: z.object({ name: z.string(), version: z.string() }).nullable(),
+  dataset: datasetLineageSchema.nullable(),
   trainer: z.string(),
   artifact: blobRef.extend({ format: z.literal('onnx') }),
   baseline: blobRef.nullable(),
@@ -31,6 +51,7 @@ export const modelVersionSchema = z.object({
   segment: segmentSchema.nullable().optional(),
   monitoring: z.object({ psi_warn: z.number(), psi_alert: z.number(), drift_share: z.number() }),
   config_sha256: z.string().nullable(),
+  source: versionSourceSchema.optional(),
 });
 
 export const aliasSchema = z.object({
@@ -65,6 +86,8 @@ export const aliasMoveSchema = z.object({
 });
 
 export type Signature = z.infer<typeof signatureSchema>;
+export type DatasetLineage = z.infer<typeof datasetLineageSchema>;
+export type VersionSource = z.infer<typeof versionSourceSchema>;
 export type ModelVersion = z.infer<typeof modelVersionSchema>;
 export type Alias = z.infer<typeof aliasSchema>;
 export type AliasMove = z.infer<typeof aliasMoveSchema>;

@@ -15,6 +15,7 @@
 //   - inside (2), locally: a stale lock. Its holder's process is gone, so the next writer breaks it
 //     at once (store/local.ts); the alias is the old one or the new one, never half of one.
 //   - after (2): the move is complete, its entry is on the chain.
+import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, IntegrityError, InvalidInputError, NotFoundError } from '../errors/index.ts';
 import { blobKey, parseJson, readJson, writeJsonIfAbsent, type ObjectStore } from '../store/index.ts';
 import { aliasMoveSchema, aliasSchema, keys, modelVersionSchema, type Alias, type AliasMove, type ModelVersion } from './manifest.ts';
@@ -28,7 +29,7 @@ function checkName(name: string): void {
   if (!NAME_RE.test(name)) throw new InvalidInputError(`invalid model name "${name}" (letters, digits and _ only)`);
 }
 
-function checkAlias(alias: string): void {
+export function checkAlias(alias: string): void {
   if (!ALIAS_RE.test(alias) || /^\d/.test(alias)) throw new InvalidInputError(`invalid alias "${alias}" (a name such as prod, dev or champion)`);
 }
 
@@ -64,6 +65,20 @@ export async function registerModelVersion(store: ObjectStore, entry: NewModelVe
     }
   }
   throw new ConflictError(`could not allocate a version number for ${entry.name} after ${MAX_ALLOCATION_ATTEMPTS} attempts`);
+}
+
+/**
+ * The registered version `entry` would duplicate: the same ONNX and baseline bytes, trained on the same
+ * data with the same lineage, with the same signature and monitoring thresholds. Training is
+ * bit-reproducible, so an unchanged rerun finds its earlier version here instead of registering a twin.
+ */
+export async function findEquivalentVersion(store: ObjectStore, entry: NewModelVersion): Promise<ModelVersion | undefined> {
+  // As stored: JSON drops undefined keys, and key order is not part of the content.
+  const same = (a: unknown, b: unknown) => isDeepStrictEqual(JSON.parse(JSON.stringify(a) ?? 'null'), JSON.parse(JSON.stringify(b) ?? 'null'));
+  const versions = await listModelVersions(store, entry.name);
+  return versions.reverse().find((v) => v.artifact.sha256 === entry.artifact.sha256
+    && v.baseline?.sha256 === entry.baseline?.sha256
+    && same(v.dataset, entry.dataset) && same(v.signature, entry.signature) && same(v.monitoring, entry.monitoring));
 }
 
 export async function getModelVersion(store: ObjectStore, name: string, version: number): Promise<ModelVersion> {

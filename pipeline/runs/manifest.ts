@@ -9,7 +9,7 @@ export const runManifestSchema = z.object({
   model: z.string(),
   status: runStatus,
   config: z.object({ source: z.string(), sha256: z.string(), copy: z.unknown() }),
-  dataset: z.object({ name: z.string(), version: z.string() }).nullable(),
+  dataset: z.object({ name: z.string(), version: z.string(), pinned: z.boolean().optional(), synthetic: z.boolean().optional() }).nullable(),
   params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
   metrics: z.record(z.string(), z.number()),
   metric_history: z.record(z.string(), z.array(z.object({ step: z.number().int(), value: z.number() }))),

@@ -25,7 +25,7 @@ export interface RunStart {
   model: string;
   configSource: string;
   config: unknown;
-  dataset?: { name: string; version: string } | null;
+  dataset?: RunManifest['dataset'];
 }
 
 export class RunRecorder {
