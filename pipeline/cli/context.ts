@@ -1,5 +1,6 @@
 // What every command shares: the store, the --json switch, and one place that turns
 // errors into a one-line reason and an exit code.
+import { appendFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { exitCodeFor, MltkError } from '../errors/index.ts';
 import { openStore, storeUrl, type ObjectStore } from '../store/index.ts';
@@ -14,6 +15,19 @@ export interface CliContext {
   progress(line: string): void;
   /** The command's result: the JSON document with --json, else `human` lines. */
   result(doc: unknown, human: string | string[]): void;
+}
+
+/** Appends markdown to the GitHub Actions job summary, when running there ($GITHUB_STEP_SUMMARY). */
+export function writeStepSummary(markdown: string): void {
+  const file = process.env.GITHUB_STEP_SUMMARY;
+  if (file) appendFileSync(file, `${markdown}\n`);
+}
+
+/** Sets GitHub Actions step outputs (`KEY=value` lines in $GITHUB_OUTPUT), when running there. */
+export function writeStepOutputs(values: Record<string, string | number | boolean | null>): void {
+  const file = process.env.GITHUB_OUTPUT;
+  if (!file) return;
+  appendFileSync(file, Object.entries(values).map(([k, v]) => `${k}=${v ?? ''}\n`).join(''));
 }
 
 export function makeContext(cmd: Command): CliContext {
@@ -48,7 +62,9 @@ export function action<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) =>
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       process.stderr.write(`mltk: ${message.split('\n')[0]}\n`);
       if (ctx.json) {
-        const err = e instanceof MltkError ? { code: e.code, message, details: e.details } : { code: 'INTERNAL', message };
+        const err = e instanceof MltkError
+          ? { code: e.code, message, details: e.details, ...(e.context ? { context: e.context } : {}) }
+          : { code: 'INTERNAL', message };
         process.stdout.write(`${JSON.stringify({ error: err }, null, 2)}\n`);
       }
       if (!(e instanceof MltkError) && process.env.MLTK_DEBUG) console.error(e);

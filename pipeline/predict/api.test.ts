@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPredictHandler, jsonLogger, type HttpResult, type PredictHandler } from './index.ts';
+import { registerModelVersion } from '../registry/index.ts';
 import { captureLines, httpEvent, instanceOf, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
 
 let fx: Fixture;
@@ -46,6 +47,15 @@ test('the API answers under a /<model> prefix too (the custom domain mapping), a
   assert.equal(health.json.model.alias, 'prod');
   assert.equal(health.json.model.sha256, env.mv.artifact.sha256);
   assert.ok(!Number.isNaN(Date.parse(health.json.model.loaded_at)));
+});
+
+test('/health carries the training data\'s lineage: a model trained on synthetic rows says so', async () => {
+  const lineage = { name: 'epc_retrofit', version: 'c'.repeat(64), pinned: false, synthetic: true };
+  const mv = await registerModelVersion(env.store, { ...env.mv, dataset: lineage });
+  const synthetic = createPredictHandler({ store: env.store, model: `sap_change@${mv.version}`, aliasTtlS: 60, maxBodyBytes: 20_000, maxInstances: 50, log: jsonLogger(() => {}), metrics: () => {} });
+  const res = (await synthetic(httpEvent('GET', '/health'))) as HttpResult;
+  assert.deepEqual(JSON.parse(res.body).model.dataset, lineage);
+  assert.equal((await call('GET', '/health')).json.model.dataset, null, 'a version registered without lineage');
 });
 
 test('booleans accept true/false/0/1, a nullable feature may be null or absent, the id column may ride along', async () => {

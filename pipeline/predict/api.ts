@@ -97,7 +97,9 @@ export async function handleApiRequest(event: HttpEvent, opts: ApiOptions): Prom
     if (!allow.includes(method)) throw new MethodNotAllowedError(allow, `${method} is not allowed on ${path} (allowed: ${allow.join(', ')})`);
     if (route === 'health') {
       const m = await opts.cache.get();
-      result = respond(200, { status: 'ok', model: { name: m.name, version: m.version, alias: m.alias, sha256: m.sha256, loaded_at: m.loadedAt } });
+      // The training data's lineage travels with the model: a synthetic-data model says so here.
+      const dataset = m.dataset && { name: m.dataset.name, version: m.dataset.version, pinned: m.dataset.pinned ?? false, synthetic: m.dataset.synthetic ?? false };
+      result = respond(200, { status: 'ok', model: { name: m.name, version: m.version, alias: m.alias, sha256: m.sha256, loaded_at: m.loadedAt, dataset } });
     } else {
       const body = parseBody(bodyText(event, opts.maxBodyBytes), opts.maxInstances);
       instances = body.length;

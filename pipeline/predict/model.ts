@@ -4,7 +4,7 @@ import ort from 'onnxruntime-node';
 import type { z } from 'zod';
 import type { Table } from '../data/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
-import { getAlias, getModelVersion, resolveModel, type ModelVersion, type Signature } from '../registry/index.ts';
+import { getAlias, getModelVersion, resolveModel, type DatasetLineage, type ModelVersion, type Signature } from '../registry/index.ts';
 import { getBlob, type ObjectStore } from '../store/index.ts';
 import { ModelUnavailableError } from './errors.ts';
 import { buildFeeds, inputPlan, runFeeds, type InputPlan } from './score.ts';
@@ -36,6 +36,8 @@ export interface LoadedModel {
   sha256: string;
   /** The alias it was loaded through, if any. */
   alias: string | null;
+  /** The data it was trained on (pinned? synthetic?), as its version manifest records it. */
+  dataset: DatasetLineage | null;
   loadedAt: string;
   signature: Signature;
   /** Request instances: unknown fields rejected. */
@@ -82,6 +84,7 @@ export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opt
     version: mv.version,
     sha256: mv.artifact.sha256,
     alias: opts.alias ?? null,
+    dataset: mv.dataset,
     loadedAt: new Date().toISOString(),
     signature: mv.signature,
     requestSchema: instanceSchema(mv.signature, { unknown: 'reject' }),

@@ -1,6 +1,6 @@
 // Test support: runs the real `mltk` executable as a process and returns its exit code and output,
 // also on failure (execFile rejects on a non-zero exit; the CLI contract is what it printed).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -20,4 +20,30 @@ export async function runMltk(args: string[], opts: { cwd?: string; env?: NodeJS
     const err = e as { code: number; stdout: string; stderr: string };
     return { code: err.code, stdout: err.stdout, stderr: err.stderr };
   }
+}
+
+export interface RunningMltk {
+  /** The command's --json result document (printed once it is up, e.g. `mltk serve`'s url). */
+  doc: Record<string, unknown>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts a long-running `mltk … --json` command (e.g. `serve`) and resolves once it printed its document. */
+export function startMltk(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningMltk> {
+  const child = spawn(process.execPath, [MLTK_BIN, ...args, '--json'], { cwd: opts.cwd ?? REPO_ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += String(d); });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += String(d);
+      try {
+        const doc = JSON.parse(stdout) as Record<string, unknown>;
+        resolve({ doc, stop: () => { child.kill('SIGTERM'); return exited; } });
+      } catch { /* not the whole document yet */ }
+    });
+    void exited.then((code) => reject(new Error(`mltk ${args.join(' ')} exited ${code} before printing its document: ${stderr.slice(-500)}`)));
+  });
 }

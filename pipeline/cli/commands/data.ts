@@ -3,20 +3,41 @@ import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { addDatasetVersion, listDatasetNames, listDatasetVersions, resolveDatasetVersion, getDatasetVersion } from '../../data/index.ts';
 import { writeSynthCsv } from '../../data/index.ts';
+import { loadModelConfig, pinDatasetVersion } from '../../config/index.ts';
+import { ConfigError } from '../../errors/index.ts';
 import { action } from '../context.ts';
 import { intOption } from '../options.ts';
+
+async function checkPinnable(config: string, dataset: string): Promise<void> {
+  const parsed = await loadModelConfig(config);
+  if (parsed.dataset.name !== dataset) throw new ConfigError(`${config}: trains on dataset "${parsed.dataset.name}", not "${dataset}"; nothing added or pinned`);
+  if (parsed.dataset.file !== undefined) throw new ConfigError(`${config}: names dataset.file; a pin replaces it (remove dataset.file first); nothing added or pinned`);
+}
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('version data files (content-addressed, DVC-like)');
 
-  data.command('add <file>').description('store FILE as a new version of a dataset')
+  data.command('add <file>').description('store FILE as a new version of a dataset and print its pin')
     .requiredOption('--dataset <name>', 'dataset name')
-    .action(action(async (ctx, file: string, opts: { dataset: string }) => {
+    .option('--pin <config>', 'also write the version into this model config as dataset.version (a one-line edit)')
+    .action(action(async (ctx, file: string, opts: { dataset: string; pin?: string }) => {
+      // Refuse a config that cannot take the pin before hashing a large file.
+      if (opts.pin) await checkPinnable(opts.pin, opts.dataset);
       ctx.say(`hashing and profiling ${file}…`);
       const { version: v, created } = await addDatasetVersion(ctx.store(), opts.dataset, file);
+      const pin = opts.pin ? await pinDatasetVersion(opts.pin, v.dataset, v.version) : null;
+      const pinLine = pin
+        ? `pinned   ${pin.path}: dataset.version = ${v.version}${pin.changed ? (pin.previous ? ` (was ${pin.previous.slice(0, 12)})` : '') : ' (already pinned)'}; commit it`
+        : `pin it   "dataset": { "version": "${v.version}" } in the model config (or add --pin configs/MODEL.json)`;
       ctx.result(
-        { dataset: v.dataset, version: v.version, rows: v.rows, bytes: v.bytes, columns: v.columns, created, store: ctx.storeUrl },
-        `${created ? 'added' : 'unchanged (identical content already versioned)'} ${v.dataset}@${v.version.slice(0, 12)}: ${v.rows} rows, ${v.columns.length} columns, ${v.bytes} bytes → ${ctx.storeUrl}`,
+        {
+          dataset: v.dataset, version: v.version, rows: v.rows, bytes: v.bytes, columns: v.columns, created, store: ctx.storeUrl,
+          pinned: pin ? { config: pin.path, previous: pin.previous, changed: pin.changed } : null,
+        },
+        [
+          `${created ? 'added' : 'unchanged (identical content already versioned)'} ${v.dataset}@${v.version.slice(0, 12)}: ${v.rows} rows, ${v.columns.length} columns, ${v.bytes} bytes → ${ctx.storeUrl}`,
+          pinLine,
+        ],
       );
     }));
 

@@ -16,12 +16,20 @@ export interface ServeFlags {
   maxInstances: number;
   predictions?: string;
   threads?: number;
+  /** Listen even when the model cannot be loaded yet, answering 503 until it can (as the Lambda does). */
+  waitForModel?: boolean;
 }
 
 const stderrLine = (line: string) => { process.stderr.write(`${line}\n`); };
 
-/** Loads the model, then listens; resolves once both are done (the model is warm before the first request). */
-export async function startServe(store: ObjectStore, flags: ServeFlags): Promise<{ server: LocalServer; loadMs: number; model: { name: string; version: number; alias: string | null } }> {
+type Served = { name: string; version: number; alias: string | null };
+
+/**
+ * Loads the model, then listens; resolves once both are done (the model is warm before the first
+ * request). With `waitForModel`, a model that cannot be loaded yet does not stop the server: it
+ * answers 503 and retries the store, like a Lambda container whose alias does not exist yet.
+ */
+export async function startServe(store: ObjectStore, flags: ServeFlags): Promise<{ server: LocalServer; loadMs: number; model: Served | null }> {
   const t0 = performance.now();
   // Logs and metrics go to stderr: stdout carries the command's own result.
   const handler = createPredictHandler({
@@ -29,10 +37,11 @@ export async function startServe(store: ObjectStore, flags: ServeFlags): Promise
     maxBodyBytes: flags.maxBodyBytes, maxInstances: flags.maxInstances, threads: flags.threads,
     log: jsonLogger(stderrLine), metrics: stderrLine,
   });
-  const m = await handler.cache().get();
+  const loading = handler.cache().get();
+  const m = flags.waitForModel ? await loading.catch(() => null) : await loading;
   const loadMs = performance.now() - t0;
   const server = await startLocalServer(handler, { host: flags.host, port: flags.port });
-  return { server, loadMs, model: { name: m.name, version: m.version, alias: m.alias } };
+  return { server, loadMs, model: m && { name: m.name, version: m.version, alias: m.alias } };
 }
 
 export function registerServe(program: Command): void {
@@ -45,11 +54,14 @@ export function registerServe(program: Command): void {
     .option('--max-instances <n>', 'more instances per request answer 400', intOption('--max-instances'), DEFAULT_MAX_INSTANCES)
     .option('--predictions <url>', 'bucket or store URL for batch (S3 event) outputs')
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: one per core)', intOption('--threads'))
+    .option('--wait-for-model', 'listen even if the model cannot be loaded yet: /health and /predict answer 503 until it can')
     .action(action(async (ctx, flags: ServeFlags) => {
       const { server, loadMs, model } = await startServe(ctx.store(), flags);
       ctx.result(
         { url: server.url, model, load_ms: Math.round(loadMs), routes: ['POST /predict', 'GET /health'] },
-        `serving ${model.name} v${model.version}${model.alias ? ` (@${model.alias})` : ''} on ${server.url} — POST ${server.url}/predict, GET ${server.url}/health (loaded in ${Math.round(loadMs)} ms; Ctrl-C stops)`,
+        model
+          ? `serving ${model.name} v${model.version}${model.alias ? ` (@${model.alias})` : ''} on ${server.url} — POST ${server.url}/predict, GET ${server.url}/health (loaded in ${Math.round(loadMs)} ms; Ctrl-C stops)`
+          : `listening on ${server.url}: ${flags.model} cannot be loaded yet, answering 503 until it can (Ctrl-C stops)`,
       );
       await new Promise<void>((resolve) => {
         const stop = () => { void server.close().then(resolve); };

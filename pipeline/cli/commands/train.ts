@@ -1,22 +1,22 @@
-// `mltk train` (version → train → evaluate → register) and `mltk run` (the same, then promote):
-// the main job, what `npm start` runs.
+// `mltk train` (version → train → evaluate → register) and `mltk run` (the same, then the gate and
+// the promotion decision): the main job, what `npm start` and the dev deploy run.
 import type { Command } from 'commander';
 import { loadModelConfig, type ModelConfig } from '../../config/index.ts';
-import { InvalidInputError } from '../../errors/index.ts';
-import { runTrainJob, promoteIfBetter, type DataSource, type TrainJobResult, type PromotionDecision } from '../../jobs/index.ts';
-import { action, type CliContext } from '../context.ts';
+import { InvalidInputError, MltkError } from '../../errors/index.ts';
+import {
+  runTrainJob, runPipelineJob, gateFailure, runSummaryMarkdown, runFailureMarkdown,
+  type DataSource, type TrainJobResult, type PromotionDecision, type RunOutcome,
+} from '../../jobs/index.ts';
+import { action, writeStepOutputs, writeStepSummary, type CliContext } from '../context.ts';
 
 interface TrainFlags { config: string; data?: string; dataFile?: string }
+interface RunFlags extends TrainFlags { alias?: string }
 
 function dataSource(flags: TrainFlags, synthesizeIfMissing: boolean): DataSource {
   if (flags.data && flags.dataFile) throw new InvalidInputError('give either --data NAME[@VERSION] or --data-file FILE, not both');
   if (flags.data) return { kind: 'version', ref: flags.data };
   if (flags.dataFile) return { kind: 'file', path: flags.dataFile };
   return { kind: 'default', synthesizeIfMissing };
-}
-
-async function train(ctx: CliContext, config: ModelConfig, flags: TrainFlags, synthesizeIfMissing: boolean): Promise<TrainJobResult> {
-  return runTrainJob({ store: ctx.store(), config, configSource: flags.config, data: dataSource(flags, synthesizeIfMissing), say: ctx.say, progress: ctx.progress });
 }
 
 function doc(r: TrainJobResult, promotion: PromotionDecision | null, store: string) {
@@ -27,6 +27,9 @@ function doc(r: TrainJobResult, promotion: PromotionDecision | null, store: stri
     promoted: promotion?.promote ?? false,
     alias: promotion?.alias ?? null,
     promotion_reason: promotion?.reason ?? null,
+    unchanged: r.unchanged,
+    gate: promotion ? { passed: promotion.gate.passed, reason: promotion.gate.reason, checks: promotion.gate.checks } : null,
+    holder: promotion?.holder ? { version: promotion.holder.version, metrics: promotion.holder.metrics } : null,
     metrics: r.metrics,
     metrics_by_band: r.metrics_by_band,
     dataset: r.dataset,
@@ -38,34 +41,67 @@ function doc(r: TrainJobResult, promotion: PromotionDecision | null, store: stri
 
 function summary(r: TrainJobResult, promotion: PromotionDecision | null, store: string): string[] {
   const m = r.metrics;
+  const d = r.dataset;
+  const lineage = `${d.pinned ? 'pinned' : 'not pinned'}${d.synthetic ? ', SYNTHETIC' : ''}`;
+  let promo = 'promotion  (not attempted: use `mltk run` or `mltk models promote`)';
+  if (promotion) {
+    const gate = `gate ${promotion.gate.passed ? 'passed' : 'FAILED'}: ${promotion.gate.reason}`;
+    promo = `promotion  ${promotion.promote ? `→ @${promotion.alias}` : `not promoted to @${promotion.alias}`}: ${promotion.reason}\ngate       ${gate}`;
+  }
   return [
-    `model      ${r.model}@${r.version}  (run ${r.run_id})`,
-    `data       ${r.dataset.name}@${r.dataset.version.slice(0, 12)}  ${r.dataset.rows} rows (${r.dataset.origin})`,
+    `model      ${r.model}@${r.version}  (run ${r.run_id})${r.unchanged ? '  unchanged: the same model was already registered' : ''}`,
+    `data       ${d.name}@${d.version.slice(0, 12)}  ${d.rows} rows (${d.origin}; ${lineage})`,
     `test       rmse ${m.rmse.toPrecision(4)}  mae ${m.mae.toPrecision(4)}  r2 ${m.r2.toFixed(4)}${r.trees !== null ? `  trees ${r.trees}` : ''}`,
     `by band    ${Object.entries(r.metrics_by_band).map(([b, v]) => `${b}:${v.rmse.toPrecision(3)}(${v.rows})`).join('  ')}`,
-    promotion ? `promotion  ${promotion.promote ? `→ @${promotion.alias}` : `not promoted to @${promotion.alias}`}: ${promotion.reason}` : 'promotion  (not attempted: use `mltk run` or `mltk models promote`)',
+    promo,
     `stored in  ${store}  (models/${r.model}/versions/${r.version}.json, runs/${r.run_id}.json)`,
     `next       mltk predict --model ${r.model}@${r.version} --input FILE --output FILE`,
   ];
 }
 
+/** Step outputs for the deploy workflow: this run's version and what the alias serves now. */
+function outputs(o: RunOutcome): Record<string, string | number | boolean> {
+  const { train: t, promotion: p } = o;
+  const serving = p.promote || p.already ? t.manifest : p.holder;
+  return {
+    model: t.model, version: t.version, sha256: t.manifest.artifact.sha256, run_id: t.run_id,
+    promoted: p.promote, unchanged: t.unchanged, alias: p.alias,
+    alias_version: serving?.version ?? '', alias_sha256: serving?.artifact.sha256 ?? '',
+  };
+}
+
+async function runCommand(ctx: CliContext, config: ModelConfig, flags: RunFlags): Promise<void> {
+  let outcome: RunOutcome;
+  try {
+    outcome = await runPipelineJob({
+      store: ctx.store(), config, configSource: flags.config, data: dataSource(flags, true), alias: flags.alias, say: ctx.say, progress: ctx.progress,
+    });
+  } catch (e) {
+    writeStepSummary(runFailureMarkdown(config.name, e instanceof Error ? e.message : String(e), e instanceof MltkError ? e.context : undefined));
+    throw e;
+  }
+  writeStepSummary(runSummaryMarkdown(outcome, ctx.storeUrl));
+  writeStepOutputs(outputs(outcome));
+  const failed = gateFailure(outcome);
+  if (failed) throw failed;
+  ctx.result(doc(outcome.train, outcome.promotion, ctx.storeUrl), summary(outcome.train, outcome.promotion, ctx.storeUrl));
+}
+
 export function registerTrain(program: Command): void {
   const withData = (cmd: Command) => cmd
     .requiredOption('--config <file>', 'model config (configs/NAME.json)')
-    .option('--data <ref>', 'a versioned dataset NAME[@VERSION]')
+    .option('--data <ref>', 'a versioned dataset NAME[@VERSION] (default: the config\'s pin dataset.version, else the latest)')
     .option('--data-file <file>', 'a CSV file to version and train on');
 
   withData(program.command('train').description('version data, train, evaluate and register a model version (no promotion)'))
     .action(action(async (ctx, flags: TrainFlags) => {
-      const r = await train(ctx, await loadModelConfig(flags.config), flags, false);
+      const r = await runTrainJob({ store: ctx.store(), config: await loadModelConfig(flags.config), configSource: flags.config, data: dataSource(flags, false), say: ctx.say, progress: ctx.progress });
       ctx.result(doc(r, null, ctx.storeUrl), summary(r, null, ctx.storeUrl));
     }));
 
-  withData(program.command('run').description('the main job: version data (synthesized if none) → train → evaluate → register → promote if better'))
-    .action(action(async (ctx, flags: TrainFlags) => {
-      const config = await loadModelConfig(flags.config);
-      const r = await train(ctx, config, flags, true);
-      const promotion = await promoteIfBetter(ctx.store(), config, r.manifest);
-      ctx.result(doc(r, promotion, ctx.storeUrl), summary(r, promotion, ctx.storeUrl));
-    }));
+  withData(program.command('run').description(
+    'the main job: data (the config\'s pin; synthesized only if dataset.allow_synthetic) → train → evaluate → register → gate → promote if better',
+  ))
+    .option('--alias <alias>', 'alias to promote (default: the config\'s promotion.alias)')
+    .action(action(async (ctx, flags: RunFlags) => runCommand(ctx, await loadModelConfig(flags.config), flags)));
 }
