@@ -101,7 +101,7 @@ test('data add --pin → run --alias dev: steps on stderr, job summary and step 
   assert.match(summary, /^### mltk run: carbon_change@1 ✅ promoted to @dev/);
   assert.match(summary, new RegExp(`\\| data \\| \`epc_retrofit@${added.version}\` \\(700 rows; pinned, real data\\) \\|`));
   assert.match(summary, /\| rmse \| [\d.]+ \| — \| {2}\|/);
-  assert.match(summary, /\| rmse band [A-G] \(\d+ rows\) \|/);
+  assert.match(summary, /\| rmse sap_band [A-G] \(\d+ rows\) \|/);
   const outputs = Object.fromEntries((await readFile(outputFile, 'utf8')).trim().split('\n').map((l) => l.split('=', 2)));
   assert.deepEqual([outputs.version, outputs.alias, outputs.alias_version, outputs.alias_sha256], ['1', 'dev', '1', doc.artifact.sha256]);
 

@@ -1,6 +1,6 @@
 // The gate: the absolute limits of a config's `promotion` (max_rmse, min_r2, max_rmse_by_band).
 // A model past one is registered (its run is evidence) but never promoted, whatever the holder.
-import { SAP_BANDS, type ModelConfig } from '../config/index.ts';
+import type { ModelConfig } from '../config/index.ts';
 
 export interface GateCheck {
   /** The config key of the limit, e.g. `max_rmse` or `max_rmse_by_band.F`. */
@@ -21,6 +21,7 @@ export interface GateResult {
 type Policy = ModelConfig['promotion'];
 type BandMetrics = Record<string, { rows: number; rmse: number }>;
 
+const BAND_LIMIT = 'max_rmse_by_band.';
 const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(5) : String(v));
 
 /** Pure: a non-finite metric never passes a limit (an undefined r2 is not "above" anything). */
@@ -33,17 +34,17 @@ export function checkGate(policy: Policy, metrics: Record<string, number>, byBan
     const r2 = metrics.r2 ?? NaN;
     checks.push({ limit: 'min_r2', threshold: policy.min_r2, value: r2, passed: Number.isFinite(r2) && r2 >= policy.min_r2 });
   }
-  for (const band of SAP_BANDS) {
-    const max = policy.max_rmse_by_band?.[band];
-    if (max === undefined) continue;
+  // The bands are the groups of the config's evaluation.segment (the config checks the keys).
+  for (const [band, max] of Object.entries(policy.max_rmse_by_band ?? {})) {
     const m = byBand[band];
     // No held-out row in the band: nothing contradicts the limit, and the summary says it was not measured.
-    if (!m || m.rows === 0) checks.push({ limit: `max_rmse_by_band.${band}`, threshold: max, value: null, passed: true });
-    else upTo(`max_rmse_by_band.${band}`, m.rmse, max);
+    if (!m || m.rows === 0) checks.push({ limit: `${BAND_LIMIT}${band}`, threshold: max, value: null, passed: true });
+    else upTo(`${BAND_LIMIT}${band}`, m.rmse, max);
   }
   const failed = checks.filter((c) => !c.passed);
   const describe = (c: GateCheck) => {
-    const what = c.limit.startsWith('max_rmse_by_band.') ? `band ${c.limit.slice(-1)} rmse` : c.limit === 'min_r2' ? 'r2' : 'rmse';
+    const band = c.limit.startsWith(BAND_LIMIT) ? c.limit.slice(BAND_LIMIT.length) : undefined;
+    const what = band !== undefined ? `band ${band} rmse` : c.limit === 'min_r2' ? 'r2' : 'rmse';
     const cmp = c.limit === 'min_r2' ? 'is below' : 'exceeds';
     return `${what} ${c.value === null ? 'n/a' : fmt(c.value)} ${cmp} promotion.${c.limit} ${c.threshold}`;
   };

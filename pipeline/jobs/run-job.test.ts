@@ -53,7 +53,10 @@ test('the gate: each absolute limit, a band without test rows, an undefined r2',
 });
 
 test('the config refuses unknown bands and a pin that is not a full sha256', async () => {
-  await assert.rejects(setup((raw) => { raw.promotion.max_rmse_by_band = { H: 1 }; }), /promotion\.max_rmse_by_band/);
+  await assert.rejects(setup((raw) => { raw.promotion.max_rmse_by_band = { H: 1 }; }),
+    /promotion\.max_rmse_by_band\.H: "H" is not a group of evaluation\.segment "sap_band" \(G, F, E, D, C, B, A\)/);
+  await assert.rejects(setup((raw) => { raw.promotion.max_rmse_by_band = { A: 1 }; delete raw.evaluation; }),
+    /promotion\.max_rmse_by_band: needs evaluation\.segment/);
   await assert.rejects(setup((raw) => { raw.dataset.version = 'abc123'; }), /dataset\.version: expected a full sha256/);
   await assert.rejects(setup((raw) => { raw.dataset.version = 'a'.repeat(64); raw.dataset.file = 'x.csv'; }), /dataset\.file: give either dataset\.file or the pin/);
 });

@@ -1,6 +1,5 @@
 // The run's report as GitHub-flavoured markdown (what `mltk run` appends to $GITHUB_STEP_SUMMARY):
-// data version and lineage, run id, new vs holder metrics overall and by SAP band, the gate, the decision.
-import { SAP_BANDS } from '../config/index.ts';
+// data version and lineage, run id, new vs holder metrics overall and by segment, the gate, the decision.
 import type { RunOutcome } from './run-job.ts';
 
 const num = (v: number | undefined) => (v === undefined ? '—' : Number.isFinite(v) ? v.toPrecision(4) : String(v));
@@ -20,10 +19,13 @@ export function runSummaryMarkdown(o: RunOutcome, store: string): string {
   const lineage = [d.pinned ? 'pinned' : '**not pinned**', d.synthetic ? '**SYNTHETIC rows** (never releasable to prod)' : 'real data'];
   const holder = p.holder;
   const holderHead = holder ? `holder v${holder.version}` : 'holder';
-  const bandRows = SAP_BANDS.filter((b) => t.metrics_by_band[b] || holder?.metrics_by_band?.[b]).map((b) => {
+  // The segment's groups in the order the evaluation reports them, then any only the holder has.
+  const bands = [...new Set([...Object.keys(t.metrics_by_band), ...Object.keys(holder?.metrics_by_band ?? {})])];
+  const segment = t.manifest.segment?.name ?? 'band';
+  const bandRows = bands.map((b) => {
     const limit = p.gate.checks.find((c) => c.limit === `max_rmse_by_band.${b}`);
     const rows = t.metrics_by_band[b]?.rows ?? 0;
-    return row(`rmse band ${b} (${rows} rows)`, num(t.metrics_by_band[b]?.rmse), num(holder?.metrics_by_band?.[b]?.rmse), limit ? `≤ ${limit.threshold}` : '');
+    return row(`rmse ${segment} ${b} (${rows} rows)`, num(t.metrics_by_band[b]?.rmse), num(holder?.metrics_by_band?.[b]?.rmse), limit ? `≤ ${limit.threshold}` : '');
   });
   const limitOf = (name: string, cmp: string) => {
     const c = p.gate.checks.find((x) => x.limit === name);

@@ -69,7 +69,7 @@ export async function registerModelVersion(store: ObjectStore, entry: NewModelVe
 
 /**
  * The registered version `entry` would duplicate: the same ONNX and baseline bytes, trained on the same
- * data with the same lineage, with the same signature and monitoring thresholds. Training is
+ * data with the same lineage, with the same signature, monitoring thresholds and evaluation segment. Training is
  * bit-reproducible, so an unchanged rerun finds its earlier version here instead of registering a twin.
  */
 export async function findEquivalentVersion(store: ObjectStore, entry: NewModelVersion): Promise<ModelVersion | undefined> {
@@ -78,7 +78,8 @@ export async function findEquivalentVersion(store: ObjectStore, entry: NewModelV
   const versions = await listModelVersions(store, entry.name);
   return versions.reverse().find((v) => v.artifact.sha256 === entry.artifact.sha256
     && v.baseline?.sha256 === entry.baseline?.sha256
-    && same(v.dataset, entry.dataset) && same(v.signature, entry.signature) && same(v.monitoring, entry.monitoring));
+    && same(v.dataset, entry.dataset) && same(v.signature, entry.signature) && same(v.monitoring, entry.monitoring)
+    && same(v.segment ?? null, entry.segment ?? null));
 }
 
 export async function getModelVersion(store: ObjectStore, name: string, version: number): Promise<ModelVersion> {
