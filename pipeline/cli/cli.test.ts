@@ -76,7 +76,7 @@ test('installs never download ONNX Runtime\'s CUDA files: its install script is 
   }
 });
 
-test('data add --pin → run --alias dev: steps on stderr, job summary and step outputs; a failed gate exits 10', async () => {
+test('data add --pin → run --alias dev: steps on stderr, job summary and step outputs; a failed gate exits 11', async () => {
   const cwd = await mkdtemp(join(tmpdir(), 'mltk-cli-'));
   const raw = JSON.parse(await readFile(resolve('configs/carbon_change.json'), 'utf8'));
   raw.trainer.params.trees = 10;
@@ -109,7 +109,7 @@ test('data add --pin → run --alias dev: steps on stderr, job summary and step 
   raw.promotion.max_rmse = 0.0001;
   await writeFile(join(cwd, 'cfg.json'), JSON.stringify(raw));
   const gated = await runMltk(['run', '--config', 'cfg.json', '--alias', 'dev', '--json'], { cwd, env });
-  assert.equal(gated.code, 10, gated.stderr);
+  assert.equal(gated.code, 11, gated.stderr);
   const err = JSON.parse(gated.stdout).error;
   assert.equal(err.code, 'GATE_FAILED');
   assert.match(err.message, /^carbon_change@1 \(run \S+\) is registered but not promoted to @dev: rmse [\d.]+ exceeds promotion\.max_rmse 0\.0001$/);

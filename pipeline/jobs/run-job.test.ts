@@ -61,7 +61,7 @@ test('the config refuses unknown bands and a pin that is not a full sha256', asy
   await assert.rejects(setup((raw) => { raw.dataset.version = 'a'.repeat(64); raw.dataset.file = 'x.csv'; }), /dataset\.file: give either dataset\.file or the pin/);
 });
 
-test('a model failing an absolute limit is registered, not promoted, and the holder keeps the alias (exit 10)', async () => {
+test('a model failing an absolute limit is registered, not promoted, and the holder keeps the alias (exit 11)', async () => {
   const f = await setup();
   const first = await runPipelineJob(job(f.store, f.config, { alias: 'dev' }));
   assert.equal(first.promotion.promote, true);
@@ -74,7 +74,7 @@ test('a model failing an absolute limit is registered, not promoted, and the hol
   assert.equal((await getAlias(f.store, 'sap_change', 'dev'))?.version, 1);
   assert.deepEqual(await listVersionNumbers(f.store, 'sap_change'), [1, 2]);
   const err = gateFailure(second)!;
-  assert.equal(exitCodeFor(err), 10);
+  assert.equal(exitCodeFor(err), 11);
   assert.match(err.message, /^sap_change@2 \(run \S+\) is registered but not promoted to @dev: rmse/);
   assert.deepEqual(err.details.map((d) => d.field), ['promotion.max_rmse']);
   assert.equal(err.context?.version, 2);

@@ -42,7 +42,7 @@ export async function runPipelineJob(opts: RunJobOptions): Promise<RunOutcome> {
   return { train, promotion };
 }
 
-/** The exit-10 error of a run whose model failed the gate (registered, not promoted). */
+/** The exit-11 error of a run whose model failed the gate (registered, not promoted). */
 export function gateFailure(outcome: RunOutcome): GateFailedError | undefined {
   const { train, promotion } = outcome;
   if (promotion.gate.passed) return undefined;
