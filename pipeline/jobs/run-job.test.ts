@@ -166,21 +166,28 @@ async function competitor(store: ObjectStore, template: ModelVersion, rmse: numb
 }
 
 /**
- * The real store, except that just before each of our first `races` alias-history claims another
- * process moves the alias (to the next of `rivals`): our compare-and-swap then loses, as in a real race.
+ * The real store, except that just before each of our first `races` alias swaps (the compare-and-swap
+ * that commits a move) another process moves the alias (to the next of `rivals`): our swap then loses,
+ * as in a real race.
  */
 function racingStore(store: ObjectStore, alias: string, rivals: () => number, races: number): ObjectStore {
   let left = races;
+  const aliasKey = `models/sap_change/aliases/${alias}.json`;
+  const interfere = async (key: string) => {
+    if (left > 0 && key === aliasKey) {
+      left--;
+      await moveAlias(store, 'sap_change', alias, rivals());
+    }
+  };
   return new Proxy(store, {
     get(target, prop, receiver) {
-      if (prop !== 'putIfAbsent') return Reflect.get(target, prop, receiver);
-      return async (key: string, body: Buffer | string) => {
-        if (left > 0 && key.includes(`/aliases/${alias}/history/`)) {
-          left--;
-          await moveAlias(target, 'sap_change', alias, rivals());
-        }
-        return target.putIfAbsent(key, body);
-      };
+      if (prop === 'putIfMatch') {
+        return async (key: string, body: Buffer | string, etag: string) => { await interfere(key); return target.putIfMatch(key, body, etag); };
+      }
+      if (prop === 'putIfAbsent') {
+        return async (key: string, body: Buffer | string) => { await interfere(key); return target.putIfAbsent(key, body); };
+      }
+      return Reflect.get(target, prop, receiver);
     },
   });
 }
