@@ -25,7 +25,7 @@ async function csv(dir: string, name: string, rows: number, seed: number): Promi
   return file;
 }
 
-async function setup(edit: (raw: any) => void = () => {}) { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function setup(edit: (raw: any) => void = () => {}) {
   const dir = await mkdtemp(join(tmpdir(), 'mltk-run-'));
   const raw = JSON.parse(await readFile('configs/sap_change.json', 'utf8'));
   raw.trainer.params.trees = 12;
@@ -215,8 +215,8 @@ test('a run whose promotion keeps losing races reports the version it registered
   const first = await runPipelineJob(job(f.store, f.config, { alias: 'dev' }));
   const a = await competitor(f.store, first.train.manifest, 1e6);
   const b = await competitor(f.store, first.train.manifest, 2e6);
-  let flip = false;
-  const racing = racingStore(f.store, 'dev', () => ((flip = !flip) ? a.version : b.version), PROMOTION_ATTEMPTS);
+  let rounds = 0;
+  const racing = racingStore(f.store, 'dev', () => (rounds++ % 2 === 0 ? a.version : b.version), PROMOTION_ATTEMPTS);
   const file = await csv(f.dir, 'other.csv', 700, 11);
   const runsBefore = (await listRuns(f.store)).length;
   await assert.rejects(runPipelineJob(job(racing, f.config, { alias: 'dev', data: { kind: 'file', path: file } })), (e: Error & { code?: string; context?: Record<string, unknown> }) => {
