@@ -2,8 +2,12 @@
 // bundles.ts packs them row-major for histogram building).
 import { mulberry32 } from './random.ts';
 
-/** Bin code for missing values; value bins are 0..edges.length-1, so at most 255 of them. */
-export const MISSING_BIN = 255;
+import { MISSING_BIN } from './layout.ts';
+
+// Value bins are 0..edges.length-1, so at most MISSING_BIN of them.
+export { MISSING_BIN };
+/** The quantile sample's radix sort: one byte of the float32 key per pass. */
+const RADIX = 256;
 const QUANTILE_SAMPLE = 200_000; // enough for 255 quantiles; keeps sorting cheap for 1M rows
 
 export interface BinnedFeatures {
@@ -60,17 +64,17 @@ function radixSort(values: Float32Array): void {
   // Negative floats: flip all bits; positive: set the sign bit. Unsigned order then equals float order.
   for (let i = 0; i < n; i++) keys[i] = keys[i]! & 0x80000000 ? ~keys[i]! >>> 0 : (keys[i]! | 0x80000000) >>> 0;
   let other: Uint32Array = new Uint32Array(n);
-  const counts = new Int32Array(256);
+  const counts = new Int32Array(RADIX);
   for (let shift = 0; shift < 32; shift += 8) {
     counts.fill(0);
-    for (let i = 0; i < n; i++) counts[(keys[i]! >>> shift) & 255]++;
+    for (let i = 0; i < n; i++) counts[(keys[i]! >>> shift) & (RADIX - 1)]++;
     let sum = 0;
-    for (let b = 0; b < 256; b++) {
+    for (let b = 0; b < RADIX; b++) {
       const c = counts[b]!;
       counts[b] = sum;
       sum += c;
     }
-    for (let i = 0; i < n; i++) other[counts[(keys[i]! >>> shift) & 255]++] = keys[i]!;
+    for (let i = 0; i < n; i++) other[counts[(keys[i]! >>> shift) & (RADIX - 1)]++] = keys[i]!;
     [keys, other] = [other, keys];
   }
   // After an even number of passes the sorted keys are back in the values' own memory.

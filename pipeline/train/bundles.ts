@@ -2,10 +2,10 @@
 // code is a mixed-radix number of its members' bins, so one histogram update covers several
 // features and each member's histogram is recovered by summing over the others' digits. On EPC-like
 // data this turns 23 features into ~13 columns, nearly halving histogram work.
-import { MISSING_BIN, type BinnedFeatures } from './binning.ts';
-
-/** Per member of a column: feature, stride (0 = the column is the feature's own bins), states, value bins, missing state (-1 = none). */
-export const MEMBER_WIDTH = 5;
+import type { BinnedFeatures } from './binning.ts';
+import {
+  BIN_CODES, HIST_CELL, LAYOUT_WIDTH, MEMBER_MISSING, MEMBER_STATES, MEMBER_STRIDE, MEMBER_WIDTH, MISSING_BIN, MISSING_CELL,
+} from './layout.ts';
 
 export interface BundledColumns {
   columns: number;
@@ -14,7 +14,7 @@ export interface BundledColumns {
   /** Per column: [first member, member count]. */
   layout: Int32Array;
   members: Int32Array;
-  /** Per member, 256 entries: where each bundle code lands in the member's own histogram (2·bin, or 510 if missing). */
+  /** Per member, BIN_CODES entries: where each bundle code lands in the member's own histogram (its bin's cell, or MISSING_CELL). */
   codeBins: Int32Array;
 }
 
@@ -27,22 +27,22 @@ export function bundleColumns(data: BinnedFeatures): BundledColumns {
   const placed: number[][] = [];
   for (let f = 0; f < F; f++) {
     if (states[f]! > 128) { placed.push([f]); continue; }
-    const g = groups.findIndex((_, i) => products[i]! * states[f]! <= 256);
+    const g = groups.findIndex((_, i) => products[i]! * states[f]! <= BIN_CODES);
     if (g >= 0) { groups[g]!.push(f); products[g]! *= states[f]!; continue; }
     groups.push([f]);
     products.push(states[f]!);
     placed.push(groups[groups.length - 1]!);
   }
   const C = placed.length;
-  const layout = new Int32Array(2 * C);
+  const layout = new Int32Array(LAYOUT_WIDTH * C);
   const members: number[] = [];
   const bins = new Uint8Array(n * C);
   placed.forEach((group, c) => {
-    layout[2 * c] = members.length / MEMBER_WIDTH;
-    layout[2 * c + 1] = group.length;
+    layout[LAYOUT_WIDTH * c] = members.length / MEMBER_WIDTH;
+    layout[LAYOUT_WIDTH * c + 1] = group.length;
     if (group.length === 1) {
       const f = group[0]!;
-      members.push(f, 0, 256, edges[f]!.length, hasMissing[f] ? MISSING_BIN : -1);
+      members.push(f, 0, BIN_CODES, edges[f]!.length, hasMissing[f] ? MISSING_BIN : -1);
       const src = byFeature.subarray(f * n, (f + 1) * n);
       for (let i = 0; i < n; i++) bins[i * C + c] = src[i]!;
       return;
@@ -60,15 +60,15 @@ export function bundleColumns(data: BinnedFeatures): BundledColumns {
     }
   });
   const M = members.length / MEMBER_WIDTH;
-  const codeBins = new Int32Array(M * 256);
+  const codeBins = new Int32Array(M * BIN_CODES);
   for (let m = 0; m < M; m++) {
-    const stride = members[MEMBER_WIDTH * m + 1]!;
+    const stride = members[MEMBER_WIDTH * m + MEMBER_STRIDE]!;
     if (stride === 0) continue;
-    const states = members[MEMBER_WIDTH * m + 2]!;
-    const missingState = members[MEMBER_WIDTH * m + 4]!;
-    for (let code = 0; code < 256; code++) {
+    const states = members[MEMBER_WIDTH * m + MEMBER_STATES]!;
+    const missingState = members[MEMBER_WIDTH * m + MEMBER_MISSING]!;
+    for (let code = 0; code < BIN_CODES; code++) {
       const digit = Math.floor(code / stride) % states;
-      codeBins[256 * m + code] = digit === missingState ? 510 : 2 * digit;
+      codeBins[BIN_CODES * m + code] = digit === missingState ? MISSING_CELL : HIST_CELL * digit;
     }
   }
   return { columns: C, bins, layout, members: Int32Array.from(members), codeBins };

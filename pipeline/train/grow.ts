@@ -3,7 +3,12 @@
 // splits whose children are both leaves.
 import type { BinnedFeatures } from './binning.ts';
 import { bundleColumns } from './bundles.ts';
-import { COLUMN_STRIDE, LEAF_HEADER, LEAF_WIDTH, PARTITION_HEADER, PARTITION_WIDTH, RESULT_WIDTH, TASK_HEADER } from './kernel.ts';
+import {
+  COLUMN_STRIDE, ENTRY_BIN, ENTRY_END, ENTRY_FEATURE, ENTRY_LEFT_VALUE, ENTRY_MISSING_LEFT, ENTRY_RIGHT_VALUE, ENTRY_START,
+  LEAF_HEADER, LEAF_WIDTH, PARAM_LAMBDA, PARAM_MIN_LEAF, PARTITION_HEADER, PARTITION_WIDTH, RESULT_BIN, RESULT_DEFAULT_LEFT,
+  RESULT_FEATURE, RESULT_GAIN, RESULT_LEFT_COUNT, RESULT_LEFT_GRAD, RESULT_WIDTH, TASK_BUILD_WIDTH, TASK_HEADER, TASK_SPLIT_WIDTH,
+  TASK_SUB_WIDTH,
+} from './layout.ts';
 import { LevelRunner, sharedArray, type LevelBuffers } from './threads.ts';
 import { TrainingError } from '../errors/index.ts';
 
@@ -117,12 +122,13 @@ export class TreeGrower {
       grad: sharedArray(Float64Array, n, shared),
       idx: sharedArray(Int32Array, n, shared),
       hist: sharedArray(Float64Array, slots * C * COLUMN_STRIDE, shared),
-      task: sharedArray(Int32Array, TASK_HEADER + 7 * slots, shared),
+      // Each slot is at most one build, one subtraction and one split of a level.
+      task: sharedArray(Int32Array, TASK_HEADER + (TASK_BUILD_WIDTH + TASK_SUB_WIDTH + TASK_SPLIT_WIDTH) * slots, shared),
       taskGrad: sharedArray(Float64Array, slots, shared),
       layout: sharedArray(Int32Array, bundled.layout.length, shared),
       members: sharedArray(Int32Array, bundled.members.length, shared),
       codeBins: sharedArray(Int32Array, bundled.codeBins.length, shared),
-      params: sharedArray(Float64Array, 2, shared),
+      params: sharedArray(Float64Array, Math.max(PARAM_LAMBDA, PARAM_MIN_LEAF) + 1, shared),
       result: sharedArray(Float64Array, threads * slots * RESULT_WIDTH, shared),
       columns: C,
       maxSplits: slots,
@@ -139,8 +145,8 @@ export class TreeGrower {
     buffers.layout.set(bundled.layout);
     buffers.members.set(bundled.members);
     buffers.codeBins.set(bundled.codeBins);
-    buffers.params[0] = p.lambda;
-    buffers.params[1] = p.minLeaf;
+    buffers.params[PARAM_LAMBDA] = p.lambda;
+    buffers.params[PARAM_MIN_LEAF] = p.minLeaf;
     const runner = await LevelRunner.start(buffers, threads);
     return new TreeGrower(data, p, buffers, runner, slots);
   }
@@ -219,11 +225,11 @@ export class TreeGrower {
         continue;
       }
       const o = PARTITION_HEADER + PARTITION_WIDTH * splits.length;
-      pt[o] = nodes.start[node]!;
-      pt[o + 1] = nodes.end[node]!;
-      pt[o + 2] = best.feature;
-      pt[o + 3] = best.bin;
-      pt[o + 4] = best.defaultLeft;
+      pt[o + ENTRY_START] = nodes.start[node]!;
+      pt[o + ENTRY_END] = nodes.end[node]!;
+      pt[o + ENTRY_FEATURE] = best.feature;
+      pt[o + ENTRY_BIN] = best.bin;
+      pt[o + ENTRY_MISSING_LEFT] = best.defaultLeft;
       splits.push({ node, leftGrad: best.leftGrad, leftCount: best.leftCount });
     }
     return splits;
@@ -272,13 +278,13 @@ export class TreeGrower {
     let entries = 0;
     const entry = (node: number, f: number, bin: number, vLeft: number, vRight: number) => {
       const o = LEAF_HEADER + LEAF_WIDTH * entries++;
-      lt[o] = nodes.start[node]!;
-      lt[o + 1] = nodes.end[node]!;
-      lt[o + 2] = f;
-      lt[o + 3] = bin;
-      lt[o + 4] = nodes.defaultLeft[node]!;
-      lt[o + 5] = vLeft;
-      lt[o + 6] = vRight;
+      lt[o + ENTRY_START] = nodes.start[node]!;
+      lt[o + ENTRY_END] = nodes.end[node]!;
+      lt[o + ENTRY_FEATURE] = f;
+      lt[o + ENTRY_BIN] = bin;
+      lt[o + ENTRY_MISSING_LEFT] = nodes.defaultLeft[node]!;
+      lt[o + ENTRY_LEFT_VALUE] = vLeft;
+      lt[o + ENTRY_RIGHT_VALUE] = vRight;
     };
     const inTerminal = new Uint8Array(nodes.size);
     for (const { node, bin } of terminal) {
@@ -316,9 +322,16 @@ export class TreeGrower {
     let bestAt = -1;
     for (let t = 0; t < this.runner.threads; t++) {
       const r = (t * this.b.maxSplits + e) * RESULT_WIDTH;
-      if (res[r + 1]! >= 0 && (bestAt < 0 || res[r]! > res[bestAt]!)) bestAt = r;
+      if (res[r + RESULT_FEATURE]! >= 0 && (bestAt < 0 || res[r + RESULT_GAIN]! > res[bestAt + RESULT_GAIN]!)) bestAt = r;
     }
     if (bestAt < 0) return { gain: 0, feature: -1, bin: -1, defaultLeft: 0, leftGrad: 0, leftCount: 0 };
-    return { gain: res[bestAt]!, feature: res[bestAt + 1]!, bin: res[bestAt + 2]!, defaultLeft: res[bestAt + 3]!, leftGrad: res[bestAt + 4]!, leftCount: res[bestAt + 5]! };
+    return {
+      gain: res[bestAt + RESULT_GAIN]!,
+      feature: res[bestAt + RESULT_FEATURE]!,
+      bin: res[bestAt + RESULT_BIN]!,
+      defaultLeft: res[bestAt + RESULT_DEFAULT_LEFT]!,
+      leftGrad: res[bestAt + RESULT_LEFT_GRAD]!,
+      leftCount: res[bestAt + RESULT_LEFT_COUNT]!,
+    };
   }
 }

@@ -1,21 +1,23 @@
-// The hot loops of tree growth as self-contained functions (no imports, no closures): the same
-// code runs on the main thread and, via Function.prototype.toString, inside worker threads. A
+// The hot loops of tree growth as self-contained functions (no closures; the only outside names are
+// the layout constants of layout.ts, which threads.ts defines in each worker): the same code runs on
+// the main thread and, via Function.prototype.toString, inside worker threads. A
 // level task covers the column range [c0, c1): histograms of different columns never overlap, so
 // threads need no locks, and merging per-thread bests in thread order equals one sequential scan.
 // Partition and leaf tasks cover one chunk of rows per node, and each row's result is the same
 // whichever thread handles it. So results do not depend on the thread count.
 
-/** Histogram layout: per slot, per column, 256 bins × (gradient sum, row count); bin 255 = missing. */
-export const COLUMN_STRIDE = 512;
-/** Per split entry and thread: gain, feature, bin, defaultLeft, leftGrad, leftCount. */
-export const RESULT_WIDTH = 6;
-/** Task header: [nBuild, nSub, nSplit]; then (start, end, slot) per build, (parent, small) per subtraction, (slot, count) per split. */
-export const TASK_HEADER = 3;
+import {
+  BIN_CODES, COLUMN_STRIDE, HIST_CELL, LAYOUT_WIDTH, LEAF_HEADER, LEAF_WIDTH, MEMBER_BINS, MEMBER_FEATURE, MEMBER_STATES,
+  MEMBER_STRIDE, MEMBER_WIDTH, MISSING_BIN, MISSING_CELL, PARAM_LAMBDA, PARAM_MIN_LEAF, PARTITION_ARRIVED, PARTITION_HEADER,
+  PARTITION_WIDTH, RESULT_WIDTH, TASK_BUILD_WIDTH, TASK_HEADER, TASK_SPLIT_WIDTH, TASK_SUB_WIDTH, RESULT_GAIN, RESULT_FEATURE,
+  RESULT_BIN, RESULT_DEFAULT_LEFT, RESULT_LEFT_GRAD, RESULT_LEFT_COUNT, PARTITION_CHUNKS, ENTRY_START, ENTRY_END, ENTRY_FEATURE,
+  ENTRY_BIN, ENTRY_MISSING_LEFT, ENTRY_LEFT_VALUE, ENTRY_RIGHT_VALUE,
+} from './layout.ts';
 
 /** Adds rows idx[start, end) into the histogram at `base`, columns [c0, c1). */
 export function buildHistogram(bins: Uint8Array, grad: Float64Array, idx: Int32Array, hist: Float64Array, start: number, end: number, base: number, C: number, c0: number, c1: number): void {
-  hist.fill(0, base + c0 * 512, base + c1 * 512);
-  const first = base + c0 * 512;
+  hist.fill(0, base + c0 * COLUMN_STRIDE, base + c1 * COLUMN_STRIDE);
+  const first = base + c0 * COLUMN_STRIDE;
   // Two rows per pass halve the loop overhead; each bin still receives its rows in row order.
   let k = start;
   for (; k + 1 < end; k += 2) {
@@ -26,9 +28,9 @@ export function buildHistogram(bins: Uint8Array, grad: Float64Array, idx: Int32A
     const b0 = r0 * C;
     const b1 = r1 * C;
     let o = first;
-    for (let c = c0; c < c1; c++, o += 512) {
-      const j0 = o + (bins[b0 + c]! << 1);
-      const j1 = o + (bins[b1 + c]! << 1);
+    for (let c = c0; c < c1; c++, o += COLUMN_STRIDE) {
+      const j0 = o + bins[b0 + c]! * HIST_CELL;
+      const j1 = o + bins[b1 + c]! * HIST_CELL;
       hist[j0] += g0;
       hist[j0 + 1] += 1;
       hist[j1] += g1;
@@ -40,8 +42,8 @@ export function buildHistogram(bins: Uint8Array, grad: Float64Array, idx: Int32A
     const g = grad[r]!;
     const rowBase = r * C;
     let o = first;
-    for (let c = c0; c < c1; c++, o += 512) {
-      const j = o + (bins[rowBase + c]! << 1);
+    for (let c = c0; c < c1; c++, o += COLUMN_STRIDE) {
+      const j = o + bins[rowBase + c]! * HIST_CELL;
       hist[j] += g;
       hist[j + 1] += 1;
     }
@@ -49,30 +51,34 @@ export function buildHistogram(bins: Uint8Array, grad: Float64Array, idx: Int32A
 }
 
 /**
- * Scans one feature's histogram (value bins 0..nb-1 at h[o + 2b], missing at h[o + 510]) for the
+ * Scans one feature's histogram (value bins 0..nb-1 at h[o + HIST_CELL·b], missing at h[o + MISSING_CELL]) for the
  * best threshold, trying missing values on either side; improves `best` in place.
  */
 export function scanFeature(h: Float64Array, o: number, nb: number, feature: number, G: number, C: number, lambda: number, minLeaf: number, parentScore: number, best: Float64Array): void {
-  const missG = h[o + 510]!;
-  const missC = h[o + 511]!;
+  const missG = h[o + MISSING_CELL]!;
+  const missC = h[o + MISSING_CELL + 1]!;
   let gl = 0;
   let cl = 0;
   // The last value bin as a threshold only makes sense to send missing values apart.
   const lastBin = missC > 0 ? nb - 1 : nb - 2;
   for (let b = 0; b <= lastBin; b++) {
-    const c = h[o + 2 * b + 1]!;
+    const c = h[o + HIST_CELL * b + 1]!;
     if (c === 0) continue;
-    gl += h[o + 2 * b]!;
+    gl += h[o + HIST_CELL * b]!;
     cl += c;
     let lc = cl;
     let rc = C - cl;
     if (lc >= minLeaf && rc >= minLeaf) {
       const rg = G - gl;
       const gain = (gl * gl) / (lc + lambda) + (rg * rg) / (rc + lambda) - parentScore;
-      if (gain > best[0]!) {
-        best[0] = gain; best[1] = feature; best[2] = b; best[4] = gl; best[5] = lc;
+      if (gain > best[RESULT_GAIN]!) {
+        best[RESULT_GAIN] = gain;
+        best[RESULT_FEATURE] = feature;
+        best[RESULT_BIN] = b;
+        best[RESULT_LEFT_GRAD] = gl;
+        best[RESULT_LEFT_COUNT] = lc;
         // With no missing values seen here, unseen ones follow the larger side.
-        best[3] = missC > 0 ? 0 : (lc >= rc ? 1 : 0);
+        best[RESULT_DEFAULT_LEFT] = missC > 0 ? 0 : (lc >= rc ? 1 : 0);
       }
     }
     if (missC > 0) {
@@ -82,8 +88,13 @@ export function scanFeature(h: Float64Array, o: number, nb: number, feature: num
         const lg = gl + missG;
         const rg = G - lg;
         const gain = (lg * lg) / (lc + lambda) + (rg * rg) / (rc + lambda) - parentScore;
-        if (gain > best[0]!) {
-          best[0] = gain; best[1] = feature; best[2] = b; best[3] = 1; best[4] = lg; best[5] = lc;
+        if (gain > best[RESULT_GAIN]!) {
+          best[RESULT_GAIN] = gain;
+          best[RESULT_FEATURE] = feature;
+          best[RESULT_BIN] = b;
+          best[RESULT_DEFAULT_LEFT] = 1;
+          best[RESULT_LEFT_GRAD] = lg;
+          best[RESULT_LEFT_COUNT] = lc;
         }
       }
     }
@@ -98,66 +109,64 @@ export function levelTask(
   const nBuild = task[0]!;
   const nSub = task[1]!;
   const nSplit = task[2]!;
-  const slotSize = C * 512;
-  let t = 3;
-  for (let e = 0; e < nBuild; e++, t += 3) buildHistogram(bins, grad, idx, hist, task[t]!, task[t + 1]!, task[t + 2]! * slotSize, C, c0, c1);
+  const slotSize = C * COLUMN_STRIDE;
+  let t = TASK_HEADER;
+  for (let e = 0; e < nBuild; e++, t += TASK_BUILD_WIDTH) buildHistogram(bins, grad, idx, hist, task[t]!, task[t + 1]!, task[t + 2]! * slotSize, C, c0, c1);
   // Subtraction trick: the larger child's histogram is parent − smaller child, written over the parent.
-  for (let e = 0; e < nSub; e++, t += 2) {
+  for (let e = 0; e < nSub; e++, t += TASK_SUB_WIDTH) {
     const p = task[t]! * slotSize;
     const s = task[t + 1]! * slotSize;
-    for (let j = c0 * 512, end = c1 * 512; j < end; j++) hist[p + j] -= hist[s + j]!;
+    for (let j = c0 * COLUMN_STRIDE, end = c1 * COLUMN_STRIDE; j < end; j++) hist[p + j] -= hist[s + j]!;
   }
-  const lambda = params[0]!;
-  const minLeaf = params[1]!;
-  const best = new Float64Array(6);
+  const lambda = params[PARAM_LAMBDA]!;
+  const minLeaf = params[PARAM_MIN_LEAF]!;
+  const best = new Float64Array(RESULT_WIDTH);
   let widest = 1;
-  for (let c = c0; c < c1; c++) widest = Math.max(widest, layout[2 * c + 1]!);
-  const marginals = new Float64Array(512 * widest);
-  for (let e = 0; e < nSplit; e++, t += 2) {
+  for (let c = c0; c < c1; c++) widest = Math.max(widest, layout[LAYOUT_WIDTH * c + 1]!);
+  const marginals = new Float64Array(COLUMN_STRIDE * widest);
+  for (let e = 0; e < nSplit; e++, t += TASK_SPLIT_WIDTH) {
     const base = task[t]! * slotSize;
     const count = task[t + 1]!;
     const G = taskGrad[e]!;
     const parentScore = (G * G) / (count + lambda);
     best.fill(0);
-    best[1] = -1;
-    best[3] = 1;
+    best[RESULT_FEATURE] = -1;
+    best[RESULT_DEFAULT_LEFT] = 1;
     for (let c = c0; c < c1; c++) {
-      const o = base + c * 512;
-      const m0 = layout[2 * c]!;
-      const k = layout[2 * c + 1]!;
-      if (members[5 * m0 + 1] === 0) {
-        scanFeature(hist, o, members[5 * m0 + 3]!, members[5 * m0]!, G, count, lambda, minLeaf, parentScore, best);
+      const o = base + c * COLUMN_STRIDE;
+      const m0 = layout[LAYOUT_WIDTH * c]!;
+      const k = layout[LAYOUT_WIDTH * c + 1]!;
+      const first = MEMBER_WIDTH * m0;
+      if (members[first + MEMBER_STRIDE] === 0) {
+        scanFeature(hist, o, members[first + MEMBER_BINS]!, members[first + MEMBER_FEATURE]!, G, count, lambda, minLeaf, parentScore, best);
         continue;
       }
       // A bundle: each member's histogram is the bundle's summed over the other members' digits, all in one pass.
       // Codes without rows are skipped (subtraction may leave rounding dust there; no row can go anywhere by it).
-      const codes = members[5 * (m0 + k - 1) + 1]! * members[5 * (m0 + k - 1) + 2]!;
-      marginals.fill(0, 0, 512 * k);
+      const last = MEMBER_WIDTH * (m0 + k - 1);
+      const codes = members[last + MEMBER_STRIDE]! * members[last + MEMBER_STATES]!;
+      marginals.fill(0, 0, COLUMN_STRIDE * k);
       for (let code = 0; code < codes; code++) {
-        const rows = hist[o + 2 * code + 1]!;
+        const rows = hist[o + HIST_CELL * code + 1]!;
         if (rows === 0) continue;
-        const g = hist[o + 2 * code]!;
+        const g = hist[o + HIST_CELL * code]!;
         for (let i = 0; i < k; i++) {
-          const to = 512 * i + codeBins[256 * (m0 + i) + code]!;
+          const to = COLUMN_STRIDE * i + codeBins[BIN_CODES * (m0 + i) + code]!;
           marginals[to] += g;
           marginals[to + 1] += rows;
         }
       }
-      for (let i = 0; i < k; i++) scanFeature(marginals, 512 * i, members[5 * (m0 + i) + 3]!, members[5 * (m0 + i)]!, G, count, lambda, minLeaf, parentScore, best);
+      for (let i = 0; i < k; i++) {
+        const m = MEMBER_WIDTH * (m0 + i);
+        scanFeature(marginals, COLUMN_STRIDE * i, members[m + MEMBER_BINS]!, members[m + MEMBER_FEATURE]!, G, count, lambda, minLeaf, parentScore, best);
+      }
     }
-    const r = (resultBase + e) * 6;
-    result[r] = best[0]! / 2;
-    result[r + 1] = best[1]!;
-    result[r + 2] = best[2]!;
-    result[r + 3] = best[3]!;
-    result[r + 4] = best[4]!;
-    result[r + 5] = best[5]!;
+    const r = (resultBase + e) * RESULT_WIDTH;
+    result.set(best, r);
+    result[r + RESULT_GAIN] = best[RESULT_GAIN]! / 2;
   }
 }
 
-/** Partition task: [entries, chunks, threads arrived], then per entry: start, end, feature, bin, missingLeft. */
-export const PARTITION_HEADER = 3;
-export const PARTITION_WIDTH = 5;
 
 /**
  * Stable partition of the node ranges in `ptask`, run by every thread on chunk `thread` of each
@@ -168,18 +177,19 @@ export const PARTITION_WIDTH = 5;
  */
 export function partitionNodes(ptask: Int32Array, lefts: Int32Array, idx: Int32Array, byFeature: Uint8Array, scratch: Int32Array, n: number, thread: number): void {
   const count = ptask[0]!;
-  const T = ptask[1]!;
-  const goesLeft = new Int32Array(256);
+  const T = ptask[PARTITION_CHUNKS]!;
+  const goesLeft = new Int32Array(BIN_CODES);
   for (let e = 0; e < count; e++) {
-    const p = 3 + 5 * e;
-    const s = ptask[p]!;
-    const len = ptask[p + 1]! - s;
+    const p = PARTITION_HEADER + PARTITION_WIDTH * e;
+    const s = ptask[p + ENTRY_START]!;
+    const len = ptask[p + ENTRY_END]! - s;
     const c0 = s + Math.floor((thread * len) / T);
     const c1 = s + Math.floor(((thread + 1) * len) / T);
-    const col = byFeature.subarray(ptask[p + 2]! * n, (ptask[p + 2]! + 1) * n);
-    const bin = ptask[p + 3]!;
-    for (let v = 0; v < 255; v++) goesLeft[v] = v <= bin ? 1 : 0;
-    goesLeft[255] = ptask[p + 4]!;
+    const feature = ptask[p + ENTRY_FEATURE]!;
+    const col = byFeature.subarray(feature * n, (feature + 1) * n);
+    const bin = ptask[p + ENTRY_BIN]!;
+    for (let v = 0; v < MISSING_BIN; v++) goesLeft[v] = v <= bin ? 1 : 0;
+    goesLeft[MISSING_BIN] = ptask[p + ENTRY_MISSING_LEFT]!;
     let l = c0;
     let r = c0 + n;
     for (let k = c0; k < c1; k++) {
@@ -193,18 +203,18 @@ export function partitionNodes(ptask: Int32Array, lefts: Int32Array, idx: Int32A
     lefts[e * T + thread] = l - c0;
   }
   // Barrier: nobody may write idx while another thread still reads its chunk.
-  Atomics.add(ptask, 2, 1);
-  Atomics.notify(ptask, 2);
+  Atomics.add(ptask, PARTITION_ARRIVED, 1);
+  Atomics.notify(ptask, PARTITION_ARRIVED);
   const since = Date.now();
-  for (let spin = 0, v = Atomics.load(ptask, 2); v < T; spin++, v = Atomics.load(ptask, 2)) {
+  for (let spin = 0, v = Atomics.load(ptask, PARTITION_ARRIVED); v < T; spin++, v = Atomics.load(ptask, PARTITION_ARRIVED)) {
     if (spin < 100_000) continue;
-    Atomics.wait(ptask, 2, v, 1);
+    Atomics.wait(ptask, PARTITION_ARRIVED, v, 1);
     if (Date.now() - since > 30_000) throw new Error('a partition thread never arrived');
   }
   for (let e = 0; e < count; e++) {
-    const p = 3 + 5 * e;
-    const s = ptask[p]!;
-    const len = ptask[p + 1]! - s;
+    const p = PARTITION_HEADER + PARTITION_WIDTH * e;
+    const s = ptask[p + ENTRY_START]!;
+    const len = ptask[p + ENTRY_END]! - s;
     let left = 0;
     let leftBefore = 0;
     let rightBefore = 0;
@@ -224,9 +234,6 @@ export function partitionNodes(ptask: Int32Array, lefts: Int32Array, idx: Int32A
   }
 }
 
-/** Leaf task: [entries, chunks], then per entry: start, end, feature (-1 for a leaf), bin, missingLeft, left value, right value. */
-export const LEAF_HEADER = 2;
-export const LEAF_WIDTH = 7;
 
 /**
  * Adds leaf values to the gradients (prediction − target, so they move with the prediction) of
@@ -235,25 +242,25 @@ export const LEAF_WIDTH = 7;
  */
 export function addLeafValues(ltask: Float64Array, idx: Int32Array, byFeature: Uint8Array, grad: Float64Array, n: number, thread: number): void {
   const count = ltask[0]!;
-  const T = ltask[1]!;
+  const T = ltask[PARTITION_CHUNKS]!;
   // A value per bin code instead of a branch: which side a row goes is a coin flip to the CPU.
-  const byBin = new Float64Array(256);
+  const byBin = new Float64Array(BIN_CODES);
   for (let e = 0; e < count; e++) {
-    const p = 2 + 7 * e;
-    const s = ltask[p]!;
-    const len = ltask[p + 1]! - s;
+    const p = LEAF_HEADER + LEAF_WIDTH * e;
+    const s = ltask[p + ENTRY_START]!;
+    const len = ltask[p + ENTRY_END]! - s;
     const c0 = s + Math.floor((thread * len) / T);
     const c1 = s + Math.floor(((thread + 1) * len) / T);
-    const f = ltask[p + 2]!;
-    const vLeft = ltask[p + 5]!;
-    const vRight = ltask[p + 6]!;
+    const f = ltask[p + ENTRY_FEATURE]!;
+    const vLeft = ltask[p + ENTRY_LEFT_VALUE]!;
+    const vRight = ltask[p + ENTRY_RIGHT_VALUE]!;
     if (f < 0) {
       for (let k = c0; k < c1; k++) grad[idx[k]!] += vLeft;
       continue;
     }
-    const bin = ltask[p + 3]!;
-    for (let v = 0; v < 255; v++) byBin[v] = v <= bin ? vLeft : vRight;
-    byBin[255] = ltask[p + 4] === 1 ? vLeft : vRight;
+    const bin = ltask[p + ENTRY_BIN]!;
+    for (let v = 0; v < MISSING_BIN; v++) byBin[v] = v <= bin ? vLeft : vRight;
+    byBin[MISSING_BIN] = ltask[p + ENTRY_MISSING_LEFT] === 1 ? vLeft : vRight;
     const col = byFeature.subarray(f * n, (f + 1) * n);
     for (let k = c0; k < c1; k++) {
       const row = idx[k]!;

@@ -4,7 +4,8 @@
 // no messages and no copies in the loop. Column ranges adapt to measured busy time (bundled
 // columns cost more to scan than plain ones); any contiguous ranges give the same model.
 import { Worker } from 'node:worker_threads';
-import { addLeafValues, buildHistogram, levelTask, PARTITION_HEADER, PARTITION_WIDTH, partitionNodes, scanFeature } from './kernel.ts';
+import { addLeafValues, buildHistogram, levelTask, partitionNodes, scanFeature } from './kernel.ts';
+import { ENTRY_START, KERNEL_CONSTANTS, PARTITION_ARRIVED, PARTITION_CHUNKS, PARTITION_HEADER, PARTITION_WIDTH } from './layout.ts';
 
 export interface LevelBuffers {
   bins: Uint8Array;
@@ -53,6 +54,7 @@ const SPIN = 20_000;
 const workerSource = (kernels: string[]) => `
 const __name = (f) => f;
 const { parentPort } = require('node:worker_threads');
+${Object.entries(KERNEL_CONSTANTS).map(([name, value]) => `const ${name} = ${value};`).join('\n')}
 const buildHistogram = ${kernels[0]};
 const scanFeature = ${kernels[1]};
 const levelTask = ${kernels[2]};
@@ -186,11 +188,11 @@ export class LevelRunner {
   partition(): void {
     const b = this.b;
     const T = this.count;
-    b.ptask[1] = T;
-    b.ptask[2] = 0;
+    b.ptask[PARTITION_CHUNKS] = T;
+    b.ptask[PARTITION_ARRIVED] = 0;
     this.dispatch(MODE_PARTITION, () => partitionNodes(b.ptask, b.lefts, b.idx, b.byFeature, b.scratch, b.rows, 0));
     for (let e = 0; e < b.ptask[0]!; e++) {
-      let mid = b.ptask[PARTITION_HEADER + PARTITION_WIDTH * e]!;
+      let mid = b.ptask[PARTITION_HEADER + PARTITION_WIDTH * e + ENTRY_START]!;
       for (let t = 0; t < T; t++) mid += b.lefts[e * T + t]!;
       b.mids[e] = mid;
     }
@@ -199,7 +201,7 @@ export class LevelRunner {
   /** Adds the leaf values in `ltask` to the gradients, each entry split into one chunk per thread. */
   addLeaves(): void {
     const b = this.b;
-    b.ltask[1] = this.count;
+    b.ltask[PARTITION_CHUNKS] = this.count;
     this.dispatch(MODE_LEAVES, () => addLeafValues(b.ltask, b.idx, b.byFeature, b.grad, b.rows, 0));
   }
 
