@@ -15,7 +15,7 @@ import { Testing } from 'cdktf';
 import { CreateBucketCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type CloudWatchClient, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AccessDeniedError } from '../../pipeline/errors/index.ts';
-import { metricsClient } from '../../pipeline/monitor/index.ts';
+import { metricsClient, publishedKey } from '../../pipeline/monitor/index.ts';
 import { registerMonitoredModel, withRefusedRows } from '../../pipeline/monitor/testmodel.ts';
 import { httpEvent, synthCsv } from '../../pipeline/predict/testdata.ts';
 import { makeS3Client, S3Store, type ObjectStore } from '../../pipeline/store/index.ts';
@@ -223,6 +223,17 @@ const monitorSteps: Step[] = [
         );
         assert.ok((await metricNames(monitorFn.environment.MLTK_METRIC_NAMESPACE!)).includes('MonitorFailures'));
       }),
+  },
+  {
+    name: 'a batch whose publish did not finish is published from its stored datums by the next sweep',
+    run: async (s) => {
+      await preds.delete(publishedKey('2026/01/01/a-good')); // as a crash between the publish and its marker leaves it
+      const res = await asFunction(monitorFn.environment, s, async () =>
+        (await monitorHandler())({ 'detail-type': 'Scheduled Event' }),
+      );
+      const outcomes = res.monitored.map((m: any) => [m.path, m.status, m.republished]);
+      assert.deepEqual(outcomes[0], ['2026/01/01/a-good', 'monitored', true], JSON.stringify(res));
+    },
   },
   {
     name: 'a batch whose input is gone fails naming it (S3 says 404, not 403)',

@@ -11,7 +11,7 @@ export { kolmogorovSf } from './kolmogorov.ts';
 export { MISSING_BUCKET, UNSEEN_BUCKET, type FeatureStats } from './accumulate.ts';
 export { monitorBatch, levelOf, type DriftReport, type FeatureDrift, type DriftLevel, type Thresholds, type MonitorBatchInput } from './report.ts';
 export {
-  publishDriftMetrics, publishMonitorFailure, driftMetricData, metricsClient, defaultNamespace,
+  publishDriftMetrics, publishMonitorFailure, driftMetricData, metricsClient, defaultNamespace, putMetricData, MetricsPublishError,
   METRIC, DIMENSION, FEATURE_DIMENSION_SETS, MODEL_DIMENSION_SETS, FAILURE_DIMENSION_SETS, MAX_DATUMS_PER_CALL,
   type MetricsSink, type PublishOptions, type FailureContext,
 } from './metrics.ts';
@@ -20,5 +20,5 @@ export { chunkPredictor, modelScorer, type ChunkScorer, type ChunkPredictor } fr
 export { runMonitor, loadBaseline, monitorColumnSpecs, type MonitorRun, type MonitorResult } from './run.ts';
 export { monitorBatchObject, pendingBatches, type ObjectOutcome, type ObjectRunDeps } from './objects.ts';
 export {
-  lineageSchema, predictionPath, manifestKey, reportKey, reportHtmlKey, INCOMING_PREFIX, PREDICTIONS_PREFIX, REPORT_PREFIX, type Lineage,
+  lineageSchema, predictionPath, manifestKey, reportKey, reportHtmlKey, metricsKey, publishedKey, INCOMING_PREFIX, PREDICTIONS_PREFIX, REPORT_PREFIX, type Lineage,
 } from './lineage.ts';

@@ -6,6 +6,8 @@
 //   predictions bucket:  predictions/<path>.csv | .errors.csv     id + prediction + lineage | refused rows
 //                        predictions/<path>.manifest.json         lineage, written last
 //                        monitoring/<path>.drift.json | .html     the drift report of that input
+//                        monitoring/<path>.metrics.json           the CloudWatch datums of that report, before publishing
+//                        monitoring/<path>.published.json         written once they are published: the batch is monitored
 import { z } from 'zod';
 
 export const INCOMING_PREFIX = 'incoming/';
@@ -41,3 +43,5 @@ export function predictionPath(key: string): string | undefined {
 export const manifestKey = (path: string): string => `${PREDICTIONS_PREFIX}${path}${MANIFEST_SUFFIX}`;
 export const reportKey = (path: string): string => `${REPORT_PREFIX}${path}.drift.json`;
 export const reportHtmlKey = (path: string): string => `${REPORT_PREFIX}${path}.drift.html`;
+export const metricsKey = (path: string): string => `${REPORT_PREFIX}${path}.metrics.json`;
+export const publishedKey = (path: string): string => `${REPORT_PREFIX}${path}.published.json`;

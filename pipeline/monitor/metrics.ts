@@ -1,7 +1,7 @@
 // CloudWatch publishing of a drift report. The metric names and dimension sets are a contract with
 // the alarms in deployment/ (infrastructure builds alarms on exactly these), hence the exported constants.
 import { CloudWatchClient, PutMetricDataCommand, type MetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
-import { MltkError } from '../errors/index.ts';
+import { AccessDeniedError, MltkError } from '../errors/index.ts';
 import type { DriftReport } from './report.ts';
 import { awsRegion } from '../store/index.ts';
 
@@ -80,10 +80,29 @@ function sink(client?: MetricsSink): MetricsSink {
   return client ?? metricsClient();
 }
 
-async function putAll(client: MetricsSink, namespace: string, data: MetricDatum[]): Promise<number> {
+/** CloudWatch refused or never answered a PutMetricData call (after the SDK's own retries). */
+export class MetricsPublishError extends MltkError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('INTERNAL', message, [], options);
+  }
+}
+
+const isDenied = (e: unknown): boolean => /AccessDenied/.test((e as Error)?.name ?? '') ||
+  (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 403;
+
+/** Sends `data` in calls of at most MAX_DATUMS_PER_CALL; a failure names the namespace and how far it got. */
+export async function putMetricData(client: MetricsSink, namespace: string, data: MetricDatum[]): Promise<number> {
+  const total = Math.ceil(data.length / MAX_DATUMS_PER_CALL);
   let calls = 0;
   for (let i = 0; i < data.length; i += MAX_DATUMS_PER_CALL) {
-    await client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData: data.slice(i, i + MAX_DATUMS_PER_CALL) }));
+    try {
+      const MetricData = data.slice(i, i + MAX_DATUMS_PER_CALL);
+      await client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData }));
+    } catch (e) {
+      const call = `call ${calls + 1} of ${total}`;
+      const message = `cloudwatch:PutMetricData to namespace "${namespace}" failed (${call}): ${(e as Error).message}`;
+      throw isDenied(e) ? new AccessDeniedError(message, { cause: e }) : new MetricsPublishError(message, { cause: e });
+    }
     calls++;
   }
   return calls;
@@ -92,7 +111,7 @@ async function putAll(client: MetricsSink, namespace: string, data: MetricDatum[
 export async function publishDriftMetrics(report: DriftReport, opts: PublishOptions = {}): Promise<{ namespace: string; datums: number; calls: number }> {
   const namespace = opts.namespace ?? defaultNamespace(report.model.name);
   const data = driftMetricData(report);
-  const calls = await putAll(sink(opts.client), namespace, data);
+  const calls = await putMetricData(sink(opts.client), namespace, data);
   return { namespace, datums: data.length, calls };
 }
 
@@ -118,7 +137,8 @@ export async function publishMonitorFailure(error: unknown, ctx: FailureContext)
   }));
   const namespace = ctx.namespace ?? defaultNamespace(ctx.model);
   try {
-    await putAll(sink(ctx.client), namespace, datums(METRIC.MonitorFailures, 1, 'Count', FAILURE_DIMENSION_SETS, { Model: ctx.model }, new Date()));
+    const failure = datums(METRIC.MonitorFailures, 1, 'Count', FAILURE_DIMENSION_SETS, { Model: ctx.model }, new Date());
+    await putMetricData(sink(ctx.client), namespace, failure);
   } catch (e) {
     log(JSON.stringify({ level: 'error', event: 'monitor_failure_metric_failed', model: ctx.model, message: (e as Error).message }));
   }

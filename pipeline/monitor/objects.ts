@@ -10,23 +10,33 @@ import { InvalidInputError, NotFoundError } from '../errors/index.ts';
 import type { ModelVersion } from '../registry/index.ts';
 import { parseJson, type ObjectStore } from '../store/index.ts';
 import { renderReport } from './html.ts';
-import { lineageSchema, manifestKey, PREDICTIONS_PREFIX, REPORT_PREFIX, reportHtmlKey, reportKey, type Lineage } from './lineage.ts';
-import { publishDriftMetrics, publishMonitorFailure, type MetricsSink } from './metrics.ts';
+import {
+  lineageSchema, manifestKey, metricsKey, PREDICTIONS_PREFIX, publishedKey, REPORT_PREFIX, reportHtmlKey, reportKey,
+  type Lineage,
+} from './lineage.ts';
+import { defaultNamespace, driftMetricData, metricsClient, publishMonitorFailure, type MetricsSink } from './metrics.ts';
+import {
+  publishBatchMetrics, readBatchMetrics, readPublished, sameBatch, storeBatchMetrics, type BatchMetrics,
+} from './published.ts';
 import { runMonitor } from './run.ts';
 import { modelScorer, type ChunkScorer } from './scoring.ts';
 
 /**
- * Scored batches not monitored yet: manifests after the newest one that already has a report, at
- * most the last `lastN`, as `<path>`s. Keys order by name, which is time order for date-stamped paths.
+ * Scored batches not monitored yet, as `<path>`s: those whose metrics were computed but never
+ * published (a failed or interrupted publish), then the manifests after the newest monitored batch, at
+ * most the last `lastN`. A batch is monitored once its metrics are published (published.ts).
+ * Keys order by name, which is time order for date-stamped paths.
  */
 export async function pendingBatches(predictions: ObjectStore, lastN: number): Promise<string[]> {
-  const reports = new Set(await predictions.list(REPORT_PREFIX));
+  const monitoring = new Set(await predictions.list(REPORT_PREFIX));
   const paths = (await predictions.list(PREDICTIONS_PREFIX))
     .filter((k) => k.endsWith('.manifest.json'))
     .map((k) => k.slice(PREDICTIONS_PREFIX.length, -'.manifest.json'.length));
+  const published = (p: string) => monitoring.has(publishedKey(p));
   let lastDone = -1;
-  paths.forEach((p, i) => { if (reports.has(reportKey(p))) lastDone = i; });
-  return paths.slice(lastDone + 1).slice(-lastN);
+  paths.forEach((p, i) => { if (published(p)) lastDone = i; });
+  const unpublished = paths.slice(0, lastDone + 1).filter((p) => !published(p) && monitoring.has(metricsKey(p)));
+  return [...unpublished, ...paths.slice(lastDone + 1).slice(-lastN)];
 }
 
 export interface ObjectRunDeps {
@@ -45,7 +55,11 @@ export interface ObjectRunDeps {
 }
 
 export type ObjectOutcome =
-  | { path: string; status: 'monitored'; report: string; dataset_drift: boolean; drift_share: number; rows: number }
+  | {
+    path: string; status: 'monitored'; report: string; dataset_drift: boolean; drift_share: number; rows: number;
+    /** True when this run only published the metrics an earlier run computed (its publish had failed). */
+    republished: boolean;
+  }
   | { path: string; status: 'failed'; error: string }
   | { path: string; status: 'skipped'; reason: string };
 
@@ -66,12 +80,57 @@ async function readLineage(predictions: ObjectStore, path: string): Promise<Line
   return body && parseJson(body, lineageSchema, `${predictions.url}/${key}`);
 }
 
-/** Monitors the scored batch `<path>`. Nothing is written or published for a batch that fails. */
+type ScoredLineage = Extract<Lineage, { status: 'scored' }>;
+
+/** Reads, re-scores and reports the batch: the report under monitoring/ and the datums to publish. */
+async function driftOf(
+  path: string, lineage: ScoredLineage, deps: ObjectRunDeps, input: { stream?: Readable },
+): Promise<BatchMetrics> {
+  const where = `${deps.predictions.url}/${manifestKey(path)}`;
+  const source = `${deps.data.url}/${lineage.input_key}`;
+  const format = inputFormat(lineage.input_key);
+  if (!format) throw new InvalidInputError(`${where}: input ${source} is neither CSV nor JSON lines (.csv, .jsonl, .ndjson)`);
+  const hashed = hashing(await deps.data.getStream(lineage.input_key));
+  input.stream = hashed.stream;
+  const open = deps.openScorer ?? modelScorer(deps.registry);
+  const { report, baseline, scoring } = await runMonitor({
+    store: deps.registry, model: `${lineage.model.name}@${lineage.model.version}`, input: hashed.stream, source, format,
+    openScorer: async (mv) => {
+      if (mv.artifact.sha256 !== lineage.model.sha256) {
+        throw new InvalidInputError(`${where}: scored with ONNX ${lineage.model.sha256.slice(0, 12)}, but ${mv.name} v${mv.version} is now ${mv.artifact.sha256.slice(0, 12)}`);
+      }
+      return open(mv);
+    },
+  });
+  const sha256 = hashed.digest();
+  if (sha256 !== lineage.input.sha256) {
+    throw new InvalidInputError(`${source} changed since it was scored (sha256 ${sha256 ?? '(not read to the end)'}, lineage ${where} says ${lineage.input.sha256})`);
+  }
+  if (scoring && (scoring.scored !== lineage.scored || scoring.refused !== lineage.errors)) {
+    throw new InvalidInputError(`${source}: scored ${scoring.scored} rows and refused ${scoring.refused} here, but the batch scorer scored ${lineage.scored} and refused ${lineage.errors} (${where})`);
+  }
+  const withLineage = { ...report, lineage: { manifest: where, input_sha256: lineage.input.sha256, scored_at: lineage.scored_at, refused_rows: lineage.errors } };
+  await deps.predictions.put(reportKey(path), JSON.stringify(withLineage, null, 2));
+  await deps.predictions.put(reportHtmlKey(path), renderReport(report, baseline));
+  return {
+    batch: { scored_at: lineage.scored_at, input_sha256: lineage.input.sha256 },
+    namespace: deps.namespace ?? defaultNamespace(report.model.name),
+    summary: { rows: report.rows, drift_share: report.drift_share, dataset_drift: report.dataset_drift },
+    datums: driftMetricData(report),
+  };
+}
+
+/**
+ * Monitors the scored batch `<path>`: nothing is written or published for a batch that fails, and a
+ * batch whose metrics are already published is skipped. Metrics computed by an earlier run that could
+ * not publish them are published as they were (published.ts says what a crash leaves and how this recovers).
+ */
 export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Promise<ObjectOutcome> {
   const where = `${deps.predictions.url}/${manifestKey(path)}`;
   let modelName = deps.model.split('@')[0]!;
   let source = where;
-  let input: ReturnType<typeof hashing> | undefined;
+  const input: { stream?: Readable } = {};
+  let stored = false;
   try {
     const lineage = await readLineage(deps.predictions, path);
     // The manifest is written last: without it the batch is still being scored (or never was).
@@ -83,36 +142,27 @@ export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Pro
     if (lineage.status === 'rejected') throw new InvalidInputError(`${where}: the scorer rejected ${lineage.source} whole (${lineage.reason}); nothing to monitor`);
     source = `${deps.data.url}/${lineage.input_key}`;
     if (lineage.source !== source) throw new InvalidInputError(`${where}: input ${lineage.source} is not in the data bucket this monitor reads (${deps.data.url})`);
-    const format = inputFormat(lineage.input_key);
-    if (!format) throw new InvalidInputError(`${where}: input ${source} is neither CSV nor JSON lines (.csv, .jsonl, .ndjson)`);
-
-    input = hashing(await deps.data.getStream(lineage.input_key));
-    const open = deps.openScorer ?? modelScorer(deps.registry);
-    const { report, baseline, scoring } = await runMonitor({
-      store: deps.registry, model: `${lineage.model.name}@${lineage.model.version}`, input: input.stream, source, format,
-      openScorer: async (mv) => {
-        if (mv.artifact.sha256 !== lineage.model.sha256) {
-          throw new InvalidInputError(`${where}: scored with ONNX ${lineage.model.sha256.slice(0, 12)}, but ${mv.name} v${mv.version} is now ${mv.artifact.sha256.slice(0, 12)}`);
-        }
-        return open(mv);
-      },
-    });
-    const sha256 = input.digest();
-    if (sha256 !== lineage.input.sha256) {
-      throw new InvalidInputError(`${source} changed since it was scored (sha256 ${sha256 ?? '(not read to the end)'}, lineage ${where} says ${lineage.input.sha256})`);
+    const batch = { scored_at: lineage.scored_at, input_sha256: lineage.input.sha256 };
+    const published = await readPublished(deps.predictions, path);
+    if (published && sameBatch(published.batch, batch)) {
+      const reason = `already monitored: its metrics were published at ${published.published_at}`;
+      return { path, status: 'skipped', reason };
     }
-    if (scoring && (scoring.scored !== lineage.scored || scoring.refused !== lineage.errors)) {
-      throw new InvalidInputError(`${source}: scored ${scoring.scored} rows and refused ${scoring.refused} here, but the batch scorer scored ${lineage.scored} and refused ${lineage.errors} (${where})`);
-    }
-    const withLineage = { ...report, lineage: { manifest: where, input_sha256: lineage.input.sha256, scored_at: lineage.scored_at, refused_rows: lineage.errors } };
-    await deps.predictions.put(reportKey(path), JSON.stringify(withLineage, null, 2));
-    await deps.predictions.put(reportHtmlKey(path), renderReport(report, baseline));
-    await publishDriftMetrics(report, { namespace: deps.namespace, client: deps.metrics });
-    (deps.log ?? console.log)(JSON.stringify({ level: 'info', event: 'monitored', source, lineage: where, model: report.model, rows: report.rows, drift_share: report.drift_share, dataset_drift: report.dataset_drift }));
-    return { path, status: 'monitored', report: reportKey(path), dataset_drift: report.dataset_drift, drift_share: report.drift_share, rows: report.rows };
+    const earlier = await readBatchMetrics(deps.predictions, path);
+    const republished = earlier !== undefined && sameBatch(earlier.batch, batch);
+    const metrics = republished ? earlier : await driftOf(path, lineage, deps, input);
+    if (!republished) await storeBatchMetrics(deps.predictions, path, metrics);
+    stored = true;
+    await publishBatchMetrics(deps.predictions, path, metrics, deps.metrics ?? metricsClient());
+    (deps.log ?? console.log)(JSON.stringify({
+      level: 'info', event: 'monitored', source, lineage: where, model: lineage.model, republished, ...metrics.summary,
+    }));
+    return { path, status: 'monitored', report: reportKey(path), republished, ...metrics.summary };
   } catch (e) {
-    input?.stream.destroy();
+    input.stream?.destroy();
     await publishMonitorFailure(e, { model: modelName, source, namespace: deps.namespace, client: deps.metrics, log: deps.log });
-    return { path, status: 'failed', error: (e as Error).message };
+    const retry = !stored ? ''
+      : ` (its metrics are stored in ${deps.predictions.url}/${metricsKey(path)}; the hourly run publishes them again)`;
+    return { path, status: 'failed', error: `${(e as Error).message}${retry}` };
   }
 }
