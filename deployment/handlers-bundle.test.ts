@@ -84,7 +84,7 @@ let moto: MotoServer | undefined;
 test('bundled predict handler scores an S3 ObjectCreated event, then the bundled monitor reports its drift', { skip: motoUnavailable() }, async () => {
   moto = await startMoto();
   Object.assign(process.env, moto.env);
-  const s3 = makeS3Client();
+  const s3 = await makeS3Client();
   for (const Bucket of ['data', 'preds']) await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
   const text = await readFile(input, 'utf8');
   const lines = text.trimEnd().split('\n');

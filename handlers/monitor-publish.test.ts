@@ -109,10 +109,10 @@ before(async () => {
   moto = await startMoto();
   proxy = await startFaultProxy(moto.endpoint);
   Object.assign(process.env, moto.env);
-  s3 = makeS3Client();
+  s3 = await makeS3Client();
   for (const Bucket of ['model-bucket', 'data-bucket', 'pred-bucket'])
     await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
-  cw = metricsClient({ endpoint: moto.endpoint });
+  cw = await metricsClient({ endpoint: moto.endpoint });
   const registry = openStore('s3://model-bucket');
   data = openStore('s3://data-bucket');
   preds = openStore('s3://pred-bucket');

@@ -36,9 +36,9 @@ before(async () => {
   if (skip) return;
   moto = await startMoto();
   useMotoEnv(moto);
-  s3 = makeS3Client();
+  s3 = await makeS3Client();
   for (const b of ['model-bucket', 'data-bucket', 'pred-bucket']) await s3.send(new CreateBucketCommand({ Bucket: b, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
-  cw = metricsClient({ endpoint: moto.endpoint });
+  cw = await metricsClient({ endpoint: moto.endpoint });
   registry = openStore('s3://model-bucket');
   data = openStore('s3://data-bucket');
   preds = openStore('s3://pred-bucket');

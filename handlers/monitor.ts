@@ -51,7 +51,7 @@ export async function handler(event: unknown): Promise<{ monitored: ObjectOutcom
     : await pendingBatches(predictions, env.MLTK_MONITOR_LAST_N);
   const deps = {
     registry: openStore(env.MLTK_STORE), data: openStore(`s3://${env.MLTK_DATA_BUCKET}`), predictions,
-    model: `${env.MLTK_MODEL}@${env.MLTK_ALIAS}`, namespace: env.MLTK_METRIC_NAMESPACE, metrics: metricsClient(),
+    model: `${env.MLTK_MODEL}@${env.MLTK_ALIAS}`, namespace: env.MLTK_METRIC_NAMESPACE, metrics: await metricsClient(),
   };
   const monitored: ObjectOutcome[] = [];
   for (const path of paths) monitored.push(await monitorBatchObject(path, deps));

@@ -94,7 +94,7 @@ after(async () => { await moto?.stop(); });
 test('S3 ObjectCreated under incoming/ → predictions and errors objects in the predictions bucket (moto_server)', { skip: motoUnavailable() }, async () => {
   moto = await startMoto();
   useMotoEnv(moto);
-  const s3 = makeS3Client();
+  const s3 = await makeS3Client();
   for (const Bucket of ['mltk-models', 'mltk-data', 'mltk-predictions']) await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
   const models = openStore('s3://mltk-models');
   const mv = await registerOnnx(models, fx.config, fx.trained.onnx);

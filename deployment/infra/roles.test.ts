@@ -299,8 +299,8 @@ before(async () => {
   const region = moto.env.AWS_REGION!;
   // Endpoint and region for every client; no default credentials: each client signs as someone named.
   Object.assign(process.env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: region });
-  adminS3 = makeS3Client({ credentials: admin });
-  adminCw = metricsClient({ endpoint: moto.endpoint, region, credentials: admin });
+  adminS3 = await makeS3Client({ credentials: admin });
+  adminCw = await metricsClient({ endpoint: moto.endpoint, region, credentials: admin });
   await moto.enforceIam();
 
   for (const Bucket of Object.values(buckets))
@@ -420,7 +420,7 @@ test('neighbouring actions the roles are not granted are denied, naming action, 
     buckets.data,
     'incoming/x.csv',
   );
-  const cw = metricsClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, credentials: monitor });
+  const cw = await metricsClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, credentials: monitor });
   try {
     await assert.rejects(
       cw.send(

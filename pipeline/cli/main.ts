@@ -1,5 +1,6 @@
 // The mltk CLI: one commander program; each command group lives in commands/.
 import { Command } from 'commander';
+import pkg from '../../package.json' with { type: 'json' };
 import { registerData } from './commands/data.ts';
 import { registerRuns } from './commands/runs.ts';
 import { registerModels } from './commands/models.ts';
@@ -11,6 +12,7 @@ import { registerServe } from './commands/serve.ts';
 export function buildProgram(): Command {
   const program = new Command('mltk')
     .description('Serverless MLOps toolkit: data versions, runs, model registry, training, prediction and monitoring')
+    .version(pkg.version, '-V, --version', 'print the mltk version')
     .option('--store <url>', 'object store: a folder, file://PATH or s3://bucket/prefix (default: $MLTK_STORE or ./.mltk)')
     .option('--json', 'print exactly one JSON document on stdout; human text goes to stderr')
     .showHelpAfterError()

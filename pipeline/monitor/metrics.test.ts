@@ -15,7 +15,7 @@ let cw: CloudWatchClient;
 before(async () => {
   if (skip) return;
   moto = await startMoto();
-  cw = metricsClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  cw = await metricsClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
 });
 after(async () => { cw?.destroy(); await moto?.stop(); });
 

@@ -1,6 +1,7 @@
 // CloudWatch publishing of a drift report. The metric names and dimension sets are a contract with
 // the alarms in deployment/ (infrastructure builds alarms on exactly these), hence the exported constants.
-import { CloudWatchClient, PutMetricDataCommand, type MetricDatum, type StandardUnit } from '@aws-sdk/client-cloudwatch';
+import type * as CloudWatchSdk from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient, PutMetricDataCommand, MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { AccessDeniedError, MltkError } from '../errors/index.ts';
 import type { DriftReport } from './report.ts';
 import { awsRegion } from '../store/index.ts';
@@ -68,16 +69,21 @@ export function driftMetricData(report: DriftReport, timestamp = new Date(report
   return out;
 }
 
+let sdk: Promise<typeof CloudWatchSdk> | undefined;
+
+/** The CloudWatch SDK, loaded on first use: only publishing needs it, and it costs more to load than most commands take. */
+function cloudWatchSdk(): Promise<typeof CloudWatchSdk> {
+  sdk ??= import('@aws-sdk/client-cloudwatch');
+  return sdk;
+}
+
 /**
  * A CloudWatch client for metrics. Request compression is off: a full batch of 1,000 datums is ~250 KB,
  * well inside the 1 MB limit, and moto (our test server) cannot read the SDK's gzip-encoded bodies.
  */
-export function metricsClient(config: ConstructorParameters<typeof CloudWatchClient>[0] = {}): CloudWatchClient {
+export async function metricsClient(config: ConstructorParameters<typeof CloudWatchClient>[0] = {}): Promise<CloudWatchClient> {
+  const { CloudWatchClient } = await cloudWatchSdk();
   return new CloudWatchClient({ region: awsRegion(), disableRequestCompression: true, ...config });
-}
-
-function sink(client?: MetricsSink): MetricsSink {
-  return client ?? metricsClient();
 }
 
 /** CloudWatch refused or never answered a PutMetricData call (after the SDK's own retries). */
@@ -91,7 +97,9 @@ const isDenied = (e: unknown): boolean => /AccessDenied/.test((e as Error)?.name
   (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 403;
 
 /** Sends `data` in calls of at most MAX_DATUMS_PER_CALL; a failure names the namespace and how far it got. */
-export async function putMetricData(client: MetricsSink, namespace: string, data: MetricDatum[]): Promise<number> {
+export async function putMetricData(sink: MetricsSink | undefined, namespace: string, data: MetricDatum[]): Promise<number> {
+  const { PutMetricDataCommand } = await cloudWatchSdk();
+  const client = sink ?? await metricsClient();
   const total = Math.ceil(data.length / MAX_DATUMS_PER_CALL);
   let calls = 0;
   for (let i = 0; i < data.length; i += MAX_DATUMS_PER_CALL) {
@@ -111,7 +119,7 @@ export async function putMetricData(client: MetricsSink, namespace: string, data
 export async function publishDriftMetrics(report: DriftReport, opts: PublishOptions = {}): Promise<{ namespace: string; datums: number; calls: number }> {
   const namespace = opts.namespace ?? defaultNamespace(report.model.name);
   const data = driftMetricData(report);
-  const calls = await putMetricData(sink(opts.client), namespace, data);
+  const calls = await putMetricData(opts.client, namespace, data);
   return { namespace, datums: data.length, calls };
 }
 
@@ -138,7 +146,7 @@ export async function publishMonitorFailure(error: unknown, ctx: FailureContext)
   const namespace = ctx.namespace ?? defaultNamespace(ctx.model);
   try {
     const failure = datums(METRIC.MonitorFailures, 1, 'Count', FAILURE_DIMENSION_SETS, { Model: ctx.model }, new Date());
-    await putMetricData(sink(ctx.client), namespace, failure);
+    await putMetricData(ctx.client, namespace, failure);
   } catch (e) {
     log(JSON.stringify({ level: 'error', event: 'monitor_failure_metric_failed', model: ctx.model, message: (e as Error).message }));
   }

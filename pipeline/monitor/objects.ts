@@ -153,7 +153,7 @@ export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Pro
     const metrics = republished ? earlier : await driftOf(path, lineage, deps, input);
     if (!republished) await storeBatchMetrics(deps.predictions, path, metrics);
     stored = true;
-    await publishBatchMetrics(deps.predictions, path, metrics, deps.metrics ?? metricsClient());
+    await publishBatchMetrics(deps.predictions, path, metrics, deps.metrics ?? await metricsClient());
     (deps.log ?? console.log)(JSON.stringify({
       level: 'info', event: 'monitored', source, lineage: where, model: lineage.model, republished, ...metrics.summary,
     }));

@@ -1,11 +1,12 @@
 // A registry model version loaded into an ONNX Runtime session (hash-verified blob), and the
 // per-container cache that keeps one session warm and follows alias moves within a TTL.
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import type { z } from 'zod';
 import type { Table } from '../data/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
 import { getAlias, getModelVersion, resolveModel, type DatasetLineage, type ModelVersion, type Signature } from '../registry/index.ts';
 import { getBlob, type ObjectStore } from '../store/index.ts';
+import { onnxRuntime } from '../train/index.ts';
 import { ModelUnavailableError } from './errors.ts';
 import { buildFeeds, inputPlan, runFeeds, type InputPlan } from './score.ts';
 import { instanceSchema, type Instance } from './signature.ts';
@@ -68,7 +69,7 @@ export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opt
     ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
     graphOptimizationLevel: 'all',
   };
-  const session = await ort.InferenceSession.create(bytes, sessionOptions);
+  const session = await onnxRuntime().InferenceSession.create(bytes, sessionOptions);
   let plan: InputPlan[];
   try {
     plan = inputPlan(mv.signature, session, `${mv.name} v${mv.version} (${mv.artifact.sha256.slice(0, 12)})`);

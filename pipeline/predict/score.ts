@@ -1,10 +1,11 @@
 // Typed columns → ONNX Runtime tensors → predictions. The ONNX contract: one [N,1] input per
 // feature named as the feature, float for numeric/boolean (NaN = missing), string for
 // categorical ("" = missing); one float [N,1] output `prediction`. No per-row objects here.
-import ort from 'onnxruntime-node';
+import type ort from 'onnxruntime-node';
 import type { Table } from '../data/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import type { Signature } from '../registry/index.ts';
+import { onnxRuntime } from '../train/index.ts';
 
 export const OUTPUT_NAME = 'prediction';
 
@@ -96,7 +97,7 @@ export function toFeeds(Tensor: TensorCtor, inputs: readonly InputColumn[], rows
 /** Rows of `table` not flagged in `bad`, as ORT feeds; `rows` is how many went in. */
 export function buildFeeds(plan: readonly InputPlan[], table: Table, bad?: Uint8Array): { feeds: Record<string, ort.Tensor>; rows: number } {
   const { inputs, rows } = buildInputs(plan, table, bad);
-  return { feeds: toFeeds(ort.Tensor as unknown as TensorCtor, inputs, rows), rows };
+  return { feeds: toFeeds(onnxRuntime().Tensor as unknown as TensorCtor, inputs, rows), rows };
 }
 
 /** Runs the session; predictions as float32, one per fed row. */

@@ -122,7 +122,7 @@ recovery('s3 on moto_server', async () => {
     Object.assign(process.env, moto.env);
   }
   const name = `alias-${++bucket}`;
-  await makeS3Client().send(new CreateBucketCommand({ Bucket: name, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
+  await (await makeS3Client()).send(new CreateBucketCommand({ Bucket: name, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
   const url = `s3://${name}/registry`;
   return { url, store: openStore(url) };
 }, motoUnavailable());

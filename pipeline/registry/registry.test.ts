@@ -94,7 +94,7 @@ let moto: MotoServer | undefined;
 test('concurrent registrations on S3 (moto_server) also get distinct versions', { skip: motoUnavailable() }, async () => {
   moto = await startMoto();
   Object.assign(process.env, moto.env);
-  await makeS3Client().send(new CreateBucketCommand({ Bucket: 'reg', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
+  await (await makeS3Client()).send(new CreateBucketCommand({ Bucket: 'reg', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
   const store = openStore('s3://reg/mltk');
   const e = await entry(store);
   const got = await Promise.all(Array.from({ length: 10 }, () => registerModelVersion(store, e)));

@@ -1,10 +1,7 @@
 // S3 backend (`s3://bucket/prefix`). Endpoint and region come from the standard AWS
 // variables (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION), which the SDK reads itself.
-import {
-  S3Client, type S3ClientConfig, GetObjectCommand, PutObjectCommand, HeadObjectCommand, ListObjectsV2Command,
-  DeleteObjectCommand,
-  CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, AbortMultipartUploadCommand,
-} from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { AccessDeniedError, ConflictError, IncompleteUploadError, NotFoundError } from '../errors/index.ts';
 import type { ObjectInfo, ObjectStore } from './types.ts';
@@ -40,9 +37,17 @@ export function awsRegion(): string {
   return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'eu-west-2';
 }
 
+let sdk: Promise<typeof S3Sdk> | undefined;
+
+/** The S3 SDK, loaded on first use: it costs more to load than most commands take, and most never touch S3. */
+function s3Sdk(): Promise<typeof S3Sdk> {
+  return (sdk ??= import('@aws-sdk/client-s3'));
+}
+
 /** An S3 client with the toolkit's settings; `credentials` replaces the default chain (a test acting as someone). */
-export function makeS3Client(opts: { credentials?: S3ClientConfig['credentials'] } = {}): S3Client {
+export async function makeS3Client(opts: { credentials?: S3ClientConfig['credentials'] } = {}): Promise<S3Client> {
   const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const { S3Client } = await s3Sdk();
   return new S3Client({
     ...opts,
     region: awsRegion(),
@@ -56,8 +61,15 @@ export function makeS3Client(opts: { credentials?: S3ClientConfig['credentials']
 
 export class S3Store implements ObjectStore {
   readonly url: string;
-  constructor(readonly bucket: string, readonly prefix: string, private readonly client: S3Client = makeS3Client()) {
+  private connected: Promise<{ client: S3Client; sdk: typeof S3Sdk }> | undefined;
+  /** `client`: a client to use (or its promise); by default one with the toolkit's settings, made on first use. */
+  constructor(readonly bucket: string, readonly prefix: string, private readonly client?: S3Client | Promise<S3Client>) {
     this.url = `s3://${bucket}${prefix ? `/${prefix}` : ''}`;
+  }
+
+  /** The client and the SDK's command classes, loaded on the first request. */
+  private api(): Promise<{ client: S3Client; sdk: typeof S3Sdk }> {
+    return (this.connected ??= Promise.all([this.client ?? makeS3Client(), s3Sdk()]).then(([client, sdk]) => ({ client, sdk })));
   }
 
   private key(key: string): string {
@@ -89,8 +101,9 @@ export class S3Store implements ObjectStore {
   }
 
   async getWithEtag(key: string): Promise<{ body: Buffer; etag: string }> {
+    const { client, sdk } = await this.api();
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
       const body = Buffer.from(await res.Body!.transformToByteArray());
       return { body, etag: res.ETag ?? '' };
     } catch (e) {
@@ -100,8 +113,9 @@ export class S3Store implements ObjectStore {
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
+    const { client, sdk } = await this.api();
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      const res = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
       return { size: res.ContentLength ?? 0, etag: res.ETag ?? '' };
     } catch (e) {
       if (isNotFound(e)) return undefined;
@@ -110,8 +124,9 @@ export class S3Store implements ObjectStore {
   }
 
   async put(key: string, body: Buffer | string): Promise<{ etag: string }> {
+    const { client, sdk } = await this.api();
     try {
-      const res = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body }));
+      const res = await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body }));
       return { etag: res.ETag ?? '' };
     } catch (e) {
       throw this.denied(e, 's3:PutObject', key);
@@ -119,8 +134,9 @@ export class S3Store implements ObjectStore {
   }
 
   async putIfAbsent(key: string, body: Buffer | string): Promise<{ etag: string }> {
+    const { client, sdk } = await this.api();
     try {
-      const res = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, IfNoneMatch: '*' }));
+      const res = await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, IfNoneMatch: '*' }));
       return { etag: res.ETag ?? '' };
     } catch (e) {
       if (isPreconditionFailure(e)) throw new ConflictError(`${this.url}: "${key}" already exists`);
@@ -129,8 +145,9 @@ export class S3Store implements ObjectStore {
   }
 
   async putIfMatch(key: string, body: Buffer | string, etag: string): Promise<{ etag: string }> {
+    const { client, sdk } = await this.api();
     try {
-      const res = await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, IfMatch: etag }));
+      const res = await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, IfMatch: etag }));
       return { etag: res.ETag ?? '' };
     } catch (e) {
       if (isPreconditionFailure(e) || isNotFound(e)) throw new ConflictError(`${this.url}: "${key}" changed concurrently (expected version ${etag})`);
@@ -139,12 +156,13 @@ export class S3Store implements ObjectStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    const { client, sdk } = await this.api();
     const out: string[] = [];
     let token: string | undefined;
     const strip = this.prefix ? this.prefix.length + 1 : 0;
     do {
-      const list = new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key(prefix), ContinuationToken: token });
-      const res = await this.client.send(list).catch((e: unknown) => { throw this.denied(e, 's3:ListBucket', prefix); });
+      const list = new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key(prefix), ContinuationToken: token });
+      const res = await client.send(list).catch((e: unknown) => { throw this.denied(e, 's3:ListBucket', prefix); });
       for (const obj of res.Contents ?? []) if (obj.Key) out.push(obj.Key.slice(strip));
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
@@ -152,8 +170,9 @@ export class S3Store implements ObjectStore {
   }
 
   async getStream(key: string): Promise<Readable> {
+    const { client, sdk } = await this.api();
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
       return res.Body as Readable;
     } catch (e) {
       if (isNotFound(e)) throw this.notFound(key);
@@ -167,6 +186,7 @@ export class S3Store implements ObjectStore {
    * (IncompleteUploadError, with the upload id) instead of leaving billed parts behind unreported.
    */
   async putStream(key: string, body: Readable | AsyncIterable<Buffer>): Promise<{ etag: string }> {
+    const { client, sdk } = await this.api();
     const Key = this.key(key);
     let buffered: Buffer[] = [];
     let size = 0;
@@ -177,11 +197,11 @@ export class S3Store implements ObjectStore {
       buffered = [];
       size = 0;
       if (!uploadId) {
-        const res = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key }));
+        const res = await client.send(new sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key }));
         uploadId = res.UploadId!;
       }
       const PartNumber = parts.length + 1;
-      const res = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber, Body: part }));
+      const res = await client.send(new sdk.UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber, Body: part }));
       parts.push({ ETag: res.ETag!, PartNumber });
     };
     try {
@@ -192,13 +212,13 @@ export class S3Store implements ObjectStore {
       }
       if (!uploadId) return await this.put(key, Buffer.concat(buffered));
       if (size > 0) await flush();
-      const res = await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+      const res = await client.send(new sdk.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
       return { etag: res.ETag ?? '' };
     } catch (e) {
       const failure = this.denied(e, 's3:PutObject', key);
       if (!uploadId) throw failure;
       try {
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId }));
+        await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId }));
       } catch (abortFailure) {
         const abortError = this.denied(abortFailure, 's3:AbortMultipartUpload', key);
         throw new IncompleteUploadError(
@@ -212,8 +232,9 @@ export class S3Store implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
+    const { client, sdk } = await this.api();
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
     } catch (e) {
       throw this.denied(e, 's3:DeleteObject', key);
     }

@@ -91,7 +91,7 @@ let moto: MotoServer | undefined;
 contract('s3 (moto_server)', async () => {
   moto = await startMoto();
   Object.assign(process.env, moto.env);
-  await makeS3Client().send(new CreateBucketCommand({ Bucket: 'mltk-test', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
+  await (await makeS3Client()).send(new CreateBucketCommand({ Bucket: 'mltk-test', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
   return openStore('s3://mltk-test/team/registry');
 }, motoUnavailable());
 after(async () => { await moto?.stop(); });

@@ -5,6 +5,7 @@ export type { TrainedModel, TrainOptions, RoundLog } from './types.ts';
 export { exportOnnx, onnxInputSpec, ONNX_IR_VERSION, ONNX_OPSET, ONNX_ML_OPSET, OUTPUT_NAME } from './onnx/export.ts';
 export type { ExportableModel, OnnxInput } from './onnx/export.ts';
 export { onnxFeeds } from './onnx/session.ts';
+export { onnxRuntime, type OnnxRuntime } from './onnx/runtime.ts';
 export { evaluate, segmentGroups, BOOLEAN_SEGMENTS } from './evaluate.ts';
 export type { Evaluation, GroupMetrics, Groups } from './evaluate.ts';
 // The model shapes exportOnnx takes, for callers that build or load a model themselves.

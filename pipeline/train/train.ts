@@ -19,7 +19,7 @@ export async function trainModel(config: ModelConfig, train: Table, opts: TrainO
   switch (trainer.type) {
     case 'gbdt': {
       const m = await trainGbdt(config, trainer.params, train, target, rows, opts);
-      const onnx = exportOnnx(config, { kind: 'trees', ensemble: m.ensemble, codes: m.codes });
+      const onnx = await exportOnnx(config, { kind: 'trees', ensemble: m.ensemble, codes: m.codes });
       return {
         onnx,
         predict: async (table) => predictTrees(m.ensemble, featureColumns(config, table, m.codes), table.rows),
@@ -31,7 +31,7 @@ export async function trainModel(config: ModelConfig, train: Table, opts: TrainO
     case 'linear': {
       const m = trainLinear(config, trainer.params.alpha, train, target, rows);
       return {
-        onnx: exportOnnx(config, { kind: 'linear', linear: m }),
+        onnx: await exportOnnx(config, { kind: 'linear', linear: m }),
         predict: async (table) => predictLinear(config, m, table),
         rounds: [],
         params: { alpha: trainer.params.alpha, rows: rows.length },

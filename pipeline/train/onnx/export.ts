@@ -6,7 +6,7 @@ import type { TreeEnsemble } from '../ensemble.ts';
 import type { CategoryCodes } from '../features.ts';
 import type { LinearModel } from '../linear.ts';
 import { attr, columnValueInfo, GraphBuilder, ML_DOMAIN } from './graph.ts';
-import { DataType, ModelProto } from './proto.ts';
+import { DataType, onnxModelProto } from './proto.ts';
 
 export type ExportableModel =
   | { kind: 'trees'; ensemble: TreeEnsemble; codes: CategoryCodes }
@@ -28,7 +28,7 @@ export function onnxInputSpec(config: ModelConfig): OnnxInput[] {
   return config.features.map((f) => ({ name: f.name, type: f.type === 'categorical' ? 'string' : 'float' }));
 }
 
-export function exportOnnx(config: ModelConfig, model: ExportableModel): Uint8Array {
+export async function exportOnnx(config: ModelConfig, model: ExportableModel): Promise<Uint8Array> {
   const g = new GraphBuilder();
   // Float value per config feature: the input itself, or the LabelEncoder output for a categorical.
   const floatOf = new Map<string, string>();
@@ -54,6 +54,7 @@ export function exportOnnx(config: ModelConfig, model: ExportableModel): Uint8Ar
   if (model.kind === 'trees') treeBody(g, features, model.ensemble);
   else linearBody(g, features, model.linear, floatOf);
 
+  const ModelProto = await onnxModelProto();
   const message = ModelProto.fromObject({
     ir_version: ONNX_IR_VERSION,
     producer_name: 'mltk',

@@ -1,7 +1,8 @@
 // The subset of onnx.proto (field numbers from the ONNX IR spec) the exporter writes, as a
 // protobufjs JSON descriptor: enough for a graph of nodes with attributes, typed inputs/outputs,
-// initializers and metadata.
-import protobuf from 'protobufjs';
+// initializers and metadata. protobufjs is loaded on first use (a command that never exports or reads
+// a model does not pay for it).
+import type * as Protobuf from 'protobufjs';
 
 const descriptor = {
   nested: {
@@ -80,7 +81,12 @@ const descriptor = {
   },
 };
 
-export const ModelProto = protobuf.Root.fromJSON(descriptor).lookupType('onnx.ModelProto');
+let modelProto: Promise<Protobuf.Type> | undefined;
+
+/** The onnx.ModelProto message type (encode, decode, fromObject, toObject). */
+export function onnxModelProto(): Promise<Protobuf.Type> {
+  return (modelProto ??= import('protobufjs').then((m) => (m.default ?? m).Root.fromJSON(descriptor).lookupType('onnx.ModelProto')));
+}
 
 /** TensorProto.DataType values used here. */
 export const DataType = { FLOAT: 1, INT64: 7, STRING: 8, BOOL: 9 } as const;

@@ -1,23 +1,25 @@
 // Scoring a Table through onnxruntime-node per the input contract; used for `command` models and
 // to check that a produced file follows the contract.
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import type { ModelConfig } from '../../config/index.ts';
 import type { Table } from '../../data/index.ts';
 import { TrainingError } from '../../errors/index.ts';
 import { onnxInputSpec, OUTPUT_NAME } from './export.ts';
+import { onnxRuntime } from './runtime.ts';
 
 /** One [N,1] tensor per config feature: float32 with NaN for missing, or strings with "" for missing. */
 export function onnxFeeds(config: ModelConfig, table: Table): Record<string, ort.Tensor> {
+  const { Tensor } = onnxRuntime();
   const feeds: Record<string, ort.Tensor> = {};
   for (const f of config.features) {
     const col = table.columns.get(f.name);
     if (!col) throw new TrainingError(`table has no column "${f.name}"`, [{ field: f.name, issue: 'column missing' }]);
     if (col.kind === 'categorical') {
-      feeds[f.name] = new ort.Tensor('string', Array.from(col.codes, (c) => (c < 0 ? '' : col.categories[c]!)), [table.rows, 1]);
+      feeds[f.name] = new Tensor('string', Array.from(col.codes, (c) => (c < 0 ? '' : col.categories[c]!)), [table.rows, 1]);
     } else if (col.kind === 'numeric') {
-      feeds[f.name] = new ort.Tensor('float32', Float32Array.from(col.values), [table.rows, 1]);
+      feeds[f.name] = new Tensor('float32', Float32Array.from(col.values), [table.rows, 1]);
     } else {
-      feeds[f.name] = new ort.Tensor('string', col.values.map((v) => v ?? ''), [table.rows, 1]);
+      feeds[f.name] = new Tensor('string', col.values.map((v) => v ?? ''), [table.rows, 1]);
     }
   }
   return feeds;
@@ -32,7 +34,7 @@ export async function scoreOnnx(session: ort.InferenceSession, config: ModelConf
 export async function openContractSession(config: ModelConfig, bytes: Uint8Array, source: string): Promise<ort.InferenceSession> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes);
+    session = await onnxRuntime().InferenceSession.create(bytes);
   } catch (e) {
     throw new TrainingError(`${source} is not a valid ONNX model: ${(e as Error).message}`);
   }
