@@ -41,7 +41,8 @@ let sdk: Promise<typeof S3Sdk> | undefined;
 
 /** The S3 SDK, loaded on first use: it costs more to load than most commands take, and most never touch S3. */
 function s3Sdk(): Promise<typeof S3Sdk> {
-  return (sdk ??= import('@aws-sdk/client-s3'));
+  sdk ??= import('@aws-sdk/client-s3');
+  return sdk;
 }
 
 /** An S3 client with the toolkit's settings; `credentials` replaces the default chain (a test acting as someone). */
@@ -69,7 +70,8 @@ export class S3Store implements ObjectStore {
 
   /** The client and the SDK's command classes, loaded on the first request. */
   private api(): Promise<{ client: S3Client; sdk: typeof S3Sdk }> {
-    return (this.connected ??= Promise.all([this.client ?? makeS3Client(), s3Sdk()]).then(([client, sdk]) => ({ client, sdk })));
+    this.connected ??= Promise.all([this.client ?? makeS3Client(), s3Sdk()]).then(([client, sdk]) => ({ client, sdk }));
+    return this.connected;
   }
 
   private key(key: string): string {

@@ -85,7 +85,8 @@ let modelProto: Promise<Protobuf.Type> | undefined;
 
 /** The onnx.ModelProto message type (encode, decode, fromObject, toObject). */
 export function onnxModelProto(): Promise<Protobuf.Type> {
-  return (modelProto ??= import('protobufjs').then((m) => (m.default ?? m).Root.fromJSON(descriptor).lookupType('onnx.ModelProto')));
+  modelProto ??= import('protobufjs').then((m) => (m.default ?? m).Root.fromJSON(descriptor).lookupType('onnx.ModelProto'));
+  return modelProto;
 }
 
 /** TensorProto.DataType values used here. */

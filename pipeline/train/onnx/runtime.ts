@@ -9,5 +9,6 @@ export type OnnxRuntime = typeof Ort;
 let runtime: OnnxRuntime | undefined;
 
 export function onnxRuntime(): OnnxRuntime {
-  return (runtime ??= createRequire(import.meta.url)('onnxruntime-node') as OnnxRuntime);
+  runtime ??= createRequire(import.meta.url)('onnxruntime-node') as OnnxRuntime;
+  return runtime;
 }
