@@ -11,6 +11,10 @@ export interface CliContext {
   store(): ObjectStore;
   /** Human text, progress and warnings: always stderr in --json mode, stdout otherwise. */
   say(line: string): void;
+  /** A warning: always stderr, so it never mixes with a result on stdout. */
+  warn(line: string): void;
+  /** Manifests a listing skipped: one warning each (the --json document also lists them). */
+  warnMalformed(entries: readonly { key: string; error: string }[]): void;
   /** Progress on one updating line (stderr, only on a terminal). */
   progress(line: string): void;
   /** The command's result: the JSON document with --json, else `human` lines. */
@@ -41,6 +45,10 @@ export function makeContext(cmd: Command): CliContext {
     storeUrl: url,
     store: () => (store ??= openStore(url)),
     say: (line) => (json ? process.stderr : process.stdout).write(`${line}\n`),
+    warn: (line) => process.stderr.write(`mltk: warning: ${line}\n`),
+    warnMalformed: (entries) => {
+      for (const m of entries) process.stderr.write(`mltk: warning: skipped ${m.error}\n`);
+    },
     progress: (line) => { if (tty) process.stderr.write(`\r\x1b[K${line}`); },
     result: (doc, human) => {
       if (tty) process.stderr.write('\r\x1b[K');

@@ -85,7 +85,8 @@ export async function summarizeCsvFile(path: string): Promise<FileSummary> {
         if (s === e) { st.missing++; continue; }
         if (st.numeric) {
           const v = parseNumberBytes(buf, s, e);
-          if (Number.isNaN(v)) st.numeric = false;
+          // 1e400 reads as Infinity: not a number a manifest (JSON) can hold, so not a numeric column either.
+          if (!Number.isFinite(v)) st.numeric = false;
           else {
             if (v < st.min) st.min = v;
             if (v > st.max) st.max = v;

@@ -171,6 +171,8 @@ function convertCell(st: BlockState, k: number, r: number, row: number, buf: Buf
     if (s === e) { if (!spec.nullable) note('missing value (column is not nullable)'); return; }
     const v = parseNumberBytes(buf, s, e);
     if (Number.isNaN(v)) { note(`expected a number, got "${shown()}"`); return; }
+    // Digits past a double's range (1e400) read as ±Infinity: no statistic, loss or metric survives one.
+    if (!Number.isFinite(v)) { note(`"${shown()}" is beyond the range of a number (it reads as ${v})`); return; }
     if (spec.type === 'boolean' && v !== 0 && v !== 1) { note(`expected 0 or 1, got "${shown()}"`); return; }
     if (spec.type === 'numeric' && (v < (spec.min ?? -Infinity) || v > (spec.max ?? Infinity))) {
       note(`value ${v} out of range (expected ${describeRange(spec)})`);

@@ -4,7 +4,7 @@
 import type { ModelConfig } from '../config/index.ts';
 import { ConflictError } from '../errors/index.ts';
 import { getAlias, getModelVersion, moveAlias, type ModelVersion } from '../registry/index.ts';
-import type { ObjectStore } from '../store/index.ts';
+import { MalformedManifestError, type ObjectStore } from '../store/index.ts';
 import { checkGate, type GateResult } from './gate.ts';
 
 export interface PromotionDecision {
@@ -36,6 +36,11 @@ export function decidePromotion(policy: Policy, candidate: number, incumbent: { 
   const base = { alias: policy.alias, metric: policy.metric, candidate, incumbent };
   if (!Number.isFinite(candidate)) return { ...base, promote: false, reason: `candidate ${policy.metric} is not a number` };
   if (!incumbent) return { ...base, promote: true, reason: `first version for @${policy.alias}` };
+  if (!Number.isFinite(incumbent.value)) {
+    // The holder's metric is undefined (e.g. r2 of a constant test target): nothing to beat.
+    const reason = `version ${incumbent.version} has no ${policy.metric}; the candidate's is ${candidate.toPrecision(5)}`;
+    return { ...base, promote: true, reason };
+  }
   const m = policy.min_improvement;
   const better = policy.metric === 'r2' ? candidate > incumbent.value + m : candidate <= incumbent.value * (1 - m);
   const cmp = `${policy.metric} ${candidate.toPrecision(5)} vs ${incumbent.value.toPrecision(5)} of version ${incumbent.version}`;
@@ -47,14 +52,25 @@ export function decidePromotion(policy: Policy, candidate: number, incumbent: { 
 /** One decision against the alias as it is now; moves it (compare-and-swap) when the candidate wins. */
 async function decideOnce(store: ObjectStore, policy: Policy, candidate: ModelVersion, gate: GateResult): Promise<PromotionDecision> {
   const alias = await getAlias(store, candidate.name, policy.alias);
-  const holder = alias ? await getModelVersion(store, candidate.name, alias.version) : null;
-  const incumbent = holder ? { version: holder.version, value: holder.metrics[policy.metric] ?? NaN } : null;
   const value = candidate.metrics[policy.metric] ?? NaN;
+  let holder: ModelVersion | null;
+  try {
+    holder = alias ? await getModelVersion(store, candidate.name, alias.version) : null;
+  } catch (e) {
+    // An unreadable holder cannot be compared against: a person decides (`mltk models promote`).
+    if (!(e instanceof MalformedManifestError) || !alias) throw e;
+    const reason = `the holder of @${policy.alias}, version ${alias.version}, cannot be read (${e.message}); promote with mltk models promote`;
+    const incumbent = { version: alias.version, value: NaN };
+    return { alias: policy.alias, metric: policy.metric, candidate: value, incumbent, promote: false, reason, gate, holder: null, already: false };
+  }
+  const incumbent = holder ? { version: holder.version, value: holder.metrics[policy.metric] ?? NaN } : null;
   if (holder?.version === candidate.version) {
     const base = { alias: policy.alias, metric: policy.metric, candidate: value, incumbent, gate, holder };
     return { ...base, promote: false, already: true, reason: `version ${candidate.version} already holds @${policy.alias}` };
   }
   const decision: PromotionDecision = { ...decidePromotion(policy, value, incumbent), gate, holder, already: false };
+  const why = candidate.undefined_metrics?.[policy.metric];
+  if (why && !decision.promote) decision.reason = `candidate ${policy.metric} is undefined: ${why}`;
   if (!gate.passed) return { ...decision, promote: false, reason: `gate failed: ${gate.reason}` };
   if (!decision.promote) return decision;
   // expected: the holder we compared against; if someone moved the alias meanwhile, this conflicts.

@@ -197,13 +197,13 @@ test('a lost race decides again against the new holder: promoted over a worse on
   const r = await runPipelineJob(job(f.store, f.config, { alias: 'dev' }));
   const worse = await competitor(f.store, r.train.manifest, 1e6);
   const better = await competitor(f.store, r.train.manifest, 1e-6);
-  const candidate = await competitor(f.store, r.train.manifest, r.train.metrics.rmse / 2);
+  const candidate = await competitor(f.store, r.train.manifest, r.train.metrics.rmse! / 2);
   const won = await promoteIfBetter(racingStore(f.store, 'dev', () => worse.version, 1), f.config, candidate, { alias: 'dev' });
   assert.equal(won.promote, true);
   assert.equal(won.incumbent?.version, worse.version, 'decided against the holder that won the race');
   assert.equal((await getAlias(f.store, 'sap_change', 'dev'))?.version, candidate.version);
 
-  const late = await competitor(f.store, r.train.manifest, r.train.metrics.rmse / 4);
+  const late = await competitor(f.store, r.train.manifest, r.train.metrics.rmse! / 4);
   const lost = await promoteIfBetter(racingStore(f.store, 'dev', () => better.version, 1), f.config, late, { alias: 'dev' });
   assert.equal(lost.promote, false);
   assert.match(lost.reason, new RegExp(`of version ${better.version}: does not beat it`));
@@ -218,7 +218,7 @@ test('a run whose promotion keeps losing races reports the version it registered
   let rounds = 0;
   const racing = racingStore(f.store, 'dev', () => (rounds++ % 2 === 0 ? a.version : b.version), PROMOTION_ATTEMPTS);
   const file = await csv(f.dir, 'other.csv', 700, 11);
-  const runsBefore = (await listRuns(f.store)).length;
+  const runsBefore = (await listRuns(f.store)).runs.length;
   await assert.rejects(runPipelineJob(job(racing, f.config, { alias: 'dev', data: { kind: 'file', path: file } })), (e: Error & { code?: string; context?: Record<string, unknown> }) => {
     assert.equal(e.code, 'CONFLICT');
     assert.equal(exitCodeFor(e), 6);
@@ -227,6 +227,6 @@ test('a run whose promotion keeps losing races reports the version it registered
     assert.ok((e as Error & { cause?: unknown }).cause instanceof ConflictError);
     return true;
   });
-  assert.equal((await listRuns(f.store)).length, runsBefore + 1, 'one training, however many promotion attempts');
+  assert.equal((await listRuns(f.store)).runs.length, runsBefore + 1, 'one training, however many promotion attempts');
   assert.deepEqual(await listVersionNumbers(f.store, 'sap_change'), [1, 2, 3, 4]);
 });

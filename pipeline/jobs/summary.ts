@@ -46,9 +46,9 @@ export function runSummaryMarkdown(o: RunOutcome, store: string): string {
     '',
     `| metric | new v${t.version} | ${holderHead} | limit |`,
     '|---|---|---|---|',
-    row('rmse', num(t.metrics.rmse), num(holder?.metrics.rmse), limitOf('max_rmse', '≤')),
-    row('mae', num(t.metrics.mae), num(holder?.metrics.mae), ''),
-    row('r2', num(t.metrics.r2), num(holder?.metrics.r2), limitOf('min_r2', '≥')),
+    row('rmse', num(t.metrics.rmse ?? undefined), num(holder?.metrics.rmse), limitOf('max_rmse', '≤')),
+    row('mae', num(t.metrics.mae ?? undefined), num(holder?.metrics.mae), ''),
+    row('r2', num(t.metrics.r2 ?? undefined), num(holder?.metrics.r2), limitOf('min_r2', '≥')),
     ...bandRows,
     '',
   ].join('\n');

@@ -41,8 +41,8 @@ test('a good file trains, registers version 1 and the run is FINISHED with per-r
   const f = await fixture();
   const r = await runTrainJob({ store: f.store, config: f.config, configSource: 'c', data: { kind: 'file', path: f.file }, ...quiet });
   assert.equal(r.version, 1);
-  assert.ok(r.metrics.rmse > 0 && Number.isFinite(r.metrics.r2));
-  const [run] = await listRuns(f.store);
+  assert.ok(r.metrics.rmse! > 0 && Number.isFinite(r.metrics.r2));
+  const [run] = (await listRuns(f.store)).runs;
   assert.equal(run!.status, 'FINISHED');
   assert.ok(run!.metric_history.train_loss!.length >= 1);
   assert.ok(run!.artifacts['model.onnx'] && run!.artifacts['baseline.json']);
@@ -59,6 +59,7 @@ const badCases: [string, (f: Awaited<ReturnType<typeof fixture>>) => string, Reg
   ['a missing configured column', (f) => `${f.lines.map((l) => l.split(',').filter((_, i) => i !== f.lines[0]!.split(',').indexOf('glazing')).join(',')).join('\n')}\n`, /missing column "glazing"/],
   ['a categorical value outside the allowed list', (f) => editCell(f.lines, 5, 'wall_type', 'straw'), /row 5, column "wall_type": value "straw" is not one of cavity\|solid\|timber\|system/],
   ['non-numeric text in a numeric column', (f) => editCell(f.lines, 7, 'total_floor_area', 'big'), /row 7, column "total_floor_area": expected a number, got "big"/],
+  ['a target beyond the range of a number (1e400 reads as Infinity)', (f) => editCell(f.lines, 4, 'sap_change', '1e400'), /row 4, column "sap_change": "1e400" is beyond the range of a number/],
   ['an empty file', () => '', /bad\.csv: empty file/],
   ['a target that is all missing', (f) => `${[f.lines[0], ...f.lines.slice(1).map((l) => editCell([f.lines[0]!, l], 1, 'sap_change', '').split('\n')[1])].join('\n')}\n`, /target column "sap_change" is missing in every row/],
 ];
@@ -74,7 +75,7 @@ for (const [name, make, message] of badCases) {
       return true;
     });
     assert.deepEqual(await listVersionNumbers(f.store, 'sap_change'), []);
-    const runs = await listRuns(f.store);
+    const { runs } = await listRuns(f.store);
     // An unreadable file fails before a run starts (nothing to track); a readable one leaves a FAILED run.
     for (const run of runs) { assert.equal(run.status, 'FAILED'); assert.match(run.error!, message); }
   });
@@ -115,7 +116,7 @@ test('a corrupted dataset blob fails training with an integrity error and regist
   await assert.rejects(runTrainJob({ store: f.store, config: f.config, configSource: 'c', data: { kind: 'version', ref: `epc_retrofit@${version.version}` }, ...quiet }),
     new RegExp(`blob ${version.version} is corrupt`));
   assert.deepEqual(await listVersionNumbers(f.store, 'sap_change'), []);
-  const [run] = await listRuns(f.store);
+  const [run] = (await listRuns(f.store)).runs;
   assert.equal(run!.status, 'FAILED');
 });
 

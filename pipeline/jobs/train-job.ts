@@ -9,7 +9,7 @@ import { buildBaselineProfile } from '../monitor/index.ts';
 import { findEquivalentVersion, registerModelVersion, type ModelVersion, type NewModelVersion } from '../registry/index.ts';
 import { trackRun } from '../runs/index.ts';
 import { getBlobStream, type ObjectStore } from '../store/index.ts';
-import { trainModel, evaluate, segmentGroups } from '../train/index.ts';
+import { trainModel, evaluate, recordableMetrics, segmentGroups } from '../train/index.ts';
 import { resolveTrainingData, type DataSource, type DatasetLineage } from './dataset-source.ts';
 import { splitRows } from './split.ts';
 
@@ -32,7 +32,9 @@ export interface TrainJobResult {
   dataset: DatasetLineage & { rows: number; origin: string };
   /** The artifact equals a registered version's: that version is reported, nothing was registered. */
   unchanged: boolean;
-  metrics: { rmse: number; mae: number; r2: number };
+  /** null where a metric has no value; `undefined_metrics` says why. */
+  metrics: { rmse: number | null; mae: number | null; r2: number | null };
+  undefined_metrics: Record<string, string>;
   metrics_by_band: Record<string, { rows: number; rmse: number; mae: number }>;
   trees: number | null;
   manifest: ModelVersion;
@@ -56,6 +58,8 @@ async function loadTrainingTable(store: ObjectStore, config: ModelConfig, versio
   if (keep.length === 0) throw new TrainingError(`${source}: target column "${config.target.column}" is missing in every row (first bad row: 1)`, [{ row: 1, field: config.target.column, issue: 'target missing in every row' }]);
   return keep.length === table.rows ? table : takeRows(table, keep);
 }
+
+const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
   const { store, config, say, progress } = opts;
@@ -90,9 +94,9 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     const segment = config.evaluation.segment;
     const bands = segment && segmentGroups(segment, test.columns.get(segment.column)!, config.features.find((f) => f.name === segment.column));
     const ev = evaluate(yTest, predTest, bands);
-    run.logMetric('rmse', ev.rmse);
-    run.logMetric('mae', ev.mae);
-    run.logMetric('r2', ev.r2);
+    const scores = recordableMetrics(ev);
+    for (const [name, value] of Object.entries(scores.metrics)) run.logMetric(name, value);
+    for (const [name, why] of Object.entries(scores.undefined_metrics)) run.logUndefinedMetric(name, why);
     for (const [band, m] of Object.entries(ev.by_group ?? {})) run.logMetric(`rmse_band_${band}`, m.rmse);
     const predTrain = await model.predict(train);
     const baseline = buildBaselineProfile(train, config.features, predTrain, config.derived);
@@ -113,7 +117,8 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
         target: config.target,
         output: { column: config.output.column, unit: config.target.unit },
       },
-      metrics: { rmse: ev.rmse, mae: ev.mae, r2: ev.r2 },
+      metrics: scores.metrics,
+      ...(Object.keys(scores.undefined_metrics).length ? { undefined_metrics: scores.undefined_metrics } : {}),
       metrics_by_band: ev.by_group,
       segment: segment ?? null,
       monitoring: config.monitoring,
@@ -137,7 +142,8 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     version: manifest.version,
     dataset: { ...dataset, rows: data.version.rows, origin: data.origin },
     unchanged: result.unchanged,
-    metrics: { rmse: ev.rmse, mae: ev.mae, r2: ev.r2 },
+    metrics: { rmse: finiteOrNull(ev.rmse), mae: finiteOrNull(ev.mae), r2: finiteOrNull(ev.r2) },
+    undefined_metrics: recordableMetrics(ev).undefined_metrics,
     metrics_by_band: ev.by_group ?? {},
     trees: result.trees,
     manifest,

@@ -3,6 +3,7 @@
 // models/NAME/aliases/ALIAS/history/SEQ.json (how the two relate: registry.ts).
 import { z } from 'zod';
 import { featureSchema, derivedFeatureSchema, segmentSchema } from '../config/index.ts';
+import { liftNullMetrics, undefinedMetricsSchema } from '../runs/index.ts';
 
 const blobRef = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() });
 
@@ -34,7 +35,7 @@ export const versionSourceSchema = z.object({
   copied_at: z.string(),
 });
 
-export const modelVersionSchema = z.object({
+export const modelVersionSchema = z.preprocess(liftNullMetrics, z.object({
   kind: z.literal('mltk.model_version'),
   name: z.string(),
   version: z.number().int().positive(),
@@ -46,13 +47,15 @@ export const modelVersionSchema = z.object({
   baseline: blobRef.nullable(),
   signature: signatureSchema,
   metrics: z.record(z.string(), z.number()),
+  /** Why each metric that could not be computed is missing from `metrics` (absent before it existed). */
+  undefined_metrics: undefinedMetricsSchema.optional(),
   metrics_by_band: z.record(z.string(), z.object({ rows: z.number(), rmse: z.number(), mae: z.number() })).optional(),
   /** The config's evaluation segment `metrics_by_band` was cut by (absent in versions registered before it existed). */
   segment: segmentSchema.nullable().optional(),
   monitoring: z.object({ psi_warn: z.number(), psi_alert: z.number(), drift_share: z.number() }),
   config_sha256: z.string().nullable(),
   source: versionSourceSchema.optional(),
-});
+}));
 
 export const aliasSchema = z.object({
   kind: z.literal('mltk.alias'),

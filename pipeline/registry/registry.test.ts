@@ -103,3 +103,12 @@ test('concurrent registrations on S3 (moto_server) also get distinct versions', 
   await assert.rejects(moveAlias(store, 'sap_change', 'prod', 2, { expected: null }), ConflictError);
 });
 after(async () => { await moto?.stop(); });
+
+test('a version with a metric that is not a number is refused before anything is written (JSON would make it null)', async () => {
+  const store = await localStore();
+  const e = await entry(store);
+  await assert.rejects(registerModelVersion(store, { ...e, metrics: { rmse: 1, r2: NaN } }), /versions\/1\.json: not written: "r2" is NaN/);
+  assert.deepEqual(await listVersionNumbers(store, 'sap_change'), []);
+  const ok = await registerModelVersion(store, { ...e, metrics: { rmse: 1 }, undefined_metrics: { r2: 'the held-out target is constant' } });
+  assert.equal((await resolveModel(store, `sap_change@${ok.version}`)).undefined_metrics?.r2, 'the held-out target is constant');
+});

@@ -17,7 +17,9 @@
 //   - after (2): the move is complete, its entry is on the chain.
 import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, IntegrityError, InvalidInputError, NotFoundError } from '../errors/index.ts';
-import { blobKey, parseJson, readJson, writeJsonIfAbsent, type ObjectStore } from '../store/index.ts';
+import {
+  blobKey, manifestJson, parseJson, readJson, readJsonEach, writeJsonIfAbsent, MalformedManifestError, type MalformedEntry, type ObjectStore,
+} from '../store/index.ts';
 import { aliasMoveSchema, aliasSchema, keys, modelVersionSchema, type Alias, type AliasMove, type ModelVersion } from './manifest.ts';
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -41,6 +43,15 @@ export async function listVersionNumbers(store: ObjectStore, name: string): Prom
 
 export type NewModelVersion = Omit<ModelVersion, 'kind' | 'version' | 'created_at'>;
 
+/** A version manifest is immutable: one its own reader would reject must never be written. */
+function checkReadable(manifest: ModelVersion, where: string): void {
+  const parsed = modelVersionSchema.safeParse(JSON.parse(manifestJson(manifest, where)));
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new InvalidInputError(`${where}: not registered: the manifest would not read back (${issues})`);
+  }
+}
+
 /**
  * Registers a new version. Every blob the manifest points to must already be stored.
  * The number is claimed with put-if-absent: a racer that loses retries with the next
@@ -56,6 +67,7 @@ export async function registerModelVersion(store: ObjectStore, entry: NewModelVe
   let next = ((await listVersionNumbers(store, entry.name)).at(-1) ?? 0) + 1;
   for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
     const manifest: ModelVersion = { kind: 'mltk.model_version', ...entry, version: next, created_at: new Date().toISOString() };
+    checkReadable(manifest, `${store.url}/${keys.version(entry.name, next)}`);
     try {
       await writeJsonIfAbsent(store, keys.version(entry.name, next), manifest);
       return manifest;
@@ -75,7 +87,7 @@ export async function registerModelVersion(store: ObjectStore, entry: NewModelVe
 export async function findEquivalentVersion(store: ObjectStore, entry: NewModelVersion): Promise<ModelVersion | undefined> {
   // As stored: JSON drops undefined keys, and key order is not part of the content.
   const same = (a: unknown, b: unknown) => isDeepStrictEqual(JSON.parse(JSON.stringify(a) ?? 'null'), JSON.parse(JSON.stringify(b) ?? 'null'));
-  const versions = await listModelVersions(store, entry.name);
+  const { versions } = await listModelVersions(store, entry.name);
   return versions.reverse().find((v) => v.artifact.sha256 === entry.artifact.sha256
     && v.baseline?.sha256 === entry.baseline?.sha256
     && same(v.dataset, entry.dataset) && same(v.signature, entry.signature) && same(v.monitoring, entry.monitoring)
@@ -89,9 +101,11 @@ export async function getModelVersion(store: ObjectStore, name: string, version:
   return readJson(store, key, modelVersionSchema);
 }
 
-export async function listModelVersions(store: ObjectStore, name: string): Promise<ModelVersion[]> {
+/** Versions of a model, oldest first; a manifest that cannot be read is reported in `malformed`, the rest listed. */
+export async function listModelVersions(store: ObjectStore, name: string): Promise<{ versions: ModelVersion[]; malformed: MalformedEntry[] }> {
   const numbers = await listVersionNumbers(store, name);
-  return Promise.all(numbers.map((v) => readJson(store, keys.version(name, v), modelVersionSchema)));
+  const { items, malformed } = await readJsonEach(store, numbers.map((v) => keys.version(name, v)), modelVersionSchema);
+  return { versions: items.sort((a, b) => a.version - b.version), malformed };
 }
 
 export async function listModelNames(store: ObjectStore): Promise<string[]> {
@@ -107,10 +121,12 @@ export async function getAlias(store: ObjectStore, name: string, alias: string):
   return readJson(store, key, aliasSchema);
 }
 
-export async function listAliases(store: ObjectStore, name: string): Promise<Alias[]> {
+/** Aliases of a model; one that cannot be read is reported in `malformed`, the rest listed. */
+export async function listAliases(store: ObjectStore, name: string): Promise<{ aliases: Alias[]; malformed: MalformedEntry[] }> {
   checkName(name);
   const found = (await store.list(keys.aliases(name))).filter((k) => /^models\/[^/]+\/aliases\/[^/]+\.json$/.test(k));
-  return Promise.all(found.map((k) => readJson(store, k, aliasSchema)));
+  const { items, malformed } = await readJsonEach(store, found, aliasSchema);
+  return { aliases: items, malformed };
 }
 
 export interface AliasHistory {
@@ -231,7 +247,13 @@ export async function resolveModel(store: ObjectStore, ref: string): Promise<Mod
   if (tag === undefined || tag === 'latest') {
     const latest = (await listVersionNumbers(store, name)).at(-1);
     if (latest === undefined) throw new NotFoundError(`model ${name} has no versions in ${store.url}`);
-    return getModelVersion(store, name, latest);
+    try {
+      return await getModelVersion(store, name, latest);
+    } catch (e) {
+      // Never fall back to an older version silently: which model scores must be the one asked for.
+      if (e instanceof MalformedManifestError) throw new MalformedManifestError(`${e.message}; name another version (${name}@N)`);
+      throw e;
+    }
   }
   if (/^\d+$/.test(tag)) return getModelVersion(store, name, Number(tag));
   const alias = await getAlias(store, name, tag);

@@ -27,7 +27,7 @@ test('a finished run records params, stepped metrics, artifacts and times', asyn
 test('a failing run is recorded FAILED with its error, never left RUNNING', async () => {
   const store = openStore(await mkdtemp(join(tmpdir(), 'mltk-runs-')));
   await assert.rejects(trackRun(store, { model: 'm', configSource: 'c.json', config: {} }, async () => { throw new Error('boom: column x'); }), /boom/);
-  const [run] = await listRuns(store);
+  const [run] = (await listRuns(store)).runs;
   assert.equal(run!.status, 'FAILED');
   assert.equal(run!.error, 'boom: column x');
 });
@@ -39,6 +39,6 @@ test('compare lines up params and metrics per run, null where a run lacks one', 
   const cmp = compareRuns([a.run, b.run]);
   assert.deepEqual(cmp.params, { depth: [null, 3], trees: [1, null] });
   assert.deepEqual(cmp.metrics, { rmse: [2, 1] });
-  assert.equal((await listRuns(store, { model: 'n' })).length, 1);
+  assert.equal((await listRuns(store, { model: 'n' })).runs.length, 1);
   await assert.rejects(getRun(store, 'nope'), /no run "nope"/);
 });

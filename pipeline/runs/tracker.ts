@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { InvalidInputError, NotFoundError } from '../errors/index.ts';
-import { putBlob, readJson, type ObjectStore } from '../store/index.ts';
+import { manifestJson, putBlob, readJson, readJsonEach, type MalformedEntry, type ObjectStore } from '../store/index.ts';
 import { runKey, runManifestSchema, type RunManifest } from './manifest.ts';
 
 /** Time-sortable ids: `20261125T153000Z-a1b2c3`. */
@@ -59,7 +59,7 @@ export class RunRecorder {
   }
 
   private serialize(): string {
-    return `${JSON.stringify(this.manifest, null, 2)}\n`;
+    return manifestJson(this.manifest, `${this.store.url}/${runKey(this.id)}`);
   }
 
   setDataset(dataset: { name: string; version: string }): void {
@@ -70,15 +70,27 @@ export class RunRecorder {
     Object.assign(this.manifest.params, params);
   }
 
-  logMetric(name: string, value: number, step?: number): void {
-    if (step === undefined) {
-      this.manifest.metrics[name] = value;
+  /**
+   * Records a metric (with `step`, one point of its history). A value that is not a finite number
+   * is never written (JSON cannot hold it): the metric is recorded as undefined, with `reason`.
+   */
+  logMetric(name: string, value: number, step?: number, reason?: string): void {
+    if (!Number.isFinite(value)) {
+      this.logUndefinedMetric(name, reason ?? `it is ${value}${step === undefined ? '' : ` at step ${step}`}`);
       return;
     }
-    const history = this.manifest.metric_history[name] ?? [];
-    history.push({ step, value });
-    this.manifest.metric_history[name] = history;
+    if (step !== undefined) {
+      const history = this.manifest.metric_history[name] ?? [];
+      history.push({ step, value });
+      this.manifest.metric_history[name] = history;
+    }
     this.manifest.metrics[name] = value;
+  }
+
+  /** A metric that cannot be computed, and why (kept in `undefined_metrics`, not in `metrics`). */
+  logUndefinedMetric(name: string, reason: string): void {
+    delete this.manifest.metrics[name];
+    this.manifest.undefined_metrics = { ...this.manifest.undefined_metrics, [name]: reason };
   }
 
   async logArtifact(name: string, body: Buffer | string): Promise<{ sha256: string; bytes: number }> {
@@ -127,11 +139,19 @@ export async function getRun(store: ObjectStore, id: string): Promise<RunManifes
   return readJson(store, key, runManifestSchema);
 }
 
+export interface RunListing {
+  /** Newest first. */
+  runs: RunManifest[];
+  /** Run manifests that could not be read: reported, and the rest still listed. */
+  malformed: MalformedEntry[];
+}
+
 /** Runs, newest first, optionally of one model. */
-export async function listRuns(store: ObjectStore, filter: { model?: string } = {}): Promise<RunManifest[]> {
+export async function listRuns(store: ObjectStore, filter: { model?: string } = {}): Promise<RunListing> {
   const keys = (await store.list('runs/')).filter((k) => k.endsWith('.json'));
-  const runs = await Promise.all(keys.map((k) => readJson(store, k, runManifestSchema)));
-  return runs.filter((r) => !filter.model || r.model === filter.model).sort((a, b) => b.id.localeCompare(a.id));
+  const { items, malformed } = await readJsonEach(store, keys, runManifestSchema);
+  const runs = items.filter((r) => !filter.model || r.model === filter.model).sort((a, b) => b.id.localeCompare(a.id));
+  return { runs, malformed };
 }
 
 export interface RunComparison {

@@ -3,4 +3,6 @@ export { openStore, storeUrl, DEFAULT_STORE } from './open.ts';
 export { LocalStore } from './local.ts';
 export { S3Store, makeS3Client, awsRegion } from './s3.ts';
 export { blobKey, sha256Hex, putBlob, putBlobFile, hashFile, getBlob, getBlobStream, getBlobToFile, type BlobRef } from './blobs.ts';
-export { readJson, parseJson, writeJsonIfAbsent, MalformedManifestError, type JsonParser } from './json.ts';
+export {
+  readJson, readJsonEach, parseJson, writeJsonIfAbsent, manifestJson, MalformedManifestError, type JsonParser, type MalformedEntry,
+} from './json.ts';

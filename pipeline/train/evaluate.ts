@@ -5,7 +5,27 @@ import type { Column } from '../data/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
 
 export interface GroupMetrics { rows: number; rmse: number; mae: number }
-export interface Evaluation { rmse: number; mae: number; r2: number; by_group?: Record<string, GroupMetrics> }
+export interface Evaluation {
+  rmse: number;
+  mae: number;
+  r2: number;
+  by_group?: Record<string, GroupMetrics>;
+  /** Why each metric above that is NaN could not be computed. */
+  undefined_metrics?: Record<string, string>;
+}
+
+export interface RecordableMetrics { metrics: Record<string, number>; undefined_metrics: Record<string, string> }
+
+/** The metrics that are numbers, and the reasons for the ones that are not (manifests hold no NaN). */
+export function recordableMetrics(ev: Evaluation): RecordableMetrics {
+  const metrics: Record<string, number> = {};
+  const reasons: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ rmse: ev.rmse, mae: ev.mae, r2: ev.r2 })) {
+    if (Number.isFinite(value)) metrics[name] = value;
+    else reasons[name] = ev.undefined_metrics?.[name] ?? `it is ${value}`;
+  }
+  return { metrics, undefined_metrics: reasons };
+}
 
 /** Rows whose true value or prediction is NaN are left out. */
 export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: Groups): Evaluation {
@@ -22,6 +42,13 @@ export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: Grou
     if (!Number.isNaN(y) && !Number.isNaN(yPred[i]!)) ss += (y - mean) ** 2;
   }
   const out: Evaluation = { rmse: Math.sqrt(se / n), mae: ae / n, r2: ss > 0 ? 1 - se / ss : NaN };
+  if (n === 0) {
+    const why = 'no held-out row has both a target and a prediction';
+    out.undefined_metrics = { rmse: why, mae: why, r2: why };
+  } else if (!(ss > 0)) {
+    // R² = 1 − SSE/SST has no value when SST is 0 (scikit-learn substitutes 1 or 0 by convention; we say why instead).
+    out.undefined_metrics = { r2: `the held-out target is constant (all ${n} rows are ${mean}): R² divides by its variance, which is 0` };
+  }
   if (groups) {
     const k = groups.labels.length;
     const rows = new Float64Array(k), gse = new Float64Array(k), gae = new Float64Array(k);

@@ -17,10 +17,13 @@ export function registerModels(program: Command): void {
         ctx.result({ models: names }, names.length ? names : 'no models');
         return;
       }
-      const [versions, aliases] = await Promise.all([listModelVersions(store, name), listAliases(store, name)]);
+      const [{ versions, malformed }, listed] = await Promise.all([listModelVersions(store, name), listAliases(store, name)]);
+      const aliases = listed.aliases;
+      const skipped = [...malformed, ...listed.malformed];
+      ctx.warnMalformed(skipped);
       const tags = (v: number) => aliases.filter((a) => a.version === v).map((a) => `@${a.alias}`).join(' ');
       ctx.result(
-        { name, versions: versions.map((v) => ({ version: v.version, created_at: v.created_at, run_id: v.run_id, metrics: v.metrics, aliases: aliases.filter((a) => a.version === v.version).map((a) => a.alias) })), aliases },
+        { name, versions: versions.map((v) => ({ version: v.version, created_at: v.created_at, run_id: v.run_id, metrics: v.metrics, undefined_metrics: v.undefined_metrics ?? {}, aliases: aliases.filter((a) => a.version === v.version).map((a) => a.alias) })), aliases, malformed: skipped },
         versions.length ? versions.map((v) => `${name}@${v.version}\t${v.created_at}\trmse ${v.metrics.rmse?.toPrecision(5) ?? '—'}\t${tags(v.version)}`) : `no versions of ${name}`,
       );
     }));
@@ -33,6 +36,7 @@ export function registerModels(program: Command): void {
         `dataset ${v.dataset ? `${v.dataset.name}@${v.dataset.version.slice(0, 12)}` : '—'}  onnx sha256:${v.artifact.sha256.slice(0, 12)} (${v.artifact.bytes} bytes)  baseline ${v.baseline ? `sha256:${v.baseline.sha256.slice(0, 12)}` : '—'}`,
         `output ${v.signature.output.column} (${v.signature.output.unit}); ${v.signature.features.length} features`,
         `metrics ${Object.entries(v.metrics).map(([k, m]) => `${k}=${m.toPrecision(5)}`).join(' ')}`,
+        ...Object.entries(v.undefined_metrics ?? {}).map(([k, why]) => `undefined ${k}: ${why}`),
       ]);
     }));
 

@@ -15,9 +15,13 @@ export function registerRuns(program: Command): void {
   runs.command('list').description('list runs, newest first')
     .option('--model <name>', 'only runs of this model')
     .action(action(async (ctx, opts: { model?: string }) => {
-      const all = await listRuns(ctx.store(), { model: opts.model });
-      const rows = all.map((r) => ({ id: r.id, model: r.model, status: r.status, dataset: r.dataset, metrics: r.metrics, started_at: r.started_at, ended_at: r.ended_at }));
-      ctx.result({ runs: rows }, rows.length ? rows.map((r) => `${r.id}\t${r.model}\t${r.status}\trmse ${fmt(r.metrics.rmse)}\t${r.started_at}`) : 'no runs');
+      const { runs: all, malformed } = await listRuns(ctx.store(), { model: opts.model });
+      ctx.warnMalformed(malformed);
+      const rows = all.map((r) => ({
+        id: r.id, model: r.model, status: r.status, dataset: r.dataset, metrics: r.metrics,
+        undefined_metrics: r.undefined_metrics ?? {}, started_at: r.started_at, ended_at: r.ended_at,
+      }));
+      ctx.result({ runs: rows, malformed }, rows.length ? rows.map((r) => `${r.id}\t${r.model}\t${r.status}\trmse ${fmt(r.metrics.rmse)}\t${r.started_at}`) : 'no runs');
     }));
 
   runs.command('show <id>').description('show one run')
@@ -29,6 +33,7 @@ export function registerRuns(program: Command): void {
         `started ${r.started_at}  ended ${r.ended_at ?? '—'}`,
         'params:', ...Object.entries(r.params).map(([k, v]) => `  ${k} = ${fmt(v)}`),
         'metrics:', ...Object.entries(r.metrics).map(([k, v]) => `  ${k} = ${fmt(v)}${r.metric_history[k] ? ` (${r.metric_history[k]!.length} steps)` : ''}`),
+        ...Object.entries(r.undefined_metrics ?? {}).map(([k, why]) => `  ${k} undefined: ${why}`),
         'artifacts:', ...Object.entries(r.artifacts).map(([k, v]) => `  ${k}  sha256:${v.sha256.slice(0, 12)}  ${v.bytes} bytes`),
       ]);
     }));

@@ -31,6 +31,7 @@ function doc(r: TrainJobResult, promotion: PromotionDecision | null, store: stri
     gate: promotion ? { passed: promotion.gate.passed, reason: promotion.gate.reason, checks: promotion.gate.checks } : null,
     holder: promotion?.holder ? { version: promotion.holder.version, metrics: promotion.holder.metrics } : null,
     metrics: r.metrics,
+    undefined_metrics: r.undefined_metrics,
     metrics_by_band: r.metrics_by_band,
     dataset: r.dataset,
     trees: r.trees,
@@ -38,6 +39,8 @@ function doc(r: TrainJobResult, promotion: PromotionDecision | null, store: stri
     store,
   };
 }
+
+const num = (v: number | null, digits: number): string => (v === null ? 'undefined' : v.toPrecision(digits));
 
 function summary(r: TrainJobResult, promotion: PromotionDecision | null, store: string): string[] {
   const m = r.metrics;
@@ -51,7 +54,8 @@ function summary(r: TrainJobResult, promotion: PromotionDecision | null, store: 
   return [
     `model      ${r.model}@${r.version}  (run ${r.run_id})${r.unchanged ? '  unchanged: the same model was already registered' : ''}`,
     `data       ${d.name}@${d.version.slice(0, 12)}  ${d.rows} rows (${d.origin}; ${lineage})`,
-    `test       rmse ${m.rmse.toPrecision(4)}  mae ${m.mae.toPrecision(4)}  r2 ${m.r2.toFixed(4)}${r.trees !== null ? `  trees ${r.trees}` : ''}`,
+    `test       rmse ${num(m.rmse, 4)}  mae ${num(m.mae, 4)}  r2 ${m.r2 === null ? 'undefined' : m.r2.toFixed(4)}${r.trees !== null ? `  trees ${r.trees}` : ''}`,
+    ...Object.entries(r.undefined_metrics).map(([k, why]) => `undefined  ${k}: ${why}`),
     `by band    ${Object.entries(r.metrics_by_band).map(([b, v]) => `${b}:${v.rmse.toPrecision(3)}(${v.rows})`).join('  ')}`,
     promo,
     `stored in  ${store}  (models/${r.model}/versions/${r.version}.json, runs/${r.run_id}.json)`,
