@@ -108,6 +108,7 @@ function oracleCell(spec: Spec, cell: string): { value: number | string; bad: bo
   if (cell === '') return { value: NaN, bad: !spec.nullable };
   if (!NUMBER.test(cell)) return { value: NaN, bad: true };
   const v = Number(cell);
+  if (!Number.isFinite(v)) return { value: NaN, bad: true }; // 1e400: beyond a double's range
   if (spec.type === 'boolean') return v === 0 || v === 1 ? { value: v, bad: false } : { value: NaN, bad: true };
   return { value: v, bad: v < (spec.min ?? -Infinity) || v > (spec.max ?? Infinity) };
 }
