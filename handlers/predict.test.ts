@@ -103,6 +103,7 @@ test('S3 ObjectCreated under incoming/ → predictions and errors objects in the
   const lines = fx.csv.toString().trimEnd().split('\n');
   lines[2] = lines[2]!.replace(/,(single|double|triple),/, ',quadruple,');
   lines[9] = lines[9]!.replace(/,(True|False|true|false|0|1),/, ',maybe,');
+  lines[14] = `${lines[14]},x,y,z`; // 29 fields: an errors row, the other rows still scored
   const data = openStore('s3://mltk-data');
   const key = 'incoming/2024 q1/homes.csv';
   await data.put(key, `${lines.join('\n')}\n`);
@@ -117,7 +118,7 @@ test('S3 ObjectCreated under incoming/ → predictions and errors objects in the
   assert.equal(deleted.status, 'skipped');
   assert.match(deleted.reason, /no object at "incoming\/deleted.csv"/);
   assert.equal(csvRes.status, 'scored');
-  assert.deepEqual({ rows: csvRes.rows, scored: csvRes.scored, errors: csvRes.errors }, { rows: 500, scored: 498, errors: 2 });
+  assert.deepEqual({ rows: csvRes.rows, scored: csvRes.scored, errors: csvRes.errors }, { rows: 500, scored: 497, errors: 3 });
   assert.deepEqual({ rows: jsonRes.rows, scored: jsonRes.scored, errors: jsonRes.errors }, { rows: 3, scored: 3, errors: 0 });
   assert.equal(skipped.status, 'skipped');
   assert.ok(first.lines.some((l) => JSON.parse(l).msg === 'batch scored'));
@@ -130,11 +131,12 @@ test('S3 ObjectCreated under incoming/ → predictions and errors objects in the
   ]);
   const preds = String(await out.get('predictions/2024 q1/homes.csv')).trimEnd().split('\n');
   assert.equal(preds[0], 'home_id,predicted_sap_change,model_name,model_version');
-  assert.equal(preds.length - 1, 498);
+  assert.equal(preds.length - 1, 497);
   assert.ok(preds.slice(1).every((l) => /^[^,]+,-?\d+(\.\d+)?,sap_change,1$/.test(l)));
   const errors = String(await out.get('predictions/2024 q1/homes.errors.csv'));
   assert.match(errors, /^row,field,reason\n2,glazing,"?value ""quadruple"" is not one of/);
   assert.match(errors, /^9,[a-z_]+,"?expected a number, got ""maybe"""?$/m);
+  assert.match(errors, /^14,\(row\),"expected 26 fields as in the header, found 29"$/m);
   const manifest = JSON.parse(String(await out.get('predictions/2024 q1/homes.manifest.json')));
   assert.equal(manifest.model.version, 1);
   assert.match(manifest.input.sha256, /^[0-9a-f]{64}$/);

@@ -35,6 +35,20 @@ test('a row with the wrong number of fields names the file and row', async () =>
   await assert.rejects(allRows('a,b\n1,2\n3\n', 1), /t\.csv: row 2: expected 2 fields as in the header, found 1/);
 });
 
+test('a table row with the wrong number of fields is a bad row with its number; a strict read names file and row', async () => {
+  const specs = [{ name: 'a', type: 'numeric' as const }, { name: 'b', type: 'text' as const }];
+  const text = 'a,b\n1,x\n2\n3,y,extra\n4,z\n';
+  const reader = await openCsvTables(bytes(text), specs, { source: 't.csv', chunkRows: 2 });
+  const seen: { rows: number; bad: number[]; issues: unknown[] }[] = [];
+  for await (const c of reader.chunks) seen.push({ rows: c.table.rows, bad: [...c.bad], issues: c.issues });
+  assert.deepEqual(seen, [
+    { rows: 2, bad: [0, 1], issues: [{ row: 2, field: '(row)', issue: 'expected 2 fields as in the header, found 1' }] },
+    { rows: 2, bad: [1, 0], issues: [{ row: 3, field: '(row)', issue: 'expected 2 fields as in the header, found 3' }] },
+  ]);
+  await assert.rejects(readCsvTable(bytes(text), specs, { source: 't.csv' }),
+    /^InvalidInputError: t\.csv: row 2: expected 2 fields as in the header, found 1 \(and 1 more in rows 1–4\)$/);
+});
+
 test('numbers parse exactly like Number() on the fast and slow paths', () => {
   for (const s of ['0', '-1.5', '3.14159', '1e3', '123456789012345678', '0.1', '-0.000001', '+7', '.5', '5.',
     '9007199254740993', '9007199254740992', '900719925474099.3', '0.0000000000000000000001', '0.00000000000000000000001']) {

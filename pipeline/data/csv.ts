@@ -111,8 +111,12 @@ export function nextRowStart(): number {
   return rowScan.next;
 }
 
+export function fieldCountIssue(cols: number, found: number): string {
+  return `expected ${cols} fields as in the header, found ${found}`;
+}
+
 export function fieldCountError(source: string, row: number, cols: number, found: number): InvalidInputError {
-  return new InvalidInputError(`${source}: row ${row}: expected ${cols} fields as in the header, found ${found}`, [{ row, issue: `expected ${cols} fields, found ${found}` }]);
+  return new InvalidInputError(`${source}: row ${row}: ${fieldCountIssue(cols, found)}`, [{ row, issue: fieldCountIssue(cols, found) }]);
 }
 
 export function unterminatedError(source: string, row: number): InvalidInputError {

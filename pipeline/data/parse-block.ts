@@ -3,13 +3,13 @@
 // categories by a hash of their bytes), storing no offsets and making no call per cell; any other
 // row (quotes, a missing or out-of-range value, an unknown category, a blank line, a wrong field
 // count) is re-read by the tokenizer and converted by convertCell, which holds the rules and writes
-// the issues. The tests check that both paths agree on every kind of row. Pure: runs on any thread.
+// the issues; a row with the wrong field count is a bad row with one issue (field "(row)"). The tests check that both paths agree on every kind of row. Pure: runs on any thread.
 import { InvalidInputError } from '../errors/index.ts';
 import {
   COMMA, CR, LF, MAX_EXACT_MANTISSA, MAX_EXACT_SCALE, POW10, QUOTE, UNTERMINATED,
-  fieldCountError, nextRowStart, parseNumberBytes, spanText, tokenizeRow, unterminatedError,
+  fieldCountIssue, nextRowStart, parseNumberBytes, spanText, tokenizeRow, unterminatedError,
 } from './csv.ts';
-import { describeRange, type Column, type ColumnSpec, type ColumnType, type RowIssue, type TableChunk } from './table.ts';
+import { describeRange, ROW_FIELD, type Column, type ColumnSpec, type ColumnType, type RowIssue, type TableChunk } from './table.ts';
 
 /** What the fast path does with each header column (TablePlan.kinds). */
 const KIND_SKIP = 0;
@@ -302,7 +302,12 @@ export function parseTableBlock(plan: TablePlan, buf: Buffer, start: number, end
     if (n === UNTERMINATED) throw unterminatedError(source, row);
     cursor.pos = nextRowStart();
     if (n === 0) continue;
-    if (n !== cols) throw fieldCountError(source, row, cols, n);
+    if (n !== cols) {
+      // A row whose cells cannot be matched to the header: a bad row, so the rest of the file still counts.
+      badRow(st, rows, { row, field: ROW_FIELD, issue: fieldCountIssue(cols, n) });
+      rows++;
+      continue;
+    }
     st.bad[rows] = 0;
     for (let k = 0; k < columnOf.length; k++) {
       const c = columnOf[k]!;
@@ -312,6 +317,18 @@ export function parseTableBlock(plan: TablePlan, buf: Buffer, start: number, end
     rows++;
   }
   return finishChunk(st, specAt, buf, rows, firstRow);
+}
+
+/** Row `r` holds no values (each column's missing value) and is flagged bad with `issue`. */
+function badRow(st: BlockState, r: number, issue: RowIssue): void {
+  st.issues.push(issue);
+  st.bad[r] = 1;
+  st.slow[r] = 1;
+  st.specs.forEach((spec, k) => {
+    if (spec.type === 'categorical') st.codes[k]![r] = -1;
+    else if (spec.type === 'text') st.texts[k]![r] = '';
+    else st.numbers[k]![r] = NaN;
+  });
 }
 
 /** Decodes the fast path's text spans and trims every output to `rows`. */

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { InvalidInputError, type ErrorDetail } from '../errors/index.ts';
 import { DEFAULT_CHUNK_ROWS, openCsvBlocks } from './csv.ts';
 import { parseTableBlock, planTable } from './parse-block.ts';
-import type { Column, ColumnSpec, Table, TableChunk } from './table.ts';
+import { ROW_FIELD, type Column, type ColumnSpec, type Table, type TableChunk } from './table.ts';
 
 export interface ReadTableOptions {
   source: string;
@@ -77,7 +77,8 @@ export async function readCsvTable(input: Readable | AsyncIterable<Buffer>, spec
     if (first) {
       const more = chunk.issues.length > 1 ? ` (and ${chunk.issues.length - 1} more in rows ${chunk.firstRow}–${chunk.firstRow + chunk.table.rows - 1})` : '';
       const detail: ErrorDetail[] = chunk.issues.slice(0, 20).map((i) => ({ row: i.row, field: i.field, issue: i.issue }));
-      throw new InvalidInputError(`${opts.source}: row ${first.row}, column "${first.field}": ${first.issue}${more}`, detail);
+      const where = first.field === ROW_FIELD ? `row ${first.row}` : `row ${first.row}, column "${first.field}"`;
+      throw new InvalidInputError(`${opts.source}: ${where}: ${first.issue}${more}`, detail);
     }
     parts.push(chunk.table);
   }

@@ -45,6 +45,9 @@ export function describeRange(spec: ColumnSpec): string {
   return `at most ${spec.max}`;
 }
 
+/** The `field` of an issue about a whole CSV row (its field count), not one of its cells. */
+export const ROW_FIELD = '(row)';
+
 export interface RowIssue {
   row: number;
   field: string;

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { InvalidInputError } from '../errors/index.ts';
-import { batchFormat, errorsPathFor, fileSinks, loadModel, outputKeys, scoreBatch, scoreObject, type LoadedModel } from './index.ts';
+import {
+  batchFormat, errorsPathFor, fileSinks, loadModel, outputKeys, scoreBatch, scoreFile, scoreObject, type LoadedModel,
+} from './index.ts';
 import { instanceOf, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
 
 let fx: Fixture;
@@ -35,6 +37,35 @@ function mixedCsv(): { csv: Buffer; badRows: number[] } {
   breakCell(499, 'current_co2', 'n/a');
   return { csv: Buffer.from(`${lines.join('\n')}\n`), badRows: [3, 7, 10, 499] };
 }
+
+/** The fixture CSV with rows of the wrong width: row 2 with 3 extra fields (29), row 250 one short, row 499 empty-ish. */
+function raggedCsv(): { csv: Buffer; ragged: Map<number, number> } {
+  const lines = fx.csv.toString('utf8').trimEnd().split('\n');
+  const cols = lines[0]!.split(',').length;
+  lines[2] = `${lines[2]},x,y,z`;
+  lines[250] = lines[250]!.split(',').slice(0, -1).join(',');
+  lines[499] = 'H499,1';
+  return { csv: Buffer.from(`${lines.join('\n')}\n`), ragged: new Map([[2, cols + 3], [250, cols - 1], [499, 2]]) };
+}
+
+test('rows with the wrong number of fields go to the errors file with their row number: scored + errors = rows', async () => {
+  const { csv, ragged } = raggedCsv();
+  const dir = await mkdtemp(join(tmpdir(), 'mltk-ragged-'));
+  try {
+    await writeFile(join(dir, 'in.csv'), csv);
+    const res = await scoreFile(model, { input: join(dir, 'in.csv'), output: join(dir, 'out.csv') }, { chunkRows: 100 });
+    assert.deepEqual({ rows: res.rows, scored: res.scored, errors: res.errors }, { rows: 500, scored: 497, errors: 3 });
+    const preds = parseCsv(String(await readFile(join(dir, 'out.csv'))));
+    assert.equal(preds.length - 1, 497);
+    const ids = (fx.table.columns.get('home_id') as { values: string[] }).values;
+    assert.deepEqual(preds.slice(1).map((p) => p[0]), ids.filter((_, i) => !ragged.has(i + 1)));
+    const cols = fx.csv.toString().split('\n')[0]!.split(',').length;
+    assert.equal(String(await readFile(join(dir, 'out.errors.csv'))), `row,field,reason\n${[...ragged]
+      .map(([row, found]) => `${row},(row),"expected ${cols} fields as in the header, found ${found}"\n`).join('')}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 function parseCsv(text: string): string[][] {
   return text.trimEnd().split('\n').map((l) => l.split(','));
