@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, unlink, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { IntegrityError, InvalidInputError } from '../errors/index.ts';
+import { IntegrityError, InvalidInputError, NotFoundError } from '../errors/index.ts';
 import type { ObjectStore } from './types.ts';
 
 export interface BlobRef {
@@ -17,6 +17,56 @@ const SHA256 = /^[0-9a-f]{64}$/;
 export function blobKey(sha256: string): string {
   if (!SHA256.test(sha256)) throw new InvalidInputError(`"${sha256}" is not a sha256 hex digest`);
   return `blobs/sha256/${sha256.slice(0, 2)}/${sha256.slice(2)}`;
+}
+
+/**
+ * Uploads whose hash is known only at their end are staged here first (`tmp/uploads/ID`), then moved
+ * to their content address. Nothing else lives under `tmp/`: a leftover there is garbage from a
+ * process that died mid-way (see commitStagedBlob), never part of any version.
+ */
+export const STAGING_PREFIX = 'tmp/uploads/';
+
+export function stagingKey(id: string): string {
+  if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new InvalidInputError(`invalid staging id "${id}"`);
+  return `${STAGING_PREFIX}${id}`;
+}
+
+/**
+ * Makes a staged upload the blob `ref`: moved to its content address, or dropped when those bytes are
+ * already stored. A crash before the move leaves the staged object (a rerun of the same upload
+ * replaces and moves it); after the move, a blob no manifest names yet, which the rerun reuses.
+ */
+export async function commitStagedBlob(store: ObjectStore, staged: string, ref: BlobRef): Promise<void> {
+  const info = await store.head(staged);
+  if (info?.size !== ref.bytes) {
+    throw new IntegrityError(`${store.url}: staged upload "${staged}" holds ${info?.size ?? 'no'} bytes, not the ${ref.bytes} hashed on the way in`);
+  }
+  if (await store.head(blobKey(ref.sha256))) await store.delete(staged);
+  else await store.move(staged, blobKey(ref.sha256));
+}
+
+/**
+ * Copies blob `sha256` from one store to another, streaming and re-hashing it on the way: a corrupt
+ * or missing source blob fails with the source key named, and nothing is written to `to` (the bytes
+ * are checked before the upload completes). An existing blob in `to` is kept as is.
+ */
+export async function copyBlob(from: ObjectStore, to: ObjectStore, sha256: string, bytes?: number): Promise<BlobRef> {
+  const key = blobKey(sha256);
+  const have = await to.head(key);
+  if (have) return { sha256, bytes: have.size };
+  const where = `${from.url}/${key}`;
+  const source = await from.head(key);
+  if (!source) throw new NotFoundError(`${where}: the source blob is missing; nothing was copied`);
+  if (bytes !== undefined && source.size !== bytes) {
+    throw new IntegrityError(`${where}: the source blob is corrupt (${source.size} bytes, its manifest says ${bytes}); nothing was copied`);
+  }
+  try {
+    await to.putStream(key, getBlobStream(from, sha256));
+  } catch (e) {
+    if (e instanceof IntegrityError) throw new IntegrityError(`${where}: the source blob is corrupt (${e.message}); nothing was copied`, { cause: e });
+    throw e;
+  }
+  return { sha256, bytes: source.size };
 }
 
 export function sha256Hex(body: Buffer | string): string {

@@ -244,6 +244,17 @@ export class LocalStore implements ObjectStore {
     return { etag: md5.digest('hex') };
   }
 
+  async move(from: string, to: string): Promise<void> {
+    const [src, dst] = [this.path(from), this.path(to)];
+    await mkdir(dirname(dst), { recursive: true });
+    try {
+      await rename(src, dst); // atomic: readers see the old `to` or the whole new one
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) throw new NotFoundError(`${this.url}: no object at "${from}"`);
+      throw e;
+    }
+  }
+
   async delete(key: string): Promise<void> {
     await unlink(this.path(key)).catch((e) => { if (!isErrno(e, 'ENOENT')) throw e; });
   }

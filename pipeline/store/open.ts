@@ -1,7 +1,7 @@
 // Chooses a backend from a store URL: `--store` flag, else MLTK_STORE, else ./.mltk.
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UnsupportedStoreError } from '../errors/index.ts';
+import { InvalidInputError, UnsupportedStoreError } from '../errors/index.ts';
 import { LocalStore } from './local.ts';
 import { S3Store } from './s3.ts';
 import type { ObjectStore } from './types.ts';
@@ -23,4 +23,27 @@ export function openStore(url: string = storeUrl()): ObjectStore {
     return new S3Store(bucket, (m?.[2] ?? '').replace(/\/+$/, ''));
   }
   throw new UnsupportedStoreError(`unknown store scheme "${scheme}://" in "${url}" (expected a local path, file://PATH or s3://bucket[/prefix])`);
+}
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+
+/** A `scheme://…` URL rather than a plain path. */
+export function isUrl(s: string): boolean {
+  return SCHEME.test(s);
+}
+
+/**
+ * One object named by URL — `s3://bucket/key` or `file:///path` — as the store of its bucket (or
+ * folder) and its key there, so reading it goes through the store layer (credentials, endpoint, errors).
+ */
+export function openObjectUrl(url: string): { store: ObjectStore; key: string } {
+  const scheme = SCHEME.exec(url)?.[1]?.toLowerCase();
+  if (scheme === 'file') {
+    const path = fileURLToPath(url);
+    return { store: new LocalStore(dirname(path), `file://${dirname(path)}`), key: basename(path) };
+  }
+  if (scheme !== 's3') throw new UnsupportedStoreError(`cannot read "${url}": expected s3://bucket/key, file:///path or a local path`);
+  const m = /^s3:\/\/([^/]+)\/(.+)$/i.exec(url);
+  if (!m) throw new InvalidInputError(`"${url}" names no object (expected s3://bucket/key)`);
+  return { store: new S3Store(m[1]!, ''), key: m[2]! };
 }

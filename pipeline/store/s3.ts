@@ -9,6 +9,10 @@ import type { ObjectInfo, ObjectStore } from './types.ts';
 // S3's minimum part size is 5 MiB; 8 MiB keeps memory bounded while streaming.
 const PART_BYTES = 8 << 20;
 
+/** Server-side copies: one CopyObject up to S3's 5 GiB limit, else a multipart copy in parts of this size. */
+export interface CopyLimits { singleCopyMaxBytes: number; copyPartBytes: number }
+const COPY_LIMITS: CopyLimits = { singleCopyMaxBytes: 5 * 2 ** 30, copyPartBytes: 512 * 2 ** 20 };
+
 function status(e: unknown): number | undefined {
   return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
@@ -64,8 +68,12 @@ export class S3Store implements ObjectStore {
   readonly url: string;
   private connected: Promise<{ client: S3Client; sdk: typeof S3Sdk }> | undefined;
   /** `client`: a client to use (or its promise); by default one with the toolkit's settings, made on first use. */
-  constructor(readonly bucket: string, readonly prefix: string, private readonly client?: S3Client | Promise<S3Client>) {
+  private readonly copyLimits: CopyLimits;
+  constructor(
+    readonly bucket: string, readonly prefix: string, private readonly client?: S3Client | Promise<S3Client>, copyLimits: Partial<CopyLimits> = {},
+  ) {
     this.url = `s3://${bucket}${prefix ? `/${prefix}` : ''}`;
+    this.copyLimits = { ...COPY_LIMITS, ...copyLimits };
   }
 
   /** The client and the SDK's command classes, loaded on the first request. */
@@ -239,6 +247,55 @@ export class S3Store implements ObjectStore {
       await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
     } catch (e) {
       throw this.denied(e, 's3:DeleteObject', key);
+    }
+  }
+
+  /**
+   * S3 has no rename: a server-side copy (the bytes never leave S3), then a delete of `from`. A crash
+   * in between leaves both keys with the same bytes; `to` is whole either way (a copy is atomic).
+   */
+  async move(from: string, to: string): Promise<void> {
+    const info = await this.head(from);
+    if (!info) throw this.notFound(from);
+    const { client, sdk } = await this.api();
+    const CopySource = encodeURI(`${this.bucket}/${this.key(from)}`);
+    try {
+      if (info.size <= this.copyLimits.singleCopyMaxBytes) {
+        await client.send(new sdk.CopyObjectCommand({ Bucket: this.bucket, Key: this.key(to), CopySource }));
+      } else {
+        await this.multipartCopy(CopySource, to, info.size);
+      }
+    } catch (e) {
+      if (e instanceof IncompleteUploadError) throw e;
+      throw this.denied(e, 's3:PutObject', to);
+    }
+    await this.delete(from);
+  }
+
+  /** A copy over 5 GiB: UploadPartCopy of byte ranges, aborted (or reported) on failure as putStream does. */
+  private async multipartCopy(CopySource: string, to: string, size: number): Promise<void> {
+    const { client, sdk } = await this.api();
+    const Key = this.key(to);
+    const { UploadId } = await client.send(new sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key }));
+    const parts: { ETag: string; PartNumber: number }[] = [];
+    try {
+      for (let start = 0; start < size; start += this.copyLimits.copyPartBytes) {
+        const end = Math.min(size, start + this.copyLimits.copyPartBytes) - 1;
+        const PartNumber = parts.length + 1;
+        const res = await client.send(new sdk.UploadPartCopyCommand({
+          Bucket: this.bucket, Key, UploadId, PartNumber, CopySource, CopySourceRange: `bytes=${start}-${end}`,
+        }));
+        parts.push({ ETag: res.CopyPartResult!.ETag!, PartNumber });
+      }
+      const complete = { Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } };
+      await client.send(new sdk.CompleteMultipartUploadCommand(complete));
+    } catch (e) {
+      await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch((abortFailure: unknown) => {
+        throw new IncompleteUploadError(
+          `${this.url}: copying to "${to}" failed (${(e as Error).message}), and aborting its multipart upload ${UploadId} failed too`,
+          this.denied(abortFailure, 's3:AbortMultipartUpload', to), { cause: e });
+      });
+      throw e;
     }
   }
 }

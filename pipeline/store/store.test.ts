@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { openStore, putBlob, putBlobFile, getBlob, getBlobToFile, blobKey, makeS3Client, type ObjectStore } from './index.ts';
+import {
+  openStore, putBlob, putBlobFile, getBlob, getBlobToFile, blobKey, copyBlob, makeS3Client, openObjectUrl, S3Store, type ObjectStore,
+} from './index.ts';
 import { ConflictError, IntegrityError, NotFoundError, UnsupportedStoreError } from '../errors/index.ts';
 import { startMoto, motoUnavailable, type MotoServer } from '../testing/moto.ts';
 
@@ -77,6 +79,33 @@ function contract(name: string, make: () => Promise<ObjectStore>, skip?: string)
       assert.equal(await readFile(out, 'utf8'), 'file content');
       await rm(dir, { recursive: true });
     });
+
+    test('move replaces the target and removes the source; a missing source is not found', async () => {
+      await store.put('m/staged', 'new bytes');
+      await store.put('m/target', 'old bytes');
+      await store.move('m/staged', 'm/target');
+      assert.equal(String(await store.get('m/target')), 'new bytes');
+      assert.deepEqual(await store.list('m/'), ['m/target']);
+      await store.move('m/target', 'm/deeper/moved');
+      assert.deepEqual(await store.list('m/'), ['m/deeper/moved']);
+      await assert.rejects(store.move('m/none', 'm/x'), NotFoundError);
+    });
+
+    test('copyBlob re-hashes on the way: a corrupt or missing source writes nothing in the target', async () => {
+      const other = openStore(`${store.url}-copy`);
+      const good = await putBlob(store, 'model bytes');
+      assert.deepEqual(await copyBlob(store, other, good.sha256, good.bytes), good);
+      assert.equal(String(await getBlob(other, good.sha256)), 'model bytes');
+      const bad = await putBlob(store, 'data bytes');
+      await store.put(blobKey(bad.sha256), 'data bytez');
+      await assert.rejects(copyBlob(store, other, bad.sha256), (e: Error) => {
+        assert.ok(e instanceof IntegrityError);
+        assert.match(e.message, new RegExp(`/${blobKey(bad.sha256)}: the source blob is corrupt .*nothing was copied`));
+        return true;
+      });
+      await assert.rejects(copyBlob(store, other, 'e'.repeat(64)), /the source blob is missing; nothing was copied/);
+      assert.deepEqual(await other.list(''), [blobKey(good.sha256)]);
+    });
   });
 }
 
@@ -95,6 +124,25 @@ contract('s3 (moto_server)', async () => {
   return openStore('s3://mltk-test/team/registry');
 }, motoUnavailable());
 after(async () => { await moto?.stop(); });
+
+test('a move over the single-copy limit goes through a multipart server-side copy', { skip: motoUnavailable() }, async () => {
+  const store = new S3Store('mltk-test', 'multipart', makeS3Client(), { singleCopyMaxBytes: 6 << 20, copyPartBytes: 5 << 20 });
+  const big = Buffer.alloc(12 << 20);
+  for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+  await store.putStream('tmp/uploads/big', Readable.from([big]));
+  await store.move('tmp/uploads/big', 'blobs/big');
+  assert.ok((await store.get('blobs/big')).equals(big));
+  assert.deepEqual(await store.list(''), ['blobs/big']);
+});
+
+test('object URLs: s3://bucket/key and file:// name one object through the store layer', async () => {
+  const s3 = openObjectUrl('s3://data-bucket/training/epc.csv');
+  assert.deepEqual([s3.store.url, s3.key], ['s3://data-bucket', 'training/epc.csv']);
+  const file = openObjectUrl('file:///tmp/x/epc.csv');
+  assert.deepEqual([file.store.url, file.key], ['file:///tmp/x', 'epc.csv']);
+  assert.throws(() => openObjectUrl('s3://data-bucket/'), /"s3:\/\/data-bucket\/" names no object/);
+  assert.throws(() => openObjectUrl('gs://b/k'), /cannot read "gs:\/\/b\/k"/);
+});
 
 test('local conditional writes hold under concurrency: 20 racers, one winner per key', async () => {
   const d = await mkdtemp(join(tmpdir(), 'mltk-race-'));

@@ -25,4 +25,9 @@ export interface ObjectStore {
   /** Streams `body` to `key`; the key appears only once the whole body is written. */
   putStream(key: string, body: Readable | AsyncIterable<Buffer>): Promise<{ etag: string }>;
   delete(key: string): Promise<void>;
+  /**
+   * Moves `from` to `to` inside the store, replacing `to` (S3: a server-side copy, then a delete of
+   * `from`; a folder: rename). NotFoundError when `from` is absent.
+   */
+  move(from: string, to: string): Promise<void>;
 }
