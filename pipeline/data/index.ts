@@ -6,7 +6,7 @@ export { openCsvTables, readCsvTable, concatTables, type CsvTableReader, type Re
 export { openJsonlTables, jsonLines, inputFormat, RECORD_FIELD, type InputFormat } from './read-jsonl.ts';
 export { summarizeCsvFile, type FileSummary, type ColumnSummary } from './inspect.ts';
 export {
-  addDatasetVersion, listDatasetNames, listDatasetVersions, resolveDatasetVersion, getDatasetVersion,
-  checkDatasetName, datasetVersionSchema, type DatasetVersion, type SyntheticOrigin,
+  addDatasetVersion, addDatasetVersionFromObject, datasetVersionKey, listDatasetNames, listDatasetVersions,
+  resolveDatasetVersion, getDatasetVersion, checkDatasetName, datasetVersionSchema, type DatasetVersion, type SyntheticOrigin,
 } from './versions.ts';
 export { writeSynthCsv, parseSynthOptions, SYNTH_COLUMNS, type SynthOptions } from './synth.ts';

@@ -1,5 +1,5 @@
-// One streaming pass over a data file: its sha256, byte count, row count and inferred
-// column types, the facts a dataset-version manifest records. Never holds the file.
+// One streaming pass over a data file (or any byte stream): its sha256, byte count, row count and
+// inferred column types, the facts a dataset-version manifest records. Never holds the file.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { InvalidInputError } from '../errors/index.ts';
@@ -53,14 +53,17 @@ class ColumnStats {
   }
 }
 
-async function* hashing(path: string, hash: ReturnType<typeof createHash>, counter: { bytes: number }): AsyncGenerator<Buffer> {
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+async function* hashing(chunks: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>, counter: { bytes: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    counter.bytes += chunk.length;
+    yield chunk;
+  }
+}
+
+async function* readFile(path: string): AsyncGenerator<Buffer> {
   try {
-    for await (const chunk of stream) {
-      hash.update(chunk as Buffer);
-      counter.bytes += (chunk as Buffer).length;
-      yield chunk as Buffer;
-    }
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InvalidInputError(`${path}: cannot read data file (${code ?? String(e)})`);
@@ -68,9 +71,14 @@ async function* hashing(path: string, hash: ReturnType<typeof createHash>, count
 }
 
 export async function summarizeCsvFile(path: string): Promise<FileSummary> {
+  return summarizeCsv(readFile(path), path);
+}
+
+/** The same pass over any byte stream (an S3 object as it downloads); `source` names it in errors. */
+export async function summarizeCsv(input: AsyncIterable<Buffer>, source: string): Promise<FileSummary> {
   const hash = createHash('sha256');
   const counter = { bytes: 0 };
-  const csv = await openCsv(hashing(path, hash, counter), { source: path });
+  const csv = await openCsv(hashing(input, hash, counter), { source });
   const stats = csv.header.map((h) => new ColumnStats(h));
   let rows = 0;
   for await (const chunk of csv.chunks) {

@@ -1,9 +1,13 @@
 // Dataset versions (DVC-like): a data file is stored as a content-addressed blob and
 // described by an immutable manifest at datasets/NAME/versions/SHA256.json.
+import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors/index.ts';
-import { putBlobFile, getBlobToFile, readJson, writeJsonIfAbsent, type ObjectStore } from '../store/index.ts';
-import { summarizeCsvFile } from './inspect.ts';
+import {
+  putBlobFile, getBlobToFile, readJson, writeJsonIfAbsent, openObjectUrl, stagingKey, commitStagedBlob, sha256Hex,
+  type ObjectStore,
+} from '../store/index.ts';
+import { summarizeCsv, summarizeCsvFile, type FileSummary } from './inspect.ts';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
@@ -34,7 +38,7 @@ export function checkDatasetName(name: string): string {
   return name;
 }
 
-function manifestKey(name: string, version: string): string {
+export function datasetVersionKey(name: string, version: string): string {
   return `datasets/${name}/versions/${version}.json`;
 }
 
@@ -49,6 +53,49 @@ export async function addDatasetVersion(
   const summary = await summarizeCsvFile(file);
   if (summary.rows === 0) throw new InvalidInputError(`${file}: no data rows (header only); nothing was stored`);
   await putBlobFile(store, file, { sha256: summary.sha256, bytes: summary.bytes });
+  return writeVersionManifest(store, name, summary, opts.source ?? file, now, opts.synthetic);
+}
+
+/**
+ * Versions an object of another store (`s3://bucket/key`) in one pass, with no local copy: its bytes
+ * stream once from the source, are hashed and profiled on the way and uploaded at the same time to a
+ * staging key of `store`, which then moves to its content address (S3: a server-side copy). What a
+ * crash (kill -9) leaves, and what the next run does about it:
+ *   - during the upload: no object (S3 keeps the parts of an incomplete multipart upload until the
+ *     bucket's lifecycle rule aborts them; a folder store a `.tmp-` file beside the staging key);
+ *   - after the upload, before the move: `tmp/uploads/ID`, ID derived from the source URL and ETag, so
+ *     the next add of the same object overwrites and moves it (nothing else reads `tmp/`);
+ *   - after the move, before the manifest: the blob alone, which the next add finds and keeps.
+ */
+export async function addDatasetVersionFromObject(store: ObjectStore, name: string, url: string, now = new Date()): Promise<{ version: DatasetVersion; created: boolean }> {
+  checkDatasetName(name);
+  const src = openObjectUrl(url);
+  const info = await src.store.head(src.key);
+  if (!info) throw new NotFoundError(`${url}: no such object`);
+  const staged = stagingKey(`add-${sha256Hex(`${url}\n${info.etag}`).slice(0, 40)}`);
+  const body = await src.store.getStream(src.key);
+  const [toProfile, toUpload] = [new PassThrough(), new PassThrough()];
+  // One download feeds both; pipe() pauses the source whenever either consumer is behind.
+  body.pipe(toProfile);
+  body.pipe(toUpload);
+  const stop = (e: unknown) => { for (const s of [body, toProfile, toUpload]) s.destroy(e as Error); };
+  body.once('error', stop);
+  const [summary] = await Promise.all([
+    summarizeCsv(toProfile, url).catch((e: unknown) => { stop(e); throw e; }),
+    store.putStream(staged, toUpload).catch((e: unknown) => { stop(e); throw e; }),
+  ]);
+  if (summary.rows === 0) {
+    await store.delete(staged);
+    throw new InvalidInputError(`${url}: no data rows (header only); nothing was stored`);
+  }
+  const ref = { sha256: summary.sha256, bytes: summary.bytes };
+  await commitStagedBlob(store, staged, ref);
+  return writeVersionManifest(store, name, summary, url, now);
+}
+
+async function writeVersionManifest(
+  store: ObjectStore, name: string, summary: FileSummary, source: string, now: Date, synthetic?: SyntheticOrigin,
+): Promise<{ version: DatasetVersion; created: boolean }> {
   const manifest: DatasetVersion = {
     kind: 'mltk.dataset_version',
     dataset: name,
@@ -56,16 +103,16 @@ export async function addDatasetVersion(
     bytes: summary.bytes,
     rows: summary.rows,
     columns: summary.columns,
-    source: opts.source ?? file,
+    source,
     created_at: now.toISOString(),
-    ...(opts.synthetic ? { synthetic: opts.synthetic } : {}),
+    ...(synthetic ? { synthetic } : {}),
   };
   try {
-    await writeJsonIfAbsent(store, manifestKey(name, summary.sha256), manifest);
+    await writeJsonIfAbsent(store, datasetVersionKey(name, summary.sha256), manifest);
     return { version: manifest, created: true };
   } catch (e) {
     if (!(e instanceof ConflictError)) throw e;
-    return { version: await readJson(store, manifestKey(name, summary.sha256), datasetVersionSchema), created: false };
+    return { version: await readJson(store, datasetVersionKey(name, summary.sha256), datasetVersionSchema), created: false };
   }
 }
 
