@@ -7,3 +7,4 @@ export {
   getAlias, listAliases, aliasHistory, readAliasHistory, moveAlias, rollbackAlias, resolveModel,
   findEquivalentVersion, checkAlias, type NewModelVersion, type AliasHistory,
 } from './registry.ts';
+export { copyModelVersion, checkReleasable, type CopyOptions, type CopyResult } from './copy.ts';

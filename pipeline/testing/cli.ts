@@ -1,6 +1,9 @@
 // Test support: runs the real `mltk` executable as a process and returns its exit code and output,
 // also on failure (execFile rejects on a non-zero exit; the CLI contract is what it printed).
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -9,6 +12,9 @@ const run = promisify(execFile);
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MLTK_BIN = join(REPO_ROOT, 'pipeline/cli/bin.js');
+const CRASH_CHILD = join(REPO_ROOT, 'pipeline/testing/crash-child.ts');
+// Resolved here, not by the child: the child may run in a folder with no node_modules.
+const TSX_LOADER = import.meta.resolve('tsx');
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
@@ -46,4 +52,39 @@ export function startMltk(args: string[], opts: { cwd?: string; env?: NodeJS.Pro
     });
     void exited.then((code) => reject(new Error(`mltk ${args.join(' ')} exited ${code} before printing its document: ${stderr.slice(-500)}`)));
   });
+}
+
+export interface CrashPoint {
+  backend: 'S3Store' | 'LocalStore';
+  /** The store method to stop at, e.g. `move`. */
+  method: string;
+  /** Stops at the first call whose first key matches. */
+  key: RegExp;
+}
+
+/**
+ * Runs `mltk ARGS` until it reaches `at` (through the real code; see crash-child.ts), then kills it
+ * with SIGKILL: what the store holds afterwards is what a kill -9 there leaves behind.
+ */
+export async function killMltkAt(at: CrashPoint, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mltk-crash-'));
+  const marker = join(dir, 'reached');
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, CRASH_CHILD, marker, at.backend, at.method, at.key.source, '--', ...args], {
+    cwd: opts.cwd ?? REPO_ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += String(d); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let done = false;
+  void exited.then(() => { done = true; });
+  try {
+    while (!existsSync(marker)) {
+      if (done) throw new Error(`mltk ${args.join(' ')} exited (${await exited}) before reaching ${at.method} ${at.key}: ${stderr.slice(-800)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGKILL');
+    await exited;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -1,7 +1,10 @@
 // `mltk data`: version data files (add, list, show, get) and generate synthetic EPC data (synth).
 import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
-import { addDatasetVersion, listDatasetNames, listDatasetVersions, resolveDatasetVersion, getDatasetVersion } from '../../data/index.ts';
+import { isUrl } from '../../store/index.ts';
+import {
+  addDatasetVersion, addDatasetVersionFromObject, listDatasetNames, listDatasetVersions, resolveDatasetVersion, getDatasetVersion,
+} from '../../data/index.ts';
 import { writeSynthCsv } from '../../data/index.ts';
 import { loadModelConfig, pinDatasetVersion } from '../../config/index.ts';
 import { ConfigError } from '../../errors/index.ts';
@@ -17,14 +20,17 @@ async function checkPinnable(config: string, dataset: string): Promise<void> {
 export function registerData(program: Command): void {
   const data = program.command('data').description('version data files (content-addressed, DVC-like)');
 
-  data.command('add <file>').description('store FILE as a new version of a dataset and print its pin')
+  data.command('add <file>')
+    .description('store FILE (a path, or an object URL such as s3://bucket/key, streamed once) as a new dataset version; prints its pin')
     .requiredOption('--dataset <name>', 'dataset name')
     .option('--pin <config>', 'also write the version into this model config as dataset.version (a one-line edit)')
     .action(action(async (ctx, file: string, opts: { dataset: string; pin?: string }) => {
       // Refuse a config that cannot take the pin before hashing a large file.
       if (opts.pin) await checkPinnable(opts.pin, opts.dataset);
-      ctx.say(`hashing and profiling ${file}…`);
-      const { version: v, created } = await addDatasetVersion(ctx.store(), opts.dataset, file);
+      ctx.say(`hashing and profiling ${file}${isUrl(file) ? ` while streaming it into ${ctx.storeUrl}` : ''}…`);
+      const { version: v, created } = isUrl(file)
+        ? await addDatasetVersionFromObject(ctx.store(), opts.dataset, file)
+        : await addDatasetVersion(ctx.store(), opts.dataset, file);
       const pin = opts.pin ? await pinDatasetVersion(opts.pin, v.dataset, v.version) : null;
       const pinLine = pin
         ? `pinned   ${pin.path}: dataset.version = ${v.version}${pin.changed ? (pin.previous ? ` (was ${pin.previous.slice(0, 12)})` : '') : ' (already pinned)'}; commit it`

@@ -1,10 +1,24 @@
 // `mltk models`: the registry — list, show, promote, rollback, history.
 import type { Command } from 'commander';
+import { datasetVersionKey, datasetVersionSchema } from '../../data/index.ts';
 import {
-  listModelVersions, listModelNames, listAliases, resolveModel, moveAlias, rollbackAlias, readAliasHistory, type AliasMove,
+  listModelVersions, listModelNames, listAliases, resolveModel, moveAlias, rollbackAlias, readAliasHistory, getAlias,
+  getModelVersion, copyModelVersion, checkReleasable, type AliasMove, type ModelVersion,
 } from '../../registry/index.ts';
-import { action } from '../context.ts';
+import { openStore, readJson, type ObjectStore } from '../../store/index.ts';
+import { action, writeStepOutputs, writeStepSummary } from '../context.ts';
 import { intOption } from '../options.ts';
+
+function lineage(v: ModelVersion): string {
+  return [v.dataset?.pinned ? 'pinned' : 'not pinned', v.dataset?.synthetic ? 'synthetic' : 'real data'].join(', ');
+}
+
+/** The release check against what the store holds: the version's lineage and its dataset-version manifest. */
+async function checkStoredLineage(store: ObjectStore, mv: ModelVersion): Promise<void> {
+  const key = mv.dataset && datasetVersionKey(mv.dataset.name, mv.dataset.version);
+  const dataset = key && (await store.head(key)) ? await readJson(store, key, datasetVersionSchema) : undefined;
+  checkReleasable(mv, store.url, dataset);
+}
 
 export function registerModels(program: Command): void {
   const models = program.command('models').description('model registry: versions and aliases');
@@ -40,11 +54,44 @@ export function registerModels(program: Command): void {
       ]);
     }));
 
-  models.command('promote <name> <version>').description('point an alias at a version (compare-and-swap)')
+  models.command('promote <name> <version>').description('point an alias at a version (compare-and-swap); no move if it already does')
     .requiredOption('--alias <alias>', 'alias to move (prod, dev, champion…)')
-    .action(action(async (ctx, name: string, version: string, opts: { alias: string }) => {
-      const a = await moveAlias(ctx.store(), name, opts.alias, intOption('VERSION')(version), { reason: 'promote (cli)' });
-      ctx.result(a, `${name}@${a.alias} → version ${a.version}${a.previous ? ` (was ${a.previous})` : ''}`);
+    .option('--require-pinned', 'refuse a version trained on synthetic or unpinned data (a prod release)')
+    .action(action(async (ctx, name: string, version: string, opts: { alias: string; requirePinned?: boolean }) => {
+      const store = ctx.store();
+      const n = intOption('VERSION')(version);
+      if (opts.requirePinned) await checkStoredLineage(store, await getModelVersion(store, name, n));
+      const current = await getAlias(store, name, opts.alias);
+      if (current?.version === n) {
+        ctx.result({ ...current, moved: false }, `${name}@${current.alias} already points at version ${n}; nothing moved`);
+        return;
+      }
+      const a = await moveAlias(store, name, opts.alias, n, { reason: 'promote (cli)' });
+      ctx.result({ ...a, moved: true }, `${name}@${a.alias} → version ${a.version}${a.previous ? ` (was ${a.previous})` : ''}`);
+    }));
+
+  models.command('copy <ref>')
+    .description('copy NAME@VERSION|ALIAS with its ONNX, baseline, run and dataset-version manifests to another store')
+    .requiredOption('--from <url>', 'source store (a folder or s3://bucket[/prefix])')
+    .requiredOption('--to <url>', 'target store')
+    .option('--with-data', 'also copy the training data bytes')
+    .option('--require-pinned', 'refuse, writing nothing, a version trained on synthetic or unpinned data (a prod release)')
+    .action(action(async (ctx, ref: string, opts: { from: string; to: string; withData?: boolean; requirePinned?: boolean }) => {
+      ctx.say(`copying ${ref} from ${opts.from} to ${opts.to}${opts.withData ? ' with its training data' : ''}…`);
+      const r = await copyModelVersion(openStore(opts.from), openStore(opts.to), ref, { withData: opts.withData, requirePinned: opts.requirePinned });
+      const v = r.version;
+      const what = r.created ? `registered as ${v.name}@${v.version}` : `already there as ${v.name}@${v.version}: reused, nothing registered`;
+      writeStepOutputs({ model: v.name, version: v.version, sha256: v.artifact.sha256, created: r.created });
+      writeStepSummary([
+        `### mltk models copy: ${r.source.name}@${r.source.version} → ${v.name}@${v.version}${r.created ? '' : ' (reused)'}`, '',
+        `| from | ${r.source.store} |`, '|---|---|', `| to | ${opts.to} |`, `| artifact | \`sha256:${v.artifact.sha256}\` |`,
+        `| data | ${v.dataset ? `\`${v.dataset.name}@${v.dataset.version}\` (${lineage(v)})` : '—'} |`,
+        `| written | ${r.written.length} objects |`, '',
+      ].join('\n'));
+      ctx.result(
+        { model: v.name, version: v.version, created: r.created, sha256: v.artifact.sha256, source: r.source, to: opts.to, written: r.written },
+        [`${r.source.name}@${r.source.version} (${r.source.store}) → ${opts.to}: ${what}`, `onnx sha256:${v.artifact.sha256}; ${r.written.length} objects written`],
+      );
     }));
 
   models.command('rollback <name>').description('move an alias back to the version it held before its latest move')
