@@ -62,8 +62,8 @@ export class ConflictError extends MltkError {
 
 /** Stored bytes do not match the hash that names them. */
 export class IntegrityError extends MltkError {
-  constructor(message: string) {
-    super('INTEGRITY', message);
+  constructor(message: string, options?: ErrorOptions) {
+    super('INTEGRITY', message, [], options);
   }
 }
 
