@@ -50,7 +50,7 @@ before(async () => {
   env = { ...process.env, ...moto.env, MLTK_STORE: '' };
   Object.assign(process.env, moto.env);
   dir = await mkdtemp(join(tmpdir(), 'mltk-branch-'));
-  const s3 = makeS3Client();
+  const s3 = await makeS3Client();
   for (const Bucket of ['mltk-data', 'mltk-dev-models', 'mltk-prod-models']) {
     await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
   }
@@ -78,7 +78,7 @@ test('data add s3://… streams the object into the dev store: version = the fil
   const missing = await mltk('--store', DEV, 'data', 'add', `${DATA}/training/none.csv`, '--dataset', 'epc_retrofit');
   assert.equal(missing.code, 5);
   assert.match(missing.doc.error.message, /s3:\/\/mltk-data\/training\/none\.csv: no such object/);
-  await makeS3Client().send(new PutObjectCommand({ Bucket: 'mltk-data', Key: 'training/empty.csv', Body: csv.subarray(0, csv.indexOf(10) + 1) }));
+  await (await makeS3Client()).send(new PutObjectCommand({ Bucket: 'mltk-data', Key: 'training/empty.csv', Body: csv.subarray(0, csv.indexOf(10) + 1) }));
   const empty = await mltk('--store', DEV, 'data', 'add', `${DATA}/training/empty.csv`, '--dataset', 'epc_retrofit');
   assert.equal(empty.code, 4);
   assert.match(empty.doc.error.message, /s3:\/\/mltk-data\/training\/empty\.csv: no data rows \(header only\); nothing was stored/);
