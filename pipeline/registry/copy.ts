@@ -104,7 +104,7 @@ export async function copyModelVersion(from: ObjectStore, to: ObjectStore, ref: 
   if (dataset) await putManifest(to, datasetVersionKey(dataset.value.dataset, dataset.value.version), dataset.bytes, written);
   if (run) await putManifest(to, runKey(run.value.id), run.bytes, written);
   const source = { store: from.url, name: mv.name, version: mv.version };
-  const existing = (await listModelVersions(to, mv.name)).find((v) => v.artifact.sha256 === mv.artifact.sha256);
+  const existing = (await listModelVersions(to, mv.name)).versions.find((v) => v.artifact.sha256 === mv.artifact.sha256);
   if (existing) return { version: existing, created: false, source, written };
   const { kind: _kind, version: _version, created_at: _created, source: _source, ...entry } = mv;
   const copied_at = (opts.now ?? new Date()).toISOString();
