@@ -15,6 +15,11 @@ export const HANDLER_ENTRIES = {
   monitor: 'handlers/monitor.ts',
 } as const;
 
+/** Worker threads the handlers start by file name (a sibling .mjs of the bundle that starts them). */
+export const WORKER_ENTRIES = {
+  'score-worker': 'pipeline/predict/score-worker.ts',
+} as const;
+
 /** Native code can't be bundled; it is loaded from `<outdir>/node_modules` at run time. */
 const EXTERNAL = 'onnxruntime-node';
 /** Lambda runs x86_64 Linux: the other platforms' binaries (~300 MB) stay out of the image. */
@@ -41,7 +46,7 @@ export async function bundle(
   mkdirSync(outdir, { recursive: true });
   await build({
     absWorkingDir: REPO_ROOT,
-    entryPoints: entries,
+    entryPoints: { ...entries, ...WORKER_ENTRIES },
     outdir,
     outExtension: { '.js': '.mjs' },
     bundle: true,

@@ -8,7 +8,9 @@ import { getAlias, getModelVersion, resolveModel, type DatasetLineage, type Mode
 import { getBlob, type ObjectStore } from '../store/index.ts';
 import { onnxRuntime } from '../train/index.ts';
 import { ModelUnavailableError } from './errors.ts';
-import { buildFeeds, inputPlan, runFeeds, type InputPlan } from './score.ts';
+import { prepareFastPath, referenceSample, type FastPathOptions, type FastPathVerdict } from './fast-path.ts';
+import type { EvaluatorProgram } from './fast/program.ts';
+import { buildFeeds, buildInputs, inputPlan, runFeeds, type InputPlan } from './score.ts';
 import { instanceSchema, type Instance } from './signature.ts';
 import { jsonLogger, type Logger } from './telemetry.ts';
 
@@ -50,6 +52,10 @@ export interface LoadedModel {
   /** The verified ONNX bytes and session options (a batch scoring worker opens its own session). */
   onnx: Uint8Array;
   sessionOptions: ort.InferenceSession.SessionOptions;
+  /** Whether the fast evaluator serves this model, and why not when it does not. */
+  fastPath: FastPathVerdict;
+  /** The proven evaluator's program (a batch scoring worker builds its own evaluator from it); null on ONNX Runtime. */
+  fastProgram: EvaluatorProgram | null;
   /** Predictions for the rows of `table` not flagged in `bad`, in order. */
   score(table: Table, bad?: Uint8Array): Promise<Float32Array>;
   /** Releases the session once no run is in flight (after a swap). */
@@ -60,6 +66,9 @@ export interface LoadOptions {
   /** ORT intra-op threads; default: ORT's (one per physical core). */
   threads?: number;
   alias?: string | null;
+  fastPath?: FastPathOptions;
+  /** Where the fast path's verdict is logged (a disabled fast path is a warning with its reason). */
+  log?: Logger;
 }
 
 /** Loads `mv`'s artifact (hash-verified: IntegrityError on a mismatch) into a new session. */
@@ -77,6 +86,17 @@ export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opt
     await session.release();
     throw e;
   }
+  let fast: Awaited<ReturnType<typeof prepareFastPath>>;
+  try {
+    const baseline = mv.baseline ? await getBlob(store, mv.baseline.sha256).catch(() => undefined) : undefined;
+    fast = await prepareFastPath(bytes, mv.signature, referenceSample(baseline), opts.fastPath);
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+  const fields = { model: mv.name, version: mv.version, sha256: mv.artifact.sha256, probe_rows: fast.verdict.probe_rows };
+  if (fast.verdict.used) opts.log?.log('info', 'fast evaluator proven equal to ONNX Runtime', { ...fields, max_difference: fast.verdict.max_difference });
+  else opts.log?.log('warn', 'fast evaluator not used; scoring with ONNX Runtime', { ...fields, reason: fast.verdict.reason });
   let inflight = 0;
   let retired = false;
   const release = () => { void session.release().catch(() => undefined); };
@@ -94,7 +114,13 @@ export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opt
     session,
     onnx: bytes,
     sessionOptions,
+    fastPath: fast.verdict,
+    fastProgram: fast.program,
     async score(table, bad) {
+      if (fast.evaluator) {
+        const { inputs, rows } = buildInputs(plan, table, bad);
+        return fast.evaluator.score(inputs, rows);
+      }
       const { feeds, rows } = buildFeeds(plan, table, bad);
       inflight++;
       try {
@@ -125,6 +151,7 @@ export interface ModelCacheOptions {
   /** Re-resolve an alias at most this often (ms); 0 checks on every call. */
   aliasTtlMs: number;
   threads?: number;
+  fastPath?: FastPathOptions;
   now?: () => number;
   log?: Logger;
 }
@@ -172,11 +199,11 @@ export class ModelCache {
       const started = this.now();
       try {
         const mv = await this.resolve();
-        const model = await loadModelVersion(this.store, mv, { threads: this.opts.threads, alias: this.ref.alias ?? null });
+        const model = await loadModelVersion(this.store, mv, { threads: this.opts.threads, alias: this.ref.alias ?? null, log: this.log, fastPath: this.opts.fastPath });
         this.model = model;
         this.checkedAt = started;
         this.lastFailure = undefined;
-        this.log.log('info', 'model loaded', { model: model.name, version: model.version, alias: model.alias, sha256: model.sha256, load_ms: this.now() - started });
+        this.log.log('info', 'model loaded', { model: model.name, version: model.version, alias: model.alias, sha256: model.sha256, scorer: model.fastPath.used ? 'fast' : 'onnxruntime', load_ms: this.now() - started });
         return model;
       } catch (e) {
         this.log.log('error', 'model load failed', { model: this.ref.name, ref: formatModelRef(this.ref), error: (e as Error).message, retry_in_ms: RETRY_LOAD_MS });
@@ -204,7 +231,7 @@ export class ModelCache {
       if (!alias) throw new Error(`alias ${formatModelRef(this.ref)} no longer exists`);
       if (alias.version !== current.version) {
         const mv = await getModelVersion(this.store, this.ref.name, alias.version);
-        const next = await loadModelVersion(this.store, mv, { threads: this.opts.threads, alias: this.ref.alias ?? null });
+        const next = await loadModelVersion(this.store, mv, { threads: this.opts.threads, alias: this.ref.alias ?? null, log: this.log, fastPath: this.opts.fastPath });
         this.model = next;
         current.retire();
         this.log.log('info', 'model swapped', { model: next.name, version: next.version, previous_version: current.version, alias: next.alias, sha256: next.sha256, load_ms: this.now() - started });

@@ -69,7 +69,7 @@ export function buildInputs(plan: readonly InputPlan[], table: Table, bad?: Uint
   return { inputs, rows };
 }
 
-type TensorCtor = new (type: 'float32' | 'string', data: Float32Array | string[], dims: number[]) => ort.Tensor;
+export type TensorCtor = new (type: 'float32' | 'string', data: Float32Array | string[], dims: number[]) => ort.Tensor;
 
 /**
  * ORT feeds from input columns. Categorical strings are the category list's own strings, shared

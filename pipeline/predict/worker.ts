@@ -1,40 +1,29 @@
-// Batch scoring on a worker thread. onnxruntime-node's run() blocks the JS thread that calls it,
-// so with the session on a worker the main thread parses chunk N+1 and writes chunk N-1 while
-// chunk N is scored. Inputs cross as typed arrays (transferred, not copied); the worker builds
-// the tensors with the same `toFeeds` the in-thread path uses.
-import { createRequire } from 'node:module';
+// Batch scoring on a worker thread: the fast evaluator, or onnxruntime-node (whose run() blocks the
+// JS thread that calls it). With scoring on a worker the main thread parses chunk N+1 and writes
+// chunk N-1 while chunk N is scored. Inputs cross as typed arrays (transferred, not copied); the
+// worker builds tensors with the same `toFeeds` the in-thread path uses.
 import { Worker } from 'node:worker_threads';
 import type { Table } from '../data/index.ts';
 import type { LoadedModel } from './model.ts';
-import { buildInputs, toFeeds, OUTPUT_NAME } from './score.ts';
+import { buildInputs, OUTPUT_NAME } from './score.ts';
+import type { ScoringWorkerData } from './score-worker.ts';
 
 export interface Scorer {
   score(table: Table, bad?: Uint8Array): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
-// Plain CommonJS so it runs the same under tsx and in the esbuild bundle (no loader in the worker).
-const SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const ort = require(workerData.ortPath);
-const toFeeds = ${toFeeds.toString()};
-const message = (e) => String((e && e.message) || e);
-ort.InferenceSession.create(workerData.onnx, workerData.options).then((session) => {
-  let queue = Promise.resolve();
-  parentPort.on('message', (m) => {
-    queue = queue.then(async () => {
-      try {
-        const out = await session.run(toFeeds(ort.Tensor, m.inputs, m.rows), [workerData.output]);
-        const data = new Float32Array(out[workerData.output].data);
-        parentPort.postMessage({ id: m.id, data }, [data.buffer]);
-      } catch (e) {
-        parentPort.postMessage({ id: m.id, error: message(e) });
-      }
-    });
-  });
-  parentPort.postMessage({ ready: true });
-}, (e) => parentPort.postMessage({ ready: false, error: message(e) }));
-`;
+// The worker runs score-worker.ts: as TypeScript through tsx where this module does (tests, tsx
+// scripts), else as the sibling score-worker.mjs that the CLI build and the Lambda bundle emit.
+const RUNNING_TYPESCRIPT = import.meta.url.endsWith('.ts');
+
+function spawn(workerData: ScoringWorkerData): Worker {
+  if (!RUNNING_TYPESCRIPT) return new Worker(new URL('./score-worker.mjs', import.meta.url), { workerData, execArgv: [] });
+  // A worker does not inherit tsx's loader (Node 20): register it there, then load the module.
+  const source = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+    .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./score-worker.ts', import.meta.url).href)}); })`;
+  return new Worker(source, { eval: true, workerData, execArgv: [] });
+}
 
 // ORT's pool threads spin between runs by default; here that spinning steals the core the main
 // thread needs for parsing the next chunk (measured: ~7% faster on 2 cores without it).
@@ -43,12 +32,7 @@ const NO_SPIN = { session: { intra_op: { allow_spinning: '0' } } };
 type Reply = { ready: boolean; error?: string } | { id: number; data?: Float32Array; error?: string };
 
 export async function startScoringWorker(model: LoadedModel): Promise<Scorer> {
-  const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const worker = new Worker(SOURCE, {
-    eval: true,
-    execArgv: [],
-    workerData: { ortPath, onnx: model.onnx, options: { ...model.sessionOptions, extra: NO_SPIN }, output: OUTPUT_NAME },
-  });
+  const worker = spawn({ program: model.fastProgram, onnx: model.onnx, options: { ...model.sessionOptions, extra: NO_SPIN }, output: OUTPUT_NAME });
   const pending = new Map<number, { resolve(v: Float32Array): void; reject(e: Error): void }>();
   let failure: Error | undefined;
   const failAll = (e: Error) => {

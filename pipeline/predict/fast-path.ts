@@ -1,0 +1,121 @@
+// The fast path of a loaded model: the tree evaluator compiled from its ONNX graph (fast/), proven
+// equal to ONNX Runtime on a probe set before it serves. Any difference above the tolerance, or a
+// graph the evaluator does not know, leaves the model on ONNX Runtime with the reason recorded.
+import { z } from 'zod';
+import type { Signature } from '../registry/index.ts';
+import { onnxRuntime } from '../train/index.ts';
+import { createEvaluator, type FastEvaluator } from './fast/evaluator.ts';
+import { readTreeGraph, UnsupportedModelError } from './fast/graph.ts';
+import { probeSet, type ProbeSet, type ReferenceSample } from './fast/probe.ts';
+import { compileProgram, type EvaluatorProgram } from './fast/program.ts';
+import { OUTPUT_NAME, toFeeds, type TensorCtor } from './score.ts';
+
+/** Largest relative difference from ONNX Runtime the proof accepts… */
+export const PROOF_RELATIVE_TOLERANCE = 1e-5;
+/** …and the absolute one near zero, where a relative bound means nothing. */
+export const PROOF_ABSOLUTE_TOLERANCE = 1e-6;
+
+export interface FastPathVerdict {
+  /** The fast evaluator serves this model. */
+  used: boolean;
+  /** Why it does not (null when it does). */
+  reason: string | null;
+  /** Probe rows scored by both (0 when it never got that far). */
+  probe_rows: number;
+  /** Largest |fast − ONNX Runtime| over the probe (null when not proven). */
+  max_difference: number | null;
+}
+
+export interface FastPathOptions {
+  /** false: serve with ONNX Runtime only (MLTK_FAST_PATH=0 sets this for the CLI and the handlers). */
+  enabled?: boolean;
+  /** Tests: change the compiled program before it is proven (a tampered table must be caught). */
+  adjustProgram?: (program: EvaluatorProgram) => void;
+}
+
+export interface FastPath {
+  evaluator: FastEvaluator | null;
+  program: EvaluatorProgram | null;
+  verdict: FastPathVerdict;
+}
+
+const off = (reason: string, probeRows = 0): FastPath => ({
+  evaluator: null, program: null, verdict: { used: false, reason, probe_rows: probeRows, max_difference: null },
+});
+
+/** Within the proof's tolerance (both NaN counts as equal). */
+export function agrees(fast: number, reference: number): boolean {
+  if (Number.isNaN(fast) || Number.isNaN(reference)) return Number.isNaN(fast) && Number.isNaN(reference);
+  return Math.abs(fast - reference) <= Math.max(PROOF_RELATIVE_TOLERANCE * Math.abs(reference), PROOF_ABSOLUTE_TOLERANCE);
+}
+
+/** The signature's categories per categorical input (the probe tries each). */
+function categoriesOf(signature: Signature): Map<string, string[]> {
+  return new Map(signature.features.flatMap((f) => (f.type === 'categorical' ? [[f.name, [...f.values]] as const] : [])));
+}
+
+/**
+ * Scores the probe with ONNX Runtime on one intra-op thread: it then sums each row's trees in order,
+ * in float32, the order the evaluator follows, so an honest evaluator agrees to the last bit.
+ */
+async function referenceScores(onnx: Uint8Array, probe: ProbeSet): Promise<Float32Array> {
+  const ort = onnxRuntime();
+  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  try {
+    const out = await session.run(toFeeds(ort.Tensor as unknown as TensorCtor, probe.inputs, probe.rows), [OUTPUT_NAME]);
+    return out[OUTPUT_NAME]!.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+/** Compiles the evaluator for `onnx` and proves it on the probe set; never throws for a model it cannot serve. */
+export async function prepareFastPath(onnx: Uint8Array, signature: Signature, reference: ReferenceSample | undefined, opts: FastPathOptions = {}): Promise<FastPath> {
+  if (opts.enabled === false) return off('disabled (MLTK_FAST_PATH=0)');
+  let program: EvaluatorProgram;
+  try {
+    program = compileProgram(await readTreeGraph(onnx));
+  } catch (e) {
+    if (e instanceof UnsupportedModelError) return off(e.message);
+    throw e;
+  }
+  opts.adjustProgram?.(program);
+  const evaluator = createEvaluator(program);
+  const probe = probeSet(program, categoriesOf(signature), reference);
+  const fast = evaluator.score(probe.inputs, probe.rows);
+  const expected = await referenceScores(onnx, probe);
+  let max = 0, wrong = 0, first = -1;
+  for (let i = 0; i < probe.rows; i++) {
+    if (!agrees(fast[i]!, expected[i]!)) { wrong++; if (first < 0) first = i; }
+    const d = Math.abs(fast[i]! - expected[i]!);
+    if (d > max) max = d;
+  }
+  if (wrong > 0) {
+    return off(`the fast evaluator disagrees with ONNX Runtime on ${wrong} of ${probe.rows} probe rows ` +
+      `(first: ${probe.why[first]}: ${fast[first]} vs ${expected[first]}; tolerance ${PROOF_RELATIVE_TOLERANCE} relative, ` +
+      `${PROOF_ABSOLUTE_TOLERANCE} absolute near zero)`, probe.rows);
+  }
+  return { evaluator, program, verdict: { used: true, reason: null, probe_rows: probe.rows, max_difference: max } };
+}
+
+/** Just what the probe needs from a baseline profile (its format is the monitor's; read loosely, optional). */
+const referenceSchema = z.object({
+  features: z.array(z.object({ name: z.string(), sample: z.array(z.number()).optional(), categories: z.array(z.string()).optional() })),
+});
+
+/** The reference sample of a stored baseline profile, or undefined when it has none usable. */
+export function referenceSample(json: Buffer | undefined): ReferenceSample | undefined {
+  if (!json) return undefined;
+  let parsed: z.infer<typeof referenceSchema>;
+  try {
+    parsed = referenceSchema.parse(JSON.parse(json.toString('utf8')));
+  } catch {
+    return undefined; // the probe then uses its edge rows only
+  }
+  const reference: ReferenceSample = new Map();
+  for (const f of parsed.features) {
+    if (f.sample) reference.set(f.name, f.sample);
+    else if (f.categories) reference.set(f.name, f.categories);
+  }
+  return reference;
+}
