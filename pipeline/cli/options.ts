@@ -8,3 +8,12 @@ export function intOption(flag: string, min = 1): (v: string) => number {
     return n;
   };
 }
+
+/** --scorer: `auto` serves with the fast evaluator where it is proven equal to ONNX Runtime; `onnxruntime` never does. */
+export const SCORERS = ['auto', 'onnxruntime'] as const;
+export type ScorerChoice = (typeof SCORERS)[number];
+
+export function scorerOption(v: string): ScorerChoice {
+  if (!(SCORERS as readonly string[]).includes(v)) throw new InvalidArgumentError(`--scorer expects ${SCORERS.join(' or ')}, got "${v}"`);
+  return v as ScorerChoice;
+}

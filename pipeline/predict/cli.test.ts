@@ -37,6 +37,22 @@ test('mltk predict --json scores a local file into predictions and errors files 
   for (const k of ['parse_s', 'score_s', 'write_s']) assert.equal(typeof doc.timings[k], 'number');
   assert.equal((await readFile(output, 'utf8')).trimEnd().split('\n').length, 500);
   assert.match(await readFile(doc.errors_output, 'utf8'), /^5,property_type,/m);
+  assert.equal(doc.scorer, 'fast', 'the trained model is proven at load and scored by the fast evaluator');
+  assert.equal(doc.fast_path.used, true);
+
+  // The same file on ONNX Runtime alone: the same rows scored, the predictions within the proof's tolerance.
+  const viaOrt = join(env.dir, 'out-ort.csv');
+  const ort = await mltk('predict', '--model', 'sap_change@prod', '--input', input, '--output', viaOrt, '--scorer', 'onnxruntime', '--json');
+  assert.equal(ort.code, 0, ort.stderr);
+  assert.equal(JSON.parse(ort.stdout).scorer, 'onnxruntime');
+  assert.doesNotMatch(ort.stderr, /warning/, 'a scorer the user chose is no warning');
+  const column = async (file: string) => (await readFile(file, 'utf8')).trimEnd().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
+  const [fast, reference] = [await column(output), await column(viaOrt)];
+  assert.equal(fast.length, reference.length);
+  for (const [i, v] of fast.entries()) assert.ok(Math.abs(v - reference[i]!) <= Math.max(1e-5 * Math.abs(reference[i]!), 1e-6), `row ${i}: ${v} vs ${reference[i]}`);
+  const bad = await mltk('predict', '--model', 'sap_change@prod', '--input', input, '--output', viaOrt, '--scorer', 'turbo');
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--scorer expects auto or onnxruntime, got "turbo"/);
 });
 
 test('mltk predict refuses an unknown model and a missing input with one line and a non-zero exit', async () => {

@@ -7,6 +7,7 @@ import { ConfigError, NotFoundError, zodDetails } from '../errors/index.ts';
 import { openStore, storeUrl, type ObjectStore } from '../store/index.ts';
 import { handleApiRequest, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INSTANCES } from './api.ts';
 import { parseEvent, type HttpResult, type S3ObjectRef } from './events.ts';
+import type { FastPathOptions } from './fast-path.ts';
 import { ModelCache } from './model.ts';
 import { outputKeys, scoreObject, type ObjectBatchResult } from './outputs.ts';
 import { emfLine, jsonLogger, metricNamespace, stdoutSink, type LineSink, type Logger } from './telemetry.ts';
@@ -22,6 +23,8 @@ export interface ServiceOptions {
   maxInstances: number;
   chunkRows?: number;
   threads?: number;
+  /** Serve with the fast evaluator where it is proven equal to ONNX Runtime (default), or never. */
+  fastPath?: FastPathOptions;
   log: Logger;
   metrics: LineSink;
 }
@@ -35,6 +38,7 @@ const envSchema = z.object({
   MLTK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
   MLTK_MAX_INSTANCES: z.coerce.number().int().positive().default(DEFAULT_MAX_INSTANCES),
   MLTK_ORT_THREADS: z.coerce.number().int().positive().optional(),
+  MLTK_SCORER: z.enum(['auto', 'onnxruntime']).default('auto'),
 });
 
 /** Settings from the Lambda environment (documented in the README's serving section). */
@@ -51,6 +55,7 @@ export function serviceOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Ser
     maxBodyBytes: e.MLTK_MAX_BODY_BYTES,
     maxInstances: e.MLTK_MAX_INSTANCES,
     threads: e.MLTK_ORT_THREADS,
+    fastPath: { enabled: e.MLTK_SCORER === 'auto' },
     log,
     metrics: stdoutSink,
   };
@@ -75,7 +80,7 @@ export function createPredictHandler(options: ServiceOptions | (() => ServiceOpt
   const init = () => {
     if (!state) {
       const opts = typeof options === 'function' ? options() : options;
-      state = { opts, cache: new ModelCache(opts.store, opts.model, { aliasTtlMs: opts.aliasTtlS * 1000, threads: opts.threads, log: opts.log }) };
+      state = { opts, cache: new ModelCache(opts.store, opts.model, { aliasTtlMs: opts.aliasTtlS * 1000, threads: opts.threads, fastPath: opts.fastPath, log: opts.log }) };
     }
     return state;
   };

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { createPredictHandler, jsonLogger, startLocalServer, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INSTANCES, type LocalServer } from '../../predict/index.ts';
 import type { ObjectStore } from '../../store/index.ts';
 import { action } from '../context.ts';
-import { intOption } from '../options.ts';
+import { intOption, scorerOption, type ScorerChoice } from '../options.ts';
 
 export interface ServeFlags {
   model: string;
@@ -16,6 +16,7 @@ export interface ServeFlags {
   maxInstances: number;
   predictions?: string;
   threads?: number;
+  scorer?: ScorerChoice;
   /** Listen even when the model cannot be loaded yet, answering 503 until it can (as the Lambda does). */
   waitForModel?: boolean;
 }
@@ -35,6 +36,7 @@ export async function startServe(store: ObjectStore, flags: ServeFlags): Promise
   const handler = createPredictHandler({
     store, model: flags.model, aliasTtlS: flags.aliasTtl, predictions: flags.predictions,
     maxBodyBytes: flags.maxBodyBytes, maxInstances: flags.maxInstances, threads: flags.threads,
+    fastPath: { enabled: flags.scorer !== 'onnxruntime' },
     log: jsonLogger(stderrLine), metrics: stderrLine,
   });
   const loading = handler.cache().get();
@@ -54,6 +56,7 @@ export function registerServe(program: Command): void {
     .option('--max-instances <n>', 'more instances per request answer 400', intOption('--max-instances'), DEFAULT_MAX_INSTANCES)
     .option('--predictions <url>', 'bucket or store URL for batch (S3 event) outputs')
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: one per core)', intOption('--threads'))
+    .option('--scorer <auto|onnxruntime>', 'auto: the fast tree evaluator where it is proven equal to ONNX Runtime at load', scorerOption, 'auto')
     .option('--wait-for-model', 'listen even if the model cannot be loaded yet: /health and /predict answer 503 until it can')
     .action(action(async (ctx, flags: ServeFlags) => {
       const { server, loadMs, model } = await startServe(ctx.store(), flags);
