@@ -4,7 +4,7 @@ import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ListMetricsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { motoUnavailable, startMoto, useMotoEnv, type MotoServer } from '../pipeline/testing/moto.ts';
 import { makeS3Client, openStore, type ObjectStore } from '../pipeline/store/index.ts';
-import { metricsClient } from '../pipeline/monitor/index.ts';
+import { metricsClient, readDriftReport } from '../pipeline/monitor/index.ts';
 import { registerMonitoredModel, sapChangeFixture, shiftSap, toJsonLines, withRefusedRows } from '../pipeline/monitor/testmodel.ts';
 import { loadModelVersion, scoreObject, type LoadedModel } from '../pipeline/predict/index.ts';
 import { registerOnnx, synthCsv } from '../pipeline/predict/testdata.ts';
@@ -74,6 +74,7 @@ test('a lineage manifest event: the input is read from the data bucket, scored b
   assert.equal(report.prediction.missing_rate, refused / 3000);
   assert.equal(report.lineage.manifest, 's3://pred-bucket/predictions/2026/01/05/batch.manifest.json');
   assert.equal(report.lineage.refused_rows, refused);
+  assert.deepEqual(await readDriftReport(preds, '2026/01/05/batch'), report, 'the stored report reads back through its schema unchanged');
   assert.match((await preds.get('monitoring/2026/01/05/batch.drift.html')).toString(), /^<!doctype html>/);
   assert.deepEqual(await metricNames('mltk/sap_change'), ['DriftShare', 'FeatureKS', 'FeaturePSI', 'MissingRate', 'PredictionPSI', 'RowsMonitored']);
 });

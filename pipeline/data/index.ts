@@ -7,6 +7,7 @@ export { openJsonlTables, jsonLines, inputFormat, RECORD_FIELD, type InputFormat
 export { summarizeCsvFile, type FileSummary, type ColumnSummary } from './inspect.ts';
 export {
   addDatasetVersion, addDatasetVersionFromObject, datasetVersionKey, listDatasetNames, listDatasetVersions,
+  listDatasetVersionIds, readDatasetVersion,
   resolveDatasetVersion, getDatasetVersion, checkDatasetName, datasetVersionSchema, type DatasetVersion, type SyntheticOrigin,
 } from './versions.ts';
 export { writeSynthCsv, parseSynthOptions, SYNTH_COLUMNS, type SynthOptions } from './synth.ts';

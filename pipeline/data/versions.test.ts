@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { openStore, blobKey } from '../store/index.ts';
-import { addDatasetVersion, listDatasetVersions, resolveDatasetVersion, getDatasetVersion } from './index.ts';
+import { addDatasetVersion, listDatasetVersions, listDatasetVersionIds, readDatasetVersion, resolveDatasetVersion, getDatasetVersion } from './index.ts';
 
 const CSV = 'home_id,area,fuel,flag,note\nh1,50.5,gas,1,\nh2,,oil,0,x\nh3,80,gas,1,y\n';
 
@@ -66,4 +66,15 @@ test('a cell beyond the range of a number (1e400) does not make a numeric column
   const { version } = await addDatasetVersion(store, 'inf', file);
   assert.deepEqual(version.columns.map((c) => [c.name, c.type]), [['home_id', 'categorical'], ['area', 'numeric'], ['target', 'categorical']]);
   assert.equal((await listDatasetVersions(store, 'inf'))[0]!.version, version.version);
+});
+
+test('version ids come from one listing and one version reads by its full sha256', async () => {
+  const { file, store } = await setup();
+  const v1 = (await addDatasetVersion(store, 'epc', file)).version;
+  await store.put('datasets/epc/versions/notes.txt', 'x');
+  assert.deepEqual(await listDatasetVersionIds(store, 'epc'), [v1.version]);
+  assert.deepEqual(await readDatasetVersion(store, 'epc', v1.version), v1);
+  await assert.rejects(readDatasetVersion(store, 'epc', v1.version.slice(0, 12)), /is not a sha256/);
+  await assert.rejects(readDatasetVersion(store, 'epc', 'f'.repeat(64)), /dataset "epc" has no version f{64}/);
+  await assert.rejects(listDatasetVersionIds(store, '../x'), /invalid dataset name/);
 });

@@ -4,17 +4,18 @@ import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors/index.ts';
 import {
-  putBlobFile, getBlobToFile, readJson, writeJsonIfAbsent, openObjectUrl, stagingKey, commitStagedBlob, sha256Hex,
+  putBlobFile, getBlobToFile, parseJson, readJson, writeJsonIfAbsent, openObjectUrl, stagingKey, commitStagedBlob, sha256Hex,
   type ObjectStore,
 } from '../store/index.ts';
 import { summarizeCsv, summarizeCsvFile, type FileSummary } from './inspect.ts';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const SHA256_RE = /^[0-9a-f]{64}$/;
 
 export const datasetVersionSchema = z.object({
   kind: z.literal('mltk.dataset_version'),
   dataset: z.string(),
-  version: z.string().regex(/^[0-9a-f]{64}$/),
+  version: z.string().regex(SHA256_RE),
   bytes: z.number().int().nonnegative(),
   rows: z.number().int().nonnegative(),
   columns: z.array(z.object({
@@ -127,6 +128,25 @@ export async function listDatasetVersions(store: ObjectStore, name: string): Pro
   const keys = (await store.list(`datasets/${name}/versions/`)).filter((k) => k.endsWith('.json'));
   const versions = await Promise.all(keys.map((k) => readJson(store, k, datasetVersionSchema)));
   return versions.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.version.localeCompare(b.version));
+}
+
+/** The sha256s of one dataset's versions (key order), from one listing and without reading a manifest. */
+export async function listDatasetVersionIds(store: ObjectStore, name: string): Promise<string[]> {
+  checkDatasetName(name);
+  const prefix = `datasets/${name}/versions/`;
+  const ids = (await store.list(prefix)).map((k) => k.slice(prefix.length).replace(/\.json$/, ''));
+  return ids.filter((id) => SHA256_RE.test(id));
+}
+
+/** One version's manifest by its full sha256, in one read. */
+export async function readDatasetVersion(store: ObjectStore, name: string, version: string): Promise<DatasetVersion> {
+  checkDatasetName(name);
+  if (!SHA256_RE.test(version)) throw new InvalidInputError(`dataset version "${version}" is not a sha256 (64 hex digits)`);
+  const key = datasetVersionKey(name, version);
+  const body = await store.get(key).catch((e: unknown) => {
+    throw e instanceof NotFoundError ? new NotFoundError(`dataset "${name}" has no version ${version} in ${store.url}`) : e;
+  });
+  return parseJson(body, datasetVersionSchema, `${store.url}/${key}`);
 }
 
 /** `NAME` (latest) or `NAME@VERSION`, where VERSION may be a unique prefix of the sha256 (≥ 6 chars). */

@@ -22,3 +22,7 @@ export { monitorBatchObject, pendingBatches, type ObjectOutcome, type ObjectRunD
 export {
   lineageSchema, predictionPath, manifestKey, reportKey, reportHtmlKey, metricsKey, publishedKey, INCOMING_PREFIX, PREDICTIONS_PREFIX, REPORT_PREFIX, type Lineage,
 } from './lineage.ts';
+export {
+  storedDriftReportSchema, listDriftReportPaths, listScoredBatchPaths, readDriftReport, readLineage,
+  type StoredDriftReport, type StoredFeatureDrift,
+} from './stored.ts';

@@ -6,12 +6,12 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { inputFormat } from '../data/index.ts';
-import { InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import type { ModelVersion } from '../registry/index.ts';
-import { parseJson, type ObjectStore } from '../store/index.ts';
+import type { ObjectStore } from '../store/index.ts';
 import { renderReport } from './html.ts';
 import {
-  lineageSchema, manifestKey, metricsKey, PREDICTIONS_PREFIX, publishedKey, REPORT_PREFIX, reportHtmlKey, reportKey,
+  manifestKey, metricsKey, PREDICTIONS_PREFIX, publishedKey, REPORT_PREFIX, reportHtmlKey, reportKey,
   type Lineage,
 } from './lineage.ts';
 import { defaultNamespace, driftMetricData, metricsClient, publishMonitorFailure, type MetricsSink } from './metrics.ts';
@@ -20,6 +20,7 @@ import {
 } from './published.ts';
 import { runMonitor } from './run.ts';
 import { modelScorer, type ChunkScorer } from './scoring.ts';
+import { readLineage } from './stored.ts';
 
 /**
  * Scored batches not monitored yet, as `<path>`s: those whose metrics were computed but never
@@ -72,12 +73,6 @@ function hashing(input: Readable): { stream: Readable; digest(): string | undefi
     ended = true;
   })());
   return { stream, digest: () => (ended ? hash.digest('hex') : undefined) };
-}
-
-async function readLineage(predictions: ObjectStore, path: string): Promise<Lineage | undefined> {
-  const key = manifestKey(path);
-  const body = await predictions.get(key).catch((e) => { if (e instanceof NotFoundError) return undefined; throw e; });
-  return body && parseJson(body, lineageSchema, `${predictions.url}/${key}`);
 }
 
 type ScoredLineage = Extract<Lineage, { status: 'scored' }>;

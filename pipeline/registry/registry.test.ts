@@ -7,7 +7,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { openStore, makeS3Client, type ObjectStore } from '../store/index.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
 import { startMoto, motoUnavailable, type MotoServer } from '../testing/moto.ts';
-import { registerModelVersion, moveAlias, rollbackAlias, resolveModel, aliasHistory, listVersionNumbers, getAlias } from './index.ts';
+import { registerModelVersion, moveAlias, rollbackAlias, resolveModel, aliasHistory, getAliasMove, appliedMoves, listVersionNumbers, getAlias } from './index.ts';
 import { versionEntry } from './testdata.ts';
 
 const dirs: string[] = [];
@@ -81,6 +81,28 @@ test('rollback moves the alias back in one call and is itself recorded', async (
   assert.equal(back.version, 1);
   assert.deepEqual((await aliasHistory(store, 'sap_change', 'prod')).map((m) => [m.from, m.to]), [[null, 1], [1, 2], [2, 1]]);
   await assert.rejects(rollbackAlias(store, 'sap_change', 'staging'), /has no alias "staging"/);
+});
+
+test('the applied moves, read entry by entry along the chain, are the history; an orphan entry is not on it', async () => {
+  const store = await localStore();
+  const e = await entry(store);
+  await registerModelVersion(store, e);
+  await registerModelVersion(store, e);
+  await moveAlias(store, 'sap_change', 'prod', 1);
+  await moveAlias(store, 'sap_change', 'prod', 2, { reason: 'better rmse' });
+  // A mover that claimed entry 3 and died before its swap: the next move claims 4, after 2.
+  await store.put('models/sap_change/aliases/prod/history/000003.json', JSON.stringify({ kind: 'mltk.alias_move', seq: 3, after: 2, from: 2, to: 1, at: '2026-01-01T00:00:00Z', reason: 'died' }));
+  await rollbackAlias(store, 'sap_change', 'prod');
+  const alias = (await getAlias(store, 'sap_change', 'prod'))!;
+  const reads: number[] = [];
+  const moves = await appliedMoves(alias, (seq) => { reads.push(seq); return getAliasMove(store, 'sap_change', 'prod', seq); });
+  assert.deepEqual(moves, await aliasHistory(store, 'sap_change', 'prod'));
+  assert.deepEqual(moves.map((m) => m.seq), [1, 2, 4]);
+  assert.deepEqual(reads, [4, 2, 1], 'no listing: one read per applied move');
+  assert.equal(moves[1]!.reason, 'better rmse');
+  assert.deepEqual(await appliedMoves(undefined, () => assert.fail('no alias, nothing to read')), []);
+  await assert.rejects(getAliasMove(store, 'sap_change', 'prod', 9), (err: unknown) => err instanceof NotFoundError && /sap_change@prod has no history entry 9/.test(String(err)));
+  await assert.rejects(getAliasMove(store, 'sap_change', '../x', 1), /invalid alias/);
 });
 
 test('a malformed manifest is reported with its key', async () => {

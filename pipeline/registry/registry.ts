@@ -97,8 +97,11 @@ export async function findEquivalentVersion(store: ObjectStore, entry: NewModelV
 export async function getModelVersion(store: ObjectStore, name: string, version: number): Promise<ModelVersion> {
   checkName(name);
   const key = keys.version(name, version);
-  if (!(await store.head(key))) throw new NotFoundError(`model ${name} has no version ${version} in ${store.url}`);
-  return readJson(store, key, modelVersionSchema);
+  // One read, not head + get: a model page opens every version.
+  const body = await store.get(key).catch((e: unknown) => {
+    throw e instanceof NotFoundError ? new NotFoundError(`model ${name} has no version ${version} in ${store.url}`) : e;
+  });
+  return parseJson(body, modelVersionSchema, `${store.url}/${key}`);
 }
 
 /** Versions of a model, oldest first; a manifest that cannot be read is reported in `malformed`, the rest listed. */
@@ -142,6 +145,27 @@ function predecessor(m: AliasMove): number | null {
   return m.seq > 1 ? m.seq - 1 : null;
 }
 
+function missingEntry(store: ObjectStore, name: string, alias: string, seq: number): IntegrityError {
+  const where = `${store.url}/${keys.move(name, alias, seq)}`;
+  return new IntegrityError(`${where}: history entry ${seq} of ${name}@${alias} is missing, but the alias's history leads to it`);
+}
+
+/**
+ * The applied moves of an alias, oldest first: its entry and the chain its `after` links lead back
+ * along, each read by `read` (entries never change once written, so `read` may cache them).
+ */
+export async function appliedMoves(current: Alias | undefined, read: (seq: number) => Promise<AliasMove>): Promise<AliasMove[]> {
+  const chain: AliasMove[] = [];
+  const seen = new Set<number>();
+  for (let s = current?.seq ?? null; s !== null && !seen.has(s);) {
+    seen.add(s);
+    const m = await read(s);
+    chain.push(m);
+    s = predecessor(m);
+  }
+  return chain.reverse();
+}
+
 /** Every history entry of an alias, split into the applied chain and the moves that never applied. */
 export async function readAliasHistory(store: ObjectStore, name: string, alias: string): Promise<AliasHistory> {
   const current = await getAlias(store, name, alias);
@@ -149,17 +173,13 @@ export async function readAliasHistory(store: ObjectStore, name: string, alias: 
   const entries = await Promise.all(found.map((k) => readJson(store, k, aliasMoveSchema)));
   entries.sort((a, b) => a.seq - b.seq);
   const bySeq = new Map(entries.map((m) => [m.seq, m]));
-  const applied = new Set<number>();
-  for (let s = current?.seq ?? null; s !== null && !applied.has(s);) {
-    const m = bySeq.get(s);
-    if (!m) {
-      const where = `${store.url}/${keys.move(name, alias, s)}`;
-      throw new IntegrityError(`${where}: history entry ${s} of ${name}@${alias} is missing, but the alias's history leads to it`);
-    }
-    applied.add(s);
-    s = predecessor(m);
-  }
-  return { moves: entries.filter((m) => applied.has(m.seq)), unapplied: entries.filter((m) => !applied.has(m.seq)) };
+  const moves = await appliedMoves(current, async (seq) => {
+    const m = bySeq.get(seq);
+    if (!m) throw missingEntry(store, name, alias, seq);
+    return m;
+  });
+  const applied = new Set(moves.map((m) => m.seq));
+  return { moves, unapplied: entries.filter((m) => !applied.has(m.seq)) };
 }
 
 /** Applied moves of an alias, oldest first. */
@@ -192,6 +212,20 @@ async function claimHistoryEntry(
   }
   const tries = `${MAX_ALLOCATION_ATTEMPTS} attempts`;
   throw new ConflictError(`could not claim a history entry for ${name}@${alias} after ${tries}; not moved (retry)`);
+}
+
+/**
+ * History entry `seq` of an alias, in one read. Entries never change once written, so a reader
+ * can cache them and walk the applied chain with appliedMoves instead of listing the history.
+ */
+export async function getAliasMove(store: ObjectStore, name: string, alias: string, seq: number): Promise<AliasMove> {
+  checkName(name);
+  checkAlias(alias);
+  const key = keys.move(name, alias, seq);
+  const body = await store.get(key).catch((e: unknown) => {
+    throw e instanceof NotFoundError ? new NotFoundError(`alias ${name}@${alias} has no history entry ${seq} in ${store.url}`) : e;
+  });
+  return parseJson(body, aliasMoveSchema, `${store.url}/${key}`);
 }
 
 /**

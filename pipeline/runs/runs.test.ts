@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../store/index.ts';
-import { trackRun, getRun, listRuns, compareRuns } from './index.ts';
+import { trackRun, getRun, listRunIds, listRuns, compareRuns } from './index.ts';
 
 test('a finished run records params, stepped metrics, artifacts and times', async () => {
   const store = openStore(await mkdtemp(join(tmpdir(), 'mltk-runs-')));
@@ -41,4 +41,15 @@ test('compare lines up params and metrics per run, null where a run lacks one', 
   assert.deepEqual(cmp.metrics, { rmse: [2, 1] });
   assert.equal((await listRuns(store, { model: 'n' })).runs.length, 1);
   await assert.rejects(getRun(store, 'nope'), /no run "nope"/);
+});
+
+test('run ids list newest first from one listing; keys that are not a run manifest are left out', async () => {
+  const store = openStore(await mkdtemp(join(tmpdir(), 'mltk-runs-')));
+  for (const id of ['20260101T000000Z-aaaaaa', '20260301T000000Z-cccccc', '20260201T000000Z-bbbbbb']) await store.put(`runs/${id}.json`, '{}');
+  await store.put('runs/nested/20260401T000000Z-dddddd.json', '{}');
+  await store.put('runs/notes.txt', 'x');
+  await store.put('runs/<bad id>.json', '{}');
+  assert.deepEqual(await listRunIds(store), ['20260301T000000Z-cccccc', '20260201T000000Z-bbbbbb', '20260101T000000Z-aaaaaa']);
+  await assert.rejects(getRun(store, '20260101T000000Z-aaaaaa'), /runs\/20260101T000000Z-aaaaaa.json: malformed manifest/);
+  await assert.rejects(getRun(store, '<bad id>'), /invalid run id/);
 });

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { InvalidInputError, NotFoundError } from '../errors/index.ts';
-import { manifestJson, putBlob, readJson, readJsonEach, type MalformedEntry, type ObjectStore } from '../store/index.ts';
+import { manifestJson, parseJson, putBlob, readJsonEach, type MalformedEntry, type ObjectStore } from '../store/index.ts';
 import { runKey, runManifestSchema, type RunManifest } from './manifest.ts';
 
 /** Time-sortable ids: `20261125T153000Z-a1b2c3`. */
@@ -132,11 +132,25 @@ export async function trackRun<T>(store: ObjectStore, start: RunStart, body: (ru
   }
 }
 
+const RUN_ID_RE = /^[A-Za-z0-9_.-]+$/;
+
 export async function getRun(store: ObjectStore, id: string): Promise<RunManifest> {
-  if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw new InvalidInputError(`invalid run id "${id}"`);
+  if (!RUN_ID_RE.test(id)) throw new InvalidInputError(`invalid run id "${id}"`);
   const key = runKey(id);
-  if (!(await store.head(key))) throw new NotFoundError(`no run "${id}" in ${store.url}`);
-  return readJson(store, key, runManifestSchema);
+  // One read, not head + get: the UI opens hundreds of runs per page and S3 bills both.
+  const body = await store.get(key).catch((e: unknown) => {
+    throw e instanceof NotFoundError ? new NotFoundError(`no run "${id}" in ${store.url}`) : e;
+  });
+  return parseJson(body, runManifestSchema, `${store.url}/${key}`);
+}
+
+/**
+ * Ids of the stored runs, newest first, from one listing and without reading a manifest (ids are
+ * time-sortable). Keys under runs/ that cannot be a run's (nested, or not a valid id) are left out.
+ */
+export async function listRunIds(store: ObjectStore): Promise<string[]> {
+  const ids = (await store.list('runs/')).map((k) => /^runs\/([^/]+)\.json$/.exec(k)?.[1]);
+  return ids.filter((id): id is string => id !== undefined && RUN_ID_RE.test(id)).sort().reverse();
 }
 
 export interface RunListing {
