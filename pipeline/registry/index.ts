@@ -4,7 +4,7 @@ export {
 } from './manifest.ts';
 export {
   registerModelVersion, getModelVersion, listModelVersions, listModelNames, listVersionNumbers,
-  getAlias, listAliases, aliasHistory, readAliasHistory, getAliasMove, appliedMoves, moveAlias, rollbackAlias, resolveModel,
+  getAlias, listAliases, aliasHistory, readAliasHistory, getAliasMove, appliedMoves, currentActor, moveAlias, rollbackAlias, resolveModel,
   findEquivalentVersion, checkAlias, type NewModelVersion, type AliasHistory,
 } from './registry.ts';
 export { copyModelVersion, checkReleasable, type CopyOptions, type CopyResult } from './copy.ts';

@@ -71,6 +71,8 @@ export const aliasSchema = z.object({
   seq: z.number().int().positive(),
   updated_at: z.string(),
   reason: z.string(),
+  /** Who moved it last (absent in moves recorded before this field existed). */
+  by: z.string().optional(),
 });
 
 export const aliasMoveSchema = z.object({
@@ -86,6 +88,8 @@ export const aliasMoveSchema = z.object({
   to: z.number().int().positive(),
   at: z.string(),
   reason: z.string(),
+  /** Who moved it: MLTK_ACTOR, else GITHUB_ACTOR in Actions, else the OS user (absent in older entries). */
+  by: z.string().optional(),
 });
 
 export type Signature = z.infer<typeof signatureSchema>;

@@ -7,7 +7,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { openStore, makeS3Client, type ObjectStore } from '../store/index.ts';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
 import { startMoto, motoUnavailable, type MotoServer } from '../testing/moto.ts';
-import { registerModelVersion, moveAlias, rollbackAlias, resolveModel, aliasHistory, getAliasMove, appliedMoves, listVersionNumbers, getAlias } from './index.ts';
+import { registerModelVersion, moveAlias, rollbackAlias, resolveModel, aliasHistory, getAliasMove, appliedMoves, currentActor, listVersionNumbers, getAlias } from './index.ts';
 import { versionEntry } from './testdata.ts';
 
 const dirs: string[] = [];
@@ -89,11 +89,12 @@ test('the applied moves, read entry by entry along the chain, are the history; a
   await registerModelVersion(store, e);
   await registerModelVersion(store, e);
   await moveAlias(store, 'sap_change', 'prod', 1);
-  await moveAlias(store, 'sap_change', 'prod', 2, { reason: 'better rmse' });
+  await moveAlias(store, 'sap_change', 'prod', 2, { reason: 'better rmse', by: 'ana' });
   // A mover that claimed entry 3 and died before its swap: the next move claims 4, after 2.
   await store.put('models/sap_change/aliases/prod/history/000003.json', JSON.stringify({ kind: 'mltk.alias_move', seq: 3, after: 2, from: 2, to: 1, at: '2026-01-01T00:00:00Z', reason: 'died' }));
-  await rollbackAlias(store, 'sap_change', 'prod');
+  await rollbackAlias(store, 'sap_change', 'prod', undefined, { by: 'github:ci-bot' });
   const alias = (await getAlias(store, 'sap_change', 'prod'))!;
+  assert.equal(alias.by, 'github:ci-bot');
   const reads: number[] = [];
   const moves = await appliedMoves(alias, (seq) => { reads.push(seq); return getAliasMove(store, 'sap_change', 'prod', seq); });
   assert.deepEqual(moves, await aliasHistory(store, 'sap_change', 'prod'));
@@ -102,6 +103,7 @@ test('the applied moves, read entry by entry along the chain, are the history; a
   assert.equal(moves[1]!.reason, 'better rmse');
   assert.deepEqual(await appliedMoves(undefined, () => assert.fail('no alias, nothing to read')), []);
   await assert.rejects(getAliasMove(store, 'sap_change', 'prod', 9), (err: unknown) => err instanceof NotFoundError && /sap_change@prod has no history entry 9/.test(String(err)));
+  assert.deepEqual(moves.map((m) => m.by), [currentActor(), 'ana', 'github:ci-bot']);
   await assert.rejects(getAliasMove(store, 'sap_change', '../x', 1), /invalid alias/);
 });
 
@@ -133,4 +135,19 @@ test('a version with a metric that is not a number is refused before anything is
   assert.deepEqual(await listVersionNumbers(store, 'sap_change'), []);
   const ok = await registerModelVersion(store, { ...e, metrics: { rmse: 1 }, undefined_metrics: { r2: 'the held-out target is constant' } });
   assert.equal((await resolveModel(store, `sap_change@${ok.version}`)).undefined_metrics?.r2, 'the held-out target is constant');
+});
+
+test('the actor of a move: MLTK_ACTOR, else the GitHub Actions actor, else the OS user', () => {
+  assert.equal(currentActor({ MLTK_ACTOR: 'deploy-role', GITHUB_ACTOR: 'octo' }), 'deploy-role');
+  assert.equal(currentActor({ GITHUB_ACTOR: 'octo' }), 'github:octo');
+  assert.ok((currentActor({}) ?? '').length > 0);
+});
+
+test('history entries written before moves recorded an actor still read', async () => {
+  const store = await localStore();
+  await registerModelVersion(store, await entry(store));
+  await store.put('models/sap_change/aliases/prod/history/000001.json', JSON.stringify({ kind: 'mltk.alias_move', seq: 1, from: null, to: 1, at: '2026-01-01T00:00:00Z', reason: 'promote' }));
+  await store.put('models/sap_change/aliases/prod.json', JSON.stringify({ kind: 'mltk.alias', name: 'sap_change', alias: 'prod', version: 1, previous: null, seq: 1, updated_at: '2026-01-01T00:00:00Z', reason: 'promote' }));
+  assert.equal((await getAliasMove(store, 'sap_change', 'prod', 1)).by, undefined);
+  assert.equal((await moveAlias(store, 'sap_change', 'prod', 1)).seq, 2);
 });

@@ -15,6 +15,7 @@
 //   - inside (2), locally: a stale lock. Its holder's process is gone, so the next writer breaks it
 //     at once (store/local.ts); the alias is the old one or the new one, never half of one.
 //   - after (2): the move is complete, its entry is on the chain.
+import { userInfo } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, IntegrityError, InvalidInputError, NotFoundError } from '../errors/index.ts';
 import {
@@ -228,12 +229,23 @@ export async function getAliasMove(store: ObjectStore, name: string, alias: stri
   return parseJson(body, aliasMoveSchema, `${store.url}/${key}`);
 }
 
+/** Who is moving an alias, for its history: MLTK_ACTOR, else the GitHub Actions actor, else the OS user. */
+export function currentActor(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.MLTK_ACTOR) return env.MLTK_ACTOR;
+  if (env.GITHUB_ACTOR) return `github:${env.GITHUB_ACTOR}`;
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    return undefined; // no passwd entry for this uid (some containers)
+  }
+}
+
 /**
  * Points `alias` at `version` with compare-and-swap. `expected` (the version the caller
  * believes the alias holds; null = absent) turns a concurrent move into a ConflictError.
  * The two writes and what a crash between them leaves: the module comment.
  */
-export async function moveAlias(store: ObjectStore, name: string, alias: string, version: number, opts: { reason?: string; expected?: number | null } = {}): Promise<Alias> {
+export async function moveAlias(store: ObjectStore, name: string, alias: string, version: number, opts: { reason?: string; expected?: number | null; by?: string } = {}): Promise<Alias> {
   checkAlias(alias);
   await getModelVersion(store, name, version); // promoting a version that does not exist is refused
   const key = keys.alias(name, alias);
@@ -247,9 +259,10 @@ export async function moveAlias(store: ObjectStore, name: string, alias: string,
   const at = new Date().toISOString();
   const reason = opts.reason ?? 'promote';
   const from = currentAlias?.version ?? null;
-  const move = { kind: 'mltk.alias_move' as const, after, from, to: version, at, reason };
+  const by = opts.by ?? currentActor();
+  const move = { kind: 'mltk.alias_move' as const, after, from, to: version, at, reason, ...(by ? { by } : {}) };
   const seq = await claimHistoryEntry(store, name, alias, (after ?? 0) + 1, move);
-  const next: Alias = { kind: 'mltk.alias', name, alias, version, previous: from, seq, updated_at: at, reason };
+  const next: Alias = { kind: 'mltk.alias', name, alias, version, previous: from, seq, updated_at: at, reason, ...(by ? { by } : {}) };
   const body = `${JSON.stringify(next, null, 2)}\n`;
   try {
     if (current) await store.putIfMatch(key, body, current.etag);
@@ -262,12 +275,12 @@ export async function moveAlias(store: ObjectStore, name: string, alias: string,
 }
 
 /** Undoes the alias's latest move (itself recorded as a move), or moves it to `to`. */
-export async function rollbackAlias(store: ObjectStore, name: string, alias: string, to?: number): Promise<Alias> {
+export async function rollbackAlias(store: ObjectStore, name: string, alias: string, to?: number, opts: { by?: string } = {}): Promise<Alias> {
   const current = await getAlias(store, name, alias);
   if (!current) throw new NotFoundError(`model ${name} has no alias "${alias}"`);
   const target = to ?? current.previous;
   if (target === null || target === undefined) throw new InvalidInputError(`alias ${name}@${alias} has no earlier version to roll back to`);
-  return moveAlias(store, name, alias, target, { reason: `rollback from ${current.version}`, expected: current.version });
+  return moveAlias(store, name, alias, target, { reason: `rollback from ${current.version}`, expected: current.version, by: opts.by });
 }
 
 /**

@@ -107,7 +107,7 @@ export function registerModels(program: Command): void {
     .requiredOption('--alias <alias>', 'alias')
     .action(action(async (ctx, name: string, opts: { alias: string }) => {
       const { moves, unapplied } = await readAliasHistory(ctx.store(), name, opts.alias);
-      const line = (m: AliasMove) => `${m.seq}\t${m.at}\t${m.from ?? '—'} → ${m.to}\t${m.reason}`;
+      const line = (m: AliasMove) => `${m.seq}\t${m.at}\t${m.from ?? '—'} → ${m.to}\t${m.reason}\t${m.by ?? '—'}`;
       ctx.result({ name, alias: opts.alias, moves, unapplied }, [
         ...(moves.length ? moves.map(line) : ['no moves']),
         // A claimed entry whose swap never happened (a lost race, or a process killed between the two writes).
