@@ -8,6 +8,7 @@ import { registerTrain } from './commands/train.ts';
 import { registerMonitor } from './commands/monitor.ts';
 import { registerPredict } from './commands/predict.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerUi } from './commands/ui.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mltk')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerPredict(program);
   registerServe(program);
   registerMonitor(program);
+  registerUi(program);
   return program;
 }
 

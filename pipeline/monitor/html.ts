@@ -33,11 +33,14 @@ const MAX_CATEGORY_LABEL = 18;
 const LABEL_DROP_PER_CHAR = 3.2;
 /** Horizontal extent per character of the same label (≈ 5.5px × cos 35°). */
 const LABEL_RUN_PER_CHAR = 4.5;
-const BASE_COLOUR = '#8c959f';
-const CUR_COLOUR = '#0969da';
+export const BASE_COLOUR = '#8c959f';
+export const CUR_COLOUR = '#0969da';
 
-/** Grouped bars: baseline vs current share of each bucket. */
-function chart(f: FeatureDrift): string {
+/**
+ * Grouped bars: baseline vs current share of each bucket. Presentation attributes only (no style
+ * attributes), so a page with a strict Content-Security-Policy (the UI's) can inline it too.
+ */
+export function distributionChart(f: Pick<FeatureDrift, 'name' | 'distribution'>): string {
   const { buckets, baseline, current } = f.distribution;
   const tb = baseline.reduce((a, b) => a + b, 0) || 1;
   const tc = current.reduce((a, b) => a + b, 0) || 1;
@@ -86,7 +89,7 @@ const kind = (f: FeatureDrift): string => (f.derived ? `${f.type}, derived` : f.
 
 function card(f: FeatureDrift, title = f.name): string {
   return `<section class="${f.level}"><h2><span>${esc(title)} <small style="color:#57606a;font-weight:normal">${kind(f)}</small></span><span class="badge ${f.level}">${f.level}</span></h2>
-${statsTable(f)}<div class="legend"><i style="background:${BASE_COLOUR}"></i>baseline<i style="background:${CUR_COLOUR}"></i>current</div>${chart(f)}</section>`;
+${statsTable(f)}<div class="legend"><i style="background:${BASE_COLOUR}"></i>baseline<i style="background:${CUR_COLOUR}"></i>current</div>${distributionChart(f)}</section>`;
 }
 
 function summary(report: DriftReport): string {

@@ -15,7 +15,7 @@ export {
   METRIC, DIMENSION, FEATURE_DIMENSION_SETS, MODEL_DIMENSION_SETS, FAILURE_DIMENSION_SETS, MAX_DATUMS_PER_CALL,
   type MetricsSink, type PublishOptions, type FailureContext,
 } from './metrics.ts';
-export { renderReport } from './html.ts';
+export { renderReport, distributionChart, BASE_COLOUR, CUR_COLOUR } from './html.ts';
 export { chunkPredictor, modelScorer, type ChunkScorer, type ChunkPredictor } from './scoring.ts';
 export { runMonitor, loadBaseline, monitorColumnSpecs, type MonitorRun, type MonitorResult } from './run.ts';
 export { monitorBatchObject, pendingBatches, type ObjectOutcome, type ObjectRunDeps } from './objects.ts';
