@@ -16,6 +16,8 @@ export const RUNS_PER_PAGE = 100;
 export const MAX_COMPARE = 8;
 /** The model page and a model's runs table offer a comparison of this many of its latest finished runs. */
 export const LATEST_COMPARED = 5;
+/** Params named in a compare chart's legend. */
+const CURVE_LABEL_PARAMS = 3;
 
 function runColumns(ctx: PageContext, rows: RunSummary[], showModel: boolean): Column<RunRow>[] {
   const params = paramColumns(rows);
@@ -178,10 +180,13 @@ export async function comparePage(ctx: PageContext, requested: string[]): Promis
     const best = bestIndex(k, vals);
     return html`<tr><th scope="row">${k}</th>${vals.map((v, i) => html`<td class="n${i === best ? ' best' : ''}">${num(v)}${i === best ? html`<span class="visually-hidden"> (best)</span>` : ''}</td>`)}</tr>`;
   });
+  // Curves are labelled with the params that tell the runs apart (a few, noise left out).
+  const telling = paramColumns(runs).filter((p) => differs(cmp.params[p] ?? [])).slice(0, CURVE_LABEL_PARAMS);
+  const label = (r: RunManifest) => [r.id, ...telling.flatMap((p) => (p in r.params ? [`${p} ${fmtParam(r.params[p])}`] : []))].join(' · ');
   const names = [...new Set(runs.flatMap((r) => Object.keys(r.metric_history)))].sort();
   const charts = names.map((m) => lineChart({
     title: `${m} per round`, xLabel: 'round',
-    series: runs.map((r): Series => ({ label: r.id, points: (r.metric_history[m] ?? []).map((p) => ({ x: p.step, y: p.value })) })),
+    series: runs.map((r): Series => ({ label: label(r), points: (r.metric_history[m] ?? []).map((p) => ({ x: p.step, y: p.value })) })),
   }));
   const nDiff = Object.values(cmp.params).filter(differs).length;
   return {
