@@ -40,7 +40,7 @@ export const CUR_COLOUR = '#0969da';
  * Grouped bars: baseline vs current share of each bucket. Presentation attributes only (no style
  * attributes), so a page with a strict Content-Security-Policy (the UI's) can inline it too.
  */
-export function distributionChart(f: Pick<FeatureDrift, 'name' | 'distribution'>): string {
+export function distributionChart(f: Pick<FeatureDrift, 'name' | 'type' | 'distribution'>): string {
   const { buckets, baseline, current } = f.distribution;
   const tb = baseline.reduce((a, b) => a + b, 0) || 1;
   const tc = current.reduce((a, b) => a + b, 0) || 1;

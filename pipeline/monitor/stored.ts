@@ -29,6 +29,8 @@ const featureDriftSchema = z.object({
   distribution: z.object({ buckets: z.array(z.string()), baseline: z.array(z.number()), current: z.array(z.number()) }),
   level,
   drifted: z.boolean(),
+  /** A derived feature (absent in reports written before derived features were monitored). */
+  derived: z.boolean().optional(),
 });
 
 /** A drift report as monitorBatchObject stores it: the DriftReport plus the batch's lineage. */

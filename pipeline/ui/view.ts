@@ -6,7 +6,9 @@
 import { MltkError } from '../errors/index.ts';
 import { listDatasetNames, listDatasetVersionIds, readDatasetVersion, type DatasetVersion } from '../data/index.ts';
 import { listDriftReportPaths, listScoredBatchPaths, readDriftReport, readLineage, type Lineage, type StoredDriftReport } from '../monitor/index.ts';
-import { getAliasMove, getModelVersion, listAliases, listModelNames, listVersionNumbers, type Alias, type AliasMove, type ModelVersion } from '../registry/index.ts';
+import {
+  appliedMoves, getAliasMove, getModelVersion, listAliases, listModelNames, listVersionNumbers, type Alias, type AliasMove, type ModelVersion,
+} from '../registry/index.ts';
 import { getRun, listRunIds, type RunManifest } from '../runs/index.ts';
 import type { ObjectStore } from '../store/index.ts';
 
@@ -225,18 +227,20 @@ export class StoreView {
     return this.once(`aliases:${model}`, () => listAliases(this.store, model));
   }
 
-  /** The committed moves of an alias, oldest first: entries 1..alias.seq (later ones lost a race). */
+  /**
+   * The applied moves of an alias, oldest first, along the chain from its latest entry: one read per
+   * move not seen before (entries never change), none for a listing. An unreadable chain is reported.
+   */
   async history(alias: Alias): Promise<AliasMove[]> {
-    const seqs = Array.from({ length: alias.seq }, (_, i) => i + 1);
-    const moves = await Promise.all(seqs.map(async (seq) => this.tolerant((async () => {
+    const moves = await this.tolerant(appliedMoves(alias, async (seq) => {
       const key = `${alias.name}/${alias.alias}/${seq}`;
       const kept = this.cache.moves.get(key);
       if (kept) return kept;
       const move = await this.once(`move:${key}`, () => getAliasMove(this.store, alias.name, alias.alias, seq));
       this.cache.moves.set(key, move);
       return move;
-    })())));
-    return moves.filter((m): m is AliasMove => m !== undefined);
+    }));
+    return moves ?? [];
   }
 
   datasetNames(): Promise<string[]> {

@@ -62,14 +62,22 @@ function versionsTable(ctx: PageContext, m: ModelSummary): Html {
   ], [...m.versions].reverse(), { filter: m.versions.length > 10 });
 }
 
+/** What metrics_by_band is cut by: the versions' segment (the config's evaluation.segment), else SAP band, as before it existed. */
+function segmentOf(versions: ModelVersion[]): { title: string; order: string[] } {
+  const seg = [...versions].reverse().find((v) => v.segment)?.segment;
+  return seg ? { title: `${seg.name} (${seg.column})`, order: seg.labels ?? [] } : { title: 'SAP band', order: [] };
+}
+
 function bandTable(versions: ModelVersion[]): Html {
-  const bands = [...new Set(versions.flatMap((v) => Object.keys(v.metrics_by_band ?? {})))].sort();
-  if (bands.length === 0) return html`<p class="empty">No version recorded errors by SAP band.</p>`;
+  const { title, order } = segmentOf(versions);
+  const rank = (b: string) => (order.includes(b) ? order.indexOf(b) : order.length);
+  const bands = [...new Set(versions.flatMap((v) => Object.keys(v.metrics_by_band ?? {})))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  if (bands.length === 0) return html`<p class="empty">No test error by segment recorded.</p>`;
   const cell = (v: ModelVersion, b: string) => {
     const m = v.metrics_by_band?.[b];
     return m ? html`<td class="n" title="${m.rows} rows, MAE ${num(m.mae)}">${num(m.rmse)}</td>` : html`<td class="n">–</td>`;
   };
-  return html`<div class="wrap"><table aria-label="RMSE by SAP band"><thead><tr><th scope="col">version</th>${bands.map((b) => html`<th scope="col" class="n">${b}</th>`)}</tr></thead>
+  return html`<h3>Test RMSE by ${title}</h3><div class="wrap"><table aria-label="Test RMSE by ${title}"><thead><tr><th scope="col">version</th>${bands.map((b) => html`<th scope="col" class="n">${b}</th>`)}</tr></thead>
 <tbody>${[...versions].reverse().map((v) => html`<tr><th scope="row">v${v.version}</th>${bands.map((b) => cell(v, b))}</tr>`)}</tbody></table></div>`;
 }
 
@@ -124,7 +132,7 @@ export async function modelPage(ctx: PageContext, name: string): Promise<Page> {
       ['Monitoring', to(ctx, paths.modelMonitoring(name), `drift of ${name} over time`)],
     ])}
 <h2>Versions</h2>${metricsByVersion(m.versions)}${versionsTable(ctx, m)}
-<h2>RMSE by SAP band</h2>${bandTable(m.versions)}
+${bandTable(m.versions)}
 <h2>Aliases</h2>${await aliasSections(ctx, m)}`,
   };
 }

@@ -115,7 +115,7 @@ function featureTable(report: StoredDriftReport): Html {
   const rows = [...report.features, ...(report.prediction ? [{ ...report.prediction, name: `(prediction) ${report.prediction.name}` }] : [])];
   return dataTable<StoredFeatureDrift>('features', 'Features', [
     { label: 'feature', header: true, cell: (f) => f.name },
-    { label: 'type', cell: (f) => f.type },
+    { label: 'type', cell: (f) => (f.derived ? `${f.type}, derived` : f.type) },
     { label: 'PSI', numeric: true, cell: (f) => num(f.psi), sortValue: (f) => f.psi },
     { label: 'KS D', numeric: true, cell: (f) => num(f.ks_statistic), sortValue: (f) => f.ks_statistic },
     { label: 'KS p', numeric: true, cell: (f) => num(f.ks_pvalue), sortValue: (f) => f.ks_pvalue },
