@@ -88,7 +88,7 @@ function recovery(backend: string, open: () => Promise<{ url: string; store: Obj
       assert.deepEqual(pairs(history.doc.moves), [[1, null, 1], [3, 1, 2], [4, 2, 1]]);
       assert.deepEqual(pairs(history.doc.unapplied), [[2, 1, 3]], 'the killed move (to version 3) is listed, as not applied');
       const human = await runMltk(['--store', url, 'models', 'history', 'sap_change', '--alias', 'prod']);
-      assert.match(human.stdout, /^not applied: 2\t.*\t1 → 3\tcrash test \(after-claim\)$/m);
+      assert.match(human.stdout, /^not applied: 2\t.*\t1 → 3\tcrash test \(after-claim\)\t\S+$/m, 'the line ends with who moved it');
     });
 
     test('two racing movers after an orphan claim: exactly one wins and only its move is applied', async () => {
