@@ -181,7 +181,9 @@ export function graph(title: string, columns: string[], nodes: GraphNode[], edge
   const colW = (GRAPH_W - COLUMN_GAP * (columns.length - 1)) / columns.length;
   const pos = new Map<string, { x: number; y: number }>();
   const perColumn = columns.map((_, c) => nodes.filter((n) => n.column === c));
-  perColumn.forEach((list, c) => list.forEach((n, i) => pos.set(n.id, { x: c * (colW + COLUMN_GAP), y: GRAPH_TOP + i * (NODE_H + NODE_GAP) })));
+  perColumn.forEach((list, c) => {
+    list.forEach((n, i) => { pos.set(n.id, { x: c * (colW + COLUMN_GAP), y: GRAPH_TOP + i * (NODE_H + NODE_GAP) }); });
+  });
   const h = GRAPH_TOP + Math.max(1, ...perColumn.map((l) => l.length)) * (NODE_H + NODE_GAP);
   const heads = columns.map((c, i) => html`<text class="head" x="${f1(i * (colW + COLUMN_GAP))}" y="14">${c}</text>`);
   const curves = edges.flatMap((e) => {

@@ -216,7 +216,7 @@ test('by keyboard: filter and sort the runs table, tick runs and open their comp
   assert.equal(outline, 'solid 3px', 'focus is visible');
   await page.keyboard.type('FAILED');
   assert.equal(await page.locator('#runs tbody tr:visible').count(), 1);
-  assert.match(await page.locator('#runs-count').innerText(), /^1 of \d+ shown$/);
+  assert.match(await page.locator('#runs-count').textContent() ?? '', /^1 of \d+ shown$/);
   await page.keyboard.press('Control+A');
   await page.keyboard.press('Backspace');
   await tabTo(page, '#runs thead th:last-child button');
@@ -232,7 +232,7 @@ test('by keyboard: filter and sort the runs table, tick runs and open their comp
   }
   await tabTo(page, '#compare-form button');
   await Promise.all([page.waitForURL(/\/compare\/.+\.html$/), page.keyboard.press('Enter')]);
-  assert.equal(await page.locator('h1').innerText(), 'Compare 2 runs');
+  assert.equal(await page.locator('h1').textContent(), 'Compare 2 runs');
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -54,7 +54,7 @@ export interface Batch {
 
 function summarize(run: RunManifest): RunSummary {
   const { id, model, status, started_at, ended_at, dataset, params, metrics, error } = run;
-  return { id, model, status, started_at, ended_at, dataset, params, metrics, error: error && error.slice(0, SUMMARY_ERROR_CHARS) };
+  return { id, model, status, started_at, ended_at, dataset, params, metrics, error: error?.slice(0, SUMMARY_ERROR_CHARS) ?? null };
 }
 
 /** A Map that forgets its least recently used entry past `capacity`. */
