@@ -91,7 +91,7 @@ export async function buildUiFixture(opts: { cloudwatchEndpoint: string }): Prom
   await rollbackAlias(store, 'sap_change', 'prod');
 
   const model = await loadModelVersion(store, await getModelVersion(store, 'sap_change', 1));
-  const metrics = metricsClient({ endpoint: opts.cloudwatchEndpoint });
+  const metrics = await metricsClient({ endpoint: opts.cloudwatchEndpoint });
   try {
     const base = (await synthCsv(600, 11)).toString();
     const batches: [string, string][] = [
