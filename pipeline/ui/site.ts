@@ -97,7 +97,7 @@ export class UiSite {
       const route = ROUTES.find(([re]) => re.test(path));
       if (!route) throw new NotFoundError(`there is no page "${path}"`);
       const page = await route[1](ctx, route[0].exec(path)!.slice());
-      const problems = view.problems.slice(seen);
+      const problems = [...new Set(view.problems.slice(seen))];
       const body = problems.length
         ? html`<section class="problem" aria-label="Unreadable manifests"><p>${problems.length} manifest${problems.length === 1 ? ' was' : 's were'} left out because ${problems.length === 1 ? 'it' : 'they'} could not be read:</p><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></section>${page.body}`
         : page.body;

@@ -152,6 +152,7 @@ test('unreadable manifests are named where they would show; the rest of each pag
   await store.put(runKey(broken.id), '{"kind":"mltk.run","id":');
   await store.put('models/sap_change/versions/3.json', '{"kind":"mltk.model_version","version":"three"}');
   await store.put(`datasets/epc/versions/${'e'.repeat(64)}.json`, '{}');
+  await store.put('models/sap_change/aliases/staging.json', '{"kind":"mltk.alias"}');
   const site = new UiSite({ stores: { store, predictions: store }, mode: 'static' });
   const runs = await site.render('runs/index.html');
   assert.ok('html' in runs && runs.status === 200 && runs.html.includes(`unreadable: ${store.url}/${runKey(broken.id)}: malformed manifest`));
@@ -159,7 +160,9 @@ test('unreadable manifests are named where they would show; the rest of each pag
   assert.ok('html' in run && run.status === 500 && run.html.includes('malformed manifest (not JSON'));
   const model = await site.render('models/sap_change/index.html');
   assert.ok('html' in model && model.status === 200);
-  assert.match(model.html, /1 manifest was left out because it could not be read:.*models\/sap_change\/versions\/3\.json: malformed manifest/s);
+  assert.match(model.html, /2 manifests were left out because they could not be read:.*models\/sap_change\/versions\/3\.json: malformed manifest/s);
+  assert.match(model.html, /aliases\/staging\.json: malformed manifest/);
+  assert.match(model.html, /prod → <a/, 'the readable alias still shows');
   assert.match(model.html, /v2<\/a>/);
   const data = await site.render('data/epc/index.html');
   assert.ok('html' in data && /datasets\/epc\/versions\/e{64}\.json: malformed manifest/.test(data.html));

@@ -84,7 +84,7 @@ export async function buildUiFixture(opts: { cloudwatchEndpoint: string }): Prom
   lines[3] = f.join(',');
   await writeFile(bad, lines.join('\n'));
   await runTrainJob({ store, config: await config('sap_change', 5, 0.3), configSource: 'configs/sap_change.json', data: { kind: 'file', path: bad }, ...quiet }).catch(() => undefined);
-  const failedRunId = (await listRuns(store)).find((r) => r.status === 'FAILED')!.id;
+  const failedRunId = (await listRuns(store)).runs.find((r) => r.status === 'FAILED')!.id;
 
   await moveAlias(store, 'sap_change', 'prod', 1, { reason: 'promote' });
   await moveAlias(store, 'sap_change', 'prod', 2, { reason: XSS.reason });

@@ -223,8 +223,10 @@ export class StoreView {
     return versions.filter((v): v is ModelVersion => v !== undefined);
   }
 
-  aliases(model: string): Promise<Alias[]> {
-    return this.once(`aliases:${model}`, () => listAliases(this.store, model));
+  async aliases(model: string): Promise<Alias[]> {
+    const { aliases, malformed } = await this.once(`aliases:${model}`, () => listAliases(this.store, model));
+    for (const m of malformed) this.problems.push(m.error);
+    return aliases;
   }
 
   /**
