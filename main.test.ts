@@ -141,6 +141,51 @@ test('every synthesized stack passes the security rules', () => {
   }
 });
 
+/** The statements of the bucket policy attached to `bucket` in a synthesized stack. */
+function bucketPolicy(json: string, bucket: string): { Sid?: string; Effect: string; Principal?: unknown; Action: string[]; Resource: string[] }[] {
+  const parsed = JSON.parse(json);
+  const bucketId = Object.entries(parsed.resource.aws_s3_bucket as Record<string, { bucket: string }>).find(([, b]) => b.bucket === bucket)![0];
+  const policy = Object.values(parsed.resource.aws_s3_bucket_policy as Record<string, { bucket: string; policy: string }>)
+    .find((p) => p.bucket.includes(`aws_s3_bucket.${bucketId}.`))!;
+  return JSON.parse(policy.policy).Statement;
+}
+
+test('a dev target with the prod deploy role\'s ARN grants it read-only access to the model registry, and nothing else', async () => {
+  const dev = example.find((e) => e.target.branch === 'sap_change-dev')!;
+  assert.equal(dev.inputs.modelReaderRoleArn, 'arn:aws:iam::222222222222:role/mltk-deploy-prod');
+  const json = synth(dev.base);
+  const role = { AWS: ['arn:aws:iam::222222222222:role/mltk-deploy-prod'] };
+  const models = 'arn:aws:s3:::mltk-sap-change-dev-models';
+  const granted = bucketPolicy(json, 'mltk-sap-change-dev-models').filter((s) => s.Effect === 'Allow');
+  assert.deepEqual(granted, [
+    { Sid: 'ReleaseCopyReadList', Effect: 'Allow', Principal: role, Action: ['s3:ListBucket'], Resource: [models] },
+    { Sid: 'ReleaseCopyReadGet', Effect: 'Allow', Principal: role, Action: ['s3:GetObject'],
+      Resource: ['models/', 'runs/', 'datasets/', 'blobs/'].map((p) => `${models}/${p}*`) },
+  ]);
+  for (const other of ['mltk-sap-change-dev-data', 'mltk-sap-change-dev-predictions']) {
+    assert.deepEqual(bucketPolicy(json, other).filter((s) => s.Effect === 'Allow'), [], other);
+  }
+  const prod = example.find((e) => e.target.branch === 'sap_change-prod')!;
+  assert.deepEqual(bucketPolicy(synth(prod.base), 'mltk-sap-change-prod-models').filter((s) => s.Effect === 'Allow'), []);
+  assert.deepEqual(checkStack(json), []);
+
+  const { targets } = await buildApp({ ...devEnv, SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: '' }, { app: Testing.app() });
+  assert.deepEqual(bucketPolicy(Testing.synth(targets[0]!.base), 'acme-sap-models').filter((s) => s.Effect === 'Allow'), [], 'the input is optional');
+  await assert.rejects(buildApp({ ...devEnv, SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: 'arn:aws:iam::1:user/me' }, { app: Testing.app() }),
+    /SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: expected an IAM role ARN/);
+});
+
+const devEnv = {
+  DEPLOY_TARGET: 'sap_change-dev',
+  SAP_CHANGE_DEV_ECR_URI: '123456789012.dkr.ecr.eu-west-2.amazonaws.com/sap',
+  SAP_CHANGE_DEV_DOMAIN_NAME: 'models.dev.acme.io',
+  SAP_CHANGE_DEV_DATA_BUCKET: 'acme-sap-data',
+  SAP_CHANGE_DEV_MODEL_BUCKET: 'acme-sap-models',
+  SAP_CHANGE_DEV_PREDICTIONS_BUCKET: 'acme-sap-predictions',
+  IMAGE_TAG: 'a1b2c3d',
+  MLTK_STATE_BUCKET: 'acme-tf-state',
+};
+
 const deployEnv = {
   DEPLOY_TARGET: 'carbon_change-prod',
   CARBON_CHANGE_PROD_ECR_URI: '210987654321.dkr.ecr.eu-west-2.amazonaws.com/carbon',

@@ -4,6 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ModelConfig } from '../pipeline/config/index.ts';
 import { ConfigError } from '../pipeline/errors/index.ts';
 
 export const ENVIRONMENTS = ['dev', 'prod'] as const;
@@ -18,6 +19,14 @@ export interface TargetSecrets {
   predictionsBucket: string;
 }
 
+/** A target's settings beyond the stacks' five: what the deploy workflow needs for its environment. */
+export interface TargetExtraSettings {
+  /** Required: the secret naming each (`<prefix>_SOURCE_MODEL_BUCKET` for prod: the dev bucket a release copies from). */
+  required: Record<string, string>;
+  /** Used when set (`<prefix>_MODEL_READER_ROLE_ARN` for dev: the prod deploy role, granted read-only on the model bucket). */
+  optional: Record<string, string>;
+}
+
 export interface DeployTarget {
   branch: string;
   model: string;
@@ -25,9 +34,24 @@ export interface DeployTarget {
   /** Branch upper-cased with `-` → `_`: the prefix of every secret name of this target. */
   prefix: string;
   secrets: TargetSecrets;
+  extra: TargetExtraSettings;
 }
 
+/** The five settings every target's stacks read, by their unprefixed names (`<prefix>_<NAME>` secrets). */
+export const STACK_SETTINGS = ['ECR_URI', 'DOMAIN_NAME', 'DATA_BUCKET', 'MODEL_BUCKET', 'PREDICTIONS_BUCKET'] as const;
+
+/** Settings by environment: a prod release copies from the dev bucket; a dev bucket may grant the prod role. */
+const EXTRA_SETTINGS: Record<Environment, { required: string[]; optional: string[] }> = {
+  dev: { required: [], optional: ['MODEL_READER_ROLE_ARN'] },
+  prod: { required: ['SOURCE_MODEL_BUCKET'], optional: [] },
+};
+
 const DEFAULT_CONFIGS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'configs');
+
+/** The config file of a model. */
+export function configPath(model: string, configsDir: string = DEFAULT_CONFIGS_DIR): string {
+  return join(configsDir, `${model}.json`);
+}
 
 /** Model names, one per `configs/<name>.json`, sorted. */
 export function listModels(configsDir: string = DEFAULT_CONFIGS_DIR): string[] {
@@ -50,7 +74,9 @@ function secretNames(prefix: string): TargetSecrets {
 function target(model: string, env: Environment): DeployTarget {
   const branch = `${model}-${env}`;
   const prefix = branch.toUpperCase().replaceAll('-', '_');
-  return { branch, model, env, prefix, secrets: secretNames(prefix) };
+  const named = (names: string[]) => Object.fromEntries(names.map((n) => [n, `${prefix}_${n}`]));
+  const extra = { required: named(EXTRA_SETTINGS[env].required), optional: named(EXTRA_SETTINGS[env].optional) };
+  return { branch, model, env, prefix, secrets: secretNames(prefix), extra };
 }
 
 /** Every protected branch's target: each model × each environment. */
@@ -68,4 +94,12 @@ export function resolveTarget(branch: string, models: string[] = listModels()): 
       `Expected <model>-<env> with model in configs/ and env in {${ENVIRONMENTS.join(', ')}}: ` +
       targets.map((t) => t.branch).join(', '),
   );
+}
+
+/**
+ * The alias a target serves, and so the one its deploy moves: dev serves `dev` (a model bucket shared by
+ * mistake can never make dev serve prod's model), prod the config's `serving.alias`.
+ */
+export function servingAlias(target: Pick<DeployTarget, 'env'>, config: Pick<ModelConfig, 'serving'>): string {
+  return target.env === 'prod' ? config.serving.alias : 'dev';
 }

@@ -19,7 +19,9 @@ import {
   parseWorkflow,
 } from '@actions/workflow-parser';
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token';
-import { allTargets } from './targets.ts';
+import { Evaluator, Lexer, Parser, data } from '@actions/expressions';
+import { truthy } from '@actions/expressions/result';
+import { STACK_SETTINGS, allTargets } from './targets.ts';
 import { stackNames } from './infra/stacks.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,7 +36,9 @@ const PROTECTED = [
   ['carbon_change-dev', 'carbon_change', 'dev', 'CARBON_CHANGE_DEV'],
   ['carbon_change-prod', 'carbon_change', 'prod', 'CARBON_CHANGE_PROD'],
 ] as const;
-const SETTINGS = ['ECR_URI', 'DOMAIN_NAME', 'DATA_BUCKET', 'MODEL_BUCKET', 'PREDICTIONS_BUCKET'] as const;
+const SETTINGS = STACK_SETTINGS;
+/** Every setting any target reads: the stacks' five, then the environment-specific ones of targets.ts. */
+const ALL_SETTINGS = [...new Set([...STACK_SETTINGS, ...allTargets().flatMap((t) => [...Object.keys(t.extra.required), ...Object.keys(t.extra.optional)])])];
 
 // A workflow as plain values; expressions kept as `${{ … }}` text (the parser rewrites
 // `a-${{ x }}` to `${{ format('a-{0}', x) }}`).
@@ -130,17 +134,25 @@ test("deploy runs in the branch's GitHub environment, one deploy at a time per b
   assert.match(resolve.run, /npx tsx deployment\/branch\.ts "\$GITHUB_REF_NAME" --github-output/);
 });
 
-test("both workflows read exactly the target's five secrets, by its prefix", () => {
+test("both workflows read exactly the targets' settings, by prefix, and check the ones targets.ts requires", () => {
+  assert.deepEqual(ALL_SETTINGS, [...SETTINGS, 'MODEL_READER_ROLE_ARN', 'SOURCE_MODEL_BUCKET']);
   for (const [name, job] of [['ci.yml', 'plan'], ['deploy.yml', 'deploy']] as const) {
     const exportStep = steps(parse(name), job).find((s) => s.run === 'deployment/export-target-env.sh');
     assert.ok(exportStep, `${name}: ${job} exports the target's settings`);
     assert.deepEqual(
-      exportStep.env,
-      Object.fromEntries(SETTINGS.map((s) => [s, `\${{ secrets[format('{0}_${s}', env.PREFIX)] }}`])),
+      Object.keys(exportStep.env).sort(),
+      [...ALL_SETTINGS].sort(),
     );
+    for (const s of ALL_SETTINGS) assert.equal(exportStep.env[s], `\${{ secrets[format('{0}_${s}', env.PREFIX)] }}`);
   }
   const script = readFileSync(join(ROOT, 'deployment', 'export-target-env.sh'), 'utf8');
-  assert.match(script, new RegExp(`for name in ${SETTINGS.join(' ')}; do`));
+  assert.match(script, /for name in \$REQUIRED_SETTINGS; do/);
+  assert.match(script, /for name in \$\{OPTIONAL_SETTINGS:-\}; do/);
+  const target = parse('deploy.yml').jobs.target;
+  for (const key of ['SERVING_ALIAS', 'REQUIRED_SETTINGS', 'OPTIONAL_SETTINGS']) {
+    assert.equal(target.outputs[key], `\${{ steps.target.outputs.${key} }}`);
+    assert.equal(parse('deploy.yml').jobs.deploy.env[key], `\${{ needs.target.outputs.${key} }}`);
+  }
 });
 
 test('deploy applies the base stack, pushes the image by commit SHA, applies the service, checks health', () => {
@@ -172,7 +184,69 @@ test('deploy applies the base stack, pushes the image by commit SHA, applies the
   assert.equal(job.env.DEPLOY_TARGET, '${{ needs.target.outputs.DEPLOY_TARGET }}');
   assert.equal(job.env.DEPLOY_ENV, '${{ needs.target.outputs.DEPLOY_ENV }}');
   assert.equal(job.env.MLTK_STATE_BUCKET, '${{ secrets.MLTK_STATE_BUCKET }}');
-  assert.equal(job.steps[health].run, 'deployment/health-check.sh "https://${DOMAIN_NAME}/${MODEL}/health" "$MODEL"');
+  assert.equal(job.steps[health].run,
+    'deployment/health-check.sh "https://${DOMAIN_NAME}/${MODEL}/health" "$MODEL" --version "$EXPECTED_VERSION" --sha256 "$EXPECTED_SHA256"');
+});
+
+// ---- which steps run for a dev push, a prod push and a rollback: the `if`s through GitHub's own evaluator
+
+/** Evaluates a step's `if` (GitHub's expression language) for a deploy of `env`, optionally a rollback. */
+function runs(step: Plain, env: 'dev' | 'prod', imageTag = ''): boolean {
+  if (step.if === undefined) return true;
+  const text = String(step.if).replace(/^\$\{\{\s*|\s*\}\}$/g, '');
+  const expr = new Parser(new Lexer(text).lex().tokens, ['env', 'inputs'], []).parse();
+  const context = new data.Dictionary(
+    { key: 'env', value: new data.Dictionary({ key: 'DEPLOY_ENV', value: new data.StringData(env) }) },
+    { key: 'inputs', value: new data.Dictionary({ key: 'image_tag', value: new data.StringData(imageTag) }) },
+  );
+  return truthy(new Evaluator(expr, context).evaluate());
+}
+
+const isBase = (s: Plain) => String(s.run).startsWith('npx cdktf deploy "mltk-domain-');
+const isService = (s: Plain) => String(s.run).startsWith('npx cdktf deploy "${DEPLOY_TARGET}-service"');
+const isHealth = (s: Plain) => String(s.run).startsWith('deployment/health-check.sh');
+const isTrain = (s: Plain) => /\bmltk run\b/.test(String(s.run));
+const isCopy = (s: Plain) => /\bmltk models copy\b/.test(String(s.run));
+const isPromote = (s: Plain) => /\bmltk .*models promote\b/.test(String(s.run));
+
+test('a push to *-dev trains after the base stack and before the image, the service and the health check', () => {
+  const all: Plain[] = parse('deploy.yml').jobs.deploy.steps;
+  const ran = all.filter((s) => runs(s, 'dev'));
+  const at = (pred: (s: Plain) => boolean) => ran.findIndex(pred);
+  const push = at((s) => String(s.uses).startsWith('docker/build-push-action@'));
+  assert.ok(at(isBase) >= 0 && at(isBase) < at(isTrain) && at(isTrain) < push && push < at(isService) && at(isService) < at(isHealth));
+  assert.equal(ran.filter(isTrain).length, 1);
+  assert.deepEqual([ran.some(isCopy), ran.some(isPromote)], [false, false], 'dev never copies');
+  const train = ran.find(isTrain);
+  assert.equal(train.id, 'train');
+  assert.equal(train.run, 'npx mltk run --config "configs/${MODEL}.json" --store "s3://${MODEL_BUCKET}" --alias "$SERVING_ALIAS"');
+  assert.equal(train.env.MODEL_BUCKET, "${{ secrets[format('{0}_MODEL_BUCKET', env.PREFIX)] }}");
+});
+
+test('a push to *-prod copies from the dev bucket and promotes, before the service and the health check; it never trains', () => {
+  const all: Plain[] = parse('deploy.yml').jobs.deploy.steps;
+  const ran = all.filter((s) => runs(s, 'prod'));
+  const at = (pred: (s: Plain) => boolean) => ran.findIndex(pred);
+  assert.equal(ran.some(isTrain), false, 'prod never trains');
+  assert.ok(at(isBase) >= 0 && at(isBase) < at(isCopy) && at(isCopy) < at(isPromote) && at(isPromote) < at(isService) && at(isService) < at(isHealth));
+  const copy = ran.find(isCopy);
+  assert.equal(copy.id, 'copy');
+  assert.equal(copy.run, 'npx mltk models copy "${MODEL}@dev" --from "s3://${SOURCE_MODEL_BUCKET}" --to "s3://${MODEL_BUCKET}" --require-pinned');
+  assert.equal(copy.env.SOURCE_MODEL_BUCKET, "${{ secrets[format('{0}_SOURCE_MODEL_BUCKET', env.PREFIX)] }}");
+  const promote = ran.find(isPromote);
+  assert.equal(promote.run, 'npx mltk --store "s3://${MODEL_BUCKET}" models promote "$MODEL" "$COPIED_VERSION" --alias "$SERVING_ALIAS" --require-pinned');
+  assert.equal(promote.env.COPIED_VERSION, '${{ steps.copy.outputs.version }}');
+  const health = ran.find(isHealth);
+  assert.equal(health.env.EXPECTED_VERSION, '${{ steps.train.outputs.alias_version || steps.copy.outputs.version }}');
+  assert.equal(health.env.EXPECTED_SHA256, '${{ steps.train.outputs.alias_sha256 || steps.copy.outputs.sha256 }}');
+});
+
+test('a rollback (workflow_dispatch with an image tag) neither trains nor copies, and still checks health', () => {
+  for (const env of ['dev', 'prod'] as const) {
+    const ran = (parse('deploy.yml').jobs.deploy.steps as Plain[]).filter((s) => runs(s, env, 'abc123'));
+    assert.deepEqual([ran.some(isTrain), ran.some(isCopy), ran.some(isPromote), ran.some(isBase)], [false, false, false, false], env);
+    assert.ok(ran.some(isService) && ran.some(isHealth), env);
+  }
 });
 
 test("ci tests, synthesizes every target, and plans a pull request's protected base branch", () => {
@@ -226,12 +300,16 @@ for (const [branch, model, env, prefix] of PROTECTED) {
   test(`branch.ts ${branch} → ${model} in ${env}, secrets ${prefix}_*`, async () => {
     const { code, stdout } = await branchCli([branch]);
     assert.equal(code, 0);
+    const extra = env === 'prod' ? ['SOURCE_MODEL_BUCKET'] : ['MODEL_READER_ROLE_ARN'];
     assert.deepEqual(asMap(stdout), {
       DEPLOY_TARGET: branch,
       MODEL: model,
       DEPLOY_ENV: env,
       PREFIX: prefix,
-      ...Object.fromEntries(SETTINGS.map((s) => [`${s}_SECRET`, `${prefix}_${s}`])),
+      SERVING_ALIAS: env,
+      ...Object.fromEntries([...SETTINGS, ...extra].map((s) => [`${s}_SECRET`, `${prefix}_${s}`])),
+      REQUIRED_SETTINGS: [...SETTINGS, ...(env === 'prod' ? ['SOURCE_MODEL_BUCKET'] : [])].join(' '),
+      OPTIONAL_SETTINGS: env === 'dev' ? 'MODEL_READER_ROLE_ARN' : '',
     });
   });
 }
@@ -275,18 +353,26 @@ for (const branch of ['main', 'sap_change-staging', 'foo-dev']) {
 test('export-target-env.sh writes the prefixed names and names every missing secret', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mltk-gh-'));
   const script = join(ROOT, 'deployment', 'export-target-env.sh');
+  const target = async (branch: string) => asMap((await branchCli([branch])).stdout);
   try {
     const envFile = join(dir, 'env');
     const values = { ECR_URI: '1.dkr.ecr/x', DOMAIN_NAME: 'api.example.org', DATA_BUCKET: 'd', MODEL_BUCKET: 'm', PREDICTIONS_BUCKET: 'p' };
     writeFileSync(envFile, '');
-    await run('bash', [script], { env: { ...process.env, PREFIX: 'SAP_CHANGE_DEV', GITHUB_ENV: envFile, ...values } });
+    const dev = await target('sap_change-dev');
+    const out = await run('bash', [script], { env: { ...process.env, ...dev, GITHUB_ENV: envFile, ...values, MODEL_READER_ROLE_ARN: '' } });
     assert.deepEqual(asMap(readFileSync(envFile, 'utf8')), Object.fromEntries(Object.entries(values).map(([k, v]) => [`SAP_CHANGE_DEV_${k}`, v])));
+    assert.match(out.stdout, /optional secret SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN is not set/);
+    writeFileSync(envFile, '');
+    const arn = 'arn:aws:iam::222222222222:role/mltk-deploy-prod';
+    await run('bash', [script], { env: { ...process.env, ...dev, GITHUB_ENV: envFile, ...values, MODEL_READER_ROLE_ARN: arn } });
+    assert.equal(asMap(readFileSync(envFile, 'utf8')).SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN, arn);
 
     writeFileSync(envFile, '');
-    const partial = { ...process.env, PREFIX: 'HEAT_CHANGE_PROD', GITHUB_ENV: envFile, ...values, DATA_BUCKET: '', MODEL_BUCKET: '' };
+    const prod = await target('heat_change-prod');
+    const partial = { ...process.env, ...prod, GITHUB_ENV: envFile, ...values, DATA_BUCKET: '', MODEL_BUCKET: '', SOURCE_MODEL_BUCKET: '' };
     await assert.rejects(run('bash', [script], { env: partial }), (err: { code: number; stderr: string }) => {
       assert.equal(err.code, 1);
-      assert.match(err.stderr, /Missing repository secrets: HEAT_CHANGE_PROD_DATA_BUCKET HEAT_CHANGE_PROD_MODEL_BUCKET/);
+      assert.match(err.stderr, /Missing repository secrets: HEAT_CHANGE_PROD_DATA_BUCKET HEAT_CHANGE_PROD_MODEL_BUCKET HEAT_CHANGE_PROD_SOURCE_MODEL_BUCKET/);
       return true;
     });
   } finally {

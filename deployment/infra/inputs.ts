@@ -26,6 +26,11 @@ export interface DeployInputs {
   hostedZone: string;
   buckets: TargetBuckets;
   imageTag: string;
+  /**
+   * dev only, optional: the prod deploy role's ARN. The dev model bucket's policy grants it read-only
+   * access to the registry, so a prod release can copy the dev-validated model (also across accounts).
+   */
+  modelReaderRoleArn?: string;
 }
 
 /** Where every stack keeps its Terraform state (S3 backend with S3-native locking). */
@@ -41,12 +46,16 @@ export const EXAMPLE_STATE_BUCKET = 'mltk-terraform-state-example';
 export const EXAMPLE_IMAGE_TAG = 'example';
 const EXAMPLE_ACCOUNTS = { dev: '111111111111', prod: '222222222222' } as const;
 const EXAMPLE_DOMAINS = { dev: 'api.dev.mltk.example.com', prod: 'api.mltk.example.com' } as const;
+const EXAMPLE_PROD_DEPLOY_ROLE = `arn:aws:iam::${EXAMPLE_ACCOUNTS.prod}:role/mltk-deploy-prod`;
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 // ECR's own repository-name grammar; the tag is not part of the URI, it comes from IMAGE_TAG.
 const ECR_URI = /^(\d{12})\.dkr\.ecr\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)$/;
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+// IAM's role ARN grammar (partition aws, aws-cn or aws-us-gov; an optional path).
+const ROLE_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
 
 const ecrUri = z.string().transform((uri, ctx): EcrImage => {
   const m = ECR_URI.exec(uri);
@@ -129,6 +138,11 @@ export function parseDeployInputs(target: DeployTarget, env: Env): { inputs: Dep
       seen.set(v[key], names[key]);
     }
   }
+  const readerName = target.extra.optional.MODEL_READER_ROLE_ARN;
+  const reader = readerName ? env[readerName]?.trim() || undefined : undefined;
+  if (readerName && reader && !ROLE_ARN.test(reader)) {
+    details.push({ field: readerName, issue: 'expected an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>' });
+  }
   if (details.length) {
     const lines = details.map((d) => `  - ${d.field}: ${d.issue}`).join('\n');
     throw new ConfigError(
@@ -145,6 +159,7 @@ export function parseDeployInputs(target: DeployTarget, env: Env): { inputs: Dep
       hostedZone: v.domainName.split('.').slice(1).join('.'),
       buckets: { data: v.dataBucket, model: v.modelBucket, predictions: v.predictionsBucket },
       imageTag: v.imageTag,
+      ...(reader ? { modelReaderRoleArn: reader } : {}),
     },
     state: { bucket: v.stateBucket, region: v.region },
   };
@@ -159,5 +174,7 @@ export function exampleEnv(target: DeployTarget, region: string = DEFAULT_REGION
     [target.secrets.dataBucket]: bucket('data'),
     [target.secrets.modelBucket]: bucket('models'),
     [target.secrets.predictionsBucket]: bucket('predictions'),
+    // The example dev targets grant the example prod deploy role, so the synthesized plan shows the grant.
+    ...(target.extra.optional.MODEL_READER_ROLE_ARN ? { [target.extra.optional.MODEL_READER_ROLE_ARN]: EXAMPLE_PROD_DEPLOY_ROLE } : {}),
   };
 }

@@ -62,7 +62,11 @@ test('a deliberately insecure stack is caught on every rule', () => {
 
 test('the hardened bucket, registry and function constructs pass every rule', () => {
   const json = synthStack((s) => {
-    new SecureBucket(s, 'bucket', { bucketName: 'hardened-bucket', noncurrentVersionDays: 30 });
+    new SecureBucket(s, 'bucket', {
+      bucketName: 'hardened-bucket', noncurrentVersionDays: 30,
+      // A cross-account read-only grant (the prod deploy role reading a dev registry) is not public.
+      readers: [{ sid: 'ReleaseCopyRead', principals: ['arn:aws:iam::222222222222:role/mltk-deploy-prod'], prefixes: ['models/', 'blobs/'] }],
+    });
     new ImageRegistry(s, 'registry', { repositoryName: 'hardened', keepImages: 10 });
     const dlq = new SqsQueue(s, 'dlq', { name: 'dlq', sqsManagedSseEnabled: true });
     new ImageFunction(s, 'fn', {

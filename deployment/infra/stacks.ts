@@ -10,7 +10,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import type { ModelConfig } from '../../pipeline/config/index.ts';
 import { defaultNamespace } from '../../pipeline/monitor/index.ts';
-import type { DeployTarget, Environment } from '../targets.ts';
+import { servingAlias, type DeployTarget, type Environment } from '../targets.ts';
 import type { DeployInputs, StateSettings } from './inputs.ts';
 import { useRemoteState } from './state-backend.ts';
 import { ApiDomain } from './domain.ts';
@@ -45,10 +45,6 @@ export const KEEP_IMAGES = 30;
 export const PREDICTIONS_INFREQUENT_ACCESS_DAYS = 30;
 export const PREDICTIONS_EXPIRE_DAYS = 365;
 
-/** The serving alias a target's Lambdas resolve: dev serves `dev`, prod the config's `serving.alias`. */
-export function servingAlias(target: Pick<DeployTarget, 'env'>, config: ModelConfig): string {
-  return target.env === 'prod' ? config.serving.alias : 'dev';
-}
 
 function provider(stack: TerraformStack, region: string, tags: Record<string, string>): void {
   new AwsProvider(stack, 'aws', { region, defaultTags: [{ tags: { Project: 'mltk', ManagedBy: 'cdktf', ...tags } }] });
@@ -86,6 +82,7 @@ export class BaseStack extends TerraformStack {
     new ImageRegistry(this, 'registry', { repositoryName: inputs.ecr.repository, keepImages: KEEP_IMAGES });
     new Storage(this, 'storage', {
       buckets: inputs.buckets,
+      modelReaders: inputs.modelReaderRoleArn ? [inputs.modelReaderRoleArn] : [],
       predictionsInfrequentAccessDays: PREDICTIONS_INFREQUENT_ACCESS_DAYS,
       predictionsExpireDays: PREDICTIONS_EXPIRE_DAYS,
     });

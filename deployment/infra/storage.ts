@@ -8,14 +8,37 @@ import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versionin
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js';
 import { S3BucketLifecycleConfiguration, type S3BucketLifecycleConfigurationRule } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
-import { policyDocument } from './iam.ts';
+import { COPY_SOURCE_PREFIXES } from '../../pipeline/registry/index.ts';
+import { bucketArn, policyDocument, type PolicyStatement } from './iam.ts';
 import type { TargetBuckets } from './inputs.ts';
+
+/** Principals (IAM role ARNs, also of other accounts) that may read objects under some prefixes. */
+export interface BucketReaders {
+  sid: string;
+  principals: string[];
+  prefixes: readonly string[];
+}
 
 export interface SecureBucketProps {
   bucketName: string;
+  /** Read-only grants added to the bucket policy (list the bucket, get objects under the prefixes). */
+  readers?: BucketReaders[];
   /** Rules added to the defaults (abort stale multipart uploads, expire old noncurrent versions). */
   lifecycleRules?: S3BucketLifecycleConfigurationRule[];
   noncurrentVersionDays: number;
+}
+
+/**
+ * A read-only grant as bucket-policy statements. Listing is granted on the whole bucket: without
+ * s3:ListBucket S3 answers a read of a missing key with 403 instead of 404, and a copy must tell
+ * "missing" from "denied". Objects are readable only under the prefixes; nothing can be written.
+ */
+function readerStatements(r: BucketReaders, arn: string): PolicyStatement[] {
+  const Principal = { AWS: r.principals };
+  return [
+    { Sid: `${r.sid}List`, Effect: 'Allow', Principal, Action: ['s3:ListBucket'], Resource: [arn] },
+    { Sid: `${r.sid}Get`, Effect: 'Allow', Principal, Action: ['s3:GetObject'], Resource: r.prefixes.map((p) => `${arn}/${p}*`) },
+  ];
 }
 
 export class SecureBucket extends Construct {
@@ -48,7 +71,7 @@ export class SecureBucket extends Construct {
         Action: ['s3:*'],
         Resource: [bucket.arn, `${bucket.arn}/*`],
         Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-      }]),
+      }, ...(props.readers ?? []).flatMap((r) => readerStatements(r, bucketArn(props.bucketName)))]),
     });
     new S3BucketLifecycleConfiguration(this, 'lifecycle', {
       bucket: bucket.id,
@@ -68,6 +91,8 @@ export class SecureBucket extends Construct {
 
 export interface StorageProps {
   buckets: TargetBuckets;
+  /** Roles (the prod deploy role, for a dev target) that may read the model registry to copy a release from it. */
+  modelReaders?: string[];
   /** Predictions move to Infrequent Access after this many days... */
   predictionsInfrequentAccessDays: number;
   /** ...and are deleted after this many. */
@@ -84,7 +109,10 @@ export class Storage extends Construct {
     super(scope, id);
     this.dataBucket = new SecureBucket(this, 'data', { bucketName: props.buckets.data, noncurrentVersionDays: 90 }).bucketName;
     // The model store's objects are content-addressed and kept; only overwritten alias files leave noncurrent versions.
-    this.modelBucket = new SecureBucket(this, 'models', { bucketName: props.buckets.model, noncurrentVersionDays: 90 }).bucketName;
+    const readers = props.modelReaders?.length
+      ? [{ sid: 'ReleaseCopyRead', principals: props.modelReaders, prefixes: COPY_SOURCE_PREFIXES }]
+      : [];
+    this.modelBucket = new SecureBucket(this, 'models', { bucketName: props.buckets.model, noncurrentVersionDays: 90, readers }).bucketName;
     this.predictionsBucket = new SecureBucket(this, 'predictions', {
       bucketName: props.buckets.predictions,
       noncurrentVersionDays: 30,

@@ -20,6 +20,13 @@ import { blobKey, copyBlob, getBlob, parseJson, type JsonParser, type ObjectStor
 import { keys, type ModelVersion } from './manifest.ts';
 import { listModelVersions, registerModelVersion, resolveModel } from './registry.ts';
 
+/**
+ * Every key prefix a copy reads in its source store (version and alias manifests, run and dataset-version
+ * manifests, blobs) and nothing else: what a read-only grant on a source bucket must cover (the dev
+ * model bucket's policy for the prod deploy role is built from it).
+ */
+export const COPY_SOURCE_PREFIXES = ['models/', 'runs/', 'datasets/', 'blobs/'] as const;
+
 export interface CopyOptions {
   /** Also copy the training data's bytes (the dataset-version manifest is always copied). */
   withData?: boolean;

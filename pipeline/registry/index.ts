@@ -7,4 +7,4 @@ export {
   getAlias, listAliases, aliasHistory, readAliasHistory, getAliasMove, appliedMoves, currentActor, moveAlias, rollbackAlias, resolveModel,
   findEquivalentVersion, checkAlias, type NewModelVersion, type AliasHistory,
 } from './registry.ts';
-export { copyModelVersion, checkReleasable, type CopyOptions, type CopyResult } from './copy.ts';
+export { copyModelVersion, checkReleasable, COPY_SOURCE_PREFIXES, type CopyOptions, type CopyResult } from './copy.ts';
