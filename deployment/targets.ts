@@ -21,9 +21,9 @@ export interface TargetSecrets {
 
 /** A target's settings beyond the stacks' five: what the deploy workflow needs for its environment. */
 export interface TargetExtraSettings {
-  /** Required: the secret naming each (`<prefix>_SOURCE_MODEL_BUCKET` for prod: the dev bucket a release copies from). */
+  /** Required, setting → secret name (prod: `<prefix>_SOURCE_MODEL_BUCKET`, the dev bucket a release copies from). */
   required: Record<string, string>;
-  /** Used when set (`<prefix>_MODEL_READER_ROLE_ARN` for dev: the prod deploy role, granted read-only on the model bucket). */
+  /** Used when set (dev: `<prefix>_MODEL_READER_ROLE_ARN`, the prod deploy role, granted read-only on the models). */
   optional: Record<string, string>;
 }
 

@@ -168,6 +168,7 @@ export function parseDeployInputs(target: DeployTarget, env: Env): { inputs: Dep
 /** The documented example inputs of a target, so anyone can synthesize and review every plan without secrets. */
 export function exampleEnv(target: DeployTarget, region: string = DEFAULT_REGION): Record<string, string> {
   const bucket = (role: string) => `mltk-${target.model.replaceAll('_', '-')}-${target.env}-${role}`;
+  const reader = target.extra.optional.MODEL_READER_ROLE_ARN;
   return {
     [target.secrets.ecrUri]: `${EXAMPLE_ACCOUNTS[target.env]}.dkr.ecr.${region}.amazonaws.com/mltk/${target.branch}`,
     [target.secrets.domainName]: EXAMPLE_DOMAINS[target.env],
@@ -175,6 +176,6 @@ export function exampleEnv(target: DeployTarget, region: string = DEFAULT_REGION
     [target.secrets.modelBucket]: bucket('models'),
     [target.secrets.predictionsBucket]: bucket('predictions'),
     // The example dev targets grant the example prod deploy role, so the synthesized plan shows the grant.
-    ...(target.extra.optional.MODEL_READER_ROLE_ARN ? { [target.extra.optional.MODEL_READER_ROLE_ARN]: EXAMPLE_PROD_DEPLOY_ROLE } : {}),
+    ...(reader ? { [reader]: EXAMPLE_PROD_DEPLOY_ROLE } : {}),
   };
 }

@@ -37,7 +37,9 @@ function readerStatements(r: BucketReaders, arn: string): PolicyStatement[] {
   const Principal = { AWS: r.principals };
   return [
     { Sid: `${r.sid}List`, Effect: 'Allow', Principal, Action: ['s3:ListBucket'], Resource: [arn] },
-    { Sid: `${r.sid}Get`, Effect: 'Allow', Principal, Action: ['s3:GetObject'], Resource: r.prefixes.map((p) => `${arn}/${p}*`) },
+    {
+      Sid: `${r.sid}Get`, Effect: 'Allow', Principal, Action: ['s3:GetObject'], Resource: r.prefixes.map((p) => `${arn}/${p}*`),
+    },
   ];
 }
 
@@ -112,7 +114,9 @@ export class Storage extends Construct {
     const readers = props.modelReaders?.length
       ? [{ sid: 'ReleaseCopyRead', principals: props.modelReaders, prefixes: COPY_SOURCE_PREFIXES }]
       : [];
-    this.modelBucket = new SecureBucket(this, 'models', { bucketName: props.buckets.model, noncurrentVersionDays: 90, readers }).bucketName;
+    this.modelBucket = new SecureBucket(this, 'models', {
+      bucketName: props.buckets.model, noncurrentVersionDays: 90, readers,
+    }).bucketName;
     this.predictionsBucket = new SecureBucket(this, 'predictions', {
       bucketName: props.buckets.predictions,
       noncurrentVersionDays: 30,

@@ -61,6 +61,25 @@ async function loadTrainingTable(store: ObjectStore, config: ModelConfig, versio
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
+/** How the data was chosen and what its lineage is: `pinned`, `added, not pinned, SYNTHETIC`, … */
+export function describeLineage(data: { origin: string; lineage: { pinned: boolean; synthetic: boolean } }): string {
+  const origin = data.origin === 'pinned' ? [] : [data.origin];
+  return [...origin, data.lineage.pinned ? 'pinned' : 'not pinned', ...(data.lineage.synthetic ? ['SYNTHETIC'] : [])].join(', ');
+}
+
+/** Registers `entry`, unless a registered version is byte-for-byte the same model: that one is reused. */
+async function registerOrReuse(store: ObjectStore, entry: NewModelVersion, say: (what: string) => void): Promise<{ manifest: ModelVersion; unchanged: boolean }> {
+  const onnx = entry.artifact.sha256.slice(0, 12);
+  const existing = await findEquivalentVersion(store, entry);
+  if (existing) {
+    say(`register: unchanged — the model equals ${entry.name}@${existing.version} (onnx ${onnx}); nothing registered`);
+    return { manifest: existing, unchanged: true };
+  }
+  const manifest = await registerModelVersion(store, entry);
+  say(`register: ${entry.name}@${manifest.version} (onnx ${onnx})`);
+  return { manifest, unchanged: false };
+}
+
 export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
   const { store, config, say, progress } = opts;
   const total = opts.totalSteps ?? 4;
@@ -68,8 +87,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   step(1, `data: resolving ${config.dataset.name}${config.dataset.version ? ` (pinned ${config.dataset.version.slice(0, 12)})` : ''}`);
   const data = await resolveTrainingData(store, config, opts.data, say);
   const dataset = data.lineage;
-  const marks = [dataset.pinned ? 'pinned' : 'not pinned', ...(dataset.synthetic ? ['SYNTHETIC'] : [])].join(', ');
-  say(`data: ${dataset.name}@${dataset.version.slice(0, 12)} (${data.version.rows} rows, ${data.origin}; ${marks})`);
+  say(`data: ${dataset.name}@${dataset.version.slice(0, 12)} (${data.version.rows} rows; ${describeLineage(data)})`);
   const { result, run: finished } = await trackRun(store, { model: config.name, configSource: opts.configSource, config, dataset }, async (run) => {
     step(2, `train: run ${run.id}, ${config.name} with ${config.trainer.type}`);
     const table = await loadTrainingTable(store, config, data.version);
@@ -124,16 +142,9 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
       monitoring: config.monitoring,
       config_sha256: run.manifest.config.sha256,
     };
-    const existing = await findEquivalentVersion(store, entry);
-    if (existing) {
-      step(4, `register: unchanged — the model equals ${config.name}@${existing.version} (onnx ${onnx.sha256.slice(0, 12)}); nothing registered`);
-      run.logParams({ registered_version: existing.version, unchanged: true });
-      return { manifest: existing, ev, trees: model.trees ?? null, unchanged: true };
-    }
-    const manifest = await registerModelVersion(store, entry);
-    step(4, `register: ${config.name}@${manifest.version} (onnx ${onnx.sha256.slice(0, 12)})`);
-    run.logParams({ registered_version: manifest.version });
-    return { manifest, ev, trees: model.trees ?? null, unchanged: false };
+    const { manifest, unchanged } = await registerOrReuse(store, entry, (what) => step(4, what));
+    run.logParams({ registered_version: manifest.version, ...(unchanged ? { unchanged } : {}) });
+    return { manifest, ev, trees: model.trees ?? null, unchanged };
   });
   const { manifest, ev } = result;
   return {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadModelConfig, type ModelConfig } from '../../config/index.ts';
 import { InvalidInputError, MltkError } from '../../errors/index.ts';
 import {
-  runTrainJob, runPipelineJob, gateFailure, runSummaryMarkdown, runFailureMarkdown,
+  runTrainJob, runPipelineJob, gateFailure, describeLineage, runSummaryMarkdown, runFailureMarkdown,
   type DataSource, type TrainJobResult, type PromotionDecision, type RunOutcome,
 } from '../../jobs/index.ts';
 import { action, writeStepOutputs, writeStepSummary, type CliContext } from '../context.ts';
@@ -45,15 +45,15 @@ const num = (v: number | null, digits: number): string => (v === null ? 'undefin
 function summary(r: TrainJobResult, promotion: PromotionDecision | null, store: string): string[] {
   const m = r.metrics;
   const d = r.dataset;
-  const lineage = `${d.pinned ? 'pinned' : 'not pinned'}${d.synthetic ? ', SYNTHETIC' : ''}`;
+  const lineage = describeLineage({ origin: d.origin, lineage: d });
   let promo = 'promotion  (not attempted: use `mltk run` or `mltk models promote`)';
   if (promotion) {
-    const gate = `gate ${promotion.gate.passed ? 'passed' : 'FAILED'}: ${promotion.gate.reason}`;
+    const gate = `${promotion.gate.passed ? 'passed' : 'FAILED'}: ${promotion.gate.reason}`;
     promo = `promotion  ${promotion.promote ? `→ @${promotion.alias}` : `not promoted to @${promotion.alias}`}: ${promotion.reason}\ngate       ${gate}`;
   }
   return [
     `model      ${r.model}@${r.version}  (run ${r.run_id})${r.unchanged ? '  unchanged: the same model was already registered' : ''}`,
-    `data       ${d.name}@${d.version.slice(0, 12)}  ${d.rows} rows (${d.origin}; ${lineage})`,
+    `data       ${d.name}@${d.version.slice(0, 12)}  ${d.rows} rows (${lineage})`,
     `test       rmse ${num(m.rmse, 4)}  mae ${num(m.mae, 4)}  r2 ${m.r2 === null ? 'undefined' : m.r2.toFixed(4)}${r.trees !== null ? `  trees ${r.trees}` : ''}`,
     ...Object.entries(r.undefined_metrics).map(([k, why]) => `undefined  ${k}: ${why}`),
     `by band    ${Object.entries(r.metrics_by_band).map(([b, v]) => `${b}:${v.rmse.toPrecision(3)}(${v.rows})`).join('  ')}`,
