@@ -16,12 +16,19 @@ export function policyDocument(statements: PolicyStatement[]): string {
 
 export const bucketArn = (bucket: string): string => `arn:aws:s3:::${bucket}`;
 
-/** List and read every object of the buckets. */
-export function readBuckets(sid: string, buckets: string[]): PolicyStatement[] {
-  return [
-    { Sid: `${sid}List`, Effect: 'Allow', Action: ['s3:ListBucket'], Resource: buckets.map(bucketArn) },
-    { Sid: `${sid}Get`, Effect: 'Allow', Action: ['s3:GetObject'], Resource: buckets.map((b) => `${bucketArn(b)}/*`) },
-  ];
+/**
+ * List the buckets' keys. Reading a missing key answers 404 only to a caller that may list the bucket
+ * (403 otherwise), and the handlers tell "gone" or "not registered" from "denied" by that 404. A
+ * condition on `s3:prefix` would not do: those reads carry no prefix. Listing shows key names only;
+ * what a role may read is scoped by `readUnder`.
+ */
+export function listBuckets(sid: string, buckets: string[]): PolicyStatement {
+  return { Sid: sid, Effect: 'Allow', Action: ['s3:ListBucket'], Resource: buckets.map(bucketArn) };
+}
+
+/** Read objects under the given key prefixes of one bucket, nowhere else. */
+export function readUnder(sid: string, bucket: string, prefixes: string[]): PolicyStatement {
+  return { Sid: sid, Effect: 'Allow', Action: ['s3:GetObject'], Resource: prefixes.map((p) => `${bucketArn(bucket)}/${p}*`) };
 }
 
 /**

@@ -1,7 +1,8 @@
 // The drift monitor: the same image with the `monitor.handler` command, run on a schedule and
 // on each batch's lineage manifest landing in the predictions bucket.
-// It reads data, models and predictions, writes reports under `monitoring/`, and publishes
-// metrics to `mltk/<model>` only (PutMetricData has no resource ARN; the namespace condition scopes it).
+// It reads `incoming/` of the data bucket, its own model's prefix of the model bucket, the batches'
+// outputs and reports, writes reports under `monitoring/`, and publishes metrics to `mltk/<model>`
+// only (PutMetricData has no resource ARN; the namespace condition scopes it).
 import { Construct } from 'constructs';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
@@ -9,15 +10,16 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/inde
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification/index.js';
 import { ImageFunction, type ImageFunctionSettings } from './image-function.ts';
 import type { TargetBuckets } from './inputs.ts';
-import { bucketArn, readBuckets, writeUnder } from './iam.ts';
-import { PREDICTIONS_PREFIX } from './prediction-service.ts';
+import { INCOMING_PREFIX, MONITORING_PREFIX, PREDICTIONS_PREFIX, modelPrefix } from '../../pipeline/store/index.ts';
+import { bucketArn, listBuckets, readUnder, writeUnder } from './iam.ts';
 
-export const MONITORING_PREFIX = 'monitoring/';
 /** The predict Lambda writes a batch's lineage manifest last: its arrival means the batch is complete. */
 export const MANIFEST_SUFFIX = '.manifest.json';
 
 export interface DriftMonitorProps extends ImageFunctionSettings {
   buckets: TargetBuckets;
+  /** The model monitored: its role reads `models/<model>/` of the model bucket only. */
+  model: string;
   metricNamespace: string;
   /** EventBridge schedule expression, e.g. `rate(1 hour)`. */
   schedule: string;
@@ -29,13 +31,16 @@ export class DriftMonitor extends Construct {
 
   constructor(scope: Construct, id: string, props: DriftMonitorProps) {
     super(scope, id);
-    const { buckets, metricNamespace, schedule, accountId, ...settings } = props;
+    const { buckets, model, metricNamespace, schedule, accountId, ...settings } = props;
     const fn = new ImageFunction(this, 'monitor', {
       ...settings,
       description: 'mltk drift monitor: PSI per feature and prediction, published to CloudWatch',
       command: ['monitor.handler'],
       statements: [
-        ...readBuckets('ReadAll', [buckets.data, buckets.model, buckets.predictions]),
+        listBuckets('ListAll', [buckets.data, buckets.model, buckets.predictions]),
+        readUnder('ReadIncoming', buckets.data, [INCOMING_PREFIX]),
+        readUnder('ReadOwnModel', buckets.model, [modelPrefix(model)]),
+        readUnder('ReadBatches', buckets.predictions, [PREDICTIONS_PREFIX, MONITORING_PREFIX]),
         writeUnder('WriteReports', buckets.predictions, MONITORING_PREFIX),
         {
           Sid: 'PublishOwnMetrics',

@@ -1,17 +1,19 @@
 // The prediction Lambda: serves the API and scores every CSV that lands under `incoming/`
-// in the data bucket, writing results under `predictions/` in the predictions bucket.
+// in the data bucket, writing results under `predictions/` in the predictions bucket. Its role reads
+// its own model's prefix of the model bucket (manifests and artifacts) and `incoming/` of the data
+// bucket, nothing else: no training data, no other model.
 import { Construct } from 'constructs';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification/index.js';
 import { ImageFunction, type ImageFunctionSettings } from './image-function.ts';
 import type { TargetBuckets } from './inputs.ts';
-import { bucketArn, readBuckets, writeUnder } from './iam.ts';
-
-export const INCOMING_PREFIX = 'incoming/';
-export const PREDICTIONS_PREFIX = 'predictions/';
+import { INCOMING_PREFIX, PREDICTIONS_PREFIX, modelPrefix } from '../../pipeline/store/index.ts';
+import { bucketArn, listBuckets, readUnder, writeUnder } from './iam.ts';
 
 export interface PredictionServiceProps extends ImageFunctionSettings {
   buckets: TargetBuckets;
+  /** The model served: its role reads `models/<model>/` of the model bucket only. */
+  model: string;
   /** The deploying account: S3 events are accepted from the data bucket in this account only. */
   accountId: string;
 }
@@ -22,13 +24,15 @@ export class PredictionService extends Construct {
 
   constructor(scope: Construct, id: string, props: PredictionServiceProps) {
     super(scope, id);
-    const { buckets, accountId, ...settings } = props;
+    const { buckets, model, accountId, ...settings } = props;
     const fn = new ImageFunction(this, 'predict', {
       ...settings,
       description: 'mltk prediction: POST /predict, GET /health, and S3 incoming/ batches',
       command: ['predict.handler'],
       statements: [
-        ...readBuckets('ReadDataAndModels', [buckets.data, buckets.model]),
+        listBuckets('ListDataAndModels', [buckets.data, buckets.model]),
+        readUnder('ReadIncoming', buckets.data, [INCOMING_PREFIX]),
+        readUnder('ReadOwnModel', buckets.model, [modelPrefix(model)]),
         // Outputs are streamed (multipart above 8 MiB); a failed scoring aborts its upload.
         writeUnder('WritePredictions', buckets.predictions, PREDICTIONS_PREFIX, { multipart: true }),
       ],

@@ -155,12 +155,13 @@ const predictSteps: Step[] = [
       }),
   },
   {
-    name: 'answers 503 naming a model the registry does not have (S3 says 404, not 403)',
+    // Its own model: the role reads models/sap_change/ only, so another model's name is denied, not missing.
+    name: 'answers 503 naming an alias the registry does not have (S3 says 404, not 403)',
     run: (s) =>
-      asFunction({ ...predictFn.environment, MLTK_MODEL: 'not_registered' }, s, async () => {
+      asFunction({ ...predictFn.environment, MLTK_ALIAS: 'not_promoted' }, s, async () => {
         const res = await (await predictContainer())(httpEvent('GET', '/health'));
         assert.equal(res.statusCode, 503);
-        assert.match(JSON.parse(res.body).error.message, /model not_registered has no alias "dev"/);
+        assert.match(JSON.parse(res.body).error.message, /model sap_change has no alias "not_promoted"/);
       }),
   },
   {
@@ -420,6 +421,15 @@ test('neighbouring actions the roles are not granted are denied, naming action, 
     buckets.data,
     'incoming/x.csv',
   );
+  // Store layout (issue 17.14): serving reads its model's prefix of the model bucket and incoming/ of the
+  // data bucket, never training data (blobs/), another model, or other data-bucket keys.
+  for (const [session, who] of [[predict, 'predict'], [monitor, 'monitor']] as const) {
+    for (const key of [`blobs/sha256/ab/${'c'.repeat(62)}`, 'datasets/epc/versions/x.json', 'models/heat_change/versions/1.json']) {
+      await denied(storeAs(session, buckets.models).get(key), 's3:GetObject', buckets.models, key);
+    }
+    await denied(storeAs(session, buckets.data).get('training/epc.csv'), 's3:GetObject', buckets.data, 'training/epc.csv');
+    assert.ok(who);
+  }
   const cw = await metricsClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, credentials: monitor });
   try {
     await assert.rejects(

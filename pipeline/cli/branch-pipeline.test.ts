@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { synthCsv } from '../predict/testdata.ts';
-import { blobKey, makeS3Client, openStore } from '../store/index.ts';
+import { blobKey, makeS3Client, modelArtifactKey, openStore } from '../store/index.ts';
+
+const art = (sha256: string) => modelArtifactKey('sap_change', sha256);
 import { REPO_ROOT, killMltkAt, runMltk, startMltk } from '../testing/cli.ts';
 import { motoUnavailable, startMoto, type MotoServer } from '../testing/moto.ts';
 
@@ -120,7 +122,7 @@ test('copy dev → prod, promote prod, serve from the prod store: /health answer
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual([r.doc.version, r.doc.created, r.doc.sha256], [1, true, dev.artifact.sha256]);
   assert.deepEqual((await list(PROD)).sort(), [
-    blobKey(dev.artifact.sha256), blobKey(dev.baseline.sha256), `datasets/epc_retrofit/versions/${pin}.json`,
+    art(dev.artifact.sha256), art(dev.baseline.sha256), `datasets/epc_retrofit/versions/${pin}.json`,
     'models/sap_change/versions/1.json', `runs/${dev.run_id}.json`,
   ].sort(), 'the training data bytes only with --with-data');
   const copied = (await mltk('--store', PROD, 'models', 'show', 'sap_change@1')).doc;
@@ -156,16 +158,16 @@ test('a corrupted or missing source blob stops the copy naming its key; the prod
   const before = await list(PROD);
   const v2 = (await mltk('--store', DEV, 'models', 'show', 'sap_change@2')).doc;
   const dev = openStore(DEV);
-  const baseline = await dev.get(blobKey(v2.baseline.sha256));
+  const baseline = await dev.get(art(v2.baseline.sha256));
   baseline[10] = baseline[10] === 0x20 ? 0x21 : 0x20; // same size, other bytes
-  await dev.put(blobKey(v2.baseline.sha256), baseline);
+  await dev.put(art(v2.baseline.sha256), baseline);
   const corrupt = await mltk('models', 'copy', 'sap_change@2', '--from', DEV, '--to', PROD, '--with-data');
   assert.equal(corrupt.code, 7, corrupt.stderr);
-  assert.match(corrupt.doc.error.message, new RegExp(`^s3://mltk-dev-models/${blobKey(v2.baseline.sha256)}: the source blob is corrupt .*nothing was copied`));
-  await dev.delete(blobKey(v2.artifact.sha256));
+  assert.match(corrupt.doc.error.message, new RegExp(`^s3://mltk-dev-models/${art(v2.baseline.sha256)}: the source artifact is corrupt .*nothing was copied`));
+  await dev.delete(art(v2.artifact.sha256));
   const missing = await mltk('models', 'copy', 'sap_change@2', '--from', DEV, '--to', PROD);
   assert.equal(missing.code, 5, missing.stderr);
-  assert.match(missing.doc.error.message, new RegExp(`^s3://mltk-dev-models/${blobKey(v2.artifact.sha256)}: the source blob is missing`));
+  assert.match(missing.doc.error.message, new RegExp(`^s3://mltk-dev-models/${art(v2.artifact.sha256)}: the source artifact is missing`));
   assert.deepEqual(await list(PROD), before);
 });
 
@@ -236,11 +238,12 @@ test('models copy killed before registering: the next copy registers exactly one
     ['models', 'copy', 'sap_change@dev', '--from', DEV, '--to', target], { cwd: dir, env });
   const left = await list(target);
   assert.ok(left.some((k) => k.startsWith('runs/')) && left.some((k) => k.startsWith('datasets/')));
-  assert.ok(!left.some((k) => k.startsWith('models/')), 'no version manifest');
+  assert.ok(left.some((k) => k.startsWith('models/sap_change/artifacts/')), 'the artifacts are there');
+  assert.ok(!left.some((k) => k.startsWith('models/sap_change/versions/')), 'no version manifest');
   const first = await mltk('models', 'copy', 'sap_change@dev', '--from', DEV, '--to', target);
   assert.deepEqual([first.code, first.doc.version, first.doc.created], [0, 1, true]);
   assert.deepEqual(first.doc.written, ['models/sap_change/versions/1.json'], 'the blobs and lineage were already there');
   const second = await mltk('models', 'copy', 'sap_change@dev', '--from', DEV, '--to', target);
   assert.deepEqual([second.doc.version, second.doc.created], [1, false]);
-  assert.deepEqual((await list(target)).filter((k) => k.startsWith('models/')), ['models/sap_change/versions/1.json']);
+  assert.deepEqual((await list(target)).filter((k) => k.startsWith('models/sap_change/versions/')), ['models/sap_change/versions/1.json']);
 });

@@ -9,6 +9,7 @@ import { registerMonitor } from './commands/monitor.ts';
 import { registerPredict } from './commands/predict.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerUi } from './commands/ui.ts';
+import { registerStore } from './commands/store.ts';
 
 export function buildProgram(): Command {
   const program = new Command('mltk')
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerMonitor(program);
   registerUi(program);
+  registerStore(program);
   return program;
 }
 

@@ -9,7 +9,7 @@ import { loadModelConfig, parseModelConfig, type ModelConfig } from '../config/i
 import { writeSynthCsv, addDatasetVersion } from '../data/index.ts';
 import { listRuns } from '../runs/index.ts';
 import { listVersionNumbers, getAlias } from '../registry/index.ts';
-import { openStore, blobKey, getBlob } from '../store/index.ts';
+import { openStore, blobKey, getModelArtifact } from '../store/index.ts';
 import { parseBaselineProfile } from '../monitor/index.ts';
 import { runTrainJob, promoteIfBetter, decidePromotion } from './index.ts';
 
@@ -46,7 +46,7 @@ test('a good file trains, registers version 1 and the run is FINISHED with per-r
   assert.equal(run!.status, 'FINISHED');
   assert.ok(run!.metric_history.train_loss!.length >= 1);
   assert.ok(run!.artifacts['model.onnx'] && run!.artifacts['baseline.json']);
-  const baseline = parseBaselineProfile(await getBlob(f.store, r.manifest.baseline!.sha256), 'baseline');
+  const baseline = parseBaselineProfile(await getModelArtifact(f.store, 'sap_change', r.manifest.baseline!.sha256), 'baseline');
   assert.deepEqual(baseline.features.map((p) => p.name), [...f.config.features, ...f.config.derived].map((x) => x.name), 'derived features are profiled too');
   const perRoom = baseline.features.at(-1)!;
   assert.ok(perRoom.type === 'numeric' && perRoom.missing === 0 && perRoom.min! > 1 && perRoom.max! < 200, JSON.stringify({ ...perRoom, sample: undefined }));

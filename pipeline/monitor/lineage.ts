@@ -1,7 +1,7 @@
 // The batch scorer's lineage manifest, as the monitor reads it, and the key layout that ties a
-// scored input to its predictions and to its drift report. The layout is pipeline/predict's
-// (outputs.ts); it is restated here so the monitor does not load ONNX Runtime just to name keys,
-// and lineage.test.ts pins the two together.
+// scored input to its predictions and to its drift report. The prefixes are store/layout.ts's (the
+// IAM policies are built from them too); the key shapes are pipeline/predict's (outputs.ts), restated
+// here so the monitor does not load ONNX Runtime just to name keys; lineage.test.ts pins the two together.
 //   data bucket:         incoming/<path>.csv                      the input (features only)
 //   predictions bucket:  predictions/<path>.csv | .errors.csv     id + prediction + lineage | refused rows
 //                        predictions/<path>.manifest.json         lineage, written last
@@ -9,10 +9,10 @@
 //                        monitoring/<path>.metrics.json           the CloudWatch datums of that report, before publishing
 //                        monitoring/<path>.published.json         written once they are published: the batch is monitored
 import { z } from 'zod';
+import { INCOMING_PREFIX, MONITORING_PREFIX, PREDICTIONS_PREFIX } from '../store/index.ts';
 
-export const INCOMING_PREFIX = 'incoming/';
-export const PREDICTIONS_PREFIX = 'predictions/';
-export const REPORT_PREFIX = 'monitoring/';
+export { INCOMING_PREFIX, PREDICTIONS_PREFIX };
+export const REPORT_PREFIX = MONITORING_PREFIX;
 const MANIFEST_SUFFIX = '.manifest.json';
 const ERRORS_SUFFIX = '.errors.csv';
 

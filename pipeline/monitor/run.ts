@@ -5,7 +5,7 @@ import type { FeatureSpec } from '../config/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
 import { openCsvTables, openJsonlTables, type ColumnSpec, type InputFormat, type Table, type TableChunk } from '../data/index.ts';
 import { resolveModel, type ModelVersion } from '../registry/index.ts';
-import { getBlob, type ObjectStore } from '../store/index.ts';
+import { getModelArtifact, type ObjectStore } from '../store/index.ts';
 import { parseBaselineProfile, type BaselineProfile } from './profile.ts';
 import { monitorBatch, type DriftReport } from './report.ts';
 import { chunkPredictor, type ChunkPredictor, type ChunkScorer } from './scoring.ts';
@@ -42,7 +42,7 @@ export async function loadBaseline(store: ObjectStore, mv: ModelVersion): Promis
     throw new InvalidInputError(`model ${mv.name} v${mv.version} has no baseline profile (registered without one); pass --baseline FILE --features ... to monitor it against a reference`,
       [{ field: 'baseline', issue: 'null in model version manifest' }]);
   }
-  return parseBaselineProfile(await getBlob(store, mv.baseline.sha256), `baseline blob ${mv.baseline.sha256} of ${mv.name} v${mv.version}`);
+  return parseBaselineProfile(await getModelArtifact(store, mv.name, mv.baseline.sha256), `baseline blob ${mv.baseline.sha256} of ${mv.name} v${mv.version}`);
 }
 
 /**

@@ -2,7 +2,7 @@
 // baseline profile the trainer would store, so monitor tests score through a real ONNX Runtime session.
 import type { FeatureSpec } from '../config/index.ts';
 import { moveAlias, registerModelVersion, type ModelVersion } from '../registry/index.ts';
-import { putBlob, type ObjectStore } from '../store/index.ts';
+import { putModelArtifact, type ObjectStore } from '../store/index.ts';
 import { trainFixture, type Fixture } from '../predict/testdata.ts';
 import { buildBaselineProfile } from './profile.ts';
 
@@ -17,8 +17,8 @@ export function sapChangeFixture(): Promise<Fixture> {
 export async function registerMonitoredModel(store: ObjectStore, alias = 'prod'): Promise<{ fx: Fixture; mv: ModelVersion }> {
   const fx = await sapChangeFixture();
   const { config, trained, table } = fx;
-  const artifact = await putBlob(store, Buffer.from(trained.onnx));
-  const baseline = await putBlob(store, JSON.stringify(buildBaselineProfile(table, config.features, await trained.predict(table), config.derived)));
+  const artifact = await putModelArtifact(store, config.name, Buffer.from(trained.onnx));
+  const baseline = await putModelArtifact(store, config.name, JSON.stringify(buildBaselineProfile(table, config.features, await trained.predict(table), config.derived)));
   const mv = await registerModelVersion(store, {
     name: config.name, run_id: null, dataset: null, trainer: 'gbdt', artifact: { ...artifact, format: 'onnx' }, baseline,
     signature: { id_column: config.id_column, features: config.features, derived: config.derived, target: config.target, output: { column: config.output.column, unit: config.target.unit } },

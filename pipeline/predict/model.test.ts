@@ -6,6 +6,7 @@ import { IntegrityError } from '../errors/index.ts';
 import { moveAlias } from '../registry/index.ts';
 import { createPredictHandler, jsonLogger, loadModel, ModelCache, ModelUnavailableError, parseModelRef, RETRY_LOAD_MS, type HttpResult } from './index.ts';
 import { captureLines, httpEvent, instanceOf, registerOnnx, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
+import { modelArtifactKey } from '../store/index.ts';
 
 let fx: Fixture;
 let other: Fixture;
@@ -15,7 +16,7 @@ before(async () => {
 });
 
 function blobPath(dir: string, sha256: string): string {
-  return join(dir, 'blobs', 'sha256', sha256.slice(0, 2), sha256.slice(2));
+  return join(dir, ...modelArtifactKey('sap_change', sha256).split('/'));
 }
 
 async function tamper(dir: string, sha256: string): Promise<Buffer> {

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { Table } from '../data/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
 import { getAlias, getModelVersion, resolveModel, type DatasetLineage, type ModelVersion, type Signature } from '../registry/index.ts';
-import { getBlob, type ObjectStore } from '../store/index.ts';
+import { getModelArtifact, type ObjectStore } from '../store/index.ts';
 import { onnxRuntime } from '../train/index.ts';
 import { ModelUnavailableError } from './errors.ts';
 import { prepareFastPath, referenceSample, type FastPathOptions, type FastPathVerdict } from './fast-path.ts';
@@ -73,7 +73,7 @@ export interface LoadOptions {
 
 /** Loads `mv`'s artifact (hash-verified: IntegrityError on a mismatch) into a new session. */
 export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opts: LoadOptions = {}): Promise<LoadedModel> {
-  const bytes = await getBlob(store, mv.artifact.sha256);
+  const bytes = await getModelArtifact(store, mv.name, mv.artifact.sha256);
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
     graphOptimizationLevel: 'all',
@@ -88,7 +88,7 @@ export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opt
   }
   let fast: Awaited<ReturnType<typeof prepareFastPath>>;
   try {
-    const baseline = mv.baseline ? await getBlob(store, mv.baseline.sha256).catch(() => undefined) : undefined;
+    const baseline = mv.baseline ? await getModelArtifact(store, mv.name, mv.baseline.sha256).catch(() => undefined) : undefined;
     fast = await prepareFastPath(bytes, mv.signature, referenceSample(baseline), opts.fastPath);
   } catch (e) {
     await session.release();

@@ -11,15 +11,14 @@ import { rename, stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InvalidInputError, NotFoundError } from '../errors/index.ts';
-import type { ObjectStore } from '../store/index.ts';
+import { INCOMING_PREFIX, PREDICTIONS_PREFIX, type ObjectStore } from '../store/index.ts';
 import {
   batchFormat, predictionsHeader, scoreBatch, ERRORS_HEADER, type BatchFormat, type BatchResult, type BatchSinks,
 } from './batch.ts';
 import { csvField } from './format.ts';
 import type { LoadedModel } from './model.ts';
 
-export const INCOMING_PREFIX = 'incoming/';
-export const PREDICTIONS_PREFIX = 'predictions/';
+export { INCOMING_PREFIX, PREDICTIONS_PREFIX };
 
 export interface OutputKeys {
   format: BatchFormat;

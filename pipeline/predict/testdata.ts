@@ -8,7 +8,7 @@ import { loadModelConfig, type ModelConfig } from '../config/index.ts';
 import { readCsvTable, type ColumnSpec, type Table } from '../data/index.ts';
 import { writeSynthCsv } from '../data/index.ts';
 import { moveAlias, registerModelVersion, type ModelVersion } from '../registry/index.ts';
-import { openStore, putBlob, type ObjectStore } from '../store/index.ts';
+import { openStore, putModelArtifact, type ObjectStore } from '../store/index.ts';
 import { trainModel, type TrainedModel } from '../train/index.ts';
 
 export async function synthCsv(rows: number, seed: number): Promise<Buffer> {
@@ -50,9 +50,9 @@ export async function trainFixture(opts: { rows?: number; trees?: number; depth?
   return { config, trained, csv, table: await csvTable(config, csv) };
 }
 
-/** Stores `onnx` as a blob and registers it as the next version of the fixture's model. */
+/** Stores `onnx` as an artifact of the fixture's model and registers it as its next version. */
 export async function registerOnnx(store: ObjectStore, config: ModelConfig, onnx: Uint8Array): Promise<ModelVersion> {
-  const artifact = await putBlob(store, Buffer.from(onnx));
+  const artifact = await putModelArtifact(store, config.name, Buffer.from(onnx));
   return registerModelVersion(store, {
     name: config.name, run_id: null, dataset: null, trainer: 'gbdt',
     artifact: { ...artifact, format: 'onnx' }, baseline: null,

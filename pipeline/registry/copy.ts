@@ -1,5 +1,6 @@
 // `mltk models copy`: one registered version from one store to another (dev → prod, S3 → a laptop),
-// with what serving, monitoring and audit need: its ONNX and baseline blobs, its run and
+// with what serving, monitoring and audit need: its ONNX and baseline artifacts (written under the
+// model's prefix in the target, read from either layout in the source), its run and
 // dataset-version manifests, and with `withData` the training data bytes. Every blob is re-hashed on
 // the way and all are checked before the first write, so a corrupt or missing source blob stops the
 // copy with its key named and nothing written. Manifests go last; the version is registered in the
@@ -16,7 +17,9 @@
 import { ConflictError, InvalidInputError, IntegrityError, NotFoundError } from '../errors/index.ts';
 import { datasetVersionKey, datasetVersionSchema, type DatasetVersion } from '../data/index.ts';
 import { runKey, runManifestSchema } from '../runs/index.ts';
-import { blobKey, copyBlob, getBlob, parseJson, type JsonParser, type ObjectStore } from '../store/index.ts';
+import {
+  blobKey, copyBlob, getModelArtifact, modelArtifactKey, parseJson, putModelArtifact, type JsonParser, type ObjectStore,
+} from '../store/index.ts';
 import { keys, type ModelVersion } from './manifest.ts';
 import { listModelVersions, registerModelVersion, resolveModel } from './registry.ts';
 
@@ -65,14 +68,14 @@ async function readSource<T>(from: ObjectStore, key: string, schema: JsonParser<
   return { bytes, value: parseJson(bytes, schema, `${from.url}/${key}`) };
 }
 
-/** A blob of the source in memory, hash-verified; a corrupt or missing one names its key. */
-async function readBlob(from: ObjectStore, sha256: string): Promise<Buffer> {
-  const where = `${from.url}/${blobKey(sha256)}`;
+/** An artifact of the source model in memory, hash-verified; a corrupt or missing one names its key. */
+async function readArtifact(from: ObjectStore, model: string, sha256: string): Promise<Buffer> {
+  const where = `${from.url}/${modelArtifactKey(model, sha256)}`;
   try {
-    return await getBlob(from, sha256);
+    return await getModelArtifact(from, model, sha256);
   } catch (e) {
-    if (e instanceof IntegrityError) throw new IntegrityError(`${where}: the source blob is corrupt (${e.message}); nothing was copied`, { cause: e });
-    if (e instanceof NotFoundError) throw new NotFoundError(`${where}: the source blob is missing; nothing was copied`);
+    if (e instanceof IntegrityError) throw new IntegrityError(`${where}: the source artifact is corrupt (${e.message}); nothing was copied`, { cause: e });
+    if (e instanceof NotFoundError) throw new NotFoundError(`${where}: the source artifact is missing (${e.message}); nothing was copied`);
     throw e;
   }
 }
@@ -94,8 +97,8 @@ export async function copyModelVersion(from: ObjectStore, to: ObjectStore, ref: 
   if (opts.requirePinned) checkReleasable(mv, from.url, dataset?.value);
   const run = mv.run_id ? await readSource(from, runKey(mv.run_id), runManifestSchema) : undefined;
   // Read and verify every small blob before the first write: a bad one leaves the target untouched.
-  const artifact = await readBlob(from, mv.artifact.sha256);
-  const baseline = mv.baseline ? await readBlob(from, mv.baseline.sha256) : undefined;
+  const artifact = await readArtifact(from, mv.name, mv.artifact.sha256);
+  const baseline = mv.baseline ? await readArtifact(from, mv.name, mv.baseline.sha256) : undefined;
   const written: string[] = [];
   if (opts.withData && dataset) {
     const have = await to.head(blobKey(dataset.value.version));
@@ -104,9 +107,10 @@ export async function copyModelVersion(from: ObjectStore, to: ObjectStore, ref: 
     if (!have) written.push(blobKey(dataset.value.version));
   }
   for (const [ref, body] of [[mv.artifact, artifact], [mv.baseline, baseline]] as const) {
-    if (!ref || !body || (await to.head(blobKey(ref.sha256)))) continue;
-    await to.put(blobKey(ref.sha256), body);
-    written.push(blobKey(ref.sha256));
+    // Under the model's prefix in the target, whatever the source's layout (a store not yet migrated).
+    if (!ref || !body || (await to.head(modelArtifactKey(mv.name, ref.sha256)))) continue;
+    await putModelArtifact(to, mv.name, body);
+    written.push(modelArtifactKey(mv.name, ref.sha256));
   }
   if (dataset) await putManifest(to, datasetVersionKey(dataset.value.dataset, dataset.value.version), dataset.bytes, written);
   if (run) await putManifest(to, runKey(run.value.id), run.bytes, written);

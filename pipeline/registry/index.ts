@@ -4,6 +4,7 @@ export {
 } from './manifest.ts';
 export {
   registerModelVersion, getModelVersion, listModelVersions, listModelNames, listVersionNumbers,
+  migrateRegistryArtifacts, type StoreMigration,
   getAlias, listAliases, aliasHistory, readAliasHistory, getAliasMove, appliedMoves, currentActor, moveAlias, rollbackAlias, resolveModel,
   findEquivalentVersion, checkAlias, type NewModelVersion, type AliasHistory,
 } from './registry.ts';

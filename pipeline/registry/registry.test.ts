@@ -33,7 +33,7 @@ test('20 concurrent registrations get 20 distinct versions and none is lost', as
 test('a manifest is refused when its blob is not stored, and nothing is written', async () => {
   const store = await localStore();
   const e = await entry(store);
-  await assert.rejects(registerModelVersion(store, { ...e, artifact: { ...e.artifact, sha256: 'f'.repeat(64) } }), /blob f{64} is not in/);
+  await assert.rejects(registerModelVersion(store, { ...e, artifact: { ...e.artifact, sha256: 'f'.repeat(64) } }), /artifact f{64} is not in/);
   assert.deepEqual(await listVersionNumbers(store, 'sap_change'), []);
 });
 

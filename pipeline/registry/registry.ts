@@ -19,7 +19,7 @@ import { userInfo } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, IntegrityError, InvalidInputError, NotFoundError } from '../errors/index.ts';
 import {
-  blobKey, manifestJson, parseJson, readJson, readJsonEach, writeJsonIfAbsent, MalformedManifestError, type MalformedEntry, type ObjectStore,
+  findModelArtifact, migrateModelArtifacts, modelArtifactKey, manifestJson, type MigrationReport, parseJson, readJson, readJsonEach, writeJsonIfAbsent, MalformedManifestError, type MalformedEntry, type ObjectStore,
 } from '../store/index.ts';
 import { aliasMoveSchema, aliasSchema, keys, modelVersionSchema, type Alias, type AliasMove, type ModelVersion } from './manifest.ts';
 
@@ -61,8 +61,9 @@ function checkReadable(manifest: ModelVersion, where: string): void {
 export async function registerModelVersion(store: ObjectStore, entry: NewModelVersion): Promise<ModelVersion> {
   checkName(entry.name);
   for (const ref of [entry.artifact, entry.baseline]) {
-    if (ref && !(await store.head(blobKey(ref.sha256)))) {
-      throw new NotFoundError(`cannot register ${entry.name}: blob ${ref.sha256} is not in ${store.url} (store blobs before the manifest)`);
+    if (ref && !(await findModelArtifact(store, entry.name, ref.sha256))) {
+      const key = modelArtifactKey(entry.name, ref.sha256);
+      throw new NotFoundError(`cannot register ${entry.name}: artifact ${ref.sha256} is not in ${store.url} at ${key} (store artifacts before the manifest)`);
     }
   }
   let next = ((await listVersionNumbers(store, entry.name)).at(-1) ?? 0) + 1;
@@ -306,4 +307,28 @@ export async function resolveModel(store: ObjectStore, ref: string): Promise<Mod
   const alias = await getAlias(store, name, tag);
   if (!alias) throw new NotFoundError(`model ${name} has no alias "${tag}" in ${store.url}`);
   return getModelVersion(store, name, alias.version);
+}
+
+export interface StoreMigration extends MigrationReport {
+  /** Version manifests that could not be read (their artifacts cannot be named, so were not migrated). */
+  malformed: MalformedEntry[];
+}
+
+/**
+ * Copies the artifacts (ONNX, baselines) of every registered version from the legacy shared
+ * `blobs/sha256/` key to its model's prefix, so a role scoped to `models/NAME/*` can serve it.
+ * Idempotent; what a crash in the middle leaves: migrateModelArtifacts.
+ */
+export async function migrateRegistryArtifacts(store: ObjectStore): Promise<StoreMigration> {
+  const refs: { model: string; sha256: string }[] = [];
+  const malformed: MalformedEntry[] = [];
+  for (const name of await listModelNames(store)) {
+    const listed = await listModelVersions(store, name);
+    malformed.push(...listed.malformed);
+    for (const v of listed.versions) {
+      refs.push({ model: name, sha256: v.artifact.sha256 });
+      if (v.baseline) refs.push({ model: name, sha256: v.baseline.sha256 });
+    }
+  }
+  return { ...(await migrateModelArtifacts(store, refs)), malformed };
 }

@@ -1,9 +1,9 @@
 // Test support: a minimal model version to register (its artifact stored first, as the registry requires).
-import { putBlob, type ObjectStore } from '../store/index.ts';
+import { putModelArtifact, type ObjectStore } from '../store/index.ts';
 import type { NewModelVersion } from './registry.ts';
 
 export async function versionEntry(store: ObjectStore, name = 'sap_change'): Promise<NewModelVersion> {
-  const artifact = await putBlob(store, 'onnx bytes');
+  const artifact = await putModelArtifact(store, name, 'onnx bytes');
   return {
     name, run_id: null, dataset: null, trainer: 'gbdt',
     artifact: { ...artifact, format: 'onnx' }, baseline: null,

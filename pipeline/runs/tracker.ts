@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { InvalidInputError, NotFoundError } from '../errors/index.ts';
-import { manifestJson, parseJson, putBlob, readJsonEach, type MalformedEntry, type ObjectStore } from '../store/index.ts';
+import { manifestJson, parseJson, putModelArtifact, readJsonEach, type MalformedEntry, type ObjectStore } from '../store/index.ts';
 import { runKey, runManifestSchema, type RunManifest } from './manifest.ts';
 
 /** Time-sortable ids: `20261125T153000Z-a1b2c3`. */
@@ -93,8 +93,9 @@ export class RunRecorder {
     this.manifest.undefined_metrics = { ...this.manifest.undefined_metrics, [name]: reason };
   }
 
+  /** Stores a file of the run's model (its ONNX, its baseline) under the model's artifacts prefix. */
   async logArtifact(name: string, body: Buffer | string): Promise<{ sha256: string; bytes: number }> {
-    const ref = await putBlob(this.store, body);
+    const ref = await putModelArtifact(this.store, this.manifest.model, body);
     this.manifest.artifacts[name] = ref;
     return ref;
   }

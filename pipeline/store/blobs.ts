@@ -1,10 +1,12 @@
-// Content-addressed blobs (`blobs/sha256/ab/cdef…`, as DVC's cache): identical bytes are
-// stored once, and every read re-hashes what it got, so corruption is an error, never silent.
+// Content-addressed blobs (`blobs/sha256/ab/cdef…`, as DVC's cache): dataset bytes, stored once,
+// and every read re-hashes what it got, so corruption is an error, never silent. Model artifacts
+// have their own prefix per model (artifacts.ts).
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, unlink, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError, InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { BLOBS_PREFIX, shardedDigest } from './layout.ts';
 import type { ObjectStore } from './types.ts';
 
 export interface BlobRef {
@@ -16,7 +18,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 export function blobKey(sha256: string): string {
   if (!SHA256.test(sha256)) throw new InvalidInputError(`"${sha256}" is not a sha256 hex digest`);
-  return `blobs/sha256/${sha256.slice(0, 2)}/${sha256.slice(2)}`;
+  return `${BLOBS_PREFIX}${shardedDigest(sha256)}`;
 }
 
 /**

@@ -9,3 +9,11 @@ export {
 export {
   readJson, readJsonEach, parseJson, writeJsonIfAbsent, manifestJson, MalformedManifestError, type JsonParser, type MalformedEntry,
 } from './json.ts';
+export { checkKey, checkPrefix, checkSegment, keyProblem } from './keys.ts';
+export {
+  BLOBS_PREFIX, MODELS_PREFIX, INCOMING_PREFIX, PREDICTIONS_PREFIX, MONITORING_PREFIX, modelPrefix, modelArtifactsPrefix,
+} from './layout.ts';
+export {
+  modelArtifactKey, putModelArtifact, getModelArtifact, findModelArtifact, migrateModelArtifacts, type MigrationReport,
+} from './artifacts.ts';
+export { currentWriter, writerGone, type WriterId } from './owner.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, putBlob } from '../../store/index.ts';
+import { openStore, putModelArtifact } from '../../store/index.ts';
 import { moveAlias, registerModelVersion } from '../../registry/index.ts';
 import { buildBaselineProfile } from '../../monitor/index.ts';
 import { normals, sampleFeatures, sampleTable } from '../../monitor/testdata.ts';
@@ -27,8 +27,8 @@ async function setup(withBaseline: boolean) {
   const dir = await mkdtemp(join(tmpdir(), 'mltk-mon-cli-'));
   dirs.push(dir);
   const store = openStore(join(dir, 'store'));
-  const artifact = await putBlob(store, 'onnx');
-  const baseline = withBaseline ? await putBlob(store, JSON.stringify(buildBaselineProfile(sampleTable(2000, 1), sampleFeatures, normals(2000, 2)))) : null;
+  const artifact = await putModelArtifact(store, 'demo', 'onnx');
+  const baseline = withBaseline ? await putModelArtifact(store, 'demo', JSON.stringify(buildBaselineProfile(sampleTable(2000, 1), sampleFeatures, normals(2000, 2)))) : null;
   await registerModelVersion(store, {
     name: 'demo', run_id: null, dataset: null, trainer: 'external', artifact: { ...artifact, format: 'onnx' }, baseline,
     signature: { id_column: 'id', features: sampleFeatures, derived: [], target: { column: 'y', unit: 'pts' }, output: { column: 'yhat', unit: 'pts' } },
