@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addDatasetVersion } from '../data/index.ts';
-import { moveAlias, registerModelVersion } from '../registry/index.ts';
+import { getModelVersion, moveAlias, registerModelVersion } from '../registry/index.ts';
 import { runKey, type RunManifest } from '../runs/index.ts';
 import { openStore, putBlob, type ObjectStore } from '../store/index.ts';
 import { MLTK_BIN, REPO_ROOT } from '../testing/cli.ts';
@@ -183,4 +183,24 @@ test('mltk ui serves the site on 127.0.0.1 until it is stopped', async () => {
   assert.match(await res.text(), /Model sap_change/);
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
+});
+
+test('metrics without a value say why; a pinned dataset and a copied version say so', async () => {
+  const { store } = await smallStore(1);
+  const run = manifest(7, { metrics: { rmse: 1.5 }, undefined_metrics: { r2: 'the held-out target is constant' } });
+  await store.put(runKey(run.id), JSON.stringify(run));
+  const v1 = await getModelVersion(store, 'sap_change', 1);
+  await registerModelVersion(store, {
+    ...v1, run_id: run.id, metrics: { rmse: 1.5 }, undefined_metrics: { r2: 'the held-out target is constant' },
+    dataset: { ...v1.dataset!, pinned: true },
+    source: { store: 's3://dev-models/mltk', name: 'sap_change', version: 4, artifact_sha256: v1.artifact.sha256, copied_at: '2026-03-01T00:00:00.000Z' },
+  });
+  const site = new UiSite({ stores: { store, predictions: store }, mode: 'static' });
+  const runPage = await site.render(`run/${run.id}.html`);
+  assert.ok('html' in runPage && runPage.html.includes('– (undefined: the held-out target is constant)'));
+  const version = await site.render('models/sap_change/versions/3.html');
+  assert.ok('html' in version && version.status === 200);
+  assert.match(version.html, /undefined: the held-out target is constant/);
+  assert.match(version.html, /\(pinned by the config\)/);
+  assert.match(version.html, /Copied from<\/dt><dd>sap_change v4 in <code>s3:\/\/dev-models\/mltk<\/code>/);
 });

@@ -6,7 +6,7 @@ import { html, num, shortHash, type Content, type Html } from '../html.ts';
 import { href, paths } from '../paths.ts';
 import { graph, lineChart, type GraphNode } from '../svg.ts';
 import { batchModel, batchTime, type Batch } from '../view.ts';
-import { latestFinished } from './runs.ts';
+import { latestFinished, metricEntries } from './runs.ts';
 import { dataTable, datasetLink, facts, runLink, time, to, versionLink, type Column, type Page, type PageContext } from './common.ts';
 
 const MODEL_METRICS = ['rmse', 'mae', 'r2'];
@@ -200,7 +200,8 @@ export async function versionPage(ctx: PageContext, name: string, version: numbe
       ['Created', time(mv.created_at)],
       ['Aliases now', pointing.length ? pointing.map((a) => a.alias).join(', ') : 'none'],
       ['Run', mv.run_id ? runLink(ctx, mv.run_id) : 'not recorded (registered without a run)'],
-      ['Data', datasetLink(ctx, mv.dataset)],
+      ['Data', html`${datasetLink(ctx, mv.dataset)}${mv.dataset?.pinned ? ' (pinned by the config)' : ''}${mv.dataset?.synthetic ? ' (synthetic rows)' : ''}`],
+      ['Copied from', mv.source ? html`${mv.source.name} v${mv.source.version} in <code>${mv.source.store}</code>, ${time(mv.source.copied_at)}` : null],
       ['Trainer', mv.trainer],
       ['ONNX', html`${shortHash(mv.artifact.sha256)} (${mv.artifact.bytes.toLocaleString('en-GB')} bytes)`],
       ['Baseline profile', mv.baseline ? html`${shortHash(mv.baseline.sha256)} (${mv.baseline.bytes.toLocaleString('en-GB')} bytes)` : 'none: cannot be monitored'],
@@ -211,9 +212,9 @@ export async function versionPage(ctx: PageContext, name: string, version: numbe
 <h2>Lineage</h2>${lineage(ctx, mv, batches)}
 <ul>${mv.dataset ? html`<li>Trained on ${datasetLink(ctx, mv.dataset)}</li>` : ''}${mv.run_id ? html`<li>by run ${runLink(ctx, mv.run_id)}</li>` : ''}
 <li>scored ${batches.length} batch${batches.length === 1 ? '' : 'es'}${batches.length ? html` (${to(ctx, paths.modelMonitoring(name), 'drift over time')})` : ''}</li></ul>
-<h2>Metrics</h2>${dataTable<[string, number]>('metrics', 'Metrics', [
-      { label: 'metric', header: true, cell: ([k]) => k }, { label: 'value', numeric: true, cell: ([, v]) => num(v), sortValue: ([, v]) => v },
-    ], Object.entries(mv.metrics))}
+<h2>Metrics</h2>${dataTable<[string, Content]>('metrics', 'Metrics', [
+      { label: 'metric', header: true, cell: ([k]) => k }, { label: 'value', numeric: true, cell: ([, v]) => v },
+    ], metricEntries(mv.metrics, mv.undefined_metrics))}
 ${bandTable([mv])}
 <h2>Alias moves</h2>${moves.length ? html`<ul>${moves.map((m) => html`<li>${time(m.at)}: ${m.alias} ${m.from === null ? '' : html`v${m.from} `}→ v${m.to} (${m.reason}${m.by ? `, by ${m.by}` : ''})</li>`)}</ul>` : html`<p class="empty">No alias ever pointed here.</p>`}
 <h2>Signature</h2>${signatureTable(mv)}

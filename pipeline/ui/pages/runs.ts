@@ -109,6 +109,13 @@ function keyValueTable(id: string, caption: string, entries: [string, Content][]
   ], entries);
 }
 
+/** Metrics by name, with those that have no value (a constant target's R²) and why. */
+export function metricEntries(metrics: Record<string, number>, undefinedMetrics: Record<string, string> | undefined): [string, Content][] {
+  const defined: [string, Content][] = Object.entries(metrics).map(([k, v]) => [k, num(v)]);
+  const missing: [string, Content][] = Object.entries(undefinedMetrics ?? {}).map(([k, why]) => [k, `– (undefined: ${why})`]);
+  return [...defined, ...missing].sort(([a], [b]) => a.localeCompare(b));
+}
+
 const description = (config: unknown): string | undefined => {
   const d = (config as { description?: unknown } | null)?.description;
   return typeof d === 'string' ? d : undefined;
@@ -136,7 +143,7 @@ export async function runPage(ctx: PageContext, id: string): Promise<Page> {
       ['Compare', previous ? to(ctx, paths.compare([run.id, previous.id]), `with the previous run of ${run.model} (${previous.id})`) : null],
     ])}
 ${run.error ? html`<h2>Error</h2><pre class="error">${run.error}</pre>` : ''}
-<h2>Metrics</h2>${keyValueTable('metrics', 'Metrics', Object.entries(run.metrics).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, num(v)]), true)}
+<h2>Metrics</h2>${keyValueTable('metrics', 'Metrics', metricEntries(run.metrics, run.undefined_metrics), true)}
 <h2>Curves</h2>${curves(run)}
 <h2>Params</h2>${keyValueTable('params', 'Params', Object.entries(run.params).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, fmtParam(v)]), false)}
 <h2>Artifacts</h2>${dataTable('artifacts', 'Artifacts', [
