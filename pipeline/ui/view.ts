@@ -119,6 +119,15 @@ export class StoreView {
     return p;
   }
 
+  /** An immutable manifest: from `cache` when kept, else read once and kept. */
+  private async immutable<T>(cache: Map<string, T>, key: string, read: () => Promise<T>): Promise<T> {
+    const kept = cache.get(key);
+    if (kept) return kept;
+    const value = await this.once(key, read);
+    cache.set(key, value);
+    return value;
+  }
+
   /** One unreadable manifest in a list is reported, not fatal: the rest of the list still shows. */
   private async tolerant<T>(read: Promise<T>): Promise<T | undefined> {
     try {
@@ -209,13 +218,8 @@ export class StoreView {
     return this.once(`version-numbers:${model}`, () => listVersionNumbers(this.store, model));
   }
 
-  async version(model: string, version: number): Promise<ModelVersion> {
-    const key = `${model}/${version}`;
-    const kept = this.cache.versions.get(key);
-    if (kept) return kept;
-    const mv = await this.once(`version:${key}`, () => getModelVersion(this.store, model, version));
-    this.cache.versions.set(key, mv);
-    return mv;
+  version(model: string, version: number): Promise<ModelVersion> {
+    return this.immutable(this.cache.versions, `version:${model}/${version}`, () => getModelVersion(this.store, model, version));
   }
 
   async versions(model: string): Promise<ModelVersion[]> {
@@ -234,14 +238,9 @@ export class StoreView {
    * move not seen before (entries never change), none for a listing. An unreadable chain is reported.
    */
   async history(alias: Alias): Promise<AliasMove[]> {
-    const moves = await this.tolerant(appliedMoves(alias, async (seq) => {
-      const key = `${alias.name}/${alias.alias}/${seq}`;
-      const kept = this.cache.moves.get(key);
-      if (kept) return kept;
-      const move = await this.once(`move:${key}`, () => getAliasMove(this.store, alias.name, alias.alias, seq));
-      this.cache.moves.set(key, move);
-      return move;
-    }));
+    const moves = await this.tolerant(appliedMoves(alias, (seq) => this.immutable(
+      this.cache.moves, `move:${alias.name}/${alias.alias}/${seq}`, () => getAliasMove(this.store, alias.name, alias.alias, seq),
+    )));
     return moves ?? [];
   }
 
@@ -249,13 +248,8 @@ export class StoreView {
     return this.once('datasets', () => listDatasetNames(this.store));
   }
 
-  async datasetVersion(name: string, version: string): Promise<DatasetVersion> {
-    const key = `${name}/${version}`;
-    const kept = this.cache.datasets.get(key);
-    if (kept) return kept;
-    const dv = await this.once(`dataset:${key}`, () => readDatasetVersion(this.store, name, version));
-    this.cache.datasets.set(key, dv);
-    return dv;
+  datasetVersion(name: string, version: string): Promise<DatasetVersion> {
+    return this.immutable(this.cache.datasets, `dataset:${name}/${version}`, () => readDatasetVersion(this.store, name, version));
   }
 
   /** A dataset's versions, oldest first. */
