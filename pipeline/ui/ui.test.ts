@@ -174,6 +174,9 @@ test('the server: every link on every page resolves, no console errors, untruste
   const version = textOf(c, 'models/sap_change/versions/1.html');
   assert.match(version, /2026\/01\/05\/batch/, 'the lineage graph names the batches v1 scored');
   assert.match(textOf(c, 'models/sap_change/index.html'), /rollback from 2/);
+  const monitoring = textOf(c, 'models/sap_change/monitoring.html');
+  assert.match(monitoring, /Share of drifted features per batch/);
+  assert.match(monitoring, /Batches scored/, 'quality over time: the test error of the versions that scored the batches');
   const res = await fetch(`${server.url}/`);
   assert.equal(res.headers.get('content-security-policy'), SERVER_CSP);
   assert.equal(res.headers.get('x-content-type-options'), 'nosniff');

@@ -52,12 +52,23 @@ ${heatmap({
 }
 
 /**
- * Quality over time (realized error once labels arrive, estimated error before) draws here from the
- * stored quality reports. The monitor stores none yet; this is the one function that shows them.
+ * Quality over time. Today: the test error of each version that scored these batches, the yardstick a
+ * batch's error is read against. Realized error (late labels) and estimated error (the loss
+ * estimator) join here as series over the same batches once the monitor stores them (issue 15):
+ * this is the one function that draws them.
  */
-function qualitySection(batches: Batch[]): Html {
-  void batches;
-  return html`<p class="empty">No quality reports are stored for this model's batches.</p>`;
+async function qualitySection(ctx: PageContext, model: string, batches: Batch[]): Promise<Html> {
+  const used = [...new Set(batches.flatMap((b) => { const v = batchModel(b)?.version; return typeof v === 'number' ? [v] : []; }))].sort((a, b) => a - b);
+  const versions = (await ctx.view.versions(model)).filter((v) => used.includes(v.version));
+  type Row = (typeof versions)[number];
+  const scored = (v: Row) => batches.filter((b) => batchModel(b)?.version === v.version).length;
+  return html`<p class="lead">No realized or estimated error is stored for these batches yet; the test error of the versions that scored them is the reference.</p>
+${dataTable<Row>('quality', 'Versions', [
+    { label: 'Version', header: true, numeric: true, cell: (v) => versionLink(ctx, v.name, v.version, `v${v.version}`), sortValue: (v) => v.version },
+    { label: 'Test RMSE', numeric: true, cell: (v) => num(v.metrics.rmse), sortValue: (v) => v.metrics.rmse ?? null },
+    { label: 'Test MAE', numeric: true, cell: (v) => num(v.metrics.mae), sortValue: (v) => v.metrics.mae ?? null },
+    { label: 'Batches scored', numeric: true, cell: scored, sortValue: scored },
+  ], versions)}`;
 }
 
 function batchesTable(ctx: PageContext, batches: Batch[]): Html {
@@ -84,7 +95,7 @@ export async function modelMonitoringPage(ctx: PageContext, model: string): Prom
       ? html`<p class="empty">No scored batches of ${model} in ${ctx.site.predictionsUrl} (batch scoring writes predictions/…, the monitor monitoring/…).</p>`
       : html`<p class="lead">${batches.length} scored batch${batches.length === 1 ? '' : 'es'}, ${batches.filter(reported).length} with a drift report.</p>
 <h2>Drift over time</h2>${driftCharts(batches)}
-<h2>Quality over time</h2>${qualitySection(batches)}
+<h2>Quality over time</h2>${await qualitySection(ctx, model, batches)}
 <h2>Batches</h2>${batchesTable(ctx, batches)}`,
   };
 }
