@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createReadStream } from 'node:fs';
-import { openCsv, openCsvBlocks, parseNumberBytes, fieldText } from './csv.ts';
+import { BlockBuffers, openCsv, openCsvBlocks, parseNumberBytes, fieldText, tokenizeBlock } from './csv.ts';
 import { readCsvTable, openCsvTables } from './read-table.ts';
 
 function bytes(text: string, pieces = 1): Readable {
@@ -218,4 +218,26 @@ test('the header is read without reading the rest of the file', async () => {
 
 test('an unterminated quote at the end of the file names its row', async () => {
   await assert.rejects(allRows('a,b\n1,2\n3,"x\n', 1), /t\.csv: row 2: unterminated quoted field/);
+});
+
+test('blocks assembled in reused shared buffers read the same rows, a buffer reused as soon as its block is given back', async () => {
+  const { text } = randomCsv(7, 400);
+  const plain = await openCsv(bytes(text, 1), { source: 'p.csv', chunkRows: 9 });
+  const want: string[][] = [];
+  for await (const ch of plain.chunks) for (let r = 0; r < ch.rows; r++) want.push(Array.from({ length: ch.cols }, (_, c) => fieldText(ch, r * ch.cols + c)));
+  for (const pieces of [1, 7, 300]) {
+    const buffers = new BlockBuffers();
+    const { header, blocks } = await openCsvBlocks(bytes(text, pieces), { source: 'p.csv', chunkRows: 9, buffers });
+    const got: string[][] = [];
+    let previous: Buffer | undefined;
+    for await (const block of blocks) {
+      assert.ok(block.buffer instanceof SharedArrayBuffer, 'a worker can read the block in place');
+      // Give the previous block back only now: its buffer may be reused for the next one while this one is read.
+      if (previous) buffers.give(previous);
+      const ch = tokenizeBlock(block, 0, block.length, header.length, 1, 'p.csv', 9);
+      for (let r = 0; r < ch.rows; r++) got.push(Array.from({ length: ch.cols }, (_, c) => fieldText(ch, r * ch.cols + c)));
+      previous = block;
+    }
+    assert.deepEqual(got, want, `split into ${pieces}`);
+  }
 });

@@ -1,6 +1,6 @@
 export type { Table, Column, NumericColumn, CategoricalColumn, TextColumn, ColumnSpec, ColumnType, RowIssue, TableChunk } from './table.ts';
 export { numericColumn, takeRows, ROW_FIELD } from './table.ts';
-export { openCsv, openCsvBlocks, parseNumberBytes, fieldText, DEFAULT_CHUNK_ROWS, type CsvChunk, type CsvBlocks } from './csv.ts';
+export { openCsv, openCsvBlocks, BlockBuffers, parseNumberBytes, fieldText, DEFAULT_CHUNK_ROWS, type CsvChunk, type CsvBlocks } from './csv.ts';
 export { planTable, parseTableBlock, type TablePlan } from './parse-block.ts';
 export { openCsvTables, readCsvTable, concatTables, type CsvTableReader, type ReadTableOptions } from './read-table.ts';
 export { openJsonlTables, jsonLines, inputFormat, RECORD_FIELD, type InputFormat } from './read-jsonl.ts';

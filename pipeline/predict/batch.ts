@@ -1,18 +1,18 @@
 // Batch scoring: one streaming pass over a CSV or JSON-lines input, scored in chunks, written as
 // two outputs at once: predictions (id, prediction, lineage) and errors (row, field, reason).
-// Every input row lands in exactly one of them. Session runs overlap the parsing of the next
-// chunk and the writing of the previous one (ORT runs on its own threads).
+// Every input row lands in exactly one of them. A CSV's blocks are parsed, scored and formatted on
+// one worker per core while this thread reads, hashes and writes in input order.
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { inputFormat, openCsvTables, type InputFormat, type TableChunk } from '../data/index.ts';
+import { BlockBuffers, inputFormat, openCsvBlocks, planTable, type InputFormat, type RowIssue } from '../data/index.ts';
+import type { Signature } from '../registry/index.ts';
 import { Channel } from './channel.ts';
-import { CsvWriter, csvField } from './format.ts';
+import { CsvWriter, csvField, lineageSuffix, writePredictionLines } from './format.ts';
 import { jsonlChunks } from './jsonl.ts';
 import type { LoadedModel } from './model.ts';
-import type { Signature } from '../registry/index.ts';
 import { columnSpecs } from './signature.ts';
-import { startScoringWorker, type Scorer } from './worker.ts';
+import { defaultScoringWorkers, startBlockScorers, startScoringWorker, type BlockScorers, type Scorer } from './worker.ts';
 
 export type BatchFormat = InputFormat;
 
@@ -39,11 +39,8 @@ export interface BatchOptions {
   /** Names the input in messages. */
   source: string;
   chunkRows?: number;
-  /**
-   * Score on a worker thread so parsing and writing overlap the session runs (default true).
-   * In-thread scoring is serial: onnxruntime-node's run() blocks the thread that calls it.
-   */
-  worker?: boolean;
+  /** Worker threads for a CSV input (default: one per core); JSON lines are scored on one. */
+  workers?: number;
 }
 
 export interface BatchResult {
@@ -56,20 +53,78 @@ export interface BatchResult {
   issues: number;
   input: { sha256: string; bytes: number };
   model: { name: string; version: number; sha256: string };
+  /**
+   * Seconds spent parsing, scoring and formatting (summed over the worker threads that did them, so
+   * they can add up to more than the wall time), writing, and in all (wall).
+   */
   timings: { parse_s: number; score_s: number; write_s: number; total_s: number };
+  /** Threads that parsed and scored. */
+  workers: number;
 }
 
-interface Job {
-  chunk: TableChunk;
-  predictions: Promise<Float32Array>;
+/** A job in flight, boxed: an async generator would await a promise it yields, serialising the jobs. */
+interface Pending { result: Promise<Scored> }
+
+/** A scored chunk or block, its issues numbered from its own first row (1). */
+interface Scored {
+  rows: number;
+  scored: number;
+  issues: RowIssue[];
+  lines: Buffer;
+  parseMs: number;
+  scoreMs: number;
+  formatMs: number;
 }
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
+
+/** Chunks, blocks in flight at once per worker: enough to keep every worker busy while outputs are written. */
+const IN_FLIGHT_PER_WORKER = 2;
+
+/**
+ * CSV: whole-row blocks cut here (reading and hashing are this thread's only work), each parsed,
+ * scored and formatted on a pool worker. A missing column is refused before any worker starts.
+ */
+async function* csvJobs(model: LoadedModel, input: AsyncIterable<Buffer>, opts: BatchOptions, chunkRows: number, workers: number,
+  onPool: (pool: BlockScorers) => void): AsyncGenerator<Pending> {
+  const buffers = new BlockBuffers();
+  const { header, blocks } = await openCsvBlocks(Readable.from(input), { source: opts.source, chunkRows, buffers });
+  const plan = planTable(header, columnSpecs(model.signature), opts.source);
+  const pool = await startBlockScorers(model, plan, workers);
+  onPool(pool);
+  for await (const block of blocks) {
+    const result = pool.score(block, chunkRows).then((r) => ({ ...r, lines: Buffer.from(r.lines.buffer, r.lines.byteOffset, r.lines.byteLength) }));
+    // Once its worker is done with the block, its buffer assembles a later one.
+    result.then(() => buffers.give(block), () => undefined);
+    yield { result };
+  }
+}
+
+/** JSON lines: records validated here (zod), scored on one worker, formatted here. */
+async function* jsonlJobs(model: LoadedModel, input: AsyncIterable<Buffer>, chunkRows: number, onScorer: (s: Scorer) => void): AsyncGenerator<Pending> {
+  const scorer = await startScoringWorker(model);
+  onScorer(scorer);
+  const lineage = lineageSuffix(model.name, model.version);
+  for await (const chunk of jsonlChunks(input, model, chunkRows)) {
+    const t = performance.now();
+    const result = scorer.score(chunk.table, chunk.bad).then((preds) => {
+      const scoreMs = performance.now() - t;
+      const f = performance.now();
+      const ids = chunk.table.columns.get(model.signature.id_column);
+      const writer = new CsvWriter(1 << 16);
+      writePredictionLines(writer, ids?.kind === 'text' ? ids.values : [], preds, chunk.bad, lineage);
+      const issues = chunk.issues.map((i) => ({ ...i, row: i.row - chunk.firstRow + 1 }));
+      return { rows: chunk.table.rows, scored: preds.length, issues, lines: writer.take(), parseMs: 0, scoreMs, formatMs: performance.now() - f };
+    });
+    yield { result };
+  }
+}
 
 /** Scores `input` with `model`, streaming both outputs into `sinks`. */
 export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer>, opts: BatchOptions, sinks: BatchSinks): Promise<BatchResult> {
   const t0 = performance.now();
   const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  const workers = opts.workers ?? defaultScoringWorkers();
   const sig = model.signature;
   const hash = createHash('sha256');
   let bytes = 0;
@@ -77,7 +132,7 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
     for await (const b of input) { hash.update(b as Buffer); bytes += (b as Buffer).length; yield b as Buffer; }
   })();
 
-  const scorer: Scorer = opts.worker === false ? { score: (t, b) => model.score(t, b), close: async () => undefined } : await startScoringWorker(model);
+  const closers: (() => Promise<void>)[] = [];
   const predOut = new Channel<Buffer>(4);
   const errOut = new Channel<Buffer>(64);
   const sinkErrors: unknown[] = [];
@@ -86,34 +141,21 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
 
   let rows = 0, scored = 0, errorRows = 0, issues = 0;
   let parseMs = 0, scoreMs = 0, writeMs = 0;
-  const lineage = Buffer.from(`,${csvField(model.name)},${model.version}\n`, 'utf8');
-  const writer = new CsvWriter(1 << 20);
-
-  const finish = async (job: Job): Promise<void> => {
-    let t = performance.now();
-    const preds = await job.predictions;
-    scoreMs += performance.now() - t;
-    t = performance.now();
-    const { chunk } = job;
-    const idCol = chunk.table.columns.get(sig.id_column);
-    const ids = idCol?.kind === 'text' ? idCol.values : [];
-    const n = chunk.table.rows;
-    writer.reserve((n - chunk.bad.reduce((a, b) => a + b, 0)) * (lineage.length + 40));
-    for (let r = 0, k = 0; r < n; r++) {
-      if (chunk.bad[r]) continue;
-      writer.text(ids[r]!);
-      writer.comma();
-      writer.number(preds[k++]!);
-      writer.bytes(lineage);
+  /** Writes one job's outputs in input order: its issues get the file's row numbers here. */
+  const finish = async (job: Scored): Promise<void> => {
+    const t = performance.now();
+    parseMs += job.parseMs;
+    scoreMs += job.scoreMs;
+    writeMs += job.formatMs;
+    const pushes = [predOut.push(job.lines)];
+    if (job.issues.length) {
+      const text = job.issues.map((i) => `${rows + i.row},${csvField(i.field)},${csvField(i.issue)}\n`).join('');
+      pushes.push(errOut.push(Buffer.from(text, 'utf8')));
     }
-    rows += n;
-    scored += preds.length;
-    errorRows += n - preds.length;
-    issues += chunk.issues.length;
-    const pushes = [predOut.push(writer.take())];
-    if (chunk.issues.length) {
-      pushes.push(errOut.push(Buffer.from(chunk.issues.map((i) => `${i.row},${csvField(i.field)},${csvField(i.issue)}\n`).join(''), 'utf8')));
-    }
+    rows += job.rows;
+    scored += job.scored;
+    errorRows += job.rows - job.scored;
+    issues += job.issues.length;
     await Promise.all(pushes);
     writeMs += performance.now() - t;
   };
@@ -121,24 +163,17 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
   try {
     await predOut.push(Buffer.from(predictionsHeader(sig), 'utf8'));
     await errOut.push(Buffer.from(ERRORS_HEADER));
-    let t = performance.now();
-    const chunks = opts.format === 'csv'
-      ? (await openCsvTables(Readable.from(hashed), columnSpecs(sig), { source: opts.source, chunkRows })).chunks
-      : jsonlChunks(hashed, model, chunkRows);
-    let pending: Job | undefined;
-    for (;;) {
-      const next = await chunks.next();
-      parseMs += performance.now() - t;
-      if (next.done) break;
-      t = performance.now();
-      const job: Job = { chunk: next.value, predictions: scorer.score(next.value.table, next.value.bad) };
-      job.predictions.catch(() => undefined); // awaited in finish; never an unhandled rejection meanwhile
-      scoreMs += performance.now() - t;
-      if (pending) await finish(pending);
-      pending = job;
-      t = performance.now();
+    const jobs = opts.format === 'csv'
+      ? csvJobs(model, hashed, opts, chunkRows, workers, (pool) => closers.push(() => pool.close()))
+      : jsonlJobs(model, hashed, chunkRows, (scorer) => closers.push(() => scorer.close()));
+    const window: Promise<Scored>[] = [];
+    const limit = IN_FLIGHT_PER_WORKER * (opts.format === 'csv' ? workers : 1);
+    for await (const job of jobs) {
+      job.result.catch(() => undefined); // awaited in order below; never an unhandled rejection meanwhile
+      window.push(job.result);
+      if (window.length >= limit) await finish(await window.shift()!);
     }
-    if (pending) await finish(pending);
+    while (window.length) await finish(await window.shift()!);
     if (scored + errorRows !== rows) throw new Error(`internal: ${rows} rows in, ${scored} scored + ${errorRows} errors out`);
     predOut.close();
     errOut.close();
@@ -149,12 +184,13 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
     await Promise.allSettled(done);
     throw sinkErrors[0] ?? e;
   } finally {
-    await scorer.close();
+    await Promise.all(closers.map((close) => close()));
   }
   return {
     source: opts.source, rows, scored, errors: errorRows, issues,
     input: { sha256: hash.digest('hex'), bytes },
     model: { name: model.name, version: model.version, sha256: model.sha256 },
     timings: { parse_s: seconds(parseMs), score_s: seconds(scoreMs), write_s: seconds(writeMs), total_s: seconds(performance.now() - t0) },
+    workers: opts.format === 'csv' ? workers : 1,
   };
 }

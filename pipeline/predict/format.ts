@@ -112,3 +112,26 @@ export class CsvWriter {
     return out;
   }
 }
+
+/** Bytes a predictions line needs at most besides its id: a number and the lineage suffix. */
+const LINE_SLACK = 40;
+
+/**
+ * Predictions lines (id, prediction, lineage) of the rows not flagged in `bad`; `preds` holds one
+ * prediction per such row, in order. The one formatter of the batch output, on any thread.
+ */
+export function writePredictionLines(writer: CsvWriter, ids: readonly string[], preds: Float32Array, bad: Uint8Array, lineage: Buffer): void {
+  writer.reserve(preds.length * (lineage.length + LINE_SLACK));
+  for (let r = 0, k = 0; r < bad.length; r++) {
+    if (bad[r]) continue;
+    writer.text(ids[r] ?? '');
+    writer.comma();
+    writer.number(preds[k++]!);
+    writer.bytes(lineage);
+  }
+}
+
+/** The constant end of every predictions line: ",<model name>,<version>\n". */
+export function lineageSuffix(name: string, version: number): Buffer {
+  return Buffer.from(`,${csvField(name)},${version}\n`, 'utf8');
+}

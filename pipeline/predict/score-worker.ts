@@ -1,20 +1,56 @@
 // The batch scoring worker's body: the proven fast evaluator (built from the program the loaded model
-// carries) or, where the fast path is off, an ONNX Runtime session of its own. Inputs arrive as typed
-// columns (transferred); predictions go back the same way. See worker.ts for why scoring runs here.
+// carries) or, where the fast path is off, an ONNX Runtime session of its own. Two kinds of request:
+// typed input columns to score (transferred in, predictions transferred back), and, for CSV batches,
+// a block of raw rows in shared memory, which it parses, scores and formats into predictions lines
+// itself, so parsing runs on every core. See worker.ts for the pool that feeds it.
 import { parentPort, workerData } from 'node:worker_threads';
+import { parseTableBlock, type RowIssue, type TablePlan } from '../data/index.ts';
+import { MltkError } from '../errors/index.ts';
 import { onnxRuntime } from '../train/index.ts';
 import { createEvaluator } from './fast/evaluator.ts';
 import type { EvaluatorProgram } from './fast/program.ts';
-import { toFeeds, type InputColumn, type TensorCtor } from './score.ts';
+import { CsvWriter, writePredictionLines } from './format.ts';
+import { buildInputs, toFeeds, type InputColumn, type InputPlan, type TensorCtor } from './score.ts';
+
+/** What a CSV block request needs besides the scorer: how to parse, what to feed, how to write lines. */
+export interface BlockContext {
+  table: TablePlan;
+  inputs: InputPlan[];
+  idColumn: string;
+  /** The predictions line suffix (",model,version\n"). */
+  lineage: Uint8Array;
+}
 
 export interface ScoringWorkerData {
   program: EvaluatorProgram | null;
   onnx: Uint8Array;
   options: Record<string, unknown>;
   output: string;
+  block: BlockContext | null;
 }
 
-export interface ScoreRequest { id: number; rows: number; inputs: InputColumn[] }
+export type WorkerRequest =
+  | { kind: 'columns'; id: number; rows: number; inputs: InputColumn[] }
+  | { kind: 'block'; id: number; bytes: Uint8Array; rowsHint: number };
+
+/** A scored block: its predictions lines, and its issues with row numbers counted from the block's first row (1). */
+export interface BlockResult {
+  lines: Uint8Array;
+  rows: number;
+  scored: number;
+  issues: RowIssue[];
+  /** Milliseconds this worker spent parsing, scoring and formatting the block. */
+  parseMs: number;
+  scoreMs: number;
+  formatMs: number;
+}
+
+export type WorkerReply =
+  | { ready: true }
+  | { ready: false; error: string }
+  | { id: number; data: Float32Array }
+  | { id: number; block: BlockResult }
+  | { id: number; error: string; code?: string; details?: MltkError['details'] };
 
 type Score = (inputs: InputColumn[], rows: number) => Promise<Float32Array>;
 
@@ -31,20 +67,47 @@ async function open(data: ScoringWorkerData): Promise<Score> {
   };
 }
 
+async function scoreBlock(context: BlockContext, score: Score, bytes: Uint8Array, rowsHint: number): Promise<BlockResult> {
+  let t = performance.now();
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const chunk = parseTableBlock(context.table, buf, 0, buf.length, 1, rowsHint);
+  const parseMs = performance.now() - t;
+  t = performance.now();
+  const { inputs, rows } = buildInputs(context.inputs, chunk.table, chunk.bad);
+  const preds = rows > 0 ? await score(inputs, rows) : new Float32Array(0);
+  const scoreMs = performance.now() - t;
+  t = performance.now();
+  const ids = chunk.table.columns.get(context.idColumn);
+  const writer = new CsvWriter(1 << 16);
+  writePredictionLines(writer, ids?.kind === 'text' ? ids.values : [], preds, chunk.bad, Buffer.from(context.lineage));
+  const lines = Uint8Array.prototype.slice.call(writer.take()) as Uint8Array; // its own buffer, to transfer
+  return { lines, rows: chunk.table.rows, scored: rows, issues: chunk.issues, parseMs, scoreMs, formatMs: performance.now() - t };
+}
+
 const port = parentPort!;
-const message = (e: unknown) => String((e as Error)?.message ?? e);
-open(workerData as ScoringWorkerData).then((score) => {
+const data = workerData as ScoringWorkerData;
+const failure = (id: number, e: unknown): WorkerReply => (e instanceof MltkError
+  ? { id, error: e.message, code: e.code, details: e.details }
+  : { id, error: String((e as Error)?.message ?? e) });
+
+open(data).then((score) => {
   // One request at a time, in order: the session (or evaluator) is not shared between runs.
   let queue = Promise.resolve();
-  port.on('message', (m: ScoreRequest) => {
+  port.on('message', (m: WorkerRequest) => {
     queue = queue.then(async () => {
       try {
-        const data = await score(m.inputs, m.rows);
-        port.postMessage({ id: m.id, data }, [data.buffer as ArrayBuffer]);
+        if (m.kind === 'columns') {
+          const out = await score(m.inputs, m.rows);
+          port.postMessage({ id: m.id, data: out } satisfies WorkerReply, [out.buffer as ArrayBuffer]);
+        } else {
+          if (!data.block) throw new Error('internal: a block request to a worker started without a block context');
+          const block = await scoreBlock(data.block, score, m.bytes, m.rowsHint);
+          port.postMessage({ id: m.id, block } satisfies WorkerReply, [block.lines.buffer as ArrayBuffer]);
+        }
       } catch (e) {
-        port.postMessage({ id: m.id, error: message(e) });
+        port.postMessage(failure(m.id, e));
       }
     });
   });
-  port.postMessage({ ready: true });
-}, (e) => port.postMessage({ ready: false, error: message(e) }));
+  port.postMessage({ ready: true } satisfies WorkerReply);
+}, (e) => port.postMessage({ ready: false, error: String((e as Error)?.message ?? e) } satisfies WorkerReply));

@@ -1,15 +1,29 @@
-// Batch scoring on a worker thread: the fast evaluator, or onnxruntime-node (whose run() blocks the
-// JS thread that calls it). With scoring on a worker the main thread parses chunk N+1 and writes
-// chunk N-1 while chunk N is scored. Inputs cross as typed arrays (transferred, not copied); the
-// worker builds tensors with the same `toFeeds` the in-thread path uses.
+// Batch scoring on worker threads (score-worker.ts): the fast evaluator, or onnxruntime-node, whose
+// run() blocks the JS thread that calls it. Two ways in: a Scorer takes parsed tables (JSON lines, the
+// monitor) and scores them on one worker while this thread parses the next chunk; a block pool takes
+// raw CSV blocks and parses, scores and formats them on one worker per core, in parallel, while this
+// thread only reads, hashes and writes. Typed arrays cross transferred; CSV blocks in shared memory.
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Table } from '../data/index.ts';
+import type { Table, TablePlan } from '../data/index.ts';
+import { InvalidInputError, MltkError, type ErrorCode } from '../errors/index.ts';
+import { lineageSuffix } from './format.ts';
 import type { LoadedModel } from './model.ts';
 import { buildInputs, OUTPUT_NAME } from './score.ts';
-import type { ScoringWorkerData } from './score-worker.ts';
+import type { BlockContext, BlockResult, ScoringWorkerData, WorkerReply, WorkerRequest } from './score-worker.ts';
 
 export interface Scorer {
   score(table: Table, bad?: Uint8Array): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+export interface BlockScorers {
+  /**
+   * Parses, scores and formats a block of whole CSV rows (at most `rowsHint` of them) on the least busy
+   * worker; a block in shared memory (BlockBuffers) is read in place, any other is copied.
+   */
+  score(block: Buffer, rowsHint: number): Promise<BlockResult>;
+  readonly workers: number;
   close(): Promise<void>;
 }
 
@@ -29,11 +43,25 @@ function spawn(workerData: ScoringWorkerData): Worker {
 // thread needs for parsing the next chunk (measured: ~7% faster on 2 cores without it).
 const NO_SPIN = { session: { intra_op: { allow_spinning: '0' } } };
 
-type Reply = { ready: boolean; error?: string } | { id: number; data?: Float32Array; error?: string };
+/** A started worker: one request in flight per id, replies matched by id; a dead worker fails them all. */
+interface WorkerHandle {
+  request(message: WorkerRequest, transfer?: ArrayBuffer[]): Promise<WorkerReply>;
+  inFlight(): number;
+  close(): Promise<void>;
+}
 
-export async function startScoringWorker(model: LoadedModel): Promise<Scorer> {
-  const worker = spawn({ program: model.fastProgram, onnx: model.onnx, options: { ...model.sessionOptions, extra: NO_SPIN }, output: OUTPUT_NAME });
-  const pending = new Map<number, { resolve(v: Float32Array): void; reject(e: Error): void }>();
+/** A worker's error reply as the typed error it was (a bad block is bad input, not a crash). */
+function replyError(model: LoadedModel, reply: { error: string; code?: string; details?: MltkError['details'] }): Error {
+  if (reply.code === 'INPUT_INVALID') return new InvalidInputError(reply.error, reply.details ?? []);
+  if (reply.code) return new MltkError(reply.code as ErrorCode, reply.error, reply.details ?? []);
+  return new Error(`${model.name} v${model.version}: ${reply.error}`);
+}
+
+async function startWorker(model: LoadedModel, block: BlockContext | null): Promise<WorkerHandle> {
+  const worker = spawn({
+    program: model.fastProgram, onnx: model.onnx, options: { ...model.sessionOptions, extra: NO_SPIN }, output: OUTPUT_NAME, block,
+  });
+  const pending = new Map<number, { resolve(v: WorkerReply): void; reject(e: Error): void }>();
   let failure: Error | undefined;
   const failAll = (e: Error) => {
     failure ??= e;
@@ -42,33 +70,70 @@ export async function startScoringWorker(model: LoadedModel): Promise<Scorer> {
   };
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
-    worker.once('message', (m: Reply) => ('ready' in m && m.ready ? resolve() : reject(new Error(`scoring worker: ${m.error}`))));
+    worker.once('message', (m: WorkerReply) => ('ready' in m && m.ready ? resolve() : reject(new Error(`scoring worker: ${'error' in m ? m.error : '?'}`))));
   });
-  worker.on('message', (m: Reply) => {
+  worker.on('message', (m: WorkerReply) => {
     if (!('id' in m)) return;
     const p = pending.get(m.id);
     pending.delete(m.id);
-    if (m.error !== undefined) p?.reject(new Error(`${model.name} v${model.version}: ${m.error}`));
-    else p?.resolve(m.data!);
+    if ('error' in m) p?.reject(replyError(model, m));
+    else p?.resolve(m);
   });
   worker.on('error', failAll);
   worker.on('exit', (code) => failAll(new Error(`scoring worker exited (code ${code})`)));
-  let next = 0;
   return {
-    score(table, bad) {
+    request(message, transfer = []) {
       if (failure) return Promise.reject(failure);
-      const { inputs, rows } = buildInputs(model.plan, table, bad);
-      if (rows === 0) return Promise.resolve(new Float32Array(0));
-      const id = next++;
-      const transfer = inputs.map((i) => ('values' in i ? i.values.buffer : i.codes.buffer)) as ArrayBuffer[];
-      return new Promise<Float32Array>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ id, rows, inputs }, transfer);
+      return new Promise<WorkerReply>((resolve, reject) => {
+        pending.set(message.id, { resolve, reject });
+        worker.postMessage(message, transfer);
       });
     },
+    inFlight: () => pending.size,
     async close() {
       worker.removeAllListeners('exit');
       await worker.terminate();
+    },
+  };
+}
+
+let nextId = 0;
+
+/** One worker scoring parsed tables, in order. */
+export async function startScoringWorker(model: LoadedModel): Promise<Scorer> {
+  const worker = await startWorker(model, null);
+  return {
+    async score(table, bad) {
+      const { inputs, rows } = buildInputs(model.plan, table, bad);
+      if (rows === 0) return new Float32Array(0);
+      const transfer = inputs.map((i) => ('values' in i ? i.values.buffer : i.codes.buffer)) as ArrayBuffer[];
+      const reply = await worker.request({ kind: 'columns', id: nextId++, rows, inputs }, transfer);
+      return (reply as { data: Float32Array }).data;
+    },
+    close: () => worker.close(),
+  };
+}
+
+/** How many workers a batch uses: one per core the process may run on. */
+export function defaultScoringWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** Workers that each parse, score and format whole CSV blocks read against `table`. */
+export async function startBlockScorers(model: LoadedModel, table: TablePlan, workers = defaultScoringWorkers()): Promise<BlockScorers> {
+  const context: BlockContext = { table, inputs: model.plan, idColumn: model.signature.id_column, lineage: lineageSuffix(model.name, model.version) };
+  const pool = await Promise.all(Array.from({ length: workers }, () => startWorker(model, context)));
+  return {
+    workers,
+    async score(block, rowsHint) {
+      // Shared memory: the worker reads the block in place; this thread keeps reading the next one.
+      const bytes = block.buffer instanceof SharedArrayBuffer ? block : Uint8Array.from(block);
+      const worker = pool.reduce((a, b) => (b.inFlight() < a.inFlight() ? b : a));
+      const reply = await worker.request({ kind: 'block', id: nextId++, bytes, rowsHint });
+      return (reply as { block: BlockResult }).block;
+    },
+    async close() {
+      await Promise.all(pool.map((w) => w.close()));
     },
   };
 }

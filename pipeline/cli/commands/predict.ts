@@ -31,6 +31,7 @@ export async function runPredictCommand(store: ObjectStore, flags: PredictFlags)
       input: { path: flags.input, ...res.input },
       output: res.output, errors_output: res.errors_output,
       timings: { load_s: Math.round(loadS * 1000) / 1000, ...res.timings },
+      workers: res.workers,
       rows_per_s: res.timings.total_s > 0 ? Math.round(res.rows / res.timings.total_s) : null,
     };
   } finally {
