@@ -67,6 +67,19 @@ export const segmentSchema = z.object({
   description: z.string().optional(),
 }).strict();
 
+const QUALITY_DEFAULTS = { rmse_ratio_warn: 1.1, rmse_ratio_alert: 1.25, min_label_coverage: 0.5 };
+
+/**
+ * Model quality in production against the version's test metrics: realized (from late labels) or
+ * estimated RMSE at `rmse_ratio_warn`/`_alert` × the test RMSE warns/alerts; a labels batch joining
+ * fewer than `min_label_coverage` of the batch's scored rows alerts (a broken label feed).
+ */
+const qualitySchema = z.object({
+  rmse_ratio_warn: z.number().gt(1).default(QUALITY_DEFAULTS.rmse_ratio_warn),
+  rmse_ratio_alert: z.number().gt(1).default(QUALITY_DEFAULTS.rmse_ratio_alert),
+  min_label_coverage: z.number().min(0).max(1).default(QUALITY_DEFAULTS.min_label_coverage),
+}).strict();
+
 export const trainerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('gbdt'), params: gbdtParams }).strict(),
   z.object({ type: z.literal('linear'), params: z.object({ alpha: z.number().min(0).default(1) }).strict().default({ alpha: 1 }) }).strict(),
@@ -118,7 +131,8 @@ export const modelConfigSchema = z.object({
     psi_warn: z.number().positive().default(0.1),
     psi_alert: z.number().positive().default(0.25),
     drift_share: z.number().gt(0).max(1).default(0.3),
-  }).strict().default({ psi_warn: 0.1, psi_alert: 0.25, drift_share: 0.3 }),
+    quality: qualitySchema.default(QUALITY_DEFAULTS),
+  }).strict().default({ psi_warn: 0.1, psi_alert: 0.25, drift_share: 0.3, quality: QUALITY_DEFAULTS }),
   serving: z.object({
     alias: identifier.default('prod'),
     memory_mb: z.number().int().min(128).max(10240).default(1024),
@@ -146,6 +160,9 @@ export const modelConfigSchema = z.object({
   checkBandLimits(cfg.promotion.max_rmse_by_band, cfg.evaluation.segment, cfg.features, ctx);
   if (cfg.dataset.version !== undefined && cfg.dataset.file !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['dataset', 'file'], message: 'give either dataset.file or the pin dataset.version, not both (a pin names the data by its hash)' });
+  }
+  if (cfg.monitoring.quality.rmse_ratio_warn > cfg.monitoring.quality.rmse_ratio_alert) {
+    ctx.addIssue({ code: 'custom', path: ['monitoring', 'quality', 'rmse_ratio_warn'], message: 'rmse_ratio_warn must not exceed rmse_ratio_alert' });
   }
   if (cfg.monitoring.psi_warn > cfg.monitoring.psi_alert) ctx.addIssue({ code: 'custom', path: ['monitoring', 'psi_warn'], message: 'psi_warn must not exceed psi_alert' });
 });

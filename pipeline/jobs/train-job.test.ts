@@ -9,7 +9,7 @@ import { loadModelConfig, parseModelConfig, type ModelConfig } from '../config/i
 import { writeSynthCsv, addDatasetVersion } from '../data/index.ts';
 import { listRuns } from '../runs/index.ts';
 import { listVersionNumbers, getAlias } from '../registry/index.ts';
-import { openStore, blobKey, getModelArtifact } from '../store/index.ts';
+import { openStore, blobKey, getModelArtifact, modelArtifactKey } from '../store/index.ts';
 import { parseBaselineProfile } from '../monitor/index.ts';
 import { runTrainJob, promoteIfBetter, decidePromotion } from './index.ts';
 
@@ -150,4 +150,32 @@ test('a bad evaluation.segment is refused naming the key', async () => {
   assert.throws(bad({ name: 's', column: 'current_sap', edges: [2, 1], labels: ['a', 'b', 'c'] }), /evaluation\.segment\.edges: edges must increase strictly/);
   assert.throws(bad({ name: 's', column: 'current_sap' }), /evaluation\.segment\.edges: a numeric column is segmented by edges/);
   assert.throws(bad({ name: 's', column: 'glazing', edges: [1], labels: ['a', 'b'] }), /evaluation\.segment\.edges: "glazing" is categorical: its segments are its values, no edges or labels/);
+});
+
+test('a version carries its loss estimator (hash-verified ONNX + calibration); too few held-out rows register none and say so', async () => {
+  const f = await fixture(1500);
+  const said: string[] = [];
+  const r = await runTrainJob({ store: f.store, config: f.config, configSource: 'c', data: { kind: 'file', path: f.file }, say: (l) => said.push(l), progress: () => {} });
+  const est = r.manifest.loss_estimator!;
+  assert.equal(est.calibration.rows, 300);
+  assert.equal(est.artifact.format, 'onnx');
+  assert.deepEqual(r.loss_estimator, est.calibration);
+  const [run] = (await listRuns(f.store)).runs;
+  assert.deepEqual(run!.artifacts['loss_estimator.onnx'], { sha256: est.artifact.sha256, bytes: est.artifact.bytes });
+  assert.ok((await getModelArtifact(f.store, 'sap_change', est.artifact.sha256)).length === est.artifact.bytes);
+  assert.ok(said.some((l) => /^loss estimator: 300 held-out rows, 5-fold/.test(l)), said.join('\n'));
+  // A tampered estimator blob is refused on read like every artifact.
+  const key = modelArtifactKey('sap_change', est.artifact.sha256);
+  assert.ok(key.startsWith('models/sap_change/artifacts/'), key);
+  const bytes = await f.store.get(key);
+  bytes[bytes.length - 1] ^= 1;
+  await f.store.put(key, bytes);
+  await assert.rejects(getModelArtifact(f.store, 'sap_change', est.artifact.sha256), /is corrupt/);
+
+  const small = await fixture(600);
+  const few: string[] = [];
+  const r2 = await runTrainJob({ store: small.store, config: small.config, configSource: 'c', data: { kind: 'file', path: small.file }, say: (l) => few.push(l), progress: () => {} });
+  assert.equal(r2.manifest.loss_estimator, null);
+  assert.equal(r2.loss_estimator, null);
+  assert.ok(few.some((l) => /loss estimator: not fitted \(fewer than 200 held-out rows/.test(l)));
 });

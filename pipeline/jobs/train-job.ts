@@ -7,9 +7,9 @@ import { readCsvTable, takeRows, numericColumn, type Table, type ColumnSpec, typ
 import { TrainingError } from '../errors/index.ts';
 import { buildBaselineProfile } from '../monitor/index.ts';
 import { findEquivalentVersion, registerModelVersion, type ModelVersion, type NewModelVersion } from '../registry/index.ts';
-import { trackRun } from '../runs/index.ts';
+import { trackRun, type RunRecorder } from '../runs/index.ts';
 import { getBlobStream, type ObjectStore } from '../store/index.ts';
-import { trainModel, evaluate, recordableMetrics, segmentGroups } from '../train/index.ts';
+import { trainModel, evaluate, recordableMetrics, segmentGroups, trainLossEstimator, MIN_ESTIMATOR_ROWS, type LossCalibration, type TrainedModel } from '../train/index.ts';
 import { resolveTrainingData, type DataSource, type DatasetLineage } from './dataset-source.ts';
 import { splitRows } from './split.ts';
 
@@ -37,6 +37,8 @@ export interface TrainJobResult {
   undefined_metrics: Record<string, string>;
   metrics_by_band: Record<string, { rows: number; rmse: number; mae: number }>;
   trees: number | null;
+  /** How the loss estimator did on the held-out rows (out of fold); null when there were too few to fit one. */
+  loss_estimator: LossCalibration | null;
   manifest: ModelVersion;
 }
 
@@ -80,6 +82,32 @@ async function registerOrReuse(store: ObjectStore, entry: NewModelVersion, say: 
   return { manifest, unchanged: false };
 }
 
+/**
+ * Test metrics (overall and by the config's segment) on the held-out rows, and the loss estimator fit on
+ * them (they are the only rows the model was not trained on), both logged to the run.
+ */
+async function evaluateHeldOut(config: ModelConfig, model: TrainedModel, test: Table, run: RunRecorder, say: (line: string) => void) {
+  const yTest = numericColumn(test, config.target.column);
+  const predTest = await model.predict(test);
+  const segment = config.evaluation.segment;
+  const bands = segment && segmentGroups(segment, test.columns.get(segment.column)!, config.features.find((f) => f.name === segment.column));
+  const ev = evaluate(yTest, predTest, bands);
+  const scores = recordableMetrics(ev);
+  for (const [name, value] of Object.entries(scores.metrics)) run.logMetric(name, value);
+  for (const [name, why] of Object.entries(scores.undefined_metrics)) run.logUndefinedMetric(name, why);
+  for (const [band, m] of Object.entries(ev.by_group ?? {})) run.logMetric(`rmse_band_${band}`, m.rmse);
+  const estimator = await trainLossEstimator(config, test, predTest, { seed: config.split.seed });
+  if (estimator) {
+    const c = estimator.calibration;
+    say(`loss estimator: ${c.rows} held-out rows, ${c.folds}-fold out-of-fold rmse ${c.held_out.rmse_estimated.toPrecision(4)} vs realized ${c.held_out.rmse.toPrecision(4)}`);
+    run.logMetric('loss_estimator_rmse_relative_error', c.rmse_relative_error);
+    run.logMetric('loss_estimator_mae_relative_error', c.mae_relative_error);
+  } else {
+    say(`loss estimator: not fitted (fewer than ${MIN_ESTIMATOR_ROWS} held-out rows with a target); estimated quality will be unavailable`);
+  }
+  return { ev, scores, segment, estimator };
+}
+
 export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
   const { store, config, say, progress } = opts;
   const total = opts.totalSteps ?? 4;
@@ -107,19 +135,12 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
       if (r.valid_loss !== undefined) run.logMetric('valid_loss', r.valid_loss, r.step);
     }
     step(3, `evaluate: ${test.rows} held-out rows`);
-    const yTest = numericColumn(test, config.target.column);
-    const predTest = await model.predict(test);
-    const segment = config.evaluation.segment;
-    const bands = segment && segmentGroups(segment, test.columns.get(segment.column)!, config.features.find((f) => f.name === segment.column));
-    const ev = evaluate(yTest, predTest, bands);
-    const scores = recordableMetrics(ev);
-    for (const [name, value] of Object.entries(scores.metrics)) run.logMetric(name, value);
-    for (const [name, why] of Object.entries(scores.undefined_metrics)) run.logUndefinedMetric(name, why);
-    for (const [band, m] of Object.entries(ev.by_group ?? {})) run.logMetric(`rmse_band_${band}`, m.rmse);
+    const { ev, scores, segment, estimator } = await evaluateHeldOut(config, model, test, run, say);
     const predTrain = await model.predict(train);
     const baseline = buildBaselineProfile(train, config.features, predTrain, config.derived);
     const onnx = await run.logArtifact('model.onnx', Buffer.from(model.onnx));
     const base = await run.logArtifact('baseline.json', JSON.stringify(baseline));
+    const lossOnnx = estimator && await run.logArtifact('loss_estimator.onnx', Buffer.from(estimator.onnx));
     await run.save();
     const entry: NewModelVersion = {
       name: config.name,
@@ -128,6 +149,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
       trainer: config.trainer.type,
       artifact: { ...onnx, format: 'onnx' },
       baseline: base,
+      loss_estimator: lossOnnx && estimator ? { artifact: { ...lossOnnx, format: 'onnx' }, calibration: estimator.calibration } : null,
       signature: {
         id_column: config.id_column,
         features: config.features,
@@ -144,7 +166,8 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     };
     const { manifest, unchanged } = await registerOrReuse(store, entry, (what) => step(4, what));
     run.logParams({ registered_version: manifest.version, ...(unchanged ? { unchanged } : {}) });
-    return { manifest, ev, trees: model.trees ?? null, unchanged };
+    // A reused version keeps the estimator it was registered with (equivalence includes its artifact).
+    return { manifest, ev, trees: model.trees ?? null, unchanged, lossEstimator: manifest.loss_estimator?.calibration ?? null };
   });
   const { manifest, ev } = result;
   return {
@@ -157,6 +180,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     undefined_metrics: recordableMetrics(ev).undefined_metrics,
     metrics_by_band: ev.by_group ?? {},
     trees: result.trees,
+    loss_estimator: result.lossEstimator,
     manifest,
   };
 }

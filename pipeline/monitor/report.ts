@@ -7,7 +7,7 @@ import { derivedValues } from '../train/index.ts';
 import { featureAccumulator, numericAccumulator, type FeatureAccumulator, type FeatureStats } from './accumulate.ts';
 import type { BaselineProfile } from './profile.ts';
 
-export type Thresholds = ModelConfig['monitoring'];
+export type Thresholds = Pick<ModelConfig['monitoring'], 'psi_warn' | 'psi_alert' | 'drift_share'>;
 export type DriftLevel = 'ok' | 'warn' | 'alert';
 
 export interface FeatureDrift extends FeatureStats {

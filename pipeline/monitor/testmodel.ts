@@ -1,6 +1,7 @@
 // Test support: a real sap_change model (pipeline/predict's trained fixture) registered with the
 // baseline profile the trainer would store, so monitor tests score through a real ONNX Runtime session.
 import type { FeatureSpec } from '../config/index.ts';
+import { mulberry32 } from '../train/index.ts';
 import { moveAlias, registerModelVersion, type ModelVersion } from '../registry/index.ts';
 import { putModelArtifact, type ObjectStore } from '../store/index.ts';
 import { trainFixture, type Fixture } from '../predict/testdata.ts';
@@ -71,4 +72,32 @@ export function toJsonLines(csv: Buffer | string, features: readonly FeatureSpec
     });
     return JSON.stringify(record);
   }).join('\n')}\n`;
+}
+
+export interface CovariateShift {
+  rows: number;
+  seed: number;
+  /** Sampling weight ∝ (total_floor_area / median)^areaPower: > 0 favours larger homes. */
+  areaPower?: number;
+  /** Sampling weight × this for single-glazed homes. */
+  singleGlazingWeight?: number;
+}
+
+/**
+ * `rows` rows drawn without replacement from a synthetic CSV with weights on the features only: pure
+ * covariate shift (each row keeps its own target, so P(target | features) is the generator's). With
+ * no weights it is a plain random sample, a batch like the training data.
+ */
+export function covariateShift(csv: Buffer | string, opts: CovariateShift): string {
+  const [head, ...lines] = csv.toString('utf8').trimEnd().split('\n');
+  const header = head!.split(',');
+  const area = header.indexOf('total_floor_area'), glazing = header.indexOf('glazing');
+  const areas = lines.map((l) => Number(l.split(',')[area]));
+  const median = [...areas].sort((a, b) => a - b)[areas.length >> 1]!;
+  const weights = lines.map((l, i) => (areas[i]! / median) ** (opts.areaPower ?? 0) * (l.split(',')[glazing] === 'single' ? opts.singleGlazingWeight ?? 1 : 1));
+  // Weighted sampling without replacement: the `rows` smallest exponential keys −ln(u)/w (Efraimidis–Spirakis).
+  const u = mulberry32(opts.seed);
+  const keys = weights.map((w) => -Math.log(1 - u()) / w);
+  const order = keys.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]!).slice(0, opts.rows).sort((a, b) => a - b);
+  return `${head}\n${order.map((i) => lines[i]).join('\n')}\n`;
 }

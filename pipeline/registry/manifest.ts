@@ -35,6 +35,19 @@ export const versionSourceSchema = z.object({
   copied_at: z.string(),
 });
 
+/** Mirrors pipeline/train's LossCalibration: what the band of an estimated RMSE or MAE is built from. */
+export const lossCalibrationSchema = z.object({
+  rows: z.number().int().positive(),
+  folds: z.number().int().positive(),
+  squared_error: z.object({ mean: z.number(), std: z.number() }),
+  absolute_error: z.object({ mean: z.number(), std: z.number() }),
+  held_out: z.object({ rmse: z.number(), rmse_estimated: z.number(), mae: z.number(), mae_estimated: z.number() }),
+  rmse_relative_error: z.number().min(0),
+  mae_relative_error: z.number().min(0),
+});
+
+const qualityThresholds = z.object({ rmse_ratio_warn: z.number(), rmse_ratio_alert: z.number(), min_label_coverage: z.number() });
+
 export const modelVersionSchema = z.preprocess(liftNullMetrics, z.object({
   kind: z.literal('mltk.model_version'),
   name: z.string(),
@@ -45,6 +58,11 @@ export const modelVersionSchema = z.preprocess(liftNullMetrics, z.object({
   trainer: z.string(),
   artifact: blobRef.extend({ format: z.literal('onnx') }),
   baseline: blobRef.nullable(),
+  /**
+   * The loss estimator (Direct Loss Estimation): ONNX over the raw features and the prediction, fit on
+   * the held-out rows; null when there were too few, absent for versions registered before it existed.
+   */
+  loss_estimator: z.object({ artifact: blobRef.extend({ format: z.literal('onnx') }), calibration: lossCalibrationSchema }).nullable().optional(),
   signature: signatureSchema,
   metrics: z.record(z.string(), z.number()),
   /** Why each metric that could not be computed is missing from `metrics` (absent before it existed). */
@@ -52,7 +70,7 @@ export const modelVersionSchema = z.preprocess(liftNullMetrics, z.object({
   metrics_by_band: z.record(z.string(), z.object({ rows: z.number(), rmse: z.number(), mae: z.number() })).optional(),
   /** The config's evaluation segment `metrics_by_band` was cut by (absent in versions registered before it existed). */
   segment: segmentSchema.nullable().optional(),
-  monitoring: z.object({ psi_warn: z.number(), psi_alert: z.number(), drift_share: z.number() }),
+  monitoring: z.object({ psi_warn: z.number(), psi_alert: z.number(), drift_share: z.number(), quality: qualityThresholds.optional() }),
   config_sha256: z.string().nullable(),
   source: versionSourceSchema.optional(),
 }));
@@ -96,6 +114,7 @@ export type Signature = z.infer<typeof signatureSchema>;
 export type DatasetLineage = z.infer<typeof datasetLineageSchema>;
 export type VersionSource = z.infer<typeof versionSourceSchema>;
 export type ModelVersion = z.infer<typeof modelVersionSchema>;
+export type LossCalibrationManifest = z.infer<typeof lossCalibrationSchema>;
 export type Alias = z.infer<typeof aliasSchema>;
 export type AliasMove = z.infer<typeof aliasMoveSchema>;
 

@@ -60,7 +60,7 @@ function checkReadable(manifest: ModelVersion, where: string): void {
  */
 export async function registerModelVersion(store: ObjectStore, entry: NewModelVersion): Promise<ModelVersion> {
   checkName(entry.name);
-  for (const ref of [entry.artifact, entry.baseline]) {
+  for (const ref of [entry.artifact, entry.baseline, entry.loss_estimator?.artifact]) {
     if (ref && !(await findModelArtifact(store, entry.name, ref.sha256))) {
       const key = modelArtifactKey(entry.name, ref.sha256);
       throw new NotFoundError(`cannot register ${entry.name}: artifact ${ref.sha256} is not in ${store.url} at ${key} (store artifacts before the manifest)`);
@@ -92,6 +92,8 @@ export async function findEquivalentVersion(store: ObjectStore, entry: NewModelV
   const { versions } = await listModelVersions(store, entry.name);
   return versions.reverse().find((v) => v.artifact.sha256 === entry.artifact.sha256
     && v.baseline?.sha256 === entry.baseline?.sha256
+    // A version registered before loss estimators (or with another one) does not carry this one.
+    && v.loss_estimator?.artifact.sha256 === entry.loss_estimator?.artifact.sha256
     && same(v.dataset, entry.dataset) && same(v.signature, entry.signature) && same(v.monitoring, entry.monitoring)
     && same(v.segment ?? null, entry.segment ?? null));
 }

@@ -20,7 +20,8 @@ export interface GbdtModel {
 // Below this many cells a worker's start-up costs more than it saves.
 const PARALLEL_MIN_CELLS = 1_000_000;
 
-export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: Table, target: Float64Array, rows: Int32Array, opts: TrainOptions): Promise<GbdtModel> {
+/** `codes`: a fixed category order instead of one learned from these rows (models sharing one encoding). */
+export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: Table, target: Float64Array, rows: Int32Array, opts: TrainOptions & { codes?: CategoryCodes }): Promise<GbdtModel> {
   const seed = opts.seed ?? 42;
   // Too few rows for a validation slice: train on all of them, without early stopping.
   const nValid = Math.floor(rows.length * params.validation_fraction);
@@ -32,7 +33,7 @@ export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: 
     validRows = Int32Array.from(perm.subarray(0, nValid), (i) => rows[i]!).sort();
     fitRows = Int32Array.from(perm.subarray(nValid), (i) => rows[i]!).sort();
   }
-  const codes = categoryOrderByTarget(config, table, target, fitRows);
+  const codes = opts.codes ?? categoryOrderByTarget(config, table, target, fitRows);
   const columns = featureColumns(config, table, codes);
   const binned = binFeatures(columns, fitRows, params.max_bins, seed);
   const validCols = columns.map((c) => Float32Array.from(validRows, (r) => c[r]!));

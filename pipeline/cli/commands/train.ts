@@ -36,6 +36,7 @@ function doc(r: TrainJobResult, promotion: PromotionDecision | null, store: stri
     dataset: r.dataset,
     trees: r.trees,
     artifact: r.manifest.artifact,
+    loss_estimator: r.manifest.loss_estimator ?? null,
     store,
   };
 }

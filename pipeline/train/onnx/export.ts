@@ -30,6 +30,42 @@ export function onnxInputSpec(config: ModelConfig): OnnxInput[] {
 
 export async function exportOnnx(config: ModelConfig, model: ExportableModel): Promise<Uint8Array> {
   const g = new GraphBuilder();
+  const { features, floatOf } = encodeInputs(g, config, model);
+  if (model.kind === 'trees') treeEnsembleNode(g, concatFeatures(g, features), model.ensemble, OUTPUT_NAME);
+  else linearBody(g, features, model.linear, floatOf);
+  return await encodeModel(config, g, [OUTPUT_NAME], [
+    { key: 'mltk.model', value: config.name },
+    { key: 'mltk.target', value: config.target.column },
+    { key: 'mltk.unit', value: config.target.unit },
+    { key: 'mltk.features', value: JSON.stringify(config.features.map((f) => ({ name: f.name, type: f.type }))) },
+  ]);
+}
+
+/** One output of a multi-output tree model: its ensemble over the shared encoded features. */
+export interface TreeHead {
+  output: string;
+  ensemble: TreeEnsemble;
+  /** Clip below at 0 (a loss estimate is never negative, though a tree sum can be). */
+  nonNegative?: boolean;
+}
+
+/**
+ * Several tree ensembles over the same raw inputs (one categorical encoding, one set of derived
+ * features), one [N,1] float output each: the loss estimator's squared- and absolute-error heads.
+ */
+export async function exportTreeHeads(config: ModelConfig, codes: CategoryCodes, heads: readonly TreeHead[], metadata: Record<string, string>): Promise<Uint8Array> {
+  const g = new GraphBuilder();
+  const { features } = encodeInputs(g, config, { kind: 'trees', codes });
+  const X = concatFeatures(g, features);
+  for (const h of heads) {
+    if (!h.nonNegative) treeEnsembleNode(g, X, h.ensemble, h.output);
+    else g.add('Relu', [treeEnsembleNode(g, X, h.ensemble, `${h.output}__raw`)], [h.output]);
+  }
+  return encodeModel(config, g, heads.map((h) => h.output), Object.entries(metadata).map(([key, value]) => ({ key, value })));
+}
+
+/** The float value of every model feature (config features, then derived), computed inside the graph from the raw inputs. */
+function encodeInputs(g: GraphBuilder, config: ModelConfig, model: ExportableModel | { kind: 'trees'; codes: CategoryCodes }): { features: string[]; floatOf: Map<string, string> } {
   // Float value per config feature: the input itself, or the LabelEncoder output for a categorical.
   const floatOf = new Map<string, string>();
   for (const f of config.features) {
@@ -51,9 +87,10 @@ export async function exportOnnx(config: ModelConfig, model: ExportableModel): P
     floatOf.set(d.name, g.add(ops[d.op], [floatOf.get(d.inputs[0])!, floatOf.get(d.inputs[1])!], [d.name]));
   }
   const features = [...config.features.map((f) => f.name), ...config.derived.map((d) => d.name)].map((n) => floatOf.get(n)!);
-  if (model.kind === 'trees') treeBody(g, features, model.ensemble);
-  else linearBody(g, features, model.linear, floatOf);
+  return { features, floatOf };
+}
 
+async function encodeModel(config: ModelConfig, g: GraphBuilder, outputs: string[], metadata: { key: string; value: string }[]): Promise<Uint8Array> {
   const ModelProto = await onnxModelProto();
   const message = ModelProto.fromObject({
     ir_version: ONNX_IR_VERSION,
@@ -65,14 +102,9 @@ export async function exportOnnx(config: ModelConfig, model: ExportableModel): P
       node: g.nodes,
       initializer: g.initializers,
       input: config.features.map((f) => columnValueInfo(f.name, f.type === 'categorical' ? DataType.STRING : DataType.FLOAT)),
-      output: [columnValueInfo(OUTPUT_NAME, DataType.FLOAT)],
+      output: outputs.map((o) => columnValueInfo(o, DataType.FLOAT)),
     },
-    metadata_props: [
-      { key: 'mltk.model', value: config.name },
-      { key: 'mltk.target', value: config.target.column },
-      { key: 'mltk.unit', value: config.target.unit },
-      { key: 'mltk.features', value: JSON.stringify(config.features.map((f) => ({ name: f.name, type: f.type }))) },
-    ],
+    metadata_props: metadata,
   });
   return ModelProto.encode(message).finish();
 }
@@ -89,8 +121,11 @@ function categoricalWeights(c: LinearModel['categorical'][number] | undefined): 
   return [c.categories, c.weights, c.missing];
 }
 
-function treeBody(g: GraphBuilder, features: string[], model: TreeEnsemble): void {
-  const X = g.add('Concat', features, ['features'], [attr.int('axis', 1)]);
+function concatFeatures(g: GraphBuilder, features: string[]): string {
+  return g.add('Concat', features, ['features'], [attr.int('axis', 1)]);
+}
+
+function treeEnsembleNode(g: GraphBuilder, X: string, model: TreeEnsemble, output: string): string {
   const nodes = { treeids: [] as number[], nodeids: [] as number[], featureids: [] as number[], modes: [] as string[], values: [] as number[], trueids: [] as number[], falseids: [] as number[], missingTrue: [] as number[] };
   const targets = { treeids: [] as number[], nodeids: [] as number[], weights: [] as number[] };
   model.trees.forEach((t, ti) => {
@@ -111,7 +146,7 @@ function treeBody(g: GraphBuilder, features: string[], model: TreeEnsemble): voi
       }
     }
   });
-  g.add('TreeEnsembleRegressor', [X], [OUTPUT_NAME], [
+  return g.add('TreeEnsembleRegressor', [X], [output], [
     attr.int('n_targets', 1),
     attr.string('aggregate_function', 'SUM'),
     attr.string('post_transform', 'NONE'),
