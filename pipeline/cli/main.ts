@@ -6,6 +6,7 @@ import { registerRuns } from './commands/runs.ts';
 import { registerModels } from './commands/models.ts';
 import { registerTrain } from './commands/train.ts';
 import { registerMonitor } from './commands/monitor.ts';
+import { registerQuality } from './commands/quality.ts';
 import { registerPredict } from './commands/predict.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerUi } from './commands/ui.ts';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerMonitor(program);
   registerUi(program);
   registerStore(program);
+  registerQuality(program);
   return program;
 }
 

@@ -35,7 +35,7 @@ export interface TrainJobResult {
   /** null where a metric has no value; `undefined_metrics` says why. */
   metrics: { rmse: number | null; mae: number | null; r2: number | null };
   undefined_metrics: Record<string, string>;
-  metrics_by_band: Record<string, { rows: number; rmse: number; mae: number }>;
+  metrics_by_band: Record<string, { rows: number; rmse: number; mae: number; bias: number }>;
   trees: number | null;
   /** How the loss estimator did on the held-out rows (out of fold); null when there were too few to fit one. */
   loss_estimator: LossCalibration | null;

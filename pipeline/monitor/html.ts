@@ -1,13 +1,14 @@
 // The drift report as one self-contained HTML page: inline CSS and SVG bar charts, no scripts,
 // no external resources, so it opens from an S3 console download or an email attachment alike.
 import type { BaselineProfile } from './profile.ts';
+import { estimatedSection } from './quality-html.ts';
 import type { DriftReport, FeatureDrift } from './report.ts';
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const num = (x: number | null, digits = 3): string => (x === null || !Number.isFinite(x) ? '–' : Math.abs(x) > 0 && Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toFixed(digits));
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const num = (x: number | null, digits = 3): string => (x === null || !Number.isFinite(x) ? '–' : Math.abs(x) > 0 && Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toFixed(digits));
+export const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
-const CSS = `
+export const CSS = `
 body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
 header{background:#fff;border-bottom:1px solid #d0d7de;padding:16px 24px}
 h1{font-size:20px;margin:0 0 8px}
@@ -26,6 +27,7 @@ table.stats td{padding:1px 12px 1px 0}table.stats td:first-child{color:#57606a}
 .summary table{border-collapse:collapse;width:100%;font-size:13px}
 .summary th,.summary td{text-align:left;padding:3px 8px;border-bottom:1px solid #eaeef2}
 .summary td.n{text-align:right;font-variant-numeric:tabular-nums}
+.badge.unknown{background:#8c959f}section.unknown{border-left-color:#8c959f}
 `;
 
 const MAX_CATEGORY_LABEL = 18;
@@ -112,5 +114,5 @@ export function renderReport(report: DriftReport, baseline: BaselineProfile): st
 <span>drift share <b>${pct(report.drift_share)}</b> (${report.drifted_features.length}/${report.features.length}; dataset drift at ≥ ${pct(t.drift_share)})</span>
 <span>PSI warn/alert <b>${t.psi_warn} / ${t.psi_alert}</b></span><span>baseline <b>${baseline.source}, ${baseline.rows.toLocaleString('en-GB')} rows</b></span>
 <span>generated <b>${esc(report.generated_at)}</b></span></div></header>
-<main>${summary(report)}${cards(report)}</main></body></html>`;
+<main>${report.estimated ? estimatedSection(report.estimated) : ''}${summary(report)}${cards(report)}</main></body></html>`;
 }

@@ -11,7 +11,7 @@ export { kolmogorovSf } from './kolmogorov.ts';
 export { MISSING_BUCKET, UNSEEN_BUCKET, type FeatureStats } from './accumulate.ts';
 export { monitorBatch, levelOf, type DriftReport, type FeatureDrift, type DriftLevel, type Thresholds, type MonitorBatchInput } from './report.ts';
 export {
-  publishDriftMetrics, publishMonitorFailure, driftMetricData, metricsClient, defaultNamespace, putMetricData, MetricsPublishError,
+  publishDriftMetrics, publishMonitorFailure, driftMetricData, publishQualityMetrics, qualityMetricData, metricsClient, defaultNamespace, putMetricData, MetricsPublishError,
   METRIC, DIMENSION, FEATURE_DIMENSION_SETS, MODEL_DIMENSION_SETS, FAILURE_DIMENSION_SETS, MAX_DATUMS_PER_CALL,
   type MetricsSink, type PublishOptions, type FailureContext,
 } from './metrics.ts';
@@ -26,3 +26,7 @@ export {
   storedDriftReportSchema, listDriftReportPaths, listScoredBatchPaths, readDriftReport, readLineage,
   type StoredDriftReport, type StoredFeatureDrift,
 } from './stored.ts';
+export { openLossEstimator, qualityBand, SAMPLING_ERROR_RANGE, type EstimatedQuality, type BatchLossEstimator, type LossSums } from './estimate.ts';
+export { LabelJoin, realizedQuality, qualityLevel, type RealizedQuality, type LabelCounts, type QualityLevel, type QualityThresholds, type SegmentQuality } from './quality.ts';
+export { runQuality, type QualityRun, type QualityReport } from './quality-run.ts';
+export { renderQualityReport, estimatedSection } from './quality-html.ts';

@@ -4,6 +4,7 @@ import type * as CloudWatchSdk from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchClient, PutMetricDataCommand, MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { AccessDeniedError, MltkError } from '../errors/index.ts';
 import type { DriftReport } from './report.ts';
+import type { QualityReport } from './quality-run.ts';
 import { awsRegion } from '../store/index.ts';
 
 export const METRIC = {
@@ -14,13 +15,24 @@ export const METRIC = {
   DriftShare: 'DriftShare',
   RowsMonitored: 'RowsMonitored',
   MonitorFailures: 'MonitorFailures',
+  /** Every monitored batch with a loss estimator: the estimate, and its ratio to the version's test RMSE. */
+  EstimatedRMSE: 'EstimatedRMSE',
+  EstimatedMAE: 'EstimatedMAE',
+  EstimatedRMSERatio: 'EstimatedRMSERatio',
+  /** Every labels batch: realized quality of the joined rows, and the share of the batch the labels cover. */
+  RealizedRMSE: 'RealizedRMSE',
+  RealizedMAE: 'RealizedMAE',
+  RealizedRMSERatio: 'RealizedRMSERatio',
+  Bias: 'Bias',
+  LabelCoverage: 'LabelCoverage',
+  RowsLabelled: 'RowsLabelled',
 } as const;
 
 export const DIMENSION = { Model: 'Model', Version: 'Version', Feature: 'Feature' } as const;
 
 /** FeaturePSI, FeatureKS (the KS statistic D; numeric features only), MissingRate. */
 export const FEATURE_DIMENSION_SETS = [['Model', 'Feature'], ['Model', 'Version', 'Feature']] as const;
-/** PredictionPSI, DriftShare, RowsMonitored. */
+/** PredictionPSI, DriftShare, RowsMonitored, and the Estimated* and Realized* quality metrics, Bias, LabelCoverage, RowsLabelled. */
 export const MODEL_DIMENSION_SETS = [['Model'], ['Model', 'Version']] as const;
 /** MonitorFailures: the model is known before its version is, so failures carry Model only. */
 export const FAILURE_DIMENSION_SETS = [['Model']] as const;
@@ -66,7 +78,27 @@ export function driftMetricData(report: DriftReport, timestamp = new Date(report
   out.push(...datums(METRIC.PredictionPSI, report.prediction?.psi ?? null, 'None', MODEL_DIMENSION_SETS, model, timestamp));
   out.push(...datums(METRIC.DriftShare, report.drift_share, 'None', MODEL_DIMENSION_SETS, model, timestamp));
   out.push(...datums(METRIC.RowsMonitored, report.rows, 'Count', MODEL_DIMENSION_SETS, model, timestamp));
+  const e = report.estimated;
+  if (e) {
+    out.push(...datums(METRIC.EstimatedRMSE, e.rmse, 'None', MODEL_DIMENSION_SETS, model, timestamp));
+    out.push(...datums(METRIC.EstimatedMAE, e.mae, 'None', MODEL_DIMENSION_SETS, model, timestamp));
+    out.push(...datums(METRIC.EstimatedRMSERatio, e.rmse_ratio, 'None', MODEL_DIMENSION_SETS, model, timestamp));
+  }
   return out;
+}
+
+/** Every datum a labels batch's quality report publishes (pure; publishQualityMetrics sends them). */
+export function qualityMetricData(report: QualityReport, timestamp = new Date(report.generated_at)): MetricDatum[] {
+  const model = { Model: report.model.name, Version: String(report.model.version) };
+  const r = report.realized;
+  return [
+    ...datums(METRIC.RealizedRMSE, r.rmse, 'None', MODEL_DIMENSION_SETS, model, timestamp),
+    ...datums(METRIC.RealizedMAE, r.mae, 'None', MODEL_DIMENSION_SETS, model, timestamp),
+    ...datums(METRIC.RealizedRMSERatio, report.ratio.rmse, 'None', MODEL_DIMENSION_SETS, model, timestamp),
+    ...datums(METRIC.Bias, r.bias, 'None', MODEL_DIMENSION_SETS, model, timestamp),
+    ...datums(METRIC.LabelCoverage, report.labels.coverage, 'None', MODEL_DIMENSION_SETS, model, timestamp),
+    ...datums(METRIC.RowsLabelled, report.labels.joined, 'Count', MODEL_DIMENSION_SETS, model, timestamp),
+  ];
 }
 
 let sdk: Promise<typeof CloudWatchSdk> | undefined;
@@ -119,6 +151,13 @@ export async function putMetricData(sink: MetricsSink | undefined, namespace: st
 export async function publishDriftMetrics(report: DriftReport, opts: PublishOptions = {}): Promise<{ namespace: string; datums: number; calls: number }> {
   const namespace = opts.namespace ?? defaultNamespace(report.model.name);
   const data = driftMetricData(report);
+  const calls = await putMetricData(opts.client, namespace, data);
+  return { namespace, datums: data.length, calls };
+}
+
+export async function publishQualityMetrics(report: QualityReport, opts: PublishOptions = {}): Promise<{ namespace: string; datums: number; calls: number }> {
+  const namespace = opts.namespace ?? defaultNamespace(report.model.name);
+  const data = qualityMetricData(report);
   const calls = await putMetricData(opts.client, namespace, data);
   return { namespace, datums: data.length, calls };
 }

@@ -21,6 +21,7 @@ import {
 import { runMonitor } from './run.ts';
 import { modelScorer, type ChunkScorer } from './scoring.ts';
 import { readLineage } from './stored.ts';
+import { openLossEstimator, type BatchLossEstimator } from './estimate.ts';
 
 /**
  * Scored batches not monitored yet, as `<path>`s: those whose metrics were computed but never
@@ -53,6 +54,8 @@ export interface ObjectRunDeps {
   log?: (line: string) => void;
   /** Default: the version's ONNX model from `registry` on a pipeline/predict scoring worker. */
   openScorer?: (mv: ModelVersion) => Promise<ChunkScorer>;
+  /** Default: the version's loss estimator from `registry` (hash-verified). */
+  openEstimator?: (mv: ModelVersion) => Promise<BatchLossEstimator | null>;
 }
 
 export type ObjectOutcome =
@@ -96,6 +99,7 @@ async function driftOf(
       }
       return open(mv);
     },
+    openEstimator: deps.openEstimator ?? ((mv) => openLossEstimator(deps.registry, mv)),
   });
   const sha256 = hashed.digest();
   if (sha256 !== lineage.input.sha256) {

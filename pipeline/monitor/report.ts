@@ -5,7 +5,9 @@ import { InvalidInputError } from '../errors/index.ts';
 import type { Table } from '../data/index.ts';
 import { derivedValues } from '../train/index.ts';
 import { featureAccumulator, numericAccumulator, type FeatureAccumulator, type FeatureStats } from './accumulate.ts';
+import { qualityBand, type BatchLossEstimator, type EstimatedQuality, type LossSums } from './estimate.ts';
 import type { BaselineProfile } from './profile.ts';
+import type { QualityThresholds } from './quality.ts';
 
 export type Thresholds = Pick<ModelConfig['monitoring'], 'psi_warn' | 'psi_alert' | 'drift_share'>;
 export type DriftLevel = 'ok' | 'warn' | 'alert';
@@ -30,6 +32,8 @@ export interface DriftReport {
   drift_share: number;
   dataset_drift: boolean;
   level: DriftLevel;
+  /** Estimated quality of the rows with a prediction, from the version's loss estimator; null without one. */
+  estimated: EstimatedQuality | null;
 }
 
 export interface MonitorBatchInput {
@@ -50,7 +54,28 @@ export interface MonitorBatchInput {
   predictionColumn?: string;
   /** Used when a chunk lacks `predictionColumn`: scores the chunk (e.g. through pipeline/predict). */
   predict?: (table: Table) => Float64Array | Promise<Float64Array>;
+  /** Estimates the quality of every chunk's predicted rows; its band against the version's test RMSE. */
+  estimator?: { estimator: BatchLossEstimator; testRmse: number | null; thresholds?: QualityThresholds };
   now?: () => Date;
+}
+
+/** Sums the loss estimator's estimates chunk by chunk, one chunk in flight (chunks are not kept waiting). */
+function estimation(input: MonitorBatchInput['estimator']) {
+  const sums: LossSums = { rows: 0, squared: 0, absolute: 0 };
+  let inflight: Promise<void> = Promise.resolve();
+  return {
+    async add(chunk: Table, predictions: Float64Array): Promise<void> {
+      if (!input) return;
+      await inflight;
+      inflight = input.estimator.estimate(chunk, predictions).then((s) => { sums.rows += s.rows; sums.squared += s.squared; sums.absolute += s.absolute; });
+      inflight.catch(() => undefined); // awaited by the next add or by finish
+    },
+    async finish(): Promise<EstimatedQuality | null> {
+      await inflight;
+      if (!input || sums.rows === 0) return null;
+      return qualityBand(sums, input.estimator.calibration, { rmse: input.testRmse, thresholds: input.thresholds });
+    },
+  };
 }
 
 export function levelOf(psi: number, t: Thresholds): DriftLevel {
@@ -76,7 +101,8 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
   const needed = [...new Set([...accs.map(([name]) => name), ...derived.flatMap((d) => d.inputs)])];
   const predAcc = baseline.prediction ? numericAccumulator(baseline.prediction) : null;
   let rows = 0;
-  let pending: Promise<Float64Array> | undefined;
+  let pending: { chunk: Table; predictions: Promise<Float64Array> } | undefined;
+  const estimate = estimation(input.estimator);
   for await (const chunk of input.chunks) {
     const absent = needed.filter((name) => !chunk.columns.has(name));
     if (absent.length) {
@@ -96,12 +122,23 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
       const values = derivedValues(derived, chunk);
       for (const [name, acc] of derivedAccs) acc.add({ kind: 'numeric', values: values.get(name)! }, source);
     }
-    if (own) predAcc!.add(own, source);
-    if (pending) predAcc!.add({ kind: 'numeric', values: await pending }, source);
-    pending = scoring;
+    if (own) {
+      predAcc!.add(own, source);
+      if (own.kind === 'numeric') await estimate.add(chunk, own.values);
+    }
+    if (pending) {
+      const values = await pending.predictions;
+      predAcc!.add({ kind: 'numeric', values }, source);
+      await estimate.add(pending.chunk, values);
+    }
+    pending = scoring && { chunk, predictions: scoring };
     rows += chunk.rows;
   }
-  if (pending) predAcc!.add({ kind: 'numeric', values: await pending }, source);
+  if (pending) {
+    const values = await pending.predictions;
+    predAcc!.add({ kind: 'numeric', values }, source);
+    await estimate.add(pending.chunk, values);
+  }
   if (rows === 0) throw new InvalidInputError(`${source}: no rows to monitor`, [{ issue: 'zero data rows' }]);
 
   const features = [...accs.map(([, acc]) => judged(acc.finish(), t)), ...derivedAccs.map(([, acc]) => judged(acc.finish(), t, true))]
@@ -121,5 +158,6 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
     drift_share: driftShare,
     dataset_drift: datasetDrift,
     level: datasetDrift ? 'alert' : features.some((f) => f.level !== 'ok') ? 'warn' : 'ok',
+    estimated: await estimate.finish(),
   };
 }

@@ -9,6 +9,7 @@ import { getModelArtifact, type ObjectStore } from '../store/index.ts';
 import { parseBaselineProfile, type BaselineProfile } from './profile.ts';
 import { monitorBatch, type DriftReport } from './report.ts';
 import { chunkPredictor, type ChunkPredictor, type ChunkScorer } from './scoring.ts';
+import type { BatchLossEstimator } from './estimate.ts';
 
 export interface MonitorRun {
   store: ObjectStore;
@@ -25,6 +26,11 @@ export interface MonitorRun {
    * (pipeline/predict's loaded model or scoring worker plugs in here). Opened on the first chunk, closed after the run.
    */
   openScorer?: (mv: ModelVersion) => Promise<ChunkScorer>;
+  /**
+   * Opens the version's loss estimator (null without one) to estimate the batch's RMSE and MAE; used when
+   * the file has every feature of the model (`openLossEstimator` for models in the registry store).
+   */
+  openEstimator?: (mv: ModelVersion) => Promise<BatchLossEstimator | null>;
   chunkRows?: number;
 }
 
@@ -75,12 +81,17 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
   const derived = mv.signature.derived.filter((d) => profiled.has(d.name));
   const derivedInputs = new Set(derived.flatMap((d) => d.inputs));
   let scores = false;
+  let estimates = false;
   // What to read depends on the header (a JSON-lines file's first record): a file that carries its predictions is not scored again.
   const specsFor = (header: string[]): ColumnSpec[] => {
     const hasPredictions = header.includes(outputColumn);
     scores = !hasPredictions && baseline.prediction !== null && run.openScorer !== undefined;
+    // The loss estimator, like scoring, needs every input of the model and a prediction per row.
+    estimates = run.openEstimator !== undefined && mv.loss_estimator != null && baseline.prediction !== null
+      && (hasPredictions || scores) && mv.signature.features.every((f) => header.includes(f.name));
     // Scoring needs every input of the model, not only the monitored features, and the id (a row without one is refused).
-    const read = [...features, ...mv.signature.features.filter((f) => !features.some((g) => g.name === f.name) && (scores || derivedInputs.has(f.name)))];
+    const all = scores || estimates;
+    const read = [...features, ...mv.signature.features.filter((f) => !features.some((g) => g.name === f.name) && (all || derivedInputs.has(f.name)))];
     const specs = monitorColumnSpecs(read, hasPredictions ? outputColumn : undefined);
     if (scores && header.includes(mv.signature.id_column)) specs.push({ name: mv.signature.id_column, type: 'text', nullable: true });
     return specs;
@@ -93,15 +104,19 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
     predictor ??= run.openScorer!(mv).then((s) => { scorer = s; return chunkPredictor(mv.signature, s); });
     return (await predictor).predict(table);
   } : undefined;
+  let estimator: BatchLossEstimator | null = null;
   try {
+    estimator = estimates ? await run.openEstimator!(mv) : null;
     const report = await monitorBatch({
       model: { name: mv.name, version: mv.version }, features, derived, baseline, thresholds: mv.monitoring,
       chunks: validTables(reader.chunks, run.source), source: run.source,
       predictionColumn: outputColumn, predict,
+      estimator: estimator ? { estimator, testRmse: mv.metrics.rmse ?? null, thresholds: mv.monitoring.quality } : undefined,
     });
     return { report, baseline, model: mv, scoring: predictor ? (await predictor).counts() : null };
   } finally {
     await predictor?.catch(() => undefined);
     await scorer?.close?.();
+    await estimator?.close();
   }
 }

@@ -101,3 +101,20 @@ export function covariateShift(csv: Buffer | string, opts: CovariateShift): stri
   const order = keys.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]!).slice(0, opts.rows).sort((a, b) => a - b);
   return `${head}\n${order.map((i) => lines[i]).join('\n')}\n`;
 }
+
+/**
+ * The synthetic data's id is the home's, shared by its packages; quality joins need one id per scored
+ * row, so this suffixes each row's id with its package number (`H0000001-2`). Empty ids stay empty.
+ */
+export function uniqueIds(csv: Buffer | string): string {
+  const seen = new Map<string, number>();
+  return csv.toString('utf8').split('\n').map((line, i) => {
+    if (i === 0 || line === '') return line;
+    const comma = line.indexOf(',');
+    const id = line.slice(0, comma);
+    if (id === '') return line;
+    const k = (seen.get(id) ?? 0) + 1;
+    seen.set(id, k);
+    return `${id}-${k}${line.slice(comma)}`;
+  }).join('\n');
+}

@@ -1,6 +1,6 @@
 export {
-  modelVersionSchema, aliasSchema, aliasMoveSchema, signatureSchema, datasetLineageSchema, versionSourceSchema,
-  type ModelVersion, type Alias, type AliasMove, type Signature, type DatasetLineage, type VersionSource,
+  modelVersionSchema, aliasSchema, aliasMoveSchema, signatureSchema, datasetLineageSchema, versionSourceSchema, lossCalibrationSchema,
+  type ModelVersion, type Alias, type AliasMove, type Signature, type DatasetLineage, type VersionSource, type LossCalibrationManifest,
 } from './manifest.ts';
 export {
   registerModelVersion, getModelVersion, listModelVersions, listModelNames, listVersionNumbers,

@@ -67,7 +67,7 @@ export const modelVersionSchema = z.preprocess(liftNullMetrics, z.object({
   metrics: z.record(z.string(), z.number()),
   /** Why each metric that could not be computed is missing from `metrics` (absent before it existed). */
   undefined_metrics: undefinedMetricsSchema.optional(),
-  metrics_by_band: z.record(z.string(), z.object({ rows: z.number(), rmse: z.number(), mae: z.number() })).optional(),
+  metrics_by_band: z.record(z.string(), z.object({ rows: z.number(), rmse: z.number(), mae: z.number(), bias: z.number().optional() })).optional(),
   /** The config's evaluation segment `metrics_by_band` was cut by (absent in versions registered before it existed). */
   segment: segmentSchema.nullable().optional(),
   monitoring: z.object({ psi_warn: z.number(), psi_alert: z.number(), drift_share: z.number(), quality: qualityThresholds.optional() }),

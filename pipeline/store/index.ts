@@ -1,5 +1,5 @@
 export type { ObjectStore, ObjectInfo } from './types.ts';
-export { openStore, storeUrl, isUrl, openObjectUrl, DEFAULT_STORE } from './open.ts';
+export { openStore, storeUrl, isUrl, openObjectUrl, locateObject, DEFAULT_STORE, type ObjectLocation } from './open.ts';
 export { LocalStore } from './local.ts';
 export { S3Store, makeS3Client, awsRegion, type CopyLimits } from './s3.ts';
 export {

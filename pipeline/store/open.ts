@@ -47,3 +47,18 @@ export function openObjectUrl(url: string): { store: ObjectStore; key: string } 
   if (!m) throw new InvalidInputError(`"${url}" names no object (expected s3://bucket/key)`);
   return { store: new S3Store(m[1]!, ''), key: m[2]! };
 }
+
+/** One object named by a URL (as openObjectUrl) or a plain file path, and the name it was given. */
+export interface ObjectLocation {
+  /** The store of its folder or bucket: siblings are found by key, files and objects read alike. */
+  store: ObjectStore;
+  key: string;
+  /** As given, for messages. */
+  url: string;
+}
+
+export function locateObject(ref: string): ObjectLocation {
+  if (isUrl(ref)) return { ...openObjectUrl(ref), url: ref };
+  const path = resolve(ref);
+  return { store: new LocalStore(dirname(path)), key: basename(path), url: ref };
+}

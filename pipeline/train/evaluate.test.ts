@@ -16,6 +16,8 @@ test('evaluate: rmse, mae and r2 on known values', () => {
   assert.equal(m.rmse, 1);
   assert.equal(m.mae, 0.5);
   assert.equal(m.r2, 1 - 4 / 5);
+  assert.equal(m.bias, 0.5);
+  assert.equal(m.rows, 4);
   assert.equal(m.by_group, undefined);
 });
 
@@ -23,7 +25,7 @@ test('evaluate: error by the configured segment (SAP band of current_sap)', () =
   const sap = Float64Array.from([95, 85, 85, 10, NaN]);
   const groups = segmentGroups(SAP_BANDS, { kind: 'numeric', values: sap });
   const m = evaluate(Float64Array.from([0, 0, 0, 0, 0]), Float64Array.from([1, 2, -2, 3, 9]), groups);
-  assert.deepEqual(m.by_group, { A: { rows: 1, rmse: 1, mae: 1 }, B: { rows: 2, rmse: 2, mae: 2 }, G: { rows: 1, rmse: 3, mae: 3 } });
+  assert.deepEqual(m.by_group, { A: { rows: 1, rmse: 1, mae: 1, bias: 1 }, B: { rows: 2, rmse: 2, mae: 2, bias: 0 }, G: { rows: 1, rmse: 3, mae: 3, bias: 3 } });
 });
 
 test('numeric segments: a value on an edge belongs to the band above (the SAP bands on their printed ratings)', () => {

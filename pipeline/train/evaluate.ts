@@ -4,10 +4,13 @@ import { BOOLEAN_SEGMENTS, type FeatureSpec, type Segment } from '../config/inde
 import type { Column } from '../data/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
 
-export interface GroupMetrics { rows: number; rmse: number; mae: number }
+/** Bias is the mean of prediction − truth: positive when the model overshoots. */
+export interface GroupMetrics { rows: number; rmse: number; mae: number; bias: number }
 export interface Evaluation {
+  rows: number;
   rmse: number;
   mae: number;
+  bias: number;
   r2: number;
   by_group?: Record<string, GroupMetrics>;
   /** Why each metric above that is NaN could not be computed. */
@@ -29,11 +32,11 @@ export function recordableMetrics(ev: Evaluation): RecordableMetrics {
 
 /** Rows whose true value or prediction is NaN are left out. */
 export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: Groups): Evaluation {
-  let n = 0, se = 0, ae = 0, sum = 0;
+  let n = 0, se = 0, ae = 0, sum = 0, diff = 0;
   for (let i = 0; i < yTrue.length; i++) {
     const y = yTrue[i]!, p = yPred[i]!;
     if (Number.isNaN(y) || Number.isNaN(p)) continue;
-    n++; se += (p - y) ** 2; ae += Math.abs(p - y); sum += y;
+    n++; se += (p - y) ** 2; ae += Math.abs(p - y); sum += y; diff += p - y;
   }
   const mean = n ? sum / n : NaN;
   let ss = 0;
@@ -41,7 +44,7 @@ export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: Grou
     const y = yTrue[i]!;
     if (!Number.isNaN(y) && !Number.isNaN(yPred[i]!)) ss += (y - mean) ** 2;
   }
-  const out: Evaluation = { rmse: Math.sqrt(se / n), mae: ae / n, r2: ss > 0 ? 1 - se / ss : NaN };
+  const out: Evaluation = { rows: n, rmse: Math.sqrt(se / n), mae: ae / n, bias: diff / n, r2: ss > 0 ? 1 - se / ss : NaN };
   if (n === 0) {
     const why = 'no held-out row has both a target and a prediction';
     out.undefined_metrics = { rmse: why, mae: why, r2: why };
@@ -51,16 +54,17 @@ export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: Grou
   }
   if (groups) {
     const k = groups.labels.length;
-    const rows = new Float64Array(k), gse = new Float64Array(k), gae = new Float64Array(k);
+    const rows = new Float64Array(k), gse = new Float64Array(k), gae = new Float64Array(k), gdiff = new Float64Array(k);
     for (let i = 0; i < yTrue.length; i++) {
       const c = groups.codes[i]!;
       const y = yTrue[i]!, p = yPred[i]!;
       if (c < 0 || c >= k || Number.isNaN(y) || Number.isNaN(p)) continue;
-      rows[c]!++; gse[c] += (p - y) ** 2; gae[c] += Math.abs(p - y);
+      rows[c]!++; gse[c] += (p - y) ** 2; gae[c] += Math.abs(p - y); gdiff[c] += p - y;
     }
     out.by_group = {};
     groups.labels.forEach((label, c) => {
-      if (rows[c]! > 0) out.by_group![label] = { rows: rows[c]!, rmse: Math.sqrt(gse[c]! / rows[c]!), mae: gae[c]! / rows[c]! };
+      const m = rows[c]!;
+      if (m > 0) out.by_group![label] = { rows: m, rmse: Math.sqrt(gse[c]! / m), mae: gae[c]! / m, bias: gdiff[c]! / m };
     });
   }
   return out;

@@ -7,8 +7,8 @@ import { inputFormat, readCsvTable } from '../../data/index.ts';
 import { resolveModel } from '../../registry/index.ts';
 import type { ObjectStore } from '../../store/index.ts';
 import {
-  modelScorer, monitorColumnSpecs, parseBaselineProfile, profileFromReference, publishDriftMetrics, publishMonitorFailure, renderReport, runMonitor,
-  type BaselineProfile, type MonitorRun,
+  modelScorer, monitorColumnSpecs, openLossEstimator, parseBaselineProfile, profileFromReference, publishDriftMetrics, publishMonitorFailure, renderReport, runMonitor,
+  type BaselineProfile, type EstimatedQuality, type MonitorRun,
 } from '../../monitor/index.ts';
 import { action } from '../context.ts';
 
@@ -53,7 +53,7 @@ export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommand
     const reference = await referenceBaseline(store, opts);
     const { report, baseline, scoring } = await runMonitor({
       store, model: opts.model, input: createReadStream(opts.input, { highWaterMark: 1 << 20 }), source: opts.input, reference, openScorer: modelScorer(store),
-      format: inputFormat(opts.input) ?? 'csv',
+      format: inputFormat(opts.input) ?? 'csv', openEstimator: (mv) => openLossEstimator(store, mv),
     });
     if (opts.report) await writeFile(opts.report, renderReport(report, baseline));
     const published = opts.publish ? await publishDriftMetrics(report, { namespace: opts.namespace }) : null;
@@ -62,6 +62,12 @@ export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommand
     if (opts.publish) await publishMonitorFailure(e, { model: opts.model.split('@')[0]!, source: opts.input, namespace: opts.namespace });
     throw e;
   }
+}
+
+/** One line for an estimate: RMSE with its band, MAE, and the ratio to the test RMSE. */
+export function estimatedLine(e: EstimatedQuality, rows = ''): string {
+  const ratio = e.rmse_ratio === null ? '' : `  (×${e.rmse_ratio.toFixed(2)} test rmse ${e.test_rmse!.toPrecision(4)}: ${e.level})`;
+  return `estimated  rmse ${e.rmse.toPrecision(4)} [${e.rmse_low.toPrecision(4)} – ${e.rmse_high.toPrecision(4)}]  mae ${e.mae.toPrecision(4)}${ratio}${rows}`;
 }
 
 export function registerMonitor(program: Command): void {
@@ -80,6 +86,7 @@ export function registerMonitor(program: Command): void {
         `${report.model.name} v${report.model.version}: ${report.rows} rows, drift share ${(100 * report.drift_share).toFixed(1)}%${report.dataset_drift ? ' — DATASET DRIFT' : ''}`,
         ...report.features.map((x) => `${x.level.padEnd(5)} ${(x.derived ? `${x.name} (derived)` : x.name).padEnd(28)} psi ${f(x.psi)}  ks ${f(x.ks_statistic)}  js ${f(x.js_distance)}  missing ${(100 * x.missing_rate).toFixed(1)}%`),
         ...(report.prediction ? [`${report.prediction.level.padEnd(5)} ${'(prediction)'.padEnd(28)} psi ${f(report.prediction.psi)}  ks ${f(report.prediction.ks_statistic)}`] : []),
+        ...(report.estimated ? [estimatedLine(report.estimated)] : []),
         ...(scoring ? [`predictions: scored here with ${report.model.name} v${report.model.version} (${scoring.scored} rows; ${scoring.refused} refused as batch scoring would, counted as missing)`] : []),
         ...(opts.report ? [`report: ${opts.report}`] : []),
         ...(published ? [`published ${published.datums} datums to ${published.namespace} in ${published.calls} call(s)`] : []),
