@@ -68,10 +68,10 @@ export function qualityBand(sums: LossSums, c: LossCalibrationManifest, test: { 
 /** Indices of the rows with a prediction; undefined when every row has one (no copy needed). */
 function predictedRows(predictions: Float64Array): Int32Array | undefined {
   let n = 0;
-  for (let i = 0; i < predictions.length; i++) if (predictions[i] === predictions[i]) n++;
+  for (let i = 0; i < predictions.length; i++) if (!Number.isNaN(predictions[i]!)) n++;
   if (n === predictions.length) return undefined;
   const out = new Int32Array(n);
-  for (let i = 0, k = 0; i < predictions.length; i++) if (predictions[i] === predictions[i]) out[k++] = i;
+  for (let i = 0, k = 0; i < predictions.length; i++) if (!Number.isNaN(predictions[i]!)) out[k++] = i;
   return out;
 }
 

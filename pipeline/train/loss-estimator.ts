@@ -101,7 +101,7 @@ function scoreHeads(est: ModelConfig, heads: Heads, table: Table, rows?: Int32Ar
   let columns = featureColumns(est, table, heads.codes);
   if (rows) columns = columns.map((c) => Float32Array.from(rows, (r) => c[r]!));
   const n = rows ? rows.length : table.rows;
-  const clip = (v: Float64Array) => v.map((x) => (x > 0 ? x : 0));
+  const clip = (v: Float64Array) => v.map((x) => Math.max(x, 0));
   return { squared: clip(predictTrees(heads.squared, columns, n)), absolute: clip(predictTrees(heads.absolute, columns, n)) };
 }
 
