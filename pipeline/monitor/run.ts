@@ -108,7 +108,8 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
   try {
     estimator = estimates ? await run.openEstimator!(mv) : null;
     const report = await monitorBatch({
-      model: { name: mv.name, version: mv.version }, features, derived, baseline, thresholds: mv.monitoring,
+      model: { name: mv.name, version: mv.version }, features, derived, baseline,
+      thresholds: { psi_warn: mv.monitoring.psi_warn, psi_alert: mv.monitoring.psi_alert, drift_share: mv.monitoring.drift_share },
       chunks: validTables(reader.chunks, run.source), source: run.source,
       predictionColumn: outputColumn, predict,
       estimator: estimator ? { estimator, testRmse: mv.metrics.rmse ?? null, thresholds: mv.monitoring.quality } : undefined,

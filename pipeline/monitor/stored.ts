@@ -47,6 +47,11 @@ export const storedDriftReportSchema = z.object({
   dataset_drift: z.boolean(),
   level,
   lineage: z.object({ manifest: z.string(), input_sha256: z.string(), scored_at: z.string(), refused_rows: z.number() }).optional(),
+  /** The loss estimator's estimate (absent in reports written before it existed; null for a version without one). */
+  estimated: z.object({
+    rows: z.number(), rmse: z.number(), mae: z.number(), rmse_low: z.number(), rmse_high: z.number(), mae_low: z.number(), mae_high: z.number(),
+    test_rmse: stat, rmse_ratio: stat, level: z.enum(['ok', 'warn', 'alert', 'unknown']),
+  }).nullable().optional(),
 });
 
 export type StoredDriftReport = z.infer<typeof storedDriftReportSchema>;
