@@ -99,6 +99,7 @@ export async function copyModelVersion(from: ObjectStore, to: ObjectStore, ref: 
   // Read and verify every small blob before the first write: a bad one leaves the target untouched.
   const artifact = await readArtifact(from, mv.name, mv.artifact.sha256);
   const baseline = mv.baseline ? await readArtifact(from, mv.name, mv.baseline.sha256) : undefined;
+  const lossEstimator = mv.loss_estimator ? await readArtifact(from, mv.name, mv.loss_estimator.artifact.sha256) : undefined;
   const written: string[] = [];
   if (opts.withData && dataset) {
     const have = await to.head(blobKey(dataset.value.version));
@@ -106,7 +107,7 @@ export async function copyModelVersion(from: ObjectStore, to: ObjectStore, ref: 
     await copyBlob(from, to, dataset.value.version, dataset.value.bytes);
     if (!have) written.push(blobKey(dataset.value.version));
   }
-  for (const [ref, body] of [[mv.artifact, artifact], [mv.baseline, baseline]] as const) {
+  for (const [ref, body] of [[mv.artifact, artifact], [mv.baseline, baseline], [mv.loss_estimator?.artifact, lossEstimator]] as const) {
     // Under the model's prefix in the target, whatever the source's layout (a store not yet migrated).
     if (!ref || !body || (await to.head(modelArtifactKey(mv.name, ref.sha256)))) continue;
     await putModelArtifact(to, mv.name, body);

@@ -171,3 +171,14 @@ test('labels for an id the batch scored more than once are ambiguous: counted, n
   assert.equal(doc.labels.ambiguous, perHome.size - single);
   assert.deepEqual(doc.predictions, { rows: 600, ambiguous: 600 - single });
 });
+
+test('models copy carries the loss estimator: the copied version estimates quality as its source does', async () => {
+  const prod = join(dir, 'prod-store');
+  const copy = await runMltk(['--json', 'models', 'copy', 'sap_change@1', '--from', storePath, '--to', prod]);
+  assert.equal(copy.code, 0, copy.stderr);
+  const source = await runMltk(['--store', storePath, '--json', 'monitor', '--model', 'sap_change@1', '--input', join(dir, 'input.csv')]);
+  const copied = await runMltk(['--store', prod, '--json', 'monitor', '--model', 'sap_change@1', '--input', join(dir, 'input.csv')]);
+  assert.equal(copied.code, 0, copied.stderr);
+  assert.deepEqual(JSON.parse(copied.stdout).estimated, JSON.parse(source.stdout).estimated);
+  assert.ok(JSON.parse(copied.stdout).estimated.rmse > 0);
+});
