@@ -6,6 +6,7 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runMltk } from '../testing/cli.ts';
+import { motoUnavailable, startMoto } from '../testing/moto.ts';
 
 function mltk(cwd: string, ...args: string[]) {
   return runMltk(args, { cwd, env: { ...process.env, MLTK_STORE: join(cwd, 'store') } });
@@ -64,6 +65,24 @@ test('`npx mltk --help` prints no npm warning: the project sets only configs npm
     execFile('npx', ['--no-install', 'mltk', '--help'], { cwd: resolve('.') }, (e, _out, err) => (e ? rej(e) : res({ stderr: err })));
   });
   assert.equal(stderr, '');
+});
+
+test('a command against S3 prints nothing the user did not cause (no AWS SDK Node-version warning)', { skip: motoUnavailable() }, async () => {
+  const moto = await startMoto();
+  try {
+    const env = { ...process.env, ...moto.env };
+    delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+    const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
+    const s3 = new S3Client({ endpoint: moto.endpoint, region: 'eu-west-2', forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    await s3.send(new CreateBucketCommand({ Bucket: 'quiet', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
+    s3.destroy();
+    const r = await runMltk(['--store', 's3://quiet', '--json', 'models', 'list'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { models: [] });
+    assert.equal(r.stderr, '');
+  } finally {
+    await moto.stop();
+  }
 });
 
 test('installs never download ONNX Runtime\'s CUDA files: its install script is denied in allowScripts', async () => {

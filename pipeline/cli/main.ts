@@ -12,6 +12,10 @@ import { registerServe } from './commands/serve.ts';
 import { registerUi } from './commands/ui.ts';
 import { registerStore } from './commands/store.ts';
 
+// The AWS SDK warns on every command under Node 20 that its releases after January 2027 need Node 22:
+// the SDK is pinned by package-lock.json, so the warning is not about anything this command does.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export function buildProgram(): Command {
   const program = new Command('mltk')
     .description('Serverless MLOps toolkit: data versions, runs, model registry, training, prediction and monitoring')
