@@ -21,8 +21,12 @@ export interface MotoOptions {
    * IAM simulation follow AWS's rules (see that file), for tests that call `enforceIam()`.
    */
   iam?: boolean;
+  /** Widens moto's check-then-write window of S3 conditional writes (for the test of their atomicity). */
+  raceDelayMs?: number;
 }
 
+/** Always on the server's PYTHONPATH: atomic S3 conditional writes, and the IAM patches when asked. */
+const PATCH_DIR = join(import.meta.dirname, 'moto-s3');
 const IAM_PATCH_DIR = join(import.meta.dirname, 'moto-iam');
 const IAM_PATCH_BANNER = 'mltk-moto-iam: AWS IAM semantics patched';
 
@@ -56,9 +60,12 @@ export async function startMoto(opts: MotoOptions = {}): Promise<MotoServer> {
   if (motoUnavailable()) throw new Error(motoUnavailable());
   const [cmd, ...args] = cachedCommand!;
   const port = await freePort();
-  const env = opts.iam
-    ? { ...process.env, PYTHONPATH: [IAM_PATCH_DIR, process.env.PYTHONPATH].filter(Boolean).join(delimiter) }
-    : process.env;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYTHONPATH: [PATCH_DIR, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+    MLTK_MOTO_IAM: opts.iam ? '1' : '0',
+    MLTK_MOTO_RACE_DELAY_MS: String(opts.raceDelayMs ?? 0),
+  };
   const child: ChildProcess = spawn(cmd!, [...args, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'], env,
   });
