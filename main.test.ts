@@ -88,7 +88,7 @@ for (const branch of allTargets().map((t) => t.branch)) {
     }));
     assert.ok(has(json, 'aws_s3_bucket_notification', { bucket: t.inputs.buckets.data, lambdaFunction: [{ events: ['s3:ObjectCreated:*'], filterPrefix: 'incoming/' }] }));
     assert.ok(has(json, 'aws_lambda_permission', { principal: 's3.amazonaws.com', sourceArn: `arn:aws:s3:::${t.inputs.buckets.data}` }));
-    assert.ok(has(json, 'aws_s3_bucket_notification', { bucket: t.inputs.buckets.predictions, lambdaFunction: [{ events: ['s3:ObjectCreated:*'], filterPrefix: 'predictions/', filterSuffix: '.manifest.json' }] }));
+    assert.ok(has(json, 'aws_s3_bucket_notification', { bucket: t.inputs.buckets.predictions, lambdaFunction: [{ events: ['s3:ObjectCreated:*'], filterPrefix: 'predictions/', filterSuffix: '/manifest.json' }] }));
     assert.ok(has(json, 'aws_lambda_permission', { statementId: 'AllowS3PredictionsBucket', principal: 's3.amazonaws.com', sourceArn: `arn:aws:s3:::${t.inputs.buckets.predictions}` }));
     assert.ok(has(json, 'aws_apigatewayv2_integration', { integrationType: 'AWS_PROXY', payloadFormatVersion: '2.0' }));
     assert.ok(has(json, 'aws_apigatewayv2_route', { routeKey: 'POST /predict' }));

@@ -93,8 +93,8 @@ test('bundled predict handler scores an S3 ObjectCreated event, then the bundled
   const event = { Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'data' }, object: { key: 'incoming/2026/batch.csv', size: withBad.length } } }] };
   await invoke('predict', event, { ...moto.env, MLTK_PREDICTIONS_BUCKET: 'preds' });
   const get = async (Key: string) => String(await (await s3.send(new GetObjectCommand({ Bucket: 'preds', Key }))).Body!.transformToString());
-  const preds = (await get('predictions/2026/batch.csv')).trimEnd().split('\n');
-  const errors = (await get('predictions/2026/batch.errors.csv')).trimEnd().split('\n');
+  const preds = (await get('predictions/2026/batch.csv/predictions.csv')).trimEnd().split('\n');
+  const errors = (await get('predictions/2026/batch.csv/errors.csv')).trimEnd().split('\n');
   assert.equal(preds[0], 'home_id,predicted_heat_change,model_name,model_version');
   assert.equal(preds.length - 1, lines.length - 2, 'every good row scored');
   assert.match(errors[1]!, /^6,property_type,/);
@@ -104,7 +104,7 @@ test('bundled predict handler scores an S3 ObjectCreated event, then the bundled
   const monitorEnv = { ...moto.env, MLTK_DATA_BUCKET: 'data', MLTK_PREDICTIONS_BUCKET: 'preds', MLTK_METRIC_NAMESPACE: 'mltk/heat_change' };
   const result = await invoke('monitor', { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }, monitorEnv) as { monitored: { status: string }[] };
   assert.deepEqual(result.monitored.map((m) => m.status), ['monitored']);
-  const report = JSON.parse(await get('monitoring/2026/batch.drift.json'));
+  const report = JSON.parse(await get('monitoring/2026/batch.csv/drift.json'));
   assert.equal(report.model.name, 'heat_change');
   assert.equal(report.rows, lines.length - 1);
   const metrics = await new CloudWatchClient({}).send(new ListMetricsCommand({ Namespace: 'mltk/heat_change', MetricName: 'DriftShare' }));

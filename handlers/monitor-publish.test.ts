@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetMetricStatisticsCommand, ListMetricsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { metricsClient, metricsKey, publishedKey, reportKey } from '../pipeline/monitor/index.ts';
+import { manifestKey, metricsClient, metricsKey, publishedKey, reportKey } from '../pipeline/monitor/index.ts';
 import { registerMonitoredModel } from '../pipeline/monitor/testmodel.ts';
 import { loadModelVersion, scoreObject, type LoadedModel } from '../pipeline/predict/index.ts';
 import { synthCsv } from '../pipeline/predict/testdata.ts';
@@ -47,12 +47,12 @@ const env = (namespace: string) => ({
 
 /** What the predict Lambda does with an input under incoming/: outputs and the lineage manifest. */
 async function landAndScore(path: string, seed: number): Promise<void> {
-  await data.put(`incoming/${path}.csv`, await synthCsv(120, seed));
-  await scoreObject(model, { store: data, key: `incoming/${path}.csv` }, preds);
+  await data.put(`incoming/${path}`, await synthCsv(120, seed));
+  await scoreObject(model, { store: data, key: `incoming/${path}` }, preds);
 }
 
 const manifestEvent = (path: string) => ({
-  Records: [{ s3: { bucket: { name: 'pred-bucket' }, object: { key: `predictions/${path}.manifest.json` } } }],
+  Records: [{ s3: { bucket: { name: 'pred-bucket' }, object: { key: manifestKey(path) } } }],
 });
 const sweep = { 'detail-type': 'Scheduled Event' };
 
@@ -65,7 +65,7 @@ const unavailable = {
 } as const;
 
 async function monitoringKeys(path: string): Promise<string[]> {
-  return (await preds.list(`monitoring/${path}.`)).map((k) => k.slice(`monitoring/${path}`.length)).sort();
+  return (await preds.list(`monitoring/${path}/`)).map((k) => k.slice(`monitoring/${path}/`.length)).sort();
 }
 
 /** How many RowsMonitored datums CloudWatch holds in `namespace` (dimensions Model and Version). */
@@ -136,52 +136,52 @@ test(
   { skip },
   async () => {
     const ns = 'mltk-test/retry';
-    await landAndScore('2026/03/01/a', 301);
-    await landAndScore('2026/03/02/b', 302);
+    await landAndScore('2026/03/01/a.csv', 301);
+    await landAndScore('2026/03/02/b.csv', 302);
     let refused = 0;
     proxy.rule = (req) => {
       if (!isPutMetricData(req)) return { action: 'forward' };
       refused++;
       return unavailable;
     };
-    const first = await withEnv(env(ns), () => handler(manifestEvent('2026/03/01/a')));
+    const first = await withEnv(env(ns), () => handler(manifestEvent('2026/03/01/a.csv')));
     assert.equal(first.monitored[0]?.status, 'failed', JSON.stringify(first));
     assert.match(
       first.monitored[0]?.status === 'failed' ? first.monitored[0].error : '',
-      /cloudwatch:PutMetricData to namespace "mltk-test\/retry" failed \(call 1 of 1\): Internal service error \(its metrics are stored in s3:\/\/pred-bucket\/monitoring\/2026\/03\/01\/a.metrics.json; the hourly run publishes them again\)/,
+      /cloudwatch:PutMetricData to namespace "mltk-test\/retry" failed \(call 1 of 1\): Internal service error \(its metrics are stored in s3:\/\/pred-bucket\/monitoring\/2026\/03\/01\/a.csv\/metrics.json; the hourly run publishes them again\)/,
     );
     assert.ok(refused >= 2, `the SDK retried the failed call (${refused} attempts refused)`);
     assert.deepEqual(
-      await monitoringKeys('2026/03/01/a'),
-      ['.drift.html', '.drift.json', '.metrics.json'],
+      await monitoringKeys('2026/03/01/a.csv'),
+      ['drift.html', 'drift.json', 'metrics.json'],
       'a report and the datums, no published marker',
     );
     assert.deepEqual(await metricNames(ns), [], 'CloudWatch has nothing for it');
 
     // CloudWatch is back; a newer batch is monitored on its event: the failed one still counts as not monitored.
     proxy.rule = () => ({ action: 'forward' });
-    const second = await withEnv(env(ns), () => handler(manifestEvent('2026/03/02/b')));
+    const second = await withEnv(env(ns), () => handler(manifestEvent('2026/03/02/b.csv')));
     assert.deepEqual(
       second.monitored.map((m) => m.status),
       ['monitored'],
     );
     assert.equal(await samples(ns), 1);
 
-    const stored = JSON.parse(String(await preds.get(metricsKey('2026/03/01/a'))));
+    const stored = JSON.parse(String(await preds.get(metricsKey('2026/03/01/a.csv'))));
     const swept = await withEnv(env(ns), () => handler(sweep));
     assert.deepEqual(
       swept.monitored.map((m) => [m.path, m.status, m.status === 'monitored' && m.republished]),
-      [['2026/03/01/a', 'monitored', true]],
+      [['2026/03/01/a.csv', 'monitored', true]],
     );
-    assert.ok(await preds.head(publishedKey('2026/03/01/a')));
+    assert.ok(await preds.head(publishedKey('2026/03/01/a.csv')));
     assert.equal(await samples(ns), 2);
     // Published as computed the first time: same datums, same timestamps, same report.
-    assert.deepEqual(JSON.parse(String(await preds.get(metricsKey('2026/03/01/a')))), stored);
-    const report = JSON.parse(String(await preds.get(reportKey('2026/03/01/a'))));
+    assert.deepEqual(JSON.parse(String(await preds.get(metricsKey('2026/03/01/a.csv')))), stored);
+    const report = JSON.parse(String(await preds.get(reportKey('2026/03/01/a.csv'))));
     assert.equal(stored.datums[0].Timestamp, report.generated_at);
     assert.deepEqual((await withEnv(env(ns), () => handler(sweep))).monitored, [], 'nothing left to do');
     assert.deepEqual(
-      (await withEnv(env(ns), () => handler(manifestEvent('2026/03/01/a')))).monitored.map((m) => m.status),
+      (await withEnv(env(ns), () => handler(manifestEvent('2026/03/01/a.csv')))).monitored.map((m) => m.status),
       ['skipped'],
       'a redelivered event changes nothing',
     );
@@ -214,28 +214,28 @@ const killPoints: {
 }[] = [
   {
     name: 'after the report, before its datums are stored',
-    hold: (req, path) => req.method === 'PUT' && req.path.includes(`/monitoring/${path}.metrics.json`) && 'before',
-    left: ['.drift.html', '.drift.json'],
+    hold: (req, path) => req.method === 'PUT' && req.path.includes(`/${metricsKey(path)}`) && 'before',
+    left: ['drift.html', 'drift.json'],
     samples: 1,
   },
   {
     name: 'after the datums are stored, before CloudWatch has them',
     hold: (req) => isPutMetricData(req) && 'before',
-    left: ['.drift.html', '.drift.json', '.metrics.json'],
+    left: ['drift.html', 'drift.json', 'metrics.json'],
     samples: 1,
   },
   {
     name: 'after CloudWatch took the datums, before the published marker',
     hold: (req) => isPutMetricData(req) && 'after',
     // The datums are sent again: twice at the same timestamps (Maximum and Average unchanged).
-    left: ['.drift.html', '.drift.json', '.metrics.json'],
+    left: ['drift.html', 'drift.json', 'metrics.json'],
     samples: 2,
   },
 ];
 
 for (const [i, point] of killPoints.entries()) {
   test(`kill -9 ${point.name}: the next hourly run finishes the batch`, { skip }, async () => {
-    const path = `2026/04/0${i + 1}/killed`;
+    const path = `2026/04/0${i + 1}/killed.csv`;
     const ns = `mltk-test/kill-${i}`;
     await landAndScore(path, 400 + i);
     proxy.rule = (req) => {
@@ -255,7 +255,7 @@ for (const [i, point] of killPoints.entries()) {
       [[path, 'monitored']],
       JSON.stringify(swept),
     );
-    assert.deepEqual(await monitoringKeys(path), ['.drift.html', '.drift.json', '.metrics.json', '.published.json']);
+    assert.deepEqual(await monitoringKeys(path), ['drift.html', 'drift.json', 'metrics.json', 'published.json']);
     assert.equal(await samples(ns), point.samples);
     assert.deepEqual((await withEnv(env(ns), () => handler(sweep))).monitored, []);
   });

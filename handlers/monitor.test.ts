@@ -26,8 +26,8 @@ async function metricNames(namespace: string): Promise<string[]> {
 
 /** What the predict Lambda does with an input that lands under incoming/: the real outputs and lineage manifest. */
 async function landAndScore(path: string, csv: string, model = champion): Promise<void> {
-  await data.put(`incoming/${path}.csv`, csv);
-  await scoreObject(model, { store: data, key: `incoming/${path}.csv` }, preds);
+  await data.put(`incoming/${path}`, csv);
+  await scoreObject(model, { store: data, key: `incoming/${path}` }, preds);
 }
 
 const created = (...keys: string[]) => ({ Records: keys.map((key) => ({ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'pred-bucket' }, object: { key } } })) });
@@ -62,20 +62,20 @@ after(async () => {
 
 test('a lineage manifest event: the input is read from the data bucket, scored by the version that scored it, reported under monitoring/ and published', { skip }, async () => {
   const { csv, refused } = withRefusedRows(shiftSap((await synthCsv(3000, 21)).toString(), -30));
-  await landAndScore('2026/01/05/batch', csv);
-  const res = await handler(created('predictions/2026/01/05/batch.manifest.json'));
+  await landAndScore('2026/01/05/batch.csv', csv);
+  const res = await handler(created('predictions/2026/01/05/batch.csv/manifest.json'));
   assert.deepEqual(res.monitored.map((m) => m.status), ['monitored'], JSON.stringify(res));
-  const report = JSON.parse((await preds.get('monitoring/2026/01/05/batch.drift.json')).toString());
+  const report = JSON.parse((await preds.get('monitoring/2026/01/05/batch.csv/drift.json')).toString());
   assert.equal(report.rows, 3000);
   assert.equal(report.input, 's3://data-bucket/incoming/2026/01/05/batch.csv');
   assert.deepEqual(report.model, { name: 'sap_change', version: 1 });
   assert.ok(report.drifted_features.includes('current_sap'), report.drifted_features.join(','));
   assert.equal(report.prediction.level, 'alert');
   assert.equal(report.prediction.missing_rate, refused / 3000);
-  assert.equal(report.lineage.manifest, 's3://pred-bucket/predictions/2026/01/05/batch.manifest.json');
+  assert.equal(report.lineage.manifest, 's3://pred-bucket/predictions/2026/01/05/batch.csv/manifest.json');
   assert.equal(report.lineage.refused_rows, refused);
-  assert.deepEqual(await readDriftReport(preds, '2026/01/05/batch'), report, 'the stored report reads back through its schema unchanged');
-  assert.match((await preds.get('monitoring/2026/01/05/batch.drift.html')).toString(), /^<!doctype html>/);
+  assert.deepEqual(await readDriftReport(preds, '2026/01/05/batch.csv'), report, 'the stored report reads back through its schema unchanged');
+  assert.match((await preds.get('monitoring/2026/01/05/batch.csv/drift.html')).toString(), /^<!doctype html>/);
   assert.deepEqual(await metricNames('mltk/sap_change'), ['DriftShare', 'FeatureKS', 'FeaturePSI', 'MissingRate', 'PredictionPSI', 'RowsMonitored']);
 });
 
@@ -83,28 +83,41 @@ test('a JSON-lines batch is monitored as the predict Lambda scored it', { skip }
   const { csv, refused } = withRefusedRows((await synthCsv(1200, 26)).toString());
   await data.put('incoming/2026/01/04/batch.jsonl', toJsonLines(csv, champion.signature.features));
   await scoreObject(champion, { store: data, key: 'incoming/2026/01/04/batch.jsonl' }, preds);
-  const res = await handler(created('predictions/2026/01/04/batch.manifest.json'));
+  const res = await handler(created('predictions/2026/01/04/batch.jsonl/manifest.json'));
   assert.deepEqual(res.monitored.map((m) => m.status), ['monitored'], JSON.stringify(res));
-  const report = JSON.parse((await preds.get('monitoring/2026/01/04/batch.drift.json')).toString());
+  const report = JSON.parse((await preds.get('monitoring/2026/01/04/batch.jsonl/drift.json')).toString());
   assert.equal(report.input, 's3://data-bucket/incoming/2026/01/04/batch.jsonl');
   assert.equal(report.rows, 1200);
   assert.equal(report.lineage.refused_rows, refused);
   assert.equal(report.prediction.missing_rate, refused / 1200);
 });
 
+test('inputs that differ only by extension are two batches, each with its own report', { skip }, async () => {
+  const csv = (await synthCsv(300, 27)).toString();
+  await landAndScore('2025/12/31/same.csv', csv);
+  await data.put('incoming/2025/12/31/same.jsonl', toJsonLines(shiftSap(csv, -30), champion.signature.features));
+  await scoreObject(champion, { store: data, key: 'incoming/2025/12/31/same.jsonl' }, preds);
+  const res = await handler(created('predictions/2025/12/31/same.csv/manifest.json', 'predictions/2025/12/31/same.jsonl/manifest.json'));
+  assert.deepEqual(res.monitored.map((m) => [m.path, m.status]), [['2025/12/31/same.csv', 'monitored'], ['2025/12/31/same.jsonl', 'monitored']]);
+  const report = async (path: string) => JSON.parse(String(await preds.get(`monitoring/${path}/drift.json`)));
+  const [a, b] = [await report('2025/12/31/same.csv'), await report('2025/12/31/same.jsonl')];
+  assert.deepEqual([a.input, b.input], ['s3://data-bucket/incoming/2025/12/31/same.csv', 's3://data-bucket/incoming/2025/12/31/same.jsonl']);
+  assert.deepEqual([a.prediction.level, b.prediction.level], ['ok', 'alert']);
+});
+
 test('the predictions object names its batch too; errors files, inputs and reports name none', { skip }, async () => {
-  const res = await handler(created('predictions/2026/01/05/batch.csv', 'predictions/2026/01/05/batch.errors.csv', 'monitoring/2026/01/05/batch.drift.json', 'incoming/2026/01/05/batch.csv'));
+  const res = await handler(created('predictions/2026/01/05/batch.csv/predictions.csv', 'predictions/2026/01/05/batch.csv/errors.csv', 'monitoring/2026/01/05/batch.csv/drift.json', 'incoming/2026/01/05/batch.csv'));
   // The batch is the one the first test monitored: named, and recognised as done (S3 delivers at least once).
-  assert.deepEqual(res.monitored.map((m) => [m.path, m.status]), [['2026/01/05/batch', 'skipped']]);
+  assert.deepEqual(res.monitored.map((m) => [m.path, m.status]), [['2026/01/05/batch.csv', 'skipped']]);
   assert.match(res.monitored[0]?.status === 'skipped' ? res.monitored[0].reason : '', /^already monitored: its metrics were published at /);
 });
 
 test('a scheduled run monitors only the batches scored after the last monitored one', { skip }, async () => {
-  await landAndScore('2026/01/06/batch', (await synthCsv(800, 22)).toString());
-  await landAndScore('2026/01/07/batch', (await synthCsv(800, 23)).toString());
+  await landAndScore('2026/01/06/batch.csv', (await synthCsv(800, 22)).toString());
+  await landAndScore('2026/01/07/batch.csv', (await synthCsv(800, 23)).toString());
   const res = await handler({ 'detail-type': 'Scheduled Event', source: 'aws.events' });
-  assert.deepEqual(res.monitored.map((m) => [m.path, m.status]), [['2026/01/06/batch', 'monitored'], ['2026/01/07/batch', 'monitored']]);
-  const report = JSON.parse((await preds.get('monitoring/2026/01/07/batch.drift.json')).toString());
+  assert.deepEqual(res.monitored.map((m) => [m.path, m.status]), [['2026/01/06/batch.csv', 'monitored'], ['2026/01/07/batch.csv', 'monitored']]);
+  const report = JSON.parse((await preds.get('monitoring/2026/01/07/batch.csv/drift.json')).toString());
   assert.equal(report.rows, 800);
   assert.equal(report.prediction.level, 'ok');
   assert.deepEqual((await handler({ 'detail-type': 'Scheduled Event' })).monitored, []);
@@ -112,19 +125,19 @@ test('a scheduled run monitors only the batches scored after the last monitored 
 
 test('bad batches write nothing, publish only MonitorFailures, and the error names the object', { skip }, async () => {
   const good = (await synthCsv(50, 24)).toString();
-  await landAndScore('bad/missing', good.replace(',current_sap,', ',sap_now,'));
-  await landAndScore('bad/type', good.replace(/\n([^,]*,[^,]*,[^,]*,[^,]*),[^,]*,/, '\n$1,abc,'));
-  await landAndScore('bad/empty', `${good.split('\n')[0]}\n`);
-  await landAndScore('bad/changed', good);
+  await landAndScore('bad/missing.csv', good.replace(',current_sap,', ',sap_now,'));
+  await landAndScore('bad/type.csv', good.replace(/\n([^,]*,[^,]*,[^,]*,[^,]*),[^,]*,/, '\n$1,abc,'));
+  await landAndScore('bad/empty.csv', `${good.split('\n')[0]}\n`);
+  await landAndScore('bad/changed.csv', good);
   await data.put('incoming/bad/changed.csv', good.replace(/\n[^\n]*\n$/, '\n'));
-  await preds.put('predictions/bad/unscored.csv', 'home_id,predicted_sap_change,model_name,model_version\n');
+  await preds.put('predictions/bad/unscored.csv/predictions.csv', 'home_id,predicted_sap_change,model_name,model_version\n');
   process.env.MLTK_METRIC_NAMESPACE = 'mltk-test/bad';
   lines.length = 0;
-  const res = await handler(created(...['missing', 'type', 'empty', 'changed'].map((p) => `predictions/bad/${p}.manifest.json`), 'predictions/bad/unscored.csv'));
+  const res = await handler(created(...['missing', 'type', 'empty', 'changed'].map((p) => `predictions/bad/${p}.csv/manifest.json`), 'predictions/bad/unscored.csv/predictions.csv'));
   process.env.MLTK_METRIC_NAMESPACE = 'mltk/sap_change';
   assert.deepEqual(res.monitored.map((m) => m.status), ['failed', 'failed', 'failed', 'failed', 'skipped']);
   const errors = res.monitored.map((m) => (m.status === 'failed' ? m.error : ''));
-  assert.match(errors[0]!, /pred-bucket\/predictions\/bad\/missing.manifest.json: the scorer rejected s3:\/\/data-bucket\/incoming\/bad\/missing.csv whole \(.*missing column "current_sap"/);
+  assert.match(errors[0]!, /pred-bucket\/predictions\/bad\/missing.csv\/manifest.json: the scorer rejected s3:\/\/data-bucket\/incoming\/bad\/missing.csv whole \(.*missing column "current_sap"/);
   assert.match(errors[1]!, /^s3:\/\/data-bucket\/incoming\/bad\/type.csv: 1 bad value in rows .*"total_floor_area": expected a number, got "abc"/);
   assert.match(errors[2]!, /^s3:\/\/data-bucket\/incoming\/bad\/empty.csv: no rows to monitor/);
   assert.match(errors[3]!, /^s3:\/\/data-bucket\/incoming\/bad\/changed.csv changed since it was scored/);
@@ -136,8 +149,8 @@ test('bad batches write nothing, publish only MonitorFailures, and the error nam
 });
 
 test('a batch scored by a version without a baseline profile is refused by name', { skip }, async () => {
-  await landAndScore('2026/02/01/batch', (await synthCsv(100, 25)).toString(), unprofiled);
-  const res = await handler(created('predictions/2026/02/01/batch.manifest.json'));
+  await landAndScore('2026/02/01/batch.csv', (await synthCsv(100, 25)).toString(), unprofiled);
+  const res = await handler(created('predictions/2026/02/01/batch.csv/manifest.json'));
   assert.match(res.monitored[0]!.status === 'failed' ? res.monitored[0]!.error : '', /model sap_change v2 has no baseline profile/);
 });
 

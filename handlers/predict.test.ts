@@ -126,24 +126,23 @@ test('S3 ObjectCreated under incoming/ → predictions and errors objects in the
   const out = openStore('s3://mltk-predictions');
   const keys = await out.list('');
   assert.deepEqual(keys, [
-    'predictions/2024 q1/homes.csv', 'predictions/2024 q1/homes.errors.csv', 'predictions/2024 q1/homes.manifest.json',
-    'predictions/2024 q1/more.csv', 'predictions/2024 q1/more.errors.csv', 'predictions/2024 q1/more.manifest.json',
+    ...['homes.csv', 'more.jsonl'].flatMap((input) => ['errors.csv', 'manifest.json', 'predictions.csv'].map((f) => `predictions/2024 q1/${input}/${f}`)),
   ]);
-  const preds = String(await out.get('predictions/2024 q1/homes.csv')).trimEnd().split('\n');
+  const preds = String(await out.get('predictions/2024 q1/homes.csv/predictions.csv')).trimEnd().split('\n');
   assert.equal(preds[0], 'home_id,predicted_sap_change,model_name,model_version');
   assert.equal(preds.length - 1, 497);
   assert.ok(preds.slice(1).every((l) => /^[^,]+,-?\d+(\.\d+)?,sap_change,1$/.test(l)));
-  const errors = String(await out.get('predictions/2024 q1/homes.errors.csv'));
+  const errors = String(await out.get('predictions/2024 q1/homes.csv/errors.csv'));
   assert.match(errors, /^row,field,reason\n2,glazing,"?value ""quadruple"" is not one of/);
   assert.match(errors, /^9,[a-z_]+,"?expected a number, got ""maybe"""?$/m);
   assert.match(errors, /^14,\(row\),"expected 26 fields as in the header, found 29"$/m);
-  const manifest = JSON.parse(String(await out.get('predictions/2024 q1/homes.manifest.json')));
+  const manifest = JSON.parse(String(await out.get('predictions/2024 q1/homes.csv/manifest.json')));
   assert.equal(manifest.model.version, 1);
   assert.match(manifest.input.sha256, /^[0-9a-f]{64}$/);
 
   // A redelivered notification (S3 delivers at least once) rewrites the same keys with the same bytes.
-  const before = await out.get('predictions/2024 q1/homes.csv');
+  const before = await out.get('predictions/2024 q1/homes.csv/predictions.csv');
   await captureStdout(() => handler({ Records: [record(key)] }, { awsRequestId: 'batch-2' }));
   assert.deepEqual(await out.list(''), keys);
-  assert.deepEqual(await out.get('predictions/2024 q1/homes.csv'), before);
+  assert.deepEqual(await out.get('predictions/2024 q1/homes.csv/predictions.csv'), before);
 });

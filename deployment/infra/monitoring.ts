@@ -8,13 +8,14 @@ import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification/index.js';
+import { BATCH_FILES } from '../../pipeline/monitor/index.ts';
 import { ImageFunction, type ImageFunctionSettings } from './image-function.ts';
 import type { TargetBuckets } from './inputs.ts';
 import { INCOMING_PREFIX, MONITORING_PREFIX, PREDICTIONS_PREFIX, modelPrefix } from '../../pipeline/store/index.ts';
 import { bucketArn, listBuckets, readUnder, writeUnder } from './iam.ts';
 
 /** The predict Lambda writes a batch's lineage manifest last: its arrival means the batch is complete. */
-export const MANIFEST_SUFFIX = '.manifest.json';
+export const MANIFEST_SUFFIX = `/${BATCH_FILES.manifest}`;
 
 export interface DriftMonitorProps extends ImageFunctionSettings {
   buckets: TargetBuckets;

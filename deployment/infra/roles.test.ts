@@ -15,8 +15,9 @@ import { Testing } from 'cdktf';
 import { CreateBucketCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type CloudWatchClient, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AccessDeniedError } from '../../pipeline/errors/index.ts';
-import { metricsClient, publishedKey } from '../../pipeline/monitor/index.ts';
+import { manifestKey, metricsClient, publishedKey, reportKey } from '../../pipeline/monitor/index.ts';
 import { registerMonitoredModel, withRefusedRows } from '../../pipeline/monitor/testmodel.ts';
+import { outputKeys } from '../../pipeline/predict/index.ts';
 import { httpEvent, synthCsv } from '../../pipeline/predict/testdata.ts';
 import { makeS3Client, S3Store, type ObjectStore } from '../../pipeline/store/index.ts';
 import { motoUnavailable, startMoto, type MotoServer } from '../../pipeline/testing/moto.ts';
@@ -134,10 +135,10 @@ const predictSteps: Step[] = [
         ['rejected'],
         JSON.stringify(res),
       );
-      assert.match(String(await preds.get('predictions/2026/01/03/c-rejected.errors.csv')), /missing column/);
-      assert.equal(String(await preds.get('predictions/2026/01/03/c-rejected.csv')).split('\n').length, 2);
+      assert.match(String(await preds.get(outputKeys('incoming/2026/01/03/c-rejected.csv').errors)), /missing column/);
+      assert.equal(String(await preds.get(outputKeys('incoming/2026/01/03/c-rejected.csv').predictions)).split('\n').length, 2);
       assert.equal(
-        JSON.parse(String(await preds.get('predictions/2026/01/03/c-rejected.manifest.json'))).status,
+        JSON.parse(String(await preds.get(outputKeys('incoming/2026/01/03/c-rejected.csv').manifest))).status,
         'rejected',
       );
     },
@@ -183,7 +184,7 @@ const predictSteps: Step[] = [
   },
 ];
 
-const manifest = async (path: string) => JSON.parse(String(await preds.get(`predictions/${path}.manifest.json`)));
+const manifest = async (path: string) => JSON.parse(String(await preds.get(manifestKey(path))));
 const metricNames = async (namespace: string) =>
   [
     ...new Set(
@@ -199,13 +200,13 @@ const monitorSteps: Step[] = [
       asFunction(monitorFn.environment, s, async () => {
         const res = await (
           await monitorHandler()
-        )(s3Event(buckets.predictions, 'predictions/2026/01/01/a-good.manifest.json'));
+        )(s3Event(buckets.predictions, manifestKey('2026/01/01/a-good.csv')));
         assert.deepEqual(
           res.monitored.map((m: any) => m.status),
           ['monitored'],
           JSON.stringify(res),
         );
-        assert.ok(await preds.head('monitoring/2026/01/01/a-good.drift.json'));
+        assert.ok(await preds.head(reportKey('2026/01/01/a-good.csv')));
         assert.ok((await metricNames(monitorFn.environment.MLTK_METRIC_NAMESPACE!)).includes('DriftShare'));
       }),
   },
@@ -217,8 +218,8 @@ const monitorSteps: Step[] = [
         assert.deepEqual(
           res.monitored.map((m: any) => [m.path, m.status]),
           [
-            ['2026/01/02/b-bad-rows', 'monitored'],
-            ['2026/01/03/c-rejected', 'failed'],
+            ['2026/01/02/b-bad-rows.csv', 'monitored'],
+            ['2026/01/03/c-rejected.csv', 'failed'],
           ],
           JSON.stringify(res),
         );
@@ -228,12 +229,12 @@ const monitorSteps: Step[] = [
   {
     name: 'a batch whose publish did not finish is published from its stored datums by the next sweep',
     run: async (s) => {
-      await preds.delete(publishedKey('2026/01/01/a-good')); // as a crash between the publish and its marker leaves it
+      await preds.delete(publishedKey('2026/01/01/a-good.csv')); // as a crash between the publish and its marker leaves it
       const res = await asFunction(monitorFn.environment, s, async () =>
         (await monitorHandler())({ 'detail-type': 'Scheduled Event' }),
       );
       const outcomes = res.monitored.map((m: any) => [m.path, m.status, m.republished]);
-      assert.deepEqual(outcomes[0], ['2026/01/01/a-good', 'monitored', true], JSON.stringify(res));
+      assert.deepEqual(outcomes[0], ['2026/01/01/a-good.csv', 'monitored', true], JSON.stringify(res));
     },
   },
   {
@@ -242,7 +243,7 @@ const monitorSteps: Step[] = [
       asFunction(monitorFn.environment, s, async () => {
         const res = await (
           await monitorHandler()
-        )(s3Event(buckets.predictions, 'predictions/2025/12/01/gone.manifest.json'));
+        )(s3Event(buckets.predictions, manifestKey('2025/12/01/gone.csv')));
         assert.match(res.monitored[0]?.error ?? JSON.stringify(res), /no object at "incoming\/2025\/12\/01\/gone.csv"/);
       }),
   },
@@ -252,7 +253,7 @@ const monitorSteps: Step[] = [
       asFunction(monitorFn.environment, s, async () => {
         const res = await (
           await monitorHandler()
-        )(s3Event(buckets.predictions, 'predictions/2025/12/02/v99.manifest.json'));
+        )(s3Event(buckets.predictions, manifestKey('2025/12/02/v99.csv')));
         assert.match(res.monitored[0]?.error ?? JSON.stringify(res), /model sap_change has no version 99/);
       }),
   },
@@ -328,9 +329,9 @@ after(async () => {
 test('the prediction and monitor roles each let their handler do its whole job (IAM enforced)', { skip }, async () => {
   assert.equal(await firstFailure(predictSteps, sessions.get(predictFn.functionName)!), undefined);
   // Batches the monitor must refuse by name: an input deleted after scoring, a version the registry never had.
-  const gone = await manifest('2026/01/01/a-good');
+  const gone = await manifest('2026/01/01/a-good.csv');
   await preds.put(
-    'predictions/2025/12/01/gone.manifest.json',
+    manifestKey('2025/12/01/gone.csv'),
     JSON.stringify({
       ...gone,
       input_key: 'incoming/2025/12/01/gone.csv',
@@ -338,7 +339,7 @@ test('the prediction and monitor roles each let their handler do its whole job (
     }),
   );
   await preds.put(
-    'predictions/2025/12/02/v99.manifest.json',
+    manifestKey('2025/12/02/v99.csv'),
     JSON.stringify({ ...gone, model: { ...gone.model, version: 99 } }),
   );
   await resetMonitoring();

@@ -20,7 +20,7 @@ export { chunkPredictor, modelScorer, type ChunkScorer, type ChunkPredictor } fr
 export { runMonitor, loadBaseline, monitorColumnSpecs, type MonitorRun, type MonitorResult } from './run.ts';
 export { monitorBatchObject, pendingBatches, type ObjectOutcome, type ObjectRunDeps } from './objects.ts';
 export {
-  lineageSchema, predictionPath, manifestKey, reportKey, reportHtmlKey, metricsKey, publishedKey, INCOMING_PREFIX, PREDICTIONS_PREFIX, REPORT_PREFIX, type Lineage,
+  lineageSchema, predictionPath, reportPath, BATCH_FILES, manifestKey, reportKey, reportHtmlKey, metricsKey, publishedKey, INCOMING_PREFIX, PREDICTIONS_PREFIX, REPORT_PREFIX, type Lineage,
 } from './lineage.ts';
 export {
   storedDriftReportSchema, listDriftReportPaths, listScoredBatchPaths, readDriftReport, readLineage,

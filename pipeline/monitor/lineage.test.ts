@@ -1,24 +1,38 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { outputKeys, INCOMING_PREFIX as PREDICT_INCOMING, PREDICTIONS_PREFIX as PREDICT_PREDICTIONS } from '../predict/index.ts';
-import { INCOMING_PREFIX, PREDICTIONS_PREFIX, lineageSchema, manifestKey, predictionPath, reportKey } from './lineage.ts';
+import { outputKeys, OUTPUT_FILES, INCOMING_PREFIX as PREDICT_INCOMING, PREDICTIONS_PREFIX as PREDICT_PREDICTIONS } from '../predict/index.ts';
+import {
+  BATCH_FILES, INCOMING_PREFIX, PREDICTIONS_PREFIX, lineageSchema, manifestKey, metricsKey, predictionPath, publishedKey,
+  reportHtmlKey, reportKey,
+} from './lineage.ts';
 
-test('the key layout is pipeline/predict\'s: manifest and predictions name the batch, the errors file does not', () => {
+test('the key layout is pipeline/predict\'s: each input its own folder; manifest and predictions name the batch', () => {
   assert.equal(INCOMING_PREFIX, PREDICT_INCOMING);
   assert.equal(PREDICTIONS_PREFIX, PREDICT_PREDICTIONS);
-  for (const input of ['incoming/batch.csv', 'incoming/2026/01/05/a b.CSV', 'incoming/x.errors.csv', 'incoming/j.jsonl']) {
+  assert.deepEqual(OUTPUT_FILES, { predictions: BATCH_FILES.predictions, errors: BATCH_FILES.errors, manifest: BATCH_FILES.manifest });
+  const inputs = ['incoming/batch.csv', 'incoming/2026/01/05/a b.CSV', 'incoming/x.errors.csv', 'incoming/j.jsonl', 'incoming/j.ndjson',
+    'incoming/y.csv', 'incoming/y.jsonl', 'incoming/x.csv', 'incoming/x.CSV', 'incoming/a.csv/predictions.csv'];
+  const paths = new Set<string>();
+  for (const input of inputs) {
     const keys = outputKeys(input);
     const path = predictionPath(keys.manifest)!;
+    assert.equal(path, input.slice(INCOMING_PREFIX.length), 'the batch path is the input key under incoming/');
     assert.equal(manifestKey(path), keys.manifest);
+    assert.equal(predictionPath(keys.predictions), path, input);
     assert.equal(predictionPath(keys.errors), undefined, input);
-    // An input named *.errors.csv has predictions that look like an errors file: its manifest still names it.
-    assert.equal(predictionPath(keys.predictions), input.endsWith('.errors.csv') ? undefined : path, input);
+    paths.add(path);
+    const monitoring = [reportKey(path), reportHtmlKey(path), metricsKey(path), publishedKey(path)];
+    assert.ok(monitoring.every((k) => k.startsWith(`monitoring/${path}/`)), monitoring.join());
   }
-  assert.equal(reportKey('2026/01/05/batch'), 'monitoring/2026/01/05/batch.drift.json');
-  for (const other of ['monitoring/a.drift.json', 'incoming/a.csv', 'predictions/a.json', 'predictions/a.errors.csv']) assert.equal(predictionPath(other), undefined, other);
+  assert.equal(paths.size, inputs.length, 'no two inputs share a batch');
+  assert.equal(reportKey('2026/01/05/batch.csv'), 'monitoring/2026/01/05/batch.csv/drift.json');
+  for (const other of ['monitoring/a.csv/drift.json', 'incoming/a.csv', 'predictions/a.json/manifest.json', 'predictions/a.csv/errors.csv', 'predictions/manifest.json']) {
+    assert.equal(predictionPath(other), undefined, other);
+  }
 });
 
 test('a lineage manifest without the input hash or model version is malformed', () => {
+
   const ok = {
     kind: 'mltk.predictions', scored_at: '2026-01-05T00:00:00Z', status: 'scored', source: 's3://d/incoming/a.csv', input_key: 'incoming/a.csv',
     rows: 2, scored: 2, errors: 0, input: { sha256: 'a'.repeat(64), bytes: 10 }, model: { name: 'm', version: 1, sha256: 'b'.repeat(64) },

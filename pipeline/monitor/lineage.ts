@@ -2,19 +2,26 @@
 // scored input to its predictions and to its drift report. The prefixes are store/layout.ts's (the
 // IAM policies are built from them too); the key shapes are pipeline/predict's (outputs.ts), restated
 // here so the monitor does not load ONNX Runtime just to name keys; lineage.test.ts pins the two together.
-//   data bucket:         incoming/<path>.csv                      the input (features only)
-//   predictions bucket:  predictions/<path>.csv | .errors.csv     id + prediction + lineage | refused rows
-//                        predictions/<path>.manifest.json         lineage, written last
-//                        monitoring/<path>.drift.json | .html     the drift report of that input
-//                        monitoring/<path>.metrics.json           the CloudWatch datums of that report, before publishing
-//                        monitoring/<path>.published.json         written once they are published: the batch is monitored
+// A batch's `<path>` is its input key under incoming/, extension included (e.g. `2026/01/05/batch.csv`):
+// one folder per input, so no two inputs share a key.
+//   data bucket:         incoming/<path>                          the input (features only)
+//   predictions bucket:  predictions/<path>/predictions.csv       id + prediction + lineage
+//                        predictions/<path>/errors.csv            refused rows
+//                        predictions/<path>/manifest.json         lineage, written last
+//                        monitoring/<path>/drift.json | drift.html   the drift report of that input
+//                        monitoring/<path>/metrics.json           the CloudWatch datums of that report, before publishing
+//                        monitoring/<path>/published.json         written once they are published: the batch is monitored
 import { z } from 'zod';
 import { INCOMING_PREFIX, MONITORING_PREFIX, PREDICTIONS_PREFIX } from '../store/index.ts';
 
 export { INCOMING_PREFIX, PREDICTIONS_PREFIX };
 export const REPORT_PREFIX = MONITORING_PREFIX;
-const MANIFEST_SUFFIX = '.manifest.json';
-const ERRORS_SUFFIX = '.errors.csv';
+/** Names inside a batch's folders (predictions/<path>/ and monitoring/<path>/). */
+export const BATCH_FILES = {
+  predictions: 'predictions.csv', errors: 'errors.csv', manifest: 'manifest.json',
+  report: 'drift.json', reportHtml: 'drift.html', metrics: 'metrics.json', published: 'published.json',
+} as const;
+const INPUT_EXTENSION = /\.(csv|jsonl|ndjson)$/i;
 
 const model = z.object({ name: z.string().min(1), version: z.number().int().min(1), sha256: z.string().optional() });
 const common = { kind: z.literal('mltk.predictions'), scored_at: z.string(), source: z.string().min(1), input_key: z.string().startsWith(INCOMING_PREFIX) };
@@ -34,14 +41,24 @@ export type Lineage = z.infer<typeof lineageSchema>;
 /** `<path>` of a predictions-bucket key, or undefined for keys that are not a scored batch's predictions or manifest. */
 export function predictionPath(key: string): string | undefined {
   if (!key.startsWith(PREDICTIONS_PREFIX)) return undefined;
-  const rest = key.slice(PREDICTIONS_PREFIX.length);
-  if (rest.endsWith(MANIFEST_SUFFIX)) return rest.slice(0, -MANIFEST_SUFFIX.length);
-  if (rest.endsWith(ERRORS_SUFFIX) || !rest.endsWith('.csv')) return undefined;
-  return rest.slice(0, -'.csv'.length);
+  const cut = key.lastIndexOf('/');
+  const file = key.slice(cut + 1);
+  if (file !== BATCH_FILES.manifest && file !== BATCH_FILES.predictions) return undefined;
+  const path = key.slice(PREDICTIONS_PREFIX.length, cut);
+  return INPUT_EXTENSION.test(path) ? path : undefined;
 }
 
-export const manifestKey = (path: string): string => `${PREDICTIONS_PREFIX}${path}${MANIFEST_SUFFIX}`;
-export const reportKey = (path: string): string => `${REPORT_PREFIX}${path}.drift.json`;
-export const reportHtmlKey = (path: string): string => `${REPORT_PREFIX}${path}.drift.html`;
-export const metricsKey = (path: string): string => `${REPORT_PREFIX}${path}.metrics.json`;
-export const publishedKey = (path: string): string => `${REPORT_PREFIX}${path}.published.json`;
+/** `<path>` of a `monitoring/<path>/drift.json` key, or undefined for any other key. */
+export function reportPath(key: string): string | undefined {
+  const suffix = `/${BATCH_FILES.report}`;
+  if (!key.startsWith(REPORT_PREFIX) || !key.endsWith(suffix)) return undefined;
+  const path = key.slice(REPORT_PREFIX.length, -suffix.length);
+  return INPUT_EXTENSION.test(path) ? path : undefined;
+}
+
+const inFolder = (prefix: string, file: string) => (path: string): string => `${prefix}${path}/${file}`;
+export const manifestKey = inFolder(PREDICTIONS_PREFIX, BATCH_FILES.manifest);
+export const reportKey = inFolder(REPORT_PREFIX, BATCH_FILES.report);
+export const reportHtmlKey = inFolder(REPORT_PREFIX, BATCH_FILES.reportHtml);
+export const metricsKey = inFolder(REPORT_PREFIX, BATCH_FILES.metrics);
+export const publishedKey = inFolder(REPORT_PREFIX, BATCH_FILES.published);

@@ -11,8 +11,7 @@ import type { ModelVersion } from '../registry/index.ts';
 import type { ObjectStore } from '../store/index.ts';
 import { renderReport } from './html.ts';
 import {
-  manifestKey, metricsKey, PREDICTIONS_PREFIX, publishedKey, REPORT_PREFIX, reportHtmlKey, reportKey,
-  type Lineage,
+  manifestKey, metricsKey, publishedKey, REPORT_PREFIX, reportHtmlKey, reportKey, type Lineage,
 } from './lineage.ts';
 import { defaultNamespace, driftMetricData, metricsClient, publishMonitorFailure, type MetricsSink } from './metrics.ts';
 import {
@@ -20,7 +19,7 @@ import {
 } from './published.ts';
 import { runMonitor } from './run.ts';
 import { modelScorer, type ChunkScorer } from './scoring.ts';
-import { readLineage } from './stored.ts';
+import { listScoredBatchPaths, readLineage } from './stored.ts';
 import { openLossEstimator, type BatchLossEstimator } from './estimate.ts';
 
 /**
@@ -31,9 +30,7 @@ import { openLossEstimator, type BatchLossEstimator } from './estimate.ts';
  */
 export async function pendingBatches(predictions: ObjectStore, lastN: number): Promise<string[]> {
   const monitoring = new Set(await predictions.list(REPORT_PREFIX));
-  const paths = (await predictions.list(PREDICTIONS_PREFIX))
-    .filter((k) => k.endsWith('.manifest.json'))
-    .map((k) => k.slice(PREDICTIONS_PREFIX.length, -'.manifest.json'.length));
+  const paths = await listScoredBatchPaths(predictions);
   const published = (p: string) => monitoring.has(publishedKey(p));
   let lastDone = -1;
   paths.forEach((p, i) => { if (published(p)) lastDone = i; });

@@ -1,7 +1,7 @@
 // The CloudWatch side of a monitored batch, stored next to its report: the datums to publish
-// (`.metrics.json`, written before publishing) and a marker written once CloudWatch has them all
-// (`.published.json`). A batch counts as monitored only when its marker exists, so a publish that
-// failed or was cut short is sent again from the stored datums, with their original timestamps.
+// (`monitoring/<path>/metrics.json`, written before publishing) and a marker written once CloudWatch
+// has them all (`published.json`). A batch counts as monitored only when its marker exists, so a
+// publish that failed or was cut short is sent again from the stored datums, with their timestamps.
 //
 // Writes, in order: report → datums → PutMetricData → marker. What a crash between them leaves:
 //   before the datums: a report without datums; the next run monitors the batch again from scratch;

@@ -4,10 +4,10 @@
 import { z } from 'zod';
 import { NotFoundError } from '../errors/index.ts';
 import { parseJson, type ObjectStore } from '../store/index.ts';
-import { lineageSchema, manifestKey, PREDICTIONS_PREFIX, REPORT_PREFIX, reportKey, type Lineage } from './lineage.ts';
+import {
+  BATCH_FILES, lineageSchema, manifestKey, predictionPath, PREDICTIONS_PREFIX, REPORT_PREFIX, reportKey, reportPath, type Lineage,
+} from './lineage.ts';
 
-const MANIFEST_SUFFIX = '.manifest.json';
-const REPORT_SUFFIX = '.drift.json';
 const level = z.enum(['ok', 'warn', 'alert']);
 // JSON has no NaN or Infinity: a statistic that was not finite was written as null.
 const stat = z.number().nullable();
@@ -57,19 +57,16 @@ export const storedDriftReportSchema = z.object({
 export type StoredDriftReport = z.infer<typeof storedDriftReportSchema>;
 export type StoredFeatureDrift = z.infer<typeof featureDriftSchema>;
 
-function pathsWithSuffix(keys: string[], prefix: string, suffix: string): string[] {
-  return keys.filter((k) => k.startsWith(prefix) && k.endsWith(suffix) && k.length > prefix.length + suffix.length)
-    .map((k) => k.slice(prefix.length, -suffix.length));
-}
-
 /** `<path>`s of the stored drift reports, in key order (time order for date-stamped paths). */
 export async function listDriftReportPaths(predictions: ObjectStore): Promise<string[]> {
-  return pathsWithSuffix(await predictions.list(REPORT_PREFIX), REPORT_PREFIX, REPORT_SUFFIX);
+  return (await predictions.list(REPORT_PREFIX)).flatMap((k) => reportPath(k) ?? []);
 }
 
 /** `<path>`s of the scored batches (those with a lineage manifest), in key order. */
 export async function listScoredBatchPaths(predictions: ObjectStore): Promise<string[]> {
-  return pathsWithSuffix(await predictions.list(PREDICTIONS_PREFIX), PREDICTIONS_PREFIX, MANIFEST_SUFFIX);
+  return (await predictions.list(PREDICTIONS_PREFIX))
+    .filter((k) => k.endsWith(`/${BATCH_FILES.manifest}`))
+    .flatMap((k) => predictionPath(k) ?? []);
 }
 
 /** The drift report of batch `<path>`, or undefined when it has none. */

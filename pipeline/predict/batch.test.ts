@@ -133,53 +133,78 @@ test('JSON lines: same validation, extra fields ignored, a line that is not JSON
 
 test('output keys are a pure function of the input key; only incoming/ CSV and JSON-lines objects are scored', () => {
   assert.deepEqual(outputKeys('incoming/2024/06/batch-1.csv'), {
-    format: 'csv', predictions: 'predictions/2024/06/batch-1.csv', errors: 'predictions/2024/06/batch-1.errors.csv', manifest: 'predictions/2024/06/batch-1.manifest.json',
+    format: 'csv',
+    predictions: 'predictions/2024/06/batch-1.csv/predictions.csv',
+    errors: 'predictions/2024/06/batch-1.csv/errors.csv',
+    manifest: 'predictions/2024/06/batch-1.csv/manifest.json',
   });
-  assert.equal(outputKeys('incoming/a.ndjson').predictions, 'predictions/a.csv');
+  assert.equal(outputKeys('incoming/a.ndjson').predictions, 'predictions/a.ndjson/predictions.csv');
   assert.throws(() => outputKeys('other/a.csv'), InvalidInputError);
   assert.throws(() => outputKeys('incoming/a.parquet'), /neither \.csv nor \.jsonl/);
   assert.equal(batchFormat('X.JSONL'), 'jsonl');
   assert.equal(errorsPathFor('/tmp/out.csv'), '/tmp/out.errors.csv');
 });
 
+test('inputs that differ only by extension or case never share an output: each keeps its own objects and lineage', async () => {
+  const csvRows = (n: number) => Buffer.from(fx.csv.toString().split('\n').slice(0, n + 1).join('\n') + '\n');
+  const jsonRows = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ home_id: `J${i}`, ...instanceOf(fx.config, fx.table, i) })).join('\n');
+  const inputs: [string, Buffer | string, number][] = [
+    ['incoming/u/y.csv', csvRows(11), 11], ['incoming/u/y.jsonl', jsonRows(12), 12], ['incoming/u/y.ndjson', jsonRows(13), 13],
+    ['incoming/u/x.csv', csvRows(14), 14], ['incoming/u/x.CSV', csvRows(15), 15], ['incoming/u/y.errors.csv', csvRows(16), 16],
+  ];
+  for (const [key, body] of inputs) {
+    await env.store.put(key, body);
+    await scoreObject(model, { store: env.store, key }, env.store);
+  }
+  const keys = inputs.flatMap(([key]) => { const k = outputKeys(key); return [k.predictions, k.errors, k.manifest]; });
+  assert.equal(new Set(keys).size, inputs.length * 3, 'every output key is its input\'s own');
+  assert.deepEqual((await env.store.list('predictions/u/')).sort(), [...keys].sort());
+  for (const [key, , rows] of inputs) {
+    const manifest = JSON.parse(String(await env.store.get(outputKeys(key).manifest)));
+    assert.deepEqual([manifest.input_key, manifest.rows], [key, rows]);
+    assert.equal(String(await env.store.get(outputKeys(key).predictions)).trimEnd().split('\n').length - 1, rows, key);
+  }
+});
+
 test('scoring the same object twice writes the same keys with the same bytes, no duplicates', async () => {
   const { csv } = mixedCsv();
   await env.store.put('incoming/day1/homes.csv', csv);
   const first = await scoreObject(model, { store: env.store, key: 'incoming/day1/homes.csv' }, env.store, { chunkRows: 100 });
-  const listed1 = await env.store.list('predictions/');
+  const listed1 = await env.store.list('predictions/day1/');
   const bytes1 = await Promise.all(listed1.filter((k) => !k.endsWith('.json')).map((k) => env.store.get(k)));
   const second = await scoreObject(model, { store: env.store, key: 'incoming/day1/homes.csv' }, env.store, { chunkRows: 100 });
-  const listed2 = await env.store.list('predictions/');
-  assert.deepEqual(listed1, ['predictions/day1/homes.csv', 'predictions/day1/homes.errors.csv', 'predictions/day1/homes.manifest.json']);
+  const listed2 = await env.store.list('predictions/day1/');
+  const folder = 'predictions/day1/homes.csv/';
+  assert.deepEqual(listed1, [`${folder}errors.csv`, `${folder}manifest.json`, `${folder}predictions.csv`]);
   assert.deepEqual(listed2, listed1);
   const bytes2 = await Promise.all(listed2.filter((k) => !k.endsWith('.json')).map((k) => env.store.get(k)));
   assert.deepEqual(bytes2, bytes1);
   assert.equal(first.status, 'scored');
   assert.equal(second.status, 'scored');
-  const manifest = JSON.parse(String(await env.store.get('predictions/day1/homes.manifest.json')));
+  const manifest = JSON.parse(String(await env.store.get(`${folder}manifest.json`)));
   assert.equal(manifest.input.sha256, (await import('../store/index.ts')).sha256Hex(csv));
   assert.deepEqual(manifest.model, { name: 'sap_change', version: 1, sha256: env.mv.artifact.sha256 });
   assert.equal(manifest.rows, 500);
   assert.equal(manifest.scored + manifest.errors, 500);
 });
 
-test('a file that cannot be read as rows is refused whole: errors say why, predictions hold the header only, nothing is deleted', async () => {
-  // Scored once, then replaced by a file that cannot be read: the earlier predictions must not survive next to the new manifest.
+test('a file refused whole: errors say why, predictions hold the header only, nothing is deleted', async () => {
+  // Scored once, then replaced by a file that cannot be read: the earlier predictions must not outlive the new manifest.
   await env.store.put('incoming/broken.csv', fx.csv);
-  assert.equal((await scoreObject(model, { store: env.store, key: 'incoming/broken.csv' }, env.store)).status, 'scored');
+  const first = await scoreObject(model, { store: env.store, key: 'incoming/broken.csv' }, env.store);
+  assert.equal(first.status, 'scored');
   await env.store.put('incoming/broken.csv', 'home_id,total_floor_area\nH1,50\n');
   const res = await scoreObject(model, { store: env.store, key: 'incoming/broken.csv' }, env.store);
   assert.equal(res.status, 'rejected');
   assert.match(res.status === 'rejected' ? res.reason : '', /missing columns "property_type"/);
   const header = 'home_id,predicted_sap_change,model_name,model_version\n';
-  assert.equal(String(await env.store.get('predictions/broken.csv')), header);
-  const errors = String(await env.store.get('predictions/broken.errors.csv'));
+  assert.equal(String(await env.store.get('predictions/broken.csv/predictions.csv')), header);
+  const errors = String(await env.store.get('predictions/broken.csv/errors.csv'));
   assert.match(errors, /^row,field,reason\n0,property_type,missing column\n/);
-  const manifest = JSON.parse(String(await env.store.get('predictions/broken.manifest.json')));
+  const manifest = JSON.parse(String(await env.store.get('predictions/broken.csv/manifest.json')));
   assert.equal(manifest.status, 'rejected');
-  assert.deepEqual(manifest.outputs, {
-    predictions: 'predictions/broken.csv', errors: 'predictions/broken.errors.csv', manifest: 'predictions/broken.manifest.json',
-  });
+  const { format: _, ...outputs } = outputKeys('incoming/broken.csv');
+  assert.deepEqual(manifest.outputs, outputs);
 });
 
 test('a failing output leaves no partial files behind (written via temp + rename)', async () => {

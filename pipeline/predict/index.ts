@@ -6,7 +6,7 @@ export { instancesToChunk } from './instances.ts';
 export { buildFeeds, buildInputs, toFeeds, runFeeds, inputPlan, OUTPUT_NAME, type InputPlan, type InputColumn } from './score.ts';
 export { startScoringWorker, type Scorer } from './worker.ts';
 export { scoreBatch, batchFormat, DEFAULT_CHUNK_ROWS, LINEAGE_COLUMNS, type BatchFormat, type BatchResult, type BatchSinks, type BatchOptions } from './batch.ts';
-export { outputKeys, errorsPathFor, fileSinks, storeSinks, scoreObject, scoreFile, INCOMING_PREFIX, PREDICTIONS_PREFIX, type OutputKeys, type ObjectBatchResult } from './outputs.ts';
+export { outputKeys, OUTPUT_FILES, errorsPathFor, fileSinks, storeSinks, scoreObject, scoreFile, INCOMING_PREFIX, PREDICTIONS_PREFIX, type OutputKeys, type ObjectBatchResult } from './outputs.ts';
 export { handleApiRequest, routeOf, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INSTANCES, type ApiOptions } from './api.ts';
 export { parseEvent, type HttpEvent, type HttpResult, type S3ObjectRef } from './events.ts';
 export { httpError, MethodNotAllowedError, RouteNotFoundError, ModelUnavailableError, MAX_DETAILS } from './errors.ts';

@@ -1,7 +1,11 @@
-// Where batch outputs go. Keys are a pure function of the input key, so scoring the same
-// object twice overwrites the same three objects instead of adding new ones:
-//   incoming/<path>.csv|.jsonl|.ndjson → predictions/<path>.csv, predictions/<path>.errors.csv,
-//   predictions/<path>.manifest.json (lineage: input sha256, model version, counts; written last).
+// Where batch outputs go: one folder per input key, named by the input's whole key (extension and
+// case included), holding the three outputs under fixed names:
+//   incoming/<path>  →  predictions/<path>/predictions.csv   id, prediction, lineage columns
+//                       predictions/<path>/errors.csv        row, field, reason
+//                       predictions/<path>/manifest.json     lineage: input sha256, model version, counts; written last
+// e.g. incoming/2026/01/y.csv → predictions/2026/01/y.csv/predictions.csv. Two inputs never share an
+// output (y.csv and y.jsonl, x.csv and x.CSV each get their own folder), and scoring the same object
+// again overwrites its own three objects instead of adding new ones.
 // Every outcome writes all three (a rejected file: its errors, a predictions object with the header
 // only, a manifest saying why), so outputs only ever overwrite: the service needs no s3:DeleteObject,
 // and a crash between the writes leaves no manifest, which the monitor treats as "not scored yet".
@@ -27,12 +31,18 @@ export interface OutputKeys {
   manifest: string;
 }
 
+/** The names of the outputs inside an input's folder `predictions/<path>/`. */
+export const OUTPUT_FILES = { predictions: 'predictions.csv', errors: 'errors.csv', manifest: 'manifest.json' } as const;
+
 export function outputKeys(inputKey: string): OutputKeys {
   if (!inputKey.startsWith(INCOMING_PREFIX)) throw new InvalidInputError(`"${inputKey}" is not under ${INCOMING_PREFIX}; only those objects are scored`);
   const format = batchFormat(inputKey);
   if (!format) throw new InvalidInputError(`"${inputKey}" is neither .csv nor .jsonl/.ndjson`);
-  const stem = PREDICTIONS_PREFIX + inputKey.slice(INCOMING_PREFIX.length).replace(/\.(csv|jsonl|ndjson)$/i, '');
-  return { format, predictions: `${stem}.csv`, errors: `${stem}.errors.csv`, manifest: `${stem}.manifest.json` };
+  const folder = `${PREDICTIONS_PREFIX}${inputKey.slice(INCOMING_PREFIX.length)}/`;
+  return {
+    format,
+    predictions: folder + OUTPUT_FILES.predictions, errors: folder + OUTPUT_FILES.errors, manifest: folder + OUTPUT_FILES.manifest,
+  };
 }
 
 /** `out.csv` → `out.errors.csv` (the CLI's default errors file). */

@@ -9,8 +9,9 @@
 //   models/NAME/…                               everything serving model NAME reads, and nothing else:
 //     models/NAME/artifacts/sha256/ab/cdef…     its artifacts (ONNX, baseline profiles), content-addressed
 //     models/NAME/versions/N.json, aliases/…    its registry manifests
-// Data bucket: incoming/<path>.csv|.jsonl (inputs to score). Predictions bucket: predictions/<path>.*
-// (outputs and lineage), monitoring/<path>.* (drift reports).
+// Data bucket: incoming/<path> (inputs to score: .csv, .jsonl, .ndjson). Predictions bucket, one
+// folder per input (<path> keeps its extension): predictions/<path>/… (outputs and lineage),
+// monitoring/<path>/… (drift reports and their CloudWatch datums).
 
 export const BLOBS_PREFIX = 'blobs/sha256/';
 export const MODELS_PREFIX = 'models/';

@@ -100,9 +100,10 @@ export async function buildUiFixture(opts: { cloudwatchEndpoint: string }): Prom
       ['2026/01/07/batch', shifted((await synthCsv(600, 13)).toString(), 25)],
       ['2026/01/08/rejected', base.replace(',current_sap,', ',sap_now,')],
     ];
-    for (const [path, csv] of batches) {
-      await data.put(`incoming/${path}.csv`, csv);
-      await scoreObject(model, { store: data, key: `incoming/${path}.csv` }, predictions);
+    for (const [stem, csv] of batches) {
+      const path = `${stem}.csv`; // a batch's path is its input key under incoming/
+      await data.put(`incoming/${path}`, csv);
+      await scoreObject(model, { store: data, key: `incoming/${path}` }, predictions);
       await monitorBatchObject(path, { registry: store, data, predictions, model: 'sap_change@prod', metrics, log: () => {} });
     }
   } finally {

@@ -151,7 +151,7 @@ function assertShownAsText(c: Crawl): void {
   assert.ok(textOf(c, `run/${r1}.html`).includes(XSS.description));
   const versions = [...c.pages.entries()].filter(([u]) => /data\/epc_retrofit\/[0-9a-f]{64}\.html$/.test(u));
   assert.ok(versions.some(([, t]) => t.includes(XSS.source)), 'the dataset source shows as text');
-  const batch = [...c.pages.entries()].find(([u]) => /batches\/2026_01_06_batch-[0-9a-f]+\.html$/.test(u));
+  const batch = [...c.pages.entries()].find(([u]) => /batches\/2026_01_06_batch_csv-[0-9a-f]+\.html$/.test(u));
   assert.ok(batch?.[1].includes(XSS.category), 'an unseen category from a scored batch shows as text');
 }
 
