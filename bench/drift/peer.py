@@ -35,14 +35,15 @@ def drift(f, x):
     base, cur = with_missing(np.asarray(f['counts'], dtype=float), counts[1:], f['missing'], counts[0])
     return [psi(base, cur), None, None, float(jensenshannon(base, cur, base=2)), 0]
 
-d, repeats = sys.argv[1], int(sys.argv[2])
-meta = json.load(open(f'{d}/meta.json'))
-arrays = {f['name']: np.fromfile(f'{d}/{f["name"]}.' + ('i32' if f['type'] == 'categorical' else 'f64'),
-                                 dtype=np.int32 if f['type'] == 'categorical' else np.float64) for f in meta['features']}
-times = []
-for _ in range(repeats):
-    t0 = time.perf_counter()
-    out = {f['name']: drift(f, arrays[f['name']]) for f in meta['features']}
-    times.append(time.perf_counter() - t0)
-print(json.dumps({'seconds': statistics.median(times), 'all_seconds': times,
-                  'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'stats': out}))
+if __name__ == '__main__':
+    d, repeats = sys.argv[1], int(sys.argv[2])
+    meta = json.load(open(f'{d}/meta.json'))
+    arrays = {f['name']: np.fromfile(f'{d}/{f["name"]}.' + ('i32' if f['type'] == 'categorical' else 'f64'),
+                                     dtype=np.int32 if f['type'] == 'categorical' else np.float64) for f in meta['features']}
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = {f['name']: drift(f, arrays[f['name']]) for f in meta['features']}
+        times.append(time.perf_counter() - t0)
+    print(json.dumps({'seconds': statistics.median(times), 'all_seconds': times,
+                      'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'stats': out}))
