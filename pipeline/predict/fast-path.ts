@@ -1,12 +1,14 @@
 // The fast path of a loaded model: the tree evaluator compiled from its ONNX graph (fast/), proven
 // equal to ONNX Runtime on a probe set before it serves. Any difference above the tolerance, or a
 // graph the evaluator does not know, leaves the model on ONNX Runtime with the reason recorded.
+import type { InferenceSession } from 'onnxruntime-node';
 import { z } from 'zod';
 import type { Signature } from '../registry/index.ts';
 import { onnxRuntime } from '../train/index.ts';
 import { createEvaluator, type FastEvaluator } from './fast/evaluator.ts';
-import { readTreeGraph, UnsupportedModelError } from './fast/graph.ts';
-import { probeSet, type ProbeSet, type ReferenceSample } from './fast/probe.ts';
+import { readTreeGraph } from './fast/graph.ts';
+import { UnsupportedModelError } from './fast/unsupported.ts';
+import { probeSet, type ReferenceSample } from './fast/probe.ts';
 import { compileProgram, type EvaluatorProgram } from './fast/program.ts';
 import { OUTPUT_NAME, toFeeds, type TensorCtor } from './score.ts';
 
@@ -55,26 +57,17 @@ function categoriesOf(signature: Signature): Map<string, string[]> {
 }
 
 /**
- * Scores the probe with ONNX Runtime on one intra-op thread: it then sums each row's trees in order,
- * in float32, the order the evaluator follows, so an honest evaluator agrees to the last bit.
+ * Compiles the evaluator for `onnx` and proves it on the probe set against `session`, an ONNX Runtime
+ * session of the same model on one intra-op thread: it then sums each row's trees in order, in
+ * float32, the order the evaluator follows, so an honest evaluator agrees to the last bit. Never
+ * throws for a model it cannot serve.
  */
-async function referenceScores(onnx: Uint8Array, probe: ProbeSet): Promise<Float32Array> {
-  const ort = onnxRuntime();
-  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
-  try {
-    const out = await session.run(toFeeds(ort.Tensor as unknown as TensorCtor, probe.inputs, probe.rows), [OUTPUT_NAME]);
-    return out[OUTPUT_NAME]!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
-}
-
-/** Compiles the evaluator for `onnx` and proves it on the probe set; never throws for a model it cannot serve. */
-export async function prepareFastPath(onnx: Uint8Array, signature: Signature, reference: ReferenceSample | undefined, opts: FastPathOptions = {}): Promise<FastPath> {
+export async function prepareFastPath(onnx: Uint8Array, signature: Signature, reference: ReferenceSample | undefined,
+  session: InferenceSession, opts: FastPathOptions = {}): Promise<FastPath> {
   if (opts.enabled === false) return off('disabled (MLTK_FAST_PATH=0)');
   let program: EvaluatorProgram;
   try {
-    program = compileProgram(await readTreeGraph(onnx));
+    program = compileProgram(readTreeGraph(onnx));
   } catch (e) {
     if (e instanceof UnsupportedModelError) return off(e.message);
     throw e;
@@ -83,7 +76,8 @@ export async function prepareFastPath(onnx: Uint8Array, signature: Signature, re
   const evaluator = createEvaluator(program);
   const probe = probeSet(program, categoriesOf(signature), reference);
   const fast = evaluator.score(probe.inputs, probe.rows);
-  const expected = await referenceScores(onnx, probe);
+  const feeds = toFeeds(onnxRuntime().Tensor as unknown as TensorCtor, probe.inputs, probe.rows);
+  const expected = (await session.run(feeds, [OUTPUT_NAME]))[OUTPUT_NAME]!.data as Float32Array;
   let max = 0, wrong = 0, first = -1;
   for (let i = 0; i < probe.rows; i++) {
     if (!agrees(fast[i]!, expected[i]!)) { wrong++; if (first < 0) first = i; }

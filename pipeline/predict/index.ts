@@ -4,7 +4,7 @@ export { loadModel, loadModelVersion, parseModelRef, formatModelRef, ModelCache,
 export { instanceSchema, columnSpecs, type Instance, type InstanceSchemaOptions } from './signature.ts';
 export { instancesToChunk } from './instances.ts';
 export { buildFeeds, buildInputs, toFeeds, runFeeds, inputPlan, OUTPUT_NAME, type InputPlan, type InputColumn } from './score.ts';
-export { startScoringWorker, type Scorer } from './worker.ts';
+export { startScoringWorker, warmUpScoringWorkers, type Scorer } from './worker.ts';
 export { scoreBatch, batchFormat, DEFAULT_CHUNK_ROWS, LINEAGE_COLUMNS, type BatchFormat, type BatchResult, type BatchSinks, type BatchOptions } from './batch.ts';
 export { outputKeys, OUTPUT_FILES, errorsPathFor, fileSinks, storeSinks, scoreObject, scoreFile, INCOMING_PREFIX, PREDICTIONS_PREFIX, type OutputKeys, type ObjectBatchResult } from './outputs.ts';
 export { handleApiRequest, routeOf, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INSTANCES, type ApiOptions } from './api.ts';

@@ -78,20 +78,23 @@ export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opt
     ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
     graphOptimizationLevel: 'all',
   };
-  const session = await onnxRuntime().InferenceSession.create(bytes, sessionOptions);
+  // First a session that sums each row's trees in order (one intra-op thread): it checks the contract
+  // and is the fast path's reference. It serves too when the fast path does, or when one thread was asked for.
+  const ort = onnxRuntime();
+  const reference = await ort.InferenceSession.create(bytes, { ...sessionOptions, intraOpNumThreads: 1 });
+  let session = reference;
   let plan: InputPlan[];
-  try {
-    plan = inputPlan(mv.signature, session, `${mv.name} v${mv.version} (${mv.artifact.sha256.slice(0, 12)})`);
-  } catch (e) {
-    await session.release();
-    throw e;
-  }
   let fast: Awaited<ReturnType<typeof prepareFastPath>>;
   try {
+    plan = inputPlan(mv.signature, reference, `${mv.name} v${mv.version} (${mv.artifact.sha256.slice(0, 12)})`);
     const baseline = mv.baseline ? await getModelArtifact(store, mv.name, mv.baseline.sha256).catch(() => undefined) : undefined;
-    fast = await prepareFastPath(bytes, mv.signature, referenceSample(baseline), opts.fastPath);
+    fast = await prepareFastPath(bytes, mv.signature, referenceSample(baseline), reference, opts.fastPath);
+    if (!fast.verdict.used && opts.threads !== 1) {
+      session = await ort.InferenceSession.create(bytes, sessionOptions);
+      await reference.release();
+    }
   } catch (e) {
-    await session.release();
+    await reference.release();
     throw e;
   }
   const fields = { model: mv.name, version: mv.version, sha256: mv.artifact.sha256, probe_rows: fast.verdict.probe_rows };

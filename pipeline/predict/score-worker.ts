@@ -3,7 +3,7 @@
 // typed input columns to score (transferred in, predictions transferred back), and, for CSV batches,
 // a block of raw rows in shared memory, which it parses, scores and formats into predictions lines
 // itself, so parsing runs on every core. See worker.ts for the pool that feeds it.
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { parseTableBlock, type RowIssue, type TablePlan } from '../data/index.ts';
 import { MltkError } from '../errors/index.ts';
 import { onnxRuntime } from '../train/index.ts';
@@ -23,6 +23,8 @@ export interface BlockContext {
 
 export interface ScoringWorkerData {
   program: EvaluatorProgram | null;
+  /** The compiled kernel (compiled once, in the parent; a worker would otherwise build and compile its own). */
+  kernel: WebAssembly.Module | null;
   onnx: Uint8Array;
   options: Record<string, unknown>;
   output: string;
@@ -30,6 +32,7 @@ export interface ScoringWorkerData {
 }
 
 export type WorkerRequest =
+  | { kind: 'init'; data: ScoringWorkerData }
   | { kind: 'columns'; id: number; rows: number; inputs: InputColumn[] }
   | { kind: 'block'; id: number; bytes: Uint8Array; rowsHint: number };
 
@@ -46,6 +49,7 @@ export interface BlockResult {
 }
 
 export type WorkerReply =
+  | { loaded: true }
   | { ready: true }
   | { ready: false; error: string }
   | { id: number; data: Float32Array }
@@ -56,7 +60,7 @@ type Score = (inputs: InputColumn[], rows: number) => Promise<Float32Array>;
 
 async function open(data: ScoringWorkerData): Promise<Score> {
   if (data.program) {
-    const evaluator = createEvaluator(data.program);
+    const evaluator = createEvaluator(data.program, data.kernel ?? undefined);
     return async (inputs, rows) => evaluator.score(inputs, rows);
   }
   const ort = onnxRuntime();
@@ -85,29 +89,39 @@ async function scoreBlock(context: BlockContext, score: Score, bytes: Uint8Array
 }
 
 const port = parentPort!;
-const data = workerData as ScoringWorkerData;
 const failure = (id: number, e: unknown): WorkerReply => (e instanceof MltkError
   ? { id, error: e.message, code: e.code, details: e.details }
   : { id, error: String((e as Error)?.message ?? e) });
 
-open(data).then((score) => {
-  // One request at a time, in order: the session (or evaluator) is not shared between runs.
-  let queue = Promise.resolve();
-  port.on('message', (m: WorkerRequest) => {
-    queue = queue.then(async () => {
-      try {
-        if (m.kind === 'columns') {
-          const out = await score(m.inputs, m.rows);
-          port.postMessage({ id: m.id, data: out } satisfies WorkerReply, [out.buffer as ArrayBuffer]);
-        } else {
-          if (!data.block) throw new Error('internal: a block request to a worker started without a block context');
-          const block = await scoreBlock(data.block, score, m.bytes, m.rowsHint);
-          port.postMessage({ id: m.id, block } satisfies WorkerReply, [block.lines.buffer as ArrayBuffer]);
-        }
-      } catch (e) {
-        port.postMessage(failure(m.id, e));
+// Started before its model is known (the parent loads the model meanwhile): code loaded, it waits for
+// one `init` with the model, then serves requests one at a time, in order (the session or evaluator is
+// not shared between runs).
+let scorer: Promise<Score> | undefined;
+let data: ScoringWorkerData | undefined;
+let queue = Promise.resolve();
+port.on('message', (m: WorkerRequest) => {
+  if (m.kind === 'init') {
+    data = m.data;
+    scorer = open(m.data);
+    scorer.then(() => port.postMessage({ ready: true } satisfies WorkerReply),
+      (e) => port.postMessage({ ready: false, error: String((e as Error)?.message ?? e) } satisfies WorkerReply));
+    return;
+  }
+  queue = queue.then(async () => {
+    try {
+      if (!scorer || !data) throw new Error('internal: a scoring request before init');
+      const score = await scorer;
+      if (m.kind === 'columns') {
+        const out = await score(m.inputs, m.rows);
+        port.postMessage({ id: m.id, data: out } satisfies WorkerReply, [out.buffer as ArrayBuffer]);
+      } else {
+        if (!data.block) throw new Error('internal: a block request to a worker started without a block context');
+        const block = await scoreBlock(data.block, score, m.bytes, m.rowsHint);
+        port.postMessage({ id: m.id, block } satisfies WorkerReply, [block.lines.buffer as ArrayBuffer]);
       }
-    });
+    } catch (e) {
+      port.postMessage(failure(m.id, e));
+    }
   });
-  port.postMessage({ ready: true } satisfies WorkerReply);
-}, (e) => port.postMessage({ ready: false, error: String((e as Error)?.message ?? e) } satisfies WorkerReply));
+});
+port.postMessage({ loaded: true } satisfies WorkerReply);

@@ -7,13 +7,16 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Table, TablePlan } from '../data/index.ts';
 import { InvalidInputError, MltkError, type ErrorCode } from '../errors/index.ts';
+import { kernelModule } from './fast/kernel.ts';
 import { lineageSuffix } from './format.ts';
 import type { LoadedModel } from './model.ts';
-import { buildInputs, OUTPUT_NAME } from './score.ts';
+import { buildInputs, OUTPUT_NAME, type InputColumn } from './score.ts';
 import type { BlockContext, BlockResult, ScoringWorkerData, WorkerReply, WorkerRequest } from './score-worker.ts';
 
 export interface Scorer {
   score(table: Table, bad?: Uint8Array): Promise<Float32Array>;
+  /** Predictions for prebuilt input columns (their buffers are transferred: unusable here after). */
+  scoreInputs(inputs: InputColumn[], rows: number): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -31,12 +34,37 @@ export interface BlockScorers {
 // scripts), else as the sibling score-worker.mjs that the CLI build and the Lambda bundle emit.
 const RUNNING_TYPESCRIPT = import.meta.url.endsWith('.ts');
 
-function spawn(workerData: ScoringWorkerData): Worker {
-  if (!RUNNING_TYPESCRIPT) return new Worker(new URL('./score-worker.mjs', import.meta.url), { workerData, execArgv: [] });
+function spawn(): Worker {
+  if (!RUNNING_TYPESCRIPT) return new Worker(new URL('./score-worker.mjs', import.meta.url), { execArgv: [] });
   // A worker does not inherit tsx's loader (Node 20): register it there, then load the module.
   const source = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
     .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./score-worker.ts', import.meta.url).href)}); })`;
-  return new Worker(source, { eval: true, workerData, execArgv: [] });
+  return new Worker(source, { eval: true, execArgv: [] });
+}
+
+/** A spawned worker with its code loaded, not yet given a model. */
+interface IdleWorker { worker: Worker; loaded: Promise<void> }
+
+function spawnIdle(): IdleWorker {
+  const worker = spawn();
+  // Idle workers must not keep the process alive (a command may fail before it scores anything).
+  worker.unref();
+  const loaded = new Promise<void>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (m: WorkerReply) => ('loaded' in m ? resolve() : reject(new Error('scoring worker: unexpected first message'))));
+  });
+  loaded.catch(() => undefined); // reported when the worker is taken
+  return { worker, loaded };
+}
+
+const warm: IdleWorker[] = [];
+
+/**
+ * Starts `count` scoring workers now, before any model is loaded, so loading their code overlaps the
+ * model's load and proof on this thread; the next pools take them. For commands that will score.
+ */
+export function warmUpScoringWorkers(count = defaultScoringWorkers()): void {
+  while (warm.length < count) warm.push(spawnIdle());
 }
 
 // ORT's pool threads spin between runs by default; here that spinning steals the core the main
@@ -45,7 +73,7 @@ const NO_SPIN = { session: { intra_op: { allow_spinning: '0' } } };
 
 /** A started worker: one request in flight per id, replies matched by id; a dead worker fails them all. */
 interface WorkerHandle {
-  request(message: WorkerRequest, transfer?: ArrayBuffer[]): Promise<WorkerReply>;
+  request(message: Exclude<WorkerRequest, { kind: 'init' }>, transfer?: ArrayBuffer[]): Promise<WorkerReply>;
   inFlight(): number;
   close(): Promise<void>;
 }
@@ -58,9 +86,14 @@ function replyError(model: LoadedModel, reply: { error: string; code?: string; d
 }
 
 async function startWorker(model: LoadedModel, block: BlockContext | null): Promise<WorkerHandle> {
-  const worker = spawn({
-    program: model.fastProgram, onnx: model.onnx, options: { ...model.sessionOptions, extra: NO_SPIN }, output: OUTPUT_NAME, block,
-  });
+  const { worker, loaded } = warm.shift() ?? spawnIdle();
+  worker.ref();
+  await loaded;
+  const data: ScoringWorkerData = {
+    program: model.fastProgram, kernel: model.fastProgram ? kernelModule() : null, onnx: model.onnx,
+    options: { ...model.sessionOptions, extra: NO_SPIN }, output: OUTPUT_NAME, block,
+  };
+  worker.postMessage({ kind: 'init', data } satisfies WorkerRequest);
   const pending = new Map<number, { resolve(v: WorkerReply): void; reject(e: Error): void }>();
   let failure: Error | undefined;
   const failAll = (e: Error) => {
@@ -71,7 +104,7 @@ async function startWorker(model: LoadedModel, block: BlockContext | null): Prom
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
     worker.once('message', (m: WorkerReply) => ('ready' in m && m.ready ? resolve() : reject(new Error(`scoring worker: ${'error' in m ? m.error : '?'}`))));
-  });
+  }).catch(async (e) => { await worker.terminate(); throw e; });
   worker.on('message', (m: WorkerReply) => {
     if (!('id' in m)) return;
     const p = pending.get(m.id);
@@ -102,14 +135,18 @@ let nextId = 0;
 /** One worker scoring parsed tables, in order. */
 export async function startScoringWorker(model: LoadedModel): Promise<Scorer> {
   const worker = await startWorker(model, null);
+  const scoreInputs = async (inputs: InputColumn[], rows: number): Promise<Float32Array> => {
+    if (rows === 0) return new Float32Array(0);
+    const transfer = inputs.map((i) => ('values' in i ? i.values.buffer : i.codes.buffer)) as ArrayBuffer[];
+    const reply = await worker.request({ kind: 'columns', id: nextId++, rows, inputs }, transfer);
+    return (reply as { data: Float32Array }).data;
+  };
   return {
-    async score(table, bad) {
+    score: (table, bad) => {
       const { inputs, rows } = buildInputs(model.plan, table, bad);
-      if (rows === 0) return new Float32Array(0);
-      const transfer = inputs.map((i) => ('values' in i ? i.values.buffer : i.codes.buffer)) as ArrayBuffer[];
-      const reply = await worker.request({ kind: 'columns', id: nextId++, rows, inputs }, transfer);
-      return (reply as { data: Float32Array }).data;
+      return scoreInputs(inputs, rows);
     },
+    scoreInputs,
     close: () => worker.close(),
   };
 }

@@ -6,7 +6,7 @@ export { exportOnnx, onnxInputSpec, ONNX_IR_VERSION, ONNX_OPSET, ONNX_ML_OPSET, 
 export type { ExportableModel, OnnxInput } from './onnx/export.ts';
 export { onnxFeeds } from './onnx/session.ts';
 export { onnxRuntime, type OnnxRuntime } from './onnx/runtime.ts';
-export { onnxModelProto } from './onnx/proto.ts';
+export { onnxModelProto, ONNX_DESCRIPTOR } from './onnx/proto.ts';
 export { evaluate, recordableMetrics, segmentGroups, BOOLEAN_SEGMENTS } from './evaluate.ts';
 export type { Evaluation, GroupMetrics, Groups, RecordableMetrics } from './evaluate.ts';
 // The model shapes exportOnnx takes, for callers that build or load a model themselves.

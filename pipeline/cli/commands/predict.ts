@@ -2,7 +2,7 @@
 // JSON-lines file, streaming; rows that fail validation go to an errors file.
 import type { Command } from 'commander';
 import { performance } from 'node:perf_hooks';
-import { loadModel, scoreFile, DEFAULT_CHUNK_ROWS } from '../../predict/index.ts';
+import { loadModel, scoreFile, warmUpScoringWorkers, DEFAULT_CHUNK_ROWS } from '../../predict/index.ts';
 import type { ObjectStore } from '../../store/index.ts';
 import { action } from '../context.ts';
 import { intOption, scorerOption, type ScorerChoice } from '../options.ts';
@@ -19,6 +19,8 @@ export interface PredictFlags {
 
 export async function runPredictCommand(store: ObjectStore, flags: PredictFlags) {
   const t0 = performance.now();
+  // The scoring workers load their code while this thread loads and proves the model.
+  warmUpScoringWorkers();
   const model = await loadModel(store, flags.model, { threads: flags.threads, fastPath: { enabled: flags.scorer !== 'onnxruntime' } });
   const loadS = (performance.now() - t0) / 1000;
   try {

@@ -60,15 +60,15 @@ function rankIndex(sorted: Float64Array): RankIndex {
   const thresholds = sorted.map((t) => (t === 0 ? 0 : t));
   if (thresholds.length <= LINEAR_RANK_MAX) return { thresholds, buckets: null };
   const buckets = new Uint8Array(1 << (32 - BUCKET_SHIFT));
-  let below = 0;
-  for (let b = 0; b < buckets.length; b++) {
-    while (below < thresholds.length) {
-      keyScratch[0] = thresholds[below]!;
-      if (orderedKey(keyBits[0]!) >>> BUCKET_SHIFT >= b) break;
-      below++;
-    }
-    buckets[b] = below;
+  // Bucket b starts with the count of thresholds in buckets below b: threshold i raises it for every bucket after its own.
+  let from = 0;
+  for (let i = 0; i < thresholds.length; i++) {
+    keyScratch[0] = thresholds[i]!;
+    const own = orderedKey(keyBits[0]!) >>> BUCKET_SHIFT;
+    buckets.fill(i, from, own + 1);
+    from = Math.max(from, own + 1);
   }
+  buckets.fill(thresholds.length, from);
   return { thresholds, buckets };
 }
 
@@ -95,8 +95,8 @@ function leftCodes(index: RankIndex, values: Float32Array, n: number, out: Int32
   }
 }
 
-export function createEvaluator(program: EvaluatorProgram): FastEvaluator {
-  const kernel: KernelInstance = instantiateKernel(program.memory.bytes);
+export function createEvaluator(program: EvaluatorProgram, kernelModule?: WebAssembly.Module): FastEvaluator {
+  const kernel: KernelInstance = instantiateKernel(program.memory.bytes, kernelModule);
   new Uint8Array(kernel.memory.buffer).set(program.image);
   const block = new Uint8Array(kernel.memory.buffer, program.memory.blockAt, program.slots.length * BLOCK_ROWS);
   const acc = new Float32Array(kernel.memory.buffer, program.memory.accAt, BLOCK_ROWS);

@@ -4,9 +4,9 @@
 // every test normalised to `x <= t` (plus the side missing values take). The evaluator is built from
 // this, never from the trainer's own structures, so it cannot drift from what ONNX Runtime runs.
 // A graph outside this shape is refused with the reason; the model is then served by ONNX Runtime.
-import { onnxModelProto } from '../../train/index.ts';
+import { readWireGraph, type WireAttribute, type WireNode } from './onnx-wire.ts';
+import { UnsupportedModelError } from './unsupported.ts';
 
-export class UnsupportedModelError extends Error {}
 
 const ML_DOMAIN = 'ai.onnx.ml';
 const OUTPUT_NAME = 'prediction';
@@ -40,29 +40,23 @@ export interface TreeGraph {
   base: number;
 }
 
-interface Attribute { name: string; f?: number; i?: number; s?: string; floats?: number[]; ints?: number[]; strings?: string[] }
-interface Node { op_type: string; domain?: string; input: string[]; output: string[]; attribute?: Attribute[] }
+type Attribute = WireAttribute;
+type Node = WireNode;
 
 function attributes(node: Node): Map<string, Attribute> {
   return new Map((node.attribute ?? []).map((a) => [a.name, a]));
 }
 
-const text = (b64: string): string => Buffer.from(b64, 'base64').toString('utf8');
+const text = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
 /** Float attributes arrive as doubles holding float32 values; keep them float32. */
-const floats = (a: Attribute | undefined): number[] => (a?.floats ?? []).map((v) => Math.fround(v));
+const floats = (a: Attribute | undefined): number[] => Array.from(a?.floats ?? []);
 
-export async function readTreeGraph(onnx: Uint8Array): Promise<TreeGraph> {
-  const ModelProto = await onnxModelProto();
-  const model = ModelProto.toObject(ModelProto.decode(onnx), { longs: Number, bytes: String, defaults: false }) as {
-    graph?: { node?: Node[]; input?: { name: string; type?: { tensor_type?: { elem_type?: number } } }[] };
-  };
-  const graph = model.graph;
-  if (!graph) throw new UnsupportedModelError('the model has no graph');
-  const inputs = (graph.input ?? []).map((i) => {
-    const elem = i.type?.tensor_type?.elem_type;
-    if (elem !== ELEMENT_FLOAT && elem !== ELEMENT_STRING) throw new UnsupportedModelError(`input "${i.name}" is neither float nor string`);
-    return { name: i.name, type: elem === ELEMENT_FLOAT ? 'float' as const : 'string' as const };
+export function readTreeGraph(onnx: Uint8Array): TreeGraph {
+  const graph = readWireGraph(onnx);
+  const inputs = graph.input.map((i) => {
+    if (i.elemType !== ELEMENT_FLOAT && i.elemType !== ELEMENT_STRING) throw new UnsupportedModelError(`input "${i.name}" is neither float nor string`);
+    return { name: i.name, type: i.elemType === ELEMENT_FLOAT ? 'float' as const : 'string' as const };
   });
   const values = new Map<string, Expression>();
   inputs.forEach((input, k) => { if (input.type === 'float') values.set(input.name, { kind: 'input', input: k }); });
@@ -73,9 +67,9 @@ export async function readTreeGraph(onnx: Uint8Array): Promise<TreeGraph> {
   };
   let ensemble: { node: Node; features: Expression[] } | undefined;
   let concat: { output: string; columns: Expression[] } | undefined;
-  for (const node of graph.node ?? []) {
+  for (const node of graph.node) {
     const where = `${node.op_type} node`;
-    const domain = node.domain ?? '';
+    const domain = node.domain;
     if (node.op_type === 'LabelEncoder' && domain === ML_DOMAIN) {
       const a = attributes(node);
       const input = inputs.findIndex((i) => i.name === node.input[0] && i.type === 'string');
@@ -125,6 +119,8 @@ export function nextDown(t: number): number {
   return f32[0]!;
 }
 
+const NODE_ID_LIMIT = 2 ** 24;
+
 function readEnsemble(node: Node, width: number): { trees: GraphTree[]; base: number } {
   const a = attributes(node);
   const str = (n: string) => a.get(n)?.s !== undefined ? text(a.get(n)!.s!) : undefined;
@@ -139,12 +135,14 @@ function readEnsemble(node: Node, width: number): { trees: GraphTree[]; base: nu
   const trueIds = ints('nodes_truenodeids'), falseIds = ints('nodes_falsenodeids'), missing = ints('nodes_missing_value_tracks_true');
   const modes = (a.get('nodes_modes')?.strings ?? []).map(text);
   const thresholds = floats(a.get('nodes_values'));
-  const weights = new Map<string, number>();
+  // Leaf weights by (tree, node) as one number: node ids stay below NODE_ID_LIMIT in any model this size.
+  const weights = new Map<number, number>();
   const targetTrees = ints('target_treeids'), targetNodes = ints('target_nodeids'), targetIds = ints('target_ids');
   floats(a.get('target_weights')).forEach((w, k) => {
     if ((targetIds[k] ?? 0) !== 0) throw new UnsupportedModelError('target ids other than 0');
-    const key = `${targetTrees[k]}:${targetNodes[k]}`;
-    if (weights.has(key)) throw new UnsupportedModelError(`leaf ${key} has more than one weight`);
+    const key = targetTrees[k]! * NODE_ID_LIMIT + targetNodes[k]!;
+    if (targetNodes[k]! >= NODE_ID_LIMIT) throw new UnsupportedModelError(`tree ${targetTrees[k]} has node ids of ${NODE_ID_LIMIT} or more`);
+    if (weights.has(key)) throw new UnsupportedModelError(`leaf ${targetTrees[k]}:${targetNodes[k]} has more than one weight`);
     weights.set(key, w);
   });
   const byTree = new Map<number, number[]>();
@@ -160,7 +158,7 @@ function readEnsemble(node: Node, width: number): { trees: GraphTree[]; base: nu
     rows.forEach((i, p) => {
       if (modes[i] === 'LEAF') {
         tree.leaf[p] = 1;
-        tree.value[p] = weights.get(`${t}:${nodeIds[i]}`) ?? 0;
+        tree.value[p] = weights.get(t * NODE_ID_LIMIT + nodeIds[i]!) ?? 0;
         return;
       }
       const child = (id: number) => {

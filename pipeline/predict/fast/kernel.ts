@@ -6,7 +6,7 @@
 // leaf values are added in tree order in float32, exactly as ONNX Runtime's single-threaded loop does.
 // The kernel knows only depths: thresholds, slots and leaves are in the tree tables (layout.ts).
 import {
-  BLOCK_ROWS, DIRECTORY_DEPTH, DIRECTORY_ENTRY_BYTES, DIRECTORY_TABLE, LANES, LEAF_BYTES, MAX_DEPTH, treeTableLayout,
+  BLOCK_ROWS, DIRECTORY_DEPTH, DIRECTORY_ENTRY_BYTES, DIRECTORY_TABLE, LANES, LEAF_BYTES, MAX_DEPTH, WASM_PAGE_BYTES, treeTableLayout,
 } from './layout.ts';
 import { FunctionBuilder, I32, ModuleBuilder, OP, SIMD, V128, type ValueType } from './wasm.ts';
 
@@ -117,9 +117,10 @@ export interface KernelInstance {
   score(directory: number, trees: number, block: number, acc: number, vectors: number): void;
 }
 
-export function instantiateKernel(bytes: number): KernelInstance {
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65_536) });
-  const instance = new WebAssembly.Instance(kernelModule(), { env: { memory } });
+/** An instance of the kernel over a new memory of `bytes`; `module` is the compiled kernel (a worker gets it from its parent). */
+export function instantiateKernel(bytes: number, module: WebAssembly.Module = kernelModule()): KernelInstance {
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / WASM_PAGE_BYTES) });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
   return { memory, score: instance.exports.score as KernelInstance['score'] };
 }
 

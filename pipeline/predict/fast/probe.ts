@@ -32,7 +32,8 @@ function nextUp(t: number): number {
   return f32[0]!;
 }
 
-interface RowBuilder { float: Map<number, number>; category: Map<number, number>; why: string }
+/** One probe row: per input, its float value or its category code (by input index; the other entry unused). */
+interface RowBuilder { float: Float64Array; category: Int32Array; why: string }
 
 export function probeSet(program: EvaluatorProgram, categoriesOf: Map<string, string[]>, reference?: ReferenceSample): ProbeSet {
   const { inputs } = program;
@@ -41,7 +42,10 @@ export function probeSet(program: EvaluatorProgram, categoriesOf: Map<string, st
   const base = baseRow(program, reference);
   const rows: RowBuilder[] = [];
   const row = (why: string, floats: [number, number][] = [], cats: [number, number][] = []) => {
-    rows.push({ float: new Map([...base.float, ...floats]), category: new Map([...base.category, ...cats]), why });
+    const float = base.float.slice(), category = base.category.slice();
+    for (const [k, v] of floats) float[k] = v;
+    for (const [k, v] of cats) category[k] = v;
+    rows.push({ float, category, why });
   };
   addReferenceRows(program, reference, categories, row);
   program.features.forEach((feature, f) => {
@@ -66,13 +70,12 @@ export function probeSet(program: EvaluatorProgram, categoriesOf: Map<string, st
   return { inputs: columns(program, categories, rows), rows: rows.length, why: rows.map((r) => r.why) };
 }
 
-/** A base row: the reference sample's first values, else zeros and each input's first category. */
+/** A base row: each input's reference median, else zero, and its first category. */
 function baseRow(program: EvaluatorProgram, reference?: ReferenceSample): Omit<RowBuilder, 'why'> {
-  const float = new Map<number, number>(), category = new Map<number, number>();
+  const float = new Float64Array(program.inputs.length), category = new Int32Array(program.inputs.length);
   program.inputs.forEach((input, k) => {
     const sample = reference?.get(input.name);
-    if (input.type === 'float') float.set(k, typeof sample?.[0] === 'number' ? Math.fround(sample[Math.floor(sample.length / 2)] as number) : 0);
-    else category.set(k, 0);
+    if (input.type === 'float' && typeof sample?.[0] === 'number') float[k] = Math.fround(sample[Math.floor(sample.length / 2)] as number);
   });
   return { float, category };
 }
@@ -113,7 +116,7 @@ function zeroDenominators(expressions: Expression[], row: (why: string, floats: 
 
 function columns(program: EvaluatorProgram, categories: string[][], rows: RowBuilder[]): InputColumn[] {
   return program.inputs.map((input, k): InputColumn => {
-    if (input.type === 'float') return { name: input.name, values: Float32Array.from(rows, (r) => r.float.get(k) ?? 0) };
-    return { name: input.name, codes: Int32Array.from(rows, (r) => r.category.get(k) ?? -1), categories: categories[k]! };
+    if (input.type === 'float') return { name: input.name, values: Float32Array.from(rows, (r) => r.float[k]!) };
+    return { name: input.name, codes: Int32Array.from(rows, (r) => r.category[k]!), categories: categories[k]! };
   });
 }

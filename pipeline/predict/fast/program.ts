@@ -2,7 +2,7 @@
 // and the memory image (tree directory + tree tables, layout.ts) the kernel reads. Plain data, so a
 // scoring worker receives it in a message and builds the same evaluator.
 import type { Expression, GraphTree, TreeGraph } from './graph.ts';
-import { UnsupportedModelError } from './graph.ts';
+import { UnsupportedModelError } from './unsupported.ts';
 import {
   ALWAYS_LEFT_CUT, BIN_BIAS, BLOCK_ROWS, CUT_BYTES, DIRECTORY_DEPTH, DIRECTORY_ENTRY_BYTES, DIRECTORY_TABLE, LANES,
   LEAF_BYTES, MAX_DEPTH, MAX_THRESHOLDS, SLOT_MISSING_LEFT, SLOT_MISSING_RIGHT, SLOT_OFFSET_BYTES, memoryLayout,
@@ -56,21 +56,22 @@ export function compileProgram(graph: TreeGraph): EvaluatorProgram {
     return { expression, thresholds };
   });
   const slots: ProgramSlot[] = [];
-  const slotIndex = new Map<string, number>();
+  // Slot of (feature, side) at index 2·feature + side; -1 until a node uses it.
+  const slotIndex = new Int32Array(2 * width).fill(-1);
   const slotOf = (feature: number, side: ProgramSlot['side']): number => {
-    const key = `${feature}:${side}`;
-    if (!slotIndex.has(key)) { slotIndex.set(key, slots.length); slots.push({ feature, side }); }
-    return slotIndex.get(key)!;
+    const key = 2 * feature + side;
+    if (slotIndex[key] === -1) { slotIndex[key] = slots.length; slots.push({ feature, side }); }
+    return slotIndex[key]!;
   };
   const layouts = depths.map((d) => treeTableLayout(d));
   const tableBytes = layouts.reduce((s, l) => s + l.bytes, 0);
   const tables = new Uint8Array(tableBytes);
-  const view = new DataView(tables.buffer);
+  const views: TableViews = { u8: tables, i32: new Int32Array(tables.buffer), f32: new Float32Array(tables.buffer) };
   let at = 0;
   const tableAt: number[] = [];
   graph.trees.forEach((tree, t) => {
     tableAt.push(at);
-    writeTable(view, at, tree, layouts[t]!, features, slotOf);
+    writeTable(views, at, tree, layouts[t]!, features, slotOf);
     at += layouts[t]!.bytes;
   });
   const memory = memoryLayout(graph.trees.length, tableBytes, slots.length);
@@ -88,18 +89,20 @@ export function compileProgram(graph: TreeGraph): EvaluatorProgram {
  * Writes one tree's table at `at`, padding it to a perfect tree: a leaf above the bottom level
  * becomes padding nodes that always go left, down to a bottom leaf holding its value.
  */
-function writeTable(view: DataView, at: number, tree: GraphTree, layout: ReturnType<typeof treeTableLayout>,
+function writeTable(image: TableViews, at: number, tree: GraphTree, layout: ReturnType<typeof treeTableLayout>,
   features: ProgramFeature[], slotOf: (feature: number, side: ProgramSlot['side']) => number): void {
   const put = (heap: number, slotOffset: number, cut: number) => {
-    view.setInt32(at + heap * SLOT_OFFSET_BYTES, slotOffset, true);
-    for (let lane = 0; lane < LANES; lane++) view.setUint8(at + layout.cutsAt + heap * CUT_BYTES + lane, cut ^ BIN_BIAS);
+    image.i32[(at + heap * SLOT_OFFSET_BYTES) / SLOT_OFFSET_BYTES] = slotOffset;
+    const cutAt = at + layout.cutsAt + heap * CUT_BYTES;
+    image.u8.fill(cut ^ BIN_BIAS, cutAt, cutAt + LANES);
   };
   const fill = (node: number, heap: number, level: number) => {
     if (level === layout.depth) {
-      view.setFloat32(at + layout.leavesAt + (heap - layout.nodes) * LEAF_BYTES, tree.value[node]!, true);
+      image.f32[(at + layout.leavesAt + (heap - layout.nodes) * LEAF_BYTES) / LEAF_BYTES] = tree.value[node]!;
       return;
     }
     if (tree.leaf[node]) {
+      // A leaf above the bottom: padding that always goes left, down to a bottom leaf with its value (the right halves are never reached).
       put(heap, 0, ALWAYS_LEFT_CUT);
       fill(node, 2 * heap + 1, level + 1);
       fill(node, 2 * heap + 2, level + 1);
@@ -115,6 +118,9 @@ function writeTable(view: DataView, at: number, tree: GraphTree, layout: ReturnT
   };
   fill(0, 0, 0);
 }
+
+/** Typed views of the table bytes (tables are 16-byte aligned, so every field is naturally aligned). */
+interface TableViews { u8: Uint8Array; i32: Int32Array; f32: Float32Array }
 
 /** How many of the ascending `sorted` are below x (NaN: 0). */
 export function lowerBound(sorted: Float64Array, x: number): number {

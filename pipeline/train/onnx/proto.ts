@@ -4,7 +4,8 @@
 // a model does not pay for it).
 import type * as Protobuf from 'protobufjs';
 
-const descriptor = {
+/** The message and field numbers (the ONNX IR spec's), also what predict's wire reader walks. */
+export const ONNX_DESCRIPTOR = {
   nested: {
     onnx: {
       nested: {
@@ -79,13 +80,20 @@ const descriptor = {
       },
     },
   },
-};
+} as const;
 
 let modelProto: Promise<Protobuf.Type> | undefined;
 
 /** The onnx.ModelProto message type (encode, decode, fromObject, toObject). */
 export function onnxModelProto(): Promise<Protobuf.Type> {
-  modelProto ??= import('protobufjs').then((m) => (m.default ?? m).Root.fromJSON(descriptor).lookupType('onnx.ModelProto'));
+  modelProto ??= import('protobufjs').then((m) => {
+    const protobuf = m.default ?? m;
+    // int64 fields (node and tree ids) as plain numbers, not Long objects: decoding a 300-tree model
+    // otherwise makes ~200k objects for ids that never exceed 2^53.
+    protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
+    protobuf.configure();
+    return protobuf.Root.fromJSON(ONNX_DESCRIPTOR as unknown as Protobuf.INamespace).lookupType('onnx.ModelProto');
+  });
   return modelProto;
 }
 
