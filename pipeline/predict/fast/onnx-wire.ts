@@ -131,7 +131,11 @@ function attribute(r: Reader): WireAttribute {
     } else if (id === F.attrInts) {
       a.ints ??= [];
       if (wire === LENGTH_DELIMITED) { const p = r.sub(); while (p.pos < p.end) a.ints.push(p.varint()); } else a.ints.push(r.varint());
-    } else if (id === F.attrStrings) { const [s, e] = r.span(); (a.strings ??= []).push(r.buf.subarray(s, e)); }
+    } else if (id === F.attrStrings) {
+      const [s, e] = r.span();
+      a.strings ??= [];
+      a.strings.push(r.buf.subarray(s, e));
+    }
     else r.skip(wire);
   });
   return a;
