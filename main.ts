@@ -8,8 +8,14 @@ import { loadModelConfig } from './pipeline/config/index.ts';
 import { ConfigError, exitCodeFor, MltkError } from './pipeline/errors/index.ts';
 import { allTargets, listModels, resolveTarget, type DeployTarget } from './deployment/targets.ts';
 import {
-  DEFAULT_REGION, EXAMPLE_IMAGE_TAG, EXAMPLE_STATE_BUCKET, exampleEnv, parseDeployInputs,
-  type DeployInputs, type Env, type StateSettings,
+  DEFAULT_REGION,
+  EXAMPLE_IMAGE_TAG,
+  EXAMPLE_STATE_BUCKET,
+  exampleEnv,
+  parseDeployInputs,
+  type DeployInputs,
+  type Env,
+  type StateSettings,
 } from './deployment/infra/inputs.ts';
 import { BaseStack, DomainStack, ServiceStack, stackNames } from './deployment/infra/stacks.ts';
 
@@ -69,11 +75,18 @@ export async function buildApp(env: Env, options: BuildOptions = {}): Promise<{ 
     if (!domain) {
       domain = {
         domainName: inputs.domainName,
-        stack: new DomainStack(app, names.domain, { env: target.env, domainName: inputs.domainName, hostedZone: inputs.hostedZone, state }),
+        stack: new DomainStack(app, names.domain, {
+          env: target.env,
+          domainName: inputs.domainName,
+          hostedZone: inputs.hostedZone,
+          state,
+        }),
       };
       domains.set(names.domain, domain);
     } else if (domain.domainName !== inputs.domainName) {
-      throw new ConfigError(`${target.branch}: every ${target.env} model must share one domain (${domain.domainName}), got ${inputs.domainName}`);
+      throw new ConfigError(
+        `${target.branch}: every ${target.env} model must share one domain (${domain.domainName}), got ${inputs.domainName}`,
+      );
     }
     targets.push({
       target,

@@ -67,7 +67,11 @@ test('the image copies only the bundle, never fetches, and never installs', () =
 test('the prediction handler is the default CMD and both handlers are bundled', () => {
   const cmd = only('CMD');
   assert.equal(cmd.length, 1);
-  assert.deepEqual(JSON.parse(cmd[0]!.args), ['predict.handler'], 'exec form: the Lambda runtime takes it as the handler');
+  assert.deepEqual(
+    JSON.parse(cmd[0]!.args),
+    ['predict.handler'],
+    'exec form: the Lambda runtime takes it as the handler',
+  );
   assert.deepEqual(Object.keys(HANDLER_ENTRIES).sort(), ['monitor', 'predict']);
 });
 
@@ -107,7 +111,10 @@ test('a bundle runs with plain node on onnxruntime-node with only its linux x64 
     assert.ok(files.includes('probe.mjs') && files.includes('probe.mjs.map'));
 
     const script = `import('./probe.mjs').then(async (m) => console.log(JSON.stringify(await m.handler({ text: 'x' }))))`;
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: outdir, env: { ...process.env, NODE_OPTIONS: '' } });
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: outdir,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     const out = JSON.parse(stdout) as { dims: number[]; native: string; hash: string };
     assert.deepEqual(out.dims, [1, 3]);
     // The garbage model is refused by ONNX Runtime's native code: the binding loaded and ran.

@@ -29,11 +29,24 @@ async function check(...args: string[]): Promise<{ code: number; stdout: string;
 }
 
 before(async () => {
-  const [a, b] = await Promise.all([trainFixture({ trees: 5, rows: 600 }), trainFixture({ trees: 6, rows: 600, seed: 9 })]);
+  const [a, b] = await Promise.all([
+    trainFixture({ trees: 5, rows: 600 }),
+    trainFixture({ trees: 6, rows: 600, seed: 9 }),
+  ]);
   store = await storeWithModel(a);
   v2 = await registerOnnx(store.store, b.config, b.trained.onnx);
   // --alias-ttl 0: every request re-reads the alias, so a promotion shows on the next check.
-  serving = await startMltk(['serve', '--store', store.dir, '--model', 'sap_change@prod', '--port', '0', '--alias-ttl', '0']);
+  serving = await startMltk([
+    'serve',
+    '--store',
+    store.dir,
+    '--model',
+    'sap_change@prod',
+    '--port',
+    '0',
+    '--alias-ttl',
+    '0',
+  ]);
   url = `${serving.doc.url as string}/sap_change/health`;
 });
 after(async () => {
@@ -43,7 +56,18 @@ after(async () => {
 
 test('the served model passes on its name, version and sha256', async () => {
   assert.deepEqual(serving.doc.model, { name: 'sap_change', version: 1, alias: 'prod' });
-  const ok = await check(url, 'sap_change', '--version', '1', '--sha256', store.mv.artifact.sha256, '--attempts', '1', '--delay', '0');
+  const ok = await check(
+    url,
+    'sap_change',
+    '--version',
+    '1',
+    '--sha256',
+    store.mv.artifact.sha256,
+    '--attempts',
+    '1',
+    '--delay',
+    '0',
+  );
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, new RegExp(`healthy: .* serves sap_change v1 sha256:${store.mv.artifact.sha256}`));
   const nameOnly = await check(url, 'sap_change', '--version', '', '--sha256', '', '--attempts', '1');
@@ -67,17 +91,44 @@ test('a wrong name, version or sha256 fails, saying what is served', async () =>
 
 test('after a promotion the check passes on the new version (the service follows the alias)', async () => {
   await moveAlias(store.store, 'sap_change', 'prod', v2.version);
-  const ok = await check(url, 'sap_change', '--version', '2', '--sha256', v2.artifact.sha256, '--attempts', '5', '--delay', '1');
+  const ok = await check(
+    url,
+    'sap_change',
+    '--version',
+    '2',
+    '--sha256',
+    v2.artifact.sha256,
+    '--attempts',
+    '5',
+    '--delay',
+    '1',
+  );
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   await moveAlias(store.store, 'sap_change', 'prod', 1);
 });
 
 test('no model (503) fails after the retries', async () => {
   const empty = await tempStore('mltk-health-');
-  const idle = await startMltk(['serve', '--store', empty.dir, '--model', 'sap_change@prod', '--port', '0', '--wait-for-model']);
+  const idle = await startMltk([
+    'serve',
+    '--store',
+    empty.dir,
+    '--model',
+    'sap_change@prod',
+    '--port',
+    '0',
+    '--wait-for-model',
+  ]);
   try {
     assert.equal(idle.doc.model, null);
-    const r = await check(`${idle.doc.url as string}/sap_change/health`, 'sap_change', '--attempts', '2', '--delay', '0');
+    const r = await check(
+      `${idle.doc.url as string}/sap_change/health`,
+      'sap_change',
+      '--attempts',
+      '2',
+      '--delay',
+      '0',
+    );
     assert.equal(r.code, 1);
     assert.match(r.stdout, /attempt 1\/2: HTTP 503 .*MODEL_UNAVAILABLE/);
     assert.match(r.stderr, /did not answer 200 with sap_change after 2 attempts/);

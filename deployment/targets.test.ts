@@ -37,7 +37,12 @@ for (const want of PROTECTED) {
 }
 
 test('allTargets is exactly the six protected branches', () => {
-  assert.deepEqual(allTargets().map((t) => t.branch).sort(), PROTECTED.map((p) => p.branch).sort());
+  assert.deepEqual(
+    allTargets()
+      .map((t) => t.branch)
+      .sort(),
+    PROTECTED.map((p) => p.branch).sort(),
+  );
 });
 
 for (const branch of ['main', 'sap_change-staging', 'foo-dev', 'sap_change', '']) {

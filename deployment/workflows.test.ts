@@ -38,7 +38,12 @@ const PROTECTED = [
 ] as const;
 const SETTINGS = STACK_SETTINGS;
 /** Every setting any target reads: the stacks' five, then the environment-specific ones of targets.ts. */
-const ALL_SETTINGS = [...new Set([...STACK_SETTINGS, ...allTargets().flatMap((t) => [...Object.keys(t.extra.required), ...Object.keys(t.extra.optional)])])];
+const ALL_SETTINGS = [
+  ...new Set([
+    ...STACK_SETTINGS,
+    ...allTargets().flatMap((t) => [...Object.keys(t.extra.required), ...Object.keys(t.extra.optional)]),
+  ]),
+];
 
 // A workflow as plain values; expressions kept as `${{ … }}` text (the parser rewrites
 // `a-${{ x }}` to `${{ format('a-{0}', x) }}`).
@@ -63,7 +68,10 @@ const source = (name: string) => readFileSync(join(ROOT, '.github', 'workflows',
 
 function parse(name: string): Plain {
   const result = parseWorkflow({ name, content: source(name) }, new NoOperationTraceWriter());
-  assert.deepEqual(result.context.errors.getErrors().map((e) => e.message), []);
+  assert.deepEqual(
+    result.context.errors.getErrors().map((e) => e.message),
+    [],
+  );
   assert.ok(result.value);
   return toPlain(result.value);
 }
@@ -87,7 +95,9 @@ for (const name of WORKFLOWS) {
   });
 
   test(`every action in ${name} is pinned to a commit SHA with its version alongside`, () => {
-    const uses = source(name).split('\n').filter((l) => /^\s*(-\s+)?uses:/.test(l));
+    const uses = source(name)
+      .split('\n')
+      .filter((l) => /^\s*(-\s+)?uses:/.test(l));
     assert.ok(uses.length > 0);
     for (const line of uses) {
       assert.match(line, /uses: [\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, line.trim());
@@ -104,8 +114,14 @@ for (const name of WORKFLOWS) {
       }
     }
     for (const [id, job] of Object.entries<Plain>(wf.jobs)) {
-      const assumesRole = job.steps.some((s: Plain) => String(s.uses).startsWith('aws-actions/configure-aws-credentials@'));
-      assert.equal(job.permissions?.['id-token'] === 'write', assumesRole, `${id}: id-token write iff it assumes a role`);
+      const assumesRole = job.steps.some((s: Plain) =>
+        String(s.uses).startsWith('aws-actions/configure-aws-credentials@'),
+      );
+      assert.equal(
+        job.permissions?.['id-token'] === 'write',
+        assumesRole,
+        `${id}: id-token write iff it assumes a role`,
+      );
     }
   });
 }
@@ -122,12 +138,20 @@ test('the same action is pinned to the same commit in both workflows', () => {
 
 test('deploy runs on push to exactly the protected branches of targets.ts', () => {
   const wf = parse('deploy.yml');
-  assert.deepEqual([...wf.on.push.branches].sort(), allTargets().map((t) => t.branch).sort());
+  assert.deepEqual(
+    [...wf.on.push.branches].sort(),
+    allTargets()
+      .map((t) => t.branch)
+      .sort(),
+  );
 });
 
 test("deploy runs in the branch's GitHub environment, one deploy at a time per branch", () => {
   const wf = parse('deploy.yml');
-  assert.deepEqual(wf.concurrency, { group: "${{ format('deploy-{0}', github.ref_name) }}", 'cancel-in-progress': false });
+  assert.deepEqual(wf.concurrency, {
+    group: "${{ format('deploy-{0}', github.ref_name) }}",
+    'cancel-in-progress': false,
+  });
   assert.equal(wf.jobs.deploy.environment, '${{ needs.target.outputs.DEPLOY_ENV }}');
   assert.deepEqual(wf.jobs.deploy.needs, 'target');
   const resolve = steps(wf, 'target').find((s) => s.id === 'target');
@@ -136,13 +160,13 @@ test("deploy runs in the branch's GitHub environment, one deploy at a time per b
 
 test("both workflows read exactly the targets' settings, by prefix, and check the ones targets.ts requires", () => {
   assert.deepEqual(ALL_SETTINGS, [...SETTINGS, 'MODEL_READER_ROLE_ARN', 'SOURCE_MODEL_BUCKET']);
-  for (const [name, job] of [['ci.yml', 'plan'], ['deploy.yml', 'deploy']] as const) {
+  for (const [name, job] of [
+    ['ci.yml', 'plan'],
+    ['deploy.yml', 'deploy'],
+  ] as const) {
     const exportStep = steps(parse(name), job).find((s) => s.run === 'deployment/export-target-env.sh');
     assert.ok(exportStep, `${name}: ${job} exports the target's settings`);
-    assert.deepEqual(
-      Object.keys(exportStep.env).sort(),
-      [...ALL_SETTINGS].sort(),
-    );
+    assert.deepEqual(Object.keys(exportStep.env).sort(), [...ALL_SETTINGS].sort());
     for (const s of ALL_SETTINGS) assert.equal(exportStep.env[s], `\${{ secrets[format('{0}_${s}', env.PREFIX)] }}`);
   }
   const script = readFileSync(join(ROOT, 'deployment', 'export-target-env.sh'), 'utf8');
@@ -164,7 +188,10 @@ test('deploy applies the base stack, pushes the image by commit SHA, applies the
     return i;
   };
   const creds = at((s) => String(s.uses).startsWith('aws-actions/configure-aws-credentials@'), 'OIDC credentials');
-  const base = at((s) => s.run === 'npx cdktf deploy "mltk-domain-${DEPLOY_ENV}" "${DEPLOY_TARGET}-base" --auto-approve', 'domain and base deploy');
+  const base = at(
+    (s) => s.run === 'npx cdktf deploy "mltk-domain-${DEPLOY_ENV}" "${DEPLOY_TARGET}-base" --auto-approve',
+    'domain and base deploy',
+  );
   const bundle = at((s) => s.run === 'npm run bundle', 'bundle');
   const login = at((s) => String(s.uses).startsWith('aws-actions/amazon-ecr-login@'), 'ECR login');
   const push = at((s) => String(s.uses).startsWith('docker/build-push-action@'), 'image push');
@@ -184,8 +211,10 @@ test('deploy applies the base stack, pushes the image by commit SHA, applies the
   assert.equal(job.env.DEPLOY_TARGET, '${{ needs.target.outputs.DEPLOY_TARGET }}');
   assert.equal(job.env.DEPLOY_ENV, '${{ needs.target.outputs.DEPLOY_ENV }}');
   assert.equal(job.env.MLTK_STATE_BUCKET, '${{ secrets.MLTK_STATE_BUCKET }}');
-  assert.equal(job.steps[health].run,
-    'deployment/health-check.sh "https://${DOMAIN_NAME}/${MODEL}/health" "$MODEL" --version "$EXPECTED_VERSION" --sha256 "$EXPECTED_SHA256"');
+  assert.equal(
+    job.steps[health].run,
+    'deployment/health-check.sh "https://${DOMAIN_NAME}/${MODEL}/health" "$MODEL" --version "$EXPECTED_VERSION" --sha256 "$EXPECTED_SHA256"',
+  );
 });
 
 // ---- which steps run for a dev push, a prod push and a rollback: the `if`s through GitHub's own evaluator
@@ -214,12 +243,21 @@ test('a push to *-dev trains after the base stack and before the image, the serv
   const ran = all.filter((s) => runs(s, 'dev'));
   const at = (pred: (s: Plain) => boolean) => ran.findIndex(pred);
   const push = at((s) => String(s.uses).startsWith('docker/build-push-action@'));
-  assert.ok(at(isBase) >= 0 && at(isBase) < at(isTrain) && at(isTrain) < push && push < at(isService) && at(isService) < at(isHealth));
+  assert.ok(
+    at(isBase) >= 0 &&
+      at(isBase) < at(isTrain) &&
+      at(isTrain) < push &&
+      push < at(isService) &&
+      at(isService) < at(isHealth),
+  );
   assert.equal(ran.filter(isTrain).length, 1);
   assert.deepEqual([ran.some(isCopy), ran.some(isPromote)], [false, false], 'dev never copies');
   const train = ran.find(isTrain);
   assert.equal(train.id, 'train');
-  assert.equal(train.run, 'npx mltk run --config "configs/${MODEL}.json" --store "s3://${MODEL_BUCKET}" --alias "$SERVING_ALIAS"');
+  assert.equal(
+    train.run,
+    'npx mltk run --config "configs/${MODEL}.json" --store "s3://${MODEL_BUCKET}" --alias "$SERVING_ALIAS"',
+  );
   assert.equal(train.env.MODEL_BUCKET, "${{ secrets[format('{0}_MODEL_BUCKET', env.PREFIX)] }}");
 });
 
@@ -228,13 +266,25 @@ test('a push to *-prod copies from the dev bucket and promotes, before the servi
   const ran = all.filter((s) => runs(s, 'prod'));
   const at = (pred: (s: Plain) => boolean) => ran.findIndex(pred);
   assert.equal(ran.some(isTrain), false, 'prod never trains');
-  assert.ok(at(isBase) >= 0 && at(isBase) < at(isCopy) && at(isCopy) < at(isPromote) && at(isPromote) < at(isService) && at(isService) < at(isHealth));
+  assert.ok(
+    at(isBase) >= 0 &&
+      at(isBase) < at(isCopy) &&
+      at(isCopy) < at(isPromote) &&
+      at(isPromote) < at(isService) &&
+      at(isService) < at(isHealth),
+  );
   const copy = ran.find(isCopy);
   assert.equal(copy.id, 'copy');
-  assert.equal(copy.run, 'npx mltk models copy "${MODEL}@dev" --from "s3://${SOURCE_MODEL_BUCKET}" --to "s3://${MODEL_BUCKET}" --require-pinned');
+  assert.equal(
+    copy.run,
+    'npx mltk models copy "${MODEL}@dev" --from "s3://${SOURCE_MODEL_BUCKET}" --to "s3://${MODEL_BUCKET}" --require-pinned',
+  );
   assert.equal(copy.env.SOURCE_MODEL_BUCKET, "${{ secrets[format('{0}_SOURCE_MODEL_BUCKET', env.PREFIX)] }}");
   const promote = ran.find(isPromote);
-  assert.equal(promote.run, 'npx mltk --store "s3://${MODEL_BUCKET}" models promote "$MODEL" "$COPIED_VERSION" --alias "$SERVING_ALIAS" --require-pinned');
+  assert.equal(
+    promote.run,
+    'npx mltk --store "s3://${MODEL_BUCKET}" models promote "$MODEL" "$COPIED_VERSION" --alias "$SERVING_ALIAS" --require-pinned',
+  );
   assert.equal(promote.env.COPIED_VERSION, '${{ steps.copy.outputs.version }}');
   const health = ran.find(isHealth);
   assert.equal(health.env.EXPECTED_VERSION, '${{ steps.train.outputs.alias_version || steps.copy.outputs.version }}');
@@ -244,7 +294,11 @@ test('a push to *-prod copies from the dev bucket and promotes, before the servi
 test('a rollback (workflow_dispatch with an image tag) neither trains nor copies, and still checks health', () => {
   for (const env of ['dev', 'prod'] as const) {
     const ran = (parse('deploy.yml').jobs.deploy.steps as Plain[]).filter((s) => runs(s, env, 'abc123'));
-    assert.deepEqual([ran.some(isTrain), ran.some(isCopy), ran.some(isPromote), ran.some(isBase)], [false, false, false, false], env);
+    assert.deepEqual(
+      [ran.some(isTrain), ran.some(isCopy), ran.some(isPromote), ran.some(isBase)],
+      [false, false, false, false],
+      env,
+    );
     assert.ok(ran.some(isService) && ran.some(isHealth), env);
   }
 });
@@ -258,17 +312,31 @@ test("ci tests, synthesizes every target, and plans a pull request's protected b
   const plan = wf.jobs.plan;
   assert.match(plan.if, /github\.event_name == 'pull_request'/);
   assert.equal(plan.env.BASE_REF, '${{ github.base_ref }}');
-  assert.match(steps(wf, 'plan').find((s) => s.id === 'target').run, /deployment\/branch\.ts "\$BASE_REF" --github-output/);
-  assert.equal(stepUsing(wf, 'plan', 'aws-actions/configure-aws-credentials').with['role-to-assume'], '${{ secrets.AWS_PLAN_ROLE_ARN }}');
+  assert.match(
+    steps(wf, 'plan').find((s) => s.id === 'target').run,
+    /deployment\/branch\.ts "\$BASE_REF" --github-output/,
+  );
+  assert.equal(
+    stepUsing(wf, 'plan', 'aws-actions/configure-aws-credentials').with['role-to-assume'],
+    '${{ secrets.AWS_PLAN_ROLE_ARN }}',
+  );
   assert.ok(stepUsing(wf, 'plan', 'hashicorp/setup-terraform'));
-  assert.ok(steps(wf, 'plan').some((s) => s.run === 'deployment/plan-summary.sh "mltk-domain-${DEPLOY_ENV}" "${DEPLOY_TARGET}-base" "${DEPLOY_TARGET}-service"'));
+  assert.ok(
+    steps(wf, 'plan').some(
+      (s) =>
+        s.run ===
+        'deployment/plan-summary.sh "mltk-domain-${DEPLOY_ENV}" "${DEPLOY_TARGET}-base" "${DEPLOY_TARGET}-service"',
+    ),
+  );
 });
 
 test("the stacks the workflows name are the CDKTF app's, in its deploy order, for every target", () => {
   const deploy = parse('deploy.yml').jobs.deploy.steps.map((s: Plain) => String(s.run));
   const plan = parse('ci.yml').jobs.plan.steps.map((s: Plain) => String(s.run));
   const stacksIn = (runs: string[], command: RegExp) =>
-    runs.filter((r) => command.test(r)).flatMap((r) => [...r.matchAll(/"([^"]*\$\{DEPLOY_[A-Z]+\}[^"]*)"/g)].map((m) => m[1]!));
+    runs
+      .filter((r) => command.test(r))
+      .flatMap((r) => [...r.matchAll(/"([^"]*\$\{DEPLOY_[A-Z]+\}[^"]*)"/g)].map((m) => m[1]!));
   const deployed = stacksIn(deploy, /^npx cdktf deploy /);
   const planned = stacksIn(plan, /^deployment\/plan-summary\.sh /);
   for (const t of allTargets()) {
@@ -283,10 +351,14 @@ test("the stacks the workflows name are the CDKTF app's, in its deploy order, fo
 
 async function branchCli(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'deployment', 'branch.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, GITHUB_OUTPUT: '', GITHUB_ENV: '', ...env },
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'deployment', 'branch.ts'), ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, GITHUB_OUTPUT: '', GITHUB_ENV: '', ...env },
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -294,7 +366,13 @@ async function branchCli(args: string[], env: Record<string, string> = {}) {
   }
 }
 
-const asMap = (lines: string) => Object.fromEntries(lines.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+const asMap = (lines: string) =>
+  Object.fromEntries(
+    lines
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
 
 for (const [branch, model, env, prefix] of PROTECTED) {
   test(`branch.ts ${branch} → ${model} in ${env}, secrets ${prefix}_*`, async () => {
@@ -320,7 +398,10 @@ test('branch.ts --github-output appends the same lines to $GITHUB_OUTPUT and $GI
     const [output, envFile] = [join(dir, 'output'), join(dir, 'env')];
     writeFileSync(output, 'EARLIER=kept\n');
     writeFileSync(envFile, '');
-    const { code, stdout } = await branchCli(['heat_change-prod', '--github-output'], { GITHUB_OUTPUT: output, GITHUB_ENV: envFile });
+    const { code, stdout } = await branchCli(['heat_change-prod', '--github-output'], {
+      GITHUB_OUTPUT: output,
+      GITHUB_ENV: envFile,
+    });
     assert.equal(code, 0);
     assert.equal(readFileSync(output, 'utf8'), `EARLIER=kept\n${stdout}`);
     assert.equal(readFileSync(envFile, 'utf8'), stdout);
@@ -356,23 +437,47 @@ test('export-target-env.sh writes the prefixed names and names every missing sec
   const target = async (branch: string) => asMap((await branchCli([branch])).stdout);
   try {
     const envFile = join(dir, 'env');
-    const values = { ECR_URI: '1.dkr.ecr/x', DOMAIN_NAME: 'api.example.org', DATA_BUCKET: 'd', MODEL_BUCKET: 'm', PREDICTIONS_BUCKET: 'p' };
+    const values = {
+      ECR_URI: '1.dkr.ecr/x',
+      DOMAIN_NAME: 'api.example.org',
+      DATA_BUCKET: 'd',
+      MODEL_BUCKET: 'm',
+      PREDICTIONS_BUCKET: 'p',
+    };
     writeFileSync(envFile, '');
     const dev = await target('sap_change-dev');
-    const out = await run('bash', [script], { env: { ...process.env, ...dev, GITHUB_ENV: envFile, ...values, MODEL_READER_ROLE_ARN: '' } });
-    assert.deepEqual(asMap(readFileSync(envFile, 'utf8')), Object.fromEntries(Object.entries(values).map(([k, v]) => [`SAP_CHANGE_DEV_${k}`, v])));
+    const out = await run('bash', [script], {
+      env: { ...process.env, ...dev, GITHUB_ENV: envFile, ...values, MODEL_READER_ROLE_ARN: '' },
+    });
+    assert.deepEqual(
+      asMap(readFileSync(envFile, 'utf8')),
+      Object.fromEntries(Object.entries(values).map(([k, v]) => [`SAP_CHANGE_DEV_${k}`, v])),
+    );
     assert.match(out.stdout, /optional secret SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN is not set/);
     writeFileSync(envFile, '');
     const arn = 'arn:aws:iam::222222222222:role/mltk-deploy-prod';
-    await run('bash', [script], { env: { ...process.env, ...dev, GITHUB_ENV: envFile, ...values, MODEL_READER_ROLE_ARN: arn } });
+    await run('bash', [script], {
+      env: { ...process.env, ...dev, GITHUB_ENV: envFile, ...values, MODEL_READER_ROLE_ARN: arn },
+    });
     assert.equal(asMap(readFileSync(envFile, 'utf8')).SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN, arn);
 
     writeFileSync(envFile, '');
     const prod = await target('heat_change-prod');
-    const partial = { ...process.env, ...prod, GITHUB_ENV: envFile, ...values, DATA_BUCKET: '', MODEL_BUCKET: '', SOURCE_MODEL_BUCKET: '' };
+    const partial = {
+      ...process.env,
+      ...prod,
+      GITHUB_ENV: envFile,
+      ...values,
+      DATA_BUCKET: '',
+      MODEL_BUCKET: '',
+      SOURCE_MODEL_BUCKET: '',
+    };
     await assert.rejects(run('bash', [script], { env: partial }), (err: { code: number; stderr: string }) => {
       assert.equal(err.code, 1);
-      assert.match(err.stderr, /Missing repository secrets: HEAT_CHANGE_PROD_DATA_BUCKET HEAT_CHANGE_PROD_MODEL_BUCKET HEAT_CHANGE_PROD_SOURCE_MODEL_BUCKET/);
+      assert.match(
+        err.stderr,
+        /Missing repository secrets: HEAT_CHANGE_PROD_DATA_BUCKET HEAT_CHANGE_PROD_MODEL_BUCKET HEAT_CHANGE_PROD_SOURCE_MODEL_BUCKET/,
+      );
       return true;
     });
   } finally {

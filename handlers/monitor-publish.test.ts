@@ -131,63 +131,61 @@ after(async () => {
   await moto?.stop();
 });
 
-test(
-  'a failed publish leaves the batch unmonitored, and the next hourly run publishes its stored metrics',
-  { skip },
-  async () => {
-    const ns = 'mltk-test/retry';
-    await landAndScore('2026/03/01/a.csv', 301);
-    await landAndScore('2026/03/02/b.csv', 302);
-    let refused = 0;
-    proxy.rule = (req) => {
-      if (!isPutMetricData(req)) return { action: 'forward' };
-      refused++;
-      return unavailable;
-    };
-    const first = await withEnv(env(ns), () => handler(manifestEvent('2026/03/01/a.csv')));
-    assert.equal(first.monitored[0]?.status, 'failed', JSON.stringify(first));
-    assert.match(
-      first.monitored[0]?.status === 'failed' ? first.monitored[0].error : '',
-      /cloudwatch:PutMetricData to namespace "mltk-test\/retry" failed \(call 1 of 1\): Internal service error \(its metrics are stored in s3:\/\/pred-bucket\/monitoring\/2026\/03\/01\/a.csv\/metrics.json; the hourly run publishes them again\)/,
-    );
-    assert.ok(refused >= 2, `the SDK retried the failed call (${refused} attempts refused)`);
-    assert.deepEqual(
-      await monitoringKeys('2026/03/01/a.csv'),
-      ['drift.html', 'drift.json', 'metrics.json'],
-      'a report and the datums, no published marker',
-    );
-    assert.deepEqual(await metricNames(ns), [], 'CloudWatch has nothing for it');
+test('a failed publish leaves the batch unmonitored, and the next hourly run publishes its stored metrics', {
+  skip,
+}, async () => {
+  const ns = 'mltk-test/retry';
+  await landAndScore('2026/03/01/a.csv', 301);
+  await landAndScore('2026/03/02/b.csv', 302);
+  let refused = 0;
+  proxy.rule = (req) => {
+    if (!isPutMetricData(req)) return { action: 'forward' };
+    refused++;
+    return unavailable;
+  };
+  const first = await withEnv(env(ns), () => handler(manifestEvent('2026/03/01/a.csv')));
+  assert.equal(first.monitored[0]?.status, 'failed', JSON.stringify(first));
+  assert.match(
+    first.monitored[0]?.status === 'failed' ? first.monitored[0].error : '',
+    /cloudwatch:PutMetricData to namespace "mltk-test\/retry" failed \(call 1 of 1\): Internal service error \(its metrics are stored in s3:\/\/pred-bucket\/monitoring\/2026\/03\/01\/a.csv\/metrics.json; the hourly run publishes them again\)/,
+  );
+  assert.ok(refused >= 2, `the SDK retried the failed call (${refused} attempts refused)`);
+  assert.deepEqual(
+    await monitoringKeys('2026/03/01/a.csv'),
+    ['drift.html', 'drift.json', 'metrics.json'],
+    'a report and the datums, no published marker',
+  );
+  assert.deepEqual(await metricNames(ns), [], 'CloudWatch has nothing for it');
 
-    // CloudWatch is back; a newer batch is monitored on its event: the failed one still counts as not monitored.
-    proxy.rule = () => ({ action: 'forward' });
-    const second = await withEnv(env(ns), () => handler(manifestEvent('2026/03/02/b.csv')));
-    assert.deepEqual(
-      second.monitored.map((m) => m.status),
-      ['monitored'],
-    );
-    assert.equal(await samples(ns), 1);
+  // CloudWatch is back; a newer batch is monitored on its event: the failed one still counts as not monitored.
+  proxy.rule = () => ({ action: 'forward' });
+  const second = await withEnv(env(ns), () => handler(manifestEvent('2026/03/02/b.csv')));
+  assert.deepEqual(
+    second.monitored.map((m) => m.status),
+    ['monitored'],
+  );
+  assert.equal(await samples(ns), 1);
 
-    const stored = JSON.parse(String(await preds.get(metricsKey('2026/03/01/a.csv'))));
-    const swept = await withEnv(env(ns), () => handler(sweep));
-    assert.deepEqual(
-      swept.monitored.map((m) => [m.path, m.status, m.status === 'monitored' && m.republished]),
-      [['2026/03/01/a.csv', 'monitored', true]],
-    );
-    assert.ok(await preds.head(publishedKey('2026/03/01/a.csv')));
-    assert.equal(await samples(ns), 2);
-    // Published as computed the first time: same datums, same timestamps, same report.
-    assert.deepEqual(JSON.parse(String(await preds.get(metricsKey('2026/03/01/a.csv')))), stored);
-    const report = JSON.parse(String(await preds.get(reportKey('2026/03/01/a.csv'))));
-    assert.equal(stored.datums[0].Timestamp, report.generated_at);
-    assert.deepEqual((await withEnv(env(ns), () => handler(sweep))).monitored, [], 'nothing left to do');
-    assert.deepEqual(
-      (await withEnv(env(ns), () => handler(manifestEvent('2026/03/01/a.csv')))).monitored.map((m) => m.status),
-      ['skipped'],
-      'a redelivered event changes nothing',
-    );
-    assert.equal(await samples(ns), 2);
-  },
-);
+  const stored = JSON.parse(String(await preds.get(metricsKey('2026/03/01/a.csv'))));
+  const swept = await withEnv(env(ns), () => handler(sweep));
+  assert.deepEqual(
+    swept.monitored.map((m) => [m.path, m.status, m.status === 'monitored' && m.republished]),
+    [['2026/03/01/a.csv', 'monitored', true]],
+  );
+  assert.ok(await preds.head(publishedKey('2026/03/01/a.csv')));
+  assert.equal(await samples(ns), 2);
+  // Published as computed the first time: same datums, same timestamps, same report.
+  assert.deepEqual(JSON.parse(String(await preds.get(metricsKey('2026/03/01/a.csv')))), stored);
+  const report = JSON.parse(String(await preds.get(reportKey('2026/03/01/a.csv'))));
+  assert.equal(stored.datums[0].Timestamp, report.generated_at);
+  assert.deepEqual((await withEnv(env(ns), () => handler(sweep))).monitored, [], 'nothing left to do');
+  assert.deepEqual(
+    (await withEnv(env(ns), () => handler(manifestEvent('2026/03/01/a.csv')))).monitored.map((m) => m.status),
+    ['skipped'],
+    'a redelivered event changes nothing',
+  );
+  assert.equal(await samples(ns), 2);
+});
 
 /** Runs the monitor handler in its own process on `event`; resolves when it exits (killed or not). */
 function invokeInChild(vars: Record<string, string>, event: unknown): { exited: Promise<number | null>; kill(): void } {

@@ -4,7 +4,13 @@
 // which follows the manifest to the input in the data bucket and the model version that scored it.
 import { z } from 'zod';
 import { ConfigError, InvalidInputError, zodDetails } from '../pipeline/errors/index.ts';
-import { monitorBatchObject, pendingBatches, predictionPath, metricsClient, type ObjectOutcome } from '../pipeline/monitor/index.ts';
+import {
+  monitorBatchObject,
+  pendingBatches,
+  predictionPath,
+  metricsClient,
+  type ObjectOutcome,
+} from '../pipeline/monitor/index.ts';
 import { openStore } from '../pipeline/store/index.ts';
 
 const envSchema = z.object({
@@ -17,16 +23,26 @@ const envSchema = z.object({
   MLTK_MONITOR_LAST_N: z.coerce.number().int().min(1).default(3),
 });
 
-const s3Record = z.object({ s3: z.object({ bucket: z.object({ name: z.string() }), object: z.object({ key: z.string() }) }) });
+const s3Record = z.object({
+  s3: z.object({ bucket: z.object({ name: z.string() }), object: z.object({ key: z.string() }) }),
+});
 const eventSchema = z.union([
   z.object({ Records: z.array(s3Record).min(1) }),
-  z.object({ 'detail-type': z.literal('Object Created'), detail: z.object({ bucket: z.object({ name: z.string() }), object: z.object({ key: z.string() }) }) }),
+  z.object({
+    'detail-type': z.literal('Object Created'),
+    detail: z.object({ bucket: z.object({ name: z.string() }), object: z.object({ key: z.string() }) }),
+  }),
   z.object({ 'detail-type': z.literal('Scheduled Event') }),
 ]);
 
 export type MonitorEvent = z.infer<typeof eventSchema>;
 
-function parse<T>(schema: z.ZodType<T>, raw: unknown, what: string, Err: typeof ConfigError | typeof InvalidInputError): T {
+function parse<T>(
+  schema: z.ZodType<T>,
+  raw: unknown,
+  what: string,
+  Err: typeof ConfigError | typeof InvalidInputError,
+): T {
   const r = schema.safeParse(raw);
   if (!r.success) {
     const details = zodDetails(r.error.issues);
@@ -44,14 +60,23 @@ export async function handler(event: unknown): Promise<{ monitored: ObjectOutcom
   const predictions = openStore(`s3://${env.MLTK_PREDICTIONS_BUCKET}`);
   let created: { bucket: string; key: string }[] | undefined;
   if ('Records' in ev) created = ev.Records.map((r) => ({ bucket: r.s3.bucket.name, key: s3Key(r.s3.object.key) }));
-  else if (ev['detail-type'] === 'Object Created') created = [{ bucket: ev.detail.bucket.name, key: ev.detail.object.key }];
+  else if (ev['detail-type'] === 'Object Created')
+    created = [{ bucket: ev.detail.bucket.name, key: ev.detail.object.key }];
   // Only a batch's manifest or predictions object names a batch; errors files and our own reports do not.
   const paths = created
-    ? [...new Set(created.filter((o) => o.bucket === env.MLTK_PREDICTIONS_BUCKET).flatMap((o) => predictionPath(o.key) ?? []))]
+    ? [
+        ...new Set(
+          created.filter((o) => o.bucket === env.MLTK_PREDICTIONS_BUCKET).flatMap((o) => predictionPath(o.key) ?? []),
+        ),
+      ]
     : await pendingBatches(predictions, env.MLTK_MONITOR_LAST_N);
   const deps = {
-    registry: openStore(env.MLTK_STORE), data: openStore(`s3://${env.MLTK_DATA_BUCKET}`), predictions,
-    model: `${env.MLTK_MODEL}@${env.MLTK_ALIAS}`, namespace: env.MLTK_METRIC_NAMESPACE, metrics: await metricsClient(),
+    registry: openStore(env.MLTK_STORE),
+    data: openStore(`s3://${env.MLTK_DATA_BUCKET}`),
+    predictions,
+    model: `${env.MLTK_MODEL}@${env.MLTK_ALIAS}`,
+    namespace: env.MLTK_METRIC_NAMESPACE,
+    metrics: await metricsClient(),
   };
   const monitored: ObjectOutcome[] = [];
   for (const path of paths) monitored.push(await monitorBatchObject(path, deps));

@@ -6,7 +6,14 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { moveAlias } from '../pipeline/registry/index.ts';
 import { makeS3Client, openStore } from '../pipeline/store/index.ts';
 import { startMoto, motoUnavailable, useMotoEnv, type MotoServer } from '../pipeline/testing/moto.ts';
-import { httpEvent, instanceOf, registerOnnx, storeWithModel, trainFixture, type Fixture } from '../pipeline/predict/testdata.ts';
+import {
+  httpEvent,
+  instanceOf,
+  registerOnnx,
+  storeWithModel,
+  trainFixture,
+  type Fixture,
+} from '../pipeline/predict/testdata.ts';
 
 type Handler = (event: unknown, context?: { awsRequestId?: string }) => Promise<any>;
 
@@ -31,7 +38,10 @@ async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; line
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
     const s = String(chunk);
-    if (s.startsWith('{')) { lines.push(...s.trimEnd().split('\n')); return true; }
+    if (s.startsWith('{')) {
+      lines.push(...s.trimEnd().split('\n'));
+      return true;
+    }
     return write(chunk, ...(rest as []));
   }) as typeof process.stdout.write;
   try {
@@ -42,16 +52,33 @@ async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; line
 }
 
 test('API Gateway events: predictions, then every client error with its status, and the container keeps serving', async () => {
-  const handler = await container({ MLTK_STORE: local.dir, MLTK_MODEL: 'sap_change', MLTK_ALIAS: 'prod', MLTK_ALIAS_TTL_S: '60', MLTK_MAX_BODY_BYTES: '4000' }, 'local');
+  const handler = await container(
+    {
+      MLTK_STORE: local.dir,
+      MLTK_MODEL: 'sap_change',
+      MLTK_ALIAS: 'prod',
+      MLTK_ALIAS_TTL_S: '60',
+      MLTK_MAX_BODY_BYTES: '4000',
+    },
+    'local',
+  );
   const post = async (path: string, body: string, method = 'POST') => {
-    const { result, lines } = await captureStdout(() => handler(httpEvent(method, path, body), { awsRequestId: 'lambda-req' }));
-    return { status: result.statusCode as number, body: JSON.parse(result.body), headers: result.headers as Record<string, string>, lines };
+    const { result, lines } = await captureStdout(() =>
+      handler(httpEvent(method, path, body), { awsRequestId: 'lambda-req' }),
+    );
+    return {
+      status: result.statusCode as number,
+      body: JSON.parse(result.body),
+      headers: result.headers as Record<string, string>,
+      lines,
+    };
   };
   const instances = [0, 1, 2].map((i) => instanceOf(fx.config, fx.table, i));
   const ok = await post('/sap_change/predict', JSON.stringify({ instances }));
   assert.equal(ok.status, 200);
   const expected = await fx.trained.predict(fx.table);
-  for (const [i, p] of (ok.body.predictions as number[]).entries()) assert.ok(Math.abs(p - expected[i]!) < 1e-4, `row ${i}`);
+  for (const [i, p] of (ok.body.predictions as number[]).entries())
+    assert.ok(Math.abs(p - expected[i]!) < 1e-4, `row ${i}`);
   assert.deepEqual(ok.body.model, { name: 'sap_change', version: 1 });
   const logged = ok.lines.map((l) => JSON.parse(l));
   assert.ok(logged.some((l) => l.msg === 'model loaded' && l.version === 1));
@@ -63,9 +90,14 @@ test('API Gateway events: predictions, then every client error with its status, 
   assert.equal(malformed.body.error.code, 'INPUT_INVALID');
   assert.match(malformed.body.error.message, /malformed JSON/);
 
-  const badField = await post('/predict', JSON.stringify({ instances: [instances[0], { ...instances[1], number_habitable_rooms: 0 }] }));
+  const badField = await post(
+    '/predict',
+    JSON.stringify({ instances: [instances[0], { ...instances[1], number_habitable_rooms: 0 }] }),
+  );
   assert.equal(badField.status, 400);
-  assert.deepEqual(badField.body.error.details, [{ row: 1, field: 'number_habitable_rooms', issue: 'value out of range (expected between 1 and 30)' }]);
+  assert.deepEqual(badField.body.error.details, [
+    { row: 1, field: 'number_habitable_rooms', issue: 'value out of range (expected between 1 and 30)' },
+  ]);
 
   const tooBig = await post('/predict', JSON.stringify({ instances: Array(40).fill(instances[0]) }));
   assert.equal(tooBig.status, 413);
@@ -89,13 +121,18 @@ test('an event that is neither API Gateway nor S3 is refused', async () => {
 });
 
 let moto: MotoServer | undefined;
-after(async () => { await moto?.stop(); });
+after(async () => {
+  await moto?.stop();
+});
 
-test('S3 ObjectCreated under incoming/ → predictions and errors objects in the predictions bucket (moto_server)', { skip: motoUnavailable() }, async () => {
+test('S3 ObjectCreated under incoming/ → predictions and errors objects in the predictions bucket (moto_server)', {
+  skip: motoUnavailable(),
+}, async () => {
   moto = await startMoto();
   useMotoEnv(moto);
   const s3 = await makeS3Client();
-  for (const Bucket of ['mltk-models', 'mltk-data', 'mltk-predictions']) await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
+  for (const Bucket of ['mltk-models', 'mltk-data', 'mltk-predictions'])
+    await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
   const models = openStore('s3://mltk-models');
   const mv = await registerOnnx(models, fx.config, fx.trained.onnx);
   await moveAlias(models, 'sap_change', 'prod', mv.version);
@@ -107,28 +144,63 @@ test('S3 ObjectCreated under incoming/ → predictions and errors objects in the
   const data = openStore('s3://mltk-data');
   const key = 'incoming/2024 q1/homes.csv';
   await data.put(key, `${lines.join('\n')}\n`);
-  await data.put('incoming/2024 q1/more.jsonl', [0, 1, 2].map((i) => JSON.stringify({ home_id: `J${i}`, ...instanceOf(fx.config, fx.table, i) })).join('\n'));
+  await data.put(
+    'incoming/2024 q1/more.jsonl',
+    [0, 1, 2].map((i) => JSON.stringify({ home_id: `J${i}`, ...instanceOf(fx.config, fx.table, i) })).join('\n'),
+  );
   await data.put('elsewhere/ignored.csv', 'x\n1\n');
 
-  const handler = await container({ MLTK_STORE: 's3://mltk-models', MLTK_MODEL: 'sap_change', MLTK_ALIAS: 'prod', MLTK_PREDICTIONS_BUCKET: 'mltk-predictions' }, 's3');
-  const record = (k: string) => ({ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'mltk-data' }, object: { key: encodeURIComponent(k).replace(/%2F/g, '/').replace(/%20/g, '+') } } });
-  const event = { Records: [record(key), record('incoming/2024 q1/more.jsonl'), record('elsewhere/ignored.csv'), record('incoming/deleted.csv')] };
+  const handler = await container(
+    {
+      MLTK_STORE: 's3://mltk-models',
+      MLTK_MODEL: 'sap_change',
+      MLTK_ALIAS: 'prod',
+      MLTK_PREDICTIONS_BUCKET: 'mltk-predictions',
+    },
+    's3',
+  );
+  const record = (k: string) => ({
+    eventSource: 'aws:s3',
+    eventName: 'ObjectCreated:Put',
+    s3: {
+      bucket: { name: 'mltk-data' },
+      object: { key: encodeURIComponent(k).replace(/%2F/g, '/').replace(/%20/g, '+') },
+    },
+  });
+  const event = {
+    Records: [
+      record(key),
+      record('incoming/2024 q1/more.jsonl'),
+      record('elsewhere/ignored.csv'),
+      record('incoming/deleted.csv'),
+    ],
+  };
   const first = await captureStdout(() => handler(event, { awsRequestId: 'batch-1' }));
   const [csvRes, jsonRes, skipped, deleted] = first.result.results;
   assert.equal(deleted.status, 'skipped');
   assert.match(deleted.reason, /no object at "incoming\/deleted.csv"/);
   assert.equal(csvRes.status, 'scored');
-  assert.deepEqual({ rows: csvRes.rows, scored: csvRes.scored, errors: csvRes.errors }, { rows: 500, scored: 497, errors: 3 });
-  assert.deepEqual({ rows: jsonRes.rows, scored: jsonRes.scored, errors: jsonRes.errors }, { rows: 3, scored: 3, errors: 0 });
+  assert.deepEqual(
+    { rows: csvRes.rows, scored: csvRes.scored, errors: csvRes.errors },
+    { rows: 500, scored: 497, errors: 3 },
+  );
+  assert.deepEqual(
+    { rows: jsonRes.rows, scored: jsonRes.scored, errors: jsonRes.errors },
+    { rows: 3, scored: 3, errors: 0 },
+  );
   assert.equal(skipped.status, 'skipped');
   assert.ok(first.lines.some((l) => JSON.parse(l).msg === 'batch scored'));
 
   const out = openStore('s3://mltk-predictions');
   const keys = await out.list('');
   assert.deepEqual(keys, [
-    ...['homes.csv', 'more.jsonl'].flatMap((input) => ['errors.csv', 'manifest.json', 'predictions.csv'].map((f) => `predictions/2024 q1/${input}/${f}`)),
+    ...['homes.csv', 'more.jsonl'].flatMap((input) =>
+      ['errors.csv', 'manifest.json', 'predictions.csv'].map((f) => `predictions/2024 q1/${input}/${f}`),
+    ),
   ]);
-  const preds = String(await out.get('predictions/2024 q1/homes.csv/predictions.csv')).trimEnd().split('\n');
+  const preds = String(await out.get('predictions/2024 q1/homes.csv/predictions.csv'))
+    .trimEnd()
+    .split('\n');
   assert.equal(preds[0], 'home_id,predicted_sap_change,model_name,model_version');
   assert.equal(preds.length - 1, 497);
   assert.ok(preds.slice(1).every((l) => /^[^,]+,-?\d+(\.\d+)?,sap_change,1$/.test(l)));

@@ -19,7 +19,11 @@ function mltk(args: string[]): string {
 
 /** Wall seconds and peak RSS (MB) of one `mltk monitor` run, as /usr/bin/time -v reports them. */
 function timedMonitor(store: string, input: string): { wall: number; rssMb: number } {
-  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, MLTK, '--store', store, 'monitor', '--model', 'sap_change@1', '--input', input], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(
+    '/usr/bin/time',
+    ['-v', process.execPath, MLTK, '--store', store, 'monitor', '--model', 'sap_change@1', '--input', input],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
   if (r.status !== 0) throw new Error(`mltk monitor: ${r.stderr}`);
   const wall = /Elapsed \(wall clock\) time \([^)]*\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr)!;
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)!;
@@ -42,10 +46,17 @@ try {
   const carried = join(dir, 'carried.csv');
   writeFileSync(carried, lines.map((l, i) => (l ? `${l},${preds[i]!.split(',')[1]}` : l)).join('\n'));
 
-  console.log(`mltk monitor end to end on ${ROWS.toLocaleString('en-GB')} synth rows (${(statSync(raw).size / 1e6).toFixed(0)} MB CSV), node ${process.version}, median of ${REPEATS}`);
-  for (const [label, input] of [['raw input, scored by the monitor', raw], ['input carrying predictions', carried]] as const) {
+  console.log(
+    `mltk monitor end to end on ${ROWS.toLocaleString('en-GB')} synth rows (${(statSync(raw).size / 1e6).toFixed(0)} MB CSV), node ${process.version}, median of ${REPEATS}`,
+  );
+  for (const [label, input] of [
+    ['raw input, scored by the monitor', raw],
+    ['input carrying predictions', carried],
+  ] as const) {
     const runs = Array.from({ length: REPEATS }, () => timedMonitor(store, input));
-    console.log(`  ${label.padEnd(34)} wall ${median(runs.map((r) => r.wall)).toFixed(2)} s [${runs.map((r) => r.wall.toFixed(2)).join(' ')}], peak RSS ${median(runs.map((r) => r.rssMb)).toFixed(0)} MB`);
+    console.log(
+      `  ${label.padEnd(34)} wall ${median(runs.map((r) => r.wall)).toFixed(2)} s [${runs.map((r) => r.wall.toFixed(2)).join(' ')}], peak RSS ${median(runs.map((r) => r.rssMb)).toFixed(0)} MB`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

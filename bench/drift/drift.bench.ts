@@ -18,7 +18,10 @@ const BASELINE_ROWS = 200_000;
 const REPEATS = Number(process.argv[3] ?? 7);
 const CHUNK = 100_000;
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+};
 
 function ensurePeer(): void {
   if (spawnSync(PYTHON, ['-c', 'import numpy, scipy'], { stdio: 'ignore' }).status === 0) return;
@@ -33,9 +36,15 @@ function synth(features: FeatureSpec[], rows: number, seed: number, shift: numbe
   features.forEach((f, k) => {
     const u = uniform(seed * 100 + k);
     if (f.type === 'numeric') {
-      const lo = f.min ?? 0, hi = f.max ?? 100, mid = lo + (hi - lo) * 0.3, sd = (hi - lo) * 0.08;
+      const lo = f.min ?? 0,
+        hi = f.max ?? 100,
+        mid = lo + (hi - lo) * 0.3,
+        sd = (hi - lo) * 0.08;
       const v = normals(rows, seed * 100 + k, mid + shift * sd * (k % 2), sd);
-      for (let i = 0; i < rows; i++) { v[i] = Math.min(hi, Math.max(lo, Math.round(v[i]! * 10) / 10)); if (f.nullable && u() < 0.05) v[i] = NaN; }
+      for (let i = 0; i < rows; i++) {
+        v[i] = Math.min(hi, Math.max(lo, Math.round(v[i]! * 10) / 10));
+        if (f.nullable && u() < 0.05) v[i] = NaN;
+      }
       columns.set(f.name, { kind: 'numeric', values: v });
     } else if (f.type === 'boolean') {
       const v = new Float64Array(rows);
@@ -44,7 +53,10 @@ function synth(features: FeatureSpec[], rows: number, seed: number, shift: numbe
     } else {
       const codes = new Int32Array(rows);
       const n = f.values.length;
-      for (let i = 0; i < rows; i++) { const r = u(); codes[i] = Math.min(n - 1, Math.floor((shift && k % 3 === 0 ? r * r : r) * n)); }
+      for (let i = 0; i < rows; i++) {
+        const r = u();
+        codes[i] = Math.min(n - 1, Math.floor((shift && k % 3 === 0 ? r * r : r) * n));
+      }
       columns.set(f.name, { kind: 'categorical', codes, categories: f.values });
     }
   });
@@ -53,7 +65,15 @@ function synth(features: FeatureSpec[], rows: number, seed: number, shift: numbe
 
 function slice(t: Table, s: number, e: number): Table {
   const columns = new Map<string, Column>();
-  for (const [k, c] of t.columns) columns.set(k, c.kind === 'numeric' ? { kind: 'numeric', values: c.values.subarray(s, e) } : c.kind === 'categorical' ? { ...c, codes: c.codes.subarray(s, e) } : { ...c, values: c.values.slice(s, e) });
+  for (const [k, c] of t.columns)
+    columns.set(
+      k,
+      c.kind === 'numeric'
+        ? { kind: 'numeric', values: c.values.subarray(s, e) }
+        : c.kind === 'categorical'
+          ? { ...c, codes: c.codes.subarray(s, e) }
+          : { ...c, values: c.values.slice(s, e) },
+    );
   return { rows: e - s, columns };
 }
 
@@ -71,13 +91,19 @@ try {
   const meta = {
     features: [...baseline.features, { ...baseline.prediction!, name: config.output.column }].map((p) => {
       const spec = features.find((f) => f.name === p.name);
-      return spec?.type === 'numeric' ? { ...p, lo: spec.min ?? -Infinity, hi: spec.max ?? Infinity } : p.type === 'numeric' ? { ...p, lo: -1e308, hi: 1e308 } : p;
+      return spec?.type === 'numeric'
+        ? { ...p, lo: spec.min ?? -Infinity, hi: spec.max ?? Infinity }
+        : p.type === 'numeric'
+          ? { ...p, lo: -1e308, hi: 1e308 }
+          : p;
     }),
   };
   for (const f of meta.features) {
     const c = current.columns.get(f.name)!;
-    if (c.kind === 'numeric') writeFileSync(join(dir, `${f.name}.f64`), Buffer.from(c.values.buffer, c.values.byteOffset, c.values.byteLength));
-    else if (c.kind === 'categorical') writeFileSync(join(dir, `${f.name}.i32`), Buffer.from(c.codes.buffer, c.codes.byteOffset, c.codes.byteLength));
+    if (c.kind === 'numeric')
+      writeFileSync(join(dir, `${f.name}.f64`), Buffer.from(c.values.buffer, c.values.byteOffset, c.values.byteLength));
+    else if (c.kind === 'categorical')
+      writeFileSync(join(dir, `${f.name}.i32`), Buffer.from(c.codes.buffer, c.codes.byteOffset, c.codes.byteLength));
   }
   writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta));
 
@@ -86,33 +112,64 @@ try {
   let report: Awaited<ReturnType<typeof monitorBatch>> | undefined;
   for (let r = 0; r < REPEATS; r++) {
     const t0 = performance.now();
-    const chunks = function* () { for (let s = 0; s < ROWS; s += CHUNK) yield slice(current, s, Math.min(ROWS, s + CHUNK)); };
+    const chunks = function* () {
+      for (let s = 0; s < ROWS; s += CHUNK) yield slice(current, s, Math.min(ROWS, s + CHUNK));
+    };
     report = await monitorBatch({
-      model: { name: config.name, version: 0 }, features, baseline, thresholds: config.monitoring,
-      chunks: chunks(), source: 'bench', predictionColumn: config.output.column,
+      model: { name: config.name, version: 0 },
+      features,
+      baseline,
+      thresholds: config.monitoring,
+      chunks: chunks(),
+      source: 'bench',
+      predictionColumn: config.output.column,
     });
     times.push((performance.now() - t0) / 1000);
   }
   const ours = median(times);
   const oursRss = process.resourceUsage().maxRSS / 1024;
 
-  const py = spawnSync(PYTHON, [join(import.meta.dirname, 'peer.py'), dir, String(REPEATS)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const py = spawnSync(PYTHON, [join(import.meta.dirname, 'peer.py'), dir, String(REPEATS)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   if (py.status !== 0) throw new Error(py.stderr);
-  const peer = JSON.parse(py.stdout) as { seconds: number; all_seconds: number[]; peak_rss_mb: number; stats: Record<string, [number, number | null, number | null, number, number]> };
+  const peer = JSON.parse(py.stdout) as {
+    seconds: number;
+    all_seconds: number[];
+    peak_rss_mb: number;
+    stats: Record<string, [number, number | null, number | null, number, number]>;
+  };
 
   let worst = 0;
   const countsDiffer: string[] = [];
   for (const f of [...report!.features, { ...report!.prediction!, name: config.output.column }]) {
     const p = peer.stats[f.name]!;
-    worst = Math.max(worst, Math.abs(f.psi - p[0]), Math.abs(f.js_distance - p[3]), f.ks_statistic === null ? 0 : Math.abs(f.ks_statistic - p[1]!), f.ks_pvalue === null ? 0 : Math.abs(f.ks_pvalue - p[2]!));
+    worst = Math.max(
+      worst,
+      Math.abs(f.psi - p[0]),
+      Math.abs(f.js_distance - p[3]),
+      f.ks_statistic === null ? 0 : Math.abs(f.ks_statistic - p[1]!),
+      f.ks_pvalue === null ? 0 : Math.abs(f.ks_pvalue - p[2]!),
+    );
     if ((f.out_of_range ?? 0) !== p[4]) countsDiffer.push(`${f.name} out of range ${f.out_of_range} vs ${p[4]}`);
   }
   const secs = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(' ');
-  console.log(`rows ${ROWS.toLocaleString('en-GB')} × ${features.length} features + prediction (baseline ${BASELINE_ROWS.toLocaleString('en-GB')} rows, KS sample ≤ 20,000), ${REPEATS} runs each`);
-  console.log(`mltk (node ${process.version}, chunks of ${CHUNK}): median ${ours.toFixed(3)} s [${secs(times)}], peak RSS ${oursRss.toFixed(0)} MB (${rssBefore.toFixed(0)} MB before the drift runs: data generation)`);
-  console.log(`numpy ${'/'} scipy peer:               median ${peer.seconds.toFixed(3)} s [${secs(peer.all_seconds)}], peak RSS ${peer.peak_rss_mb.toFixed(0)} MB (whole process, arrays loaded)`);
-  console.log(`ratio mltk / peer (medians): ${(ours / peer.seconds).toFixed(2)}×; largest |difference| in PSI, JS, KS D, KS p over all features: ${worst.toExponential(2)}; out-of-range counts ${countsDiffer.length ? `DIFFER: ${countsDiffer.join('; ')}` : 'equal'}`);
-  console.log(`drifted: ${report!.drifted_features.join(', ') || 'none'}; drift share ${report!.drift_share.toFixed(3)}`);
+  console.log(
+    `rows ${ROWS.toLocaleString('en-GB')} × ${features.length} features + prediction (baseline ${BASELINE_ROWS.toLocaleString('en-GB')} rows, KS sample ≤ 20,000), ${REPEATS} runs each`,
+  );
+  console.log(
+    `mltk (node ${process.version}, chunks of ${CHUNK}): median ${ours.toFixed(3)} s [${secs(times)}], peak RSS ${oursRss.toFixed(0)} MB (${rssBefore.toFixed(0)} MB before the drift runs: data generation)`,
+  );
+  console.log(
+    `numpy ${'/'} scipy peer:               median ${peer.seconds.toFixed(3)} s [${secs(peer.all_seconds)}], peak RSS ${peer.peak_rss_mb.toFixed(0)} MB (whole process, arrays loaded)`,
+  );
+  console.log(
+    `ratio mltk / peer (medians): ${(ours / peer.seconds).toFixed(2)}×; largest |difference| in PSI, JS, KS D, KS p over all features: ${worst.toExponential(2)}; out-of-range counts ${countsDiffer.length ? `DIFFER: ${countsDiffer.join('; ')}` : 'equal'}`,
+  );
+  console.log(
+    `drifted: ${report!.drifted_features.join(', ') || 'none'}; drift share ${report!.drift_share.toFixed(3)}`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

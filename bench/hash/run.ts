@@ -29,7 +29,12 @@ function timed(cmd: string[], env: NodeJS.ProcessEnv = process.env): { wall: num
 
 const node = process.execPath;
 const tsx = ['--import', 'tsx'];
-const hashOnly = [node, ...tsx, '-e', `import('${resolve('pipeline/store/index.ts')}').then(m => m.hashFile('${file}')).then(r => console.log(r.sha256))`];
+const hashOnly = [
+  node,
+  ...tsx,
+  '-e',
+  `import('${resolve('pipeline/store/index.ts')}').then(m => m.hashFile('${file}')).then(r => console.log(r.sha256))`,
+];
 const results: Record<string, { wall: number; rssMb: number }> = {};
 const repeats = 3;
 for (let i = 0; i < repeats; i++) {
@@ -38,7 +43,10 @@ for (let i = 0; i < repeats; i++) {
   const runs: [string, string[]][] = [
     ['sha256sum', ['sha256sum', file]],
     ['mltk hashFile (sha256 only)', hashOnly],
-    ['mltk data add (sha256 + profile + store)', [node, resolve('pipeline/cli/bin.js'), '--store', store, 'data', 'add', file, '--dataset', 'bench', '--json']],
+    [
+      'mltk data add (sha256 + profile + store)',
+      [node, resolve('pipeline/cli/bin.js'), '--store', store, 'data', 'add', file, '--dataset', 'bench', '--json'],
+    ],
   ];
   for (const [name, cmd] of runs) {
     const r = timed(cmd);
@@ -48,8 +56,12 @@ for (let i = 0; i < repeats; i++) {
 }
 const ref = results.sha256sum!;
 const mb = bytes / (1 << 20);
-console.log(`file: ${file} (${mb.toFixed(0)} MiB, ${rows} rows); best of ${repeats}; ${execFileSync('nproc').toString().trim()} cores`);
+console.log(
+  `file: ${file} (${mb.toFixed(0)} MiB, ${rows} rows); best of ${repeats}; ${execFileSync('nproc').toString().trim()} cores`,
+);
 console.log(['what', 'wall s', 'MiB/s', 'vs sha256sum (time ratio)', 'peak RSS MiB'].join('\t'));
 for (const [name, r] of Object.entries(results)) {
-  console.log([name, r.wall.toFixed(2), (mb / r.wall).toFixed(0), (r.wall / ref.wall).toFixed(2), r.rssMb.toFixed(0)].join('\t'));
+  console.log(
+    [name, r.wall.toFixed(2), (mb / r.wall).toFixed(0), (r.wall / ref.wall).toFixed(2), r.rssMb.toFixed(0)].join('\t'),
+  );
 }

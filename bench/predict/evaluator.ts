@@ -8,7 +8,14 @@ import { createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelConfig } from '../../pipeline/config/index.ts';
 import { readCsvTable } from '../../pipeline/data/index.ts';
-import { buildInputs, columnSpecs, loadModel, startScoringWorker, toFeeds, type InputColumn } from '../../pipeline/predict/index.ts';
+import {
+  buildInputs,
+  columnSpecs,
+  loadModel,
+  startScoringWorker,
+  toFeeds,
+  type InputColumn,
+} from '../../pipeline/predict/index.ts';
 import type { ObjectStore } from '../../pipeline/store/index.ts';
 import { onnxRuntime } from '../../pipeline/train/index.ts';
 import { median } from './measure.ts';
@@ -16,26 +23,49 @@ import { PEERS, PYTHON, WORK } from './setup.ts';
 
 /** Rows [from, to) of every column as buffers of their own (a transferred buffer cannot be reused). */
 function slice(inputs: readonly InputColumn[], from: number, to: number): InputColumn[] {
-  return inputs.map((i) => ('values' in i ? { name: i.name, values: i.values.slice(from, to) } : { name: i.name, codes: i.codes.slice(from, to), categories: i.categories }));
+  return inputs.map((i) =>
+    'values' in i
+      ? { name: i.name, values: i.values.slice(from, to) }
+      : { name: i.name, codes: i.codes.slice(from, to), categories: i.categories },
+  );
 }
 
-const OPS = { ratio: (a: number, b: number) => a / b, product: (a: number, b: number) => a * b, difference: (a: number, b: number) => a - b, sum: (a: number, b: number) => a + b };
+const OPS = {
+  ratio: (a: number, b: number) => a / b,
+  product: (a: number, b: number) => a * b,
+  difference: (a: number, b: number) => a - b,
+  sum: (a: number, b: number) => a + b,
+};
 
 /** The float32 feature matrix the ONNX graph feeds its trees (row-major), categoricals as their index in the config's list. */
 function featureMatrix(config: ModelConfig, inputs: readonly InputColumn[], rows: number): Float32Array {
   const names = [...config.features.map((f) => f.name), ...config.derived.map((d) => d.name)];
   const values = new Map<string, Float32Array>();
-  for (const i of inputs) values.set(i.name, 'values' in i ? i.values : Float32Array.from(i.codes, (c) => (c < 0 ? NaN : c)));
+  for (const i of inputs)
+    values.set(i.name, 'values' in i ? i.values : Float32Array.from(i.codes, (c) => (c < 0 ? NaN : c)));
   for (const d of config.derived) {
-    const a = values.get(d.inputs[0])!, b = values.get(d.inputs[1])!;
-    values.set(d.name, Float32Array.from(a, (x, r) => Math.fround(OPS[d.op](x, b[r]!))));
+    const a = values.get(d.inputs[0])!,
+      b = values.get(d.inputs[1])!;
+    values.set(
+      d.name,
+      Float32Array.from(a, (x, r) => Math.fround(OPS[d.op](x, b[r]!))),
+    );
   }
   const m = new Float32Array(rows * names.length);
-  names.forEach((n, c) => { const v = values.get(n)!; for (let r = 0; r < rows; r++) m[r * names.length + c] = v[r]!; });
+  names.forEach((n, c) => {
+    const v = values.get(n)!;
+    for (let r = 0; r < rows; r++) m[r * names.length + c] = v[r]!;
+  });
   return m;
 }
 
-async function timeFast(model: Awaited<ReturnType<typeof loadModel>>, inputs: InputColumn[], rows: number, threads: number, repeats: number): Promise<number> {
+async function timeFast(
+  model: Awaited<ReturnType<typeof loadModel>>,
+  inputs: InputColumn[],
+  rows: number,
+  threads: number,
+  repeats: number,
+): Promise<number> {
   const workers = await Promise.all(Array.from({ length: threads }, () => startScoringWorker(model)));
   try {
     const bounds = Array.from({ length: threads + 1 }, (_, k) => Math.round((k * rows) / threads));
@@ -58,23 +88,49 @@ async function sequence(n: number, f: () => Promise<number>): Promise<number[]> 
   return out;
 }
 
-async function timeOrt(onnx: Uint8Array, inputs: InputColumn[], rows: number, threads: number, repeats: number): Promise<number> {
+async function timeOrt(
+  onnx: Uint8Array,
+  inputs: InputColumn[],
+  rows: number,
+  threads: number,
+  repeats: number,
+): Promise<number> {
   const ort = onnxRuntime();
-  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(onnx, {
+    intraOpNumThreads: threads,
+    graphOptimizationLevel: 'all',
+  });
   try {
     const feeds = toFeeds(ort.Tensor as unknown as Parameters<typeof toFeeds>[0], inputs, rows);
     await session.run(toFeeds(ort.Tensor as unknown as Parameters<typeof toFeeds>[0], slice(inputs, 0, 1000), 1000));
-    return median(await sequence(repeats, async () => { const t0 = performance.now(); await session.run(feeds); return (performance.now() - t0) / 1000; }));
+    return median(
+      await sequence(repeats, async () => {
+        const t0 = performance.now();
+        await session.run(feeds);
+        return (performance.now() - t0) / 1000;
+      }),
+    );
   } finally {
     await session.release();
   }
 }
 
-export async function evaluatorAlone(store: ObjectStore, config: ModelConfig, scoreCsv: string, codesBooster: string, threads: number, repeats: number): Promise<string[]> {
+export async function evaluatorAlone(
+  store: ObjectStore,
+  config: ModelConfig,
+  scoreCsv: string,
+  codesBooster: string,
+  threads: number,
+  repeats: number,
+): Promise<string[]> {
   const model = await loadModel(store, `${config.name}@prod`, { threads });
   try {
     if (!model.fastPath.used) throw new Error(`the bench model is not on the fast path: ${model.fastPath.reason}`);
-    const table = await readCsvTable(createReadStream(scoreCsv, { highWaterMark: 1 << 20 }), columnSpecs(model.signature), { source: scoreCsv });
+    const table = await readCsvTable(
+      createReadStream(scoreCsv, { highWaterMark: 1 << 20 }),
+      columnSpecs(model.signature),
+      { source: scoreCsv },
+    );
     const { inputs, rows } = buildInputs(model.plan, table);
     const fast1 = await timeFast(model, inputs, rows, 1, repeats);
     const fastN = await timeFast(model, inputs, rows, threads, repeats);
@@ -82,9 +138,19 @@ export async function evaluatorAlone(store: ObjectStore, config: ModelConfig, sc
     const ortN = await timeOrt(model.onnx, inputs, rows, threads, repeats);
     const matrixPath = join(WORK, 'matrix.f32');
     writeFileSync(matrixPath, featureMatrix(config, inputs, rows));
-    const xgb = JSON.parse(execFileSync(PYTHON, [PEERS, 'matrix', matrixPath, String(rows), codesBooster, String(threads), String(repeats)], { encoding: 'utf8' })) as { inplace_predict_s: number; dmatrix_predict_s: number };
-    const rate = (s: number) => `${Math.round(rows / s).toLocaleString('en-GB').padStart(11)} rows/s`;
-    const line = (label: string, s: number, ref?: number) => `  ${label.padEnd(48)} ${s.toFixed(3).padStart(7)} s  ${rate(s)}${ref ? `  (ours ${(s / ref).toFixed(2)}× as fast)` : ''}`;
+    const xgb = JSON.parse(
+      execFileSync(
+        PYTHON,
+        [PEERS, 'matrix', matrixPath, String(rows), codesBooster, String(threads), String(repeats)],
+        { encoding: 'utf8' },
+      ),
+    ) as { inplace_predict_s: number; dmatrix_predict_s: number };
+    const rate = (s: number) =>
+      `${Math.round(rows / s)
+        .toLocaleString('en-GB')
+        .padStart(11)} rows/s`;
+    const line = (label: string, s: number, ref?: number) =>
+      `  ${label.padEnd(48)} ${s.toFixed(3).padStart(7)} s  ${rate(s)}${ref ? `  (ours ${(s / ref).toFixed(2)}× as fast)` : ''}`;
     return [
       `evaluator alone on ${rows.toLocaleString('en-GB')} prebuilt rows (no parsing, no output), median of ${repeats}:`,
       line(`fast evaluator, ${threads} worker threads`, fastN),

@@ -16,8 +16,12 @@ const CONFIG = join(import.meta.dirname, '../../configs/sap_change.json');
 
 /** `raw` with one more column, `column`, taken from the second field of each line of `scored` (same rows, same order). */
 async function joinPredictions(raw: string, scored: string, column: string, out: string): Promise<void> {
-  const a = createInterface({ input: createReadStream(raw, { highWaterMark: 1 << 20 }), crlfDelay: Infinity })[Symbol.asyncIterator]();
-  const b = createInterface({ input: createReadStream(scored, { highWaterMark: 1 << 20 }), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const a = createInterface({ input: createReadStream(raw, { highWaterMark: 1 << 20 }), crlfDelay: Infinity })[
+    Symbol.asyncIterator
+  ]();
+  const b = createInterface({ input: createReadStream(scored, { highWaterMark: 1 << 20 }), crlfDelay: Infinity })[
+    Symbol.asyncIterator
+  ]();
   const w = createWriteStream(out, { highWaterMark: 1 << 20 });
   let first = true;
   for (let x = await a.next(), y = await b.next(); !x.done && !y.done; x = await a.next(), y = await b.next()) {
@@ -31,7 +35,8 @@ async function joinPredictions(raw: string, scored: string, column: string, out:
 
 export async function monitorLines(dir: string, scoreCsv: string, pairs: number): Promise<string[]> {
   const store = join(dir, 'monitor-store');
-  const node = (...args: string[]) => execFileSync(process.execPath, [MLTK, '--store', store, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const node = (...args: string[]) =>
+    execFileSync(process.execPath, [MLTK, '--store', store, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
   node('run', '--config', CONFIG);
   const mv = await getModelVersion(openStore(store), 'sap_change', 1);
   const scored = join(dir, 'monitor-scored.csv');
@@ -41,14 +46,22 @@ export async function monitorLines(dir: string, scoreCsv: string, pairs: number)
   const baseline = join(dir, 'baseline.json');
   writeFileSync(baseline, await getModelArtifact(openStore(store), mv.name, mv.baseline!.sha256));
   const p = interleaved(
-    { label: 'mltk monitor', cmd: process.execPath, args: [MLTK, '--store', store, 'monitor', '--model', 'sap_change@1', '--input', carried] },
+    {
+      label: 'mltk monitor',
+      cmd: process.execPath,
+      args: [MLTK, '--store', store, 'monitor', '--model', 'sap_change@1', '--input', carried],
+    },
     { label: 'pandas + numpy/scipy', cmd: PYTHON, args: [PEERS, 'monitor', carried, baseline, CONFIG] },
     pairs,
   );
   const peer = JSON.parse(p.b.at(-1)!.stdout) as { read_s: number; stats_s: number; features: number };
   return [
     `mltk monitor on the same rows carrying their predictions (target ≥ 1.5× pandas + numpy/scipy), ${pairs} interleaved pairs:`,
-    ...pairLines(p, 'mltk monitor (whole command)', `pandas read_csv + numpy/scipy, ${peer.features} columns (whole process)`),
+    ...pairLines(
+      p,
+      'mltk monitor (whole command)',
+      `pandas read_csv + numpy/scipy, ${peer.features} columns (whole process)`,
+    ),
     `  peer's own split (last run): read_csv ${peer.read_s.toFixed(2)} s, statistics ${peer.stats_s.toFixed(2)} s`,
   ];
 }

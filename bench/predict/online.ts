@@ -9,7 +9,8 @@ import { instanceOf, trainingSpecs } from '../../pipeline/predict/testdata.ts';
 import { synthCsv } from '../train/data.ts';
 import { MLTK } from './startup.ts';
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 export interface OnlineResult {
   coldMs: number;
@@ -18,11 +19,36 @@ export interface OnlineResult {
   hundred: { p50: number; p99: number; n: number; server50: number; server99: number };
 }
 
-export async function online(storeDir: string, config: ModelConfig, scorer: 'auto' | 'onnxruntime', threads: number): Promise<OnlineResult> {
-  const sample = await readCsvTable(createReadStream(await synthCsv(1000, 3)), trainingSpecs(config), { source: 'sample' });
+export async function online(
+  storeDir: string,
+  config: ModelConfig,
+  scorer: 'auto' | 'onnxruntime',
+  threads: number,
+): Promise<OnlineResult> {
+  const sample = await readCsvTable(createReadStream(await synthCsv(1000, 3)), trainingSpecs(config), {
+    source: 'sample',
+  });
   const instances = Array.from({ length: 100 }, (_, i) => instanceOf(config, sample, i));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [MLTK, '--store', storeDir, '--json', 'serve', '--model', `${config.name}@prod`, '--port', '0', '--threads', String(threads), '--scorer', scorer], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      MLTK,
+      '--store',
+      storeDir,
+      '--json',
+      'serve',
+      '--model',
+      `${config.name}@prod`,
+      '--port',
+      '0',
+      '--threads',
+      String(threads),
+      '--scorer',
+      scorer,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   // The handler's own per-request latency (its JSON log on stderr): the server's share of each round trip.
   const serverMs: number[] = [];
   let errBuf = '';
@@ -39,11 +65,22 @@ export async function online(storeDir: string, config: ModelConfig, scorer: 'aut
   try {
     let out = '';
     const ready = await new Promise<{ url: string; load_ms: number }>((resolve, reject) => {
-      child.stdout.on('data', (d) => { out += String(d); try { resolve(JSON.parse(out)); } catch { /* partial */ } });
+      child.stdout.on('data', (d) => {
+        out += String(d);
+        try {
+          resolve(JSON.parse(out));
+        } catch {
+          /* partial */
+        }
+      });
       child.once('exit', (c) => reject(new Error(`serve exited ${c}`)));
     });
     const post = async (n: number) => {
-      const res = await fetch(`${ready.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: instances.slice(0, n) }) });
+      const res = await fetch(`${ready.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instances: instances.slice(0, n) }),
+      });
       if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
     };
@@ -53,7 +90,11 @@ export async function online(storeDir: string, config: ModelConfig, scorer: 'aut
       for (let i = 0; i < 50; i++) await post(n);
       serverMs.length = 0;
       const lat: number[] = [];
-      for (let i = 0; i < count; i++) { const s = performance.now(); await post(n); lat.push(performance.now() - s); }
+      for (let i = 0; i < count; i++) {
+        const s = performance.now();
+        await post(n);
+        lat.push(performance.now() - s);
+      }
       await new Promise((r) => setTimeout(r, 200)); // the last log lines
       lat.sort((a, b) => a - b);
       const server = [...serverMs].sort((a, b) => a - b);

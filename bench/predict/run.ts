@@ -24,19 +24,55 @@ const PAIRS = Number(args.get('pairs') ?? 3);
 const ONLY = new Set((args.get('only') ?? 'startup,batch,evaluator,online,monitor').split(','));
 const CONFIG = join(import.meta.dirname, '../../configs/sap_change.json');
 
-function batchLines(store: string, scoreCsv: string, dir: string, boosters: { pandas: string; codes: string }): string[] {
-  const ours = { label: 'mltk predict', cmd: process.execPath, args: [MLTK, '--store', store, '--json', 'predict', '--model', 'sap_change@prod', '--input', scoreCsv, '--output', join(dir, 'ours.csv')] };
-  const peer = (kind: 'polars' | 'pandas', model: string) => ({ label: kind, cmd: PYTHON, args: [PEERS, kind, scoreCsv, CONFIG, model, join(dir, `${kind}.csv`), String(THREADS)] });
+function batchLines(
+  store: string,
+  scoreCsv: string,
+  dir: string,
+  boosters: { pandas: string; codes: string },
+): string[] {
+  const ours = {
+    label: 'mltk predict',
+    cmd: process.execPath,
+    args: [
+      MLTK,
+      '--store',
+      store,
+      '--json',
+      'predict',
+      '--model',
+      'sap_change@prod',
+      '--input',
+      scoreCsv,
+      '--output',
+      join(dir, 'ours.csv'),
+    ],
+  };
+  const peer = (kind: 'polars' | 'pandas', model: string) => ({
+    label: kind,
+    cmd: PYTHON,
+    args: [PEERS, kind, scoreCsv, CONFIG, model, join(dir, `${kind}.csv`), String(THREADS)],
+  });
   const vsPolars = interleaved(ours, peer('polars', boosters.codes), PAIRS);
   const vsPandas = interleaved(ours, peer('pandas', boosters.pandas), PAIRS);
-  const doc = JSON.parse(vsPolars.a.at(-1)!.stdout) as { rows: number; scorer: string; workers: number; input: { bytes: number }; timings: Record<string, number> };
+  const doc = JSON.parse(vsPolars.a.at(-1)!.stdout) as {
+    rows: number;
+    scorer: string;
+    workers: number;
+    input: { bytes: number };
+    timings: Record<string, number>;
+  };
   const pl = JSON.parse(vsPolars.b.at(-1)!.stdout) as Record<string, number | string>;
   const pd = JSON.parse(vsPandas.b.at(-1)!.stdout) as Record<string, number | string>;
-  const t = doc.timings, s = (x: unknown) => Number(x).toFixed(2);
+  const t = doc.timings,
+    s = (x: unknown) => Number(x).toFixed(2);
   return [
     `batch: ${doc.rows.toLocaleString('en-GB')} rows (${(doc.input.bytes / 1e6).toFixed(0)} MB CSV) → predictions CSV, sap_change 300 trees depth 6, ${THREADS} threads, whole commands, ${PAIRS} interleaved pairs each`,
     `(targets: ≥ 1× polars + XGBoost inplace_predict, aim 1.5×; ≥ 2× pandas + XGBoost; peak RSS < 512 MB)`,
-    ...pairLines(vsPolars, `mltk predict (scorer ${doc.scorer}, ${doc.workers} workers)`, `polars ${pl.polars} + XGBoost ${pl.xgboost} inplace_predict (whole process)`),
+    ...pairLines(
+      vsPolars,
+      `mltk predict (scorer ${doc.scorer}, ${doc.workers} workers)`,
+      `polars ${pl.polars} + XGBoost ${pl.xgboost} inplace_predict (whole process)`,
+    ),
     ...pairLines(vsPandas, 'mltk predict', `pandas ${pd.pandas} + XGBoost predict (whole process)`),
     `  mltk's own split (last run; parse/score/format summed over workers): load ${s(t.load_s)} · parse ${s(t.parse_s)} · score ${s(t.score_s)} · write ${s(t.write_s)} · in all ${s(t.total_s)} s`,
     `  polars' split: read ${s(pl.read_s)} · features ${s(pl.features_s)} · predict ${s(pl.predict_s)} · write ${s(pl.write_s)} s; pandas': read ${s(pd.read_s)} · predict ${s(pd.predict_s)} · write ${s(pd.write_s)} s`,
@@ -51,18 +87,28 @@ const onnx = await ourModel(config, trainCsv, THREADS);
 const store = await storeWith(config, onnx);
 const dir = mkdtempSync(join(tmpdir(), 'mltk-bench-predict-out-'));
 try {
-  console.log(`bench/predict on ${new Date().toISOString()}: node ${process.version}, ${THREADS} threads, ${ROWS.toLocaleString('en-GB')} rows to score (${TRAIN.toLocaleString('en-GB')} to train)`);
+  console.log(
+    `bench/predict on ${new Date().toISOString()}: node ${process.version}, ${THREADS} threads, ${ROWS.toLocaleString('en-GB')} rows to score (${TRAIN.toLocaleString('en-GB')} to train)`,
+  );
   ensureVenv();
-  const boosters = { pandas: booster('pandas', trainCsv, CONFIG, THREADS), codes: booster('codes', trainCsv, CONFIG, THREADS) };
+  const boosters = {
+    pandas: booster('pandas', trainCsv, CONFIG, THREADS),
+    codes: booster('codes', trainCsv, CONFIG, THREADS),
+  };
   const small = join(dir, 'small.csv');
   writeFileSync(small, `${readFileSync(scoreCsv, 'utf8').slice(0, 200_000).split('\n').slice(0, 101).join('\n')}\n`);
   if (ONLY.has('startup')) print(startupLines(store.dir, small, dir, Math.max(5, PAIRS * 3)));
   if (ONLY.has('batch')) print(batchLines(store.dir, scoreCsv, dir, boosters));
-  if (ONLY.has('evaluator')) print(await evaluatorAlone(store.store, config, scoreCsv, boosters.codes, THREADS, Math.max(3, PAIRS)));
+  if (ONLY.has('evaluator'))
+    print(await evaluatorAlone(store.store, config, scoreCsv, boosters.codes, THREADS, Math.max(3, PAIRS)));
   if (ONLY.has('online')) {
     const fast = await online(store.dir, config, 'auto', THREADS);
     const ort = await online(store.dir, config, 'onnxruntime', THREADS);
-    print(['online through mltk serve (127.0.0.1, sequential keep-alive requests):', ...onlineLines('fast evaluator', fast), ...onlineLines('ONNX Runtime (--scorer onnxruntime)', ort)]);
+    print([
+      'online through mltk serve (127.0.0.1, sequential keep-alive requests):',
+      ...onlineLines('fast evaluator', fast),
+      ...onlineLines('ONNX Runtime (--scorer onnxruntime)', ort),
+    ]);
   }
   if (ONLY.has('monitor')) print(await monitorLines(dir, scoreCsv, PAIRS));
 } finally {

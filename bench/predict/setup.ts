@@ -19,12 +19,16 @@ const VENV_PACKAGES = ['polars', 'lightgbm', 'onnxruntime', 'onnx'];
 
 /** The peers' virtualenv: made on first use, reused after (system site packages bring XGBoost, pandas, scipy). */
 export function ensureVenv(): void {
-  const ok = () => existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import polars, xgboost, pandas, scipy'], { stdio: 'ignore' }).status === 0;
+  const ok = () =>
+    existsSync(PYTHON) &&
+    spawnSync(PYTHON, ['-c', 'import polars, xgboost, pandas, scipy'], { stdio: 'ignore' }).status === 0;
   if (ok()) return;
   console.error(`making the peers' virtualenv in ${VENV} (pip from ${WHEELS})…`);
   mkdirSync(WORK, { recursive: true });
   execFileSync(SYSTEM_PYTHON, ['-m', 'venv', '--system-site-packages', VENV], { stdio: 'inherit' });
-  execFileSync(PYTHON, ['-m', 'pip', 'install', '-q', '--no-index', '--find-links', WHEELS, ...VENV_PACKAGES], { stdio: 'inherit' });
+  execFileSync(PYTHON, ['-m', 'pip', 'install', '-q', '--no-index', '--find-links', WHEELS, ...VENV_PACKAGES], {
+    stdio: 'inherit',
+  });
   if (!ok()) throw new Error(`the virtualenv in ${VENV} cannot import polars, xgboost, pandas and scipy`);
 }
 
@@ -35,7 +39,9 @@ export function booster(kind: 'pandas' | 'codes', trainCsv: string, configPath: 
   const path = join(WORK, `xgb-${kind}-${trainCsv.replace(/\W+/g, '_')}.json`);
   if (!existsSync(path)) {
     console.error(`training the ${kind} XGBoost booster (300 trees, depth 6)…`);
-    execFileSync(PYTHON, [PEERS, `train-${kind}`, trainCsv, configPath, path, String(threads)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(PYTHON, [PEERS, `train-${kind}`, trainCsv, configPath, path, String(threads)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   }
   return path;
 }
@@ -47,10 +53,26 @@ export async function ourModel(config: ModelConfig, trainCsv: string, threads: n
   if (existsSync(path)) return readFileSync(path);
   const cfg: ModelConfig = {
     ...config,
-    trainer: { type: 'gbdt', params: { trees: 300, max_depth: 6, learning_rate: 0.1, max_bins: 256, min_samples_leaf: 20, l2: 1, min_split_gain: 0, validation_fraction: 0.1, threads } },
+    trainer: {
+      type: 'gbdt',
+      params: {
+        trees: 300,
+        max_depth: 6,
+        learning_rate: 0.1,
+        max_bins: 256,
+        min_samples_leaf: 20,
+        l2: 1,
+        min_split_gain: 0,
+        validation_fraction: 0.1,
+        threads,
+      },
+    },
   };
   console.error('training our 300-tree depth-6 model…');
-  const m = await trainModel(cfg, await readCsvTable(createReadStream(trainCsv), trainingSpecs(cfg), { source: trainCsv }));
+  const m = await trainModel(
+    cfg,
+    await readCsvTable(createReadStream(trainCsv), trainingSpecs(cfg), { source: trainCsv }),
+  );
   writeFileSync(path, m.onnx);
   return m.onnx;
 }

@@ -26,7 +26,13 @@ export async function synthCsv(rows: number, seed: number): Promise<string> {
 export function benchSpecs(configs: ModelConfig[]): ColumnSpec[] {
   const specs = new Map<string, ColumnSpec>();
   for (const c of configs) {
-    for (const f of c.features) specs.set(f.name, f.type === 'categorical' ? { name: f.name, type: 'categorical', nullable: f.nullable, values: f.values } : { name: f.name, type: f.type, nullable: f.nullable });
+    for (const f of c.features)
+      specs.set(
+        f.name,
+        f.type === 'categorical'
+          ? { name: f.name, type: 'categorical', nullable: f.nullable, values: f.values }
+          : { name: f.name, type: f.type, nullable: f.nullable },
+      );
     specs.set(c.target.column, { name: c.target.column, type: 'numeric' });
   }
   return [...specs.values()];

@@ -16,7 +16,12 @@ const SEED = 42;
 const configs = ['configs/sap_change.json', 'configs/heat_change.json', 'configs/carbon_change.json'];
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
-interface SideResult { rows: number; results: Record<string, { seconds: number; rmse: number }>; peak_rss_mb: number; xgboost?: string }
+interface SideResult {
+  rows: number;
+  results: Record<string, { seconds: number; rmse: number }>;
+  peak_rss_mb: number;
+  xgboost?: string;
+}
 
 function ensureXgboost(): void {
   const ok = spawnSync('/usr/bin/python3', ['-c', 'import xgboost, pandas'], { stdio: 'ignore' }).status === 0;
@@ -30,14 +35,20 @@ function side(cmd: string, argv: string[]): SideResult {
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
-const ours = (csv: string, rows: number) => side(process.execPath, ['--import', 'tsx', here('./ours.ts'), csv, String(rows), ...configs]);
+const ours = (csv: string, rows: number) =>
+  side(process.execPath, ['--import', 'tsx', here('./ours.ts'), csv, String(rows), ...configs]);
 
 ensureXgboost();
 const csv = await synthCsv(TRAIN + TEST, SEED);
 const fastest = (runs: SideResult[]): SideResult => ({
   ...runs[0]!,
   peak_rss_mb: Math.max(...runs.map((r) => r.peak_rss_mb)),
-  results: Object.fromEntries(Object.keys(runs[0]!.results).map((t) => [t, runs.map((r) => r.results[t]!).reduce((x, y) => (y.seconds < x.seconds ? y : x))])),
+  results: Object.fromEntries(
+    Object.keys(runs[0]!.results).map((t) => [
+      t,
+      runs.map((r) => r.results[t]!).reduce((x, y) => (y.seconds < x.seconds ? y : x)),
+    ]),
+  ),
 });
 const oursRuns: SideResult[] = [];
 const xgbRuns: SideResult[] = [];
@@ -47,14 +58,27 @@ for (let i = 0; i < REPEAT; i++) {
 }
 const a = fastest(oursRuns);
 const b = fastest(xgbRuns);
-console.log(`\n${TRAIN} train rows, ${TEST} test rows, 22 features (+1 derived); 300 trees, depth 6, lr 0.1, 256 bins, 2 threads; XGBoost ${b.xgboost}; best of ${REPEAT}\n`);
+console.log(
+  `\n${TRAIN} train rows, ${TEST} test rows, 22 features (+1 derived); 300 trees, depth 6, lr 0.1, 256 bins, 2 threads; XGBoost ${b.xgboost}; best of ${REPEAT}\n`,
+);
 console.log('target          ours s   xgb s   ratio   ours RMSE   xgb RMSE');
 for (const t of Object.keys(a.results)) {
-  const x = a.results[t]!, y = b.results[t]!;
-  console.log(`${t.padEnd(15)} ${x.seconds.toFixed(2).padStart(6)}  ${y.seconds.toFixed(2).padStart(6)}  ${(x.seconds / y.seconds).toFixed(2).padStart(6)}  ${x.rmse.toFixed(4).padStart(10)}  ${y.rmse.toFixed(4).padStart(9)}`);
+  const x = a.results[t]!,
+    y = b.results[t]!;
+  console.log(
+    `${t.padEnd(15)} ${x.seconds.toFixed(2).padStart(6)}  ${y.seconds.toFixed(2).padStart(6)}  ${(x.seconds / y.seconds).toFixed(2).padStart(6)}  ${x.rmse.toFixed(4).padStart(10)}  ${y.rmse.toFixed(4).padStart(9)}`,
+  );
 }
-console.log(`peak RSS (${TRAIN} rows, 3 models): ours ${a.peak_rss_mb.toFixed(0)} MB, xgboost process ${b.peak_rss_mb.toFixed(0)} MB`);
+console.log(
+  `peak RSS (${TRAIN} rows, 3 models): ours ${a.peak_rss_mb.toFixed(0)} MB, xgboost process ${b.peak_rss_mb.toFixed(0)} MB`,
+);
 if (BIG > 0) {
   const big = ours(await synthCsv(BIG, SEED + 1), BIG);
-  console.log(`peak RSS (${BIG} rows incl. reading the CSV, 3 models): ours ${big.peak_rss_mb.toFixed(0)} MB; train s: ${Object.entries(big.results).map(([k, v]) => `${k} ${v.seconds.toFixed(1)}`).join(', ')}`);
+  console.log(
+    `peak RSS (${BIG} rows incl. reading the CSV, 3 models): ours ${big.peak_rss_mb.toFixed(0)} MB; train s: ${Object.entries(
+      big.results,
+    )
+      .map(([k, v]) => `${k} ${v.seconds.toFixed(1)}`)
+      .join(', ')}`,
+  );
 }

@@ -1,7 +1,10 @@
 // The target's alarms, all notifying one SNS topic: drift (from the monitor's metrics in
 // `mltk/<model>`), monitor health, and the prediction Lambda, API and dead-letter queue.
 import { Construct } from 'constructs';
-import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import {
+  CloudwatchMetricAlarm,
+  type CloudwatchMetricAlarmConfig,
+} from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 // The monitor's metric names and dimensions are a contract; use its constants so a rename breaks here.
 import { DIMENSION, METRIC } from '../../pipeline/monitor/index.ts';
 
@@ -42,70 +45,134 @@ export function alarmNames(namePrefix: string) {
 /** Metrics Insights query: the largest FeaturePSI over every feature of the model, one series. */
 export function featurePsiQuery(namespace: string, model: string, groupByFeature = false): string {
   const { Model, Feature } = DIMENSION;
-  return `SELECT MAX(${METRIC.FeaturePSI}) FROM SCHEMA("${namespace}", ${Feature}, ${Model}) WHERE ${Model} = '${model}'` +
-    (groupByFeature ? ` GROUP BY ${Feature}` : '');
+  return (
+    `SELECT MAX(${METRIC.FeaturePSI}) FROM SCHEMA("${namespace}", ${Feature}, ${Model}) WHERE ${Model} = '${model}'` +
+    (groupByFeature ? ` GROUP BY ${Feature}` : '')
+  );
 }
 
-type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, 'alarmActions' | 'okActions' | 'treatMissingData'> & { treatMissingData?: string };
+type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, 'alarmActions' | 'okActions' | 'treatMissingData'> & {
+  treatMissingData?: string;
+};
 
 export class ModelAlarms extends Construct {
+  // biome-ignore lint/complexity/noExcessiveLinesPerFunction: one alarm per exported metric, declared side by side so that the thresholds read as one table
   constructor(scope: Construct, id: string, props: ModelAlarmsProps) {
     super(scope, id);
     const names = alarmNames(props.namePrefix);
-    const drift = { namespace: props.metricNamespace, dimensions: { [DIMENSION.Model]: props.model }, period: props.monitorPeriodS, evaluationPeriods: 1 };
+    const drift = {
+      namespace: props.metricNamespace,
+      dimensions: { [DIMENSION.Model]: props.model },
+      period: props.monitorPeriodS,
+      evaluationPeriods: 1,
+    };
     const lambda = (fn: string) => ({ namespace: 'AWS/Lambda', dimensions: { FunctionName: fn }, period: 300 });
     const specs: Record<keyof typeof names, AlarmSpec> = {
       predictionPsi: {
-        ...drift, alarmName: names.predictionPsi, metricName: METRIC.PredictionPSI, statistic: 'Maximum',
-        comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: props.psiAlert,
+        ...drift,
+        alarmName: names.predictionPsi,
+        metricName: METRIC.PredictionPSI,
+        statistic: 'Maximum',
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: props.psiAlert,
         alarmDescription: `${props.model}: prediction distribution drifted (PSI >= psi_alert ${props.psiAlert})`,
       },
       featurePsi: {
-        alarmName: names.featurePsi, evaluationPeriods: 1, comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: props.psiAlert,
-        metricQuery: [{ id: 'maxFeaturePsi', expression: featurePsiQuery(props.metricNamespace, props.model), period: props.monitorPeriodS, returnData: true }],
+        alarmName: names.featurePsi,
+        evaluationPeriods: 1,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: props.psiAlert,
+        metricQuery: [
+          {
+            id: 'maxFeaturePsi',
+            expression: featurePsiQuery(props.metricNamespace, props.model),
+            period: props.monitorPeriodS,
+            returnData: true,
+          },
+        ],
         alarmDescription: `${props.model}: some feature drifted (max FeaturePSI >= psi_alert ${props.psiAlert})`,
       },
       driftShare: {
-        ...drift, alarmName: names.driftShare, metricName: METRIC.DriftShare, statistic: 'Maximum',
-        comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: props.driftShare,
+        ...drift,
+        alarmName: names.driftShare,
+        metricName: METRIC.DriftShare,
+        statistic: 'Maximum',
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: props.driftShare,
         alarmDescription: `${props.model}: share of drifted features >= drift_share ${props.driftShare}`,
       },
       monitorFailures: {
-        ...drift, alarmName: names.monitorFailures, metricName: METRIC.MonitorFailures, statistic: 'Sum',
-        comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: 1,
+        ...drift,
+        alarmName: names.monitorFailures,
+        metricName: METRIC.MonitorFailures,
+        statistic: 'Sum',
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: 1,
         alarmDescription: `${props.model}: the drift monitor reported a failure`,
       },
       monitorErrors: {
-        ...lambda(props.monitorFunctionName), alarmName: names.monitorErrors, metricName: 'Errors', statistic: 'Sum', evaluationPeriods: 1,
-        comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: 1,
+        ...lambda(props.monitorFunctionName),
+        alarmName: names.monitorErrors,
+        metricName: 'Errors',
+        statistic: 'Sum',
+        evaluationPeriods: 1,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: 1,
         alarmDescription: `${props.model}: the monitor Lambda crashed`,
       },
       predictErrors: {
-        ...lambda(props.predictFunctionName), alarmName: names.predictErrors, metricName: 'Errors', statistic: 'Sum', evaluationPeriods: 1,
-        comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: 1,
+        ...lambda(props.predictFunctionName),
+        alarmName: names.predictErrors,
+        metricName: 'Errors',
+        statistic: 'Sum',
+        evaluationPeriods: 1,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: 1,
         alarmDescription: `${props.model}: the prediction Lambda raised errors`,
       },
       predictThrottles: {
-        ...lambda(props.predictFunctionName), alarmName: names.predictThrottles, metricName: 'Throttles', statistic: 'Sum', evaluationPeriods: 1,
-        comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: 1,
+        ...lambda(props.predictFunctionName),
+        alarmName: names.predictThrottles,
+        metricName: 'Throttles',
+        statistic: 'Sum',
+        evaluationPeriods: 1,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: 1,
         alarmDescription: `${props.model}: the prediction Lambda was throttled`,
       },
       predictP99Duration: {
-        ...lambda(props.predictFunctionName), alarmName: names.predictP99Duration, metricName: 'Duration', extendedStatistic: 'p99',
-        evaluationPeriods: 3, datapointsToAlarm: 3,
-        comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: Math.round(props.predictTimeoutS * 1000 * 0.8),
+        ...lambda(props.predictFunctionName),
+        alarmName: names.predictP99Duration,
+        metricName: 'Duration',
+        extendedStatistic: 'p99',
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: Math.round(props.predictTimeoutS * 1000 * 0.8),
         alarmDescription: `${props.model}: p99 prediction latency >= 80% of the ${props.predictTimeoutS}s timeout for 15 minutes`,
       },
       api5xx: {
-        namespace: 'AWS/ApiGateway', dimensions: { ApiId: props.apiId }, period: 300, evaluationPeriods: 1,
-        alarmName: names.api5xx, metricName: '5xx', statistic: 'Sum',
-        comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: 5,
+        namespace: 'AWS/ApiGateway',
+        dimensions: { ApiId: props.apiId },
+        period: 300,
+        evaluationPeriods: 1,
+        alarmName: names.api5xx,
+        metricName: '5xx',
+        statistic: 'Sum',
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: 5,
         alarmDescription: `${props.model}: the API answered 5xx at least 5 times in 5 minutes`,
       },
       failedInvocations: {
-        namespace: 'AWS/SQS', dimensions: { QueueName: props.failureQueueName }, period: 300, evaluationPeriods: 1,
-        alarmName: names.failedInvocations, metricName: 'ApproximateNumberOfMessagesVisible', statistic: 'Maximum',
-        comparisonOperator: 'GreaterThanOrEqualToThreshold', threshold: 1,
+        namespace: 'AWS/SQS',
+        dimensions: { QueueName: props.failureQueueName },
+        period: 300,
+        evaluationPeriods: 1,
+        alarmName: names.failedInvocations,
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        statistic: 'Maximum',
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: 1,
         alarmDescription: `${props.model}: an S3 batch or a monitor run failed after its retries (see the dead-letter queue)`,
       },
     };

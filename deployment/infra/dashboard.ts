@@ -23,23 +23,73 @@ export class ModelDashboard extends Construct {
     const fn = ['FunctionName', props.predictFunctionName];
     const api = ['ApiId', props.apiId];
     const widget = (x: number, y: number, title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({
-      type: 'metric', x, y, width: 8, height: 6,
+      type: 'metric',
+      x,
+      y,
+      width: 8,
+      height: 6,
       properties: { title, region: props.region, view: 'timeSeries', stat: 'Maximum', period: 3600, metrics, ...extra },
     });
     const body = {
       widgets: [
-        widget(0, 0, 'Prediction PSI and drift share', [[ns, METRIC.PredictionPSI, ...model], [ns, METRIC.DriftShare, ...model]], {
-          annotations: { horizontal: [{ label: 'psi_alert', value: props.psiAlert }, { label: 'drift_share', value: props.driftShare }] },
-        }),
-        widget(8, 0, 'Feature PSI (max per feature)', [[{ expression: featurePsiQuery(ns, props.model, true), id: 'features', label: '' }]], {
-          annotations: { horizontal: [{ label: 'psi_alert', value: props.psiAlert }] },
-        }),
-        widget(16, 0, 'Rows monitored and monitor failures', [[ns, METRIC.RowsMonitored, ...model, { stat: 'Sum' }], [ns, METRIC.MonitorFailures, ...model, { stat: 'Sum' }]]),
-        widget(0, 6, 'Lambda invocations and errors', [['AWS/Lambda', 'Invocations', ...fn], ['AWS/Lambda', 'Errors', ...fn], ['AWS/Lambda', 'Throttles', ...fn]], { stat: 'Sum', period: 300 }),
+        widget(
+          0,
+          0,
+          'Prediction PSI and drift share',
+          [
+            [ns, METRIC.PredictionPSI, ...model],
+            [ns, METRIC.DriftShare, ...model],
+          ],
+          {
+            annotations: {
+              horizontal: [
+                { label: 'psi_alert', value: props.psiAlert },
+                { label: 'drift_share', value: props.driftShare },
+              ],
+            },
+          },
+        ),
+        widget(
+          8,
+          0,
+          'Feature PSI (max per feature)',
+          [[{ expression: featurePsiQuery(ns, props.model, true), id: 'features', label: '' }]],
+          {
+            annotations: { horizontal: [{ label: 'psi_alert', value: props.psiAlert }] },
+          },
+        ),
+        widget(16, 0, 'Rows monitored and monitor failures', [
+          [ns, METRIC.RowsMonitored, ...model, { stat: 'Sum' }],
+          [ns, METRIC.MonitorFailures, ...model, { stat: 'Sum' }],
+        ]),
+        widget(
+          0,
+          6,
+          'Lambda invocations and errors',
+          [
+            ['AWS/Lambda', 'Invocations', ...fn],
+            ['AWS/Lambda', 'Errors', ...fn],
+            ['AWS/Lambda', 'Throttles', ...fn],
+          ],
+          { stat: 'Sum', period: 300 },
+        ),
         widget(8, 6, 'Lambda p99 duration (ms)', [['AWS/Lambda', 'Duration', ...fn]], { stat: 'p99', period: 300 }),
-        widget(16, 6, 'API requests, 4xx and 5xx', [['AWS/ApiGateway', 'Count', ...api], ['AWS/ApiGateway', '4xx', ...api], ['AWS/ApiGateway', '5xx', ...api]], { stat: 'Sum', period: 300 }),
+        widget(
+          16,
+          6,
+          'API requests, 4xx and 5xx',
+          [
+            ['AWS/ApiGateway', 'Count', ...api],
+            ['AWS/ApiGateway', '4xx', ...api],
+            ['AWS/ApiGateway', '5xx', ...api],
+          ],
+          { stat: 'Sum', period: 300 },
+        ),
       ],
     };
-    new CloudwatchDashboard(this, 'dashboard', { dashboardName: props.dashboardName, dashboardBody: JSON.stringify(body) });
+    new CloudwatchDashboard(this, 'dashboard', {
+      dashboardName: props.dashboardName,
+      dashboardBody: JSON.stringify(body),
+    });
   }
 }

@@ -28,7 +28,12 @@ export function listBuckets(sid: string, buckets: string[]): PolicyStatement {
 
 /** Read objects under the given key prefixes of one bucket, nowhere else. */
 export function readUnder(sid: string, bucket: string, prefixes: string[]): PolicyStatement {
-  return { Sid: sid, Effect: 'Allow', Action: ['s3:GetObject'], Resource: prefixes.map((p) => `${bucketArn(bucket)}/${p}*`) };
+  return {
+    Sid: sid,
+    Effect: 'Allow',
+    Action: ['s3:GetObject'],
+    Resource: prefixes.map((p) => `${bucketArn(bucket)}/${p}*`),
+  };
 }
 
 /**
@@ -36,7 +41,10 @@ export function readUnder(sid: string, bucket: string, prefixes: string[]): Poli
  * (multipart uploads) also aborts the uploads it cannot finish, which S3 authorizes separately.
  */
 export function writeUnder(
-  sid: string, bucket: string, prefix: string, opts: { multipart?: boolean } = {},
+  sid: string,
+  bucket: string,
+  prefix: string,
+  opts: { multipart?: boolean } = {},
 ): PolicyStatement {
   const actions = opts.multipart ? ['s3:PutObject', 's3:AbortMultipartUpload'] : ['s3:PutObject'];
   return { Sid: sid, Effect: 'Allow', Action: actions, Resource: [`${bucketArn(bucket)}/${prefix}*`] };

@@ -25,8 +25,10 @@ export interface ImageFunctionProps {
 }
 
 /** What a service built on ImageFunction takes from its stack; it adds the command, description and statements itself. */
-export type ImageFunctionSettings = Pick<ImageFunctionProps,
-  'functionName' | 'imageUri' | 'memoryMb' | 'timeoutS' | 'environment' | 'failureQueueArn' | 'logRetentionDays'>;
+export type ImageFunctionSettings = Pick<
+  ImageFunctionProps,
+  'functionName' | 'imageUri' | 'memoryMb' | 'timeoutS' | 'environment' | 'failureQueueArn' | 'logRetentionDays'
+>;
 
 export class ImageFunction extends Construct {
   readonly functionName: string;
@@ -38,11 +40,19 @@ export class ImageFunction extends Construct {
       name: `/aws/lambda/${props.functionName}`,
       retentionInDays: props.logRetentionDays,
     });
-    const role = new IamRole(this, 'role', { name: props.functionName, assumeRolePolicy: assumedBy('lambda.amazonaws.com') });
+    const role = new IamRole(this, 'role', {
+      name: props.functionName,
+      assumeRolePolicy: assumedBy('lambda.amazonaws.com'),
+    });
     const policy = new IamRolePolicy(this, 'policy', {
       role: role.id,
       policy: policyDocument([
-        { Sid: 'OwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [`${logs.arn}:*`] },
+        {
+          Sid: 'OwnLogs',
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: [`${logs.arn}:*`],
+        },
         { Sid: 'FailedInvocations', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [props.failureQueueArn] },
         ...props.statements,
       ]),

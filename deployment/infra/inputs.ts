@@ -50,17 +50,21 @@ const EXAMPLE_PROD_DEPLOY_ROLE = `arn:aws:iam::${EXAMPLE_ACCOUNTS.prod}:role/mlt
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 // ECR's own repository-name grammar; the tag is not part of the URI, it comes from IMAGE_TAG.
-const ECR_URI = /^(\d{12})\.dkr\.ecr\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)$/;
+const ECR_URI =
+  /^(\d{12})\.dkr\.ecr\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com\/((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)$/;
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 // IAM's role ARN grammar (partition aws, aws-cn or aws-us-gov; an optional path).
 const ROLE_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
-
 const ecrUri = z.string().transform((uri, ctx): EcrImage => {
   const m = ECR_URI.exec(uri);
   if (!m) {
-    ctx.addIssue({ code: 'custom', message: 'expected <12-digit account>.dkr.ecr.<region>.amazonaws.com/<repository> (lower-case repository, no :tag)' });
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'expected <12-digit account>.dkr.ecr.<region>.amazonaws.com/<repository> (lower-case repository, no :tag)',
+    });
     return z.NEVER;
   }
   return { uri, account: m[1]!, region: m[2]!, repository: m[3]! };
@@ -69,11 +73,13 @@ const ecrUri = z.string().transform((uri, ctx): EcrImage => {
 /** S3's general-purpose bucket naming rules. */
 export function bucketNameProblem(name: string): string | undefined {
   if (name.length < 3 || name.length > 63) return 'must be 3-63 characters';
-  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return 'only lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit';
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name))
+    return 'only lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit';
   if (name.includes('..')) return 'must not contain two adjacent dots';
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'must not be formatted as an IP address';
   if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name)) return 'must not start with xn--, sthree- or amzn-s3-demo-';
-  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name)) return 'must not end with a reserved suffix (-s3alias, --ol-s3, .mrap, --x-s3, --table-s3)';
+  if (/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name))
+    return 'must not end with a reserved suffix (-s3alias, --ol-s3, .mrap, --x-s3, --table-s3)';
   return undefined;
 }
 
@@ -85,8 +91,17 @@ const bucketName = z.string().superRefine((name, ctx) => {
 const domainName = z.string().transform((raw, ctx) => {
   const name = raw.toLowerCase().replace(/\.$/, '');
   const labels = name.split('.');
-  if (name.length > 253 || labels.length < 3 || !labels.every((l) => DNS_LABEL.test(l)) || /^\d+$/.test(labels.at(-1)!)) {
-    ctx.addIssue({ code: 'custom', message: 'expected a DNS name below a Route 53 zone, e.g. api.example.com (letters, digits, hyphens; at least three labels)' });
+  if (
+    name.length > 253 ||
+    labels.length < 3 ||
+    !labels.every((l) => DNS_LABEL.test(l)) ||
+    /^\d+$/.test(labels.at(-1)!)
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'expected a DNS name below a Route 53 zone, e.g. api.example.com (letters, digits, hyphens; at least three labels)',
+    });
     return z.NEVER;
   }
   return name;
@@ -98,7 +113,9 @@ const deployEnvSchema = z.object({
   dataBucket: bucketName,
   modelBucket: bucketName,
   predictionsBucket: bucketName,
-  imageTag: z.string().regex(IMAGE_TAG, 'expected a Docker tag (letters, digits, _ . -; at most 128; e.g. the git SHA)'),
+  imageTag: z
+    .string()
+    .regex(IMAGE_TAG, 'expected a Docker tag (letters, digits, _ . -; at most 128; e.g. the git SHA)'),
   stateBucket: bucketName,
   region: z.string().regex(REGION, 'expected an AWS region such as eu-west-2'),
 });
@@ -114,10 +131,12 @@ export function parseDeployInputs(target: DeployTarget, env: Env): { inputs: Dep
     stateBucket: 'MLTK_STATE_BUCKET',
     region: 'AWS_REGION',
   } satisfies Record<keyof z.input<typeof deployEnvSchema>, string>;
-  const raw = Object.fromEntries(Object.entries(names).map(([key, name]) => {
-    const value = env[name]?.trim();
-    return [key, value ? value : key === 'region' ? DEFAULT_REGION : undefined];
-  }));
+  const raw = Object.fromEntries(
+    Object.entries(names).map(([key, name]) => {
+      const value = env[name]?.trim();
+      return [key, value ? value : key === 'region' ? DEFAULT_REGION : undefined];
+    }),
+  );
 
   const details: ErrorDetail[] = [];
   const parsed = deployEnvSchema.safeParse(raw);
@@ -129,7 +148,10 @@ export function parseDeployInputs(target: DeployTarget, env: Env): { inputs: Dep
   } else {
     const v = parsed.data;
     if (v.ecrUri.region !== v.region) {
-      details.push({ field: names.ecrUri, issue: `the repository's region must be AWS_REGION (${v.region}): Lambda pulls images from its own region only` });
+      details.push({
+        field: names.ecrUri,
+        issue: `the repository's region must be AWS_REGION (${v.region}): Lambda pulls images from its own region only`,
+      });
     }
     const seen = new Map<string, string>();
     for (const key of ['dataBucket', 'modelBucket', 'predictionsBucket'] as const) {

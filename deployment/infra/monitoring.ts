@@ -80,7 +80,14 @@ export class DriftMonitor extends Construct {
     // The only notification configuration of the predictions bucket: monitor each batch as it completes.
     new S3BucketNotification(this, 'batches', {
       bucket: buckets.predictions,
-      lambdaFunction: [{ lambdaFunctionArn: fn.functionArn, events: ['s3:ObjectCreated:*'], filterPrefix: PREDICTIONS_PREFIX, filterSuffix: MANIFEST_SUFFIX }],
+      lambdaFunction: [
+        {
+          lambdaFunctionArn: fn.functionArn,
+          events: ['s3:ObjectCreated:*'],
+          filterPrefix: PREDICTIONS_PREFIX,
+          filterSuffix: MANIFEST_SUFFIX,
+        },
+      ],
       dependsOn: [fromPredictions],
     });
   }

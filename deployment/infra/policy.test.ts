@@ -32,7 +32,9 @@ test('a deliberately insecure stack is caught on every rule', () => {
     const bucket = new S3Bucket(s, 'open', { bucket: 'wide-open-bucket', acl: 'public-read' });
     new S3BucketPolicy(s, 'open-policy', {
       bucket: bucket.id,
-      policy: policyDocument([{ Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`${bucket.arn}/*`] }]),
+      policy: policyDocument([
+        { Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: [`${bucket.arn}/*`] },
+      ]),
     });
     new EcrRepository(s, 'mutable', { name: 'mutable' });
     const role = new IamRole(s, 'role', { name: 'too-broad', assumeRolePolicy: assumedBy('lambda.amazonaws.com') });
@@ -44,36 +46,76 @@ test('a deliberately insecure stack is caught on every rule', () => {
       ]),
     });
     new CloudwatchLogGroup(s, 'forever', { name: '/forever' });
-    new LambdaFunction(s, 'fn', { functionName: 'no-dlq', role: role.arn, packageType: 'Image', imageUri: '123456789012.dkr.ecr.eu-west-2.amazonaws.com/r:t' });
+    new LambdaFunction(s, 'fn', {
+      functionName: 'no-dlq',
+      role: role.arn,
+      packageType: 'Image',
+      imageUri: '123456789012.dkr.ecr.eu-west-2.amazonaws.com/r:t',
+    });
     const api = new Apigatewayv2Api(s, 'api', { name: 'unthrottled', protocolType: 'HTTP' });
     new Apigatewayv2Stage(s, 'stage', { apiId: api.id, name: '$default', autoDeploy: true });
     new SqsQueue(s, 'plain', { name: 'plain', sqsManagedSseEnabled: false });
   });
   const all: SecurityRule[] = [
-    'API_ACCESS_LOGS', 'API_THROTTLING', 'ECR_MUTABLE_TAGS', 'ECR_SCAN_ON_PUSH', 'IAM_WILDCARD_ACTION', 'IAM_WILDCARD_RESOURCE',
-    'LAMBDA_ON_FAILURE', 'LOG_RETENTION', 'S3_ENCRYPTION', 'S3_OWNERSHIP', 'S3_PUBLIC', 'S3_TLS_ONLY', 'S3_VERSIONING', 'SQS_ENCRYPTION',
+    'API_ACCESS_LOGS',
+    'API_THROTTLING',
+    'ECR_MUTABLE_TAGS',
+    'ECR_SCAN_ON_PUSH',
+    'IAM_WILDCARD_ACTION',
+    'IAM_WILDCARD_RESOURCE',
+    'LAMBDA_ON_FAILURE',
+    'LOG_RETENTION',
+    'S3_ENCRYPTION',
+    'S3_OWNERSHIP',
+    'S3_PUBLIC',
+    'S3_TLS_ONLY',
+    'S3_VERSIONING',
+    'SQS_ENCRYPTION',
   ];
   assert.deepEqual(rules(json), all.sort());
   const findings = checkStack(json);
   assert.ok(findings.some((f) => f.rule === 'S3_PUBLIC' && f.message === 'bucket policy allows Principal "*"'));
   assert.ok(findings.some((f) => f.rule === 'S3_PUBLIC' && f.message === 'ACL public-read'));
-  assert.ok(findings.some((f) => f.rule === 'LOG_RETENTION' && f.resource.startsWith('aws_lambda_function.')), 'a Lambda logging to an auto-created group');
+  assert.ok(
+    findings.some((f) => f.rule === 'LOG_RETENTION' && f.resource.startsWith('aws_lambda_function.')),
+    'a Lambda logging to an auto-created group',
+  );
 });
 
 test('the hardened bucket, registry and function constructs pass every rule', () => {
   const json = synthStack((s) => {
     new SecureBucket(s, 'bucket', {
-      bucketName: 'hardened-bucket', noncurrentVersionDays: 30,
+      bucketName: 'hardened-bucket',
+      noncurrentVersionDays: 30,
       // A cross-account read-only grant (the prod deploy role reading a dev registry) is not public.
-      readers: [{ sid: 'ReleaseCopyRead', principals: ['arn:aws:iam::222222222222:role/mltk-deploy-prod'], prefixes: ['models/', 'blobs/'] }],
+      readers: [
+        {
+          sid: 'ReleaseCopyRead',
+          principals: ['arn:aws:iam::222222222222:role/mltk-deploy-prod'],
+          prefixes: ['models/', 'blobs/'],
+        },
+      ],
     });
     new ImageRegistry(s, 'registry', { repositoryName: 'hardened', keepImages: 10 });
     const dlq = new SqsQueue(s, 'dlq', { name: 'dlq', sqsManagedSseEnabled: true });
     new ImageFunction(s, 'fn', {
-      functionName: 'hardened-fn', description: 'test', imageUri: '123456789012.dkr.ecr.eu-west-2.amazonaws.com/hardened:t',
-      command: ['predict.handler'], memoryMb: 512, timeoutS: 30, environment: {},
-      statements: [{ Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: ['*'], Condition: { StringEquals: { 'cloudwatch:namespace': 'mltk/m' } } }],
-      failureQueueArn: dlq.arn, logRetentionDays: 14,
+      functionName: 'hardened-fn',
+      description: 'test',
+      imageUri: '123456789012.dkr.ecr.eu-west-2.amazonaws.com/hardened:t',
+      command: ['predict.handler'],
+      memoryMb: 512,
+      timeoutS: 30,
+      environment: {},
+      statements: [
+        {
+          Effect: 'Allow',
+          Action: ['cloudwatch:PutMetricData'],
+          Resource: ['*'],
+          Condition: { StringEquals: { 'cloudwatch:namespace': 'mltk/m' } },
+        },
+      ],
+      failureQueueArn: dlq.arn,
+      logRetentionDays: 14,
     });
   });
   assert.deepEqual(checkStack(json), []);
@@ -85,17 +127,28 @@ test('one missing hardening step on one bucket is one finding on that bucket', (
     new S3Bucket(s, 'bare', { bucket: 'bare-bucket' });
   });
   const findings = checkStack(json);
-  assert.ok(findings.length > 0 && findings.every((f) => f.resource.startsWith('aws_s3_bucket.bare')), JSON.stringify(findings));
+  assert.ok(
+    findings.length > 0 && findings.every((f) => f.resource.startsWith('aws_s3_bucket.bare')),
+    JSON.stringify(findings),
+  );
   assert.deepEqual(rules(json), ['S3_ENCRYPTION', 'S3_OWNERSHIP', 'S3_PUBLIC', 'S3_TLS_ONLY', 'S3_VERSIONING']);
 });
 
 test('Deny statements may use wildcards; Allow on "*" needs an action AWS cannot scope, with its condition', () => {
-  const withPolicy = (statements: Parameters<typeof policyDocument>[0]) => synthStack((s) => {
-    const role = new IamRole(s, 'role', { name: 'r', assumeRolePolicy: assumedBy('lambda.amazonaws.com') });
-    new IamRolePolicy(s, 'p', { role: role.id, policy: policyDocument(statements) });
-  });
+  const withPolicy = (statements: Parameters<typeof policyDocument>[0]) =>
+    synthStack((s) => {
+      const role = new IamRole(s, 'role', { name: 'r', assumeRolePolicy: assumedBy('lambda.amazonaws.com') });
+      new IamRolePolicy(s, 'p', { role: role.id, policy: policyDocument(statements) });
+    });
   assert.deepEqual(rules(withPolicy([{ Effect: 'Deny', Action: ['s3:*'], Resource: ['*'] }])), []);
-  assert.deepEqual(rules(withPolicy([{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['*'] }])), ['IAM_WILDCARD_RESOURCE']);
-  assert.deepEqual(rules(withPolicy([{ Effect: 'Allow', Action: ['s3:Get*'], Resource: ['arn:aws:s3:::b/*'] }])), ['IAM_WILDCARD_ACTION']);
-  assert.deepEqual(rules(withPolicy([{ Effect: 'Allow', NotAction: ['iam:PassRole'], Resource: ['arn:aws:s3:::b'] } as never])), ['IAM_WILDCARD_ACTION']);
+  assert.deepEqual(rules(withPolicy([{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['*'] }])), [
+    'IAM_WILDCARD_RESOURCE',
+  ]);
+  assert.deepEqual(rules(withPolicy([{ Effect: 'Allow', Action: ['s3:Get*'], Resource: ['arn:aws:s3:::b/*'] }])), [
+    'IAM_WILDCARD_ACTION',
+  ]);
+  assert.deepEqual(
+    rules(withPolicy([{ Effect: 'Allow', NotAction: ['iam:PassRole'], Resource: ['arn:aws:s3:::b'] } as never])),
+    ['IAM_WILDCARD_ACTION'],
+  );
 });

@@ -51,7 +51,9 @@ export class PredictionService extends Construct {
     // The only notification configuration of the data bucket; S3 checks the permission when it is written.
     new S3BucketNotification(this, 'incoming', {
       bucket: buckets.data,
-      lambdaFunction: [{ lambdaFunctionArn: fn.functionArn, events: ['s3:ObjectCreated:*'], filterPrefix: INCOMING_PREFIX }],
+      lambdaFunction: [
+        { lambdaFunctionArn: fn.functionArn, events: ['s3:ObjectCreated:*'], filterPrefix: INCOMING_PREFIX },
+      ],
       dependsOn: [permission],
     });
   }

@@ -26,12 +26,14 @@ export class ImageRegistry extends Construct {
     new EcrLifecyclePolicy(this, 'lifecycle', {
       repository: repo.name,
       policy: JSON.stringify({
-        rules: [{
-          rulePriority: 1,
-          description: `keep the last ${props.keepImages} images`,
-          selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: props.keepImages },
-          action: { type: 'expire' },
-        }],
+        rules: [
+          {
+            rulePriority: 1,
+            description: `keep the last ${props.keepImages} images`,
+            selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: props.keepImages },
+            action: { type: 'expire' },
+          },
+        ],
       }),
     });
   }

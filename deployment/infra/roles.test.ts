@@ -136,7 +136,10 @@ const predictSteps: Step[] = [
         JSON.stringify(res),
       );
       assert.match(String(await preds.get(outputKeys('incoming/2026/01/03/c-rejected.csv').errors)), /missing column/);
-      assert.equal(String(await preds.get(outputKeys('incoming/2026/01/03/c-rejected.csv').predictions)).split('\n').length, 2);
+      assert.equal(
+        String(await preds.get(outputKeys('incoming/2026/01/03/c-rejected.csv').predictions)).split('\n').length,
+        2,
+      );
       assert.equal(
         JSON.parse(String(await preds.get(outputKeys('incoming/2026/01/03/c-rejected.csv').manifest))).status,
         'rejected',
@@ -198,9 +201,7 @@ const monitorSteps: Step[] = [
     name: 'monitors a batch on its manifest event: report written, metrics published',
     run: (s) =>
       asFunction(monitorFn.environment, s, async () => {
-        const res = await (
-          await monitorHandler()
-        )(s3Event(buckets.predictions, manifestKey('2026/01/01/a-good.csv')));
+        const res = await (await monitorHandler())(s3Event(buckets.predictions, manifestKey('2026/01/01/a-good.csv')));
         assert.deepEqual(
           res.monitored.map((m: any) => m.status),
           ['monitored'],
@@ -241,9 +242,7 @@ const monitorSteps: Step[] = [
     name: 'a batch whose input is gone fails naming it (S3 says 404, not 403)',
     run: (s) =>
       asFunction(monitorFn.environment, s, async () => {
-        const res = await (
-          await monitorHandler()
-        )(s3Event(buckets.predictions, manifestKey('2025/12/01/gone.csv')));
+        const res = await (await monitorHandler())(s3Event(buckets.predictions, manifestKey('2025/12/01/gone.csv')));
         assert.match(res.monitored[0]?.error ?? JSON.stringify(res), /no object at "incoming\/2025\/12\/01\/gone.csv"/);
       }),
   },
@@ -251,9 +250,7 @@ const monitorSteps: Step[] = [
     name: 'a batch naming a version the registry does not have fails naming it (S3 says 404, not 403)',
     run: (s) =>
       asFunction(monitorFn.environment, s, async () => {
-        const res = await (
-          await monitorHandler()
-        )(s3Event(buckets.predictions, manifestKey('2025/12/02/v99.csv')));
+        const res = await (await monitorHandler())(s3Event(buckets.predictions, manifestKey('2025/12/02/v99.csv')));
         assert.match(res.monitored[0]?.error ?? JSON.stringify(res), /model sap_change has no version 99/);
       }),
   },
@@ -424,11 +421,23 @@ test('neighbouring actions the roles are not granted are denied, naming action, 
   );
   // Store layout (issue 17.14): serving reads its model's prefix of the model bucket and incoming/ of the
   // data bucket, never training data (blobs/), another model, or other data-bucket keys.
-  for (const [session, who] of [[predict, 'predict'], [monitor, 'monitor']] as const) {
-    for (const key of [`blobs/sha256/ab/${'c'.repeat(62)}`, 'datasets/epc/versions/x.json', 'models/heat_change/versions/1.json']) {
+  for (const [session, who] of [
+    [predict, 'predict'],
+    [monitor, 'monitor'],
+  ] as const) {
+    for (const key of [
+      `blobs/sha256/ab/${'c'.repeat(62)}`,
+      'datasets/epc/versions/x.json',
+      'models/heat_change/versions/1.json',
+    ]) {
       await denied(storeAs(session, buckets.models).get(key), 's3:GetObject', buckets.models, key);
     }
-    await denied(storeAs(session, buckets.data).get('training/epc.csv'), 's3:GetObject', buckets.data, 'training/epc.csv');
+    await denied(
+      storeAs(session, buckets.data).get('training/epc.csv'),
+      's3:GetObject',
+      buckets.data,
+      'training/epc.csv',
+    );
     assert.ok(who);
   }
   const cw = await metricsClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, credentials: monitor });
@@ -447,23 +456,21 @@ test('neighbouring actions the roles are not granted are denied, naming action, 
   }
 });
 
-test(
-  "the statements Lambda uses on the function's behalf name its own log group and its own dead-letter queue",
-  { skip },
-  () => {
-    const group = (ref: string | undefined) => /^\$\{(aws_cloudwatch_log_group\.[^.]+)\.name\}$/.exec(ref ?? '')?.[1];
-    for (const fn of [predictFn, monitorFn]) {
-      assert.ok(
-        group(fn.logGroup) && fn.failureDestination,
-        `${fn.functionName}: logs to ${fn.logGroup}, fails to ${fn.failureDestination}`,
-      );
-      assert.deepEqual(
-        fn.serviceStatements.map((s) => [s.Action, s.Resource]),
-        [
-          [['logs:CreateLogStream', 'logs:PutLogEvents'], [`\${${group(fn.logGroup)}.arn}:*`]],
-          [['sqs:SendMessage'], [fn.failureDestination]],
-        ],
-      );
-    }
-  },
-);
+test("the statements Lambda uses on the function's behalf name its own log group and its own dead-letter queue", {
+  skip,
+}, () => {
+  const group = (ref: string | undefined) => /^\$\{(aws_cloudwatch_log_group\.[^.]+)\.name\}$/.exec(ref ?? '')?.[1];
+  for (const fn of [predictFn, monitorFn]) {
+    assert.ok(
+      group(fn.logGroup) && fn.failureDestination,
+      `${fn.functionName}: logs to ${fn.logGroup}, fails to ${fn.failureDestination}`,
+    );
+    assert.deepEqual(
+      fn.serviceStatements.map((s) => [s.Action, s.Resource]),
+      [
+        [['logs:CreateLogStream', 'logs:PutLogEvents'], [`\${${group(fn.logGroup)}.arn}:*`]],
+        [['sqs:SendMessage'], [fn.failureDestination]],
+      ],
+    );
+  }
+});

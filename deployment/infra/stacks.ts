@@ -35,7 +35,10 @@ export function stackNames(target: Pick<DeployTarget, 'branch' | 'env'>): StackN
 }
 
 /** Per-environment knobs that are not model-specific. */
-export const ENVIRONMENT_SETTINGS: Record<Environment, { logRetentionDays: number; throttle: { burstLimit: number; rateLimit: number } }> = {
+export const ENVIRONMENT_SETTINGS: Record<
+  Environment,
+  { logRetentionDays: number; throttle: { burstLimit: number; rateLimit: number } }
+> = {
   dev: { logRetentionDays: 30, throttle: { burstLimit: 20, rateLimit: 10 } },
   prod: { logRetentionDays: 365, throttle: { burstLimit: 200, rateLimit: 100 } },
 };
@@ -44,7 +47,6 @@ export const MONITOR_SCHEDULE = { expression: 'rate(1 hour)', periodS: 3600 } as
 export const KEEP_IMAGES = 30;
 export const PREDICTIONS_INFREQUENT_ACCESS_DAYS = 30;
 export const PREDICTIONS_EXPIRE_DAYS = 365;
-
 
 function provider(stack: TerraformStack, region: string, tags: Record<string, string>): void {
   new AwsProvider(stack, 'aws', { region, defaultTags: [{ tags: { Project: 'mltk', ManagedBy: 'cdktf', ...tags } }] });
@@ -177,7 +179,11 @@ export class ServiceStack extends TerraformStack {
 }
 
 /** The environment both Lambdas of a target see. */
-export function lambdaEnvironment(target: DeployTarget, inputs: DeployInputs, config: ModelConfig): Record<string, string> {
+export function lambdaEnvironment(
+  target: DeployTarget,
+  inputs: DeployInputs,
+  config: ModelConfig,
+): Record<string, string> {
   return {
     MLTK_STORE: `s3://${inputs.buckets.model}`,
     MLTK_MODEL: target.model,

@@ -7,7 +7,10 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning/index.js';
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js';
-import { S3BucketLifecycleConfiguration, type S3BucketLifecycleConfigurationRule } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
+import {
+  S3BucketLifecycleConfiguration,
+  type S3BucketLifecycleConfigurationRule,
+} from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
 import { COPY_SOURCE_PREFIXES } from '../../pipeline/registry/index.ts';
 import { bucketArn, policyDocument, type PolicyStatement } from './iam.ts';
 import type { TargetBuckets } from './inputs.ts';
@@ -38,7 +41,11 @@ function readerStatements(r: BucketReaders, arn: string): PolicyStatement[] {
   return [
     { Sid: `${r.sid}List`, Effect: 'Allow', Principal, Action: ['s3:ListBucket'], Resource: [arn] },
     {
-      Sid: `${r.sid}Get`, Effect: 'Allow', Principal, Action: ['s3:GetObject'], Resource: r.prefixes.map((p) => `${arn}/${p}*`),
+      Sid: `${r.sid}Get`,
+      Effect: 'Allow',
+      Principal,
+      Action: ['s3:GetObject'],
+      Resource: r.prefixes.map((p) => `${arn}/${p}*`),
     },
   ];
 }
@@ -58,7 +65,10 @@ export class SecureBucket extends Construct {
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    new S3BucketOwnershipControls(this, 'ownership', { bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
+    new S3BucketOwnershipControls(this, 'ownership', {
+      bucket: bucket.id,
+      rule: { objectOwnership: 'BucketOwnerEnforced' },
+    });
     new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
       bucket: bucket.id,
       rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
@@ -66,14 +76,17 @@ export class SecureBucket extends Construct {
     new S3BucketVersioningA(this, 'versioning', { bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } });
     new S3BucketPolicy(this, 'tls-only', {
       bucket: bucket.id,
-      policy: policyDocument([{
-        Sid: 'DenyInsecureTransport',
-        Effect: 'Deny',
-        Principal: '*',
-        Action: ['s3:*'],
-        Resource: [bucket.arn, `${bucket.arn}/*`],
-        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-      }, ...(props.readers ?? []).flatMap((r) => readerStatements(r, bucketArn(props.bucketName)))]),
+      policy: policyDocument([
+        {
+          Sid: 'DenyInsecureTransport',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: ['s3:*'],
+          Resource: [bucket.arn, `${bucket.arn}/*`],
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        },
+        ...(props.readers ?? []).flatMap((r) => readerStatements(r, bucketArn(props.bucketName))),
+      ]),
     });
     new S3BucketLifecycleConfiguration(this, 'lifecycle', {
       bucket: bucket.id,
@@ -109,24 +122,31 @@ export class Storage extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageProps) {
     super(scope, id);
-    this.dataBucket = new SecureBucket(this, 'data', { bucketName: props.buckets.data, noncurrentVersionDays: 90 }).bucketName;
+    this.dataBucket = new SecureBucket(this, 'data', {
+      bucketName: props.buckets.data,
+      noncurrentVersionDays: 90,
+    }).bucketName;
     // The model store's objects are content-addressed and kept; only overwritten alias files leave noncurrent versions.
     const readers = props.modelReaders?.length
       ? [{ sid: 'ReleaseCopyRead', principals: props.modelReaders, prefixes: COPY_SOURCE_PREFIXES }]
       : [];
     this.modelBucket = new SecureBucket(this, 'models', {
-      bucketName: props.buckets.model, noncurrentVersionDays: 90, readers,
+      bucketName: props.buckets.model,
+      noncurrentVersionDays: 90,
+      readers,
     }).bucketName;
     this.predictionsBucket = new SecureBucket(this, 'predictions', {
       bucketName: props.buckets.predictions,
       noncurrentVersionDays: 30,
-      lifecycleRules: [{
-        id: 'old-predictions',
-        status: 'Enabled',
-        filter: [{ prefix: 'predictions/' }],
-        transition: [{ days: props.predictionsInfrequentAccessDays, storageClass: 'STANDARD_IA' }],
-        expiration: [{ days: props.predictionsExpireDays }],
-      }],
+      lifecycleRules: [
+        {
+          id: 'old-predictions',
+          status: 'Enabled',
+          filter: [{ prefix: 'predictions/' }],
+          transition: [{ days: props.predictionsInfrequentAccessDays, storageClass: 'STANDARD_IA' }],
+          expiration: [{ days: props.predictionsExpireDays }],
+        },
+      ],
     }).bucketName;
   }
 }

@@ -25,7 +25,8 @@ export const CLI_ENTRIES = {
 
 // Bundled CommonJS dependencies (commander, protobufjs) `require` Node built-ins, which an ES module
 // lacks; esbuild's documented workaround is to define one in a banner.
-const REQUIRE_SHIM = "import { createRequire as __mltkCreateRequire } from 'node:module';\n" +
+const REQUIRE_SHIM =
+  "import { createRequire as __mltkCreateRequire } from 'node:module';\n" +
   'const require = __mltkCreateRequire(import.meta.url);';
 
 /** Builds kept besides the current one (a process still running an older build may load its chunks lazily). */
@@ -100,11 +101,16 @@ export async function build(target) {
     }
     // Inputs as esbuild saw them (sources and bundled packages; not its virtual ones such as "<define:…>").
     // This script is an input too: a change to how builds are made makes a new one.
-    const sources = [...Object.keys(result.metafile.inputs).filter((path) => !/^[<(]|:/.test(path)), fileURLToPath(import.meta.url)];
-    const inputs = sources.map((path) => {
-      const info = statSync(resolve(target.root, path));
-      return [path, info.mtimeMs, info.size];
-    }).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const sources = [
+      ...Object.keys(result.metafile.inputs).filter((path) => !/^[<(]|:/.test(path)),
+      fileURLToPath(import.meta.url),
+    ];
+    const inputs = sources
+      .map((path) => {
+        const info = statSync(resolve(target.root, path));
+        return [path, info.mtimeMs, info.size];
+      })
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1));
     // A source saved while esbuild ran may not be what it read: build again rather than stamp it.
     if (inputs.some(([, mtimeMs]) => mtimeMs > started) && attempt < 3) {
       rmSync(tmp, { recursive: true, force: true });
@@ -133,10 +139,12 @@ function publish(target, tmp, inputs) {
 /** Removes builds older than the newest KEEP_BUILDS (never `current`), and scratch dirs older than an hour. */
 function prune(outDir, current) {
   const now = Date.now();
-  const dirs = readdirSync(outDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => {
-    const path = join(outDir, d.name);
-    return { name: d.name, path, mtime: statSync(path).mtimeMs };
-  });
+  const dirs = readdirSync(outDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => {
+      const path = join(outDir, d.name);
+      return { name: d.name, path, mtime: statSync(path).mtimeMs };
+    });
   const builds = dirs.filter((d) => !d.name.startsWith('tmp-') && d.name !== current).sort((a, b) => b.mtime - a.mtime);
   for (const old of builds.slice(KEEP_BUILDS)) rmSync(old.path, { recursive: true, force: true });
   for (const scratch of dirs.filter((d) => d.name.startsWith('tmp-') && now - d.mtime > 3600_000)) {

@@ -10,21 +10,31 @@ import { cliTarget, ensureBuilt, freshBuild } from './build.js';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
-after(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
 
 /** A scratch project: main.ts prints what dep.ts exports. */
-async function project(): Promise<{ root: string; target: { root: string; outDir: string; entries: Record<string, string> } }> {
+async function project(): Promise<{
+  root: string;
+  target: { root: string; outDir: string; entries: Record<string, string> };
+}> {
   const root = await mkdtemp(join(tmpdir(), 'mltk-build-'));
   dirs.push(root);
   await writeFile(join(root, 'package.json'), '{"type":"module"}\n');
-  await writeFile(join(root, 'main.ts'), "import { word } from './dep.ts';\nconst shown: string = word;\nconsole.log(shown);\n");
+  await writeFile(
+    join(root, 'main.ts'),
+    "import { word } from './dep.ts';\nconst shown: string = word;\nconsole.log(shown);\n",
+  );
   await writeFile(join(root, 'dep.ts'), "export const word = 'first';\n");
   return { root, target: { root, outDir: join(root, 'build'), entries: { main: 'main.ts' } } };
 }
 
 /** Runs a built entry in its own process, as the bin does. */
 async function runBuilt(url: string): Promise<string> {
-  return (await run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(url)})`])).stdout.trim();
+  return (
+    await run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(url)})`])
+  ).stdout.trim();
 }
 
 test('a source changed after the build is never run stale: the next start rebuilds from it', async () => {
@@ -54,8 +64,13 @@ test('concurrent starts after a change each run a complete, current build', asyn
   await writeFile(join(root, 'dep.ts'), "export const word = 'raced';\n");
   const script = `import { ensureBuilt } from ${JSON.stringify(new URL('./build.js', import.meta.url).href)};
 const url = await ensureBuilt(${JSON.stringify(target)}, 'main'); await import(url);`;
-  const outs = await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, ['--input-type=module', '-e', script])));
-  assert.deepEqual(outs.map((o) => o.stdout.trim()), ['raced', 'raced', 'raced', 'raced']);
+  const outs = await Promise.all(
+    Array.from({ length: 4 }, () => run(process.execPath, ['--input-type=module', '-e', script])),
+  );
+  assert.deepEqual(
+    outs.map((o) => o.stdout.trim()),
+    ['raced', 'raced', 'raced', 'raced'],
+  );
   const manifest = JSON.parse(await readFile(join(target.outDir, 'current.json'), 'utf8')) as { id: string };
   assert.ok(freshBuild(target)?.id === manifest.id);
 });

@@ -51,7 +51,10 @@ test('failures: one stderr line, non-zero exit, a JSON error document, and nothi
   for (const [args, message, code] of cases) {
     const r = await mltk(cwd, ...args);
     assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
-    const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('mltk:'));
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('mltk:'));
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, message);
     assert.match(JSON.parse(r.stdout).error.message, message);
@@ -62,19 +65,30 @@ test('failures: one stderr line, non-zero exit, a JSON error document, and nothi
 test('`npx mltk --help` prints no npm warning: the project sets only configs npm knows', async () => {
   const { execFile } = await import('node:child_process');
   const { stderr } = await new Promise<{ stderr: string }>((res, rej) => {
-    execFile('npx', ['--no-install', 'mltk', '--help'], { cwd: resolve('.') }, (e, _out, err) => (e ? rej(e) : res({ stderr: err })));
+    execFile('npx', ['--no-install', 'mltk', '--help'], { cwd: resolve('.') }, (e, _out, err) =>
+      e ? rej(e) : res({ stderr: err }),
+    );
   });
   assert.equal(stderr, '');
 });
 
-test('a command against S3 prints nothing the user did not cause (no AWS SDK Node-version warning)', { skip: motoUnavailable() }, async () => {
+test('a command against S3 prints nothing the user did not cause (no AWS SDK Node-version warning)', {
+  skip: motoUnavailable(),
+}, async () => {
   const moto = await startMoto();
   try {
     const env = { ...process.env, ...moto.env };
     delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
     const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-    const s3 = new S3Client({ endpoint: moto.endpoint, region: 'eu-west-2', forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-    await s3.send(new CreateBucketCommand({ Bucket: 'quiet', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
+    const s3 = new S3Client({
+      endpoint: moto.endpoint,
+      region: 'eu-west-2',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    await s3.send(
+      new CreateBucketCommand({ Bucket: 'quiet', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }),
+    );
     s3.destroy();
     const r = await runMltk(['--store', 's3://quiet', '--json', 'models', 'list'], { env });
     assert.equal(r.code, 0, r.stderr);
@@ -85,7 +99,7 @@ test('a command against S3 prints nothing the user did not cause (no AWS SDK Nod
   }
 });
 
-test('installs never download ONNX Runtime\'s CUDA files: its install script is denied in allowScripts', async () => {
+test("installs never download ONNX Runtime's CUDA files: its install script is denied in allowScripts", async () => {
   const { readFile } = await import('node:fs/promises');
   const pkg = JSON.parse(await readFile('package.json', 'utf8'));
   assert.equal(pkg.allowScripts?.['onnxruntime-node'], false);
@@ -104,7 +118,10 @@ test('data add --pin → run --alias dev: steps on stderr, job summary and step 
   const gh = { GITHUB_STEP_SUMMARY: summaryFile, GITHUB_OUTPUT: outputFile };
   const env = { ...process.env, MLTK_STORE: join(cwd, 'store'), ...gh };
   assert.equal((await mltk(cwd, 'data', 'synth', '--rows', '700', '--seed', '3', '--output', 'd.csv')).code, 0);
-  const add = await runMltk(['data', 'add', 'd.csv', '--dataset', 'epc_retrofit', '--pin', 'cfg.json', '--json'], { cwd, env });
+  const add = await runMltk(['data', 'add', 'd.csv', '--dataset', 'epc_retrofit', '--pin', 'cfg.json', '--json'], {
+    cwd,
+    env,
+  });
   assert.equal(add.code, 0, add.stderr);
   const added = JSON.parse(add.stdout);
   assert.deepEqual(added.pinned, { config: 'cfg.json', previous: null, changed: true });
@@ -113,16 +130,36 @@ test('data add --pin → run --alias dev: steps on stderr, job summary and step 
   const ran = await runMltk(['run', '--config', 'cfg.json', '--alias', 'dev', '--json'], { cwd, env });
   assert.equal(ran.code, 0, ran.stderr);
   const doc = JSON.parse(ran.stdout);
-  assert.deepEqual([doc.version, doc.promoted, doc.alias, doc.unchanged, doc.gate.passed], [1, true, 'dev', false, true]);
+  assert.deepEqual(
+    [doc.version, doc.promoted, doc.alias, doc.unchanged, doc.gate.passed],
+    [1, true, 'dev', false, true],
+  );
   assert.deepEqual([doc.dataset.version, doc.dataset.pinned, doc.dataset.synthetic], [added.version, true, false]);
-  assert.deepEqual(ran.stderr.split('\n').filter((l) => /^\[\d\/5\]/.test(l)).map((l) => l.split(' ')[1]), ['data:', 'train:', 'evaluate:', 'register:', 'gate']);
+  assert.deepEqual(
+    ran.stderr
+      .split('\n')
+      .filter((l) => /^\[\d\/5\]/.test(l))
+      .map((l) => l.split(' ')[1]),
+    ['data:', 'train:', 'evaluate:', 'register:', 'gate'],
+  );
   const summary = await readFile(summaryFile, 'utf8');
   assert.match(summary, /^### mltk run: carbon_change@1 ✅ promoted to @dev/);
-  assert.match(summary, new RegExp(`\\| data \\| \`epc_retrofit@${added.version}\` \\(700 rows; pinned, real data\\) \\|`));
+  assert.match(
+    summary,
+    new RegExp(`\\| data \\| \`epc_retrofit@${added.version}\` \\(700 rows; pinned, real data\\) \\|`),
+  );
   assert.match(summary, /\| rmse \| [\d.]+ \| — \| {2}\|/);
   assert.match(summary, /\| rmse sap_band [A-G] \(\d+ rows\) \|/);
-  const outputs = Object.fromEntries((await readFile(outputFile, 'utf8')).trim().split('\n').map((l) => l.split('=', 2)));
-  assert.deepEqual([outputs.version, outputs.alias, outputs.alias_version, outputs.alias_sha256], ['1', 'dev', '1', doc.artifact.sha256]);
+  const outputs = Object.fromEntries(
+    (await readFile(outputFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=', 2)),
+  );
+  assert.deepEqual(
+    [outputs.version, outputs.alias, outputs.alias_version, outputs.alias_sha256],
+    ['1', 'dev', '1', doc.artifact.sha256],
+  );
 
   raw.dataset.version = added.version;
   raw.promotion.max_rmse = 0.0001;
@@ -131,9 +168,15 @@ test('data add --pin → run --alias dev: steps on stderr, job summary and step 
   assert.equal(gated.code, 11, gated.stderr);
   const err = JSON.parse(gated.stdout).error;
   assert.equal(err.code, 'GATE_FAILED');
-  assert.match(err.message, /^carbon_change@1 \(run \S+\) is registered but not promoted to @dev: rmse [\d.]+ exceeds promotion\.max_rmse 0\.0001$/);
+  assert.match(
+    err.message,
+    /^carbon_change@1 \(run \S+\) is registered but not promoted to @dev: rmse [\d.]+ exceeds promotion\.max_rmse 0\.0001$/,
+  );
   assert.deepEqual([err.context.version, err.context.unchanged, err.details[0].field], [1, true, 'promotion.max_rmse']);
-  assert.match(await readFile(summaryFile, 'utf8'), /### mltk run: carbon_change@1 ❌ gate failed — registered, not promoted to @dev/);
+  assert.match(
+    await readFile(summaryFile, 'utf8'),
+    /### mltk run: carbon_change@1 ❌ gate failed — registered, not promoted to @dev/,
+  );
   const bad = await runMltk(['run', '--config', 'cfg.json', '--alias', '9bad', '--json'], { cwd, env });
   assert.equal(bad.code, 4);
   assert.match(JSON.parse(bad.stdout).error.message, /invalid alias "9bad"/);

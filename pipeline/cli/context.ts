@@ -31,7 +31,12 @@ export function writeStepSummary(markdown: string): void {
 export function writeStepOutputs(values: Record<string, string | number | boolean | null>): void {
   const file = process.env.GITHUB_OUTPUT;
   if (!file) return;
-  appendFileSync(file, Object.entries(values).map(([k, v]) => `${k}=${v ?? ''}\n`).join(''));
+  appendFileSync(
+    file,
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${v ?? ''}\n`)
+      .join(''),
+  );
 }
 
 export function makeContext(cmd: Command): CliContext {
@@ -49,7 +54,9 @@ export function makeContext(cmd: Command): CliContext {
     warnMalformed: (entries) => {
       for (const m of entries) process.stderr.write(`mltk: warning: skipped ${m.error}\n`);
     },
-    progress: (line) => { if (tty) process.stderr.write(`\r\x1b[K${line}`); },
+    progress: (line) => {
+      if (tty) process.stderr.write(`\r\x1b[K${line}`);
+    },
     result: (doc, human) => {
       if (tty) process.stderr.write('\r\x1b[K');
       if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
@@ -59,7 +66,9 @@ export function makeContext(cmd: Command): CliContext {
 }
 
 /** Wraps a command action: builds the context, maps any error to one stderr line and an exit code. */
-export function action<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<void>): (...args: unknown[]) => Promise<void> {
+export function action<A extends unknown[]>(
+  fn: (ctx: CliContext, ...args: A) => Promise<void>,
+): (...args: unknown[]) => Promise<void> {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const ctx = makeContext(cmd);
@@ -70,9 +79,10 @@ export function action<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) =>
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       process.stderr.write(`mltk: ${message.split('\n')[0]}\n`);
       if (ctx.json) {
-        const err = e instanceof MltkError
-          ? { code: e.code, message, details: e.details, ...(e.context ? { context: e.context } : {}) }
-          : { code: 'INTERNAL', message };
+        const err =
+          e instanceof MltkError
+            ? { code: e.code, message, details: e.details, ...(e.context ? { context: e.context } : {}) }
+            : { code: 'INTERNAL', message };
         process.stdout.write(`${JSON.stringify({ error: err }, null, 2)}\n`);
       }
       if (!(e instanceof MltkError) && process.env.MLTK_DEBUG) console.error(e);

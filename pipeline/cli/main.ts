@@ -20,7 +20,10 @@ export function buildProgram(): Command {
   const program = new Command('mltk')
     .description('Serverless MLOps toolkit: data versions, runs, model registry, training, prediction and monitoring')
     .version(pkg.version, '-V, --version', 'print the mltk version')
-    .option('--store <url>', 'object store: a folder, file://PATH or s3://bucket/prefix (default: $MLTK_STORE or ./.mltk)')
+    .option(
+      '--store <url>',
+      'object store: a folder, file://PATH or s3://bucket/prefix (default: $MLTK_STORE or ./.mltk)',
+    )
     .option('--json', 'print exactly one JSON document on stdout; human text goes to stderr')
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(`mltk: ${str.replace(/^error: /, '')}`) });

@@ -4,7 +4,8 @@ import { InvalidArgumentError } from 'commander';
 export function intOption(flag: string, min = 1): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} expects a whole number ≥ ${min}, got "${v}"`);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${flag} expects a whole number ≥ ${min}, got "${v}"`);
     return n;
   };
 }
@@ -14,6 +15,7 @@ export const SCORERS = ['auto', 'onnxruntime'] as const;
 export type ScorerChoice = (typeof SCORERS)[number];
 
 export function scorerOption(v: string): ScorerChoice {
-  if (!(SCORERS as readonly string[]).includes(v)) throw new InvalidArgumentError(`--scorer expects ${SCORERS.join(' or ')}, got "${v}"`);
+  if (!(SCORERS as readonly string[]).includes(v))
+    throw new InvalidArgumentError(`--scorer expects ${SCORERS.join(' or ')}, got "${v}"`);
   return v as ScorerChoice;
 }

@@ -37,22 +37,43 @@ test('pinning each shipped config inserts one line after the dataset name; re-pi
     const second = await pinDatasetVersion(path, 'epc_retrofit', SHA_B);
     assert.deepEqual([second.previous, second.changed], [SHA_A, true]);
     const repinned = await readFile(path, 'utf8');
-    assert.deepEqual(lineDiff(pinned, repinned), { removed: [`    "version": "${SHA_A}",`], added: [`    "version": "${SHA_B}",`] });
+    assert.deepEqual(lineDiff(pinned, repinned), {
+      removed: [`    "version": "${SHA_A}",`],
+      added: [`    "version": "${SHA_B}",`],
+    });
     assert.equal(repinned.length, pinned.length);
-    assert.deepEqual(await pinDatasetVersion(path, 'epc_retrofit', SHA_B), { path, dataset: 'epc_retrofit', version: SHA_B, previous: SHA_B, changed: false });
+    assert.deepEqual(await pinDatasetVersion(path, 'epc_retrofit', SHA_B), {
+      path,
+      dataset: 'epc_retrofit',
+      version: SHA_B,
+      previous: SHA_B,
+      changed: false,
+    });
     assert.equal(await readFile(path, 'utf8'), repinned);
   }
-  assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.tmp-')), []);
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => f.includes('.tmp-')),
+    [],
+  );
 });
 
-test('the text edit follows the file\'s own layout, and is not fooled by strings that look like JSON', () => {
+test("the text edit follows the file's own layout, and is not fooled by strings that look like JSON", () => {
   const compact = '{"name":"m","dataset":{"name":"d"},"x":1}';
-  assert.equal(withDatasetPin(compact, SHA_A, 'c.json'), `{"name":"m","dataset":{"name":"d","version":"${SHA_A}"},"x":1}`);
-  const tabs = '{\n\t"description": "a \\"dataset\\": {\\"version\\": 1} lookalike }",\n\t"dataset": {\n\t\t"synth_rows": 5,\n\t\t"name" : "d"\n\t}\n}\n';
-  assert.equal(withDatasetPin(tabs, SHA_A, 't.json'),
-    `{\n\t"description": "a \\"dataset\\": {\\"version\\": 1} lookalike }",\n\t"dataset": {\n\t\t"synth_rows": 5,\n\t\t"name" : "d",\n\t\t"version" : "${SHA_A}"\n\t}\n}\n`);
+  assert.equal(
+    withDatasetPin(compact, SHA_A, 'c.json'),
+    `{"name":"m","dataset":{"name":"d","version":"${SHA_A}"},"x":1}`,
+  );
+  const tabs =
+    '{\n\t"description": "a \\"dataset\\": {\\"version\\": 1} lookalike }",\n\t"dataset": {\n\t\t"synth_rows": 5,\n\t\t"name" : "d"\n\t}\n}\n';
+  assert.equal(
+    withDatasetPin(tabs, SHA_A, 't.json'),
+    `{\n\t"description": "a \\"dataset\\": {\\"version\\": 1} lookalike }",\n\t"dataset": {\n\t\t"synth_rows": 5,\n\t\t"name" : "d",\n\t\t"version" : "${SHA_A}"\n\t}\n}\n`,
+  );
   const nested = `{"dataset": {"name": "d", "version": "${SHA_A}", "meta": {"version": "keep"}}}`;
-  assert.equal(withDatasetPin(nested, SHA_B, 'n.json'), `{"dataset": {"name": "d", "version": "${SHA_B}", "meta": {"version": "keep"}}}`);
+  assert.equal(
+    withDatasetPin(nested, SHA_B, 'n.json'),
+    `{"dataset": {"name": "d", "version": "${SHA_B}", "meta": {"version": "keep"}}}`,
+  );
   assert.throws(() => withDatasetPin('{"name": "m"}', SHA_A, 'x.json'), /x\.json: has no "dataset" object to pin/);
 });
 
@@ -60,8 +81,16 @@ test('a config that cannot take the pin is refused and left byte-identical', asy
   const dir = await mkdtemp(join(tmpdir(), 'mltk-pin-'));
   const raw = JSON.parse(await readFile('configs/sap_change.json', 'utf8'));
   const cases: [string, string, RegExp][] = [
-    ['other.json', await readFile('configs/sap_change.json', 'utf8'), /other\.json: trains on dataset "epc_retrofit", not "homes"; nothing pinned/],
-    ['file.json', JSON.stringify({ ...raw, dataset: { ...raw.dataset, file: 'x.csv' } }, null, 2), /dataset\.file: give either dataset\.file or the pin/],
+    [
+      'other.json',
+      await readFile('configs/sap_change.json', 'utf8'),
+      /other\.json: trains on dataset "epc_retrofit", not "homes"; nothing pinned/,
+    ],
+    [
+      'file.json',
+      JSON.stringify({ ...raw, dataset: { ...raw.dataset, file: 'x.csv' } }, null, 2),
+      /dataset\.file: give either dataset\.file or the pin/,
+    ],
     ['broken.json', '{"name": ', /broken\.json: not valid JSON/],
   ];
   for (const [name, text, message] of cases) {
@@ -70,5 +99,8 @@ test('a config that cannot take the pin is refused and left byte-identical', asy
     await assert.rejects(pinDatasetVersion(path, name === 'other.json' ? 'homes' : 'epc_retrofit', SHA_A), message);
     assert.equal(await readFile(path, 'utf8'), text, name);
   }
-  await assert.rejects(pinDatasetVersion(join(dir, 'missing.json'), 'epc_retrofit', SHA_A), /missing\.json: cannot read model config to pin \(ENOENT\)/);
+  await assert.rejects(
+    pinDatasetVersion(join(dir, 'missing.json'), 'epc_retrofit', SHA_A),
+    /missing\.json: cannot read model config to pin \(ENOENT\)/,
+  );
 });

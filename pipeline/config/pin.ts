@@ -8,7 +8,13 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from '../errors/index.ts';
 import { parseModelConfig } from './load.ts';
 
-interface Member { key: string; keyStart: number; keyEnd: number; valueStart: number; valueEnd: number }
+interface Member {
+  key: string;
+  keyStart: number;
+  keyEnd: number;
+  valueStart: number;
+  valueEnd: number;
+}
 
 const WS = /[ \t\n\r]/;
 
@@ -73,7 +79,8 @@ export function withDatasetPin(text: string, version: string, where: string): st
   const current = lastOf(inner, 'version');
   if (current) return text.slice(0, current.valueStart) + value + text.slice(current.valueEnd);
   const anchor = lastOf(inner, 'name') ?? inner[0];
-  if (!anchor) return `${text.slice(0, dataset.valueStart + 1)}"version": ${value}${text.slice(dataset.valueStart + 1)}`;
+  if (!anchor)
+    return `${text.slice(0, dataset.valueStart + 1)}"version": ${value}${text.slice(dataset.valueStart + 1)}`;
   // The new member copies the anchor's layout: its indentation and its `": "` spacing.
   const indent = text.slice(skipWsBack(text, anchor.keyStart), anchor.keyStart);
   const colon = text.slice(anchor.keyEnd, anchor.valueStart);
@@ -85,7 +92,13 @@ function skipWsBack(text: string, i: number): number {
   return i;
 }
 
-export interface PinResult { path: string; dataset: string; version: string; previous: string | null; changed: boolean }
+export interface PinResult {
+  path: string;
+  dataset: string;
+  version: string;
+  previous: string | null;
+  changed: boolean;
+}
 
 /**
  * Pins `dataset@version` in the config at `path`. Refused, with nothing written, when the config
@@ -96,7 +109,9 @@ export async function pinDatasetVersion(path: string, dataset: string, version: 
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`${path}: cannot read model config to pin (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new ConfigError(
+      `${path}: cannot read model config to pin (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+    );
   }
   let before: { dataset?: { name?: unknown; version?: unknown } };
   try {
@@ -114,7 +129,8 @@ export async function pinDatasetVersion(path: string, dataset: string, version: 
   const after = JSON.parse(next) as typeof before;
   const expected = { ...before, dataset: { ...before.dataset, version } };
   // The edit must be exactly the pin: anything else means the scanner misread the file.
-  if (!isDeepStrictEqual(after, expected)) throw new ConfigError(`${path}: could not pin dataset.version by a text edit; nothing pinned`);
+  if (!isDeepStrictEqual(after, expected))
+    throw new ConfigError(`${path}: could not pin dataset.version by a text edit; nothing pinned`);
   parseModelConfig(after, `${path} (with the pin)`);
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {

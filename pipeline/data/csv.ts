@@ -62,7 +62,12 @@ export class BlockBuffers {
 }
 
 /** One field as the tokenizer saw it; `next` is the offset of the byte after it (a delimiter or the end). */
-interface FieldScan { s: number; e: number; esc: number; next: number }
+interface FieldScan {
+  s: number;
+  e: number;
+  esc: number;
+  next: number;
+}
 
 /**
  * Scans the field starting at `pos` into `out`. Returns false when a quoted field is not closed
@@ -75,8 +80,14 @@ function scanField(buf: Uint8Array, pos: number, end: number, out: FieldScan): b
     for (;;) {
       if (pos >= end) return false;
       if (buf[pos] === QUOTE) {
-        if (pos + 1 < end && buf[pos + 1] === QUOTE) { out.esc = 1; pos += 2; continue; }
-        out.s = s; out.e = pos; out.next = pos + 1;
+        if (pos + 1 < end && buf[pos + 1] === QUOTE) {
+          out.esc = 1;
+          pos += 2;
+          continue;
+        }
+        out.s = s;
+        out.e = pos;
+        out.next = pos + 1;
         return true;
       }
       pos++;
@@ -88,7 +99,9 @@ function scanField(buf: Uint8Array, pos: number, end: number, out: FieldScan): b
     if (b === COMMA || b === LF || b === CR) break;
     pos++;
   }
-  out.s = s; out.e = pos; out.next = pos;
+  out.s = s;
+  out.e = pos;
+  out.next = pos;
   return true;
 }
 
@@ -113,18 +126,38 @@ export const UNTERMINATED = -1;
  * fields are stored). Returns the number of fields the row has (0 for a blank line, UNTERMINATED
  * when a quoted field runs past `end`); nextRowStart() is then the start of the next row.
  */
-export function tokenizeRow(buf: Uint8Array, pos: number, end: number, cols: number, starts: Int32Array, ends: Int32Array,
-  escaped: Uint8Array, base: number, source: string, row: number): number {
-  if (pos < end && (buf[pos] === LF || buf[pos] === CR)) { rowScan.next = afterRowEnd(buf, pos, end); return 0; }
+export function tokenizeRow(
+  buf: Uint8Array,
+  pos: number,
+  end: number,
+  cols: number,
+  starts: Int32Array,
+  ends: Int32Array,
+  escaped: Uint8Array,
+  base: number,
+  source: string,
+  row: number,
+): number {
+  if (pos < end && (buf[pos] === LF || buf[pos] === CR)) {
+    rowScan.next = afterRowEnd(buf, pos, end);
+    return 0;
+  }
   let c = 0;
   for (;;) {
     if (!scanField(buf, pos, end, rowScan)) return UNTERMINATED;
-    if (c < cols) { starts[base + c] = rowScan.s; ends[base + c] = rowScan.e; escaped[base + c] = rowScan.esc; }
+    if (c < cols) {
+      starts[base + c] = rowScan.s;
+      ends[base + c] = rowScan.e;
+      escaped[base + c] = rowScan.esc;
+    }
     c++;
     pos = rowScan.next;
     if (pos >= end) break;
     const b = buf[pos]!;
-    if (b === COMMA) { pos++; continue; }
+    if (b === COMMA) {
+      pos++;
+      continue;
+    }
     if (b === LF || b === CR) break;
     throw malformed(source, row, 'malformed quoting', 'unexpected character after a quoted field');
   }
@@ -142,7 +175,9 @@ export function fieldCountIssue(cols: number, found: number): string {
 }
 
 export function fieldCountError(source: string, row: number, cols: number, found: number): InvalidInputError {
-  return new InvalidInputError(`${source}: row ${row}: ${fieldCountIssue(cols, found)}`, [{ row, issue: fieldCountIssue(cols, found) }]);
+  return new InvalidInputError(`${source}: row ${row}: ${fieldCountIssue(cols, found)}`, [
+    { row, issue: fieldCountIssue(cols, found) },
+  ]);
 }
 
 export function unterminatedError(source: string, row: number): InvalidInputError {
@@ -153,7 +188,15 @@ export function unterminatedError(source: string, row: number): InvalidInputErro
  * Tokenizes a block of whole rows, buf[start, end), into one chunk. Blank lines are skipped (they
  * are not rows); a row with another field count than the header is an error naming it.
  */
-export function tokenizeBlock(buf: Buffer, start: number, end: number, cols: number, firstRow: number, source: string, rowsHint: number): CsvChunk {
+export function tokenizeBlock(
+  buf: Buffer,
+  start: number,
+  end: number,
+  cols: number,
+  firstRow: number,
+  source: string,
+  rowsHint: number,
+): CsvChunk {
   let capacity = Math.max(1, rowsHint);
   let starts = new Int32Array(capacity * cols);
   let ends = new Int32Array(capacity * cols);
@@ -164,7 +207,11 @@ export function tokenizeBlock(buf: Buffer, start: number, end: number, cols: num
     if (rows === capacity) {
       // Only a block cut by another rule than this tokenizer's (CR-only line ends) has more rows than its hint.
       capacity *= 2;
-      const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => { const b = make(capacity * cols); b.set(a); return b; };
+      const grow = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+        const b = make(capacity * cols);
+        b.set(a);
+        return b;
+      };
       starts = grow(starts, (n) => new Int32Array(n));
       ends = grow(ends, (n) => new Int32Array(n));
       escaped = grow(escaped, (n) => new Uint8Array(n));
@@ -178,7 +225,15 @@ export function tokenizeBlock(buf: Buffer, start: number, end: number, cols: num
     rows++;
   }
   const used = rows * cols;
-  return { buf, rows, cols, firstRow, starts: starts.subarray(0, used), ends: ends.subarray(0, used), escaped: escaped.subarray(0, used) };
+  return {
+    buf,
+    rows,
+    cols,
+    firstRow,
+    starts: starts.subarray(0, used),
+    ends: ends.subarray(0, used),
+    escaped: escaped.subarray(0, used),
+  };
 }
 
 /**
@@ -206,7 +261,10 @@ export function spanText(buf: Buffer, s: number, e: number, escaped: number): st
 }
 
 /** Exact powers of ten as doubles (10^22 is the largest that is). */
-export const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+export const POW10 = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+  1e21, 1e22,
+];
 /** Integer mantissas below this are exact doubles (and so was every partial sum that built them). */
 export const MAX_EXACT_MANTISSA = 2 ** 53;
 /** Decimal places the fast path divides away exactly: 10^22 is the largest exact power of ten. */
@@ -221,21 +279,29 @@ const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 export function parseNumberBytes(buf: Uint8Array, s: number, e: number): number {
   let p = s;
   let neg = false;
-  if (p < e && (buf[p] === 0x2d || buf[p] === 0x2b)) { neg = buf[p] === 0x2d; p++; }
+  if (p < e && (buf[p] === 0x2d || buf[p] === 0x2b)) {
+    neg = buf[p] === 0x2d;
+    p++;
+  }
   let mant = 0;
   let scale = 0;
   let any = false;
   while (p < e) {
     const d = buf[p]! - 0x30;
     if (d < 0 || d > 9) break;
-    mant = mant * 10 + d; p++; any = true;
+    mant = mant * 10 + d;
+    p++;
+    any = true;
   }
   if (p < e && buf[p] === 0x2e) {
     p++;
     while (p < e) {
       const d = buf[p]! - 0x30;
       if (d < 0 || d > 9) break;
-      mant = mant * 10 + d; scale--; p++; any = true;
+      mant = mant * 10 + d;
+      scale--;
+      p++;
+      any = true;
     }
   }
   if (!any) return NaN;
@@ -259,7 +325,14 @@ function slowNumber(buf: Uint8Array, s: number, e: number): number {
  * at its start), so a block never ends inside a quoted field. `final`: the data ends at `end`, so a
  * last row without a line end is whole. Returns rows 0 when no row is complete.
  */
-export function cutRows(buf: Buffer, from: number, end: number, maxRows: number, final: boolean, eol = LF): { end: number; rows: number } {
+export function cutRows(
+  buf: Buffer,
+  from: number,
+  end: number,
+  maxRows: number,
+  final: boolean,
+  eol = LF,
+): { end: number; rows: number } {
   let pos = from;
   let rows = 0;
   let cut = from;
@@ -273,7 +346,10 @@ export function cutRows(buf: Buffer, from: number, end: number, maxRows: number,
         // A quoted field: find its closing quote ("" is an escaped quote inside it).
         let close = buf.indexOf(QUOTE, quote + 1);
         while (close >= 0 && close + 1 < end && buf[close + 1] === QUOTE) close = buf.indexOf(QUOTE, close + 2);
-        if (close < 0 || close >= end || (close + 1 >= end && !final)) { open = true; break; } // not closed in what is buffered
+        if (close < 0 || close >= end || (close + 1 >= end && !final)) {
+          open = true;
+          break;
+        } // not closed in what is buffered
         pos = close + 1;
       } else {
         pos = quote + 1;
@@ -302,23 +378,39 @@ export interface CsvBlocks {
  * stripped, trimmed), where it ends and which byte ends rows in this file. Undefined while the
  * row may continue past what is buffered.
  */
-function parseHeader(buf: Buffer, final: boolean, source: string): { names: string[]; end: number; eol: number } | undefined {
+function parseHeader(
+  buf: Buffer,
+  final: boolean,
+  source: string,
+): { names: string[]; end: number; eol: number } | undefined {
   const start = buf.length >= BOM.length && buf.subarray(0, BOM.length).equals(BOM) ? BOM.length : 0;
   let cap = 1;
   for (let i = buf.indexOf(COMMA, start); i >= 0; i = buf.indexOf(COMMA, i + 1)) cap++;
-  const starts = new Int32Array(cap), ends = new Int32Array(cap), escaped = new Uint8Array(cap);
+  const starts = new Int32Array(cap),
+    ends = new Int32Array(cap),
+    escaped = new Uint8Array(cap);
   const n = tokenizeRow(buf, start, buf.length, cap, starts, ends, escaped, 0, source, 0);
   const end = rowScan.next;
   const last = buf[end - 1];
   // A row end seen at the very end of the buffer may be a CR whose LF is still to come.
-  if (!final && (n === UNTERMINATED || end >= buf.length && last !== LF)) return undefined;
-  if (n === UNTERMINATED) throw new InvalidInputError(`${source}: row 0: unterminated quoted field in the header`, [{ row: 0, issue: 'unterminated quote' }]);
+  if (!final && (n === UNTERMINATED || (end >= buf.length && last !== LF))) return undefined;
+  if (n === UNTERMINATED)
+    throw new InvalidInputError(`${source}: row 0: unterminated quoted field in the header`, [
+      { row: 0, issue: 'unterminated quote' },
+    ]);
   const names = Array.from({ length: n }, (_, c) => spanText(buf, starts[c]!, ends[c]!, escaped[c]!).trim());
-  if (n === 0 || (n === 1 && names[0] === '')) throw new InvalidInputError(`${source}: empty file or missing header row`);
+  if (n === 0 || (n === 1 && names[0] === ''))
+    throw new InvalidInputError(`${source}: empty file or missing header row`);
   const seen = new Set<string>();
   for (const name of names) {
-    if (name === '') throw new InvalidInputError(`${source}: header has an empty column name`, [{ row: 0, issue: 'empty column name' }]);
-    if (seen.has(name)) throw new InvalidInputError(`${source}: header names column "${name}" twice`, [{ row: 0, field: name, issue: 'duplicate column' }]);
+    if (name === '')
+      throw new InvalidInputError(`${source}: header has an empty column name`, [
+        { row: 0, issue: 'empty column name' },
+      ]);
+    if (seen.has(name))
+      throw new InvalidInputError(`${source}: header names column "${name}" twice`, [
+        { row: 0, field: name, issue: 'duplicate column' },
+      ]);
     seen.add(name);
   }
   return { names, end, eol: last === CR ? CR : LF };
@@ -344,7 +436,10 @@ export async function openCsvBlocks(input: Readable | AsyncIterable<Buffer>, opt
     let length = pending.length;
     while (!done && length < want) {
       const next = await it.next();
-      if (next.done) { done = true; break; }
+      if (next.done) {
+        done = true;
+        break;
+      }
       const b = toBuffer(next.value);
       parts.push(b);
       length += b.length;
@@ -354,7 +449,10 @@ export async function openCsvBlocks(input: Readable | AsyncIterable<Buffer>, opt
       // was given back meanwhile): copy moves overlapping bytes correctly, and nothing else reads it.
       const target = opts.buffers.take(length);
       let at = 0;
-      for (const part of parts) { part.copy(target, at); at += part.length; }
+      for (const part of parts) {
+        part.copy(target, at);
+        at += part.length;
+      }
       pending = target.subarray(0, length);
     } else {
       pending = parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);

@@ -38,9 +38,15 @@ class ColumnStats {
   addDistinct(buf: Buffer, s: number, e: number, decode: () => string): void {
     const seen = this.distinct!;
     if (matchBytes(buf, s, e - s, this.raw) >= 0) return;
-    if (seen.length >= MAX_CATEGORIES) { this.distinct = undefined; return; }
+    if (seen.length >= MAX_CATEGORIES) {
+      this.distinct = undefined;
+      return;
+    }
     const text = decode();
-    if (!seen.some((d) => d.text === text)) { seen.push({ raw: Buffer.from(buf.subarray(s, e)), text }); this.raw.push(seen.at(-1)!.raw); }
+    if (!seen.some((d) => d.text === text)) {
+      seen.push({ raw: Buffer.from(buf.subarray(s, e)), text });
+      this.raw.push(seen.at(-1)!.raw);
+    }
   }
 
   summary(): ColumnSummary {
@@ -48,12 +54,17 @@ class ColumnStats {
     const seen = this.min <= this.max;
     if (this.numeric && seen && this.boolean) return { ...base, type: 'boolean', min: this.min, max: this.max };
     if (this.numeric && seen) return { ...base, type: 'numeric', min: this.min, max: this.max };
-    if (this.distinct && this.distinct.length > 0) return { ...base, type: 'categorical', values: this.distinct.map((d) => d.text).sort() };
+    if (this.distinct && this.distinct.length > 0)
+      return { ...base, type: 'categorical', values: this.distinct.map((d) => d.text).sort() };
     return { ...base, type: 'text' };
   }
 }
 
-async function* hashing(chunks: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>, counter: { bytes: number }): AsyncGenerator<Buffer> {
+async function* hashing(
+  chunks: AsyncIterable<Buffer>,
+  hash: ReturnType<typeof createHash>,
+  counter: { bytes: number },
+): AsyncGenerator<Buffer> {
   for await (const chunk of chunks) {
     hash.update(chunk);
     counter.bytes += chunk.length;
@@ -90,7 +101,10 @@ export async function summarizeCsv(input: AsyncIterable<Buffer>, source: string)
         const i = r * cols + c;
         const s = starts[i]!;
         const e = ends[i]!;
-        if (s === e) { st.missing++; continue; }
+        if (s === e) {
+          st.missing++;
+          continue;
+        }
         if (st.numeric) {
           const v = parseNumberBytes(buf, s, e);
           // 1e400 reads as Infinity: not a number a manifest (JSON) can hold, so not a numeric column either.

@@ -6,10 +6,30 @@
 // the issues; a row with the wrong field count is a bad row with one issue (field "(row)"). The tests check that both paths agree on every kind of row. Pure: runs on any thread.
 import { InvalidInputError } from '../errors/index.ts';
 import {
-  COMMA, CR, LF, MAX_EXACT_MANTISSA, MAX_EXACT_SCALE, POW10, QUOTE, UNTERMINATED,
-  fieldCountIssue, nextRowStart, parseNumberBytes, spanText, tokenizeRow, unterminatedError,
+  COMMA,
+  CR,
+  LF,
+  MAX_EXACT_MANTISSA,
+  MAX_EXACT_SCALE,
+  POW10,
+  QUOTE,
+  UNTERMINATED,
+  fieldCountIssue,
+  nextRowStart,
+  parseNumberBytes,
+  spanText,
+  tokenizeRow,
+  unterminatedError,
 } from './csv.ts';
-import { describeRange, ROW_FIELD, type Column, type ColumnSpec, type ColumnType, type RowIssue, type TableChunk } from './table.ts';
+import {
+  describeRange,
+  ROW_FIELD,
+  type Column,
+  type ColumnSpec,
+  type ColumnType,
+  type RowIssue,
+  type TableChunk,
+} from './table.ts';
 
 /** What the fast path does with each header column (TablePlan.kinds). */
 const KIND_SKIP = 0;
@@ -17,7 +37,12 @@ const KIND_NUMBER = 1;
 const KIND_BOOLEAN = 2;
 const KIND_CATEGORY = 3;
 const KIND_TEXT = 4;
-const KIND_OF: Record<ColumnType, number> = { numeric: KIND_NUMBER, boolean: KIND_BOOLEAN, categorical: KIND_CATEGORY, text: KIND_TEXT };
+const KIND_OF: Record<ColumnType, number> = {
+  numeric: KIND_NUMBER,
+  boolean: KIND_BOOLEAN,
+  categorical: KIND_CATEGORY,
+  text: KIND_TEXT,
+};
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const DOT = 0x2e;
@@ -43,7 +68,8 @@ export function planTable(header: string[], specs: readonly ColumnSpec[], source
     );
   }
   return {
-    source, header,
+    source,
+    header,
     specs: specs.map((s) => ({ ...s, ...(s.values ? { values: [...s.values] } : {}) })),
     columnOf: Int32Array.from(specs, (s) => header.indexOf(s.name)),
   };
@@ -53,7 +79,12 @@ export function planTable(header: string[], specs: readonly ColumnSpec[], source
  * Category lookup by a hash of the field's bytes, computed while the fast path scans them:
  * slot (hash & mask) holds candidate index + 1 (0 = empty), probed linearly, then confirmed byte by byte.
  */
-interface CategoryTable { slots: Int32Array; hashes: Int32Array; mask: number; encoded: Uint8Array[] }
+interface CategoryTable {
+  slots: Int32Array;
+  hashes: Int32Array;
+  mask: number;
+  encoded: Uint8Array[];
+}
 
 const HASH_MULTIPLIER = 31;
 
@@ -67,7 +98,8 @@ function categoryTable(values: readonly string[]): CategoryTable {
   const encoded = values.map((v) => Buffer.from(v, 'utf8'));
   let size = 8;
   while (size < values.length * 4) size *= 2;
-  const slots = new Int32Array(size), hashes = new Int32Array(size);
+  const slots = new Int32Array(size),
+    hashes = new Int32Array(size);
   encoded.forEach((bytes, k) => {
     const h = hashBytes(bytes);
     let i = h & (size - 1);
@@ -119,16 +151,27 @@ interface BlockState {
 function blockState(plan: TablePlan, capacity: number): BlockState {
   const { specs, header, columnOf } = plan;
   const specAt = new Int32Array(header.length).fill(-1);
-  columnOf.forEach((c, k) => { specAt[c] = k; });
+  columnOf.forEach((c, k) => {
+    specAt[c] = k;
+  });
   const spec = (c: number) => (specAt[c]! >= 0 ? specs[specAt[c]!] : undefined);
   const tables = specs.map((s) => (s.type === 'categorical' ? categoryTable(s.values ?? []) : undefined));
   const textColumns = [...specAt.keys()].filter((c) => spec(c)?.type === 'text');
   const st: BlockState = {
-    specs, numbers: [], codes: [], texts: [], issues: [], bad: new Uint8Array(0), slow: new Uint8Array(0),
-    textSpans: new Int32Array(0), textColumns,
+    specs,
+    numbers: [],
+    codes: [],
+    texts: [],
+    issues: [],
+    bad: new Uint8Array(0),
+    slow: new Uint8Array(0),
+    textSpans: new Int32Array(0),
+    textColumns,
     kinds: Uint8Array.from(specAt, (k) => (k >= 0 ? KIND_OF[specs[k]!.type] : KIND_SKIP)),
-    nums: [], codeCols: [],
-    categories: Array.from(specAt, (k) => (k >= 0 ? tables[k] : undefined)), tables,
+    nums: [],
+    codeCols: [],
+    categories: Array.from(specAt, (k) => (k >= 0 ? tables[k] : undefined)),
+    tables,
     nullable: Uint8Array.from(specAt, (_, c) => (spec(c)?.nullable ? 1 : 0)),
     lo: Float64Array.from(specAt, (_, c) => spec(c)?.min ?? -Infinity),
     hi: Float64Array.from(specAt, (_, c) => spec(c)?.max ?? Infinity),
@@ -140,9 +183,16 @@ function blockState(plan: TablePlan, capacity: number): BlockState {
 
 /** (Re)allocates the outputs for `capacity` rows, keeping what is written. */
 function allocate(st: BlockState, specAt: Int32Array, capacity: number): void {
-  const keep = <T extends Float64Array | Int32Array | Uint8Array>(old: T | undefined, next: T): T => { if (old) next.set(old); return next; };
-  st.numbers = st.specs.map((s, k) => (s.type === 'numeric' || s.type === 'boolean' ? keep(st.numbers[k], new Float64Array(capacity)) : undefined));
-  st.codes = st.specs.map((s, k) => (s.type === 'categorical' ? keep(st.codes[k], new Int32Array(capacity)) : undefined));
+  const keep = <T extends Float64Array | Int32Array | Uint8Array>(old: T | undefined, next: T): T => {
+    if (old) next.set(old);
+    return next;
+  };
+  st.numbers = st.specs.map((s, k) =>
+    s.type === 'numeric' || s.type === 'boolean' ? keep(st.numbers[k], new Float64Array(capacity)) : undefined,
+  );
+  st.codes = st.specs.map((s, k) =>
+    s.type === 'categorical' ? keep(st.codes[k], new Int32Array(capacity)) : undefined,
+  );
   st.texts = st.specs.map((s, k) => {
     if (s.type !== 'text') return undefined;
     const t = st.texts[k] ?? [];
@@ -161,19 +211,43 @@ function allocate(st: BlockState, specAt: Int32Array, capacity: number): void {
  * The validation rules, one cell at a time: the value of spec `k` for row `r` from buf[s, e), and
  * an issue for anything wrong. Every cell the fast path does not accept as plainly valid comes here.
  */
-function convertCell(st: BlockState, k: number, r: number, row: number, buf: Buffer, s: number, e: number, esc: number): void {
+function convertCell(
+  st: BlockState,
+  k: number,
+  r: number,
+  row: number,
+  buf: Buffer,
+  s: number,
+  e: number,
+  esc: number,
+): void {
   const spec = st.specs[k]!;
-  const note = (issue: string) => { st.issues.push({ row, field: spec.name, issue }); st.bad[r] = 1; };
+  const note = (issue: string) => {
+    st.issues.push({ row, field: spec.name, issue });
+    st.bad[r] = 1;
+  };
   const shown = () => spanText(buf, s, e, esc).slice(0, 40);
   if (spec.type === 'numeric' || spec.type === 'boolean') {
     const values = st.numbers[k]!;
     values[r] = NaN;
-    if (s === e) { if (!spec.nullable) note('missing value (column is not nullable)'); return; }
+    if (s === e) {
+      if (!spec.nullable) note('missing value (column is not nullable)');
+      return;
+    }
     const v = parseNumberBytes(buf, s, e);
-    if (Number.isNaN(v)) { note(`expected a number, got "${shown()}"`); return; }
+    if (Number.isNaN(v)) {
+      note(`expected a number, got "${shown()}"`);
+      return;
+    }
     // Digits past a double's range (1e400) read as ±Infinity: no statistic, loss or metric survives one.
-    if (!Number.isFinite(v)) { note(`"${shown()}" is beyond the range of a number (it reads as ${v})`); return; }
-    if (spec.type === 'boolean' && v !== 0 && v !== 1) { note(`expected 0 or 1, got "${shown()}"`); return; }
+    if (!Number.isFinite(v)) {
+      note(`"${shown()}" is beyond the range of a number (it reads as ${v})`);
+      return;
+    }
+    if (spec.type === 'boolean' && v !== 0 && v !== 1) {
+      note(`expected 0 or 1, got "${shown()}"`);
+      return;
+    }
     if (spec.type === 'numeric' && (v < (spec.min ?? -Infinity) || v > (spec.max ?? Infinity))) {
       note(`value ${v} out of range (expected ${describeRange(spec)})`);
     }
@@ -181,7 +255,10 @@ function convertCell(st: BlockState, k: number, r: number, row: number, buf: Buf
   } else if (spec.type === 'categorical') {
     const codes = st.codes[k]!;
     codes[r] = -1;
-    if (s === e) { if (!spec.nullable) note('missing value (column is not nullable)'); return; }
+    if (s === e) {
+      if (!spec.nullable) note('missing value (column is not nullable)');
+      return;
+    }
     const text = spanText(buf, s, e, esc);
     const table = st.tables[k]!;
     const code = esc ? spec.values!.indexOf(text) : lookupCategory(table, hashBytes(buf.subarray(s, e)), buf, s, e - s);
@@ -220,11 +297,22 @@ function fastRows(st: BlockState, buf: Uint8Array, cursor: { pos: number }, safe
       if (kind === KIND_NUMBER || kind === KIND_BOOLEAN) {
         const neg = b === MINUS;
         if (neg || b === PLUS) b = buf[++p]!;
-        let mant = 0, scale = 0, any = false;
-        while (b >= ZERO && b <= NINE) { mant = mant * 10 + (b - ZERO); any = true; b = buf[++p]!; }
+        let mant = 0,
+          scale = 0,
+          any = false;
+        while (b >= ZERO && b <= NINE) {
+          mant = mant * 10 + (b - ZERO);
+          any = true;
+          b = buf[++p]!;
+        }
         if (b === DOT) {
           b = buf[++p]!;
-          while (b >= ZERO && b <= NINE) { mant = mant * 10 + (b - ZERO); scale--; any = true; b = buf[++p]!; }
+          while (b >= ZERO && b <= NINE) {
+            mant = mant * 10 + (b - ZERO);
+            scale--;
+            any = true;
+            b = buf[++p]!;
+          }
         }
         let v = NaN;
         if (any) {
@@ -239,7 +327,10 @@ function fastRows(st: BlockState, buf: Uint8Array, cursor: { pos: number }, safe
         nums[c]![rows] = v;
       } else if (kind === KIND_CATEGORY) {
         let h = 0;
-        while (b !== COMMA && b !== LF && b !== CR) { h = (Math.imul(h, HASH_MULTIPLIER) + b) | 0; b = buf[++p]!; }
+        while (b !== COMMA && b !== LF && b !== CR) {
+          h = (Math.imul(h, HASH_MULTIPLIER) + b) | 0;
+          b = buf[++p]!;
+        }
         let code = -1;
         if (p !== start) {
           code = lookupCategory(categories[c]!, h, buf, start, p - start);
@@ -279,11 +370,20 @@ function fastRows(st: BlockState, buf: Uint8Array, cursor: { pos: number }, safe
  * Parses buf[start, end), a block of whole rows, into one chunk. `rowsHint`: at most how many rows
  * the block holds (the cutter's count; blank lines make it fewer). Row numbers start at `firstRow`.
  */
-export function parseTableBlock(plan: TablePlan, buf: Buffer, start: number, end: number, firstRow: number, rowsHint: number): TableChunk {
+export function parseTableBlock(
+  plan: TablePlan,
+  buf: Buffer,
+  start: number,
+  end: number,
+  firstRow: number,
+  rowsHint: number,
+): TableChunk {
   const { source, columnOf } = plan;
   const cols = plan.header.length;
   const specAt = new Int32Array(cols).fill(-1);
-  columnOf.forEach((c, k) => { specAt[c] = k; });
+  columnOf.forEach((c, k) => {
+    specAt[c] = k;
+  });
   const st = blockState(plan, Math.max(1, rowsHint));
   const scratch = { starts: new Int32Array(cols), ends: new Int32Array(cols), escaped: new Uint8Array(cols) };
   // Rows that start before the block's last LF end with a LF inside it: the fast path's guarantee.
@@ -344,9 +444,17 @@ function finishChunk(st: BlockState, specAt: Int32Array, buf: Buffer, rows: numb
   });
   const columns = new Map<string, Column>();
   st.specs.forEach((spec, k) => {
-    if (spec.type === 'categorical') columns.set(spec.name, { kind: 'categorical', codes: st.codes[k]!.subarray(0, rows), categories: [...spec.values ?? []] });
-    else if (spec.type === 'text') { const v = st.texts[k]!; v.length = rows; columns.set(spec.name, { kind: 'text', values: v }); }
-    else columns.set(spec.name, { kind: 'numeric', values: st.numbers[k]!.subarray(0, rows) });
+    if (spec.type === 'categorical')
+      columns.set(spec.name, {
+        kind: 'categorical',
+        codes: st.codes[k]!.subarray(0, rows),
+        categories: [...(spec.values ?? [])],
+      });
+    else if (spec.type === 'text') {
+      const v = st.texts[k]!;
+      v.length = rows;
+      columns.set(spec.name, { kind: 'text', values: v });
+    } else columns.set(spec.name, { kind: 'numeric', values: st.numbers[k]!.subarray(0, rows) });
   });
   return { table: { rows, columns }, firstRow, issues: st.issues, bad: st.bad.subarray(0, rows) };
 }

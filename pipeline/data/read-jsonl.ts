@@ -58,21 +58,23 @@ function columnBuilder(spec: ColumnSpec, rows: number): { column: Column; set: S
   const missing = (): string | undefined => (spec.nullable ? undefined : 'missing value (column is not nullable)');
   if (spec.type === 'numeric' || spec.type === 'boolean') {
     const values = new Float64Array(rows).fill(NaN);
-    const lo = spec.min ?? -Infinity, hi = spec.max ?? Infinity;
-    const set: Setter = spec.type === 'numeric'
-      ? (r, v) => {
-        if (v === undefined || v === null) return missing();
-        if (typeof v !== 'number') return `expected a number, got ${shown(v)}`;
-        values[r] = v;
-        return v < lo || v > hi ? `value ${v} out of range (expected ${describeRange(spec)})` : undefined;
-      }
-      : (r, v) => {
-        if (v === undefined || v === null) return missing();
-        if (v === true || v === 1) values[r] = 1;
-        else if (v === false || v === 0) values[r] = 0;
-        else return `expected true, false, 0 or 1, got ${shown(v)}`;
-        return undefined;
-      };
+    const lo = spec.min ?? -Infinity,
+      hi = spec.max ?? Infinity;
+    const set: Setter =
+      spec.type === 'numeric'
+        ? (r, v) => {
+            if (v === undefined || v === null) return missing();
+            if (typeof v !== 'number') return `expected a number, got ${shown(v)}`;
+            values[r] = v;
+            return v < lo || v > hi ? `value ${v} out of range (expected ${describeRange(spec)})` : undefined;
+          }
+        : (r, v) => {
+            if (v === undefined || v === null) return missing();
+            if (v === true || v === 1) values[r] = 1;
+            else if (v === false || v === 0) values[r] = 0;
+            else return `expected true, false, 0 or 1, got ${shown(v)}`;
+            return undefined;
+          };
     return { column: { kind: 'numeric', values }, set };
   }
   if (spec.type === 'categorical') {
@@ -108,7 +110,10 @@ function toChunk(lines: readonly string[], specs: readonly ColumnSpec[], firstRo
   const builders = specs.map((s) => columnBuilder(s, rows));
   const issues: RowIssue[] = [];
   const bad = new Uint8Array(rows);
-  const note = (r: number, field: string, issue: string) => { issues.push({ row: firstRow + r, field, issue }); bad[r] = 1; };
+  const note = (r: number, field: string, issue: string) => {
+    issues.push({ row: firstRow + r, field, issue });
+    bad[r] = 1;
+  };
   for (let r = 0; r < rows; r++) {
     let record: unknown;
     try {
@@ -127,7 +132,12 @@ function toChunk(lines: readonly string[], specs: readonly ColumnSpec[], firstRo
       if (issue) note(r, spec.name, issue);
     });
   }
-  return { table: { rows, columns: new Map(specs.map((s, k) => [s.name, builders[k]!.column])) }, firstRow, issues, bad };
+  return {
+    table: { rows, columns: new Map(specs.map((s, k) => [s.name, builders[k]!.column])) },
+    firstRow,
+    issues,
+    bad,
+  };
 }
 
 /**
@@ -135,8 +145,11 @@ function toChunk(lines: readonly string[], specs: readonly ColumnSpec[], firstRo
  * in CSV). JSON lines have no header: the keys of the first record stand for it, so `specs` may be
  * chosen from them as from a CSV header (a batch-scored file's output column is on every record).
  */
-export async function openJsonlTables(input: Readable | AsyncIterable<Buffer>, specs: readonly ColumnSpec[] | ((header: string[]) => ColumnSpec[]),
-  opts: ReadTableOptions): Promise<CsvTableReader> {
+export async function openJsonlTables(
+  input: Readable | AsyncIterable<Buffer>,
+  specs: readonly ColumnSpec[] | ((header: string[]) => ColumnSpec[]),
+  opts: ReadTableOptions,
+): Promise<CsvTableReader> {
   const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
   const lines = jsonLines(input as AsyncIterable<Buffer>);
   // The first record is read by hand: leaving a for-await loop early would close the generator.

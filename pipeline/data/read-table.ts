@@ -24,8 +24,11 @@ export interface CsvTableReader {
  * Opens a CSV and checks its header; chunks then stream validated Tables. `specs` may be chosen
  * from the header (the monitor reads a prediction column only when the file has one).
  */
-export async function openCsvTables(input: Readable | AsyncIterable<Buffer>, specs: readonly ColumnSpec[] | ((header: string[]) => ColumnSpec[]),
-  opts: ReadTableOptions): Promise<CsvTableReader> {
+export async function openCsvTables(
+  input: Readable | AsyncIterable<Buffer>,
+  specs: readonly ColumnSpec[] | ((header: string[]) => ColumnSpec[]),
+  opts: ReadTableOptions,
+): Promise<CsvTableReader> {
   const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
   const { header, blocks } = await openCsvBlocks(input, { source: opts.source, chunkRows });
   const plan = planTable(header, typeof specs === 'function' ? specs(header) : specs, opts.source);
@@ -50,12 +53,20 @@ export function concatTables(parts: Table[], specs: readonly ColumnSpec[]): Tabl
     if (!first || first.kind === 'numeric') {
       const out = new Float64Array(rows);
       let o = 0;
-      for (const c of cols) { const v = (c as { values: Float64Array }).values; out.set(v, o); o += v.length; }
+      for (const c of cols) {
+        const v = (c as { values: Float64Array }).values;
+        out.set(v, o);
+        o += v.length;
+      }
       columns.set(spec.name, { kind: 'numeric', values: out });
     } else if (first.kind === 'categorical') {
       const out = new Int32Array(rows);
       let o = 0;
-      for (const c of cols) { const v = (c as { codes: Int32Array }).codes; out.set(v, o); o += v.length; }
+      for (const c of cols) {
+        const v = (c as { codes: Int32Array }).codes;
+        out.set(v, o);
+        o += v.length;
+      }
       columns.set(spec.name, { kind: 'categorical', codes: out, categories: first.categories });
     } else {
       columns.set(spec.name, { kind: 'text', values: cols.flatMap((c) => (c as { values: string[] }).values) });
@@ -68,15 +79,23 @@ export function concatTables(parts: Table[], specs: readonly ColumnSpec[]): Tabl
  * Reads a whole CSV strictly: the first bad cell fails the read with file, row and column named.
  * An empty file (no data rows) is an error too: nothing downstream can use it.
  */
-export async function readCsvTable(input: Readable | AsyncIterable<Buffer>, specs: readonly ColumnSpec[] | ((header: string[]) => ColumnSpec[]),
-  opts: ReadTableOptions): Promise<Table> {
+export async function readCsvTable(
+  input: Readable | AsyncIterable<Buffer>,
+  specs: readonly ColumnSpec[] | ((header: string[]) => ColumnSpec[]),
+  opts: ReadTableOptions,
+): Promise<Table> {
   const reader = await openCsvTables(input, specs, opts);
   const parts: Table[] = [];
   for await (const chunk of reader.chunks) {
     const first = chunk.issues[0];
     if (first) {
-      const more = chunk.issues.length > 1 ? ` (and ${chunk.issues.length - 1} more in rows ${chunk.firstRow}–${chunk.firstRow + chunk.table.rows - 1})` : '';
-      const detail: ErrorDetail[] = chunk.issues.slice(0, 20).map((i) => ({ row: i.row, field: i.field, issue: i.issue }));
+      const more =
+        chunk.issues.length > 1
+          ? ` (and ${chunk.issues.length - 1} more in rows ${chunk.firstRow}–${chunk.firstRow + chunk.table.rows - 1})`
+          : '';
+      const detail: ErrorDetail[] = chunk.issues
+        .slice(0, 20)
+        .map((i) => ({ row: i.row, field: i.field, issue: i.issue }));
       const where = first.field === ROW_FIELD ? `row ${first.row}` : `row ${first.row}, column "${first.field}"`;
       throw new InvalidInputError(`${opts.source}: ${where}: ${first.issue}${more}`, detail);
     }

@@ -1,15 +1,36 @@
 // A pocket SAP: heat loss → space-heating demand → fuel cost and CO₂ → SAP rating, for a home with
 // or without a retrofit package. Pure functions of a `Home`; nothing here draws random numbers.
 import {
-  BOILER, CAVITY, CONDENSING_MIN_EFFICIENCY, ELECTRICITY, GAS, HEAT_PUMP as HEAT_PUMP_SYSTEM,
-  LOFT_TARGET_MM, SINGLE, SOLID, STORAGE_HEATERS, TIMBER, type Home,
+  BOILER,
+  CAVITY,
+  CONDENSING_MIN_EFFICIENCY,
+  ELECTRICITY,
+  GAS,
+  HEAT_PUMP as HEAT_PUMP_SYSTEM,
+  LOFT_TARGET_MM,
+  SINGLE,
+  SOLID,
+  STORAGE_HEATERS,
+  TIMBER,
+  type Home,
 } from './synth-home.ts';
 
 // Measure bits, in the CSV's column order.
-export const LOFT_INSULATION = 1, CAVITY_WALL_INSULATION = 2, SOLID_WALL_INSULATION = 4, DOUBLE_GLAZING = 8;
-export const BOILER_UPGRADE = 16, HEAT_PUMP = 32, SOLAR_PV = 64;
+export const LOFT_INSULATION = 1,
+  CAVITY_WALL_INSULATION = 2,
+  SOLID_WALL_INSULATION = 4,
+  DOUBLE_GLAZING = 8;
+export const BOILER_UPGRADE = 16,
+  HEAT_PUMP = 32,
+  SOLAR_PV = 64;
 export const MEASURE_COLUMNS = [
-  'loft_insulation', 'cavity_wall_insulation', 'solid_wall_insulation', 'double_glazing', 'boiler_upgrade', 'heat_pump', 'solar_pv',
+  'loft_insulation',
+  'cavity_wall_insulation',
+  'solid_wall_insulation',
+  'double_glazing',
+  'boiler_upgrade',
+  'heat_pump',
+  'solar_pv',
 ] as const;
 export const ALL_MEASURES = 127;
 
@@ -38,8 +59,10 @@ export function applicableMeasures(h: Home): number {
 // SAP 2012 Table 12-like prices (p/kWh) and standing charges (p/yr): EPC ratings in the register are
 // still mostly RdSAP 2012, so the rating follows its economics.
 const PRICE = [3.48, 13.19, 5.44, 7.6]; // by fuel code: gas, electricity (standard), oil, LPG
-const OFF_PEAK_LOW = 5.5, OFF_PEAK_HIGH = 15.29;
-const GAS_STANDING = 12000, OFF_PEAK_STANDING = 2400;
+const OFF_PEAK_LOW = 5.5,
+  OFF_PEAK_HIGH = 15.29;
+const GAS_STANDING = 12000,
+  OFF_PEAK_STANDING = 2400;
 // SAP 10.2 carbon factors (kg/kWh): today's grid, so a heat pump's carbon saving is the one a customer gets.
 const CO2 = [0.21, 0.136, 0.298, 0.241];
 // Heating-season loss per W/K of heat-loss coefficient (kWh): ~2,330 K·days × 24 h / 1000.
@@ -58,8 +81,10 @@ const PACKAGE_SHRINK_PER_EXTRA_MEASURE = 0.06;
 
 function wallU(h: Home, measures: number): number {
   const w = h.wallType;
-  if (h.wallsInsulated) return (w === CAVITY || w === TIMBER) && h.ageBand >= 3 ? WALL_U_AS_BUILT[h.ageBand]! : WALL_U_RETROFIT[w]!;
-  if ((measures & CAVITY_WALL_INSULATION && w === CAVITY) || (measures & SOLID_WALL_INSULATION && w === SOLID)) return WALL_U_RETROFIT[w]!;
+  if (h.wallsInsulated)
+    return (w === CAVITY || w === TIMBER) && h.ageBand >= 3 ? WALL_U_AS_BUILT[h.ageBand]! : WALL_U_RETROFIT[w]!;
+  if ((measures & CAVITY_WALL_INSULATION && w === CAVITY) || (measures & SOLID_WALL_INSULATION && w === SOLID))
+    return WALL_U_RETROFIT[w]!;
   return w === CAVITY && h.ageBand === 3 ? 1.3 : WALL_U_UNINSULATED[w]!; // partial fill from 1976
 }
 
@@ -78,8 +103,12 @@ export function assess(h: Home, measures: number, out: Assessment): Assessment {
   const glazingU = m & DOUBLE_GLAZING ? NEW_DOUBLE_GLAZING_U : GLAZING_U[h.glazing]!;
   const airChanges = m & DOUBLE_GLAZING ? h.airChanges - 0.1 : h.airChanges;
   const exposedArea = netWall + roofArea + floorArea + windows;
-  const fabric = netWall * wallU(h, m) + roofArea * roofU + floorArea * FLOOR_U[h.ageBand]! + windows * glazingU
-    + (h.ageBand >= 6 ? 0.08 : 0.15) * exposedArea;
+  const fabric =
+    netWall * wallU(h, m) +
+    roofArea * roofU +
+    floorArea * FLOOR_U[h.ageBand]! +
+    windows * glazingU +
+    (h.ageBand >= 6 ? 0.08 : 0.15) * exposedArea;
   const heatLoss = (fabric + 0.33 * airChanges * tfa * 2.5) * h.spread;
 
   // SAP's gain-utilisation factor: the better insulated the home, the less of its gains are useful,
@@ -108,7 +137,10 @@ export function assess(h: Home, measures: number, out: Assessment): Assessment {
     // Storage heaters charge off-peak, with 10% from a standard-rate secondary heater; the
     // immersion heats mostly off-peak.
     const kwh = space + water / 0.85;
-    cost += space * (0.9 * OFF_PEAK_LOW + 0.1 * PRICE[ELECTRICITY]!) + (water / 0.85) * (0.8 * OFF_PEAK_LOW + 0.2 * OFF_PEAK_HIGH) + OFF_PEAK_STANDING;
+    cost +=
+      space * (0.9 * OFF_PEAK_LOW + 0.1 * PRICE[ELECTRICITY]!) +
+      (water / 0.85) * (0.8 * OFF_PEAK_LOW + 0.2 * OFF_PEAK_HIGH) +
+      OFF_PEAK_STANDING;
     co2 += kwh * CO2[ELECTRICITY]!;
   } else if (h.fuel === ELECTRICITY) {
     const kwh = space + water / 0.85;

@@ -10,7 +10,7 @@ export class Rng {
 
   /** `seed` is any safe integer; both 32-bit halves feed the state, so 1 and 2^32 + 1 differ. */
   constructor(seed: number) {
-    let s = ((seed >>> 0) ^ Math.imul(Math.floor(seed / 4294967296) >>> 0 ^ 0x5bd1e995, 0x27d4eb2d)) | 0;
+    let s = ((seed >>> 0) ^ Math.imul((Math.floor(seed / 4294967296) >>> 0) ^ 0x5bd1e995, 0x27d4eb2d)) | 0;
     const splitmix32 = (): number => {
       s = (s + 0x9e3779b9) | 0;
       let z = Math.imul(s ^ (s >>> 16), 0x85ebca6b);

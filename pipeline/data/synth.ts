@@ -35,16 +35,50 @@
 //   home (5% for new builds to ~15% before 1919), partly shared across the three targets.
 // - Deterministic: own PRNG (synth-random.ts); the same {rows, seed} gives a byte-identical file.
 import { InvalidInputError, type ErrorDetail } from '../errors/index.ts';
-import { AGE_BANDS, BUILT_FORMS, FUELS, GLAZINGS, HEATING_SYSTEMS, Home, PROPERTY_TYPES, WALL_TYPES, sampleHome } from './synth-home.ts';
-import { ALL_MEASURES, BOILER_UPGRADE, HEAT_PUMP, MEASURE_COLUMNS, applicableMeasures, assess, packageEffect, type Assessment } from './synth-physics.ts';
+import {
+  AGE_BANDS,
+  BUILT_FORMS,
+  FUELS,
+  GLAZINGS,
+  HEATING_SYSTEMS,
+  Home,
+  PROPERTY_TYPES,
+  WALL_TYPES,
+  sampleHome,
+} from './synth-home.ts';
+import {
+  ALL_MEASURES,
+  BOILER_UPGRADE,
+  HEAT_PUMP,
+  MEASURE_COLUMNS,
+  applicableMeasures,
+  assess,
+  packageEffect,
+  type Assessment,
+} from './synth-physics.ts';
 import { Rng } from './synth-random.ts';
 
 export const SYNTH_COLUMNS: readonly string[] = Object.freeze([
-  'home_id', 'property_type', 'built_form', 'construction_age_band', 'total_floor_area', 'number_habitable_rooms',
-  'wall_type', 'walls_insulated', 'roof_insulation_mm', 'glazing', 'main_fuel', 'heating_system', 'boiler_efficiency',
-  'current_sap', 'current_heat_demand', 'current_co2',
+  'home_id',
+  'property_type',
+  'built_form',
+  'construction_age_band',
+  'total_floor_area',
+  'number_habitable_rooms',
+  'wall_type',
+  'walls_insulated',
+  'roof_insulation_mm',
+  'glazing',
+  'main_fuel',
+  'heating_system',
+  'boiler_efficiency',
+  'current_sap',
+  'current_heat_demand',
+  'current_co2',
   ...MEASURE_COLUMNS,
-  'sap_change', 'heat_change', 'carbon_change',
+  'sap_change',
+  'heat_change',
+  'carbon_change',
 ]);
 
 export interface SynthOptions {
@@ -63,10 +97,14 @@ const NOT_APPLICABLE_SHARE = 0.05;
 export function parseSynthOptions(opts: SynthOptions): SynthOptions {
   const details: ErrorDetail[] = [];
   const { rows, seed } = opts ?? ({} as SynthOptions);
-  if (!(Number.isSafeInteger(rows) && rows > 0)) details.push({ field: 'rows', issue: `expected a positive integer, got ${String(rows)}` });
+  if (!(Number.isSafeInteger(rows) && rows > 0))
+    details.push({ field: 'rows', issue: `expected a positive integer, got ${String(rows)}` });
   if (!Number.isSafeInteger(seed)) details.push({ field: 'seed', issue: `expected an integer, got ${String(seed)}` });
   if (details.length) {
-    throw new InvalidInputError(`invalid synthetic data options: ${details.map((d) => `${d.field}: ${d.issue}`).join('; ')}`, details);
+    throw new InvalidInputError(
+      `invalid synthetic data options: ${details.map((d) => `${d.field}: ${d.issue}`).join('; ')}`,
+      details,
+    );
   }
   return { rows, seed };
 }
@@ -90,7 +128,8 @@ function drawMeasures(rng: Rng, candidates: number, size: number): number {
 function drawPackage(rng: Rng, applicable: number): number {
   let mask = drawMeasures(rng, applicable, 1 + rng.pick(PACKAGE_SIZE));
   // The inert extra must not break the boiler-or-heat-pump rule either.
-  const notApplicable = ALL_MEASURES & ~applicable & ~(mask & HEAT_PUMP ? BOILER_UPGRADE : mask & BOILER_UPGRADE ? HEAT_PUMP : 0);
+  const notApplicable =
+    ALL_MEASURES & ~applicable & ~(mask & HEAT_PUMP ? BOILER_UPGRADE : mask & BOILER_UPGRADE ? HEAT_PUMP : 0);
   if (notApplicable && (mask === 0 || rng.next() < NOT_APPLICABLE_SHARE)) mask |= drawMeasures(rng, notApplicable, 1);
   return mask;
 }
@@ -109,17 +148,25 @@ const round = (x: number, scale: number): number => Math.round(x * scale) / scal
 
 /** The home's cells, shared by all its package rows. */
 function homeCells(id: number, h: Home, now: Assessment): string {
-  return `H${String(id).padStart(7, '0')},${PROPERTY_TYPES[h.propertyType]},${BUILT_FORMS[h.builtForm]},${AGE_BANDS[h.ageBand]},`
-    + `${h.floorArea},${h.rooms},${WALL_TYPES[h.wallType]},${h.wallsInsulated},${Number.isNaN(h.roofMm) ? '' : h.roofMm},`
-    + `${GLAZINGS[h.glazing]},${FUELS[h.fuel]},${HEATING_SYSTEMS[h.heating]},${Number.isNaN(h.boilerEfficiency) ? '' : h.boilerEfficiency},`
-    + `${Math.round(Math.min(120, Math.max(1, now.sap)))},${round(now.heatDemand, 10)},${round(now.co2, 100)},`;
+  return (
+    `H${String(id).padStart(7, '0')},${PROPERTY_TYPES[h.propertyType]},${BUILT_FORMS[h.builtForm]},${AGE_BANDS[h.ageBand]},` +
+    `${h.floorArea},${h.rooms},${WALL_TYPES[h.wallType]},${h.wallsInsulated},${Number.isNaN(h.roofMm) ? '' : h.roofMm},` +
+    `${GLAZINGS[h.glazing]},${FUELS[h.fuel]},${HEATING_SYSTEMS[h.heating]},${Number.isNaN(h.boilerEfficiency) ? '' : h.boilerEfficiency},` +
+    `${Math.round(Math.min(120, Math.max(1, now.sap)))},${round(now.heatDemand, 10)},${round(now.co2, 100)},`
+  );
 }
 
 function write(out: NodeJS.WritableStream, chunk: string): Promise<void> | undefined {
   if (out.write(chunk)) return undefined;
   return new Promise((resolve, reject) => {
-    const onDrain = (): void => { out.off('error', onError); resolve(); };
-    const onError = (err: unknown): void => { out.off('drain', onDrain); reject(err); };
+    const onDrain = (): void => {
+      out.off('error', onError);
+      resolve();
+    };
+    const onError = (err: unknown): void => {
+      out.off('drain', onDrain);
+      reject(err);
+    };
     out.once('drain', onDrain);
     out.once('error', onError);
   });
@@ -129,7 +176,10 @@ function write(out: NodeJS.WritableStream, chunk: string): Promise<void> | undef
  * Writes `rows` data rows (plus the header) to `out` in chunks, waiting for 'drain' when the stream
  * asks. Does not end `out`. Bytes are the UTF-8 bytes written (every cell is ASCII).
  */
-export async function writeSynthCsv(opts: SynthOptions, out: NodeJS.WritableStream): Promise<{ rows: number; bytes: number }> {
+export async function writeSynthCsv(
+  opts: SynthOptions,
+  out: NodeJS.WritableStream,
+): Promise<{ rows: number; bytes: number }> {
   const { rows, seed } = parseSynthOptions(opts);
   const rng = new Rng(seed);
   const home = new Home();
@@ -157,8 +207,9 @@ export async function writeSynthCsv(opts: SynthOptions, out: NodeJS.WritableStre
       const shared = rng.normal();
       let cells = prefix;
       for (let i = 0; i < MEASURE_COLUMNS.length; i++) cells += mask & (1 << i) ? '1,' : '0,';
-      chunk += `${cells}${round(effect.sap * noise(rng, spread, shared), 10)},`
-        + `${round(effect.heatDemand * noise(rng, spread, shared), 10)},${round(effect.co2 * noise(rng, spread, shared), 1000)}\n`;
+      chunk +=
+        `${cells}${round(effect.sap * noise(rng, spread, shared), 10)},` +
+        `${round(effect.heatDemand * noise(rng, spread, shared), 10)},${round(effect.co2 * noise(rng, spread, shared), 1000)}\n`;
       written++;
       if (++chunkRows === CHUNK_ROWS) {
         bytes += Buffer.byteLength(chunk);

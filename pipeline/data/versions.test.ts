@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { openStore, blobKey } from '../store/index.ts';
-import { addDatasetVersion, listDatasetVersions, listDatasetVersionIds, readDatasetVersion, resolveDatasetVersion, getDatasetVersion } from './index.ts';
+import {
+  addDatasetVersion,
+  listDatasetVersions,
+  listDatasetVersionIds,
+  readDatasetVersion,
+  resolveDatasetVersion,
+  getDatasetVersion,
+} from './index.ts';
 
 const CSV = 'home_id,area,fuel,flag,note\nh1,50.5,gas,1,\nh2,,oil,0,x\nh3,80,gas,1,y\n';
 
@@ -22,9 +29,16 @@ test('add stores content-addressed, infers columns, and is idempotent for identi
   assert.equal(first.created, true);
   assert.equal(first.version.version, createHash('sha256').update(CSV).digest('hex'));
   assert.equal(first.version.rows, 3);
-  assert.deepEqual(first.version.columns.map((c) => [c.name, c.type, c.missing]), [
-    ['home_id', 'categorical', 0], ['area', 'numeric', 1], ['fuel', 'categorical', 0], ['flag', 'boolean', 0], ['note', 'categorical', 1],
-  ]);
+  assert.deepEqual(
+    first.version.columns.map((c) => [c.name, c.type, c.missing]),
+    [
+      ['home_id', 'categorical', 0],
+      ['area', 'numeric', 1],
+      ['fuel', 'categorical', 0],
+      ['flag', 'boolean', 0],
+      ['note', 'categorical', 1],
+    ],
+  );
   const again = await addDatasetVersion(store, 'epc', file);
   assert.equal(again.created, false);
   assert.equal((await store.list('blobs/')).length, 1);
@@ -51,7 +65,10 @@ test('show resolves latest and sha prefixes; get verifies the hash and writes no
 
 test('bad input: missing file, header-only file and a bad name store nothing', async () => {
   const { dir, store } = await setup();
-  await assert.rejects(addDatasetVersion(store, 'epc', join(dir, 'missing.csv')), /missing\.csv: cannot read data file \(ENOENT\)/);
+  await assert.rejects(
+    addDatasetVersion(store, 'epc', join(dir, 'missing.csv')),
+    /missing\.csv: cannot read data file \(ENOENT\)/,
+  );
   const empty = join(dir, 'empty.csv');
   await writeFile(empty, 'a,b\n');
   await assert.rejects(addDatasetVersion(store, 'epc', empty), /empty\.csv: no data rows/);
@@ -64,7 +81,14 @@ test('a cell beyond the range of a number (1e400) does not make a numeric column
   const file = join(dir, 'inf.csv');
   await writeFile(file, 'home_id,area,target\nh1,50,1e400\nh2,60,2\n');
   const { version } = await addDatasetVersion(store, 'inf', file);
-  assert.deepEqual(version.columns.map((c) => [c.name, c.type]), [['home_id', 'categorical'], ['area', 'numeric'], ['target', 'categorical']]);
+  assert.deepEqual(
+    version.columns.map((c) => [c.name, c.type]),
+    [
+      ['home_id', 'categorical'],
+      ['area', 'numeric'],
+      ['target', 'categorical'],
+    ],
+  );
   assert.equal((await listDatasetVersions(store, 'inf'))[0]!.version, version.version);
 });
 

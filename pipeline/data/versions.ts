@@ -4,7 +4,15 @@ import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors/index.ts';
 import {
-  putBlobFile, getBlobToFile, parseJson, readJson, writeJsonIfAbsent, openObjectUrl, stagingKey, commitStagedBlob, sha256Hex,
+  putBlobFile,
+  getBlobToFile,
+  parseJson,
+  readJson,
+  writeJsonIfAbsent,
+  openObjectUrl,
+  stagingKey,
+  commitStagedBlob,
+  sha256Hex,
   type ObjectStore,
 } from '../store/index.ts';
 import { summarizeCsv, summarizeCsvFile, type FileSummary } from './inspect.ts';
@@ -18,14 +26,16 @@ export const datasetVersionSchema = z.object({
   version: z.string().regex(SHA256_RE),
   bytes: z.number().int().nonnegative(),
   rows: z.number().int().nonnegative(),
-  columns: z.array(z.object({
-    name: z.string(),
-    type: z.enum(['numeric', 'boolean', 'categorical', 'text']),
-    missing: z.number().int().nonnegative(),
-    min: z.number().optional(),
-    max: z.number().optional(),
-    values: z.array(z.string()).optional(),
-  })),
+  columns: z.array(
+    z.object({
+      name: z.string(),
+      type: z.enum(['numeric', 'boolean', 'categorical', 'text']),
+      missing: z.number().int().nonnegative(),
+      min: z.number().optional(),
+      max: z.number().optional(),
+      values: z.array(z.string()).optional(),
+    }),
+  ),
   source: z.string(),
   created_at: z.string(),
   /** Present when the rows were synthesized by mltk (never real homes): lineage that prod refuses. */
@@ -48,7 +58,11 @@ export function datasetVersionKey(name: string, version: string): string {
  * version (`created: false`) and writes nothing.
  */
 export async function addDatasetVersion(
-  store: ObjectStore, name: string, file: string, now = new Date(), opts: { synthetic?: SyntheticOrigin; source?: string } = {},
+  store: ObjectStore,
+  name: string,
+  file: string,
+  now = new Date(),
+  opts: { synthetic?: SyntheticOrigin; source?: string } = {},
 ): Promise<{ version: DatasetVersion; created: boolean }> {
   checkDatasetName(name);
   const summary = await summarizeCsvFile(file);
@@ -68,7 +82,12 @@ export async function addDatasetVersion(
  *     the next add of the same object overwrites and moves it (nothing else reads `tmp/`);
  *   - after the move, before the manifest: the blob alone, which the next add finds and keeps.
  */
-export async function addDatasetVersionFromObject(store: ObjectStore, name: string, url: string, now = new Date()): Promise<{ version: DatasetVersion; created: boolean }> {
+export async function addDatasetVersionFromObject(
+  store: ObjectStore,
+  name: string,
+  url: string,
+  now = new Date(),
+): Promise<{ version: DatasetVersion; created: boolean }> {
   checkDatasetName(name);
   const src = openObjectUrl(url);
   const info = await src.store.head(src.key);
@@ -79,11 +98,19 @@ export async function addDatasetVersionFromObject(store: ObjectStore, name: stri
   // One download feeds both; pipe() pauses the source whenever either consumer is behind.
   body.pipe(toProfile);
   body.pipe(toUpload);
-  const stop = (e: unknown) => { for (const s of [body, toProfile, toUpload]) s.destroy(e as Error); };
+  const stop = (e: unknown) => {
+    for (const s of [body, toProfile, toUpload]) s.destroy(e as Error);
+  };
   body.once('error', stop);
   const [summary] = await Promise.all([
-    summarizeCsv(toProfile, url).catch((e: unknown) => { stop(e); throw e; }),
-    store.putStream(staged, toUpload).catch((e: unknown) => { stop(e); throw e; }),
+    summarizeCsv(toProfile, url).catch((e: unknown) => {
+      stop(e);
+      throw e;
+    }),
+    store.putStream(staged, toUpload).catch((e: unknown) => {
+      stop(e);
+      throw e;
+    }),
   ]);
   if (summary.rows === 0) {
     await store.delete(staged);
@@ -95,7 +122,12 @@ export async function addDatasetVersionFromObject(store: ObjectStore, name: stri
 }
 
 async function writeVersionManifest(
-  store: ObjectStore, name: string, summary: FileSummary, source: string, now: Date, synthetic?: SyntheticOrigin,
+  store: ObjectStore,
+  name: string,
+  summary: FileSummary,
+  source: string,
+  now: Date,
+  synthetic?: SyntheticOrigin,
 ): Promise<{ version: DatasetVersion; created: boolean }> {
   const manifest: DatasetVersion = {
     kind: 'mltk.dataset_version',
@@ -113,7 +145,10 @@ async function writeVersionManifest(
     return { version: manifest, created: true };
   } catch (e) {
     if (!(e instanceof ConflictError)) throw e;
-    return { version: await readJson(store, datasetVersionKey(name, summary.sha256), datasetVersionSchema), created: false };
+    return {
+      version: await readJson(store, datasetVersionKey(name, summary.sha256), datasetVersionSchema),
+      created: false,
+    };
   }
 }
 
@@ -141,10 +176,13 @@ export async function listDatasetVersionIds(store: ObjectStore, name: string): P
 /** One version's manifest by its full sha256, in one read. */
 export async function readDatasetVersion(store: ObjectStore, name: string, version: string): Promise<DatasetVersion> {
   checkDatasetName(name);
-  if (!SHA256_RE.test(version)) throw new InvalidInputError(`dataset version "${version}" is not a sha256 (64 hex digits)`);
+  if (!SHA256_RE.test(version))
+    throw new InvalidInputError(`dataset version "${version}" is not a sha256 (64 hex digits)`);
   const key = datasetVersionKey(name, version);
   const body = await store.get(key).catch((e: unknown) => {
-    throw e instanceof NotFoundError ? new NotFoundError(`dataset "${name}" has no version ${version} in ${store.url}`) : e;
+    throw e instanceof NotFoundError
+      ? new NotFoundError(`dataset "${name}" has no version ${version} in ${store.url}`)
+      : e;
   });
   return parseJson(body, datasetVersionSchema, `${store.url}/${key}`);
 }
@@ -155,7 +193,8 @@ export async function resolveDatasetVersion(store: ObjectStore, ref: string): Pr
   const versions = await listDatasetVersions(store, name);
   if (versions.length === 0) throw new NotFoundError(`dataset "${name}" has no versions in ${store.url}`);
   if (version === undefined || version === 'latest') return versions[versions.length - 1]!;
-  if (version.length < 6) throw new InvalidInputError(`dataset version "${version}" is too short (give at least 6 characters of the sha256)`);
+  if (version.length < 6)
+    throw new InvalidInputError(`dataset version "${version}" is too short (give at least 6 characters of the sha256)`);
   const hits = versions.filter((v) => v.version.startsWith(version));
   if (hits.length === 0) throw new NotFoundError(`dataset "${name}" has no version ${version} in ${store.url}`);
   if (hits.length > 1) throw new InvalidInputError(`dataset version prefix "${version}" is ambiguous for "${name}"`);

@@ -97,7 +97,11 @@ export class AccessDeniedError extends MltkError {
  * upload failed, `abortError` why the abort did; the parts stay stored (and billed) until removed.
  */
 export class IncompleteUploadError extends MltkError {
-  constructor(message: string, readonly abortError: unknown, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly abortError: unknown,
+    options?: ErrorOptions,
+  ) {
     super('INTERNAL', message, [], options);
   }
 }

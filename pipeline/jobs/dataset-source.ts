@@ -60,10 +60,16 @@ async function pinnedVersion(store: ObjectStore, config: ModelConfig, pin: strin
   }
 }
 
-export async function resolveTrainingData(store: ObjectStore, config: ModelConfig, source: DataSource, say: (line: string) => void): Promise<ResolvedData> {
+export async function resolveTrainingData(
+  store: ObjectStore,
+  config: ModelConfig,
+  source: DataSource,
+  say: (line: string) => void,
+): Promise<ResolvedData> {
   if (source.kind === 'version') return resolved(config, await resolveDatasetVersion(store, source.ref), 'versioned');
   const pin = config.dataset.version;
-  if (source.kind === 'default' && pin !== undefined) return resolved(config, await pinnedVersion(store, config, pin), 'pinned');
+  if (source.kind === 'default' && pin !== undefined)
+    return resolved(config, await pinnedVersion(store, config, pin), 'pinned');
   const file = source.kind === 'file' ? source.path : config.dataset.file;
   if (file) {
     const { version, created } = await addDatasetVersion(store, config.dataset.name, file);
@@ -82,18 +88,28 @@ export async function resolveTrainingData(store: ObjectStore, config: ModelConfi
   return resolved(config, await synthesize(store, config, say), 'synthesized');
 }
 
-async function synthesize(store: ObjectStore, config: ModelConfig, say: (line: string) => void): Promise<DatasetVersion> {
+async function synthesize(
+  store: ObjectStore,
+  config: ModelConfig,
+  say: (line: string) => void,
+): Promise<DatasetVersion> {
   const dir = await mkdtemp(join(tmpdir(), 'mltk-synth-'));
   try {
     const path = join(dir, `${config.dataset.name}.csv`);
     const { synth_rows: rows, synth_seed: seed } = config.dataset;
-    say(`no data in the store: synthesizing ${rows} EPC-style rows (seed ${seed}; dataset.allow_synthetic) — the model is marked synthetic`);
+    say(
+      `no data in the store: synthesizing ${rows} EPC-style rows (seed ${seed}; dataset.allow_synthetic) — the model is marked synthetic`,
+    );
     const out = createWriteStream(path);
     await writeSynthCsv({ rows, seed }, out);
-    await new Promise<void>((resolve, reject) => { out.once('error', reject); out.end(() => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      out.once('error', reject);
+      out.end(() => resolve());
+    });
     const synthetic = { generator: SYNTH_GENERATOR, rows, seed };
     const label = `synthesized: ${rows} rows, seed ${seed}`;
-    return (await addDatasetVersion(store, config.dataset.name, path, new Date(), { synthetic, source: label })).version;
+    return (await addDatasetVersion(store, config.dataset.name, path, new Date(), { synthetic, source: label }))
+      .version;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

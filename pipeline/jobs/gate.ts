@@ -32,7 +32,12 @@ export function checkGate(policy: Policy, metrics: Record<string, number>, byBan
   if (policy.max_rmse !== undefined) upTo('max_rmse', metrics.rmse ?? NaN, policy.max_rmse);
   if (policy.min_r2 !== undefined) {
     const r2 = metrics.r2 ?? NaN;
-    checks.push({ limit: 'min_r2', threshold: policy.min_r2, value: r2, passed: Number.isFinite(r2) && r2 >= policy.min_r2 });
+    checks.push({
+      limit: 'min_r2',
+      threshold: policy.min_r2,
+      value: r2,
+      passed: Number.isFinite(r2) && r2 >= policy.min_r2,
+    });
   }
   // The bands are the groups of the config's evaluation.segment (the config checks the keys).
   for (const [band, max] of Object.entries(policy.max_rmse_by_band ?? {})) {

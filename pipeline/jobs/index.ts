@@ -1,5 +1,11 @@
 // Jobs: the multi-step workflows the CLI and handlers drive (train → register → gate → promote).
-export { runTrainJob, trainingColumns, describeLineage, type TrainJobOptions, type TrainJobResult } from './train-job.ts';
+export {
+  runTrainJob,
+  trainingColumns,
+  describeLineage,
+  type TrainJobOptions,
+  type TrainJobResult,
+} from './train-job.ts';
 export { runPipelineJob, gateFailure, registeredContext, type RunJobOptions, type RunOutcome } from './run-job.ts';
 export { decidePromotion, promoteIfBetter, PROMOTION_ATTEMPTS, type PromotionDecision } from './promote.ts';
 export { checkGate, type GateResult, type GateCheck } from './gate.ts';

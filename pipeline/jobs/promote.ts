@@ -32,9 +32,14 @@ const RETRY_BASE_MS = 20;
  * Pure decision on the metric. For error metrics (rmse, mae) the candidate must be at most
  * incumbent × (1 − min_improvement); for r2 it must exceed incumbent + min_improvement.
  */
-export function decidePromotion(policy: Policy, candidate: number, incumbent: { version: number; value: number } | null): Omit<PromotionDecision, 'gate' | 'holder' | 'already'> {
+export function decidePromotion(
+  policy: Policy,
+  candidate: number,
+  incumbent: { version: number; value: number } | null,
+): Omit<PromotionDecision, 'gate' | 'holder' | 'already'> {
   const base = { alias: policy.alias, metric: policy.metric, candidate, incumbent };
-  if (!Number.isFinite(candidate)) return { ...base, promote: false, reason: `candidate ${policy.metric} is not a number` };
+  if (!Number.isFinite(candidate))
+    return { ...base, promote: false, reason: `candidate ${policy.metric} is not a number` };
   if (!incumbent) return { ...base, promote: true, reason: `first version for @${policy.alias}` };
   if (!Number.isFinite(incumbent.value)) {
     // The holder's metric is undefined (e.g. r2 of a constant test target): nothing to beat.
@@ -50,7 +55,12 @@ export function decidePromotion(policy: Policy, candidate: number, incumbent: { 
 }
 
 /** One decision against the alias as it is now; moves it (compare-and-swap) when the candidate wins. */
-async function decideOnce(store: ObjectStore, policy: Policy, candidate: ModelVersion, gate: GateResult): Promise<PromotionDecision> {
+async function decideOnce(
+  store: ObjectStore,
+  policy: Policy,
+  candidate: ModelVersion,
+  gate: GateResult,
+): Promise<PromotionDecision> {
   const alias = await getAlias(store, candidate.name, policy.alias);
   const value = candidate.metrics[policy.metric] ?? NaN;
   let holder: ModelVersion | null;
@@ -61,12 +71,27 @@ async function decideOnce(store: ObjectStore, policy: Policy, candidate: ModelVe
     if (!(e instanceof MalformedManifestError) || !alias) throw e;
     const reason = `the holder of @${policy.alias}, version ${alias.version}, cannot be read (${e.message}); promote with mltk models promote`;
     const incumbent = { version: alias.version, value: NaN };
-    return { alias: policy.alias, metric: policy.metric, candidate: value, incumbent, promote: false, reason, gate, holder: null, already: false };
+    return {
+      alias: policy.alias,
+      metric: policy.metric,
+      candidate: value,
+      incumbent,
+      promote: false,
+      reason,
+      gate,
+      holder: null,
+      already: false,
+    };
   }
   const incumbent = holder ? { version: holder.version, value: holder.metrics[policy.metric] ?? NaN } : null;
   if (holder?.version === candidate.version) {
     const base = { alias: policy.alias, metric: policy.metric, candidate: value, incumbent, gate, holder };
-    return { ...base, promote: false, already: true, reason: `version ${candidate.version} already holds @${policy.alias}` };
+    return {
+      ...base,
+      promote: false,
+      already: true,
+      reason: `version ${candidate.version} already holds @${policy.alias}`,
+    };
   }
   const decision: PromotionDecision = { ...decidePromotion(policy, value, incumbent), gate, holder, already: false };
   const why = candidate.undefined_metrics?.[policy.metric];
@@ -74,7 +99,10 @@ async function decideOnce(store: ObjectStore, policy: Policy, candidate: ModelVe
   if (!gate.passed) return { ...decision, promote: false, reason: `gate failed: ${gate.reason}` };
   if (!decision.promote) return decision;
   // expected: the holder we compared against; if someone moved the alias meanwhile, this conflicts.
-  await moveAlias(store, candidate.name, policy.alias, candidate.version, { reason: decision.reason, expected: alias?.version ?? null });
+  await moveAlias(store, candidate.name, policy.alias, candidate.version, {
+    reason: decision.reason,
+    expected: alias?.version ?? null,
+  });
   return decision;
 }
 
@@ -82,7 +110,12 @@ async function decideOnce(store: ObjectStore, policy: Policy, candidate: ModelVe
  * Gate, then promote if better. A move that loses a race (another promotion, a rollback) is not
  * retried blindly: the holder is read again and the decision taken again, up to PROMOTION_ATTEMPTS.
  */
-export async function promoteIfBetter(store: ObjectStore, config: ModelConfig, candidate: ModelVersion, opts: { alias?: string } = {}): Promise<PromotionDecision> {
+export async function promoteIfBetter(
+  store: ObjectStore,
+  config: ModelConfig,
+  candidate: ModelVersion,
+  opts: { alias?: string } = {},
+): Promise<PromotionDecision> {
   const policy = { ...config.promotion, alias: opts.alias ?? config.promotion.alias };
   const gate = checkGate(policy, candidate.metrics, candidate.metrics_by_band);
   for (let attempt = 1; ; attempt++) {

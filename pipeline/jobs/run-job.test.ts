@@ -10,10 +10,25 @@ import { join } from 'node:path';
 import { parseModelConfig, type ModelConfig } from '../config/index.ts';
 import { addDatasetVersion, resolveDatasetVersion, writeSynthCsv } from '../data/index.ts';
 import { ConflictError, exitCodeFor, NotFoundError } from '../errors/index.ts';
-import { aliasHistory, getAlias, listVersionNumbers, moveAlias, registerModelVersion, resolveModel, type ModelVersion } from '../registry/index.ts';
+import {
+  aliasHistory,
+  getAlias,
+  listVersionNumbers,
+  moveAlias,
+  registerModelVersion,
+  resolveModel,
+  type ModelVersion,
+} from '../registry/index.ts';
 import { getRun, listRuns } from '../runs/index.ts';
 import { openStore, type ObjectStore } from '../store/index.ts';
-import { checkGate, gateFailure, promoteIfBetter, runPipelineJob, PROMOTION_ATTEMPTS, type RunJobOptions } from './index.ts';
+import {
+  checkGate,
+  gateFailure,
+  promoteIfBetter,
+  runPipelineJob,
+  PROMOTION_ATTEMPTS,
+  type RunJobOptions,
+} from './index.ts';
 
 const quiet = { say: () => {}, progress: () => {} };
 
@@ -36,29 +51,66 @@ async function setup(edit: (raw: any) => void = () => {}) {
 }
 
 function job(store: ObjectStore, config: ModelConfig, extra: Partial<RunJobOptions> = {}): RunJobOptions {
-  return { store, config, configSource: 'test', data: { kind: 'default', synthesizeIfMissing: true }, ...quiet, ...extra };
+  return {
+    store,
+    config,
+    configSource: 'test',
+    data: { kind: 'default', synthesizeIfMissing: true },
+    ...quiet,
+    ...extra,
+  };
 }
 
 test('the gate: each absolute limit, a band without test rows, an undefined r2', () => {
   const policy = { alias: 'dev', metric: 'rmse' as const, min_improvement: 0 };
-  assert.deepEqual(checkGate(policy, { rmse: 5, r2: 0.1 }), { passed: true, checks: [], reason: 'no absolute limits set (promotion.max_rmse, min_r2, max_rmse_by_band)' });
+  assert.deepEqual(checkGate(policy, { rmse: 5, r2: 0.1 }), {
+    passed: true,
+    checks: [],
+    reason: 'no absolute limits set (promotion.max_rmse, min_r2, max_rmse_by_band)',
+  });
   const limits = { ...policy, max_rmse: 4, min_r2: 0.5, max_rmse_by_band: { F: 6, G: 1 } };
   const bands = { F: { rows: 10, rmse: 7 }, C: { rows: 90, rmse: 2 } };
   const failed = checkGate(limits, { rmse: 4.5, r2: 0.4 }, bands);
   assert.equal(failed.passed, false);
-  assert.equal(failed.reason, 'rmse 4.5000 exceeds promotion.max_rmse 4; r2 0.40000 is below promotion.min_r2 0.5; band F rmse 7.0000 exceeds promotion.max_rmse_by_band.F 6');
-  assert.deepEqual(failed.checks.find((c) => c.limit === 'max_rmse_by_band.G'), { limit: 'max_rmse_by_band.G', threshold: 1, value: null, passed: true });
+  assert.equal(
+    failed.reason,
+    'rmse 4.5000 exceeds promotion.max_rmse 4; r2 0.40000 is below promotion.min_r2 0.5; band F rmse 7.0000 exceeds promotion.max_rmse_by_band.F 6',
+  );
+  assert.deepEqual(
+    failed.checks.find((c) => c.limit === 'max_rmse_by_band.G'),
+    { limit: 'max_rmse_by_band.G', threshold: 1, value: null, passed: true },
+  );
   assert.equal(checkGate(limits, { rmse: 4, r2: 0.5 }, { F: { rows: 3, rmse: 6 } }).passed, true);
   assert.equal(checkGate({ ...policy, min_r2: -1 }, { rmse: 1, r2: NaN }).passed, false);
 });
 
 test('the config refuses unknown bands and a pin that is not a full sha256', async () => {
-  await assert.rejects(setup((raw) => { raw.promotion.max_rmse_by_band = { H: 1 }; }),
-    /promotion\.max_rmse_by_band\.H: "H" is not a group of evaluation\.segment "sap_band" \(G, F, E, D, C, B, A\)/);
-  await assert.rejects(setup((raw) => { raw.promotion.max_rmse_by_band = { A: 1 }; delete raw.evaluation; }),
-    /promotion\.max_rmse_by_band: needs evaluation\.segment/);
-  await assert.rejects(setup((raw) => { raw.dataset.version = 'abc123'; }), /dataset\.version: expected a full sha256/);
-  await assert.rejects(setup((raw) => { raw.dataset.version = 'a'.repeat(64); raw.dataset.file = 'x.csv'; }), /dataset\.file: give either dataset\.file or the pin/);
+  await assert.rejects(
+    setup((raw) => {
+      raw.promotion.max_rmse_by_band = { H: 1 };
+    }),
+    /promotion\.max_rmse_by_band\.H: "H" is not a group of evaluation\.segment "sap_band" \(G, F, E, D, C, B, A\)/,
+  );
+  await assert.rejects(
+    setup((raw) => {
+      raw.promotion.max_rmse_by_band = { A: 1 };
+      delete raw.evaluation;
+    }),
+    /promotion\.max_rmse_by_band: needs evaluation\.segment/,
+  );
+  await assert.rejects(
+    setup((raw) => {
+      raw.dataset.version = 'abc123';
+    }),
+    /dataset\.version: expected a full sha256/,
+  );
+  await assert.rejects(
+    setup((raw) => {
+      raw.dataset.version = 'a'.repeat(64);
+      raw.dataset.file = 'x.csv';
+    }),
+    /dataset\.file: give either dataset\.file or the pin/,
+  );
 });
 
 test('a model failing an absolute limit is registered, not promoted, and the holder keeps the alias (exit 11)', async () => {
@@ -76,13 +128,18 @@ test('a model failing an absolute limit is registered, not promoted, and the hol
   const err = gateFailure(second)!;
   assert.equal(exitCodeFor(err), 11);
   assert.match(err.message, /^sap_change@2 \(run \S+\) is registered but not promoted to @dev: rmse/);
-  assert.deepEqual(err.details.map((d) => d.field), ['promotion.max_rmse']);
+  assert.deepEqual(
+    err.details.map((d) => d.field),
+    ['promotion.max_rmse'],
+  );
   assert.equal(err.context?.version, 2);
   assert.equal(gateFailure(first), undefined);
 });
 
 test('valid but not better than the holder: registered, not promoted, no error', async () => {
-  const f = await setup((raw) => { raw.promotion.min_improvement = 0.5; });
+  const f = await setup((raw) => {
+    raw.promotion.min_improvement = 0.5;
+  });
   await runPipelineJob(job(f.store, f.config));
   const file = await csv(f.dir, 'other.csv', 700, 11);
   const second = await runPipelineJob(job(f.store, f.config, { data: { kind: 'file', path: file } }));
@@ -109,16 +166,23 @@ test('an unchanged rerun reuses its version: nothing registered, the run says wh
   assert.equal(run.status, 'FINISHED');
   assert.deepEqual([run.params.registered_version, run.params.unchanged], [1, true]);
   // A changed monitoring threshold is a different version (its manifest says how to monitor).
-  const changed = await runPipelineJob(job(f.store, { ...f.config, monitoring: { ...f.config.monitoring, psi_alert: 0.3 } }));
+  const changed = await runPipelineJob(
+    job(f.store, { ...f.config, monitoring: { ...f.config.monitoring, psi_alert: 0.3 } }),
+  );
   assert.equal(changed.train.unchanged, false);
   assert.equal(changed.train.version, 2);
 });
 
 test('synthetic rows only where the config allows them, marked in the dataset, run and version', async () => {
-  const denied = await setup((raw) => { raw.dataset.allow_synthetic = false; });
+  const denied = await setup((raw) => {
+    raw.dataset.allow_synthetic = false;
+  });
   await assert.rejects(runPipelineJob(job(denied.store, denied.config)), (e: Error) => {
     assert.ok(e instanceof NotFoundError);
-    assert.match(e.message, /dataset "epc_retrofit" has no versions in .*mltk data add FILE --dataset epc_retrofit.*dataset\.allow_synthetic: true/);
+    assert.match(
+      e.message,
+      /dataset "epc_retrofit" has no versions in .*mltk data add FILE --dataset epc_retrofit.*dataset\.allow_synthetic: true/,
+    );
     return true;
   });
   assert.deepEqual(await denied.store.list(''), []);
@@ -126,13 +190,24 @@ test('synthetic rows only where the config allows them, marked in the dataset, r
   const f = await setup();
   const lines: string[] = [];
   const r = await runPipelineJob(job(f.store, f.config, { say: (l) => lines.push(l) }));
-  assert.deepEqual([r.train.dataset.synthetic, r.train.dataset.pinned, r.train.dataset.origin], [true, false, 'synthesized']);
-  assert.deepEqual(r.train.manifest.dataset, { name: 'epc_retrofit', version: r.train.dataset.version, pinned: false, synthetic: true });
+  assert.deepEqual(
+    [r.train.dataset.synthetic, r.train.dataset.pinned, r.train.dataset.origin],
+    [true, false, 'synthesized'],
+  );
+  assert.deepEqual(r.train.manifest.dataset, {
+    name: 'epc_retrofit',
+    version: r.train.dataset.version,
+    pinned: false,
+    synthetic: true,
+  });
   assert.equal((await getRun(f.store, r.train.run_id)).dataset?.synthetic, true);
   const dv = await resolveDatasetVersion(f.store, 'epc_retrofit');
   assert.deepEqual(dv.synthetic, { generator: 'mltk data synth (EPC retrofit)', rows: 600, seed: 42 });
   assert.equal(dv.source, 'synthesized: 600 rows, seed 42');
-  assert.deepEqual(lines.filter((l) => /^\[\d\/5\]/.test(l)).map((l) => l.slice(0, 5)), ['[1/5]', '[2/5]', '[3/5]', '[4/5]', '[5/5]']);
+  assert.deepEqual(
+    lines.filter((l) => /^\[\d\/5\]/.test(l)).map((l) => l.slice(0, 5)),
+    ['[1/5]', '[2/5]', '[3/5]', '[4/5]', '[5/5]'],
+  );
   assert.ok(lines.some((l) => /SYNTHETIC/.test(l)));
 });
 
@@ -144,14 +219,20 @@ test('a pinned config trains on exactly its version, and a missing pin names the
   await addDatasetVersion(f.store, 'epc_retrofit', newer, new Date('2026-02-01'));
   const pinned = { ...f.config, dataset: { ...f.config.dataset, version: pin } };
   const r = await runPipelineJob(job(f.store, pinned));
-  assert.deepEqual([r.train.dataset.version, r.train.dataset.pinned, r.train.dataset.synthetic, r.train.dataset.origin], [pin, true, false, 'pinned']);
+  assert.deepEqual(
+    [r.train.dataset.version, r.train.dataset.pinned, r.train.dataset.synthetic, r.train.dataset.origin],
+    [pin, true, false, 'pinned'],
+  );
   assert.equal((await resolveModel(f.store, 'sap_change@1')).dataset?.pinned, true);
 
   const missing = { ...f.config, dataset: { ...f.config.dataset, version: 'e'.repeat(64) } };
   const before = await f.store.list('');
   await assert.rejects(runPipelineJob(job(f.store, missing)), (e: Error) => {
     assert.ok(e instanceof NotFoundError);
-    assert.equal(e.message, `the config pins dataset epc_retrofit@${'e'.repeat(64)} (dataset.version), which is not in ${f.store.url}; add that file first: mltk data add FILE --dataset epc_retrofit --store ${f.store.url}`);
+    assert.equal(
+      e.message,
+      `the config pins dataset epc_retrofit@${'e'.repeat(64)} (dataset.version), which is not in ${f.store.url}; add that file first: mltk data add FILE --dataset epc_retrofit --store ${f.store.url}`,
+    );
     return true;
   });
   assert.deepEqual(await f.store.list(''), before, 'nothing written: no run, no version');
@@ -182,10 +263,16 @@ function racingStore(store: ObjectStore, alias: string, rivals: () => number, ra
   return new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === 'putIfMatch') {
-        return async (key: string, body: Buffer | string, etag: string) => { await interfere(key); return target.putIfMatch(key, body, etag); };
+        return async (key: string, body: Buffer | string, etag: string) => {
+          await interfere(key);
+          return target.putIfMatch(key, body, etag);
+        };
       }
       if (prop === 'putIfAbsent') {
-        return async (key: string, body: Buffer | string) => { await interfere(key); return target.putIfAbsent(key, body); };
+        return async (key: string, body: Buffer | string) => {
+          await interfere(key);
+          return target.putIfAbsent(key, body);
+        };
       }
       return Reflect.get(target, prop, receiver);
     },
@@ -198,13 +285,23 @@ test('a lost race decides again against the new holder: promoted over a worse on
   const worse = await competitor(f.store, r.train.manifest, 1e6);
   const better = await competitor(f.store, r.train.manifest, 1e-6);
   const candidate = await competitor(f.store, r.train.manifest, r.train.metrics.rmse! / 2);
-  const won = await promoteIfBetter(racingStore(f.store, 'dev', () => worse.version, 1), f.config, candidate, { alias: 'dev' });
+  const won = await promoteIfBetter(
+    racingStore(f.store, 'dev', () => worse.version, 1),
+    f.config,
+    candidate,
+    { alias: 'dev' },
+  );
   assert.equal(won.promote, true);
   assert.equal(won.incumbent?.version, worse.version, 'decided against the holder that won the race');
   assert.equal((await getAlias(f.store, 'sap_change', 'dev'))?.version, candidate.version);
 
   const late = await competitor(f.store, r.train.manifest, r.train.metrics.rmse! / 4);
-  const lost = await promoteIfBetter(racingStore(f.store, 'dev', () => better.version, 1), f.config, late, { alias: 'dev' });
+  const lost = await promoteIfBetter(
+    racingStore(f.store, 'dev', () => better.version, 1),
+    f.config,
+    late,
+    { alias: 'dev' },
+  );
   assert.equal(lost.promote, false);
   assert.match(lost.reason, new RegExp(`of version ${better.version}: does not beat it`));
   assert.equal((await getAlias(f.store, 'sap_change', 'dev'))?.version, better.version);
@@ -219,14 +316,20 @@ test('a run whose promotion keeps losing races reports the version it registered
   const racing = racingStore(f.store, 'dev', () => (rounds++ % 2 === 0 ? a.version : b.version), PROMOTION_ATTEMPTS);
   const file = await csv(f.dir, 'other.csv', 700, 11);
   const runsBefore = (await listRuns(f.store)).runs.length;
-  await assert.rejects(runPipelineJob(job(racing, f.config, { alias: 'dev', data: { kind: 'file', path: file } })), (e: Error & { code?: string; context?: Record<string, unknown> }) => {
-    assert.equal(e.code, 'CONFLICT');
-    assert.equal(exitCodeFor(e), 6);
-    assert.match(e.message, /^registered sap_change@4 \(run \S+\), but promoting it to @dev failed: alias sap_change@dev was moved concurrently; not moved \(retry\); rerun `mltk run`: it reuses version 4/);
-    assert.equal(e.context?.version, 4);
-    assert.ok((e as Error & { cause?: unknown }).cause instanceof ConflictError);
-    return true;
-  });
+  await assert.rejects(
+    runPipelineJob(job(racing, f.config, { alias: 'dev', data: { kind: 'file', path: file } })),
+    (e: Error & { code?: string; context?: Record<string, unknown> }) => {
+      assert.equal(e.code, 'CONFLICT');
+      assert.equal(exitCodeFor(e), 6);
+      assert.match(
+        e.message,
+        /^registered sap_change@4 \(run \S+\), but promoting it to @dev failed: alias sap_change@dev was moved concurrently; not moved \(retry\); rerun `mltk run`: it reuses version 4/,
+      );
+      assert.equal(e.context?.version, 4);
+      assert.ok((e as Error & { cause?: unknown }).cause instanceof ConflictError);
+      return true;
+    },
+  );
   assert.equal((await listRuns(f.store)).runs.length, runsBefore + 1, 'one training, however many promotion attempts');
   assert.deepEqual(await listVersionNumbers(f.store, 'sap_change'), [1, 2, 3, 4]);
 });

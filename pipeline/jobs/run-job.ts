@@ -18,7 +18,13 @@ export interface RunOutcome {
 
 /** What was registered, for error documents and messages after step 4. */
 export function registeredContext(r: TrainJobResult): Record<string, unknown> {
-  return { run_id: r.run_id, model: r.model, version: r.version, unchanged: r.unchanged, artifact: r.manifest.artifact };
+  return {
+    run_id: r.run_id,
+    model: r.model,
+    version: r.version,
+    unchanged: r.unchanged,
+    artifact: r.manifest.artifact,
+  };
 }
 
 export async function runPipelineJob(opts: RunJobOptions): Promise<RunOutcome> {
@@ -33,12 +39,19 @@ export async function runPipelineJob(opts: RunJobOptions): Promise<RunOutcome> {
     const cause = e instanceof Error ? e.message : String(e);
     const what = `${train.model}@${train.version} (run ${train.run_id})`;
     const rerun = `rerun \`mltk run\`: it reuses version ${train.version} instead of registering another`;
-    const err = new MltkError(e instanceof MltkError ? e.code : 'INTERNAL', `${train.unchanged ? 'reused' : 'registered'} ${what}, but promoting it to @${alias} failed: ${cause}; ${rerun}`);
+    const err = new MltkError(
+      e instanceof MltkError ? e.code : 'INTERNAL',
+      `${train.unchanged ? 'reused' : 'registered'} ${what}, but promoting it to @${alias} failed: ${cause}; ${rerun}`,
+    );
     err.context = { ...registeredContext(train), promoted: false, alias };
     err.cause = e;
     throw err;
   }
-  opts.say(promotion.promote ? `promoted ${train.model}@${train.version} to @${alias}: ${promotion.reason}` : `not promoted to @${alias}: ${promotion.reason}`);
+  opts.say(
+    promotion.promote
+      ? `promoted ${train.model}@${train.version} to @${alias}: ${promotion.reason}`
+      : `not promoted to @${alias}: ${promotion.reason}`,
+  );
   return { train, promotion };
 }
 
@@ -46,7 +59,9 @@ export async function runPipelineJob(opts: RunJobOptions): Promise<RunOutcome> {
 export function gateFailure(outcome: RunOutcome): GateFailedError | undefined {
   const { train, promotion } = outcome;
   if (promotion.gate.passed) return undefined;
-  const details = promotion.gate.checks.filter((c) => !c.passed).map((c) => ({ field: `promotion.${c.limit}`, issue: `${c.value} vs limit ${c.threshold}` }));
+  const details = promotion.gate.checks
+    .filter((c) => !c.passed)
+    .map((c) => ({ field: `promotion.${c.limit}`, issue: `${c.value} vs limit ${c.threshold}` }));
   const err = new GateFailedError(
     `${train.model}@${train.version} (run ${train.run_id}) is registered but not promoted to @${promotion.alias}: ${promotion.gate.reason}`,
     details,

@@ -16,7 +16,10 @@ function verdict(o: RunOutcome): string {
 export function runSummaryMarkdown(o: RunOutcome, store: string): string {
   const { train: t, promotion: p } = o;
   const d = t.dataset;
-  const lineage = [d.pinned ? 'pinned' : '**not pinned**', d.synthetic ? '**SYNTHETIC rows** (never releasable to prod)' : 'real data'];
+  const lineage = [
+    d.pinned ? 'pinned' : '**not pinned**',
+    d.synthetic ? '**SYNTHETIC rows** (never releasable to prod)' : 'real data',
+  ];
   const holder = p.holder;
   const holderHead = holder ? `holder v${holder.version}` : 'holder';
   // The segment's groups in the order the evaluation reports them, then any only the holder has.
@@ -25,7 +28,12 @@ export function runSummaryMarkdown(o: RunOutcome, store: string): string {
   const bandRows = bands.map((b) => {
     const limit = p.gate.checks.find((c) => c.limit === `max_rmse_by_band.${b}`);
     const rows = t.metrics_by_band[b]?.rows ?? 0;
-    return row(`rmse ${segment} ${b} (${rows} rows)`, num(t.metrics_by_band[b]?.rmse), num(holder?.metrics_by_band?.[b]?.rmse), limit ? `≤ ${limit.threshold}` : '');
+    return row(
+      `rmse ${segment} ${b} (${rows} rows)`,
+      num(t.metrics_by_band[b]?.rmse),
+      num(holder?.metrics_by_band?.[b]?.rmse),
+      limit ? `≤ ${limit.threshold}` : '',
+    );
   });
   const limitOf = (name: string, cmp: string) => {
     const c = p.gate.checks.find((x) => x.limit === name);
@@ -56,6 +64,9 @@ export function runSummaryMarkdown(o: RunOutcome, store: string): string {
 
 /** A run that stopped with an error: what failed, and what (if anything) was registered before. */
 export function runFailureMarkdown(model: string, message: string, context?: Record<string, unknown>): string {
-  const registered = context?.version !== undefined ? ` — ${model}@${String(context.version)} was registered (run \`${String(context.run_id)}\`)` : '';
+  const registered =
+    context?.version !== undefined
+      ? ` — ${model}@${String(context.version)} was registered (run \`${String(context.run_id)}\`)`
+      : '';
   return [`### mltk run: ${model} ❌ failed${registered}`, '', '```', message, '```', ''].join('\n');
 }

@@ -3,13 +3,34 @@
 // Training is bit-reproducible: when the new ONNX and baseline equal a registered version's, that
 // version is reused (reported unchanged) instead of registering a twin.
 import type { ModelConfig } from '../config/index.ts';
-import { readCsvTable, takeRows, numericColumn, type Table, type ColumnSpec, type DatasetVersion } from '../data/index.ts';
+import {
+  readCsvTable,
+  takeRows,
+  numericColumn,
+  type Table,
+  type ColumnSpec,
+  type DatasetVersion,
+} from '../data/index.ts';
 import { TrainingError } from '../errors/index.ts';
 import { buildBaselineProfile } from '../monitor/index.ts';
-import { findEquivalentVersion, registerModelVersion, type ModelVersion, type NewModelVersion } from '../registry/index.ts';
+import {
+  findEquivalentVersion,
+  registerModelVersion,
+  type ModelVersion,
+  type NewModelVersion,
+} from '../registry/index.ts';
 import { trackRun, type RunRecorder } from '../runs/index.ts';
 import { getBlobStream, type ObjectStore } from '../store/index.ts';
-import { trainModel, evaluate, recordableMetrics, segmentGroups, trainLossEstimator, MIN_ESTIMATOR_ROWS, type LossCalibration, type TrainedModel } from '../train/index.ts';
+import {
+  trainModel,
+  evaluate,
+  recordableMetrics,
+  segmentGroups,
+  trainLossEstimator,
+  MIN_ESTIMATOR_ROWS,
+  type LossCalibration,
+  type TrainedModel,
+} from '../train/index.ts';
 import { resolveTrainingData, type DataSource, type DatasetLineage } from './dataset-source.ts';
 import { splitRows } from './split.ts';
 
@@ -57,7 +78,11 @@ async function loadTrainingTable(store: ObjectStore, config: ModelConfig, versio
   const target = numericColumn(table, config.target.column);
   const keep: number[] = [];
   for (let i = 0; i < table.rows; i++) if (!Number.isNaN(target[i]!)) keep.push(i);
-  if (keep.length === 0) throw new TrainingError(`${source}: target column "${config.target.column}" is missing in every row (first bad row: 1)`, [{ row: 1, field: config.target.column, issue: 'target missing in every row' }]);
+  if (keep.length === 0)
+    throw new TrainingError(
+      `${source}: target column "${config.target.column}" is missing in every row (first bad row: 1)`,
+      [{ row: 1, field: config.target.column, issue: 'target missing in every row' }],
+    );
   return keep.length === table.rows ? table : takeRows(table, keep);
 }
 
@@ -66,11 +91,19 @@ const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : nul
 /** How the data was chosen and what its lineage is: `pinned`, `added, not pinned, SYNTHETIC`, … */
 export function describeLineage(data: { origin: string; lineage: { pinned: boolean; synthetic: boolean } }): string {
   const origin = data.origin === 'pinned' ? [] : [data.origin];
-  return [...origin, data.lineage.pinned ? 'pinned' : 'not pinned', ...(data.lineage.synthetic ? ['SYNTHETIC'] : [])].join(', ');
+  return [
+    ...origin,
+    data.lineage.pinned ? 'pinned' : 'not pinned',
+    ...(data.lineage.synthetic ? ['SYNTHETIC'] : []),
+  ].join(', ');
 }
 
 /** Registers `entry`, unless a registered version is byte-for-byte the same model: that one is reused. */
-async function registerOrReuse(store: ObjectStore, entry: NewModelVersion, say: (what: string) => void): Promise<{ manifest: ModelVersion; unchanged: boolean }> {
+async function registerOrReuse(
+  store: ObjectStore,
+  entry: NewModelVersion,
+  say: (what: string) => void,
+): Promise<{ manifest: ModelVersion; unchanged: boolean }> {
   const onnx = entry.artifact.sha256.slice(0, 12);
   const existing = await findEquivalentVersion(store, entry);
   if (existing) {
@@ -86,11 +119,23 @@ async function registerOrReuse(store: ObjectStore, entry: NewModelVersion, say: 
  * Test metrics (overall and by the config's segment) on the held-out rows, and the loss estimator fit on
  * them (they are the only rows the model was not trained on), both logged to the run.
  */
-async function evaluateHeldOut(config: ModelConfig, model: TrainedModel, test: Table, run: RunRecorder, say: (line: string) => void) {
+async function evaluateHeldOut(
+  config: ModelConfig,
+  model: TrainedModel,
+  test: Table,
+  run: RunRecorder,
+  say: (line: string) => void,
+) {
   const yTest = numericColumn(test, config.target.column);
   const predTest = await model.predict(test);
   const segment = config.evaluation.segment;
-  const bands = segment && segmentGroups(segment, test.columns.get(segment.column)!, config.features.find((f) => f.name === segment.column));
+  const bands =
+    segment &&
+    segmentGroups(
+      segment,
+      test.columns.get(segment.column)!,
+      config.features.find((f) => f.name === segment.column),
+    );
   const ev = evaluate(yTest, predTest, bands);
   const scores = recordableMetrics(ev);
   for (const [name, value] of Object.entries(scores.metrics)) run.logMetric(name, value);
@@ -99,76 +144,106 @@ async function evaluateHeldOut(config: ModelConfig, model: TrainedModel, test: T
   const estimator = await trainLossEstimator(config, test, predTest, { seed: config.split.seed });
   if (estimator) {
     const c = estimator.calibration;
-    say(`loss estimator: ${c.rows} held-out rows, ${c.folds}-fold out-of-fold rmse ${c.held_out.rmse_estimated.toPrecision(4)} vs realized ${c.held_out.rmse.toPrecision(4)}`);
+    say(
+      `loss estimator: ${c.rows} held-out rows, ${c.folds}-fold out-of-fold rmse ${c.held_out.rmse_estimated.toPrecision(4)} vs realized ${c.held_out.rmse.toPrecision(4)}`,
+    );
     run.logMetric('loss_estimator_rmse_relative_error', c.rmse_relative_error);
     run.logMetric('loss_estimator_mae_relative_error', c.mae_relative_error);
   } else {
-    say(`loss estimator: not fitted (fewer than ${MIN_ESTIMATOR_ROWS} held-out rows with a target); estimated quality will be unavailable`);
+    say(
+      `loss estimator: not fitted (fewer than ${MIN_ESTIMATOR_ROWS} held-out rows with a target); estimated quality will be unavailable`,
+    );
   }
   return { ev, scores, segment, estimator };
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the job's steps in the order they run (read, split, train, evaluate, estimate, register), each a call
 export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
   const { store, config, say, progress } = opts;
   const total = opts.totalSteps ?? 4;
   const step = (n: number, what: string) => say(`[${n}/${total}] ${what}`);
-  step(1, `data: resolving ${config.dataset.name}${config.dataset.version ? ` (pinned ${config.dataset.version.slice(0, 12)})` : ''}`);
+  step(
+    1,
+    `data: resolving ${config.dataset.name}${config.dataset.version ? ` (pinned ${config.dataset.version.slice(0, 12)})` : ''}`,
+  );
   const data = await resolveTrainingData(store, config, opts.data, say);
   const dataset = data.lineage;
   say(`data: ${dataset.name}@${dataset.version.slice(0, 12)} (${data.version.rows} rows; ${describeLineage(data)})`);
-  const { result, run: finished } = await trackRun(store, { model: config.name, configSource: opts.configSource, config, dataset }, async (run) => {
-    step(2, `train: run ${run.id}, ${config.name} with ${config.trainer.type}`);
-    const table = await loadTrainingTable(store, config, data.version);
-    const split = splitRows(table.rows, config.split.test_fraction, config.split.seed);
-    const train = takeRows(table, split.train);
-    const test = takeRows(table, split.test);
-    run.logParams({ trainer: config.trainer.type, train_rows: train.rows, test_rows: test.rows, test_fraction: config.split.test_fraction, split_seed: config.split.seed });
-    const started = Date.now();
-    const model = await trainModel(config, train, {
-      seed: config.split.seed,
-      test,
-      onRound: (round, total, trainLoss, validLoss) => progress(`round ${round}/${total}  train rmse ${Math.sqrt(trainLoss).toPrecision(4)}${validLoss !== undefined ? `  valid rmse ${Math.sqrt(validLoss).toPrecision(4)}` : ''}`),
-    });
-    run.logParams({ ...model.params, train_seconds: (Date.now() - started) / 1000 });
-    for (const r of model.rounds) {
-      run.logMetric('train_loss', r.train_loss, r.step);
-      if (r.valid_loss !== undefined) run.logMetric('valid_loss', r.valid_loss, r.step);
-    }
-    step(3, `evaluate: ${test.rows} held-out rows`);
-    const { ev, scores, segment, estimator } = await evaluateHeldOut(config, model, test, run, say);
-    const predTrain = await model.predict(train);
-    const baseline = buildBaselineProfile(train, config.features, predTrain, config.derived);
-    const onnx = await run.logArtifact('model.onnx', Buffer.from(model.onnx));
-    const base = await run.logArtifact('baseline.json', JSON.stringify(baseline));
-    const lossOnnx = estimator && await run.logArtifact('loss_estimator.onnx', Buffer.from(estimator.onnx));
-    await run.save();
-    const entry: NewModelVersion = {
-      name: config.name,
-      run_id: run.id,
-      dataset,
-      trainer: config.trainer.type,
-      artifact: { ...onnx, format: 'onnx' },
-      baseline: base,
-      loss_estimator: lossOnnx && estimator ? { artifact: { ...lossOnnx, format: 'onnx' }, calibration: estimator.calibration } : null,
-      signature: {
-        id_column: config.id_column,
-        features: config.features,
-        derived: config.derived,
-        target: config.target,
-        output: { column: config.output.column, unit: config.target.unit },
-      },
-      metrics: scores.metrics,
-      ...(Object.keys(scores.undefined_metrics).length ? { undefined_metrics: scores.undefined_metrics } : {}),
-      metrics_by_band: ev.by_group,
-      segment: segment ?? null,
-      monitoring: config.monitoring,
-      config_sha256: run.manifest.config.sha256,
-    };
-    const { manifest, unchanged } = await registerOrReuse(store, entry, (what) => step(4, what));
-    run.logParams({ registered_version: manifest.version, ...(unchanged ? { unchanged } : {}) });
-    // A reused version keeps the estimator it was registered with (equivalence includes its artifact).
-    return { manifest, ev, trees: model.trees ?? null, unchanged, lossEstimator: manifest.loss_estimator?.calibration ?? null };
-  });
+  const { result, run: finished } = await trackRun(
+    store,
+    { model: config.name, configSource: opts.configSource, config, dataset },
+    async (run) => {
+      step(2, `train: run ${run.id}, ${config.name} with ${config.trainer.type}`);
+      const table = await loadTrainingTable(store, config, data.version);
+      const split = splitRows(table.rows, config.split.test_fraction, config.split.seed);
+      const train = takeRows(table, split.train);
+      const test = takeRows(table, split.test);
+      run.logParams({
+        trainer: config.trainer.type,
+        train_rows: train.rows,
+        test_rows: test.rows,
+        test_fraction: config.split.test_fraction,
+        split_seed: config.split.seed,
+      });
+      const started = Date.now();
+      const model = await trainModel(config, train, {
+        seed: config.split.seed,
+        test,
+        onRound: (round, total, trainLoss, validLoss) =>
+          progress(
+            `round ${round}/${total}  train rmse ${Math.sqrt(trainLoss).toPrecision(4)}${validLoss !== undefined ? `  valid rmse ${Math.sqrt(validLoss).toPrecision(4)}` : ''}`,
+          ),
+      });
+      run.logParams({ ...model.params, train_seconds: (Date.now() - started) / 1000 });
+      for (const r of model.rounds) {
+        run.logMetric('train_loss', r.train_loss, r.step);
+        if (r.valid_loss !== undefined) run.logMetric('valid_loss', r.valid_loss, r.step);
+      }
+      step(3, `evaluate: ${test.rows} held-out rows`);
+      const { ev, scores, segment, estimator } = await evaluateHeldOut(config, model, test, run, say);
+      const predTrain = await model.predict(train);
+      const baseline = buildBaselineProfile(train, config.features, predTrain, config.derived);
+      const onnx = await run.logArtifact('model.onnx', Buffer.from(model.onnx));
+      const base = await run.logArtifact('baseline.json', JSON.stringify(baseline));
+      const lossOnnx = estimator && (await run.logArtifact('loss_estimator.onnx', Buffer.from(estimator.onnx)));
+      await run.save();
+      const entry: NewModelVersion = {
+        name: config.name,
+        run_id: run.id,
+        dataset,
+        trainer: config.trainer.type,
+        artifact: { ...onnx, format: 'onnx' },
+        baseline: base,
+        loss_estimator:
+          lossOnnx && estimator
+            ? { artifact: { ...lossOnnx, format: 'onnx' }, calibration: estimator.calibration }
+            : null,
+        signature: {
+          id_column: config.id_column,
+          features: config.features,
+          derived: config.derived,
+          target: config.target,
+          output: { column: config.output.column, unit: config.target.unit },
+        },
+        metrics: scores.metrics,
+        ...(Object.keys(scores.undefined_metrics).length ? { undefined_metrics: scores.undefined_metrics } : {}),
+        metrics_by_band: ev.by_group,
+        segment: segment ?? null,
+        monitoring: config.monitoring,
+        config_sha256: run.manifest.config.sha256,
+      };
+      const { manifest, unchanged } = await registerOrReuse(store, entry, (what) => step(4, what));
+      run.logParams({ registered_version: manifest.version, ...(unchanged ? { unchanged } : {}) });
+      // A reused version keeps the estimator it was registered with (equivalence includes its artifact).
+      return {
+        manifest,
+        ev,
+        trees: model.trees ?? null,
+        unchanged,
+        lossEstimator: manifest.loss_estimator?.calibration ?? null,
+      };
+    },
+  );
   const { manifest, ev } = result;
   return {
     run_id: finished.id,

@@ -33,7 +33,17 @@ async function constantTarget(file: string, value: string): Promise<string> {
   const [header, ...rows] = (await readFile(file, 'utf8')).trimEnd().split('\n');
   const col = header!.split(',').indexOf('sap_change');
   const out = `${file}.const.csv`;
-  await writeFile(out, `${[header, ...rows.map((r) => { const c = r.split(','); c[col] = value; return c.join(','); })].join('\n')}\n`);
+  await writeFile(
+    out,
+    `${[
+      header,
+      ...rows.map((r) => {
+        const c = r.split(',');
+        c[col] = value;
+        return c.join(',');
+      }),
+    ].join('\n')}\n`,
+  );
   return out;
 }
 
@@ -58,7 +68,15 @@ test('a constant target: r2 is recorded as undefined with its reason, and list, 
   assert.equal(runs.code, 0, runs.stderr);
   assert.equal(runs.doc.runs[0].status, 'FINISHED');
   assert.equal((await mltk('models', 'promote', 'sap_change', '1', '--alias', 'prod')).code, 0);
-  const predicted = await mltk('predict', '--model', 'sap_change@prod', '--input', file, '--output', join(cwd, 'p.csv'));
+  const predicted = await mltk(
+    'predict',
+    '--model',
+    'sap_change@prod',
+    '--input',
+    file,
+    '--output',
+    join(cwd, 'p.csv'),
+  );
   assert.equal(predicted.code, 0, predicted.stderr);
 });
 
@@ -84,7 +102,15 @@ test('manifests an older mltk wrote with "r2": null read again: the metric shows
   assert.deepEqual(runs.doc.malformed, []);
   assert.equal((await mltk('runs', 'show', runId)).code, 0);
   assert.equal((await mltk('models', 'promote', 'sap_change', '1', '--alias', 'prod')).code, 0);
-  const predicted = await mltk('predict', '--model', 'sap_change@prod', '--input', file, '--output', join(cwd, 'p.csv'));
+  const predicted = await mltk(
+    'predict',
+    '--model',
+    'sap_change@prod',
+    '--input',
+    file,
+    '--output',
+    join(cwd, 'p.csv'),
+  );
   assert.equal(predicted.code, 0, predicted.stderr);
 });
 
@@ -92,18 +118,33 @@ test('one unreadable manifest: runs list and models list report it (stderr and -
   const { cwd, file, mltk } = await setup(300);
   assert.equal((await mltk('train', '--config', 'config.json', '--data-file', file)).code, 0);
   // Other rows: an unchanged rerun would reuse version 1 instead of registering version 2.
-  assert.equal((await mltk('train', '--config', 'config.json', '--data-file', await constantTarget(file, '4'))).code, 0);
-  await writeFile(join(cwd, 'store/models/sap_change/versions/1.json'), '{"kind":"mltk.model_version","version":"one"}');
+  assert.equal(
+    (await mltk('train', '--config', 'config.json', '--data-file', await constantTarget(file, '4'))).code,
+    0,
+  );
+  await writeFile(
+    join(cwd, 'store/models/sap_change/versions/1.json'),
+    '{"kind":"mltk.model_version","version":"one"}',
+  );
   await writeFile(join(cwd, 'store/runs/20260101T000000Z-badbad.json'), 'not json');
   const models = await mltk('models', 'list', 'sap_change');
   assert.equal(models.code, 0, models.stderr);
-  assert.deepEqual(models.doc.versions.map((v: { version: number }) => v.version), [2]);
-  assert.deepEqual(models.doc.malformed.map((m: { key: string }) => m.key), ['models/sap_change/versions/1.json']);
+  assert.deepEqual(
+    models.doc.versions.map((v: { version: number }) => v.version),
+    [2],
+  );
+  assert.deepEqual(
+    models.doc.malformed.map((m: { key: string }) => m.key),
+    ['models/sap_change/versions/1.json'],
+  );
   assert.match(models.stderr, /^mltk: warning: skipped .*models\/sap_change\/versions\/1\.json: malformed manifest/m);
   const runs = await mltk('runs', 'list');
   assert.equal(runs.code, 0, runs.stderr);
   assert.equal(runs.doc.runs.length, 2);
-  assert.deepEqual(runs.doc.malformed.map((m: { key: string }) => m.key), ['runs/20260101T000000Z-badbad.json']);
+  assert.deepEqual(
+    runs.doc.malformed.map((m: { key: string }) => m.key),
+    ['runs/20260101T000000Z-badbad.json'],
+  );
   const human = await runMltk(['--store', join(cwd, 'store'), 'runs', 'list'], { cwd });
   assert.equal(human.code, 0);
   assert.equal(human.stdout.trim().split('\n').length, 2, 'the two good runs on stdout');

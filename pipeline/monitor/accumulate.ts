@@ -39,11 +39,19 @@ export interface FeatureAccumulator {
 }
 
 function kindError(source: string, name: string, expected: string, found: string): InvalidInputError {
-  return new InvalidInputError(`${source}: column "${name}" should be ${expected}, found ${found}`, [{ field: name, issue: `expected ${expected}, found ${found}` }]);
+  return new InvalidInputError(`${source}: column "${name}" should be ${expected}, found ${found}`, [
+    { field: name, issue: `expected ${expected}, found ${found}` },
+  ]);
 }
 
 /** Appends a missing bucket only when either side has missing values, so PSI of a complete feature is plain PSI. */
-function withMissing(buckets: string[], base: number[], cur: number[], baseMissing: number, curMissing: number): FeatureStats['distribution'] {
+function withMissing(
+  buckets: string[],
+  base: number[],
+  cur: number[],
+  baseMissing: number,
+  curMissing: number,
+): FeatureStats['distribution'] {
   if (baseMissing === 0 && curMissing === 0) return { buckets, baseline: base, current: cur };
   return { buckets: [...buckets, MISSING_BUCKET], baseline: [...base, baseMissing], current: [...cur, curMissing] };
 }
@@ -95,8 +103,11 @@ export function numericAccumulator(profile: NumericProfile, spec?: { min?: numbe
   const slots = new Float64Array(2 * m + 1);
   const binOfSlot = slotBins(ref, edges);
   const cutBins = new Float64Array(edges.length + 1);
-  const lo = spec?.min ?? -Infinity, hi = spec?.max ?? Infinity;
-  let rows = 0, missing = 0, outOfRange = 0;
+  const lo = spec?.min ?? -Infinity,
+    hi = spec?.max ?? Infinity;
+  let rows = 0,
+    missing = 0,
+    outOfRange = 0;
   return {
     add(column, source) {
       if (column.kind !== 'numeric') throw kindError(source, profile.name, 'numeric', column.kind);
@@ -104,7 +115,10 @@ export function numericAccumulator(profile: NumericProfile, spec?: { min?: numbe
       rows += v.length;
       for (let i = 0; i < v.length; i++) {
         const x = v[i]!;
-        if (Number.isNaN(x)) { missing++; continue; }
+        if (Number.isNaN(x)) {
+          missing++;
+          continue;
+        }
         if (x < lo || x > hi) outOfRange++;
         const slot = slotOf(ref, x); // O(1) expected: V8 inlines it here
         slots[slot]! += 1;
@@ -117,38 +131,59 @@ export function numericAccumulator(profile: NumericProfile, spec?: { min?: numbe
       for (let s = 0; s < slots.length; s++) if (binOfSlot[s]! >= 0) bins[binOfSlot[s]!]! += slots[s]!;
       const dist = withMissing(labels, profile.bin_counts, bins, profile.missing, missing);
       const present = rows - missing;
-      const test = present > 0 && m > 0 ? (() => {
-        const { d, n1, n2 } = ksStatisticFromCounts(ref.counts, slots);
-        return ksPValue(d, n1, n2);
-      })() : null;
+      const test =
+        present > 0 && m > 0
+          ? (() => {
+              const { d, n1, n2 } = ksStatisticFromCounts(ref.counts, slots);
+              return ksPValue(d, n1, n2);
+            })()
+          : null;
       return {
-        name: profile.name, type: 'numeric', rows,
+        name: profile.name,
+        type: 'numeric',
+        rows,
         psi: psi(dist.baseline, dist.current),
-        ks_statistic: test?.statistic ?? null, ks_pvalue: test?.pvalue ?? null,
+        ks_statistic: test?.statistic ?? null,
+        ks_pvalue: test?.pvalue ?? null,
         js_distance: jensenShannon(dist.baseline, dist.current),
         missing_rate: rows ? missing / rows : 0,
         baseline_missing_rate: profile.missing_rate,
         missing_rate_change: (rows ? missing / rows : 0) - profile.missing_rate,
-        out_of_range: outOfRange, unseen: null, unseen_categories: null,
+        out_of_range: outOfRange,
+        unseen: null,
+        unseen_categories: null,
         distribution: dist,
       };
     },
   };
 }
 
-export function categoryAccumulator(profile: CategoryProfile, spec?: { values?: readonly string[] }): FeatureAccumulator {
+export function categoryAccumulator(
+  profile: CategoryProfile,
+  spec?: { values?: readonly string[] },
+): FeatureAccumulator {
   const known = new Map(profile.categories.map((c, i) => [c, i]));
   const allowed = spec?.values ? new Set(spec.values) : null;
   const counts = new Float64Array(profile.categories.length);
   const unseenNames = new Set<string>();
-  let rows = 0, missing = 0, unseen = 0, outOfList = 0;
+  let rows = 0,
+    missing = 0,
+    unseen = 0,
+    outOfList = 0;
   return {
     add(column, source) {
-      rows += column.kind === 'text' ? column.values.length : column.kind === 'numeric' ? column.values.length : column.codes.length;
+      rows +=
+        column.kind === 'text'
+          ? column.values.length
+          : column.kind === 'numeric'
+            ? column.values.length
+            : column.codes.length;
       if (profile.type === 'boolean') {
         if (column.kind !== 'numeric') throw kindError(source, profile.name, 'boolean', column.kind);
         const v = column.values;
-        let zeros = 0, ones = 0, nan = 0;
+        let zeros = 0,
+          ones = 0,
+          nan = 0;
         // Branch-free counts: 0/1 values come in random order, so a branch per value would mispredict often.
         for (let i = 0; i < v.length; i++) {
           const x = v[i]!;
@@ -166,11 +201,17 @@ export function categoryAccumulator(profile: CategoryProfile, spec?: { values?: 
       if (column.kind === 'text') {
         // The CSV shell reads categoricals as text so values outside the signature's list survive as themselves.
         for (const v of column.values) {
-          if (v === '') { missing++; continue; }
+          if (v === '') {
+            missing++;
+            continue;
+          }
           if (allowed && !allowed.has(v)) outOfList++;
           const s = known.get(v);
           if (s !== undefined) counts[s]! += 1;
-          else { unseen++; if (unseenNames.size < MAX_UNSEEN_NAMES) unseenNames.add(v); }
+          else {
+            unseen++;
+            if (unseenNames.size < MAX_UNSEEN_NAMES) unseenNames.add(v);
+          }
         }
         return;
       }
@@ -200,14 +241,19 @@ export function categoryAccumulator(profile: CategoryProfile, spec?: { values?: 
       const cur = withUnseen ? [...counts, unseen] : [...counts];
       const dist = withMissing(buckets, base, cur, profile.missing, missing);
       return {
-        name: profile.name, type: profile.type, rows,
+        name: profile.name,
+        type: profile.type,
+        rows,
         psi: psi(dist.baseline, dist.current),
-        ks_statistic: null, ks_pvalue: null,
+        ks_statistic: null,
+        ks_pvalue: null,
         js_distance: jensenShannon(dist.baseline, dist.current),
         missing_rate: rows ? missing / rows : 0,
         baseline_missing_rate: profile.missing_rate,
         missing_rate_change: (rows ? missing / rows : 0) - profile.missing_rate,
-        out_of_range: outOfList, unseen, unseen_categories: [...unseenNames],
+        out_of_range: outOfList,
+        unseen,
+        unseen_categories: [...unseenNames],
         distribution: dist,
       };
     },
@@ -216,7 +262,10 @@ export function categoryAccumulator(profile: CategoryProfile, spec?: { values?: 
 
 export function featureAccumulator(profile: FeatureProfile, spec?: FeatureSpec): FeatureAccumulator {
   if (spec && spec.type !== profile.type) {
-    throw new InvalidInputError(`baseline profile: feature "${profile.name}" is ${profile.type} but the model signature says ${spec.type}`, [{ field: profile.name, issue: 'type differs from signature' }]);
+    throw new InvalidInputError(
+      `baseline profile: feature "${profile.name}" is ${profile.type} but the model signature says ${spec.type}`,
+      [{ field: profile.name, issue: 'type differs from signature' }],
+    );
   }
   if (profile.type === 'numeric') return numericAccumulator(profile, spec?.type === 'numeric' ? spec : undefined);
   return categoryAccumulator(profile, spec?.type === 'categorical' ? spec : undefined);

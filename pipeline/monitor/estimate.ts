@@ -29,7 +29,11 @@ export interface EstimatedQuality {
 }
 
 /** Sums of the estimated losses over the rows estimated so far. */
-export interface LossSums { rows: number; squared: number; absolute: number }
+export interface LossSums {
+  rows: number;
+  squared: number;
+  absolute: number;
+}
 
 /** What estimates a batch chunk by chunk; the ONNX session behind it, or anything that scores like it. */
 export interface BatchLossEstimator {
@@ -45,22 +49,29 @@ export interface BatchLossEstimator {
  * for RMSE, NannyML's √(σ² / (4 n μ)) of the squared errors, rescaled from the held-out RMSE to the
  * estimate (a batch whose errors are larger has a proportionally larger spread); for MAE, σ / √n.
  */
-export function qualityBand(sums: LossSums, c: LossCalibrationManifest, test: { rmse: number | null; thresholds?: QualityThresholds }): EstimatedQuality {
+export function qualityBand(
+  sums: LossSums,
+  c: LossCalibrationManifest,
+  test: { rmse: number | null; thresholds?: QualityThresholds },
+): EstimatedQuality {
   const n = sums.rows;
   const rmse = Math.sqrt(sums.squared / n);
   const mae = sums.absolute / n;
   const cvSquared = c.squared_error.mean > 0 ? c.squared_error.std / c.squared_error.mean : 0;
   const cvAbsolute = c.absolute_error.mean > 0 ? c.absolute_error.std / c.absolute_error.mean : 0;
-  const rmseSampling = SAMPLING_ERROR_RANGE * rmse * cvSquared / (2 * Math.sqrt(n));
-  const maeSampling = SAMPLING_ERROR_RANGE * mae * cvAbsolute / Math.sqrt(n);
+  const rmseSampling = (SAMPLING_ERROR_RANGE * rmse * cvSquared) / (2 * Math.sqrt(n));
+  const maeSampling = (SAMPLING_ERROR_RANGE * mae * cvAbsolute) / Math.sqrt(n);
   const ratio = test.rmse && test.rmse > 0 ? rmse / test.rmse : null;
   return {
-    rows: n, rmse, mae,
+    rows: n,
+    rmse,
+    mae,
     rmse_low: Math.max(0, rmse * (1 - c.rmse_relative_error) - rmseSampling),
     rmse_high: rmse * (1 + c.rmse_relative_error) + rmseSampling,
     mae_low: Math.max(0, mae * (1 - c.mae_relative_error) - maeSampling),
     mae_high: mae * (1 + c.mae_relative_error) + maeSampling,
-    test_rmse: test.rmse, rmse_ratio: ratio,
+    test_rmse: test.rmse,
+    rmse_ratio: ratio,
     level: qualityLevel(ratio, test.thresholds),
   };
 }
@@ -97,15 +108,42 @@ export async function openLossEstimator(store: ObjectStore, mv: ModelVersion): P
       for (const f of features) {
         const col = table.columns.get(f.name);
         if (!col) throw new Error(`internal: chunk has no column "${f.name}" for the loss estimator`);
-        if (col.kind === 'numeric') feeds[f.name] = new Tensor('float32', Float32Array.from({ length: n }, (_, i) => pick(col.values, i)), [n, 1]);
-        else if (col.kind === 'text') feeds[f.name] = new Tensor('string', Array.from({ length: n }, (_, i) => pick(col.values, i)), [n, 1]);
-        else feeds[f.name] = new Tensor('string', Array.from({ length: n }, (_, i) => { const c = pick(col.codes, i); return c < 0 ? '' : col.categories[c]!; }), [n, 1]);
+        if (col.kind === 'numeric')
+          feeds[f.name] = new Tensor(
+            'float32',
+            Float32Array.from({ length: n }, (_, i) => pick(col.values, i)),
+            [n, 1],
+          );
+        else if (col.kind === 'text')
+          feeds[f.name] = new Tensor(
+            'string',
+            Array.from({ length: n }, (_, i) => pick(col.values, i)),
+            [n, 1],
+          );
+        else
+          feeds[f.name] = new Tensor(
+            'string',
+            Array.from({ length: n }, (_, i) => {
+              const c = pick(col.codes, i);
+              return c < 0 ? '' : col.categories[c]!;
+            }),
+            [n, 1],
+          );
       }
-      feeds[LOSS_ESTIMATOR_INPUT] = new Tensor('float32', Float32Array.from({ length: n }, (_, i) => pick(predictions, i)), [n, 1]);
+      feeds[LOSS_ESTIMATOR_INPUT] = new Tensor(
+        'float32',
+        Float32Array.from({ length: n }, (_, i) => pick(predictions, i)),
+        [n, 1],
+      );
       const out = await session.run(feeds);
-      let squared = 0, absolute = 0;
-      const sq = out[LOSS_OUTPUTS.squared]!.data as Float32Array, ab = out[LOSS_OUTPUTS.absolute]!.data as Float32Array;
-      for (let i = 0; i < n; i++) { squared += sq[i]!; absolute += ab[i]!; }
+      let squared = 0,
+        absolute = 0;
+      const sq = out[LOSS_OUTPUTS.squared]!.data as Float32Array,
+        ab = out[LOSS_OUTPUTS.absolute]!.data as Float32Array;
+      for (let i = 0; i < n; i++) {
+        squared += sq[i]!;
+        absolute += ab[i]!;
+      }
       return { rows: n, squared, absolute };
     },
     close: () => session.release(),

@@ -14,10 +14,13 @@ const CHROMIUM = '/usr/bin/chromium';
 async function driftedPage(): Promise<string> {
   const baseline = buildBaselineProfile(sampleTable(5000, 1, { missingX: 0.02 }), sampleFeatures, normals(5000, 2));
   const report = await monitorBatch({
-    model: { name: 'sap_change', version: 4 }, features: sampleFeatures, baseline,
+    model: { name: 'sap_change', version: 4 },
+    features: sampleFeatures,
+    baseline,
     thresholds: { psi_warn: 0.1, psi_alert: 0.25, drift_share: 0.3 },
     chunks: [sampleTable(3000, 5, { shift: 0.8, extraColour: '<script>alert(1)</script>', missingX: 0.1 })],
-    source: 's3://preds/2026/01/batch.csv', predict: (t) => normals(t.rows, 9, 0.3),
+    source: 's3://preds/2026/01/batch.csv',
+    predict: (t) => normals(t.rows, 9, 0.3),
   });
   return renderReport(report, baseline);
 }
@@ -32,14 +35,29 @@ test('the report is one self-contained page: no scripts, no external resources, 
   assert.equal((html.match(/<svg /g) ?? []).length, 4);
 });
 
-test('the report renders in headless Chromium', { skip: existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not installed` }, async () => {
+test('the report renders in headless Chromium', {
+  skip: existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not installed`,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mltk-report-'));
   try {
     const page = join(dir, 'report.html');
     const png = join(dir, 'report.png');
     writeFileSync(page, await driftedPage());
-    const r = spawnSync(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run',
-      `--user-data-dir=${join(dir, 'profile')}`, `--screenshot=${png}`, '--window-size=1200,2000', `file://${page}`], { timeout: 60_000, encoding: 'utf8' });
+    const r = spawnSync(
+      CHROMIUM,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--no-first-run',
+        `--user-data-dir=${join(dir, 'profile')}`,
+        `--screenshot=${png}`,
+        '--window-size=1200,2000',
+        `file://${page}`,
+      ],
+      { timeout: 60_000, encoding: 'utf8' },
+    );
     assert.ok(existsSync(png), `no screenshot: ${r.stderr?.slice(-500)}`);
     assert.ok(statSync(png).size > 20_000, `screenshot only ${statSync(png).size} bytes`);
     const head = readFileSync(png).subarray(0, 24);
@@ -52,13 +70,32 @@ test('the report renders in headless Chromium', { skip: existsSync(CHROMIUM) ? u
 });
 
 test('numeric bin labels are drawn whole under the chart, however long the edge values', async () => {
-  const big = { name: 'price', type: 'numeric' as const, count: 30, missing: 0, missing_rate: 0, min: 1, max: 9e6,
-    edges: [1_250_000.5, 3_500_000.4], bin_counts: [10, 10, 10], sample: [1, 2e6, 9e6] };
-  const baseline = { format: 'mltk.baseline/1' as const, source: 'training' as const, rows: 30, features: [big], prediction: null };
+  const big = {
+    name: 'price',
+    type: 'numeric' as const,
+    count: 30,
+    missing: 0,
+    missing_rate: 0,
+    min: 1,
+    max: 9e6,
+    edges: [1_250_000.5, 3_500_000.4],
+    bin_counts: [10, 10, 10],
+    sample: [1, 2e6, 9e6],
+  };
+  const baseline = {
+    format: 'mltk.baseline/1' as const,
+    source: 'training' as const,
+    rows: 30,
+    features: [big],
+    prediction: null,
+  };
   const report = await monitorBatch({
-    model: { name: 'demo', version: 1 }, features: [{ name: 'price', type: 'numeric', nullable: false }], baseline,
+    model: { name: 'demo', version: 1 },
+    features: [{ name: 'price', type: 'numeric', nullable: false }],
+    baseline,
     thresholds: { psi_warn: 0.1, psi_alert: 0.25, drift_share: 0.3 },
-    chunks: [{ rows: 2, columns: new Map([['price', { kind: 'numeric', values: Float64Array.of(5, 2e6) }]]) }], source: 'b.csv',
+    chunks: [{ rows: 2, columns: new Map([['price', { kind: 'numeric', values: Float64Array.of(5, 2e6) }]]) }],
+    source: 'b.csv',
   });
   const html = renderReport(report, baseline);
   assert.match(html, />1250000\.5 – 3500000\.4<\/text>/);

@@ -5,7 +5,12 @@ import { estimatedSection } from './quality-html.ts';
 import type { DriftReport, FeatureDrift } from './report.ts';
 
 export const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-export const num = (x: number | null, digits = 3): string => (x === null || !Number.isFinite(x) ? '–' : Math.abs(x) > 0 && Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toFixed(digits));
+export const num = (x: number | null, digits = 3): string =>
+  x === null || !Number.isFinite(x)
+    ? '–'
+    : Math.abs(x) > 0 && Math.abs(x) < 1e-3
+      ? x.toExponential(2)
+      : x.toFixed(digits);
 export const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 export const CSS = `
@@ -49,9 +54,13 @@ export function distributionChart(f: Pick<FeatureDrift, 'name' | 'type' | 'distr
   const shares = buckets.map((_, i) => [baseline[i]! / tb, current[i]! / tc] as const);
   const maxShare = Math.max(0.01, ...shares.flat());
   // Numeric bin labels are edge values and are drawn whole; only category names (free text) are shortened.
-  const labels = buckets.map((b) => (f.type !== 'numeric' && b.length > MAX_CATEGORY_LABEL ? `${b.slice(0, MAX_CATEGORY_LABEL - 1)}…` : b));
+  const labels = buckets.map((b) =>
+    f.type !== 'numeric' && b.length > MAX_CATEGORY_LABEL ? `${b.slice(0, MAX_CATEGORY_LABEL - 1)}…` : b,
+  );
   const longest = Math.max(0, ...labels.map((l) => l.length));
-  const W = 500, top = 8, left = 40;
+  const W = 500,
+    top = 8,
+    left = 40;
   // The last label runs right from its bar: keep room for it inside the picture.
   const right = Math.max(24, Math.ceil(LABEL_RUN_PER_CHAR * (labels.at(-1)?.length ?? 0)) - 10);
   const bottom = Math.max(62, 14 + Math.ceil(LABEL_DROP_PER_CHAR * longest));
@@ -63,14 +72,22 @@ export function distributionChart(f: Pick<FeatureDrift, 'name' | 'type' | 'distr
   const parts: string[] = [];
   for (const t of [0, 0.5, 1]) {
     const yy = y(t * maxShare);
-    parts.push(`<line x1="${left}" x2="${W - right}" y1="${yy}" y2="${yy}" stroke="#eaeef2"/><text x="${left - 4}" y="${yy + 4}" text-anchor="end" font-size="10" fill="#57606a">${pct(t * maxShare)}</text>`);
+    parts.push(
+      `<line x1="${left}" x2="${W - right}" y1="${yy}" y2="${yy}" stroke="#eaeef2"/><text x="${left - 4}" y="${yy + 4}" text-anchor="end" font-size="10" fill="#57606a">${pct(t * maxShare)}</text>`,
+    );
   }
   buckets.forEach((label, i) => {
     const cx = left + slot * i + slot / 2;
     const [b, c] = shares[i]!;
-    parts.push(`<rect x="${cx - bar}" y="${y(b)}" width="${bar}" height="${top + plotH - y(b)}" fill="${BASE_COLOUR}"><title>baseline ${esc(label)}: ${pct(b)}</title></rect>`);
-    parts.push(`<rect x="${cx}" y="${y(c)}" width="${bar}" height="${top + plotH - y(c)}" fill="${CUR_COLOUR}"><title>current ${esc(label)}: ${pct(c)}</title></rect>`);
-    parts.push(`<text transform="translate(${cx},${top + plotH + 10}) rotate(35)" font-size="10" fill="#57606a">${esc(labels[i]!)}</text>`);
+    parts.push(
+      `<rect x="${cx - bar}" y="${y(b)}" width="${bar}" height="${top + plotH - y(b)}" fill="${BASE_COLOUR}"><title>baseline ${esc(label)}: ${pct(b)}</title></rect>`,
+    );
+    parts.push(
+      `<rect x="${cx}" y="${y(c)}" width="${bar}" height="${top + plotH - y(c)}" fill="${CUR_COLOUR}"><title>current ${esc(label)}: ${pct(c)}</title></rect>`,
+    );
+    parts.push(
+      `<text transform="translate(${cx},${top + plotH + 10}) rotate(35)" font-size="10" fill="#57606a">${esc(labels[i]!)}</text>`,
+    );
   });
   return `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(f.name)} distribution">${parts.join('')}</svg>`;
 }
@@ -83,7 +100,8 @@ function statsTable(f: FeatureDrift): string {
     ['missing (baseline → now)', `${pct(f.baseline_missing_rate)} → ${pct(f.missing_rate)}`],
     [f.type === 'numeric' ? 'out of range' : 'not in list', f.out_of_range === null ? '–' : String(f.out_of_range)],
   ];
-  if (f.unseen !== null) rows.push(['unseen categories', f.unseen ? `${f.unseen} (${esc((f.unseen_categories ?? []).join(', '))})` : '0']);
+  if (f.unseen !== null)
+    rows.push(['unseen categories', f.unseen ? `${f.unseen} (${esc((f.unseen_categories ?? []).join(', '))})` : '0']);
   return `<table class="stats">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table>`;
 }
 
@@ -95,14 +113,22 @@ ${statsTable(f)}<div class="legend"><i style="background:${BASE_COLOUR}"></i>bas
 }
 
 function summary(report: DriftReport): string {
-  const rows = report.features.map((f) => `<tr><td>${esc(f.name)}</td><td>${kind(f)}</td><td class="n">${num(f.psi)}</td><td class="n">${num(f.ks_statistic)}</td><td class="n">${num(f.js_distance)}</td><td class="n">${pct(f.missing_rate)}</td><td><span class="badge ${f.level}">${f.level}</span></td></tr>`);
+  const rows = report.features.map(
+    (f) =>
+      `<tr><td>${esc(f.name)}</td><td>${kind(f)}</td><td class="n">${num(f.psi)}</td><td class="n">${num(f.ks_statistic)}</td><td class="n">${num(f.js_distance)}</td><td class="n">${pct(f.missing_rate)}</td><td><span class="badge ${f.level}">${f.level}</span></td></tr>`,
+  );
   return `<section class="summary ${report.level}"><h2>Features</h2><table><tr><th>feature</th><th>type</th><th>PSI</th><th>KS D</th><th>JS</th><th>missing</th><th>level</th></tr>${rows.join('')}</table></section>`;
 }
 
 /** Drifted features first, then the prediction, then the rest (the report already sorts features by PSI). */
 function cards(report: DriftReport): string {
-  const drifted = report.features.filter((f) => f.drifted), rest = report.features.filter((f) => !f.drifted);
-  return [...drifted.map((f) => card(f)), report.prediction ? card(report.prediction, 'prediction') : '', ...rest.map((f) => card(f))].join('\n');
+  const drifted = report.features.filter((f) => f.drifted),
+    rest = report.features.filter((f) => !f.drifted);
+  return [
+    ...drifted.map((f) => card(f)),
+    report.prediction ? card(report.prediction, 'prediction') : '',
+    ...rest.map((f) => card(f)),
+  ].join('\n');
 }
 
 export function renderReport(report: DriftReport, baseline: BaselineProfile): string {

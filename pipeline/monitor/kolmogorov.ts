@@ -13,8 +13,10 @@ const MAXLOG = 7.09782712893383996843e2;
 const PI2 = Math.PI ** 2;
 const PI4 = Math.PI ** 4;
 const PI6 = Math.PI ** 6;
-const STIRLING = [-2.955065359477124183e-2, 6.4102564102564102564e-3, -1.9175269175269175269e-3, 8.4175084175084175084e-4,
-  -5.952380952380952381e-4, 7.9365079365079365079e-4, -2.7777777777777777778e-3, 8.3333333333333333333e-2];
+const STIRLING = [
+  -2.955065359477124183e-2, 6.4102564102564102564e-3, -1.9175269175269175269e-3, 8.4175084175084175084e-4,
+  -5.952380952380952381e-4, 7.9365079365079365079e-4, -2.7777777777777777778e-3, 8.3333333333333333333e-2,
+];
 
 const clip = (p: number): number => Math.min(1, Math.max(0, p));
 
@@ -33,8 +35,12 @@ function logNFactorialDivNPowN(n: number): number {
 /** log Γ(x) for x ≥ 1: shift up to 15, then the Stirling series (error < 1e-16 there). */
 export function logGamma(x: number): number {
   let shift = 0;
-  while (x < 15) { shift += Math.log(x); x += 1; }
-  const r = 1 / x, r2 = r * r;
+  while (x < 15) {
+    shift += Math.log(x);
+    x += 1;
+  }
+  const r = 1 / x,
+    r2 = r * r;
   const series = r * (1 / 12 - r2 * (1 / 360 - r2 * (1 / 1260 - r2 * (1 / 1680 - r2 / 1188))));
   return (x - 0.5) * Math.log(x) - x + LOG_2PI / 2 + series - shift;
 }
@@ -103,9 +109,14 @@ function kolmognDMTW(n: number, d: number): number {
 
   let Hpwr: Float64Array<ArrayBuffer> = new Float64Array(m * m);
   for (let i = 0; i < m; i++) Hpwr[i * m + i] = 1;
-  let nn = n, expnt = 0, Hexpnt = 0;
+  let nn = n,
+    expnt = 0,
+    Hexpnt = 0;
   while (nn > 0) {
-    if (nn % 2) { Hpwr = matmul(Hpwr, H, m); expnt += Hexpnt; }
+    if (nn % 2) {
+      Hpwr = matmul(Hpwr, H, m);
+      expnt += Hexpnt;
+    }
     H = matmul(H, H, m);
     Hexpnt *= 2;
     if (Math.abs(H[(k - 1) * m + k - 1]!) > EP128) {
@@ -117,7 +128,10 @@ function kolmognDMTW(n: number, d: number): number {
   let p = Hpwr[(k - 1) * m + k - 1]!;
   for (let i = 1; i <= n; i++) {
     p = (i * p) / n;
-    if (Math.abs(p) < EM128) { p *= EP128; expnt -= E128; }
+    if (Math.abs(p) < EM128) {
+      p *= EP128;
+      expnt -= E128;
+    }
   }
   if (expnt !== 0) p *= 2 ** expnt;
   return clip(p);
@@ -126,14 +140,22 @@ function kolmognDMTW(n: number, d: number): number {
 function pomeranzJ1J2(i: number, n: number, ll: number, ceilf: number, roundf: number): [number, number] {
   let j1: number, j2: number;
   if (i === 0) {
-    j1 = -ll - ceilf - 1; j2 = ll + ceilf - 1;
+    j1 = -ll - ceilf - 1;
+    j2 = ll + ceilf - 1;
   } else {
-    const ip1div2 = Math.floor((i + 1) / 2), ip1mod2 = (i + 1) % 2;
+    const ip1div2 = Math.floor((i + 1) / 2),
+      ip1mod2 = (i + 1) % 2;
     if (ip1mod2 === 0) {
-      if (ip1div2 === n + 1) { j1 = n - ll - ceilf - 1; j2 = n + ll + ceilf - 1; }
-      else { j1 = ip1div2 - 1 - ll - roundf - 1; j2 = ip1div2 + ll - 1 + ceilf - 1; }
+      if (ip1div2 === n + 1) {
+        j1 = n - ll - ceilf - 1;
+        j2 = n + ll + ceilf - 1;
+      } else {
+        j1 = ip1div2 - 1 - ll - roundf - 1;
+        j2 = ip1div2 + ll - 1 + ceilf - 1;
+      }
     } else {
-      j1 = ip1div2 - 1 - ll - 1; j2 = ip1div2 + ll + roundf - 1;
+      j1 = ip1div2 - 1 - ll - 1;
+      j2 = ip1div2 + ll + roundf - 1;
     }
   }
   return [Math.max(j1 + 2, 0), Math.min(j2, n)];
@@ -148,16 +170,21 @@ function kolmognPomeranz(n: number, x: number): number {
   const ceilf = f > 0 ? 1 : 0;
   const roundf = f > 0.5 ? 1 : 0;
   const npwrs = 2 * (ll + 1);
-  const gpower = new Float64Array(npwrs), twogpower = new Float64Array(npwrs), onem2gpower = new Float64Array(npwrs);
+  const gpower = new Float64Array(npwrs),
+    twogpower = new Float64Array(npwrs),
+    onem2gpower = new Float64Array(npwrs);
   gpower[0] = twogpower[0] = onem2gpower[0] = 1;
   for (let m = 1; m < npwrs; m++) {
     gpower[m] = (gpower[m - 1]! * (g / n)) / m;
     twogpower[m] = (twogpower[m - 1]! * ((2 * g) / n)) / m;
     onem2gpower[m] = (onem2gpower[m - 1]! * ((1 - 2 * g) / n)) / m;
   }
-  let V0 = new Float64Array(npwrs), V1 = new Float64Array(npwrs);
+  let V0 = new Float64Array(npwrs),
+    V1 = new Float64Array(npwrs);
   V1[0] = 1;
-  let V0s = 0, V1s = 0, expnt = 0;
+  let V0s = 0,
+    V1s = 0,
+    expnt = 0;
   let [j1, j2] = pomeranzJ1J2(0, n, ll, ceilf, roundf);
   for (let i = 1; i < 2 * n + 2; i++) {
     const k1 = j1;
@@ -168,26 +195,35 @@ function kolmognPomeranz(n: number, x: number): number {
     const pwrs = i === 1 || i === 2 * n + 1 ? gpower : i % 2 ? twogpower : onem2gpower;
     const ln2 = j2 - k1 + 1;
     if (ln2 > 0) {
-      const convStart = j1 - k1, convLen = j2 - j1 + 1;
+      const convStart = j1 - k1,
+        convLen = j2 - j1 + 1;
       // numpy slices clip at the array end; mirror that
-      const aLen = Math.min(ln2, npwrs - (k1 - V0s)), vLen = Math.min(ln2, npwrs);
+      const aLen = Math.min(ln2, npwrs - (k1 - V0s)),
+        vLen = Math.min(ln2, npwrs);
       let max = -Infinity;
       for (let c = 0; c < convLen; c++) {
         // entry convStart+c of the full convolution of V0[k1-V0s .. +ln2) with pwrs[0 .. ln2)
         const idx = convStart + c;
         let s = 0;
-        for (let a = Math.max(0, idx - vLen + 1); a <= Math.min(idx, aLen - 1); a++) s += V0[k1 - V0s + a]! * pwrs[idx - a]!;
+        for (let a = Math.max(0, idx - vLen + 1); a <= Math.min(idx, aLen - 1); a++)
+          s += V0[k1 - V0s + a]! * pwrs[idx - a]!;
         V1[c] = s;
         if (s > max) max = s;
       }
       for (let c = convLen; c < npwrs; c++) if (V1[c]! > max) max = V1[c]!;
-      if (max > 0 && max < EM128) { for (let c = 0; c < npwrs; c++) V1[c]! *= EP128; expnt -= E128; }
+      if (max > 0 && max < EM128) {
+        for (let c = 0; c < npwrs; c++) V1[c]! *= EP128;
+        expnt -= E128;
+      }
       V1s = V0s + j1 - k1;
     }
   }
   let ans = V1[n - V1s]!;
   for (let m = 1; m <= n; m++) {
-    if (Math.abs(ans) > EP128) { ans *= EM128; expnt += E128; }
+    if (Math.abs(ans) > EP128) {
+      ans *= EM128;
+      expnt += E128;
+    }
     ans *= m;
   }
   if (expnt !== 0) ans *= 2 ** expnt;
@@ -199,18 +235,29 @@ function kolmognPelzGood(n: number, x: number): number {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
   const z = Math.sqrt(n) * x;
-  const z2 = z ** 2, z3 = z ** 3, z4 = z ** 4, z6 = z ** 6;
+  const z2 = z ** 2,
+    z3 = z ** 3,
+    z4 = z ** 4,
+    z6 = z ** 6;
   const qlog = -PI2 / 8 / z2;
   if (qlog < MIN_LOG) return 0;
   let q = Math.exp(qlog);
-  const k1a = -z2, k1b = PI2 / 4;
-  const k2a = 6 * z6 + 2 * z4, k2b = ((2 * z4 - 5 * z2) * PI2) / 4, k2c = (PI4 * (1 - 2 * z2)) / 16;
-  const k3d = (PI6 * (5 - 30 * z2)) / 64, k3c = (PI4 * (-60 * z2 + 212 * z4)) / 16;
-  const k3b = (PI2 * (135 * z4 - 96 * z6)) / 4, k3a = -30 * z6 - 90 * z ** 8;
+  const k1a = -z2,
+    k1b = PI2 / 4;
+  const k2a = 6 * z6 + 2 * z4,
+    k2b = ((2 * z4 - 5 * z2) * PI2) / 4,
+    k2c = (PI4 * (1 - 2 * z2)) / 16;
+  const k3d = (PI6 * (5 - 30 * z2)) / 64,
+    k3c = (PI4 * (-60 * z2 + 212 * z4)) / 16;
+  const k3b = (PI2 * (135 * z4 - 96 * z6)) / 4,
+    k3a = -30 * z6 - 90 * z ** 8;
   const K = [0, 0, 0, 0];
   const maxk = Math.ceil((16 * z) / Math.PI);
   for (let k = maxk; k > 0; k--) {
-    const m = 2 * k - 1, m2 = m ** 2, m4 = m ** 4, m6 = m ** 6;
+    const m = 2 * k - 1,
+      m2 = m ** 2,
+      m4 = m ** 4,
+      m6 = m ** 6;
     const qp = q ** (8 * k);
     const coeffs = [1, k1a + k1b * m2, k2a + k2b * m2 + k2c * m4, k3a + k3b * m2 + k3c * m4 + k3d * m6];
     for (let i = 0; i < 4; i++) K[i] = K[i]! * qp + coeffs[i]!;
@@ -218,10 +265,13 @@ function kolmognPelzGood(n: number, x: number): number {
   const div = [z, 6 * z4, 72 * z ** 7, 6480 * z ** 10];
   for (let i = 0; i < 4; i++) K[i] = (K[i]! * q * SQRT2PI) / div[i]!;
   q = Math.exp(-PI2 / 2 / z2);
-  let k2extra = 0, k3extra = 0;
+  let k2extra = 0,
+    k3extra = 0;
   const sqrt3z = Math.sqrt(3) * z;
   for (let k = maxk; k > 0; k--) {
-    const ksq = k * k, qp = q ** ksq, kspi = Math.PI * k;
+    const ksq = k * k,
+      qp = q ** ksq,
+      kspi = Math.PI * k;
     k2extra += ksq * qp;
     k3extra += (sqrt3z + kspi) * (sqrt3z - kspi) * ksq * qp;
   }

@@ -32,9 +32,18 @@ test('empty samples are refused', () => {
 });
 
 const grid: [number, number, number, boolean][] = [
-  [5, 7, 0.5, false], [10, 10, 1, false], [30, 45, 0.3, true], [200, 333, 0.1, true], [1000, 1500, 0.05, false],
-  [5000, 10000, 0.03, false], [9999, 10000, 0, true], [20000, 30000, 0.02, false], [20000, 100000, 0.01, true],
-  [3, 20000, 0.5, false], [50, 15000, 0.2, false], [20000, 20000, 0.5, false],
+  [5, 7, 0.5, false],
+  [10, 10, 1, false],
+  [30, 45, 0.3, true],
+  [200, 333, 0.1, true],
+  [1000, 1500, 0.05, false],
+  [5000, 10000, 0.03, false],
+  [9999, 10000, 0, true],
+  [20000, 30000, 0.02, false],
+  [20000, 100000, 0.01, true],
+  [3, 20000, 0.5, false],
+  [50, 15000, 0.2, false],
+  [20000, 20000, 0.5, false],
 ];
 
 test('D and p-value match scipy.stats.ks_2samp over exact and asymptotic regimes', { skip: scipyUnavailable() }, () => {
@@ -43,7 +52,9 @@ test('D and p-value match scipy.stats.ks_2samp over exact and asymptotic regimes
     return [Array.from(r(normals(n1, 10 + i))), Array.from(r(normals(n2, 100 + i, shift)))];
   });
   const expected = runPython<[number, number][]>(
-    'import json,sys\nfrom scipy import stats\nprint(json.dumps([list(map(float, stats.ks_2samp(a, b)[:2])) for a, b in json.load(sys.stdin)]))', cases);
+    'import json,sys\nfrom scipy import stats\nprint(json.dumps([list(map(float, stats.ks_2samp(a, b)[:2])) for a, b in json.load(sys.stdin)]))',
+    cases,
+  );
   cases.forEach(([a, b], i) => {
     const got = ks2samp(a!, b!);
     assert.equal(got.statistic, expected[i]![0], `D for case ${i}`);
@@ -56,9 +67,15 @@ test('kolmogorovSf matches scipy.stats.kstwo.sf across its algorithm branches', 
   for (const n of [1, 3, 10, 100, 140, 141, 1012, 1013, 5000, 99999, 100001, 500000]) {
     for (const x of [0.001, 0.01, 0.05, 0.1, 0.3, 0.5, 0.7, 0.6 / n, 1.5 / n, 3 / n]) cases.push([n, x]);
   }
-  const expected = runPython<number[]>('import json,sys\nfrom scipy import stats\nprint(json.dumps([float(stats.kstwo.sf(x, n)) for n, x in json.load(sys.stdin)]))', cases);
+  const expected = runPython<number[]>(
+    'import json,sys\nfrom scipy import stats\nprint(json.dumps([float(stats.kstwo.sf(x, n)) for n, x in json.load(sys.stdin)]))',
+    cases,
+  );
   cases.forEach(([n, x], i) => {
     const got = kolmogorovSf(n, x);
-    assert.ok(Math.abs(got - expected[i]!) <= 1e-9 * expected[i]! + 1e-15, `kstwo.sf(${x}, ${n}): ${got} vs ${expected[i]}`);
+    assert.ok(
+      Math.abs(got - expected[i]!) <= 1e-9 * expected[i]! + 1e-15,
+      `kstwo.sf(${x}, ${n}): ${got} vs ${expected[i]}`,
+    );
   });
 });

@@ -18,12 +18,18 @@ export interface KsResult {
  * the pooled sample (scipy evaluates at every pooled point) is reached at a reference value or at the
  * largest current value just below one; both are available from the counts. Same float ops as scipy.
  */
-export function ksStatisticFromCounts(refCounts: Float64Array, slots: Float64Array): { d: number; n1: number; n2: number } {
-  let n1 = 0, n2 = 0;
+export function ksStatisticFromCounts(
+  refCounts: Float64Array,
+  slots: Float64Array,
+): { d: number; n1: number; n2: number } {
+  let n1 = 0,
+    n2 = 0;
   for (let j = 0; j < refCounts.length; j++) n1 += refCounts[j]!;
   for (let s = 0; s < slots.length; s++) n2 += slots[s]!;
-  let maxS = -Infinity, minS = Infinity;
-  let refLe = 0, curLe = 0;
+  let maxS = -Infinity,
+    minS = Infinity;
+  let refLe = 0,
+    curLe = 0;
   for (let j = 0; j < refCounts.length; j++) {
     const gap = slots[2 * j]!;
     const curLt = curLe + gap;
@@ -76,14 +82,17 @@ function probOutsideSquare(n: number, h: number): number {
 /** 1 − P(paths stay strictly inside |x/m − y/n| < h/lcm), Viehmann's stable recursion (scipy _stats_pythran). */
 function outerProbInside(m: number, n: number, g: number, h: number): number {
   if (m < n) [m, n] = [n, m];
-  const mg = m / g, ng = n / g;
-  let minj = 0, maxj = Math.min(Math.ceil(h / mg), n + 1);
+  const mg = m / g,
+    ng = n / g;
+  let minj = 0,
+    maxj = Math.min(Math.ceil(h / mg), n + 1);
   let curlen = maxj - minj;
   const lenA = Math.min(2 * maxj + 2, n + 1);
   const A = new Float64Array(lenA).fill(1);
   A.fill(0, minj, maxj);
   for (let i = 1; i <= m; i++) {
-    const lastminj = minj, lastlen = curlen;
+    const lastminj = minj,
+      lastlen = curlen;
     minj = Math.min(Math.max(Math.floor((ng * i - h) / mg) + 1, 0), n);
     maxj = Math.min(Math.ceil((ng * i + h) / mg), n + 1);
     if (maxj <= minj) return 1;

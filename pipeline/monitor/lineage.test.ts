@@ -1,17 +1,44 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { outputKeys, OUTPUT_FILES, INCOMING_PREFIX as PREDICT_INCOMING, PREDICTIONS_PREFIX as PREDICT_PREDICTIONS } from '../predict/index.ts';
 import {
-  BATCH_FILES, INCOMING_PREFIX, PREDICTIONS_PREFIX, lineageSchema, manifestKey, metricsKey, predictionPath, publishedKey,
-  reportHtmlKey, reportKey,
+  outputKeys,
+  OUTPUT_FILES,
+  INCOMING_PREFIX as PREDICT_INCOMING,
+  PREDICTIONS_PREFIX as PREDICT_PREDICTIONS,
+} from '../predict/index.ts';
+import {
+  BATCH_FILES,
+  INCOMING_PREFIX,
+  PREDICTIONS_PREFIX,
+  lineageSchema,
+  manifestKey,
+  metricsKey,
+  predictionPath,
+  publishedKey,
+  reportHtmlKey,
+  reportKey,
 } from './lineage.ts';
 
-test('the key layout is pipeline/predict\'s: each input its own folder; manifest and predictions name the batch', () => {
+test("the key layout is pipeline/predict's: each input its own folder; manifest and predictions name the batch", () => {
   assert.equal(INCOMING_PREFIX, PREDICT_INCOMING);
   assert.equal(PREDICTIONS_PREFIX, PREDICT_PREDICTIONS);
-  assert.deepEqual(OUTPUT_FILES, { predictions: BATCH_FILES.predictions, errors: BATCH_FILES.errors, manifest: BATCH_FILES.manifest });
-  const inputs = ['incoming/batch.csv', 'incoming/2026/01/05/a b.CSV', 'incoming/x.errors.csv', 'incoming/j.jsonl', 'incoming/j.ndjson',
-    'incoming/y.csv', 'incoming/y.jsonl', 'incoming/x.csv', 'incoming/x.CSV', 'incoming/a.csv/predictions.csv'];
+  assert.deepEqual(OUTPUT_FILES, {
+    predictions: BATCH_FILES.predictions,
+    errors: BATCH_FILES.errors,
+    manifest: BATCH_FILES.manifest,
+  });
+  const inputs = [
+    'incoming/batch.csv',
+    'incoming/2026/01/05/a b.CSV',
+    'incoming/x.errors.csv',
+    'incoming/j.jsonl',
+    'incoming/j.ndjson',
+    'incoming/y.csv',
+    'incoming/y.jsonl',
+    'incoming/x.csv',
+    'incoming/x.CSV',
+    'incoming/a.csv/predictions.csv',
+  ];
   const paths = new Set<string>();
   for (const input of inputs) {
     const keys = outputKeys(input);
@@ -22,20 +49,36 @@ test('the key layout is pipeline/predict\'s: each input its own folder; manifest
     assert.equal(predictionPath(keys.errors), undefined, input);
     paths.add(path);
     const monitoring = [reportKey(path), reportHtmlKey(path), metricsKey(path), publishedKey(path)];
-    assert.ok(monitoring.every((k) => k.startsWith(`monitoring/${path}/`)), monitoring.join());
+    assert.ok(
+      monitoring.every((k) => k.startsWith(`monitoring/${path}/`)),
+      monitoring.join(),
+    );
   }
   assert.equal(paths.size, inputs.length, 'no two inputs share a batch');
   assert.equal(reportKey('2026/01/05/batch.csv'), 'monitoring/2026/01/05/batch.csv/drift.json');
-  for (const other of ['monitoring/a.csv/drift.json', 'incoming/a.csv', 'predictions/a.json/manifest.json', 'predictions/a.csv/errors.csv', 'predictions/manifest.json']) {
+  for (const other of [
+    'monitoring/a.csv/drift.json',
+    'incoming/a.csv',
+    'predictions/a.json/manifest.json',
+    'predictions/a.csv/errors.csv',
+    'predictions/manifest.json',
+  ]) {
     assert.equal(predictionPath(other), undefined, other);
   }
 });
 
 test('a lineage manifest without the input hash or model version is malformed', () => {
-
   const ok = {
-    kind: 'mltk.predictions', scored_at: '2026-01-05T00:00:00Z', status: 'scored', source: 's3://d/incoming/a.csv', input_key: 'incoming/a.csv',
-    rows: 2, scored: 2, errors: 0, input: { sha256: 'a'.repeat(64), bytes: 10 }, model: { name: 'm', version: 1, sha256: 'b'.repeat(64) },
+    kind: 'mltk.predictions',
+    scored_at: '2026-01-05T00:00:00Z',
+    status: 'scored',
+    source: 's3://d/incoming/a.csv',
+    input_key: 'incoming/a.csv',
+    rows: 2,
+    scored: 2,
+    errors: 0,
+    input: { sha256: 'a'.repeat(64), bytes: 10 },
+    model: { name: 'm', version: 1, sha256: 'b'.repeat(64) },
   };
   assert.equal(lineageSchema.safeParse(ok).success, true);
   assert.equal(lineageSchema.safeParse({ ...ok, input: { bytes: 10 } }).success, false);

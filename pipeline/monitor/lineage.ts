@@ -18,18 +18,31 @@ export { INCOMING_PREFIX, PREDICTIONS_PREFIX };
 export const REPORT_PREFIX = MONITORING_PREFIX;
 /** Names inside a batch's folders (predictions/<path>/ and monitoring/<path>/). */
 export const BATCH_FILES = {
-  predictions: 'predictions.csv', errors: 'errors.csv', manifest: 'manifest.json',
-  report: 'drift.json', reportHtml: 'drift.html', metrics: 'metrics.json', published: 'published.json',
+  predictions: 'predictions.csv',
+  errors: 'errors.csv',
+  manifest: 'manifest.json',
+  report: 'drift.json',
+  reportHtml: 'drift.html',
+  metrics: 'metrics.json',
+  published: 'published.json',
 } as const;
 const INPUT_EXTENSION = /\.(csv|jsonl|ndjson)$/i;
 
 const model = z.object({ name: z.string().min(1), version: z.number().int().min(1), sha256: z.string().optional() });
-const common = { kind: z.literal('mltk.predictions'), scored_at: z.string(), source: z.string().min(1), input_key: z.string().startsWith(INCOMING_PREFIX) };
+const common = {
+  kind: z.literal('mltk.predictions'),
+  scored_at: z.string(),
+  source: z.string().min(1),
+  input_key: z.string().startsWith(INCOMING_PREFIX),
+};
 
 export const lineageSchema = z.discriminatedUnion('status', [
   z.object({
-    ...common, status: z.literal('scored'),
-    rows: z.number().int().min(0), scored: z.number().int().min(0), errors: z.number().int().min(0),
+    ...common,
+    status: z.literal('scored'),
+    rows: z.number().int().min(0),
+    scored: z.number().int().min(0),
+    errors: z.number().int().min(0),
     input: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().min(0) }),
     model: model.extend({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
   }),
@@ -56,7 +69,10 @@ export function reportPath(key: string): string | undefined {
   return INPUT_EXTENSION.test(path) ? path : undefined;
 }
 
-const inFolder = (prefix: string, file: string) => (path: string): string => `${prefix}${path}/${file}`;
+const inFolder =
+  (prefix: string, file: string) =>
+  (path: string): string =>
+    `${prefix}${path}/${file}`;
 export const manifestKey = inFolder(PREDICTIONS_PREFIX, BATCH_FILES.manifest);
 export const reportKey = inFolder(REPORT_PREFIX, BATCH_FILES.report);
 export const reportHtmlKey = inFolder(REPORT_PREFIX, BATCH_FILES.reportHtml);

@@ -31,7 +31,10 @@ export const METRIC = {
 export const DIMENSION = { Model: 'Model', Version: 'Version', Feature: 'Feature' } as const;
 
 /** FeaturePSI, FeatureKS (the KS statistic D; numeric features only), MissingRate. */
-export const FEATURE_DIMENSION_SETS = [['Model', 'Feature'], ['Model', 'Version', 'Feature']] as const;
+export const FEATURE_DIMENSION_SETS = [
+  ['Model', 'Feature'],
+  ['Model', 'Version', 'Feature'],
+] as const;
 /** PredictionPSI, DriftShare, RowsMonitored, and the Estimated* and Realized* quality metrics, Bias, LabelCoverage, RowsLabelled. */
 export const MODEL_DIMENSION_SETS = [['Model'], ['Model', 'Version']] as const;
 /** MonitorFailures: the model is known before its version is, so failures carry Model only. */
@@ -53,7 +56,14 @@ export interface PublishOptions {
 
 type DimValues = { Model: string; Version?: string; Feature?: string };
 
-function datums(name: string, value: number | null, unit: StandardUnit, sets: ReadonlyArray<ReadonlyArray<keyof DimValues>>, dims: DimValues, timestamp: Date): MetricDatum[] {
+function datums(
+  name: string,
+  value: number | null,
+  unit: StandardUnit,
+  sets: ReadonlyArray<ReadonlyArray<keyof DimValues>>,
+  dims: DimValues,
+  timestamp: Date,
+): MetricDatum[] {
   // CloudWatch rejects NaN and ±Infinity; a statistic that does not apply is simply not sent.
   if (value === null || !Number.isFinite(value)) return [];
   return sets.map((set) => ({
@@ -75,7 +85,9 @@ export function driftMetricData(report: DriftReport, timestamp = new Date(report
     out.push(...datums(METRIC.FeatureKS, f.ks_statistic, 'None', FEATURE_DIMENSION_SETS, dims, timestamp));
     out.push(...datums(METRIC.MissingRate, f.missing_rate, 'None', FEATURE_DIMENSION_SETS, dims, timestamp));
   }
-  out.push(...datums(METRIC.PredictionPSI, report.prediction?.psi ?? null, 'None', MODEL_DIMENSION_SETS, model, timestamp));
+  out.push(
+    ...datums(METRIC.PredictionPSI, report.prediction?.psi ?? null, 'None', MODEL_DIMENSION_SETS, model, timestamp),
+  );
   out.push(...datums(METRIC.DriftShare, report.drift_share, 'None', MODEL_DIMENSION_SETS, model, timestamp));
   out.push(...datums(METRIC.RowsMonitored, report.rows, 'Count', MODEL_DIMENSION_SETS, model, timestamp));
   const e = report.estimated;
@@ -113,7 +125,9 @@ function cloudWatchSdk(): Promise<typeof CloudWatchSdk> {
  * A CloudWatch client for metrics. Request compression is off: a full batch of 1,000 datums is ~250 KB,
  * well inside the 1 MB limit, and moto (our test server) cannot read the SDK's gzip-encoded bodies.
  */
-export async function metricsClient(config: ConstructorParameters<typeof CloudWatchClient>[0] = {}): Promise<CloudWatchClient> {
+export async function metricsClient(
+  config: ConstructorParameters<typeof CloudWatchClient>[0] = {},
+): Promise<CloudWatchClient> {
   const { CloudWatchClient } = await cloudWatchSdk();
   return new CloudWatchClient({ region: awsRegion(), disableRequestCompression: true, ...config });
 }
@@ -125,13 +139,18 @@ export class MetricsPublishError extends MltkError {
   }
 }
 
-const isDenied = (e: unknown): boolean => /AccessDenied/.test((e as Error)?.name ?? '') ||
+const isDenied = (e: unknown): boolean =>
+  /AccessDenied/.test((e as Error)?.name ?? '') ||
   (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 403;
 
 /** Sends `data` in calls of at most MAX_DATUMS_PER_CALL; a failure names the namespace and how far it got. */
-export async function putMetricData(sink: MetricsSink | undefined, namespace: string, data: MetricDatum[]): Promise<number> {
+export async function putMetricData(
+  sink: MetricsSink | undefined,
+  namespace: string,
+  data: MetricDatum[],
+): Promise<number> {
   const { PutMetricDataCommand } = await cloudWatchSdk();
-  const client = sink ?? await metricsClient();
+  const client = sink ?? (await metricsClient());
   const total = Math.ceil(data.length / MAX_DATUMS_PER_CALL);
   let calls = 0;
   for (let i = 0; i < data.length; i += MAX_DATUMS_PER_CALL) {
@@ -148,14 +167,20 @@ export async function putMetricData(sink: MetricsSink | undefined, namespace: st
   return calls;
 }
 
-export async function publishDriftMetrics(report: DriftReport, opts: PublishOptions = {}): Promise<{ namespace: string; datums: number; calls: number }> {
+export async function publishDriftMetrics(
+  report: DriftReport,
+  opts: PublishOptions = {},
+): Promise<{ namespace: string; datums: number; calls: number }> {
   const namespace = opts.namespace ?? defaultNamespace(report.model.name);
   const data = driftMetricData(report);
   const calls = await putMetricData(opts.client, namespace, data);
   return { namespace, datums: data.length, calls };
 }
 
-export async function publishQualityMetrics(report: QualityReport, opts: PublishOptions = {}): Promise<{ namespace: string; datums: number; calls: number }> {
+export async function publishQualityMetrics(
+  report: QualityReport,
+  opts: PublishOptions = {},
+): Promise<{ namespace: string; datums: number; calls: number }> {
   const namespace = opts.namespace ?? defaultNamespace(report.model.name);
   const data = qualityMetricData(report);
   const calls = await putMetricData(opts.client, namespace, data);
@@ -177,16 +202,37 @@ export interface FailureContext {
 export async function publishMonitorFailure(error: unknown, ctx: FailureContext): Promise<void> {
   const log = ctx.log ?? ((line: string) => console.error(line));
   const err = error instanceof Error ? error : new Error(String(error));
-  log(JSON.stringify({
-    level: 'error', event: 'monitor_failed', model: ctx.model, source: ctx.source,
-    error: err.name, code: error instanceof MltkError ? error.code : 'INTERNAL', message: err.message,
-    details: error instanceof MltkError ? error.details : [],
-  }));
+  log(
+    JSON.stringify({
+      level: 'error',
+      event: 'monitor_failed',
+      model: ctx.model,
+      source: ctx.source,
+      error: err.name,
+      code: error instanceof MltkError ? error.code : 'INTERNAL',
+      message: err.message,
+      details: error instanceof MltkError ? error.details : [],
+    }),
+  );
   const namespace = ctx.namespace ?? defaultNamespace(ctx.model);
   try {
-    const failure = datums(METRIC.MonitorFailures, 1, 'Count', FAILURE_DIMENSION_SETS, { Model: ctx.model }, new Date());
+    const failure = datums(
+      METRIC.MonitorFailures,
+      1,
+      'Count',
+      FAILURE_DIMENSION_SETS,
+      { Model: ctx.model },
+      new Date(),
+    );
     await putMetricData(ctx.client, namespace, failure);
   } catch (e) {
-    log(JSON.stringify({ level: 'error', event: 'monitor_failure_metric_failed', model: ctx.model, message: (e as Error).message }));
+    log(
+      JSON.stringify({
+        level: 'error',
+        event: 'monitor_failure_metric_failed',
+        model: ctx.model,
+        message: (e as Error).message,
+      }),
+    );
   }
 }

@@ -11,11 +11,28 @@ import type { ModelVersion } from '../registry/index.ts';
 import type { ObjectStore } from '../store/index.ts';
 import { renderReport } from './html.ts';
 import {
-  manifestKey, metricsKey, publishedKey, REPORT_PREFIX, reportHtmlKey, reportKey, type Lineage,
+  manifestKey,
+  metricsKey,
+  publishedKey,
+  REPORT_PREFIX,
+  reportHtmlKey,
+  reportKey,
+  type Lineage,
 } from './lineage.ts';
-import { defaultNamespace, driftMetricData, metricsClient, publishMonitorFailure, type MetricsSink } from './metrics.ts';
 import {
-  publishBatchMetrics, readBatchMetrics, readPublished, sameBatch, storeBatchMetrics, type BatchMetrics,
+  defaultNamespace,
+  driftMetricData,
+  metricsClient,
+  publishMonitorFailure,
+  type MetricsSink,
+} from './metrics.ts';
+import {
+  publishBatchMetrics,
+  readBatchMetrics,
+  readPublished,
+  sameBatch,
+  storeBatchMetrics,
+  type BatchMetrics,
 } from './published.ts';
 import { runMonitor } from './run.ts';
 import { modelScorer, type ChunkScorer } from './scoring.ts';
@@ -33,7 +50,9 @@ export async function pendingBatches(predictions: ObjectStore, lastN: number): P
   const paths = await listScoredBatchPaths(predictions);
   const published = (p: string) => monitoring.has(publishedKey(p));
   let lastDone = -1;
-  paths.forEach((p, i) => { if (published(p)) lastDone = i; });
+  paths.forEach((p, i) => {
+    if (published(p)) lastDone = i;
+  });
   const unpublished = paths.slice(0, lastDone + 1).filter((p) => !published(p) && monitoring.has(metricsKey(p)));
   return [...unpublished, ...paths.slice(lastDone + 1).slice(-lastN)];
 }
@@ -57,10 +76,15 @@ export interface ObjectRunDeps {
 
 export type ObjectOutcome =
   | {
-    path: string; status: 'monitored'; report: string; dataset_drift: boolean; drift_share: number; rows: number;
-    /** True when this run only published the metrics an earlier run computed (its publish had failed). */
-    republished: boolean;
-  }
+      path: string;
+      status: 'monitored';
+      report: string;
+      dataset_drift: boolean;
+      drift_share: number;
+      rows: number;
+      /** True when this run only published the metrics an earlier run computed (its publish had failed). */
+      republished: boolean;
+    }
   | { path: string; status: 'failed'; error: string }
   | { path: string; status: 'skipped'; reason: string };
 
@@ -68,10 +92,15 @@ export type ObjectOutcome =
 function hashing(input: Readable): { stream: Readable; digest(): string | undefined } {
   const hash = createHash('sha256');
   let ended = false;
-  const stream = Readable.from((async function* () {
-    for await (const b of input) { hash.update(b as Buffer); yield b as Buffer; }
-    ended = true;
-  })());
+  const stream = Readable.from(
+    (async function* () {
+      for await (const b of input) {
+        hash.update(b as Buffer);
+        yield b as Buffer;
+      }
+      ended = true;
+    })(),
+  );
   return { stream, digest: () => (ended ? hash.digest('hex') : undefined) };
 }
 
@@ -79,20 +108,30 @@ type ScoredLineage = Extract<Lineage, { status: 'scored' }>;
 
 /** Reads, re-scores and reports the batch: the report under monitoring/ and the datums to publish. */
 async function driftOf(
-  path: string, lineage: ScoredLineage, deps: ObjectRunDeps, input: { stream?: Readable },
+  path: string,
+  lineage: ScoredLineage,
+  deps: ObjectRunDeps,
+  input: { stream?: Readable },
 ): Promise<BatchMetrics> {
   const where = `${deps.predictions.url}/${manifestKey(path)}`;
   const source = `${deps.data.url}/${lineage.input_key}`;
   const format = inputFormat(lineage.input_key);
-  if (!format) throw new InvalidInputError(`${where}: input ${source} is neither CSV nor JSON lines (.csv, .jsonl, .ndjson)`);
+  if (!format)
+    throw new InvalidInputError(`${where}: input ${source} is neither CSV nor JSON lines (.csv, .jsonl, .ndjson)`);
   const hashed = hashing(await deps.data.getStream(lineage.input_key));
   input.stream = hashed.stream;
   const open = deps.openScorer ?? modelScorer(deps.registry);
   const { report, baseline, scoring } = await runMonitor({
-    store: deps.registry, model: `${lineage.model.name}@${lineage.model.version}`, input: hashed.stream, source, format,
+    store: deps.registry,
+    model: `${lineage.model.name}@${lineage.model.version}`,
+    input: hashed.stream,
+    source,
+    format,
     openScorer: async (mv) => {
       if (mv.artifact.sha256 !== lineage.model.sha256) {
-        throw new InvalidInputError(`${where}: scored with ONNX ${lineage.model.sha256.slice(0, 12)}, but ${mv.name} v${mv.version} is now ${mv.artifact.sha256.slice(0, 12)}`);
+        throw new InvalidInputError(
+          `${where}: scored with ONNX ${lineage.model.sha256.slice(0, 12)}, but ${mv.name} v${mv.version} is now ${mv.artifact.sha256.slice(0, 12)}`,
+        );
       }
       return open(mv);
     },
@@ -100,12 +139,24 @@ async function driftOf(
   });
   const sha256 = hashed.digest();
   if (sha256 !== lineage.input.sha256) {
-    throw new InvalidInputError(`${source} changed since it was scored (sha256 ${sha256 ?? '(not read to the end)'}, lineage ${where} says ${lineage.input.sha256})`);
+    throw new InvalidInputError(
+      `${source} changed since it was scored (sha256 ${sha256 ?? '(not read to the end)'}, lineage ${where} says ${lineage.input.sha256})`,
+    );
   }
   if (scoring && (scoring.scored !== lineage.scored || scoring.refused !== lineage.errors)) {
-    throw new InvalidInputError(`${source}: scored ${scoring.scored} rows and refused ${scoring.refused} here, but the batch scorer scored ${lineage.scored} and refused ${lineage.errors} (${where})`);
+    throw new InvalidInputError(
+      `${source}: scored ${scoring.scored} rows and refused ${scoring.refused} here, but the batch scorer scored ${lineage.scored} and refused ${lineage.errors} (${where})`,
+    );
   }
-  const withLineage = { ...report, lineage: { manifest: where, input_sha256: lineage.input.sha256, scored_at: lineage.scored_at, refused_rows: lineage.errors } };
+  const withLineage = {
+    ...report,
+    lineage: {
+      manifest: where,
+      input_sha256: lineage.input.sha256,
+      scored_at: lineage.scored_at,
+      refused_rows: lineage.errors,
+    },
+  };
   await deps.predictions.put(reportKey(path), JSON.stringify(withLineage, null, 2));
   await deps.predictions.put(reportHtmlKey(path), renderReport(report, baseline));
   return {
@@ -133,11 +184,19 @@ export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Pro
     if (!lineage) return { path, status: 'skipped', reason: `no lineage manifest ${where} yet` };
     modelName = lineage.model.name;
     if (lineage.model.name !== deps.model.split('@')[0]) {
-      throw new InvalidInputError(`${where}: scored by model ${lineage.model.name}, but this monitor watches ${deps.model.split('@')[0]}`);
+      throw new InvalidInputError(
+        `${where}: scored by model ${lineage.model.name}, but this monitor watches ${deps.model.split('@')[0]}`,
+      );
     }
-    if (lineage.status === 'rejected') throw new InvalidInputError(`${where}: the scorer rejected ${lineage.source} whole (${lineage.reason}); nothing to monitor`);
+    if (lineage.status === 'rejected')
+      throw new InvalidInputError(
+        `${where}: the scorer rejected ${lineage.source} whole (${lineage.reason}); nothing to monitor`,
+      );
     source = `${deps.data.url}/${lineage.input_key}`;
-    if (lineage.source !== source) throw new InvalidInputError(`${where}: input ${lineage.source} is not in the data bucket this monitor reads (${deps.data.url})`);
+    if (lineage.source !== source)
+      throw new InvalidInputError(
+        `${where}: input ${lineage.source} is not in the data bucket this monitor reads (${deps.data.url})`,
+      );
     const batch = { scored_at: lineage.scored_at, input_sha256: lineage.input.sha256 };
     const published = await readPublished(deps.predictions, path);
     if (published && sameBatch(published.batch, batch)) {
@@ -149,15 +208,30 @@ export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Pro
     const metrics = republished ? earlier : await driftOf(path, lineage, deps, input);
     if (!republished) await storeBatchMetrics(deps.predictions, path, metrics);
     stored = true;
-    await publishBatchMetrics(deps.predictions, path, metrics, deps.metrics ?? await metricsClient());
-    (deps.log ?? console.log)(JSON.stringify({
-      level: 'info', event: 'monitored', source, lineage: where, model: lineage.model, republished, ...metrics.summary,
-    }));
+    await publishBatchMetrics(deps.predictions, path, metrics, deps.metrics ?? (await metricsClient()));
+    (deps.log ?? console.log)(
+      JSON.stringify({
+        level: 'info',
+        event: 'monitored',
+        source,
+        lineage: where,
+        model: lineage.model,
+        republished,
+        ...metrics.summary,
+      }),
+    );
     return { path, status: 'monitored', report: reportKey(path), republished, ...metrics.summary };
   } catch (e) {
     input.stream?.destroy();
-    await publishMonitorFailure(e, { model: modelName, source, namespace: deps.namespace, client: deps.metrics, log: deps.log });
-    const retry = !stored ? ''
+    await publishMonitorFailure(e, {
+      model: modelName,
+      source,
+      namespace: deps.namespace,
+      client: deps.metrics,
+      log: deps.log,
+    });
+    const retry = !stored
+      ? ''
       : ` (its metrics are stored in ${deps.predictions.url}/${metricsKey(path)}; the hourly run publishes them again)`;
     return { path, status: 'failed', error: `${(e as Error).message}${retry}` };
   }

@@ -15,7 +15,9 @@ function slotByScan(distinct: Float64Array, x: number): number {
 
 const samples: Record<string, Float64Array> = {
   continuous: normals(3000, 1).sort(),
-  'ties (rounded)': normals(3000, 2).map((x) => Math.round(x * 4) / 4).sort(),
+  'ties (rounded)': normals(3000, 2)
+    .map((x) => Math.round(x * 4) / 4)
+    .sort(),
   'one value': new Float64Array([7, 7, 7]),
   'two values': new Float64Array([-1, 5]),
   'tiny range': Float64Array.from([1e-300, 2e-300, 3e-300, 5e-300]),
@@ -27,7 +29,15 @@ test('every value lands in the slot a linear scan gives: inside, on, between and
   for (const [name, sorted] of Object.entries(samples)) {
     const ix = referenceIndex(sorted);
     const u = ix.values;
-    const probes = [...u, ...u.map((v) => v + Math.abs(v) * 1e-12 + 1e-320), ...u.map((v) => v - Math.abs(v) * 1e-12 - 1e-320), -Infinity, Infinity, 0, -0];
+    const probes = [
+      ...u,
+      ...u.map((v) => v + Math.abs(v) * 1e-12 + 1e-320),
+      ...u.map((v) => v - Math.abs(v) * 1e-12 - 1e-320),
+      -Infinity,
+      Infinity,
+      0,
+      -0,
+    ];
     const r = uniform(9);
     for (let i = 0; i < 2000; i++) probes.push(u[0]! + (u[u.length - 1]! - u[0]!) * (r() * 1.2 - 0.1));
     for (const x of probes) assert.equal(slotOf(ix, x), slotByScan(u, x), `${name}: x = ${x}`);
@@ -41,7 +51,9 @@ test('an empty reference sample puts every value in slot 0', () => {
 });
 
 test('slot bins agree with binIndex for every value in the slot; gaps an edge cuts through are marked −1', () => {
-  const sorted = normals(500, 4).map((x) => Math.round(x * 10) / 10).sort();
+  const sorted = normals(500, 4)
+    .map((x) => Math.round(x * 10) / 10)
+    .sort();
   const ix = referenceIndex(sorted);
   const u = ix.values;
   // Edges on reference values, strictly inside gaps, below and above everything.

@@ -27,7 +27,10 @@ export function referenceIndex(sorted: ArrayLike<number>): ReferenceIndex {
   for (let i = 0; i < sorted.length; i++) {
     const v = sorted[i]!;
     if (distinct.length && distinct[distinct.length - 1] === v) counts[counts.length - 1]! += 1;
-    else { distinct.push(v); counts.push(1); }
+    else {
+      distinct.push(v);
+      counts.push(1);
+    }
   }
   const values = Float64Array.from(distinct);
   const m = values.length;
@@ -57,10 +60,12 @@ export function slotOf(ix: ReferenceIndex, x: number): number {
   if (x <= u0) return x === u0 ? 1 : 0;
   if (x > u[m - 1]!) return 2 * m;
   const g = cellOf(x, u0, ix.scale, ix.cells);
-  let lo = ix.cellStart[g]!, hi = ix.cellStart[g + 1]!;
+  let lo = ix.cellStart[g]!,
+    hi = ix.cellStart[g + 1]!;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (u[mid]! < x) lo = mid + 1; else hi = mid;
+    if (u[mid]! < x) lo = mid + 1;
+    else hi = mid;
   }
   return u[lo] === x ? 2 * lo + 1 : 2 * lo;
 }

@@ -35,16 +35,28 @@ test('a profile from a reference file needs no predictions', () => {
 });
 
 test('malformed profiles are refused with the source and the field named', () => {
-  assert.throws(() => parseBaselineProfile('{not json', 's3://b/models/m/2/baseline.json'), /s3:\/\/b\/models\/m\/2\/baseline.json: baseline profile is not valid JSON/);
+  assert.throws(
+    () => parseBaselineProfile('{not json', 's3://b/models/m/2/baseline.json'),
+    /s3:\/\/b\/models\/m\/2\/baseline.json: baseline profile is not valid JSON/,
+  );
   const good = buildBaselineProfile(sampleTable(100, 1), sampleFeatures, normals(100, 2));
   const broken = JSON.parse(JSON.stringify(good));
   broken.features[0].bin_counts.pop();
-  assert.throws(() => parseBaselineProfile(broken, 'baseline.json'), /baseline.json: invalid baseline profile: features.0.bin_counts: bin_counts must have one more entry than edges/);
-  assert.throws(() => parseBaselineProfile({ ...good, format: 'other' }, 'b.json'), /b.json: invalid baseline profile: format/);
+  assert.throws(
+    () => parseBaselineProfile(broken, 'baseline.json'),
+    /baseline.json: invalid baseline profile: features.0.bin_counts: bin_counts must have one more entry than edges/,
+  );
+  assert.throws(
+    () => parseBaselineProfile({ ...good, format: 'other' }, 'b.json'),
+    /b.json: invalid baseline profile: format/,
+  );
 });
 
 test('zero rows or a missing column cannot make a baseline', () => {
-  assert.throws(() => profileFromReference(sampleTable(0, 1), sampleFeatures, null, 'ref.csv'), /ref.csv: cannot build a baseline profile from zero rows/);
+  assert.throws(
+    () => profileFromReference(sampleTable(0, 1), sampleFeatures, null, 'ref.csv'),
+    /ref.csv: cannot build a baseline profile from zero rows/,
+  );
   const t = sampleTable(10, 1);
   t.columns.delete('colour');
   assert.throws(() => profileFromReference(t, sampleFeatures, null, 'ref.csv'), /ref.csv: no column "colour"/);

@@ -21,25 +21,48 @@ function segmentChart(report: QualityReport): string {
   const bands = Object.entries(report.by_band ?? {});
   if (bands.length === 0) return '';
   const max = Math.max(...bands.flatMap(([, m]) => [m.rmse, m.test_rmse ?? 0])) || 1;
-  const W = 500, H = 170, top = 8, bottom = 24, left = 40, right = 10;
-  const plotH = H - top - bottom, slot = (W - left - right) / bands.length, bar = Math.max(2, Math.min(18, slot / 2 - 2));
+  const W = 500,
+    H = 170,
+    top = 8,
+    bottom = 24,
+    left = 40,
+    right = 10;
+  const plotH = H - top - bottom,
+    slot = (W - left - right) / bands.length,
+    bar = Math.max(2, Math.min(18, slot / 2 - 2));
   const y = (v: number) => top + plotH - (v / max) * plotH;
-  const parts = [0, 0.5, 1].map((t) => `<line x1="${left}" x2="${W - right}" y1="${y(t * max)}" y2="${y(t * max)}" stroke="#eaeef2"/><text x="${left - 4}" y="${y(t * max) + 4}" text-anchor="end" font-size="10" fill="#57606a">${num(t * max, 2)}</text>`);
+  const parts = [0, 0.5, 1].map(
+    (t) =>
+      `<line x1="${left}" x2="${W - right}" y1="${y(t * max)}" y2="${y(t * max)}" stroke="#eaeef2"/><text x="${left - 4}" y="${y(t * max) + 4}" text-anchor="end" font-size="10" fill="#57606a">${num(t * max, 2)}</text>`,
+  );
   bands.forEach(([band, m], i) => {
     const cx = left + slot * i + slot / 2;
-    if (m.test_rmse !== null) parts.push(`<rect x="${cx - bar}" y="${y(m.test_rmse)}" width="${bar}" height="${top + plotH - y(m.test_rmse)}" fill="${BASE_COLOUR}"><title>${esc(band)} test RMSE ${num(m.test_rmse)}</title></rect>`);
-    parts.push(`<rect x="${cx}" y="${y(m.rmse)}" width="${bar}" height="${top + plotH - y(m.rmse)}" fill="${CUR_COLOUR}"><title>${esc(band)} realized RMSE ${num(m.rmse)} (${m.rows} rows)</title></rect>`);
+    if (m.test_rmse !== null)
+      parts.push(
+        `<rect x="${cx - bar}" y="${y(m.test_rmse)}" width="${bar}" height="${top + plotH - y(m.test_rmse)}" fill="${BASE_COLOUR}"><title>${esc(band)} test RMSE ${num(m.test_rmse)}</title></rect>`,
+      );
+    parts.push(
+      `<rect x="${cx}" y="${y(m.rmse)}" width="${bar}" height="${top + plotH - y(m.rmse)}" fill="${CUR_COLOUR}"><title>${esc(band)} realized RMSE ${num(m.rmse)} (${m.rows} rows)</title></rect>`,
+    );
     parts.push(`<text x="${cx}" y="${H - 8}" text-anchor="middle" font-size="10" fill="#57606a">${esc(band)}</text>`);
   });
   return `<div class="legend"><i style="background:${BASE_COLOUR}"></i>test<i style="background:${CUR_COLOUR}"></i>realized</div><svg viewBox="0 0 ${W} ${H}" width="100%" style="max-width:${W + 100}px" role="img" aria-label="RMSE by segment">${parts.join('')}</svg>`;
 }
 
 function realizedSection(report: QualityReport): string {
-  const r = report.realized, t = report.test;
-  const row = (name: string, m: { rows: number; rmse: number; mae: number; bias: number }, test: number | null, ratio: number | null) =>
+  const r = report.realized,
+    t = report.test;
+  const row = (
+    name: string,
+    m: { rows: number; rmse: number; mae: number; bias: number },
+    test: number | null,
+    ratio: number | null,
+  ) =>
     `<tr><td>${esc(name)}</td><td class="n">${m.rows.toLocaleString('en-GB')}</td><td class="n">${num(m.rmse)}</td><td class="n">${num(test)}</td><td class="n">${ratioText(ratio)}</td><td class="n">${num(m.mae)}</td><td class="n">${num(m.bias)}</td></tr>`;
   const bands = Object.entries(report.by_band ?? {}).map(([band, m]) => row(band, m, m.test_rmse, m.rmse_ratio));
-  const seg = report.segment ? `by ${esc(report.segment.name)} (${esc(report.segment.column)})` : 'no segment breakdown (the batch\'s input was not available)';
+  const seg = report.segment
+    ? `by ${esc(report.segment.name)} (${esc(report.segment.column)})`
+    : "no segment breakdown (the batch's input was not available)";
   return `<section class="summary ${report.level}"><h2><span>Realized vs test</span><span class="badge ${report.level}">${report.level}</span></h2>
 <table><tr><th>${report.segment ? esc(report.segment.name) : 'rows'}</th><th>labelled</th><th>RMSE</th><th>test RMSE</th><th>ratio</th><th>MAE</th><th>bias</th></tr>
 ${row('all', r, t.rmse, report.ratio.rmse)}${bands.join('')}</table>
@@ -48,7 +71,8 @@ ${row('all', r, t.rmse, report.ratio.rmse)}${bands.join('')}</table>
 
 function estimateVsRealized(report: QualityReport): string {
   const e = report.estimated;
-  if (!e) return `<section class="summary unknown"><h2><span>Estimated vs realized</span></h2><p class="legend">No estimate: ${report.sources.input ? 'this version has no loss estimator' : 'the batch\'s input was not available'}.</p></section>`;
+  if (!e)
+    return `<section class="summary unknown"><h2><span>Estimated vs realized</span></h2><p class="legend">No estimate: ${report.sources.input ? 'this version has no loss estimator' : "the batch's input was not available"}.</p></section>`;
   const inBand = report.realized.rmse >= e.rmse_low && report.realized.rmse <= e.rmse_high;
   return `<section class="summary ${inBand ? 'ok' : 'warn'}"><h2><span>Estimated vs realized (same ${e.rows.toLocaleString('en-GB')} rows)</span><span class="badge ${inBand ? 'ok' : 'warn'}">${inBand ? 'in band' : 'outside band'}</span></h2>
 <table><tr><th></th><th>estimated</th><th>band</th><th>realized</th><th>estimate / realized</th></tr>
@@ -59,10 +83,20 @@ function estimateVsRealized(report: QualityReport): string {
 function labelSection(report: QualityReport): string {
   const l = report.labels;
   const rows: [string, string][] = [
-    ['label rows', l.rows.toLocaleString('en-GB')], ['joined', l.joined.toLocaleString('en-GB')], ['coverage of the batch', pct(l.coverage)],
-    ['ids not in the predictions', `${l.unmatched}${l.refused === null ? '' : ` (${l.unknown} unknown, ${l.refused} refused at scoring)`}`],
-    ['ids scored more than once (not joined)', `${l.ambiguous}${report.predictions.ambiguous ? ` (${report.predictions.ambiguous} of ${report.predictions.rows} predictions share an id)` : ''}`],
-    ['duplicate ids', String(l.duplicates)], ['labels that are not numbers', String(l.non_numeric)], ['rows without id or label', String(l.missing)],
+    ['label rows', l.rows.toLocaleString('en-GB')],
+    ['joined', l.joined.toLocaleString('en-GB')],
+    ['coverage of the batch', pct(l.coverage)],
+    [
+      'ids not in the predictions',
+      `${l.unmatched}${l.refused === null ? '' : ` (${l.unknown} unknown, ${l.refused} refused at scoring)`}`,
+    ],
+    [
+      'ids scored more than once (not joined)',
+      `${l.ambiguous}${report.predictions.ambiguous ? ` (${report.predictions.ambiguous} of ${report.predictions.rows} predictions share an id)` : ''}`,
+    ],
+    ['duplicate ids', String(l.duplicates)],
+    ['labels that are not numbers', String(l.non_numeric)],
+    ['rows without id or label', String(l.missing)],
   ];
   return `<section class="summary"><h2><span>Labels</span></h2><table class="stats">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table></section>`;
 }

@@ -2,12 +2,26 @@
 // (where known) its input in; the quality report out. Files and S3 objects are read alike. The input
 // gives what the predictions file does not carry: each row's segment column, the features the loss
 // estimator needs, and the ids the scorer refused.
-import { openCsvTables, inputFormat, openJsonlTables, takeRows, RECORD_FIELD, type ColumnSpec, type Table } from '../data/index.ts';
+import {
+  openCsvTables,
+  inputFormat,
+  openJsonlTables,
+  takeRows,
+  RECORD_FIELD,
+  type ColumnSpec,
+  type Table,
+} from '../data/index.ts';
 import { InvalidInputError, NotFoundError } from '../errors/index.ts';
 import { resolveModel, type ModelVersion } from '../registry/index.ts';
 import { locateObject, parseJson, type ObjectLocation, type ObjectStore } from '../store/index.ts';
 import { segmentGroups, type Groups } from '../train/index.ts';
-import { openLossEstimator, qualityBand, type BatchLossEstimator, type EstimatedQuality, type LossSums } from './estimate.ts';
+import {
+  openLossEstimator,
+  qualityBand,
+  type BatchLossEstimator,
+  type EstimatedQuality,
+  type LossSums,
+} from './estimate.ts';
 import { lineageSchema, type Lineage } from './lineage.ts';
 import { LabelJoin, realizedQuality, type QualityThresholds, type RealizedQuality } from './quality.ts';
 import { monitorColumnSpecs } from './run.ts';
@@ -42,50 +56,89 @@ export interface QualityReport extends RealizedQuality {
 /** `<stem>.manifest.json` beside `<stem>.csv`: where the batch scorer leaves a batch's lineage. */
 async function lineageBeside(loc: ObjectLocation): Promise<{ lineage: Lineage; url: string } | undefined> {
   const key = `${loc.key.replace(/\.csv$/i, '')}.manifest.json`;
-  const body = await loc.store.get(key).catch((e) => { if (e instanceof NotFoundError) return undefined; throw e; });
+  const body = await loc.store.get(key).catch((e) => {
+    if (e instanceof NotFoundError) return undefined;
+    throw e;
+  });
   if (!body) return undefined;
   const url = `${loc.store.url}/${key}`;
   return { lineage: parseJson(body, lineageSchema, url), url };
 }
 
 function checkLineage(lineage: Lineage, url: string, mv: ModelVersion, model: string): void {
-  if (lineage.status === 'rejected') throw new InvalidInputError(`${url}: the scorer rejected ${lineage.source} whole (${lineage.reason}); it has no predictions to judge`);
-  if (lineage.model.name !== mv.name || lineage.model.version !== mv.version || lineage.model.sha256 !== mv.artifact.sha256) {
-    throw new InvalidInputError(`${url}: the batch was scored by ${lineage.model.name} v${lineage.model.version}, but --model ${model} is ${mv.name} v${mv.version}; pass --model ${lineage.model.name}@${lineage.model.version}`,
-      [{ field: 'model', issue: `scored by ${lineage.model.name} v${lineage.model.version}` }]);
+  if (lineage.status === 'rejected')
+    throw new InvalidInputError(
+      `${url}: the scorer rejected ${lineage.source} whole (${lineage.reason}); it has no predictions to judge`,
+    );
+  if (
+    lineage.model.name !== mv.name ||
+    lineage.model.version !== mv.version ||
+    lineage.model.sha256 !== mv.artifact.sha256
+  ) {
+    throw new InvalidInputError(
+      `${url}: the batch was scored by ${lineage.model.name} v${lineage.model.version}, but --model ${model} is ${mv.name} v${mv.version}; pass --model ${lineage.model.name}@${lineage.model.version}`,
+      [{ field: 'model', issue: `scored by ${lineage.model.name} v${lineage.model.version}` }],
+    );
   }
 }
 
-const LINEAGE_NAME = 'model_name', LINEAGE_VERSION = 'model_version';
+const LINEAGE_NAME = 'model_name',
+  LINEAGE_VERSION = 'model_version';
 
 /** The predictions file: ids and predictions, and (when it carries them) the scoring version checked row by row. */
-async function readPredictions(loc: ObjectLocation, mv: ModelVersion, model: string, chunkRows?: number): Promise<LabelJoin> {
+async function readPredictions(
+  loc: ObjectLocation,
+  mv: ModelVersion,
+  model: string,
+  chunkRows?: number,
+): Promise<LabelJoin> {
   const output = mv.signature.output.column;
   let lineageColumns = false;
-  const reader = await openCsvTables(await loc.store.getStream(loc.key), (header) => {
-    const specs: ColumnSpec[] = [{ name: mv.signature.id_column, type: 'text', nullable: false }, { name: output, type: 'numeric', nullable: true }];
-    lineageColumns = header.includes(LINEAGE_NAME) && header.includes(LINEAGE_VERSION);
-    if (lineageColumns) specs.push({ name: LINEAGE_NAME, type: 'text', nullable: true }, { name: LINEAGE_VERSION, type: 'numeric', nullable: true });
-    return specs;
-  }, { source: loc.url, chunkRows });
+  const reader = await openCsvTables(
+    await loc.store.getStream(loc.key),
+    (header) => {
+      const specs: ColumnSpec[] = [
+        { name: mv.signature.id_column, type: 'text', nullable: false },
+        { name: output, type: 'numeric', nullable: true },
+      ];
+      lineageColumns = header.includes(LINEAGE_NAME) && header.includes(LINEAGE_VERSION);
+      if (lineageColumns)
+        specs.push(
+          { name: LINEAGE_NAME, type: 'text', nullable: true },
+          { name: LINEAGE_VERSION, type: 'numeric', nullable: true },
+        );
+      return specs;
+    },
+    { source: loc.url, chunkRows },
+  );
   const ids: string[] = [];
   const values: number[] = [];
   for await (const chunk of reader.chunks) {
     const issue = chunk.issues[0];
-    if (issue) throw new InvalidInputError(`${loc.url}: row ${issue.row}, column "${issue.field}": ${issue.issue}`, chunk.issues.slice(0, 20));
+    if (issue)
+      throw new InvalidInputError(
+        `${loc.url}: row ${issue.row}, column "${issue.field}": ${issue.issue}`,
+        chunk.issues.slice(0, 20),
+      );
     const t = chunk.table;
     const idCol = t.columns.get(mv.signature.id_column) as { values: string[] };
     const pred = t.columns.get(output) as { values: Float64Array };
     if (lineageColumns) {
-      const names = (t.columns.get(LINEAGE_NAME) as { values: string[] }).values, versions = (t.columns.get(LINEAGE_VERSION) as { values: Float64Array }).values;
+      const names = (t.columns.get(LINEAGE_NAME) as { values: string[] }).values,
+        versions = (t.columns.get(LINEAGE_VERSION) as { values: Float64Array }).values;
       for (let r = 0; r < t.rows; r++) {
         if (names[r] !== mv.name || versions[r] !== mv.version) {
-          throw new InvalidInputError(`${loc.url}: row ${chunk.firstRow + r} was scored by ${names[r]} v${versions[r]}, but --model ${model} is ${mv.name} v${mv.version}; pass --model ${names[r]}@${versions[r]}`,
-            [{ row: chunk.firstRow + r, field: LINEAGE_VERSION, issue: `scored by ${names[r]} v${versions[r]}` }]);
+          throw new InvalidInputError(
+            `${loc.url}: row ${chunk.firstRow + r} was scored by ${names[r]} v${versions[r]}, but --model ${model} is ${mv.name} v${mv.version}; pass --model ${names[r]}@${versions[r]}`,
+            [{ row: chunk.firstRow + r, field: LINEAGE_VERSION, issue: `scored by ${names[r]} v${versions[r]}` }],
+          );
         }
       }
     }
-    for (let r = 0; r < t.rows; r++) { ids.push(idCol.values[r]!); values.push(pred.values[r]!); }
+    for (let r = 0; r < t.rows; r++) {
+      ids.push(idCol.values[r]!);
+      values.push(pred.values[r]!);
+    }
   }
   if (ids.length === 0) throw new InvalidInputError(`${loc.url}: no predictions (header only)`);
   return new LabelJoin(ids, Float64Array.from(values));
@@ -94,9 +147,15 @@ async function readPredictions(loc: ObjectLocation, mv: ModelVersion, model: str
 /** Streams the labels (CSV or JSON lines: the config's id and target columns) into the join. */
 async function joinLabels(join: LabelJoin, loc: ObjectLocation, mv: ModelVersion, chunkRows?: number): Promise<void> {
   const { id_column: id, target } = mv.signature;
-  const specs: ColumnSpec[] = [{ name: id, type: 'text', nullable: true }, { name: target.column, type: 'numeric', nullable: true }];
+  const specs: ColumnSpec[] = [
+    { name: id, type: 'text', nullable: true },
+    { name: target.column, type: 'numeric', nullable: true },
+  ];
   const input = await loc.store.getStream(loc.key);
-  const reader = await (inputFormat(loc.key) === 'jsonl' ? openJsonlTables : openCsvTables)(input, specs, { source: loc.url, chunkRows });
+  const reader = await (inputFormat(loc.key) === 'jsonl' ? openJsonlTables : openCsvTables)(input, specs, {
+    source: loc.url,
+    chunkRows,
+  });
   for await (const chunk of reader.chunks) {
     const ids = [...(chunk.table.columns.get(id) as { values: string[] }).values];
     const notNumeric = new Uint8Array(chunk.table.rows);
@@ -110,19 +169,31 @@ async function joinLabels(join: LabelJoin, loc: ObjectLocation, mv: ModelVersion
   }
 }
 
-interface InputPass { segment: Groups | null; estimate: LossSums | null }
+interface InputPass {
+  segment: Groups | null;
+  estimate: LossSums | null;
+}
 
 /**
  * One pass over the batch's input: which unmatched label ids the scorer refused, the segment of every
  * joined row, and the loss estimator's sums over the joined rows (their features and predictions).
  */
-async function readInput(join: LabelJoin, loc: ObjectLocation, mv: ModelVersion, estimator: BatchLossEstimator | null, chunkRows?: number): Promise<InputPass> {
+async function readInput(
+  join: LabelJoin,
+  loc: ObjectLocation,
+  mv: ModelVersion,
+  estimator: BatchLossEstimator | null,
+  chunkRows?: number,
+): Promise<InputPass> {
   const sig = mv.signature;
   const segment = mv.segment ?? null;
   const feature = segment ? sig.features.find((f) => f.name === segment.column) : undefined;
   const specs = [{ name: sig.id_column, type: 'text' as const, nullable: true }, ...monitorColumnSpecs(sig.features)];
   const input = await loc.store.getStream(loc.key);
-  const reader = await (inputFormat(loc.key) === 'jsonl' ? openJsonlTables : openCsvTables)(input, specs, { source: loc.url, chunkRows });
+  const reader = await (inputFormat(loc.key) === 'jsonl' ? openJsonlTables : openCsvTables)(input, specs, {
+    source: loc.url,
+    chunkRows,
+  });
   const codes = new Int32Array(join.predictionRows).fill(-1);
   // A prediction row takes the first input row with its id (an id repeated in the input but scored once
   // means the repeats were refused), so the estimate never counts a joined row twice.
@@ -132,10 +203,15 @@ async function readInput(join: LabelJoin, loc: ObjectLocation, mv: ModelVersion,
   for await (const chunk of reader.chunks) {
     const ids = (chunk.table.columns.get(sig.id_column) as { values: string[] }).values;
     join.addInputIds(ids);
-    const rows: number[] = [], predRows: number[] = [];
+    const rows: number[] = [],
+      predRows: number[] = [];
     ids.forEach((id, r) => {
       const p = join.joinedRow(id);
-      if (p !== undefined && !taken[p]) { taken[p] = 1; rows.push(r); predRows.push(p); }
+      if (p !== undefined && !taken[p]) {
+        taken[p] = 1;
+        rows.push(r);
+        predRows.push(p);
+      }
     });
     if (rows.length === 0) continue;
     // Cells the scorer refused are the monitor's issues only in rows that were never scored, hence never joined.
@@ -143,20 +219,32 @@ async function readInput(join: LabelJoin, loc: ObjectLocation, mv: ModelVersion,
     if (segment) {
       const g = segmentGroups(segment, joined.columns.get(segment.column)!, feature);
       labels = g.labels;
-      predRows.forEach((p, k) => { codes[p] = g.codes[k]!; });
+      predRows.forEach((p, k) => {
+        codes[p] = g.codes[k]!;
+      });
     }
     if (estimator) {
-      const s = await estimator.estimate(joined, Float64Array.from(predRows, (p) => join.predictions[p]!));
-      sums.rows += s.rows; sums.squared += s.squared; sums.absolute += s.absolute;
+      const s = await estimator.estimate(
+        joined,
+        Float64Array.from(predRows, (p) => join.predictions[p]!),
+      );
+      sums.rows += s.rows;
+      sums.squared += s.squared;
+      sums.absolute += s.absolute;
     }
   }
   return {
-    segment: segment ? { name: segment.name, labels: labels.length ? labels : segmentLabels(segment, feature), codes } : null,
+    segment: segment
+      ? { name: segment.name, labels: labels.length ? labels : segmentLabels(segment, feature), codes }
+      : null,
     estimate: estimator && sums.rows > 0 ? sums : null,
   };
 }
 
-function segmentLabels(segment: NonNullable<ModelVersion['segment']>, feature: ModelVersion['signature']['features'][number] | undefined): string[] {
+function segmentLabels(
+  segment: NonNullable<ModelVersion['segment']>,
+  feature: ModelVersion['signature']['features'][number] | undefined,
+): string[] {
   return segment.labels ?? (feature?.type === 'categorical' ? feature.values : ['false', 'true']);
 }
 
@@ -182,13 +270,22 @@ export async function runQuality(run: QualityRun): Promise<QualityReport> {
   return {
     model: { name: mv.name, version: mv.version },
     generated_at: (run.now?.() ?? new Date()).toISOString(),
-    sources: { predictions: run.predictions.url, labels: run.labels.url, input: input?.url ?? null, lineage: found?.url ?? null },
+    sources: {
+      predictions: run.predictions.url,
+      labels: run.labels.url,
+      input: input?.url ?? null,
+      lineage: found?.url ?? null,
+    },
     predictions: { rows: join.predictionRows, ambiguous: join.ambiguousRows },
     segment: mv.segment && pass.segment ? { name: mv.segment.name, column: mv.segment.column } : null,
     ...realized,
-    estimated: pass.estimate && mv.loss_estimator
-      ? qualityBand(pass.estimate, mv.loss_estimator.calibration, { rmse: mv.metrics.rmse ?? null, thresholds: thresholds ?? undefined })
-      : null,
+    estimated:
+      pass.estimate && mv.loss_estimator
+        ? qualityBand(pass.estimate, mv.loss_estimator.calibration, {
+            rmse: mv.metrics.rmse ?? null,
+            thresholds: thresholds ?? undefined,
+          })
+        : null,
     thresholds,
   };
 }

@@ -41,8 +41,21 @@ export interface LabelCounts {
   coverage: number;
 }
 
-export interface RealizedMetrics { rows: number; rmse: number; mae: number; bias: number; r2: number | null }
-export interface SegmentQuality { rows: number; rmse: number; mae: number; bias: number; test_rmse: number | null; rmse_ratio: number | null }
+export interface RealizedMetrics {
+  rows: number;
+  rmse: number;
+  mae: number;
+  bias: number;
+  r2: number | null;
+}
+export interface SegmentQuality {
+  rows: number;
+  rmse: number;
+  mae: number;
+  bias: number;
+  test_rmse: number | null;
+  rmse_ratio: number | null;
+}
 
 export interface RealizedQuality {
   realized: RealizedMetrics;
@@ -72,7 +85,10 @@ export class LabelJoin {
   private refused: number | null = null;
 
   constructor(ids: readonly string[], predictions: Float64Array) {
-    ids.forEach((id, i) => { if (this.byId.has(id)) this.repeated.add(id); else this.byId.set(id, i); });
+    ids.forEach((id, i) => {
+      if (this.byId.has(id)) this.repeated.add(id);
+      else this.byId.set(id, i);
+    });
     let ambiguous = 0;
     for (const id of ids) if (this.repeated.has(id)) ambiguous++;
     this.ambiguousRows = ambiguous;
@@ -96,15 +112,33 @@ export class LabelJoin {
     for (let r = 0; r < ids.length; r++) {
       c.rows++;
       const id = ids[r]!;
-      if (id === '') { c.missing++; continue; }
-      if (this.seen.has(id)) { c.duplicates++; continue; }
+      if (id === '') {
+        c.missing++;
+        continue;
+      }
+      if (this.seen.has(id)) {
+        c.duplicates++;
+        continue;
+      }
       this.seen.add(id);
-      if (notNumeric[r]) { c.non_numeric++; continue; }
+      if (notNumeric[r]) {
+        c.non_numeric++;
+        continue;
+      }
       const y = values[r]!;
-      if (Number.isNaN(y)) { c.missing++; continue; }
-      if (this.repeated.has(id)) { c.ambiguous++; continue; }
+      if (Number.isNaN(y)) {
+        c.missing++;
+        continue;
+      }
+      if (this.repeated.has(id)) {
+        c.ambiguous++;
+        continue;
+      }
       const i = this.byId.get(id);
-      if (i === undefined) { this.unmatchedIds.add(id); continue; }
+      if (i === undefined) {
+        this.unmatchedIds.add(id);
+        continue;
+      }
       this.labels[i] = y;
       c.joined++;
     }
@@ -119,7 +153,8 @@ export class LabelJoin {
   labelCounts(): LabelCounts {
     const unmatched = this.refused === null ? this.unmatchedIds.size : this.unmatchedIds.size + this.refused;
     return {
-      ...this.counts, unmatched,
+      ...this.counts,
+      unmatched,
       unknown: this.refused === null ? null : this.unmatchedIds.size,
       refused: this.refused,
       coverage: this.predictions.length ? this.counts.joined / this.predictions.length : 0,
@@ -127,7 +162,8 @@ export class LabelJoin {
   }
 }
 
-const ratioOf = (a: number, b: number | null | undefined): number | null => (b !== null && b !== undefined && b > 0 ? a / b : null);
+const ratioOf = (a: number, b: number | null | undefined): number | null =>
+  b !== null && b !== undefined && b > 0 ? a / b : null;
 
 /**
  * The realized quality of the joined rows. `segment` gives each prediction row's segment code (−1:
@@ -136,20 +172,29 @@ const ratioOf = (a: number, b: number | null | undefined): number | null => (b !
 export function realizedQuality(join: LabelJoin, mv: ModelVersion, source: string, segment?: Groups): RealizedQuality {
   const labels = join.labelCounts();
   if (labels.joined === 0) {
-    throw new InvalidInputError(`${source}: no label joins a prediction of ${mv.name} v${mv.version} (${labels.rows} label rows: ${labels.unmatched} with ids not in the predictions, ${labels.ambiguous} for ids scored more than once, ${labels.duplicates} duplicates, ${labels.non_numeric} not numbers, ${labels.missing} missing)`,
-      [{ field: mv.signature.id_column, issue: 'no label id matches a prediction' }]);
+    throw new InvalidInputError(
+      `${source}: no label joins a prediction of ${mv.name} v${mv.version} (${labels.rows} label rows: ${labels.unmatched} with ids not in the predictions, ${labels.ambiguous} for ids scored more than once, ${labels.duplicates} duplicates, ${labels.non_numeric} not numbers, ${labels.missing} missing)`,
+      [{ field: mv.signature.id_column, issue: 'no label id matches a prediction' }],
+    );
   }
   // evaluate() leaves out rows whose label is NaN: exactly the prediction rows nothing joined.
   const ev = evaluate(join.labels, join.predictions, segment);
   const test = { rmse: mv.metrics.rmse ?? null, mae: mv.metrics.mae ?? null, r2: mv.metrics.r2 ?? null };
   const ratio = { rmse: ratioOf(ev.rmse, test.rmse), mae: ratioOf(ev.mae, test.mae) };
-  const byBand = segment ? Object.fromEntries(Object.entries(ev.by_group ?? {}).map(([band, m]) => {
-    const testRmse = mv.metrics_by_band?.[band]?.rmse ?? null;
-    return [band, { ...m, test_rmse: testRmse, rmse_ratio: ratioOf(m.rmse, testRmse) }];
-  })) : null;
+  const byBand = segment
+    ? Object.fromEntries(
+        Object.entries(ev.by_group ?? {}).map(([band, m]) => {
+          const testRmse = mv.metrics_by_band?.[band]?.rmse ?? null;
+          return [band, { ...m, test_rmse: testRmse, rmse_ratio: ratioOf(m.rmse, testRmse) }];
+        }),
+      )
+    : null;
   return {
     realized: { rows: ev.rows, rmse: ev.rmse, mae: ev.mae, bias: ev.bias, r2: Number.isFinite(ev.r2) ? ev.r2 : null },
-    by_band: byBand, test, ratio, labels,
+    by_band: byBand,
+    test,
+    ratio,
+    labels,
     level: qualityLevel(ratio.rmse, mv.monitoring.quality),
   };
 }

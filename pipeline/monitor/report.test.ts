@@ -17,14 +17,35 @@ function withPrediction(t: Table, pred: Float64Array): Table {
 }
 
 function input(chunks: Table[], extra: Partial<MonitorBatchInput> = {}): MonitorBatchInput {
-  return { model: { name: 'demo', version: 3 }, features: sampleFeatures, baseline, thresholds, chunks, source: 'batch.csv', predictionColumn: 'yhat', ...extra };
+  return {
+    model: { name: 'demo', version: 3 },
+    features: sampleFeatures,
+    baseline,
+    thresholds,
+    chunks,
+    source: 'batch.csv',
+    predictionColumn: 'yhat',
+    ...extra,
+  };
 }
 
 function split(t: Table, size: number): Table[] {
   const out: Table[] = [];
   for (let s = 0; s < t.rows; s += size) {
     const e = Math.min(t.rows, s + size);
-    const columns = new Map([...t.columns].map(([k, c]) => [k, c.kind === 'numeric' ? { ...c, values: c.values.subarray(s, e) } : c.kind === 'categorical' ? { ...c, codes: c.codes.subarray(s, e) } : { ...c, values: c.values.slice(s, e) }] as const));
+    const columns = new Map(
+      [...t.columns].map(
+        ([k, c]) =>
+          [
+            k,
+            c.kind === 'numeric'
+              ? { ...c, values: c.values.subarray(s, e) }
+              : c.kind === 'categorical'
+                ? { ...c, codes: c.codes.subarray(s, e) }
+                : { ...c, values: c.values.slice(s, e) },
+          ] as const,
+      ),
+    );
     out.push({ rows: e - s, columns });
   }
   return out;
@@ -72,7 +93,14 @@ test('chunked input gives exactly the statistics of one chunk, and KS equals the
 
 test('predictions are scored with the given model when the file has no output column', async () => {
   let scored = 0;
-  const report = await monitorBatch(input([sampleTable(500, 5)], { predict: (t) => { scored += t.rows; return normals(t.rows, 54); } }));
+  const report = await monitorBatch(
+    input([sampleTable(500, 5)], {
+      predict: (t) => {
+        scored += t.rows;
+        return normals(t.rows, 54);
+      },
+    }),
+  );
   assert.equal(scored, 500);
   assert.equal(report.prediction!.rows, 500);
 });
@@ -84,32 +112,69 @@ test('bad batches are refused naming the file and the field', async () => {
   await assert.rejects(monitorBatch(input([])), /batch.csv: no rows to monitor/);
   const wrongType = sampleTable(100, 6);
   wrongType.columns.set('x', { kind: 'text', values: Array(100).fill('a') });
-  await assert.rejects(monitorBatch(input([withPrediction(wrongType, normals(100, 1))])), /batch.csv: column "x" should be numeric, found text/);
-  await assert.rejects(monitorBatch(input([sampleTable(100, 6)])), /batch.csv: no prediction column "yhat" and no model to score with/);
+  await assert.rejects(
+    monitorBatch(input([withPrediction(wrongType, normals(100, 1))])),
+    /batch.csv: column "x" should be numeric, found text/,
+  );
+  await assert.rejects(
+    monitorBatch(input([sampleTable(100, 6)])),
+    /batch.csv: no prediction column "yhat" and no model to score with/,
+  );
   const thin = { ...baseline, features: baseline.features.filter((f) => f.name !== 'flag') };
-  await assert.rejects(monitorBatch(input([sampleTable(100, 6)], { baseline: thin })), /baseline profile of demo v3 has no profile for "flag"/);
+  await assert.rejects(
+    monitorBatch(input([sampleTable(100, 6)], { baseline: thin })),
+    /baseline profile of demo v3 has no profile for "flag"/,
+  );
 });
 
 test('numeric bin labels show whole edge values at the feature\'s scale (issue 18.8: "126 - 15")', async () => {
   // total_floor_area-like edges: one decimal in the data, interpolated quantiles in between.
-  const area = { name: 'total_floor_area', type: 'numeric' as const, count: 100, missing: 0, missing_rate: 0, min: 20, max: 600,
-    edges: [55.2, 98.65, 126.34, 150.2, 1234.5], bin_counts: [20, 20, 20, 20, 10, 10], sample: [20, 60, 100, 130, 160, 600] };
+  const area = {
+    name: 'total_floor_area',
+    type: 'numeric' as const,
+    count: 100,
+    missing: 0,
+    missing_rate: 0,
+    min: 20,
+    max: 600,
+    edges: [55.2, 98.65, 126.34, 150.2, 1234.5],
+    bin_counts: [20, 20, 20, 20, 10, 10],
+    sample: [20, 60, 100, 130, 160, 600],
+  };
   const spec = { name: 'total_floor_area', type: 'numeric' as const, nullable: false };
   const report = await monitorBatch({
-    model: { name: 'demo', version: 1 }, features: [spec], thresholds,
+    model: { name: 'demo', version: 1 },
+    features: [spec],
+    thresholds,
     baseline: { format: baseline.format, source: 'training', rows: 100, features: [area], prediction: null },
-    chunks: [{ rows: 3, columns: new Map([['total_floor_area', { kind: 'numeric', values: Float64Array.of(50, 140, 2000) }]]) }],
+    chunks: [
+      {
+        rows: 3,
+        columns: new Map([['total_floor_area', { kind: 'numeric', values: Float64Array.of(50, 140, 2000) }]]),
+      },
+    ],
     source: 'batch.csv',
   });
-  assert.deepEqual(report.features[0]!.distribution.buckets,
-    ['≤ 55.2', '55.2 – 98.7', '98.7 – 126.3', '126.3 – 150.2', '150.2 – 1234.5', '> 1234.5']);
+  assert.deepEqual(report.features[0]!.distribution.buckets, [
+    '≤ 55.2',
+    '55.2 – 98.7',
+    '98.7 – 126.3',
+    '126.3 – 150.2',
+    '150.2 – 1234.5',
+    '> 1234.5',
+  ]);
 });
 
 test('bin labels: decimals follow the gaps between edges, never more than the edges carry', () => {
   assert.deepEqual(numericBinLabels([150.2]), ['≤ 150.2', '> 150.2']);
   assert.deepEqual(numericBinLabels([10, 20, 150]), ['≤ 10', '10 – 20', '20 – 150', '> 150']);
   // Predictions: float noise in the edges is rounded to a tenth of the smallest gap.
-  assert.deepEqual(numericBinLabels([0.123456789, 0.523456789, 3.1]), ['≤ 0.12', '0.12 – 0.52', '0.52 – 3.10', '> 3.10']);
+  assert.deepEqual(numericBinLabels([0.123456789, 0.523456789, 3.1]), [
+    '≤ 0.12',
+    '0.12 – 0.52',
+    '0.52 – 3.10',
+    '> 3.10',
+  ]);
   // Close edges keep enough decimals to stay distinct; big ones keep every integer digit.
   assert.deepEqual(numericBinLabels([1.0001, 1.0002]), ['≤ 1.0001', '1.0001 – 1.0002', '> 1.0002']);
   assert.deepEqual(numericBinLabels([1_250_000, 3_500_000.4]), ['≤ 1250000.0', '1250000.0 – 3500000.4', '> 3500000.4']);
@@ -123,13 +188,35 @@ test('derived features are profiled and monitored: a ratio drifts when its input
     const noise = normals(rows, seed + 1, 0, 0.1);
     const b = a.map((v, i) => v + noise[i]!);
     if (shuffled) b.reverse();
-    return { rows, columns: new Map([['a', { kind: 'numeric', values: a }], ['b', { kind: 'numeric', values: b }]]) };
+    return {
+      rows,
+      columns: new Map([
+        ['a', { kind: 'numeric', values: a }],
+        ['b', { kind: 'numeric', values: b }],
+      ]),
+    };
   };
-  const features = [{ name: 'a', type: 'numeric' as const, nullable: false }, { name: 'b', type: 'numeric' as const, nullable: false }];
+  const features = [
+    { name: 'a', type: 'numeric' as const, nullable: false },
+    { name: 'b', type: 'numeric' as const, nullable: false },
+  ];
   const derived = [{ name: 'a_per_b', op: 'ratio' as const, inputs: ['a', 'b'] as [string, string] }];
   const base = buildBaselineProfile(pair(5000, 1, false), features, normals(5000, 3), derived);
-  assert.deepEqual(base.features.map((f) => f.name), ['a', 'b', 'a_per_b']);
-  const run = (t: Table) => monitorBatch({ model: { name: 'demo', version: 1 }, features, derived, baseline: base, thresholds, chunks: [t], source: 'b.csv', predict: (c) => normals(c.rows, 4) });
+  assert.deepEqual(
+    base.features.map((f) => f.name),
+    ['a', 'b', 'a_per_b'],
+  );
+  const run = (t: Table) =>
+    monitorBatch({
+      model: { name: 'demo', version: 1 },
+      features,
+      derived,
+      baseline: base,
+      thresholds,
+      chunks: [t],
+      source: 'b.csv',
+      predict: (c) => normals(c.rows, 4),
+    });
   const same = await run(pair(3000, 7, false));
   assert.deepEqual(same.drifted_features, []);
   const repaired = await run(pair(3000, 7, true));

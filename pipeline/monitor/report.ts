@@ -67,7 +67,11 @@ function estimation(input: MonitorBatchInput['estimator']) {
     async add(chunk: Table, predictions: Float64Array): Promise<void> {
       if (!input) return;
       await inflight;
-      inflight = input.estimator.estimate(chunk, predictions).then((s) => { sums.rows += s.rows; sums.squared += s.squared; sums.absolute += s.absolute; });
+      inflight = input.estimator.estimate(chunk, predictions).then((s) => {
+        sums.rows += s.rows;
+        sums.squared += s.squared;
+        sums.absolute += s.absolute;
+      });
       inflight.catch(() => undefined); // awaited by the next add or by finish
     },
     async finish(): Promise<EstimatedQuality | null> {
@@ -92,12 +96,20 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
   const profiles = new Map(baseline.features.map((p) => [p.name, p]));
   const missingInBaseline = input.features.filter((f) => !profiles.has(f.name)).map((f) => f.name);
   if (missingInBaseline.length) {
-    throw new InvalidInputError(`baseline profile of ${input.model.name} v${input.model.version} has no profile for ${missingInBaseline.map((n) => `"${n}"`).join(', ')}`,
-      missingInBaseline.map((n) => ({ field: n, issue: 'not in baseline profile' })));
+    throw new InvalidInputError(
+      `baseline profile of ${input.model.name} v${input.model.version} has no profile for ${missingInBaseline.map((n) => `"${n}"`).join(', ')}`,
+      missingInBaseline.map((n) => ({ field: n, issue: 'not in baseline profile' })),
+    );
   }
-  const accs: [string, FeatureAccumulator][] = input.features.map((f) => [f.name, featureAccumulator(profiles.get(f.name)!, f)]);
+  const accs: [string, FeatureAccumulator][] = input.features.map((f) => [
+    f.name,
+    featureAccumulator(profiles.get(f.name)!, f),
+  ]);
   const derived = (input.derived ?? []).filter((d) => profiles.get(d.name)?.type === 'numeric');
-  const derivedAccs: [string, FeatureAccumulator][] = derived.map((d) => [d.name, featureAccumulator(profiles.get(d.name)!)]);
+  const derivedAccs: [string, FeatureAccumulator][] = derived.map((d) => [
+    d.name,
+    featureAccumulator(profiles.get(d.name)!),
+  ]);
   const needed = [...new Set([...accs.map(([name]) => name), ...derived.flatMap((d) => d.inputs)])];
   const predAcc = baseline.prediction ? numericAccumulator(baseline.prediction) : null;
   let rows = 0;
@@ -106,12 +118,17 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
   for await (const chunk of input.chunks) {
     const absent = needed.filter((name) => !chunk.columns.has(name));
     if (absent.length) {
-      throw new InvalidInputError(`${source}: missing column${absent.length > 1 ? 's' : ''} ${absent.map((n) => `"${n}"`).join(', ')}`,
-        absent.map((n) => ({ field: n, issue: 'missing column' })));
+      throw new InvalidInputError(
+        `${source}: missing column${absent.length > 1 ? 's' : ''} ${absent.map((n) => `"${n}"`).join(', ')}`,
+        absent.map((n) => ({ field: n, issue: 'missing column' })),
+      );
     }
     const own = predAcc && input.predictionColumn ? chunk.columns.get(input.predictionColumn) : undefined;
     if (predAcc && !own && !input.predict) {
-      throw new InvalidInputError(`${source}: no prediction column "${input.predictionColumn ?? '(none configured)'}" and no model to score with`, [{ field: input.predictionColumn ?? 'prediction', issue: 'missing column' }]);
+      throw new InvalidInputError(
+        `${source}: no prediction column "${input.predictionColumn ?? '(none configured)'}" and no model to score with`,
+        [{ field: input.predictionColumn ?? 'prediction', issue: 'missing column' }],
+      );
     }
     // A scorer on its own thread scores this chunk while the features are counted and the next
     // chunk is parsed; its predictions are counted one chunk later (counts do not depend on order).
@@ -141,8 +158,10 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
   }
   if (rows === 0) throw new InvalidInputError(`${source}: no rows to monitor`, [{ issue: 'zero data rows' }]);
 
-  const features = [...accs.map(([, acc]) => judged(acc.finish(), t)), ...derivedAccs.map(([, acc]) => judged(acc.finish(), t, true))]
-    .sort((a, b) => Number(b.drifted) - Number(a.drifted) || b.psi - a.psi);
+  const features = [
+    ...accs.map(([, acc]) => judged(acc.finish(), t)),
+    ...derivedAccs.map(([, acc]) => judged(acc.finish(), t, true)),
+  ].sort((a, b) => Number(b.drifted) - Number(a.drifted) || b.psi - a.psi);
   const drifted = features.filter((f) => f.drifted).map((f) => f.name);
   const driftShare = drifted.length / features.length;
   const datasetDrift = driftShare >= t.drift_share;

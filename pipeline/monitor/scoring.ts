@@ -20,8 +20,13 @@ export interface ChunkPredictor {
 }
 
 export function chunkPredictor(signature: Signature, scorer: ChunkScorer): ChunkPredictor {
-  const codeOf = new Map(signature.features.flatMap((f) => (f.type === 'categorical' ? [[f.name, new Map(f.values.map((v, i) => [v, i]))] as const] : [])));
-  let scored = 0, refused = 0;
+  const codeOf = new Map(
+    signature.features.flatMap((f) =>
+      f.type === 'categorical' ? [[f.name, new Map(f.values.map((v, i) => [v, i]))] as const] : [],
+    ),
+  );
+  let scored = 0,
+    refused = 0;
   return {
     async predict(table) {
       const n = table.rows;
@@ -39,14 +44,18 @@ export function chunkPredictor(signature: Signature, scorer: ChunkScorer): Chunk
           for (let r = 0; r < n; r++) {
             const v = col.values[r]!;
             const c = v === '' ? -1 : known.get(v);
-            if (c === undefined || (c < 0 && !f.nullable)) { bad[r] = 1; codes[r] = -1; } else codes[r] = c;
+            if (c === undefined || (c < 0 && !f.nullable)) {
+              bad[r] = 1;
+              codes[r] = -1;
+            } else codes[r] = c;
           }
           columns.set(f.name, { kind: 'categorical', codes, categories: f.values });
           continue;
         }
         if (col.kind !== 'numeric') throw new Error(`internal: column "${f.name}" is ${col.kind}, expected numeric`);
         const v = col.values;
-        const lo = f.type === 'numeric' ? f.min ?? -Infinity : -Infinity, hi = f.type === 'numeric' ? f.max ?? Infinity : Infinity;
+        const lo = f.type === 'numeric' ? (f.min ?? -Infinity) : -Infinity,
+          hi = f.type === 'numeric' ? (f.max ?? Infinity) : Infinity;
         for (let r = 0; r < n; r++) {
           const x = v[r]!;
           if (Number.isNaN(x) ? !f.nullable : x < lo || x > hi) bad[r] = 1;
@@ -77,7 +86,10 @@ export function modelScorer(store: ObjectStore): (mv: ModelVersion) => Promise<C
       const worker = await startScoringWorker(model);
       return {
         score: (table, bad) => worker.score(table, bad),
-        close: async () => { await worker.close(); model.retire(); },
+        close: async () => {
+          await worker.close();
+          model.retire();
+        },
       };
     } catch (e) {
       model.retire();

@@ -12,7 +12,8 @@ test('PSI of identical distributions is 0 and grows with the shift', () => {
 
 test('PSI clamps an empty bucket to epsilon instead of going infinite', () => {
   const v = psi([50, 50, 0], [50, 40, 10]);
-  const expected = (0.5 - 0.5) * 0 + (0.4 - 0.5) * Math.log(0.4 / 0.5) + (0.1 - PSI_EPSILON) * Math.log(0.1 / PSI_EPSILON);
+  const expected =
+    (0.5 - 0.5) * 0 + (0.4 - 0.5) * Math.log(0.4 / 0.5) + (0.1 - PSI_EPSILON) * Math.log(0.1 / PSI_EPSILON);
   assert.ok(Math.abs(v - expected) < 1e-12);
 });
 
@@ -21,11 +22,26 @@ test('Jensen–Shannon distance matches a value recorded from scipy 1.10.1 (base
   assert.equal(jensenShannon([1, 0], [0, 1]), 1);
 });
 
-test('Jensen–Shannon distance matches scipy.spatial.distance.jensenshannon on random counts', { skip: scipyUnavailable() }, () => {
+test('Jensen–Shannon distance matches scipy.spatial.distance.jensenshannon on random counts', {
+  skip: scipyUnavailable(),
+}, () => {
   const u = uniform(7);
-  const cases = Array.from({ length: 20 }, (_, i) => [0, 1].map(() => Array.from({ length: 2 + (i % 9) }, () => (u() < 0.15 ? 0 : 1 + Math.floor(u() * 1000))).map((c, j) => (j === 0 ? c + 1 : c))));
-  const expected = runPython<number[]>('import json,sys\nfrom scipy.spatial.distance import jensenshannon\nprint(json.dumps([float(jensenshannon(p, q, base=2)) for p, q in json.load(sys.stdin)]))', cases);
-  for (const [i, [p, q]] of cases.entries()) assert.ok(Math.abs(jensenShannon(p!, q!) - expected[i]!) < 1e-12, `case ${i}: ${jensenShannon(p!, q!)} vs ${expected[i]}`);
+  const cases = Array.from({ length: 20 }, (_, i) =>
+    [0, 1].map(() =>
+      Array.from({ length: 2 + (i % 9) }, () => (u() < 0.15 ? 0 : 1 + Math.floor(u() * 1000))).map((c, j) =>
+        j === 0 ? c + 1 : c,
+      ),
+    ),
+  );
+  const expected = runPython<number[]>(
+    'import json,sys\nfrom scipy.spatial.distance import jensenshannon\nprint(json.dumps([float(jensenshannon(p, q, base=2)) for p, q in json.load(sys.stdin)]))',
+    cases,
+  );
+  for (const [i, [p, q]] of cases.entries())
+    assert.ok(
+      Math.abs(jensenShannon(p!, q!) - expected[i]!) < 1e-12,
+      `case ${i}: ${jensenShannon(p!, q!)} vs ${expected[i]}`,
+    );
 });
 
 test('quantile edges are deduplicated for lumpy data and bins are right-closed', () => {

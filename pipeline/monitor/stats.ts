@@ -16,8 +16,10 @@ function total(counts: ArrayLike<number>): number {
 
 /** Population stability index Σ (c − b)·ln(c / b) over matching buckets of baseline and current counts. */
 export function psi(baseline: ArrayLike<number>, current: ArrayLike<number>): number {
-  if (baseline.length !== current.length) throw new RangeError(`psi: ${baseline.length} baseline buckets vs ${current.length} current`);
-  const nb = total(baseline), nc = total(current);
+  if (baseline.length !== current.length)
+    throw new RangeError(`psi: ${baseline.length} baseline buckets vs ${current.length} current`);
+  const nb = total(baseline),
+    nc = total(current);
   if (nb === 0 || nc === 0) return NaN;
   let s = 0;
   for (let i = 0; i < baseline.length; i++) {
@@ -30,12 +32,15 @@ export function psi(baseline: ArrayLike<number>, current: ArrayLike<number>): nu
 
 /** Jensen–Shannon distance in base 2 (in [0, 1]), as scipy.spatial.distance.jensenshannon(p, q, base=2). */
 export function jensenShannon(baseline: ArrayLike<number>, current: ArrayLike<number>): number {
-  if (baseline.length !== current.length) throw new RangeError(`jensenShannon: ${baseline.length} baseline buckets vs ${current.length} current`);
-  const nb = total(baseline), nc = total(current);
+  if (baseline.length !== current.length)
+    throw new RangeError(`jensenShannon: ${baseline.length} baseline buckets vs ${current.length} current`);
+  const nb = total(baseline),
+    nc = total(current);
   if (nb === 0 || nc === 0) return NaN;
   let s = 0;
   for (let i = 0; i < baseline.length; i++) {
-    const p = baseline[i]! / nb, q = current[i]! / nc;
+    const p = baseline[i]! / nb,
+      q = current[i]! / nc;
     const m = (p + q) / 2;
     if (p > 0) s += p * Math.log(p / m);
     if (q > 0) s += q * Math.log(q / m);
@@ -46,7 +51,8 @@ export function jensenShannon(baseline: ArrayLike<number>, current: ArrayLike<nu
 /** Linear-interpolated quantile of sorted values (numpy's default 'linear' method). */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  const lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
@@ -68,10 +74,12 @@ export function quantileEdges(sorted: ArrayLike<number>, bins: number): number[]
 
 /** Bucket of x for interior edges: the number of edges strictly below x. */
 export function binIndex(edges: ArrayLike<number>, x: number): number {
-  let lo = 0, hi = edges.length;
+  let lo = 0,
+    hi = edges.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (edges[mid]! < x) lo = mid + 1; else hi = mid;
+    if (edges[mid]! < x) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }

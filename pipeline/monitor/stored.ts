@@ -5,7 +5,15 @@ import { z } from 'zod';
 import { NotFoundError } from '../errors/index.ts';
 import { parseJson, type ObjectStore } from '../store/index.ts';
 import {
-  BATCH_FILES, lineageSchema, manifestKey, predictionPath, PREDICTIONS_PREFIX, REPORT_PREFIX, reportKey, reportPath, type Lineage,
+  BATCH_FILES,
+  lineageSchema,
+  manifestKey,
+  predictionPath,
+  PREDICTIONS_PREFIX,
+  REPORT_PREFIX,
+  reportKey,
+  reportPath,
+  type Lineage,
 } from './lineage.ts';
 
 const level = z.enum(['ok', 'warn', 'alert']);
@@ -46,12 +54,25 @@ export const storedDriftReportSchema = z.object({
   drift_share: z.number(),
   dataset_drift: z.boolean(),
   level,
-  lineage: z.object({ manifest: z.string(), input_sha256: z.string(), scored_at: z.string(), refused_rows: z.number() }).optional(),
+  lineage: z
+    .object({ manifest: z.string(), input_sha256: z.string(), scored_at: z.string(), refused_rows: z.number() })
+    .optional(),
   /** The loss estimator's estimate (absent in reports written before it existed; null for a version without one). */
-  estimated: z.object({
-    rows: z.number(), rmse: z.number(), mae: z.number(), rmse_low: z.number(), rmse_high: z.number(), mae_low: z.number(), mae_high: z.number(),
-    test_rmse: stat, rmse_ratio: stat, level: z.enum(['ok', 'warn', 'alert', 'unknown']),
-  }).nullable().optional(),
+  estimated: z
+    .object({
+      rows: z.number(),
+      rmse: z.number(),
+      mae: z.number(),
+      rmse_low: z.number(),
+      rmse_high: z.number(),
+      mae_low: z.number(),
+      mae_high: z.number(),
+      test_rmse: stat,
+      rmse_ratio: stat,
+      level: z.enum(['ok', 'warn', 'alert', 'unknown']),
+    })
+    .nullable()
+    .optional(),
 });
 
 export type StoredDriftReport = z.infer<typeof storedDriftReportSchema>;
@@ -72,13 +93,19 @@ export async function listScoredBatchPaths(predictions: ObjectStore): Promise<st
 /** The drift report of batch `<path>`, or undefined when it has none. */
 export async function readDriftReport(predictions: ObjectStore, path: string): Promise<StoredDriftReport | undefined> {
   const key = reportKey(path);
-  const body = await predictions.get(key).catch((e: unknown) => { if (e instanceof NotFoundError) return undefined; throw e; });
+  const body = await predictions.get(key).catch((e: unknown) => {
+    if (e instanceof NotFoundError) return undefined;
+    throw e;
+  });
   return body && parseJson(body, storedDriftReportSchema, `${predictions.url}/${key}`);
 }
 
 /** The lineage manifest of batch `<path>`, or undefined while it has none (it is written last). */
 export async function readLineage(predictions: ObjectStore, path: string): Promise<Lineage | undefined> {
   const key = manifestKey(path);
-  const body = await predictions.get(key).catch((e: unknown) => { if (e instanceof NotFoundError) return undefined; throw e; });
+  const body = await predictions.get(key).catch((e: unknown) => {
+    if (e instanceof NotFoundError) return undefined;
+    throw e;
+  });
   return body && parseJson(body, lineageSchema, `${predictions.url}/${key}`);
 }

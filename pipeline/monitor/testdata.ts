@@ -18,7 +18,11 @@ export function normals(n: number, seed: number, mean = 0, sd = 1): Float64Array
 }
 
 /** A table with numeric "x", boolean "flag" and categorical "colour" (red/green/blue), optionally shifted. */
-export function sampleTable(rows: number, seed: number, opts: { shift?: number; blueShare?: number; flagShare?: number; missingX?: number; extraColour?: string } = {}): Table {
+export function sampleTable(
+  rows: number,
+  seed: number,
+  opts: { shift?: number; blueShare?: number; flagShare?: number; missingX?: number; extraColour?: string } = {},
+): Table {
   const u = uniform(seed + 1000);
   const x = normals(rows, seed, opts.shift ?? 0, 1);
   const flag = new Float64Array(rows);

@@ -15,15 +15,35 @@ export function sapChangeFixture(): Promise<Fixture> {
   return fixture;
 }
 
-export async function registerMonitoredModel(store: ObjectStore, alias = 'prod'): Promise<{ fx: Fixture; mv: ModelVersion }> {
+export async function registerMonitoredModel(
+  store: ObjectStore,
+  alias = 'prod',
+): Promise<{ fx: Fixture; mv: ModelVersion }> {
   const fx = await sapChangeFixture();
   const { config, trained, table } = fx;
   const artifact = await putModelArtifact(store, config.name, Buffer.from(trained.onnx));
-  const baseline = await putModelArtifact(store, config.name, JSON.stringify(buildBaselineProfile(table, config.features, await trained.predict(table), config.derived)));
+  const baseline = await putModelArtifact(
+    store,
+    config.name,
+    JSON.stringify(buildBaselineProfile(table, config.features, await trained.predict(table), config.derived)),
+  );
   const mv = await registerModelVersion(store, {
-    name: config.name, run_id: null, dataset: null, trainer: 'gbdt', artifact: { ...artifact, format: 'onnx' }, baseline,
-    signature: { id_column: config.id_column, features: config.features, derived: config.derived, target: config.target, output: { column: config.output.column, unit: config.target.unit } },
-    metrics: {}, monitoring: config.monitoring, config_sha256: null,
+    name: config.name,
+    run_id: null,
+    dataset: null,
+    trainer: 'gbdt',
+    artifact: { ...artifact, format: 'onnx' },
+    baseline,
+    signature: {
+      id_column: config.id_column,
+      features: config.features,
+      derived: config.derived,
+      target: config.target,
+      output: { column: config.output.column, unit: config.target.unit },
+    },
+    metrics: {},
+    monitoring: config.monitoring,
+    config_sha256: null,
   });
   await moveAlias(store, config.name, alias, mv.version);
   return { fx, mv };
@@ -34,7 +54,11 @@ export function withRefusedRows(csv: Buffer | string): { csv: string; refused: n
   const lines = csv.toString('utf8').split('\n');
   const header = lines[0]!.split(',');
   const col = (name: string) => header.indexOf(name);
-  const edit = (i: number, name: string, value: string) => { const f = lines[i]!.split(','); f[col(name)] = value; lines[i] = f.join(','); };
+  const edit = (i: number, name: string, value: string) => {
+    const f = lines[i]!.split(',');
+    f[col(name)] = value;
+    lines[i] = f.join(',');
+  };
   edit(3, 'total_floor_area', '5000');
   edit(10, 'property_type', 'Castle');
   edit(20, header[0]!, '');
@@ -45,12 +69,14 @@ export function withRefusedRows(csv: Buffer | string): { csv: string; refused: n
 export function shiftSap(csv: Buffer | string, delta: number): string {
   const rows = csv.toString('utf8').trimEnd().split('\n');
   const k = rows[0]!.split(',').indexOf('current_sap');
-  return `${rows.map((l, i) => {
-    if (i === 0) return l;
-    const f = l.split(',');
-    f[k] = String(Math.min(120, Math.max(1, Number(f[k]) + delta)));
-    return f.join(',');
-  }).join('\n')}\n`;
+  return `${rows
+    .map((l, i) => {
+      if (i === 0) return l;
+      const f = l.split(',');
+      f[k] = String(Math.min(120, Math.max(1, Number(f[k]) + delta)));
+      return f.join(',');
+    })
+    .join('\n')}\n`;
 }
 
 /**
@@ -61,17 +87,27 @@ export function toJsonLines(csv: Buffer | string, features: readonly FeatureSpec
   const [head, ...rows] = csv.toString('utf8').trimEnd().split('\n');
   const header = head!.split(',');
   const type = new Map(features.map((f) => [f.name, f.type] as const));
-  return `${rows.map((line, r) => {
-    const cells = line.split(',');
-    const record: Record<string, unknown> = {};
-    header.forEach((name, k) => {
-      const cell = cells[k]!;
-      const t = type.get(name);
-      if (cell === '') { if (r % 2) record[name] = null; return; }
-      record[name] = t === 'boolean' ? cell === '1' : t === 'numeric' || (t === undefined && /^-?[0-9.]+$/.test(cell) && k > 0) ? Number(cell) : cell;
-    });
-    return JSON.stringify(record);
-  }).join('\n')}\n`;
+  return `${rows
+    .map((line, r) => {
+      const cells = line.split(',');
+      const record: Record<string, unknown> = {};
+      header.forEach((name, k) => {
+        const cell = cells[k]!;
+        const t = type.get(name);
+        if (cell === '') {
+          if (r % 2) record[name] = null;
+          return;
+        }
+        record[name] =
+          t === 'boolean'
+            ? cell === '1'
+            : t === 'numeric' || (t === undefined && /^-?[0-9.]+$/.test(cell) && k > 0)
+              ? Number(cell)
+              : cell;
+      });
+      return JSON.stringify(record);
+    })
+    .join('\n')}\n`;
 }
 
 export interface CovariateShift {
@@ -91,14 +127,23 @@ export interface CovariateShift {
 export function covariateShift(csv: Buffer | string, opts: CovariateShift): string {
   const [head, ...lines] = csv.toString('utf8').trimEnd().split('\n');
   const header = head!.split(',');
-  const area = header.indexOf('total_floor_area'), glazing = header.indexOf('glazing');
+  const area = header.indexOf('total_floor_area'),
+    glazing = header.indexOf('glazing');
   const areas = lines.map((l) => Number(l.split(',')[area]));
   const median = [...areas].sort((a, b) => a - b)[areas.length >> 1]!;
-  const weights = lines.map((l, i) => (areas[i]! / median) ** (opts.areaPower ?? 0) * (l.split(',')[glazing] === 'single' ? opts.singleGlazingWeight ?? 1 : 1));
+  const weights = lines.map(
+    (l, i) =>
+      (areas[i]! / median) ** (opts.areaPower ?? 0) *
+      (l.split(',')[glazing] === 'single' ? (opts.singleGlazingWeight ?? 1) : 1),
+  );
   // Weighted sampling without replacement: the `rows` smallest exponential keys −ln(u)/w (Efraimidis–Spirakis).
   const u = mulberry32(opts.seed);
   const keys = weights.map((w) => -Math.log(1 - u()) / w);
-  const order = keys.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]!).slice(0, opts.rows).sort((a, b) => a - b);
+  const order = keys
+    .map((_, i) => i)
+    .sort((a, b) => keys[a]! - keys[b]!)
+    .slice(0, opts.rows)
+    .sort((a, b) => a - b);
   return `${head}\n${order.map((i) => lines[i]).join('\n')}\n`;
 }
 
@@ -108,13 +153,17 @@ export function covariateShift(csv: Buffer | string, opts: CovariateShift): stri
  */
 export function uniqueIds(csv: Buffer | string): string {
   const seen = new Map<string, number>();
-  return csv.toString('utf8').split('\n').map((line, i) => {
-    if (i === 0 || line === '') return line;
-    const comma = line.indexOf(',');
-    const id = line.slice(0, comma);
-    if (id === '') return line;
-    const k = (seen.get(id) ?? 0) + 1;
-    seen.set(id, k);
-    return `${id}-${k}${line.slice(comma)}`;
-  }).join('\n');
+  return csv
+    .toString('utf8')
+    .split('\n')
+    .map((line, i) => {
+      if (i === 0 || line === '') return line;
+      const comma = line.indexOf(',');
+      const id = line.slice(0, comma);
+      if (id === '') return line;
+      const k = (seen.get(id) ?? 0) + 1;
+      seen.set(id, k);
+      return `${id}-${k}${line.slice(comma)}`;
+    })
+    .join('\n');
 }

@@ -14,19 +14,30 @@ before(async () => {
   fx = await trainFixture();
   env = await storeWithModel(fx);
   handler = createPredictHandler({
-    store: env.store, model: 'sap_change@prod', aliasTtlS: 60, maxBodyBytes: 20_000, maxInstances: 50,
-    log: jsonLogger(logs.sink), metrics: metrics.sink,
+    store: env.store,
+    model: 'sap_change@prod',
+    aliasTtlS: 60,
+    maxBodyBytes: 20_000,
+    maxInstances: 50,
+    log: jsonLogger(logs.sink),
+    metrics: metrics.sink,
   });
 });
 after(() => env.cleanup());
 
-async function call(method: string, path: string, body?: unknown, opts: { base64?: boolean; raw?: boolean } = {}): Promise<{ status: number; headers: Record<string, string>; json: any }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { base64?: boolean; raw?: boolean } = {},
+): Promise<{ status: number; headers: Record<string, string>; json: any }> {
   const text = body === undefined ? undefined : opts.raw ? String(body) : JSON.stringify(body);
   const res = (await handler(httpEvent(method, path, text, opts))) as HttpResult;
   return { status: res.statusCode, headers: res.headers, json: JSON.parse(res.body) };
 }
 
-const instances = (n: number, from = 0) => Array.from({ length: n }, (_, i) => instanceOf(fx.config, fx.table, from + i));
+const instances = (n: number, from = 0) =>
+  Array.from({ length: n }, (_, i) => instanceOf(fx.config, fx.table, from + i));
 
 test('POST /predict scores instances with the registered model, equal to the trainer within float32 tolerance', async () => {
   const res = await call('POST', '/predict', { instances: instances(25) });
@@ -34,7 +45,11 @@ test('POST /predict scores instances with the registered model, equal to the tra
   assert.deepEqual(res.json.model, { name: 'sap_change', version: 1 });
   const expected = await fx.trained.predict(fx.table);
   assert.equal(res.json.predictions.length, 25);
-  for (const [i, p] of (res.json.predictions as number[]).entries()) assert.ok(Math.abs(p - expected[i]!) <= 1e-5 * Math.max(1, Math.abs(expected[i]!)), `row ${i}: ${p} vs ${expected[i]}`);
+  for (const [i, p] of (res.json.predictions as number[]).entries())
+    assert.ok(
+      Math.abs(p - expected[i]!) <= 1e-5 * Math.max(1, Math.abs(expected[i]!)),
+      `row ${i}: ${p} vs ${expected[i]}`,
+    );
 });
 
 test('the API answers under a /<model> prefix too (the custom domain mapping), and /health names the loaded model', async () => {
@@ -49,10 +64,18 @@ test('the API answers under a /<model> prefix too (the custom domain mapping), a
   assert.ok(!Number.isNaN(Date.parse(health.json.model.loaded_at)));
 });
 
-test('/health carries the training data\'s lineage: a model trained on synthetic rows says so', async () => {
+test("/health carries the training data's lineage: a model trained on synthetic rows says so", async () => {
   const lineage = { name: 'epc_retrofit', version: 'c'.repeat(64), pinned: false, synthetic: true };
   const mv = await registerModelVersion(env.store, { ...env.mv, dataset: lineage });
-  const synthetic = createPredictHandler({ store: env.store, model: `sap_change@${mv.version}`, aliasTtlS: 60, maxBodyBytes: 20_000, maxInstances: 50, log: jsonLogger(() => {}), metrics: () => {} });
+  const synthetic = createPredictHandler({
+    store: env.store,
+    model: `sap_change@${mv.version}`,
+    aliasTtlS: 60,
+    maxBodyBytes: 20_000,
+    maxInstances: 50,
+    log: jsonLogger(() => {}),
+    metrics: () => {},
+  });
   const res = (await synthetic(httpEvent('GET', '/health'))) as HttpResult;
   assert.deepEqual(JSON.parse(res.body).model.dataset, lineage);
   assert.equal((await call('GET', '/health')).json.model.dataset, null, 'a version registered without lineage');
@@ -71,7 +94,14 @@ test('booleans accept true/false/0/1, a nullable feature may be null or absent, 
 
 test('a bad field answers 400 with row/field details for every bad cell, and nothing is scored', async () => {
   const good = instanceOf(fx.config, fx.table, 0);
-  const body = { instances: [good, { ...good, total_floor_area: 5000 }, { ...good, property_type: 'Castle', solar_pv: 'yes', totl_floor_area: 3 }, { ...good, current_sap: undefined }] };
+  const body = {
+    instances: [
+      good,
+      { ...good, total_floor_area: 5000 },
+      { ...good, property_type: 'Castle', solar_pv: 'yes', totl_floor_area: 3 },
+      { ...good, current_sap: undefined },
+    ],
+  };
   const res = await call('POST', '/predict', body);
   assert.equal(res.status, 400);
   assert.equal(res.json.error.code, 'INPUT_INVALID');
@@ -149,7 +179,9 @@ test('every request logs one JSON line (request id, status, latency, counts; nev
   logs.lines.length = 0;
   metrics.lines.length = 0;
   const secret = 'Castle-of-secrets';
-  await call('POST', '/predict', { instances: [...instances(2), { ...instanceOf(fx.config, fx.table, 0), property_type: secret }] });
+  await call('POST', '/predict', {
+    instances: [...instances(2), { ...instanceOf(fx.config, fx.table, 0), property_type: secret }],
+  });
   await call('POST', '/predict', { instances: instances(4) });
   await call('POST', '/predict', `{"instances": [{"note": "${secret}"`, { raw: true });
   const lines = logs.parsed().slice(0, 2);
@@ -172,7 +204,10 @@ test('every request logs one JSON line (request id, status, latency, counts; nev
   const def = emf[1]._aws.CloudWatchMetrics[0];
   assert.equal(def.Namespace, 'mltk/sap_change');
   assert.deepEqual(def.Dimensions, [['Model']]);
-  assert.deepEqual(def.Metrics.map((m: { Name: string }) => m.Name), ['RowsScored', 'ValidationErrors', 'PredictLatencyMs']);
+  assert.deepEqual(
+    def.Metrics.map((m: { Name: string }) => m.Name),
+    ['RowsScored', 'ValidationErrors', 'PredictLatencyMs'],
+  );
   assert.equal(emf[1].Model, 'sap_change');
   assert.equal(emf[1].RowsScored, 4);
   assert.equal(emf[0].ValidationErrors, 1);

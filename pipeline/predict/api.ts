@@ -49,15 +49,27 @@ export function bodyText(event: HttpEvent, maxBytes: number): string {
 }
 
 function requestSchema(maxInstances: number) {
-  return z.object({
-    instances: z.array(z.unknown(), { error: (iss) => (iss.input === undefined ? 'missing "instances" (expected {"instances": [{feature: value, …}, …]})' : 'expected "instances" to be an array') })
-      .min(1, { error: '"instances" is empty' })
-      .max(maxInstances, { error: `too many instances (the limit is ${maxInstances} per request)` }),
-  }, { error: 'expected a JSON object {"instances": […]}' });
+  return z.object(
+    {
+      instances: z
+        .array(z.unknown(), {
+          error: (iss) =>
+            iss.input === undefined
+              ? 'missing "instances" (expected {"instances": [{feature: value, …}, …]})'
+              : 'expected "instances" to be an array',
+        })
+        .min(1, { error: '"instances" is empty' })
+        .max(maxInstances, { error: `too many instances (the limit is ${maxInstances} per request)` }),
+    },
+    { error: 'expected a JSON object {"instances": […]}' },
+  );
 }
 
 function parseBody(text: string, maxInstances: number): unknown[] {
-  if (text.trim() === '') throw new InvalidInputError('empty request body (expected {"instances": […]})', [{ field: '(body)', issue: 'empty body' }]);
+  if (text.trim() === '')
+    throw new InvalidInputError('empty request body (expected {"instances": […]})', [
+      { field: '(body)', issue: 'empty body' },
+    ]);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -70,15 +82,23 @@ function parseBody(text: string, maxInstances: number): unknown[] {
   const parsed = requestSchema(maxInstances).safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    throw new InvalidInputError(first.message, [{ field: first.path.length ? first.path.map(String).join('.') : '(body)', issue: first.message }]);
+    throw new InvalidInputError(first.message, [
+      { field: first.path.length ? first.path.map(String).join('.') : '(body)', issue: first.message },
+    ]);
   }
   return parsed.data.instances;
 }
 
 function respond(status: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
-  return { statusCode: status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), isBase64Encoded: false };
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+  };
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: every route and its error answers read top to bottom in one place
 export async function handleApiRequest(event: HttpEvent, opts: ApiOptions): Promise<HttpResult> {
   const started = performance.now();
   const requestId = event.requestContext.requestId ?? randomUUID();
@@ -94,12 +114,21 @@ export async function handleApiRequest(event: HttpEvent, opts: ApiOptions): Prom
   try {
     route = routeOf(path, model);
     const allow: readonly string[] = ROUTES[route];
-    if (!allow.includes(method)) throw new MethodNotAllowedError(allow, `${method} is not allowed on ${path} (allowed: ${allow.join(', ')})`);
+    if (!allow.includes(method))
+      throw new MethodNotAllowedError(allow, `${method} is not allowed on ${path} (allowed: ${allow.join(', ')})`);
     if (route === 'health') {
       const m = await opts.cache.get();
       // The training data's lineage travels with the model: a synthetic-data model says so here.
-      const dataset = m.dataset && { name: m.dataset.name, version: m.dataset.version, pinned: m.dataset.pinned ?? false, synthetic: m.dataset.synthetic ?? false };
-      result = respond(200, { status: 'ok', model: { name: m.name, version: m.version, alias: m.alias, sha256: m.sha256, loaded_at: m.loadedAt, dataset } });
+      const dataset = m.dataset && {
+        name: m.dataset.name,
+        version: m.dataset.version,
+        pinned: m.dataset.pinned ?? false,
+        synthetic: m.dataset.synthetic ?? false,
+      };
+      result = respond(200, {
+        status: 'ok',
+        model: { name: m.name, version: m.version, alias: m.alias, sha256: m.sha256, loaded_at: m.loadedAt, dataset },
+      });
     } else {
       const body = parseBody(bodyText(event, opts.maxBodyBytes), opts.maxInstances);
       instances = body.length;
@@ -114,7 +143,10 @@ export async function handleApiRequest(event: HttpEvent, opts: ApiOptions): Prom
       }
       const predictions = await m.score(chunk.table);
       scored = predictions.length;
-      result = respond(200, { predictions: Array.from(predictions, shortestFloat32), model: { name: m.name, version: m.version } });
+      result = respond(200, {
+        predictions: Array.from(predictions, shortestFloat32),
+        model: { name: m.name, version: m.version },
+      });
     }
   } catch (e) {
     failure = e;
@@ -125,14 +157,43 @@ export async function handleApiRequest(event: HttpEvent, opts: ApiOptions): Prom
   const latencyMs = performance.now() - started;
   const current = opts.cache.current();
   const fields = {
-    request_id: requestId, method, path, route: route ?? null, status: result.statusCode,
-    latency_ms: Math.round(latencyMs * 1000) / 1000, instances, scored, invalid,
-    model, version: current?.version ?? null,
+    request_id: requestId,
+    method,
+    path,
+    route: route ?? null,
+    status: result.statusCode,
+    latency_ms: Math.round(latencyMs * 1000) / 1000,
+    instances,
+    scored,
+    invalid,
+    model,
+    version: current?.version ?? null,
   };
-  if (result.statusCode >= 500) opts.log.log('error', 'request failed', { ...fields, error: (failure as Error)?.message, stack: (failure as Error)?.stack });
-  else opts.log.log(result.statusCode >= 400 ? 'warn' : 'info', 'request', { ...fields, ...(failure ? { error: (failure as Error).message.slice(0, 300) } : {}) });
+  if (result.statusCode >= 500)
+    opts.log.log('error', 'request failed', {
+      ...fields,
+      error: (failure as Error)?.message,
+      stack: (failure as Error)?.stack,
+    });
+  else
+    opts.log.log(result.statusCode >= 400 ? 'warn' : 'info', 'request', {
+      ...fields,
+      ...(failure ? { error: (failure as Error).message.slice(0, 300) } : {}),
+    });
   if (route === 'predict' && current) {
-    opts.metrics(emfLine({ model, version: current.version, rowsScored: scored, validationErrors: invalid, latencyMs, properties: { request_id: requestId, path: 'online' } }, metricNamespace(model)));
+    opts.metrics(
+      emfLine(
+        {
+          model,
+          version: current.version,
+          rowsScored: scored,
+          validationErrors: invalid,
+          latencyMs,
+          properties: { request_id: requestId, path: 'online' },
+        },
+        metricNamespace(model),
+      ),
+    );
   }
   return result;
 }

@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { InvalidInputError } from '../errors/index.ts';
 import {
-  batchFormat, errorsPathFor, fileSinks, loadModel, outputKeys, scoreBatch, scoreFile, scoreObject, type LoadedModel,
+  batchFormat,
+  errorsPathFor,
+  fileSinks,
+  loadModel,
+  outputKeys,
+  scoreBatch,
+  scoreFile,
+  scoreObject,
+  type LoadedModel,
 } from './index.ts';
 import { instanceOf, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
 
@@ -45,7 +53,14 @@ function raggedCsv(): { csv: Buffer; ragged: Map<number, number> } {
   lines[2] = `${lines[2]},x,y,z`;
   lines[250] = lines[250]!.split(',').slice(0, -1).join(',');
   lines[499] = 'H499,1';
-  return { csv: Buffer.from(`${lines.join('\n')}\n`), ragged: new Map([[2, cols + 3], [250, cols - 1], [499, 2]]) };
+  return {
+    csv: Buffer.from(`${lines.join('\n')}\n`),
+    ragged: new Map([
+      [2, cols + 3],
+      [250, cols - 1],
+      [499, 2],
+    ]),
+  };
 }
 
 test('rows with the wrong number of fields go to the errors file with their row number: scored + errors = rows', async () => {
@@ -53,29 +68,50 @@ test('rows with the wrong number of fields go to the errors file with their row 
   const dir = await mkdtemp(join(tmpdir(), 'mltk-ragged-'));
   try {
     await writeFile(join(dir, 'in.csv'), csv);
-    const res = await scoreFile(model, { input: join(dir, 'in.csv'), output: join(dir, 'out.csv') }, { chunkRows: 100 });
+    const res = await scoreFile(
+      model,
+      { input: join(dir, 'in.csv'), output: join(dir, 'out.csv') },
+      { chunkRows: 100 },
+    );
     assert.deepEqual({ rows: res.rows, scored: res.scored, errors: res.errors }, { rows: 500, scored: 497, errors: 3 });
     const preds = parseCsv(String(await readFile(join(dir, 'out.csv'))));
     assert.equal(preds.length - 1, 497);
     const ids = (fx.table.columns.get('home_id') as { values: string[] }).values;
-    assert.deepEqual(preds.slice(1).map((p) => p[0]), ids.filter((_, i) => !ragged.has(i + 1)));
+    assert.deepEqual(
+      preds.slice(1).map((p) => p[0]),
+      ids.filter((_, i) => !ragged.has(i + 1)),
+    );
     const cols = fx.csv.toString().split('\n')[0]!.split(',').length;
-    assert.equal(String(await readFile(join(dir, 'out.errors.csv'))), `row,field,reason\n${[...ragged]
-      .map(([row, found]) => `${row},(row),"expected ${cols} fields as in the header, found ${found}"\n`).join('')}`);
+    assert.equal(
+      String(await readFile(join(dir, 'out.errors.csv'))),
+      `row,field,reason\n${[...ragged]
+        .map(([row, found]) => `${row},(row),"expected ${cols} fields as in the header, found ${found}"\n`)
+        .join('')}`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
 function parseCsv(text: string): string[][] {
-  return text.trimEnd().split('\n').map((l) => l.split(','));
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.split(','));
 }
 
 test('a file with good and bad rows: every row lands in exactly one output, errors list row, field and reason', async () => {
   const { csv, badRows } = mixedCsv();
   const out: Record<string, Buffer[]> = { predictions: [], errors: [] };
-  const collect = (k: string) => async (body: AsyncIterable<Buffer>) => { for await (const b of body) out[k]!.push(b); };
-  const res = await scoreBatch(model, Readable.from([csv]), { format: 'csv', source: 'mixed.csv', chunkRows: 64 }, { predictions: collect('predictions'), errors: collect('errors') });
+  const collect = (k: string) => async (body: AsyncIterable<Buffer>) => {
+    for await (const b of body) out[k]!.push(b);
+  };
+  const res = await scoreBatch(
+    model,
+    Readable.from([csv]),
+    { format: 'csv', source: 'mixed.csv', chunkRows: 64 },
+    { predictions: collect('predictions'), errors: collect('errors') },
+  );
   assert.equal(res.rows, 500);
   assert.equal(res.errors, badRows.length);
   assert.equal(res.scored, 500 - badRows.length);
@@ -98,33 +134,57 @@ test('a file with good and bad rows: every row lands in exactly one output, erro
   // Ids in order, none lost or doubled; predictions match the trainer's on the good rows.
   const ids = (fx.table.columns.get('home_id') as { values: string[] }).values;
   const goodIds = ids.filter((_, i) => !badRows.includes(i + 1));
-  assert.deepEqual(preds.slice(1).map((p) => p[0]), goodIds);
+  assert.deepEqual(
+    preds.slice(1).map((p) => p[0]),
+    goodIds,
+  );
   const expected = await fx.trained.predict(fx.table);
   let k = 1;
   for (let i = 0; i < ids.length; i++) {
     if (badRows.includes(i + 1)) continue;
     const row = preds[k++]!;
-    assert.ok(Math.abs(Number(row[1]) - expected[i]!) < 1e-4 * Math.max(1, Math.abs(expected[i]!)), `row ${i + 1}: ${row[1]} vs ${expected[i]}`);
+    assert.ok(
+      Math.abs(Number(row[1]) - expected[i]!) < 1e-4 * Math.max(1, Math.abs(expected[i]!)),
+      `row ${i + 1}: ${row[1]} vs ${expected[i]}`,
+    );
     assert.equal(row[2], 'sap_change');
     assert.equal(row[3], '1');
   }
 });
 
 test('JSON lines: same validation, extra fields ignored, a line that is not JSON is a bad row', async () => {
-  const lines = Array.from({ length: 30 }, (_, i) => JSON.stringify({ home_id: `H${i}`, ...instanceOf(fx.config, fx.table, i), note: 'extra' }));
+  const lines = Array.from({ length: 30 }, (_, i) =>
+    JSON.stringify({ home_id: `H${i}`, ...instanceOf(fx.config, fx.table, i), note: 'extra' }),
+  );
   lines[4] = '{"home_id": "H4", oops';
   lines[9] = JSON.stringify({ ...instanceOf(fx.config, fx.table, 9), home_id: 'H9', glazing: 'quadruple' });
   lines[12] = JSON.stringify(instanceOf(fx.config, fx.table, 12)); // no id
   const input = Buffer.from(`${lines.slice(0, 15).join('\n')}\n\n${lines.slice(15).join('\r\n')}`);
   const out: Buffer[] = [];
   const errs: Buffer[] = [];
-  const res = await scoreBatch(model, Readable.from([input.subarray(0, 1000), input.subarray(1000)]), { format: 'jsonl', source: 'x.jsonl', chunkRows: 8 }, {
-    predictions: async (b) => { for await (const c of b) out.push(c); },
-    errors: async (b) => { for await (const c of b) errs.push(c); },
-  });
+  const res = await scoreBatch(
+    model,
+    Readable.from([input.subarray(0, 1000), input.subarray(1000)]),
+    { format: 'jsonl', source: 'x.jsonl', chunkRows: 8 },
+    {
+      predictions: async (b) => {
+        for await (const c of b) out.push(c);
+      },
+      errors: async (b) => {
+        for await (const c of b) errs.push(c);
+      },
+    },
+  );
   assert.deepEqual({ rows: res.rows, scored: res.scored, errors: res.errors }, { rows: 30, scored: 27, errors: 3 });
   const errors = parseCsv(Buffer.concat(errs).toString()).slice(1);
-  assert.deepEqual(errors.map((e) => [e[0], e[1]]), [['5', '(record)'], ['10', 'glazing'], ['13', 'home_id']]);
+  assert.deepEqual(
+    errors.map((e) => [e[0], e[1]]),
+    [
+      ['5', '(record)'],
+      ['10', 'glazing'],
+      ['13', 'home_id'],
+    ],
+  );
   const preds = parseCsv(Buffer.concat(out).toString()).slice(1);
   assert.equal(preds.length, 27);
   assert.equal(preds[0]![0], 'H0');
@@ -146,33 +206,60 @@ test('output keys are a pure function of the input key; only incoming/ CSV and J
 });
 
 test('inputs that differ only by extension or case never share an output: each keeps its own objects and lineage', async () => {
-  const csvRows = (n: number) => Buffer.from(fx.csv.toString().split('\n').slice(0, n + 1).join('\n') + '\n');
-  const jsonRows = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ home_id: `J${i}`, ...instanceOf(fx.config, fx.table, i) })).join('\n');
+  const csvRows = (n: number) =>
+    Buffer.from(
+      fx.csv
+        .toString()
+        .split('\n')
+        .slice(0, n + 1)
+        .join('\n') + '\n',
+    );
+  const jsonRows = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      JSON.stringify({ home_id: `J${i}`, ...instanceOf(fx.config, fx.table, i) }),
+    ).join('\n');
   const inputs: [string, Buffer | string, number][] = [
-    ['incoming/u/y.csv', csvRows(11), 11], ['incoming/u/y.jsonl', jsonRows(12), 12], ['incoming/u/y.ndjson', jsonRows(13), 13],
-    ['incoming/u/x.csv', csvRows(14), 14], ['incoming/u/x.CSV', csvRows(15), 15], ['incoming/u/y.errors.csv', csvRows(16), 16],
+    ['incoming/u/y.csv', csvRows(11), 11],
+    ['incoming/u/y.jsonl', jsonRows(12), 12],
+    ['incoming/u/y.ndjson', jsonRows(13), 13],
+    ['incoming/u/x.csv', csvRows(14), 14],
+    ['incoming/u/x.CSV', csvRows(15), 15],
+    ['incoming/u/y.errors.csv', csvRows(16), 16],
   ];
   for (const [key, body] of inputs) {
     await env.store.put(key, body);
     await scoreObject(model, { store: env.store, key }, env.store);
   }
-  const keys = inputs.flatMap(([key]) => { const k = outputKeys(key); return [k.predictions, k.errors, k.manifest]; });
-  assert.equal(new Set(keys).size, inputs.length * 3, 'every output key is its input\'s own');
+  const keys = inputs.flatMap(([key]) => {
+    const k = outputKeys(key);
+    return [k.predictions, k.errors, k.manifest];
+  });
+  assert.equal(new Set(keys).size, inputs.length * 3, "every output key is its input's own");
   assert.deepEqual((await env.store.list('predictions/u/')).sort(), [...keys].sort());
   for (const [key, , rows] of inputs) {
     const manifest = JSON.parse(String(await env.store.get(outputKeys(key).manifest)));
     assert.deepEqual([manifest.input_key, manifest.rows], [key, rows]);
-    assert.equal(String(await env.store.get(outputKeys(key).predictions)).trimEnd().split('\n').length - 1, rows, key);
+    assert.equal(
+      String(await env.store.get(outputKeys(key).predictions))
+        .trimEnd()
+        .split('\n').length - 1,
+      rows,
+      key,
+    );
   }
 });
 
 test('scoring the same object twice writes the same keys with the same bytes, no duplicates', async () => {
   const { csv } = mixedCsv();
   await env.store.put('incoming/day1/homes.csv', csv);
-  const first = await scoreObject(model, { store: env.store, key: 'incoming/day1/homes.csv' }, env.store, { chunkRows: 100 });
+  const first = await scoreObject(model, { store: env.store, key: 'incoming/day1/homes.csv' }, env.store, {
+    chunkRows: 100,
+  });
   const listed1 = await env.store.list('predictions/day1/');
   const bytes1 = await Promise.all(listed1.filter((k) => !k.endsWith('.json')).map((k) => env.store.get(k)));
-  const second = await scoreObject(model, { store: env.store, key: 'incoming/day1/homes.csv' }, env.store, { chunkRows: 100 });
+  const second = await scoreObject(model, { store: env.store, key: 'incoming/day1/homes.csv' }, env.store, {
+    chunkRows: 100,
+  });
   const listed2 = await env.store.list('predictions/day1/');
   const folder = 'predictions/day1/homes.csv/';
   assert.deepEqual(listed1, [`${folder}errors.csv`, `${folder}manifest.json`, `${folder}predictions.csv`]);
@@ -216,10 +303,18 @@ test('a failing output leaves no partial files behind (written via temp + rename
       yield fx.csv.subarray(0, fx.csv.length - 200);
       yield Buffer.from('\n"unterminated');
     })();
-    await assert.rejects(scoreBatch(model, broken, { format: 'csv', source: 'in.csv', chunkRows: 50 }, sinks), InvalidInputError);
+    await assert.rejects(
+      scoreBatch(model, broken, { format: 'csv', source: 'in.csv', chunkRows: 50 }, sinks),
+      InvalidInputError,
+    );
     assert.deepEqual(await readdir(dir), []);
     await writeFile(join(dir, 'in.csv'), fx.csv);
-    const ok = await scoreBatch(model, Readable.from([await readFile(join(dir, 'in.csv'))]), { format: 'csv', source: 'in.csv' }, sinks);
+    const ok = await scoreBatch(
+      model,
+      Readable.from([await readFile(join(dir, 'in.csv'))]),
+      { format: 'csv', source: 'in.csv' },
+      sinks,
+    );
     assert.equal(ok.scored, 500);
     assert.deepEqual((await readdir(dir)).sort(), ['in.csv', 'out.csv', 'out.errors.csv']);
     assert.equal(String(await readFile(errorsPathFor(out))), 'row,field,reason\n');
@@ -236,10 +331,19 @@ test('one worker thread or three, the outputs are byte-identical (blocks are wri
   const run = async (workers: number) => {
     const parts: Buffer[] = [];
     const errors: Buffer[] = [];
-    await scoreBatch(model, Readable.from([csv]), { format: 'csv', source: 'w.csv', chunkRows: 128, workers }, {
-      predictions: async (b) => { for await (const c of b) parts.push(c); },
-      errors: async (b) => { for await (const c of b) errors.push(c); },
-    });
+    await scoreBatch(
+      model,
+      Readable.from([csv]),
+      { format: 'csv', source: 'w.csv', chunkRows: 128, workers },
+      {
+        predictions: async (b) => {
+          for await (const c of b) parts.push(c);
+        },
+        errors: async (b) => {
+          for await (const c of b) errors.push(c);
+        },
+      },
+    );
     return { predictions: Buffer.concat(parts).toString(), errors: Buffer.concat(errors).toString() };
   };
   const one = await run(1);

@@ -12,7 +12,13 @@ import { CsvWriter, csvField, lineageSuffix, writePredictionLines } from './form
 import { jsonlChunks } from './jsonl.ts';
 import type { LoadedModel } from './model.ts';
 import { columnSpecs } from './signature.ts';
-import { defaultScoringWorkers, startBlockScorers, startScoringWorker, type BlockScorers, type Scorer } from './worker.ts';
+import {
+  defaultScoringWorkers,
+  startBlockScorers,
+  startScoringWorker,
+  type BlockScorers,
+  type Scorer,
+} from './worker.ts';
 
 export type BatchFormat = InputFormat;
 
@@ -63,7 +69,9 @@ export interface BatchResult {
 }
 
 /** A job in flight, boxed: an async generator would await a promise it yields, serialising the jobs. */
-interface Pending { result: Promise<Scored> }
+interface Pending {
+  result: Promise<Scored>;
+}
 
 /** A scored chunk or block, its issues numbered from its own first row (1). */
 interface Scored {
@@ -85,23 +93,39 @@ const IN_FLIGHT_PER_WORKER = 2;
  * CSV: whole-row blocks cut here (reading and hashing are this thread's only work), each parsed,
  * scored and formatted on a pool worker. A missing column is refused before any worker starts.
  */
-async function* csvJobs(model: LoadedModel, input: AsyncIterable<Buffer>, opts: BatchOptions, chunkRows: number, workers: number,
-  onPool: (pool: BlockScorers) => void): AsyncGenerator<Pending> {
+async function* csvJobs(
+  model: LoadedModel,
+  input: AsyncIterable<Buffer>,
+  opts: BatchOptions,
+  chunkRows: number,
+  workers: number,
+  onPool: (pool: BlockScorers) => void,
+): AsyncGenerator<Pending> {
   const buffers = new BlockBuffers();
   const { header, blocks } = await openCsvBlocks(Readable.from(input), { source: opts.source, chunkRows, buffers });
   const plan = planTable(header, columnSpecs(model.signature), opts.source);
   const pool = await startBlockScorers(model, plan, workers);
   onPool(pool);
   for await (const block of blocks) {
-    const result = pool.score(block, chunkRows).then((r) => ({ ...r, lines: Buffer.from(r.lines.buffer, r.lines.byteOffset, r.lines.byteLength) }));
+    const result = pool
+      .score(block, chunkRows)
+      .then((r) => ({ ...r, lines: Buffer.from(r.lines.buffer, r.lines.byteOffset, r.lines.byteLength) }));
     // Once its worker is done with the block, its buffer assembles a later one.
-    result.then(() => buffers.give(block), () => undefined);
+    result.then(
+      () => buffers.give(block),
+      () => undefined,
+    );
     yield { result };
   }
 }
 
 /** JSON lines: records validated here (zod), scored on one worker, formatted here. */
-async function* jsonlJobs(model: LoadedModel, input: AsyncIterable<Buffer>, chunkRows: number, onScorer: (s: Scorer) => void): AsyncGenerator<Pending> {
+async function* jsonlJobs(
+  model: LoadedModel,
+  input: AsyncIterable<Buffer>,
+  chunkRows: number,
+  onScorer: (s: Scorer) => void,
+): AsyncGenerator<Pending> {
   const scorer = await startScoringWorker(model);
   onScorer(scorer);
   const lineage = lineageSuffix(model.name, model.version);
@@ -114,14 +138,28 @@ async function* jsonlJobs(model: LoadedModel, input: AsyncIterable<Buffer>, chun
       const writer = new CsvWriter(1 << 16);
       writePredictionLines(writer, ids?.kind === 'text' ? ids.values : [], preds, chunk.bad, lineage);
       const issues = chunk.issues.map((i) => ({ ...i, row: i.row - chunk.firstRow + 1 }));
-      return { rows: chunk.table.rows, scored: preds.length, issues, lines: writer.take(), parseMs: 0, scoreMs, formatMs: performance.now() - f };
+      return {
+        rows: chunk.table.rows,
+        scored: preds.length,
+        issues,
+        lines: writer.take(),
+        parseMs: 0,
+        scoreMs,
+        formatMs: performance.now() - f,
+      };
     });
     yield { result };
   }
 }
 
 /** Scores `input` with `model`, streaming both outputs into `sinks`. */
-export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer>, opts: BatchOptions, sinks: BatchSinks): Promise<BatchResult> {
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: one streaming loop whose counters, sinks and error rows must stay in step; split, its state would be passed around
+export async function scoreBatch(
+  model: LoadedModel,
+  input: AsyncIterable<Buffer>,
+  opts: BatchOptions,
+  sinks: BatchSinks,
+): Promise<BatchResult> {
   const t0 = performance.now();
   const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
   const workers = opts.workers ?? defaultScoringWorkers();
@@ -129,7 +167,11 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
   const hash = createHash('sha256');
   let bytes = 0;
   const hashed = (async function* () {
-    for await (const b of input) { hash.update(b as Buffer); bytes += (b as Buffer).length; yield b as Buffer; }
+    for await (const b of input) {
+      hash.update(b as Buffer);
+      bytes += (b as Buffer).length;
+      yield b as Buffer;
+    }
   })();
 
   const closers: (() => Promise<void>)[] = [];
@@ -137,10 +179,20 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
   const errOut = new Channel<Buffer>(64);
   const sinkErrors: unknown[] = [];
   const done = [sinks.predictions(predOut), sinks.errors(errOut)].map((p, i) =>
-    p.catch((e) => { sinkErrors.push(e); (i === 0 ? predOut : errOut).fail(e); throw e; }));
+    p.catch((e) => {
+      sinkErrors.push(e);
+      (i === 0 ? predOut : errOut).fail(e);
+      throw e;
+    }),
+  );
 
-  let rows = 0, scored = 0, errorRows = 0, issues = 0;
-  let parseMs = 0, scoreMs = 0, writeMs = 0;
+  let rows = 0,
+    scored = 0,
+    errorRows = 0,
+    issues = 0;
+  let parseMs = 0,
+    scoreMs = 0,
+    writeMs = 0;
   /** Writes one job's outputs in input order: its issues get the file's row numbers here. */
   const finish = async (job: Scored): Promise<void> => {
     const t = performance.now();
@@ -163,9 +215,10 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
   try {
     await predOut.push(Buffer.from(predictionsHeader(sig), 'utf8'));
     await errOut.push(Buffer.from(ERRORS_HEADER));
-    const jobs = opts.format === 'csv'
-      ? csvJobs(model, hashed, opts, chunkRows, workers, (pool) => closers.push(() => pool.close()))
-      : jsonlJobs(model, hashed, chunkRows, (scorer) => closers.push(() => scorer.close()));
+    const jobs =
+      opts.format === 'csv'
+        ? csvJobs(model, hashed, opts, chunkRows, workers, (pool) => closers.push(() => pool.close()))
+        : jsonlJobs(model, hashed, chunkRows, (scorer) => closers.push(() => scorer.close()));
     const window: Promise<Scored>[] = [];
     const limit = IN_FLIGHT_PER_WORKER * (opts.format === 'csv' ? workers : 1);
     for await (const job of jobs) {
@@ -174,7 +227,8 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
       if (window.length >= limit) await finish(await window.shift()!);
     }
     while (window.length) await finish(await window.shift()!);
-    if (scored + errorRows !== rows) throw new Error(`internal: ${rows} rows in, ${scored} scored + ${errorRows} errors out`);
+    if (scored + errorRows !== rows)
+      throw new Error(`internal: ${rows} rows in, ${scored} scored + ${errorRows} errors out`);
     predOut.close();
     errOut.close();
     await Promise.all(done);
@@ -187,10 +241,19 @@ export async function scoreBatch(model: LoadedModel, input: AsyncIterable<Buffer
     await Promise.all(closers.map((close) => close()));
   }
   return {
-    source: opts.source, rows, scored, errors: errorRows, issues,
+    source: opts.source,
+    rows,
+    scored,
+    errors: errorRows,
+    issues,
     input: { sha256: hash.digest('hex'), bytes },
     model: { name: model.name, version: model.version, sha256: model.sha256 },
-    timings: { parse_s: seconds(parseMs), score_s: seconds(scoreMs), write_s: seconds(writeMs), total_s: seconds(performance.now() - t0) },
+    timings: {
+      parse_s: seconds(parseMs),
+      score_s: seconds(scoreMs),
+      write_s: seconds(writeMs),
+      total_s: seconds(performance.now() - t0),
+    },
     workers: opts.format === 'csv' ? workers : 1,
   };
 }

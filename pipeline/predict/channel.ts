@@ -20,7 +20,10 @@ export class Channel<T> implements AsyncIterable<T> {
 
   /** Waits while the queue is full; throws once the channel failed (or its consumer stopped). */
   async push(item: T): Promise<void> {
-    while (!this.failed && this.items.length >= this.capacity) await new Promise<void>((r) => { this.wakeProducer = r; });
+    while (!this.failed && this.items.length >= this.capacity)
+      await new Promise<void>((r) => {
+        this.wakeProducer = r;
+      });
     if (this.failed) throw this.error;
     this.items.push(item);
     this.wake();
@@ -50,7 +53,9 @@ export class Channel<T> implements AsyncIterable<T> {
           continue;
         }
         if (this.closed) return;
-        await new Promise<void>((r) => { this.wakeConsumer = r; });
+        await new Promise<void>((r) => {
+          this.wakeConsumer = r;
+        });
       }
     } finally {
       // A consumer that stops early (its write failed) must not leave the producer waiting.

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { MLTK_BIN, REPO_ROOT as ROOT, runMltk } from '../testing/cli.ts';
 import { instanceOf, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
 
-
 let fx: Fixture;
 let env: Awaited<ReturnType<typeof storeWithModel>>;
 
@@ -42,46 +41,106 @@ test('mltk predict --json scores a local file into predictions and errors files 
 
   // The same file on ONNX Runtime alone: the same rows scored, the predictions within the proof's tolerance.
   const viaOrt = join(env.dir, 'out-ort.csv');
-  const ort = await mltk('predict', '--model', 'sap_change@prod', '--input', input, '--output', viaOrt, '--scorer', 'onnxruntime', '--json');
+  const ort = await mltk(
+    'predict',
+    '--model',
+    'sap_change@prod',
+    '--input',
+    input,
+    '--output',
+    viaOrt,
+    '--scorer',
+    'onnxruntime',
+    '--json',
+  );
   assert.equal(ort.code, 0, ort.stderr);
   assert.equal(JSON.parse(ort.stdout).scorer, 'onnxruntime');
   assert.doesNotMatch(ort.stderr, /warning/, 'a scorer the user chose is no warning');
-  const column = async (file: string) => (await readFile(file, 'utf8')).trimEnd().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
+  const column = async (file: string) =>
+    (await readFile(file, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.split(',')[1]));
   const [fast, reference] = [await column(output), await column(viaOrt)];
   assert.equal(fast.length, reference.length);
-  for (const [i, v] of fast.entries()) assert.ok(Math.abs(v - reference[i]!) <= Math.max(1e-5 * Math.abs(reference[i]!), 1e-6), `row ${i}: ${v} vs ${reference[i]}`);
-  const bad = await mltk('predict', '--model', 'sap_change@prod', '--input', input, '--output', viaOrt, '--scorer', 'turbo');
+  for (const [i, v] of fast.entries())
+    assert.ok(
+      Math.abs(v - reference[i]!) <= Math.max(1e-5 * Math.abs(reference[i]!), 1e-6),
+      `row ${i}: ${v} vs ${reference[i]}`,
+    );
+  const bad = await mltk(
+    'predict',
+    '--model',
+    'sap_change@prod',
+    '--input',
+    input,
+    '--output',
+    viaOrt,
+    '--scorer',
+    'turbo',
+  );
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--scorer expects auto or onnxruntime, got "turbo"/);
 });
 
 test('mltk predict refuses an unknown model and a missing input with one line and a non-zero exit', async () => {
-  const missing = await mltk('predict', '--model', 'sap_change@nope', '--input', join(env.dir, 'in.csv'), '--output', join(env.dir, 'x.csv'));
+  const missing = await mltk(
+    'predict',
+    '--model',
+    'sap_change@nope',
+    '--input',
+    join(env.dir, 'in.csv'),
+    '--output',
+    join(env.dir, 'x.csv'),
+  );
   assert.equal(missing.code, 5);
   assert.match(missing.stderr, /^mltk: model sap_change has no alias "nope"/);
-  const noInput = await mltk('predict', '--model', 'sap_change@prod', '--input', join(env.dir, 'absent.csv'), '--output', join(env.dir, 'x.csv'));
+  const noInput = await mltk(
+    'predict',
+    '--model',
+    'sap_change@prod',
+    '--input',
+    join(env.dir, 'absent.csv'),
+    '--output',
+    join(env.dir, 'x.csv'),
+  );
   assert.equal(noInput.code, 5);
   assert.match(noInput.stderr, /input file .*absent\.csv does not exist/);
 });
 
 test('mltk serve answers real HTTP requests on 127.0.0.1 through the Lambda handler', async () => {
-  const child = spawn(process.execPath, [MLTK_BIN, '--store', env.dir, 'serve', '--model', 'sap_change@prod', '--port', '0', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [MLTK_BIN, '--store', env.dir, 'serve', '--model', 'sap_change@prod', '--port', '0', '--json'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   try {
     let stdout = '';
     let stderr = '';
-    child.stderr.on('data', (d) => { stderr += String(d); });
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
     const ready = await new Promise<{ url: string; model: { version: number } }>((resolve, reject) => {
       child.stdout.on('data', (d) => {
         stdout += String(d);
-        try { resolve(JSON.parse(stdout)); } catch { /* not the whole document yet */ }
+        try {
+          resolve(JSON.parse(stdout));
+        } catch {
+          /* not the whole document yet */
+        }
       });
       child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
     });
     assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(ready.model.version, 1);
-    const res = await fetch(`${ready.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [instanceOf(fx.config, fx.table, 0)] }) });
+    const res = await fetch(`${ready.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [instanceOf(fx.config, fx.table, 0)] }),
+    });
     assert.equal(res.status, 200);
-    const body = await res.json() as { predictions: number[]; model: { version: number } };
+    const body = (await res.json()) as { predictions: number[]; model: { version: number } };
     const expected = await fx.trained.predict(fx.table);
     assert.ok(Math.abs(body.predictions[0]! - expected[0]!) < 1e-4);
     assert.ok(res.headers.get('x-request-id'));

@@ -26,14 +26,18 @@ export interface HttpResult {
 }
 
 export const s3EventSchema = z.object({
-  Records: z.array(z.object({
-    eventSource: z.literal('aws:s3'),
-    eventName: z.string(),
-    s3: z.object({
-      bucket: z.object({ name: z.string().min(1) }),
-      object: z.object({ key: z.string().min(1), size: z.number().optional(), eTag: z.string().optional() }),
-    }),
-  })).min(1),
+  Records: z
+    .array(
+      z.object({
+        eventSource: z.literal('aws:s3'),
+        eventName: z.string(),
+        s3: z.object({
+          bucket: z.object({ name: z.string().min(1) }),
+          object: z.object({ key: z.string().min(1), size: z.number().optional(), eTag: z.string().optional() }),
+        }),
+      }),
+    )
+    .min(1),
 });
 
 export interface S3ObjectRef {

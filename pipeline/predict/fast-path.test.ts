@@ -12,7 +12,9 @@ import { loadModelVersion, scoreBatch, buildFeeds, jsonLogger, type LoadedModel 
 import { captureLines, csvTable, synthCsv, tempStore, type TempStore } from './testdata.ts';
 
 const stores: TempStore[] = [];
-after(async () => { for (const s of stores) await s.cleanup(); });
+after(async () => {
+  for (const s of stores) await s.cleanup();
+});
 
 const CONFIGS = ['sap_change', 'heat_change', 'carbon_change'];
 
@@ -20,13 +22,31 @@ async function config(name: string, trees = 40, depth = 6, trainer: 'gbdt' | 'li
   const base = await loadModelConfig(join(import.meta.dirname, `../../configs/${name}.json`));
   return {
     ...base,
-    trainer: trainer === 'linear' ? { type: 'linear', params: { alpha: 1 } }
-      : { type: 'gbdt', params: { trees, max_depth: depth, learning_rate: 0.2, max_bins: 256, min_samples_leaf: 5, l2: 1, min_split_gain: 0, validation_fraction: 0.1, threads: 1 } },
+    trainer:
+      trainer === 'linear'
+        ? { type: 'linear', params: { alpha: 1 } }
+        : {
+            type: 'gbdt',
+            params: {
+              trees,
+              max_depth: depth,
+              learning_rate: 0.2,
+              max_bins: 256,
+              min_samples_leaf: 5,
+              l2: 1,
+              min_split_gain: 0,
+              validation_fraction: 0.1,
+              threads: 1,
+            },
+          },
   };
 }
 
 /** Trains `cfg` on synthetic rows and registers it (with a baseline-like reference blob when asked). */
-async function registered(cfg: ModelConfig, opts: { reference?: boolean } = {}): Promise<{ store: TempStore; mv: ModelVersion }> {
+async function registered(
+  cfg: ModelConfig,
+  opts: { reference?: boolean } = {},
+): Promise<{ store: TempStore; mv: ModelVersion }> {
   const store = await tempStore();
   stores.push(store);
   const trained = await trainModel(cfg, await csvTable(cfg, await synthCsv(3000, 11)));
@@ -35,14 +55,33 @@ async function registered(cfg: ModelConfig, opts: { reference?: boolean } = {}):
   const table = await csvTable(cfg, await synthCsv(500, 12));
   const features = cfg.features.map((f) => {
     const col = table.columns.get(f.name)!;
-    return col.kind === 'numeric' ? { name: f.name, sample: Array.from(col.values).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b) }
+    return col.kind === 'numeric'
+      ? {
+          name: f.name,
+          sample: Array.from(col.values)
+            .filter((v) => !Number.isNaN(v))
+            .sort((a, b) => a - b),
+        }
       : { name: f.name, categories: f.type === 'categorical' ? f.values : [] };
   });
   const baseline = opts.reference ? await putBlob(store.store, JSON.stringify({ features })) : null;
   const mv = await registerModelVersion(store.store, {
-    name: cfg.name, run_id: null, dataset: null, trainer: cfg.trainer.type, artifact: { ...artifact, format: 'onnx' }, baseline,
-    signature: { id_column: cfg.id_column, features: cfg.features, derived: cfg.derived, target: cfg.target, output: { column: cfg.output.column, unit: cfg.target.unit } },
-    metrics: {}, monitoring: cfg.monitoring, config_sha256: null,
+    name: cfg.name,
+    run_id: null,
+    dataset: null,
+    trainer: cfg.trainer.type,
+    artifact: { ...artifact, format: 'onnx' },
+    baseline,
+    signature: {
+      id_column: cfg.id_column,
+      features: cfg.features,
+      derived: cfg.derived,
+      target: cfg.target,
+      output: { column: cfg.output.column, unit: cfg.target.unit },
+    },
+    metrics: {},
+    monitoring: cfg.monitoring,
+    config_sha256: null,
   });
   return { store, mv };
 }
@@ -52,7 +91,14 @@ async function rowsWithMissing(cfg: ModelConfig, rows: number, seed: number) {
   const lines = (await synthCsv(rows, seed)).toString('utf8').trimEnd().split('\n');
   const header = lines[0]!.split(',');
   const nullable = cfg.features.filter((f) => f.nullable).map((f) => header.indexOf(f.name));
-  const edited = lines.map((l, i) => (i > 0 && i % 3 === 0 ? l.split(',').map((c, k) => (nullable.includes(k) ? '' : c)).join(',') : l));
+  const edited = lines.map((l, i) =>
+    i > 0 && i % 3 === 0
+      ? l
+          .split(',')
+          .map((c, k) => (nullable.includes(k) ? '' : c))
+          .join(',')
+      : l,
+  );
   return csvTable(cfg, Buffer.from(`${edited.join('\n')}\n`));
 }
 
@@ -106,12 +152,19 @@ test('a deliberately tampered evaluator table is caught by the probe: the model 
     const view = new DataView(program.image.buffer, program.image.byteOffset);
     const table = view.getInt32(program.memory.directoryAt + DIRECTORY_TABLE, true);
     const { cutsAt } = treeTableLayout(view.getInt32(program.memory.directoryAt + DIRECTORY_DEPTH, true));
-    for (let lane = 0; lane < 16; lane++) program.image[table + cutsAt + lane] = (program.image[table + cutsAt + lane]! + 1) & 0xff;
+    for (let lane = 0; lane < 16; lane++)
+      program.image[table + cutsAt + lane] = (program.image[table + cutsAt + lane]! + 1) & 0xff;
   };
-  const model = await loadModelVersion(store.store, mv, { log: jsonLogger(log.sink), fastPath: { adjustProgram: tamper } });
+  const model = await loadModelVersion(store.store, mv, {
+    log: jsonLogger(log.sink),
+    fastPath: { adjustProgram: tamper },
+  });
   try {
     assert.equal(model.fastPath.used, false);
-    assert.match(model.fastPath.reason ?? '', /disagrees with ONNX Runtime on \d+ of \d+ probe rows \(first: feature \d+ just above threshold/);
+    assert.match(
+      model.fastPath.reason ?? '',
+      /disagrees with ONNX Runtime on \d+ of \d+ probe rows \(first: feature \d+ just above threshold/,
+    );
     const warning = log.parsed().find((l) => l.level === 'warn');
     assert.equal(warning?.msg, 'fast evaluator not used; scoring with ONNX Runtime');
     assert.equal(warning?.reason, model.fastPath.reason);
@@ -153,8 +206,12 @@ test('batch scoring writes the same bytes with the fast evaluator as with ONNX R
     assert.equal(model.fastPath.used, enabled);
     const chunks: Buffer[] = [];
     const sinks = {
-      predictions: async (body: AsyncIterable<Buffer>) => { for await (const b of body) chunks.push(b); },
-      errors: async (body: AsyncIterable<Buffer>) => { for await (const _ of body); },
+      predictions: async (body: AsyncIterable<Buffer>) => {
+        for await (const b of body) chunks.push(b);
+      },
+      errors: async (body: AsyncIterable<Buffer>) => {
+        for await (const _ of body);
+      },
     };
     await scoreBatch(model, Readable.from([csv]), { format: 'csv', source: 'b.csv', chunkRows: 777 }, sinks);
     model.retire();

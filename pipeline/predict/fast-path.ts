@@ -42,18 +42,24 @@ export interface FastPath {
 }
 
 const off = (reason: string, probeRows = 0): FastPath => ({
-  evaluator: null, program: null, verdict: { used: false, reason, probe_rows: probeRows, max_difference: null },
+  evaluator: null,
+  program: null,
+  verdict: { used: false, reason, probe_rows: probeRows, max_difference: null },
 });
 
 /** Within the proof's tolerance (both NaN counts as equal). */
 export function agrees(fast: number, reference: number): boolean {
   if (Number.isNaN(fast) || Number.isNaN(reference)) return Number.isNaN(fast) && Number.isNaN(reference);
-  return Math.abs(fast - reference) <= Math.max(PROOF_RELATIVE_TOLERANCE * Math.abs(reference), PROOF_ABSOLUTE_TOLERANCE);
+  return (
+    Math.abs(fast - reference) <= Math.max(PROOF_RELATIVE_TOLERANCE * Math.abs(reference), PROOF_ABSOLUTE_TOLERANCE)
+  );
 }
 
 /** The signature's categories per categorical input (the probe tries each). */
 function categoriesOf(signature: Signature): Map<string, string[]> {
-  return new Map(signature.features.flatMap((f) => (f.type === 'categorical' ? [[f.name, [...f.values]] as const] : [])));
+  return new Map(
+    signature.features.flatMap((f) => (f.type === 'categorical' ? [[f.name, [...f.values]] as const] : [])),
+  );
 }
 
 /**
@@ -62,8 +68,13 @@ function categoriesOf(signature: Signature): Map<string, string[]> {
  * float32, the order the evaluator follows, so an honest evaluator agrees to the last bit. Never
  * throws for a model it cannot serve.
  */
-export async function prepareFastPath(onnx: Uint8Array, signature: Signature, reference: ReferenceSample | undefined,
-  session: InferenceSession, opts: FastPathOptions = {}): Promise<FastPath> {
+export async function prepareFastPath(
+  onnx: Uint8Array,
+  signature: Signature,
+  reference: ReferenceSample | undefined,
+  session: InferenceSession,
+  opts: FastPathOptions = {},
+): Promise<FastPath> {
   if (opts.enabled === false) return off('disabled (MLTK_FAST_PATH=0)');
   let program: EvaluatorProgram;
   try {
@@ -78,23 +89,33 @@ export async function prepareFastPath(onnx: Uint8Array, signature: Signature, re
   const fast = evaluator.score(probe.inputs, probe.rows);
   const feeds = toFeeds(onnxRuntime().Tensor as unknown as TensorCtor, probe.inputs, probe.rows);
   const expected = (await session.run(feeds, [OUTPUT_NAME]))[OUTPUT_NAME]!.data as Float32Array;
-  let max = 0, wrong = 0, first = -1;
+  let max = 0,
+    wrong = 0,
+    first = -1;
   for (let i = 0; i < probe.rows; i++) {
-    if (!agrees(fast[i]!, expected[i]!)) { wrong++; if (first < 0) first = i; }
+    if (!agrees(fast[i]!, expected[i]!)) {
+      wrong++;
+      if (first < 0) first = i;
+    }
     const d = Math.abs(fast[i]! - expected[i]!);
     if (d > max) max = d;
   }
   if (wrong > 0) {
-    return off(`the fast evaluator disagrees with ONNX Runtime on ${wrong} of ${probe.rows} probe rows ` +
-      `(first: ${probe.why[first]}: ${fast[first]} vs ${expected[first]}; tolerance ${PROOF_RELATIVE_TOLERANCE} relative, ` +
-      `${PROOF_ABSOLUTE_TOLERANCE} absolute near zero)`, probe.rows);
+    return off(
+      `the fast evaluator disagrees with ONNX Runtime on ${wrong} of ${probe.rows} probe rows ` +
+        `(first: ${probe.why[first]}: ${fast[first]} vs ${expected[first]}; tolerance ${PROOF_RELATIVE_TOLERANCE} relative, ` +
+        `${PROOF_ABSOLUTE_TOLERANCE} absolute near zero)`,
+      probe.rows,
+    );
   }
   return { evaluator, program, verdict: { used: true, reason: null, probe_rows: probe.rows, max_difference: max } };
 }
 
 /** Just what the probe needs from a baseline profile (its format is the monitor's; read loosely, optional). */
 const referenceSchema = z.object({
-  features: z.array(z.object({ name: z.string(), sample: z.array(z.number()).optional(), categories: z.array(z.string()).optional() })),
+  features: z.array(
+    z.object({ name: z.string(), sample: z.array(z.number()).optional(), categories: z.array(z.string()).optional() }),
+  ),
 });
 
 /** The reference sample of a stored baseline profile, or undefined when it has none usable. */

@@ -85,7 +85,10 @@ export class CsvWriter {
     if (decimals < 0) decimals = 0;
     let scaled = Math.round(a * POW10[decimals]!);
     // Trim trailing zeros of the fraction.
-    while (decimals > 0 && scaled % 10 === 0) { scaled /= 10; decimals--; }
+    while (decimals > 0 && scaled % 10 === 0) {
+      scaled /= 10;
+      decimals--;
+    }
     const buf = this.buf;
     if (v < 0) buf[this.pos++] = 0x2d;
     // Digits right to left into place; `len` covers the integer part, the point and the fraction.
@@ -95,9 +98,15 @@ export class CsvWriter {
     for (let t = intPart; t >= 10; t = Math.floor(t / 10)) intLen++;
     const len = intLen + (decimals > 0 ? decimals + 1 : 0);
     let p = this.pos + len - 1;
-    for (let d = 0; d < decimals; d++) { buf[p--] = 0x30 + (frac % 10); frac = Math.floor(frac / 10); }
+    for (let d = 0; d < decimals; d++) {
+      buf[p--] = 0x30 + (frac % 10);
+      frac = Math.floor(frac / 10);
+    }
     if (decimals > 0) buf[p--] = 0x2e;
-    do { buf[p--] = 0x30 + (intPart % 10); intPart = Math.floor(intPart / 10); } while (intPart > 0);
+    do {
+      buf[p--] = 0x30 + (intPart % 10);
+      intPart = Math.floor(intPart / 10);
+    } while (intPart > 0);
     this.pos += len;
   }
 
@@ -120,7 +129,13 @@ const LINE_SLACK = 40;
  * Predictions lines (id, prediction, lineage) of the rows not flagged in `bad`; `preds` holds one
  * prediction per such row, in order. The one formatter of the batch output, on any thread.
  */
-export function writePredictionLines(writer: CsvWriter, ids: readonly string[], preds: Float32Array, bad: Uint8Array, lineage: Buffer): void {
+export function writePredictionLines(
+  writer: CsvWriter,
+  ids: readonly string[],
+  preds: Float32Array,
+  bad: Uint8Array,
+  lineage: Buffer,
+): void {
   writer.reserve(preds.length * (lineage.length + LINE_SLACK));
   for (let r = 0, k = 0; r < bad.length; r++) {
     if (bad[r]) continue;

@@ -26,7 +26,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
 export function toHttpEvent(req: IncomingMessage, body: Buffer, requestId: string): HttpEvent {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   const text = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
   const now = new Date();
   return {
@@ -50,13 +51,18 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-export async function startLocalServer(handler: EventHandler, opts: { host: string; port: number }): Promise<LocalServer> {
+export async function startLocalServer(
+  handler: EventHandler,
+  opts: { host: string; port: number },
+): Promise<LocalServer> {
   const server = createServer((req, res) => {
     void (async () => {
       const requestId = randomUUID();
       const body = await readBody(req);
       if (body === 'too-large') {
-        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Request Entity Too Large' }));
+        res
+          .writeHead(413, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ message: 'Request Entity Too Large' }));
         return;
       }
       let result: HttpResult;
@@ -64,12 +70,17 @@ export async function startLocalServer(handler: EventHandler, opts: { host: stri
         result = (await handler(toHttpEvent(req, body, requestId), { awsRequestId: requestId })) as HttpResult;
       } catch {
         // What API Gateway answers when the function itself fails.
-        res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Internal Server Error' }));
+        res
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ message: 'Internal Server Error' }));
         return;
       }
       res.writeHead(result.statusCode, { ...result.headers, 'x-request-id': requestId });
       res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
-    })().catch((e) => { if (!res.headersSent) res.writeHead(500).end(); else res.destroy(e as Error); });
+    })().catch((e) => {
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy(e as Error);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -80,6 +91,10 @@ export async function startLocalServer(handler: EventHandler, opts: { host: stri
   return {
     url: `http://${host}:${addr.port}`,
     server,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
   };
 }

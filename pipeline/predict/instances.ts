@@ -5,7 +5,6 @@ import { RECORD_FIELD, type Column, type RowIssue, type TableChunk } from '../da
 import type { Signature } from '../registry/index.ts';
 import type { Instance } from './signature.ts';
 
-
 type Builder = (r: number, v: number | string | null | undefined) => void;
 
 interface ColumnBuilders {
@@ -19,18 +18,24 @@ function builders(signature: Signature, rows: number, withId: boolean): ColumnBu
   if (withId) {
     const values = new Array<string>(rows).fill('');
     columns.set(signature.id_column, { kind: 'text', values });
-    set.set(signature.id_column, (r, v) => { values[r] = v === null || v === undefined ? '' : String(v); });
+    set.set(signature.id_column, (r, v) => {
+      values[r] = v === null || v === undefined ? '' : String(v);
+    });
   }
   for (const f of signature.features) {
     if (f.type === 'categorical') {
       const codes = new Int32Array(rows).fill(-1);
       const index = new Map(f.values.map((c, k) => [c, k] as const));
       columns.set(f.name, { kind: 'categorical', codes, categories: [...f.values] });
-      set.set(f.name, (r, v) => { codes[r] = typeof v === 'string' ? (index.get(v) ?? -1) : -1; });
+      set.set(f.name, (r, v) => {
+        codes[r] = typeof v === 'string' ? (index.get(v) ?? -1) : -1;
+      });
     } else {
       const values = new Float64Array(rows).fill(NaN);
       columns.set(f.name, { kind: 'numeric', values });
-      set.set(f.name, (r, v) => { values[r] = typeof v === 'number' ? v : NaN; });
+      set.set(f.name, (r, v) => {
+        values[r] = typeof v === 'number' ? v : NaN;
+      });
     }
   }
   return { columns, set };
@@ -54,7 +59,10 @@ function recordIssues(row: number, issues: readonly z.core.$ZodIssue[]): RowIssu
  * `undefined` in `records` stands for a line that was not JSON (`notJson` says why).
  */
 export function instancesToChunk(
-  signature: Signature, schema: z.ZodType<Instance>, records: readonly unknown[], firstRow: number,
+  signature: Signature,
+  schema: z.ZodType<Instance>,
+  records: readonly unknown[],
+  firstRow: number,
   opts: { withId: boolean; notJson?: readonly (string | undefined)[] },
 ): TableChunk {
   const rows = records.length;

@@ -5,7 +5,11 @@ import type { LoadedModel } from './model.ts';
 import { instancesToChunk } from './instances.ts';
 
 /** Chunks of up to `chunkRows` records, rows numbered from 1 (blank lines are skipped, as in CSV). */
-export async function* jsonlChunks(input: AsyncIterable<Buffer>, model: LoadedModel, chunkRows: number): AsyncGenerator<TableChunk> {
+export async function* jsonlChunks(
+  input: AsyncIterable<Buffer>,
+  model: LoadedModel,
+  chunkRows: number,
+): AsyncGenerator<TableChunk> {
   let records: unknown[] = [];
   let notJson: (string | undefined)[] = [];
   let firstRow = 1;

@@ -4,8 +4,25 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IntegrityError } from '../errors/index.ts';
 import { moveAlias } from '../registry/index.ts';
-import { createPredictHandler, jsonLogger, loadModel, ModelCache, ModelUnavailableError, parseModelRef, RETRY_LOAD_MS, type HttpResult } from './index.ts';
-import { captureLines, httpEvent, instanceOf, registerOnnx, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
+import {
+  createPredictHandler,
+  jsonLogger,
+  loadModel,
+  ModelCache,
+  ModelUnavailableError,
+  parseModelRef,
+  RETRY_LOAD_MS,
+  type HttpResult,
+} from './index.ts';
+import {
+  captureLines,
+  httpEvent,
+  instanceOf,
+  registerOnnx,
+  storeWithModel,
+  trainFixture,
+  type Fixture,
+} from './testdata.ts';
 import { modelArtifactKey } from '../store/index.ts';
 
 let fx: Fixture;
@@ -39,7 +56,11 @@ test('a moved alias is picked up after the TTL, not before, and the new version 
   const env = await storeWithModel(fx);
   try {
     let clock = 1_000_000;
-    const cache = new ModelCache(env.store, 'sap_change@prod', { aliasTtlMs: 10_000, now: () => clock, log: jsonLogger(() => undefined) });
+    const cache = new ModelCache(env.store, 'sap_change@prod', {
+      aliasTtlMs: 10_000,
+      now: () => clock,
+      log: jsonLogger(() => undefined),
+    });
     const v1 = await cache.get();
     assert.equal(v1.version, 1);
     const v2 = await registerOnnx(env.store, other.config, other.trained.onnx);
@@ -62,7 +83,11 @@ test('a pinned version never re-reads the alias', async () => {
   const env = await storeWithModel(fx);
   try {
     let clock = 0;
-    const cache = new ModelCache(env.store, 'sap_change@1', { aliasTtlMs: 0, now: () => clock, log: jsonLogger(() => undefined) });
+    const cache = new ModelCache(env.store, 'sap_change@1', {
+      aliasTtlMs: 0,
+      now: () => clock,
+      log: jsonLogger(() => undefined),
+    });
     await cache.get();
     const v2 = await registerOnnx(env.store, other.config, other.trained.onnx);
     await moveAlias(env.store, 'sap_change', 'prod', v2.version);
@@ -77,16 +102,34 @@ test('a model blob whose bytes do not match its hash is refused at cold start: 5
   const env = await storeWithModel(fx);
   try {
     await tamper(env.dir, env.mv.artifact.sha256);
-    await assert.rejects(loadModel(env.store, 'sap_change@prod'), (e: unknown) => e instanceof IntegrityError && /is corrupt/.test(e.message));
+    await assert.rejects(
+      loadModel(env.store, 'sap_change@prod'),
+      (e: unknown) => e instanceof IntegrityError && /is corrupt/.test(e.message),
+    );
     const logs = captureLines();
-    const handler = createPredictHandler({ store: env.store, model: 'sap_change@prod', aliasTtlS: 60, maxBodyBytes: 1e6, maxInstances: 100, log: jsonLogger(logs.sink), metrics: () => undefined });
+    const handler = createPredictHandler({
+      store: env.store,
+      model: 'sap_change@prod',
+      aliasTtlS: 60,
+      maxBodyBytes: 1e6,
+      maxInstances: 100,
+      log: jsonLogger(logs.sink),
+      metrics: () => undefined,
+    });
     const res = (await handler(httpEvent('GET', '/health'))) as HttpResult;
     assert.equal(res.statusCode, 503);
     const body = JSON.parse(res.body);
     assert.equal(body.error.code, 'MODEL_UNAVAILABLE');
     assert.match(body.error.message, /is corrupt/);
-    await assert.rejects(handler.cache().get(), (e: unknown) => e instanceof ModelUnavailableError && e.reason instanceof IntegrityError);
-    assert.equal(logs.parsed().filter((l) => l.msg === 'model load failed').length, 1, 'within the retry delay the store is not read again');
+    await assert.rejects(
+      handler.cache().get(),
+      (e: unknown) => e instanceof ModelUnavailableError && e.reason instanceof IntegrityError,
+    );
+    assert.equal(
+      logs.parsed().filter((l) => l.msg === 'model load failed').length,
+      1,
+      'within the retry delay the store is not read again',
+    );
   } finally {
     await env.cleanup();
   }
@@ -97,7 +140,11 @@ test('a corrupt blob behind a moved alias is refused and the previous session ke
   try {
     let clock = 0;
     const logs = captureLines();
-    const cache = new ModelCache(env.store, 'sap_change@prod', { aliasTtlMs: 1000, now: () => clock, log: jsonLogger(logs.sink) });
+    const cache = new ModelCache(env.store, 'sap_change@prod', {
+      aliasTtlMs: 1000,
+      now: () => clock,
+      log: jsonLogger(logs.sink),
+    });
     const v1 = await cache.get();
     const v2 = await registerOnnx(env.store, other.config, other.trained.onnx);
     const original = await tamper(env.dir, v2.artifact.sha256);
@@ -125,7 +172,11 @@ test('after a failed first load the store is tried again only after the retry de
   try {
     let clock = 0;
     const original = await tamper(env.dir, env.mv.artifact.sha256);
-    const cache = new ModelCache(env.store, 'sap_change@prod', { aliasTtlMs: 60_000, now: () => clock, log: jsonLogger(() => undefined) });
+    const cache = new ModelCache(env.store, 'sap_change@prod', {
+      aliasTtlMs: 60_000,
+      now: () => clock,
+      log: jsonLogger(() => undefined),
+    });
     await assert.rejects(cache.get(), ModelUnavailableError);
     await writeFile(blobPath(env.dir, env.mv.artifact.sha256), original);
     clock += RETRY_LOAD_MS - 1;
@@ -140,7 +191,10 @@ test('after a failed first load the store is tried again only after the retry de
 test('concurrent first requests share one load', async () => {
   const env = await storeWithModel(fx);
   try {
-    const cache = new ModelCache(env.store, 'sap_change@prod', { aliasTtlMs: 60_000, log: jsonLogger(() => undefined) });
+    const cache = new ModelCache(env.store, 'sap_change@prod', {
+      aliasTtlMs: 60_000,
+      log: jsonLogger(() => undefined),
+    });
     const got = await Promise.all(Array.from({ length: 8 }, () => cache.get()));
     assert.ok(got.every((m) => m === got[0]));
     const req = instanceOf(fx.config, fx.table, 0);

@@ -4,7 +4,14 @@ import type ort from 'onnxruntime-node';
 import type { z } from 'zod';
 import type { Table } from '../data/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
-import { getAlias, getModelVersion, resolveModel, type DatasetLineage, type ModelVersion, type Signature } from '../registry/index.ts';
+import {
+  getAlias,
+  getModelVersion,
+  resolveModel,
+  type DatasetLineage,
+  type ModelVersion,
+  type Signature,
+} from '../registry/index.ts';
 import { getModelArtifact, type ObjectStore } from '../store/index.ts';
 import { onnxRuntime } from '../train/index.ts';
 import { ModelUnavailableError } from './errors.ts';
@@ -72,7 +79,11 @@ export interface LoadOptions {
 }
 
 /** Loads `mv`'s artifact (hash-verified: IntegrityError on a mismatch) into a new session. */
-export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opts: LoadOptions = {}): Promise<LoadedModel> {
+export async function loadModelVersion(
+  store: ObjectStore,
+  mv: ModelVersion,
+  opts: LoadOptions = {},
+): Promise<LoadedModel> {
   const bytes = await getModelArtifact(store, mv.name, mv.artifact.sha256);
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
@@ -87,7 +98,9 @@ export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opt
   let fast: Awaited<ReturnType<typeof prepareFastPath>>;
   try {
     plan = inputPlan(mv.signature, reference, `${mv.name} v${mv.version} (${mv.artifact.sha256.slice(0, 12)})`);
-    const baseline = mv.baseline ? await getModelArtifact(store, mv.name, mv.baseline.sha256).catch(() => undefined) : undefined;
+    const baseline = mv.baseline
+      ? await getModelArtifact(store, mv.name, mv.baseline.sha256).catch(() => undefined)
+      : undefined;
     fast = await prepareFastPath(bytes, mv.signature, referenceSample(baseline), reference, opts.fastPath);
     if (!fast.verdict.used && opts.threads !== 1) {
       session = await ort.InferenceSession.create(bytes, sessionOptions);
@@ -97,12 +110,27 @@ export async function loadModelVersion(store: ObjectStore, mv: ModelVersion, opt
     await reference.release();
     throw e;
   }
-  const fields = { model: mv.name, version: mv.version, sha256: mv.artifact.sha256, probe_rows: fast.verdict.probe_rows };
-  if (fast.verdict.used) opts.log?.log('info', 'fast evaluator proven equal to ONNX Runtime', { ...fields, max_difference: fast.verdict.max_difference });
-  else opts.log?.log('warn', 'fast evaluator not used; scoring with ONNX Runtime', { ...fields, reason: fast.verdict.reason });
+  const fields = {
+    model: mv.name,
+    version: mv.version,
+    sha256: mv.artifact.sha256,
+    probe_rows: fast.verdict.probe_rows,
+  };
+  if (fast.verdict.used)
+    opts.log?.log('info', 'fast evaluator proven equal to ONNX Runtime', {
+      ...fields,
+      max_difference: fast.verdict.max_difference,
+    });
+  else
+    opts.log?.log('warn', 'fast evaluator not used; scoring with ONNX Runtime', {
+      ...fields,
+      reason: fast.verdict.reason,
+    });
   let inflight = 0;
   let retired = false;
-  const release = () => { void session.release().catch(() => undefined); };
+  const release = () => {
+    void session.release().catch(() => undefined);
+  };
   return {
     name: mv.name,
     version: mv.version,
@@ -175,7 +203,11 @@ export class ModelCache {
   private readonly log: Logger;
   readonly ref: ModelRef;
 
-  constructor(private readonly store: ObjectStore, ref: string | ModelRef, private readonly opts: ModelCacheOptions) {
+  constructor(
+    private readonly store: ObjectStore,
+    ref: string | ModelRef,
+    private readonly opts: ModelCacheOptions,
+  ) {
     this.ref = typeof ref === 'string' ? parseModelRef(ref) : ref;
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? jsonLogger();
@@ -189,7 +221,9 @@ export class ModelCache {
   async get(): Promise<LoadedModel> {
     if (!this.model) return this.firstLoad();
     if (this.ref.alias && this.now() - this.checkedAt >= this.opts.aliasTtlMs) {
-      this.refreshing ??= this.refresh().finally(() => { this.refreshing = undefined; });
+      this.refreshing ??= this.refresh().finally(() => {
+        this.refreshing = undefined;
+      });
       await this.refreshing;
     }
     return this.model;
@@ -202,15 +236,35 @@ export class ModelCache {
       const started = this.now();
       try {
         const mv = await this.resolve();
-        const model = await loadModelVersion(this.store, mv, { threads: this.opts.threads, alias: this.ref.alias ?? null, log: this.log, fastPath: this.opts.fastPath });
+        const model = await loadModelVersion(this.store, mv, {
+          threads: this.opts.threads,
+          alias: this.ref.alias ?? null,
+          log: this.log,
+          fastPath: this.opts.fastPath,
+        });
         this.model = model;
         this.checkedAt = started;
         this.lastFailure = undefined;
-        this.log.log('info', 'model loaded', { model: model.name, version: model.version, alias: model.alias, sha256: model.sha256, scorer: model.fastPath.used ? 'fast' : 'onnxruntime', load_ms: this.now() - started });
+        this.log.log('info', 'model loaded', {
+          model: model.name,
+          version: model.version,
+          alias: model.alias,
+          sha256: model.sha256,
+          scorer: model.fastPath.used ? 'fast' : 'onnxruntime',
+          load_ms: this.now() - started,
+        });
         return model;
       } catch (e) {
-        this.log.log('error', 'model load failed', { model: this.ref.name, ref: formatModelRef(this.ref), error: (e as Error).message, retry_in_ms: RETRY_LOAD_MS });
-        const error = new ModelUnavailableError(`model ${formatModelRef(this.ref)} is not available: ${(e as Error).message}`, e);
+        this.log.log('error', 'model load failed', {
+          model: this.ref.name,
+          ref: formatModelRef(this.ref),
+          error: (e as Error).message,
+          retry_in_ms: RETRY_LOAD_MS,
+        });
+        const error = new ModelUnavailableError(
+          `model ${formatModelRef(this.ref)} is not available: ${(e as Error).message}`,
+          e,
+        );
         this.lastFailure = { at: this.now(), error };
         throw error;
       } finally {
@@ -234,14 +288,30 @@ export class ModelCache {
       if (!alias) throw new Error(`alias ${formatModelRef(this.ref)} no longer exists`);
       if (alias.version !== current.version) {
         const mv = await getModelVersion(this.store, this.ref.name, alias.version);
-        const next = await loadModelVersion(this.store, mv, { threads: this.opts.threads, alias: this.ref.alias ?? null, log: this.log, fastPath: this.opts.fastPath });
+        const next = await loadModelVersion(this.store, mv, {
+          threads: this.opts.threads,
+          alias: this.ref.alias ?? null,
+          log: this.log,
+          fastPath: this.opts.fastPath,
+        });
         this.model = next;
         current.retire();
-        this.log.log('info', 'model swapped', { model: next.name, version: next.version, previous_version: current.version, alias: next.alias, sha256: next.sha256, load_ms: this.now() - started });
+        this.log.log('info', 'model swapped', {
+          model: next.name,
+          version: next.version,
+          previous_version: current.version,
+          alias: next.alias,
+          sha256: next.sha256,
+          load_ms: this.now() - started,
+        });
       }
     } catch (e) {
       this.log.log('error', 'model refresh failed; the loaded version keeps serving', {
-        model: current.name, version: current.version, alias: this.ref.alias, error: (e as Error).message, error_class: (e as Error).name,
+        model: current.name,
+        version: current.version,
+        alias: this.ref.alias,
+        error: (e as Error).message,
+        error_class: (e as Error).name,
       });
     } finally {
       this.checkedAt = started;

@@ -17,7 +17,13 @@ import { pipeline } from 'node:stream/promises';
 import { InvalidInputError, NotFoundError } from '../errors/index.ts';
 import { INCOMING_PREFIX, PREDICTIONS_PREFIX, type ObjectStore } from '../store/index.ts';
 import {
-  batchFormat, predictionsHeader, scoreBatch, ERRORS_HEADER, type BatchFormat, type BatchResult, type BatchSinks,
+  batchFormat,
+  predictionsHeader,
+  scoreBatch,
+  ERRORS_HEADER,
+  type BatchFormat,
+  type BatchResult,
+  type BatchSinks,
 } from './batch.ts';
 import { csvField } from './format.ts';
 import type { LoadedModel } from './model.ts';
@@ -32,16 +38,23 @@ export interface OutputKeys {
 }
 
 /** The names of the outputs inside an input's folder `predictions/<path>/`. */
-export const OUTPUT_FILES = { predictions: 'predictions.csv', errors: 'errors.csv', manifest: 'manifest.json' } as const;
+export const OUTPUT_FILES = {
+  predictions: 'predictions.csv',
+  errors: 'errors.csv',
+  manifest: 'manifest.json',
+} as const;
 
 export function outputKeys(inputKey: string): OutputKeys {
-  if (!inputKey.startsWith(INCOMING_PREFIX)) throw new InvalidInputError(`"${inputKey}" is not under ${INCOMING_PREFIX}; only those objects are scored`);
+  if (!inputKey.startsWith(INCOMING_PREFIX))
+    throw new InvalidInputError(`"${inputKey}" is not under ${INCOMING_PREFIX}; only those objects are scored`);
   const format = batchFormat(inputKey);
   if (!format) throw new InvalidInputError(`"${inputKey}" is neither .csv nor .jsonl/.ndjson`);
   const folder = `${PREDICTIONS_PREFIX}${inputKey.slice(INCOMING_PREFIX.length)}/`;
   return {
     format,
-    predictions: folder + OUTPUT_FILES.predictions, errors: folder + OUTPUT_FILES.errors, manifest: folder + OUTPUT_FILES.manifest,
+    predictions: folder + OUTPUT_FILES.predictions,
+    errors: folder + OUTPUT_FILES.errors,
+    manifest: folder + OUTPUT_FILES.manifest,
   };
 }
 
@@ -79,44 +92,77 @@ export function fileSinks(paths: { predictions: string; errors: string }): Batch
 export type ObjectBatchResult =
   | (BatchResult & { status: 'scored'; input_key: string; outputs: Omit<OutputKeys, 'format'> })
   | {
-    status: 'rejected'; source: string; input_key: string; reason: string;
-    outputs: Omit<OutputKeys, 'format'>; model: { name: string; version: number };
-  };
+      status: 'rejected';
+      source: string;
+      input_key: string;
+      reason: string;
+      outputs: Omit<OutputKeys, 'format'>;
+      model: { name: string; version: number };
+    };
 
 /**
  * Scores one stored object into `out`. A file that cannot be read as rows at all (missing
  * columns, broken quoting) is refused whole: its errors object says why, and its predictions
  * object holds the header only (replacing any from an earlier scoring of the same key).
  */
-export async function scoreObject(model: LoadedModel, input: { store: ObjectStore; key: string }, out: ObjectStore, opts: { chunkRows?: number } = {}): Promise<ObjectBatchResult> {
+export async function scoreObject(
+  model: LoadedModel,
+  input: { store: ObjectStore; key: string },
+  out: ObjectStore,
+  opts: { chunkRows?: number } = {},
+): Promise<ObjectBatchResult> {
   const keys = outputKeys(input.key);
   const source = `${input.store.url}/${input.key}`;
   const body = await input.store.getStream(input.key);
   const at = new Date().toISOString();
   try {
-    const res = await scoreBatch(model, body, { format: keys.format, source, chunkRows: opts.chunkRows }, storeSinks(out, keys));
-    const result = { status: 'scored' as const, input_key: input.key, outputs: { predictions: keys.predictions, errors: keys.errors, manifest: keys.manifest }, ...res };
-    await out.put(keys.manifest, `${JSON.stringify({ kind: 'mltk.predictions', scored_at: at, ...result }, null, 2)}\n`);
+    const res = await scoreBatch(
+      model,
+      body,
+      { format: keys.format, source, chunkRows: opts.chunkRows },
+      storeSinks(out, keys),
+    );
+    const result = {
+      status: 'scored' as const,
+      input_key: input.key,
+      outputs: { predictions: keys.predictions, errors: keys.errors, manifest: keys.manifest },
+      ...res,
+    };
+    await out.put(
+      keys.manifest,
+      `${JSON.stringify({ kind: 'mltk.predictions', scored_at: at, ...result }, null, 2)}\n`,
+    );
     return result;
   } catch (e) {
     (body as { destroy?: () => void }).destroy?.();
     if (!(e instanceof InvalidInputError)) throw e;
-    const lines = (e.details.length ? e.details : [{ row: 0, field: '(file)', issue: e.message }])
-      .map((d) => `${d.row ?? 0},${csvField(d.field ?? '(file)')},${csvField(d.issue)}\n`);
+    const lines = (e.details.length ? e.details : [{ row: 0, field: '(file)', issue: e.message }]).map(
+      (d) => `${d.row ?? 0},${csvField(d.field ?? '(file)')},${csvField(d.issue)}\n`,
+    );
     await out.put(keys.errors, ERRORS_HEADER + lines.join(''));
     await out.put(keys.predictions, predictionsHeader(model.signature));
     const result = {
-      status: 'rejected' as const, source, input_key: input.key, reason: e.message,
+      status: 'rejected' as const,
+      source,
+      input_key: input.key,
+      reason: e.message,
       outputs: { predictions: keys.predictions, errors: keys.errors, manifest: keys.manifest },
       model: { name: model.name, version: model.version },
     };
-    await out.put(keys.manifest, `${JSON.stringify({ kind: 'mltk.predictions', scored_at: at, ...result }, null, 2)}\n`);
+    await out.put(
+      keys.manifest,
+      `${JSON.stringify({ kind: 'mltk.predictions', scored_at: at, ...result }, null, 2)}\n`,
+    );
     return result;
   }
 }
 
 /** Scores a local file into two local files (CLI `mltk predict`); both appear whole or not at all. */
-export async function scoreFile(model: LoadedModel, paths: { input: string; output: string; errors?: string }, opts: { chunkRows?: number } = {}): Promise<BatchResult & { output: string; errors_output: string }> {
+export async function scoreFile(
+  model: LoadedModel,
+  paths: { input: string; output: string; errors?: string },
+  opts: { chunkRows?: number } = {},
+): Promise<BatchResult & { output: string; errors_output: string }> {
   const format = batchFormat(paths.input);
   if (!format) throw new InvalidInputError(`${paths.input}: expected a .csv, .jsonl or .ndjson file`);
   const info = await stat(paths.input).catch(() => undefined);
@@ -126,6 +172,11 @@ export async function scoreFile(model: LoadedModel, paths: { input: string; outp
     throw new InvalidInputError(`--input, --output and the errors file must be three different files`);
   }
   const input = createReadStream(paths.input, { highWaterMark: 1 << 20 });
-  const res = await scoreBatch(model, input, { format, source: paths.input, chunkRows: opts.chunkRows }, fileSinks({ predictions: paths.output, errors: errorsOutput }));
+  const res = await scoreBatch(
+    model,
+    input,
+    { format, source: paths.input, chunkRows: opts.chunkRows },
+    fileSinks({ predictions: paths.output, errors: errorsOutput }),
+  );
   return { ...res, output: paths.output, errors_output: errorsOutput };
 }

@@ -71,7 +71,12 @@ async function open(data: ScoringWorkerData): Promise<Score> {
   };
 }
 
-async function scoreBlock(context: BlockContext, score: Score, bytes: Uint8Array, rowsHint: number): Promise<BlockResult> {
+async function scoreBlock(
+  context: BlockContext,
+  score: Score,
+  bytes: Uint8Array,
+  rowsHint: number,
+): Promise<BlockResult> {
   let t = performance.now();
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const chunk = parseTableBlock(context.table, buf, 0, buf.length, 1, rowsHint);
@@ -85,13 +90,22 @@ async function scoreBlock(context: BlockContext, score: Score, bytes: Uint8Array
   const writer = new CsvWriter(1 << 16);
   writePredictionLines(writer, ids?.kind === 'text' ? ids.values : [], preds, chunk.bad, Buffer.from(context.lineage));
   const lines = Uint8Array.prototype.slice.call(writer.take()) as Uint8Array; // its own buffer, to transfer
-  return { lines, rows: chunk.table.rows, scored: rows, issues: chunk.issues, parseMs, scoreMs, formatMs: performance.now() - t };
+  return {
+    lines,
+    rows: chunk.table.rows,
+    scored: rows,
+    issues: chunk.issues,
+    parseMs,
+    scoreMs,
+    formatMs: performance.now() - t,
+  };
 }
 
 const port = parentPort!;
-const failure = (id: number, e: unknown): WorkerReply => (e instanceof MltkError
-  ? { id, error: e.message, code: e.code, details: e.details }
-  : { id, error: String((e as Error)?.message ?? e) });
+const failure = (id: number, e: unknown): WorkerReply =>
+  e instanceof MltkError
+    ? { id, error: e.message, code: e.code, details: e.details }
+    : { id, error: String((e as Error)?.message ?? e) };
 
 // Started before its model is known (the parent loads the model meanwhile): code loaded, it waits for
 // one `init` with the model, then serves requests one at a time, in order (the session or evaluator is
@@ -103,8 +117,10 @@ port.on('message', (m: WorkerRequest) => {
   if (m.kind === 'init') {
     data = m.data;
     scorer = open(m.data);
-    scorer.then(() => port.postMessage({ ready: true } satisfies WorkerReply),
-      (e) => port.postMessage({ ready: false, error: String((e as Error)?.message ?? e) } satisfies WorkerReply));
+    scorer.then(
+      () => port.postMessage({ ready: true } satisfies WorkerReply),
+      (e) => port.postMessage({ ready: false, error: String((e as Error)?.message ?? e) } satisfies WorkerReply),
+    );
     return;
   }
   queue = queue.then(async () => {

@@ -17,16 +17,20 @@ export interface InputPlan {
 /** The inputs `signature` implies, checked against what the session declares. */
 export function inputPlan(signature: Signature, session: ort.InferenceSession, where: string): InputPlan[] {
   const declared = new Map(session.inputMetadata.map((m) => [m.name, m] as const));
-  const plan = signature.features.map((f): InputPlan => ({ name: f.name, tensor: f.type === 'categorical' ? 'string' : 'float' }));
+  const plan = signature.features.map(
+    (f): InputPlan => ({ name: f.name, tensor: f.type === 'categorical' ? 'string' : 'float' }),
+  );
   const problems: string[] = [];
   for (const p of plan) {
     const m = declared.get(p.name);
     if (!m) problems.push(`no input "${p.name}"`);
-    else if (m.isTensor && m.type !== (p.tensor === 'float' ? 'float32' : 'string')) problems.push(`input "${p.name}" is tensor(${m.type}), expected tensor(${p.tensor})`);
+    else if (m.isTensor && m.type !== (p.tensor === 'float' ? 'float32' : 'string'))
+      problems.push(`input "${p.name}" is tensor(${m.type}), expected tensor(${p.tensor})`);
   }
   const extra = [...declared.keys()].filter((n) => !plan.some((p) => p.name === n));
   if (extra.length) problems.push(`inputs not in the signature: ${extra.join(', ')}`);
-  if (!session.outputNames.includes(OUTPUT_NAME)) problems.push(`no output "${OUTPUT_NAME}" (has ${session.outputNames.join(', ')})`);
+  if (!session.outputNames.includes(OUTPUT_NAME))
+    problems.push(`no output "${OUTPUT_NAME}" (has ${session.outputNames.join(', ')})`);
   if (problems.length) throw new ConfigError(`${where} does not follow the ONNX contract: ${problems.join('; ')}`);
   return plan;
 }
@@ -37,7 +41,11 @@ export type InputColumn =
   | { name: string; codes: Int32Array; categories: string[] };
 
 /** Rows of `table` not flagged in `bad`, as typed input columns; `rows` is how many went in. */
-export function buildInputs(plan: readonly InputPlan[], table: Table, bad?: Uint8Array): { inputs: InputColumn[]; rows: number } {
+export function buildInputs(
+  plan: readonly InputPlan[],
+  table: Table,
+  bad?: Uint8Array,
+): { inputs: InputColumn[]; rows: number } {
   let rows = table.rows;
   if (bad) for (let i = 0; i < table.rows; i++) rows -= bad[i]!;
   const all = rows === table.rows;
@@ -95,13 +103,21 @@ export function toFeeds(Tensor: TensorCtor, inputs: readonly InputColumn[], rows
 }
 
 /** Rows of `table` not flagged in `bad`, as ORT feeds; `rows` is how many went in. */
-export function buildFeeds(plan: readonly InputPlan[], table: Table, bad?: Uint8Array): { feeds: Record<string, ort.Tensor>; rows: number } {
+export function buildFeeds(
+  plan: readonly InputPlan[],
+  table: Table,
+  bad?: Uint8Array,
+): { feeds: Record<string, ort.Tensor>; rows: number } {
   const { inputs, rows } = buildInputs(plan, table, bad);
   return { feeds: toFeeds(onnxRuntime().Tensor as unknown as TensorCtor, inputs, rows), rows };
 }
 
 /** Runs the session; predictions as float32, one per fed row. */
-export async function runFeeds(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, rows: number): Promise<Float32Array> {
+export async function runFeeds(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+  rows: number,
+): Promise<Float32Array> {
   if (rows === 0) return new Float32Array(0);
   const out = await session.run(feeds, [OUTPUT_NAME]);
   return out[OUTPUT_NAME]!.data as Float32Array;

@@ -31,8 +31,13 @@ export interface ServiceOptions {
 
 const envSchema = z.object({
   MLTK_STORE: z.string().min(1).optional(),
-  MLTK_MODEL: z.string({ error: 'MLTK_MODEL is required (the model name, e.g. sap_change)' }).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a model name'),
-  MLTK_ALIAS: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'expected an alias or a version number').default('prod'),
+  MLTK_MODEL: z
+    .string({ error: 'MLTK_MODEL is required (the model name, e.g. sap_change)' })
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a model name'),
+  MLTK_ALIAS: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'expected an alias or a version number')
+    .default('prod'),
   MLTK_ALIAS_TTL_S: z.coerce.number().min(0).default(60),
   MLTK_PREDICTIONS_BUCKET: z.string().min(1).optional(),
   MLTK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
@@ -44,7 +49,11 @@ const envSchema = z.object({
 /** Settings from the Lambda environment (documented in the README's serving section). */
 export function serviceOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServiceOptions {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(`prediction service environment is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, zodDetails(parsed.error.issues));
+  if (!parsed.success)
+    throw new ConfigError(
+      `prediction service environment is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      zodDetails(parsed.error.issues),
+    );
   const e = parsed.data;
   const log = jsonLogger();
   return {
@@ -63,7 +72,9 @@ export function serviceOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Ser
 
 /** A bucket name means s3://NAME; anything with a scheme or a path is a store URL. */
 function outputStoreUrl(predictions: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(predictions) || /^[./]/.test(predictions) ? predictions : `s3://${predictions}`;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(predictions) || /^[./]/.test(predictions)
+    ? predictions
+    : `s3://${predictions}`;
 }
 
 export type BatchEventResult = ObjectBatchResult | { status: 'skipped'; input_key: string; reason: string };
@@ -75,12 +86,21 @@ export interface PredictHandler {
   cache(): ModelCache;
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the handler's closures share one model cache and telemetry; they read best together
 export function createPredictHandler(options: ServiceOptions | (() => ServiceOptions)): PredictHandler {
   let state: { opts: ServiceOptions; cache: ModelCache } | undefined;
   const init = () => {
     if (!state) {
       const opts = typeof options === 'function' ? options() : options;
-      state = { opts, cache: new ModelCache(opts.store, opts.model, { aliasTtlMs: opts.aliasTtlS * 1000, threads: opts.threads, fastPath: opts.fastPath, log: opts.log }) };
+      state = {
+        opts,
+        cache: new ModelCache(opts.store, opts.model, {
+          aliasTtlMs: opts.aliasTtlS * 1000,
+          threads: opts.threads,
+          fastPath: opts.fastPath,
+          log: opts.log,
+        }),
+      };
     }
     return state;
   };
@@ -99,45 +119,99 @@ export function createPredictHandler(options: ServiceOptions | (() => ServiceOpt
     try {
       outputKeys(ref.key);
     } catch (e) {
-      opts.log.log('warn', 'object skipped', { request_id: requestId, bucket: ref.bucket, key: ref.key, reason: (e as Error).message });
+      opts.log.log('warn', 'object skipped', {
+        request_id: requestId,
+        bucket: ref.bucket,
+        key: ref.key,
+        reason: (e as Error).message,
+      });
       return { status: 'skipped', input_key: ref.key, reason: (e as Error).message };
     }
-    if (!opts.predictions) throw new ConfigError('MLTK_PREDICTIONS_BUCKET is not set: batch events have nowhere to write');
+    if (!opts.predictions)
+      throw new ConfigError('MLTK_PREDICTIONS_BUCKET is not set: batch events have nowhere to write');
     const started = performance.now();
     const model = await cache.get();
     let res: ObjectBatchResult;
     try {
-      res = await scoreObject(model, { store: storeFor(`s3://${ref.bucket}`), key: ref.key }, storeFor(outputStoreUrl(opts.predictions)), { chunkRows: opts.chunkRows });
+      res = await scoreObject(
+        model,
+        { store: storeFor(`s3://${ref.bucket}`), key: ref.key },
+        storeFor(outputStoreUrl(opts.predictions)),
+        { chunkRows: opts.chunkRows },
+      );
     } catch (e) {
       // Deleted between the notification and now: retrying (Lambda's default) cannot help.
       if (!(e instanceof NotFoundError)) throw e;
-      opts.log.log('warn', 'object skipped', { request_id: requestId, bucket: ref.bucket, key: ref.key, reason: e.message });
+      opts.log.log('warn', 'object skipped', {
+        request_id: requestId,
+        bucket: ref.bucket,
+        key: ref.key,
+        reason: e.message,
+      });
       return { status: 'skipped', input_key: ref.key, reason: e.message };
     }
     const latencyMs = performance.now() - started;
-    const counts = res.status === 'scored' ? { rows: res.rows, scored: res.scored, errors: res.errors, timings: res.timings, input_sha256: res.input.sha256 } : { reason: res.reason };
+    const counts =
+      res.status === 'scored'
+        ? {
+            rows: res.rows,
+            scored: res.scored,
+            errors: res.errors,
+            timings: res.timings,
+            input_sha256: res.input.sha256,
+          }
+        : { reason: res.reason };
     opts.log.log(res.status === 'scored' ? 'info' : 'warn', `batch ${res.status}`, {
-      request_id: requestId, model: model.name, version: model.version, bucket: ref.bucket, key: ref.key, outputs: res.outputs, latency_ms: Math.round(latencyMs), ...counts,
+      request_id: requestId,
+      model: model.name,
+      version: model.version,
+      bucket: ref.bucket,
+      key: ref.key,
+      outputs: res.outputs,
+      latency_ms: Math.round(latencyMs),
+      ...counts,
     });
-    opts.metrics(emfLine({
-      model: model.name, version: model.version, latencyMs,
-      rowsScored: res.status === 'scored' ? res.scored : 0, validationErrors: res.status === 'scored' ? res.errors : 1,
-      properties: { request_id: requestId, path: 'batch' },
-    }, metricNamespace(model.name)));
+    opts.metrics(
+      emfLine(
+        {
+          model: model.name,
+          version: model.version,
+          latencyMs,
+          rowsScored: res.status === 'scored' ? res.scored : 0,
+          validationErrors: res.status === 'scored' ? res.errors : 1,
+          properties: { request_id: requestId, path: 'batch' },
+        },
+        metricNamespace(model.name),
+      ),
+    );
     return res;
   }
 
   const handler = (async (event: unknown, context?: { awsRequestId?: string }) => {
     const { opts, cache } = init();
     const parsed = parseEvent(event);
-    if (parsed.kind === 'http') return handleApiRequest(parsed.event, { cache, maxBodyBytes: opts.maxBodyBytes, maxInstances: opts.maxInstances, log: opts.log, metrics: opts.metrics });
+    if (parsed.kind === 'http')
+      return handleApiRequest(parsed.event, {
+        cache,
+        maxBodyBytes: opts.maxBodyBytes,
+        maxInstances: opts.maxInstances,
+        log: opts.log,
+        metrics: opts.metrics,
+      });
     const requestId = context?.awsRequestId ?? 'local';
     const results: BatchEventResult[] = [];
     // One object at a time: each is already scored in parallel by ORT, and memory stays one pipeline deep.
     for (const ref of parsed.objects) results.push(await scoreRecord(ref, requestId));
     return { results };
   }) as PredictHandler;
-  handler.warm = async () => { await init().cache.get().then(() => undefined, () => undefined); };
+  handler.warm = async () => {
+    await init()
+      .cache.get()
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+  };
   handler.cache = () => init().cache;
   return handler;
 }

@@ -24,9 +24,10 @@ function typeName(v: unknown): string {
 }
 
 function missingOr(expected: string) {
-  return (iss: { input?: unknown }) => iss.input === undefined || iss.input === null
-    ? 'missing value (feature is not nullable)'
-    : `expected ${expected}, got ${typeName(iss.input)}`;
+  return (iss: { input?: unknown }) =>
+    iss.input === undefined || iss.input === null
+      ? 'missing value (feature is not nullable)'
+      : `expected ${expected}, got ${typeName(iss.input)}`;
 }
 
 function rangeText(f: { min?: number; max?: number }): string {
@@ -44,7 +45,8 @@ function featureValueSchema(f: FeatureSpec): z.ZodType<number | string | null | 
     if (f.max !== undefined) n = n.max(f.max, { error: range });
     base = n;
   } else if (f.type === 'boolean') {
-    base = z.union([z.boolean(), z.literal(0), z.literal(1)], { error: missingOr('true, false, 0 or 1') })
+    base = z
+      .union([z.boolean(), z.literal(0), z.literal(1)], { error: missingOr('true, false, 0 or 1') })
       .transform((v) => (v === true || v === 1 ? 1 : 0));
   } else {
     base = z.enum(f.values as [string, ...string[]], { error: missingOr(`one of ${f.values.join('|')}`) });
@@ -59,13 +61,16 @@ export function instanceSchema(signature: Signature, opts: InstanceSchemaOptions
   const shape: Record<string, z.ZodType<number | string | null | undefined>> = {};
   for (const f of signature.features) shape[f.name] = featureValueSchema(f);
   if (opts.requireId) {
-    shape[signature.id_column] = z.union([z.string().min(1), z.number()], { error: missingOr('a string or number id') })
+    shape[signature.id_column] = z
+      .union([z.string().min(1), z.number()], { error: missingOr('a string or number id') })
       .transform((v) => String(v));
   } else if (opts.unknown === 'reject') {
     // The id may ride along in a request (clients keep their rows keyed); it is not scored.
     shape[signature.id_column] = z.unknown().optional() as z.ZodType<undefined>;
   }
-  const obj = z.object(shape, { error: (iss) => (iss.code === 'invalid_type' ? `expected an object, got ${typeName(iss.input)}` : undefined) });
+  const obj = z.object(shape, {
+    error: (iss) => (iss.code === 'invalid_type' ? `expected an object, got ${typeName(iss.input)}` : undefined),
+  });
   return (opts.unknown === 'reject' ? obj.strict() : obj.strip()) as unknown as z.ZodType<Instance>;
 }
 
@@ -73,12 +78,14 @@ export function instanceSchema(signature: Signature, opts: InstanceSchemaOptions
 export function columnSpecs(signature: Signature): ColumnSpec[] {
   return [
     { name: signature.id_column, type: 'text', nullable: false },
-    ...signature.features.map((f): ColumnSpec => ({
-      name: f.name,
-      type: f.type,
-      nullable: f.nullable,
-      ...(f.type === 'categorical' ? { values: f.values } : {}),
-      ...(f.type === 'numeric' ? { min: f.min, max: f.max } : {}),
-    })),
+    ...signature.features.map(
+      (f): ColumnSpec => ({
+        name: f.name,
+        type: f.type,
+        nullable: f.nullable,
+        ...(f.type === 'categorical' ? { values: f.values } : {}),
+        ...(f.type === 'numeric' ? { min: f.min, max: f.max } : {}),
+      }),
+    ),
   ];
 }

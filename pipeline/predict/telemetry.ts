@@ -12,7 +12,9 @@ export interface Logger {
 
 export type LineSink = (line: string) => void;
 
-export const stdoutSink: LineSink = (line) => { process.stdout.write(`${line}\n`); };
+export const stdoutSink: LineSink = (line) => {
+  process.stdout.write(`${line}\n`);
+};
 
 export function jsonLogger(sink: LineSink = stdoutSink, base: LogFields = {}): Logger {
   return {
@@ -50,15 +52,17 @@ export function emfLine(m: PredictMetrics, namespace: string, now: number = Date
   return JSON.stringify({
     _aws: {
       Timestamp: now,
-      CloudWatchMetrics: [{
-        Namespace: namespace,
-        Dimensions: [['Model']],
-        Metrics: [
-          { Name: METRICS.rowsScored, Unit: 'Count' },
-          { Name: METRICS.validationErrors, Unit: 'Count' },
-          { Name: METRICS.latency, Unit: 'Milliseconds' },
-        ],
-      }],
+      CloudWatchMetrics: [
+        {
+          Namespace: namespace,
+          Dimensions: [['Model']],
+          Metrics: [
+            { Name: METRICS.rowsScored, Unit: 'Count' },
+            { Name: METRICS.validationErrors, Unit: 'Count' },
+            { Name: METRICS.latency, Unit: 'Milliseconds' },
+          ],
+        },
+      ],
     },
     Model: m.model,
     ModelVersion: m.version,

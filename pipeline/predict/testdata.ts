@@ -13,7 +13,12 @@ import { trainModel, type TrainedModel } from '../train/index.ts';
 
 export async function synthCsv(rows: number, seed: number): Promise<Buffer> {
   const parts: Buffer[] = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { parts.push(Buffer.from(chunk)); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      parts.push(Buffer.from(chunk));
+      cb();
+    },
+  });
   await writeSynthCsv({ rows, seed }, sink);
   return Buffer.concat(parts);
 }
@@ -21,7 +26,14 @@ export async function synthCsv(rows: number, seed: number): Promise<Buffer> {
 export function trainingSpecs(config: ModelConfig): ColumnSpec[] {
   return [
     { name: config.id_column, type: 'text' },
-    ...config.features.map((f): ColumnSpec => ({ name: f.name, type: f.type, nullable: f.nullable, ...(f.type === 'categorical' ? { values: f.values } : {}) })),
+    ...config.features.map(
+      (f): ColumnSpec => ({
+        name: f.name,
+        type: f.type,
+        nullable: f.nullable,
+        ...(f.type === 'categorical' ? { values: f.values } : {}),
+      }),
+    ),
     { name: config.target.column, type: 'numeric', nullable: true },
   ];
 }
@@ -38,11 +50,28 @@ export interface Fixture {
   table: Table;
 }
 
-export async function trainFixture(opts: { rows?: number; trees?: number; depth?: number; seed?: number } = {}): Promise<Fixture> {
+export async function trainFixture(
+  opts: { rows?: number; trees?: number; depth?: number; seed?: number } = {},
+): Promise<Fixture> {
   const base = await loadModelConfig(join(import.meta.dirname, '../../configs/sap_change.json'));
   const config: ModelConfig = {
     ...base,
-    trainer: { type: 'gbdt', params: { ...(base.trainer.type === 'gbdt' ? base.trainer.params : {}), trees: opts.trees ?? 20, max_depth: opts.depth ?? 4, learning_rate: 0.2, max_bins: 64, min_samples_leaf: 20, l2: 1, min_split_gain: 0, validation_fraction: 0.1, early_stopping_rounds: undefined, threads: 1 } },
+    trainer: {
+      type: 'gbdt',
+      params: {
+        ...(base.trainer.type === 'gbdt' ? base.trainer.params : {}),
+        trees: opts.trees ?? 20,
+        max_depth: opts.depth ?? 4,
+        learning_rate: 0.2,
+        max_bins: 64,
+        min_samples_leaf: 20,
+        l2: 1,
+        min_split_gain: 0,
+        validation_fraction: 0.1,
+        early_stopping_rounds: undefined,
+        threads: 1,
+      },
+    },
   };
   const trainTable = await csvTable(config, await synthCsv(opts.rows ?? 2000, opts.seed ?? 42));
   const trained = await trainModel(config, trainTable);
@@ -54,10 +83,22 @@ export async function trainFixture(opts: { rows?: number; trees?: number; depth?
 export async function registerOnnx(store: ObjectStore, config: ModelConfig, onnx: Uint8Array): Promise<ModelVersion> {
   const artifact = await putModelArtifact(store, config.name, Buffer.from(onnx));
   return registerModelVersion(store, {
-    name: config.name, run_id: null, dataset: null, trainer: 'gbdt',
-    artifact: { ...artifact, format: 'onnx' }, baseline: null,
-    signature: { id_column: config.id_column, features: config.features, derived: config.derived, target: config.target, output: { column: config.output.column, unit: config.target.unit } },
-    metrics: {}, monitoring: config.monitoring, config_sha256: null,
+    name: config.name,
+    run_id: null,
+    dataset: null,
+    trainer: 'gbdt',
+    artifact: { ...artifact, format: 'onnx' },
+    baseline: null,
+    signature: {
+      id_column: config.id_column,
+      features: config.features,
+      derived: config.derived,
+      target: config.target,
+      output: { column: config.output.column, unit: config.target.unit },
+    },
+    metrics: {},
+    monitoring: config.monitoring,
+    config_sha256: null,
   });
 }
 
@@ -97,8 +138,15 @@ export function instanceOf(config: ModelConfig, table: Table, i: number): Record
 /** An API Gateway HTTP API (v2) event, as Lambda receives it. */
 export function httpEvent(method: string, path: string, body?: string, opts: { base64?: boolean } = {}) {
   return {
-    version: '2.0', routeKey: '$default', rawPath: path, rawQueryString: '', headers: { 'content-type': 'application/json' },
-    requestContext: { requestId: `req-${Math.random().toString(36).slice(2)}`, http: { method, path, sourceIp: '127.0.0.1' } },
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    requestContext: {
+      requestId: `req-${Math.random().toString(36).slice(2)}`,
+      http: { method, path, sourceIp: '127.0.0.1' },
+    },
     ...(body !== undefined ? { body: opts.base64 ? Buffer.from(body).toString('base64') : body } : {}),
     isBase64Encoded: Boolean(opts.base64),
   };
@@ -107,5 +155,11 @@ export function httpEvent(method: string, path: string, body?: string, opts: { b
 /** A logger and metrics sink that keep their lines for assertions. */
 export function captureLines(): { lines: string[]; sink: (line: string) => void; parsed(): Record<string, unknown>[] } {
   const lines: string[] = [];
-  return { lines, sink: (l) => { lines.push(l); }, parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    lines,
+    sink: (l) => {
+      lines.push(l);
+    },
+    parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }

@@ -43,7 +43,10 @@ function spawn(): Worker {
 }
 
 /** A spawned worker with its code loaded, not yet given a model. */
-interface IdleWorker { worker: Worker; loaded: Promise<void> }
+interface IdleWorker {
+  worker: Worker;
+  loaded: Promise<void>;
+}
 
 function spawnIdle(): IdleWorker {
   const worker = spawn();
@@ -51,7 +54,9 @@ function spawnIdle(): IdleWorker {
   worker.unref();
   const loaded = new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
-    worker.once('message', (m: WorkerReply) => ('loaded' in m ? resolve() : reject(new Error('scoring worker: unexpected first message'))));
+    worker.once('message', (m: WorkerReply) =>
+      'loaded' in m ? resolve() : reject(new Error('scoring worker: unexpected first message')),
+    );
   });
   loaded.catch(() => undefined); // reported when the worker is taken
   return { worker, loaded };
@@ -79,7 +84,10 @@ interface WorkerHandle {
 }
 
 /** A worker's error reply as the typed error it was (a bad block is bad input, not a crash). */
-function replyError(model: LoadedModel, reply: { error: string; code?: string; details?: MltkError['details'] }): Error {
+function replyError(
+  model: LoadedModel,
+  reply: { error: string; code?: string; details?: MltkError['details'] },
+): Error {
   if (reply.code === 'INPUT_INVALID') return new InvalidInputError(reply.error, reply.details ?? []);
   if (reply.code) return new MltkError(reply.code as ErrorCode, reply.error, reply.details ?? []);
   return new Error(`${model.name} v${model.version}: ${reply.error}`);
@@ -90,8 +98,12 @@ async function startWorker(model: LoadedModel, block: BlockContext | null): Prom
   worker.ref();
   await loaded;
   const data: ScoringWorkerData = {
-    program: model.fastProgram, kernel: model.fastProgram ? kernelModule() : null, onnx: model.onnx,
-    options: { ...model.sessionOptions, extra: NO_SPIN }, output: OUTPUT_NAME, block,
+    program: model.fastProgram,
+    kernel: model.fastProgram ? kernelModule() : null,
+    onnx: model.onnx,
+    options: { ...model.sessionOptions, extra: NO_SPIN },
+    output: OUTPUT_NAME,
+    block,
   };
   worker.postMessage({ kind: 'init', data } satisfies WorkerRequest);
   const pending = new Map<number, { resolve(v: WorkerReply): void; reject(e: Error): void }>();
@@ -103,8 +115,13 @@ async function startWorker(model: LoadedModel, block: BlockContext | null): Prom
   };
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
-    worker.once('message', (m: WorkerReply) => ('ready' in m && m.ready ? resolve() : reject(new Error(`scoring worker: ${'error' in m ? m.error : '?'}`))));
-  }).catch(async (e) => { await worker.terminate(); throw e; });
+    worker.once('message', (m: WorkerReply) =>
+      'ready' in m && m.ready ? resolve() : reject(new Error(`scoring worker: ${'error' in m ? m.error : '?'}`)),
+    );
+  }).catch(async (e) => {
+    await worker.terminate();
+    throw e;
+  });
   worker.on('message', (m: WorkerReply) => {
     if (!('id' in m)) return;
     const p = pending.get(m.id);
@@ -157,8 +174,17 @@ export function defaultScoringWorkers(): number {
 }
 
 /** Workers that each parse, score and format whole CSV blocks read against `table`. */
-export async function startBlockScorers(model: LoadedModel, table: TablePlan, workers = defaultScoringWorkers()): Promise<BlockScorers> {
-  const context: BlockContext = { table, inputs: model.plan, idColumn: model.signature.id_column, lineage: lineageSuffix(model.name, model.version) };
+export async function startBlockScorers(
+  model: LoadedModel,
+  table: TablePlan,
+  workers = defaultScoringWorkers(),
+): Promise<BlockScorers> {
+  const context: BlockContext = {
+    table,
+    inputs: model.plan,
+    idColumn: model.signature.id_column,
+    lineage: lineageSuffix(model.name, model.version),
+  };
   const pool = await Promise.all(Array.from({ length: workers }, () => startWorker(model, context)));
   return {
     workers,

@@ -18,7 +18,14 @@ import { ConflictError, InvalidInputError, IntegrityError, NotFoundError } from 
 import { datasetVersionKey, datasetVersionSchema, type DatasetVersion } from '../data/index.ts';
 import { runKey, runManifestSchema } from '../runs/index.ts';
 import {
-  blobKey, copyBlob, getModelArtifact, modelArtifactKey, parseJson, putModelArtifact, type JsonParser, type ObjectStore,
+  blobKey,
+  copyBlob,
+  getModelArtifact,
+  modelArtifactKey,
+  parseJson,
+  putModelArtifact,
+  type JsonParser,
+  type ObjectStore,
 } from '../store/index.ts';
 import { keys, type ModelVersion } from './manifest.ts';
 import { listModelVersions, registerModelVersion, resolveModel } from './registry.ts';
@@ -53,17 +60,27 @@ export interface CopyResult {
  */
 export function checkReleasable(mv: ModelVersion, where: string, dataset?: DatasetVersion): void {
   const what = `${mv.name}@${mv.version} in ${where}`;
-  const fix = 'pin a real dataset version in the config (mltk data add FILE --dataset NAME --pin CONFIG) and let the dev deploy train on it';
-  if (!mv.dataset) throw new InvalidInputError(`refused: ${what} names no training data, so its lineage cannot be checked; ${fix}`);
+  const fix =
+    'pin a real dataset version in the config (mltk data add FILE --dataset NAME --pin CONFIG) and let the dev deploy train on it';
+  if (!mv.dataset)
+    throw new InvalidInputError(`refused: ${what} names no training data, so its lineage cannot be checked; ${fix}`);
   const data = `${mv.dataset.name}@${mv.dataset.version.slice(0, 12)}`;
-  if (mv.dataset.synthetic || dataset?.synthetic) throw new InvalidInputError(`refused: ${what} was trained on synthetic rows (${data}); ${fix}`);
-  if (mv.dataset.pinned !== true) throw new InvalidInputError(`refused: ${what} was trained on ${data}, which its config did not pin; ${fix}`);
+  if (mv.dataset.synthetic || dataset?.synthetic)
+    throw new InvalidInputError(`refused: ${what} was trained on synthetic rows (${data}); ${fix}`);
+  if (mv.dataset.pinned !== true)
+    throw new InvalidInputError(`refused: ${what} was trained on ${data}, which its config did not pin; ${fix}`);
 }
 
 /** A source object's bytes and its parsed manifest, or the error naming its key. */
-async function readSource<T>(from: ObjectStore, key: string, schema: JsonParser<T>): Promise<{ bytes: Buffer; value: T }> {
+async function readSource<T>(
+  from: ObjectStore,
+  key: string,
+  schema: JsonParser<T>,
+): Promise<{ bytes: Buffer; value: T }> {
   const bytes = await from.get(key).catch((e: unknown) => {
-    throw e instanceof NotFoundError ? new NotFoundError(`${from.url}/${key}: missing in the source; nothing was copied`) : e;
+    throw e instanceof NotFoundError
+      ? new NotFoundError(`${from.url}/${key}: missing in the source; nothing was copied`)
+      : e;
   });
   return { bytes, value: parseJson(bytes, schema, `${from.url}/${key}`) };
 }
@@ -74,8 +91,12 @@ async function readArtifact(from: ObjectStore, model: string, sha256: string): P
   try {
     return await getModelArtifact(from, model, sha256);
   } catch (e) {
-    if (e instanceof IntegrityError) throw new IntegrityError(`${where}: the source artifact is corrupt (${e.message}); nothing was copied`, { cause: e });
-    if (e instanceof NotFoundError) throw new NotFoundError(`${where}: the source artifact is missing (${e.message}); nothing was copied`);
+    if (e instanceof IntegrityError)
+      throw new IntegrityError(`${where}: the source artifact is corrupt (${e.message}); nothing was copied`, {
+        cause: e,
+      });
+    if (e instanceof NotFoundError)
+      throw new NotFoundError(`${where}: the source artifact is missing (${e.message}); nothing was copied`);
     throw e;
   }
 }
@@ -90,16 +111,25 @@ async function putManifest(to: ObjectStore, key: string, bytes: Buffer, written:
   }
 }
 
-export async function copyModelVersion(from: ObjectStore, to: ObjectStore, ref: string, opts: CopyOptions = {}): Promise<CopyResult> {
+export async function copyModelVersion(
+  from: ObjectStore,
+  to: ObjectStore,
+  ref: string,
+  opts: CopyOptions = {},
+): Promise<CopyResult> {
   if (from.url === to.url) throw new InvalidInputError(`--from and --to are the same store (${from.url})`);
   const mv = await resolveModel(from, ref);
-  const dataset = mv.dataset ? await readSource(from, datasetVersionKey(mv.dataset.name, mv.dataset.version), datasetVersionSchema) : undefined;
+  const dataset = mv.dataset
+    ? await readSource(from, datasetVersionKey(mv.dataset.name, mv.dataset.version), datasetVersionSchema)
+    : undefined;
   if (opts.requirePinned) checkReleasable(mv, from.url, dataset?.value);
   const run = mv.run_id ? await readSource(from, runKey(mv.run_id), runManifestSchema) : undefined;
   // Read and verify every small blob before the first write: a bad one leaves the target untouched.
   const artifact = await readArtifact(from, mv.name, mv.artifact.sha256);
   const baseline = mv.baseline ? await readArtifact(from, mv.name, mv.baseline.sha256) : undefined;
-  const lossEstimator = mv.loss_estimator ? await readArtifact(from, mv.name, mv.loss_estimator.artifact.sha256) : undefined;
+  const lossEstimator = mv.loss_estimator
+    ? await readArtifact(from, mv.name, mv.loss_estimator.artifact.sha256)
+    : undefined;
   const written: string[] = [];
   if (opts.withData && dataset) {
     const have = await to.head(blobKey(dataset.value.version));
@@ -107,20 +137,30 @@ export async function copyModelVersion(from: ObjectStore, to: ObjectStore, ref: 
     await copyBlob(from, to, dataset.value.version, dataset.value.bytes);
     if (!have) written.push(blobKey(dataset.value.version));
   }
-  for (const [ref, body] of [[mv.artifact, artifact], [mv.baseline, baseline], [mv.loss_estimator?.artifact, lossEstimator]] as const) {
+  for (const [ref, body] of [
+    [mv.artifact, artifact],
+    [mv.baseline, baseline],
+    [mv.loss_estimator?.artifact, lossEstimator],
+  ] as const) {
     // Under the model's prefix in the target, whatever the source's layout (a store not yet migrated).
     if (!ref || !body || (await to.head(modelArtifactKey(mv.name, ref.sha256)))) continue;
     await putModelArtifact(to, mv.name, body);
     written.push(modelArtifactKey(mv.name, ref.sha256));
   }
-  if (dataset) await putManifest(to, datasetVersionKey(dataset.value.dataset, dataset.value.version), dataset.bytes, written);
+  if (dataset)
+    await putManifest(to, datasetVersionKey(dataset.value.dataset, dataset.value.version), dataset.bytes, written);
   if (run) await putManifest(to, runKey(run.value.id), run.bytes, written);
   const source = { store: from.url, name: mv.name, version: mv.version };
-  const existing = (await listModelVersions(to, mv.name)).versions.find((v) => v.artifact.sha256 === mv.artifact.sha256);
+  const existing = (await listModelVersions(to, mv.name)).versions.find(
+    (v) => v.artifact.sha256 === mv.artifact.sha256,
+  );
   if (existing) return { version: existing, created: false, source, written };
   const { kind: _kind, version: _version, created_at: _created, source: _source, ...entry } = mv;
   const copied_at = (opts.now ?? new Date()).toISOString();
-  const version = await registerModelVersion(to, { ...entry, source: { ...source, artifact_sha256: mv.artifact.sha256, copied_at } });
+  const version = await registerModelVersion(to, {
+    ...entry,
+    source: { ...source, artifact_sha256: mv.artifact.sha256, copied_at },
+  });
   written.push(keys.version(mv.name, version.version));
   return { version, created: true, source, written };
 }

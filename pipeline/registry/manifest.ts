@@ -46,34 +46,54 @@ export const lossCalibrationSchema = z.object({
   mae_relative_error: z.number().min(0),
 });
 
-const qualityThresholds = z.object({ rmse_ratio_warn: z.number(), rmse_ratio_alert: z.number(), min_label_coverage: z.number() });
+const qualityThresholds = z.object({
+  rmse_ratio_warn: z.number(),
+  rmse_ratio_alert: z.number(),
+  min_label_coverage: z.number(),
+});
 
-export const modelVersionSchema = z.preprocess(liftNullMetrics, z.object({
-  kind: z.literal('mltk.model_version'),
-  name: z.string(),
-  version: z.number().int().positive(),
-  created_at: z.string(),
-  run_id: z.string().nullable(),
-  dataset: datasetLineageSchema.nullable(),
-  trainer: z.string(),
-  artifact: blobRef.extend({ format: z.literal('onnx') }),
-  baseline: blobRef.nullable(),
-  /**
-   * The loss estimator (Direct Loss Estimation): ONNX over the raw features and the prediction, fit on
-   * the held-out rows; null when there were too few, absent for versions registered before it existed.
-   */
-  loss_estimator: z.object({ artifact: blobRef.extend({ format: z.literal('onnx') }), calibration: lossCalibrationSchema }).nullable().optional(),
-  signature: signatureSchema,
-  metrics: z.record(z.string(), z.number()),
-  /** Why each metric that could not be computed is missing from `metrics` (absent before it existed). */
-  undefined_metrics: undefinedMetricsSchema.optional(),
-  metrics_by_band: z.record(z.string(), z.object({ rows: z.number(), rmse: z.number(), mae: z.number(), bias: z.number().optional() })).optional(),
-  /** The config's evaluation segment `metrics_by_band` was cut by (absent in versions registered before it existed). */
-  segment: segmentSchema.nullable().optional(),
-  monitoring: z.object({ psi_warn: z.number(), psi_alert: z.number(), drift_share: z.number(), quality: qualityThresholds.optional() }),
-  config_sha256: z.string().nullable(),
-  source: versionSourceSchema.optional(),
-}));
+export const modelVersionSchema = z.preprocess(
+  liftNullMetrics,
+  z.object({
+    kind: z.literal('mltk.model_version'),
+    name: z.string(),
+    version: z.number().int().positive(),
+    created_at: z.string(),
+    run_id: z.string().nullable(),
+    dataset: datasetLineageSchema.nullable(),
+    trainer: z.string(),
+    artifact: blobRef.extend({ format: z.literal('onnx') }),
+    baseline: blobRef.nullable(),
+    /**
+     * The loss estimator (Direct Loss Estimation): ONNX over the raw features and the prediction, fit on
+     * the held-out rows; null when there were too few, absent for versions registered before it existed.
+     */
+    loss_estimator: z
+      .object({ artifact: blobRef.extend({ format: z.literal('onnx') }), calibration: lossCalibrationSchema })
+      .nullable()
+      .optional(),
+    signature: signatureSchema,
+    metrics: z.record(z.string(), z.number()),
+    /** Why each metric that could not be computed is missing from `metrics` (absent before it existed). */
+    undefined_metrics: undefinedMetricsSchema.optional(),
+    metrics_by_band: z
+      .record(
+        z.string(),
+        z.object({ rows: z.number(), rmse: z.number(), mae: z.number(), bias: z.number().optional() }),
+      )
+      .optional(),
+    /** The config's evaluation segment `metrics_by_band` was cut by (absent in versions registered before it existed). */
+    segment: segmentSchema.nullable().optional(),
+    monitoring: z.object({
+      psi_warn: z.number(),
+      psi_alert: z.number(),
+      drift_share: z.number(),
+      quality: qualityThresholds.optional(),
+    }),
+    config_sha256: z.string().nullable(),
+    source: versionSourceSchema.optional(),
+  }),
+);
 
 export const aliasSchema = z.object({
   kind: z.literal('mltk.alias'),
@@ -124,5 +144,6 @@ export const keys = {
   aliases: (name: string) => `models/${name}/aliases/`,
   alias: (name: string, alias: string) => `models/${name}/aliases/${alias}.json`,
   history: (name: string, alias: string) => `models/${name}/aliases/${alias}/history/`,
-  move: (name: string, alias: string, seq: number) => `models/${name}/aliases/${alias}/history/${String(seq).padStart(6, '0')}.json`,
+  move: (name: string, alias: string, seq: number) =>
+    `models/${name}/aliases/${alias}/history/${String(seq).padStart(6, '0')}.json`,
 };

@@ -19,9 +19,16 @@ import { versionEntry } from './testdata.ts';
 
 const CHILD = new URL('../testing/migrate-crash-child.ts', import.meta.url).pathname;
 const dirs: string[] = [];
-after(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
 
-async function trained(): Promise<{ cwd: string; store: ObjectStore; file: string; mltk: (...a: string[]) => ReturnType<typeof runMltk> }> {
+async function trained(): Promise<{
+  cwd: string;
+  store: ObjectStore;
+  file: string;
+  mltk: (...a: string[]) => ReturnType<typeof runMltk>;
+}> {
   const cwd = await mkdtemp(join(tmpdir(), 'mltk-layout-'));
   dirs.push(cwd);
   const file = join(cwd, 'd.csv');
@@ -48,11 +55,14 @@ async function toLegacyLayout(store: ObjectStore): Promise<string[]> {
   return shas;
 }
 
-test('training stores the ONNX and the baseline under the model\'s prefix; blobs/ holds the dataset bytes only', async () => {
+test("training stores the ONNX and the baseline under the model's prefix; blobs/ holds the dataset bytes only", async () => {
   const { store } = await trained();
   const mv = await resolveModel(store, 'sap_change@1');
   const artifacts = await store.list('models/sap_change/artifacts/');
-  assert.deepEqual(artifacts, [mv.artifact.sha256, mv.baseline!.sha256].map((s) => modelArtifactKey('sap_change', s)).sort());
+  assert.deepEqual(
+    artifacts,
+    [mv.artifact.sha256, mv.baseline!.sha256].map((s) => modelArtifactKey('sap_change', s)).sort(),
+  );
   assert.deepEqual(await store.list('blobs/'), [blobKey(mv.dataset!.version)]);
 });
 
@@ -65,12 +75,23 @@ test('a store in the older layout keeps serving; store migrate copies its artifa
   const first = await mltk('--json', 'store', 'migrate');
   assert.equal(first.code, 0, first.stderr);
   const doc = JSON.parse(first.stdout);
-  assert.deepEqual(doc.copied.map((c: { to: string }) => c.to).sort(), shas.map((s) => modelArtifactKey('sap_change', s)).sort());
+  assert.deepEqual(
+    doc.copied.map((c: { to: string }) => c.to).sort(),
+    shas.map((s) => modelArtifactKey('sap_change', s)).sort(),
+  );
   assert.equal(doc.present, 0);
   const again = JSON.parse((await mltk('--json', 'store', 'migrate')).stdout);
   assert.deepEqual([again.copied.length, again.present], [0, 2], 'idempotent');
   for (const sha of shas) await store.delete(blobKey(sha)); // what a role scoped to models/sap_change/ sees
-  const afterward = await mltk('predict', '--model', 'sap_change@prod', '--input', file, '--output', join(cwd, 'p1.csv'));
+  const afterward = await mltk(
+    'predict',
+    '--model',
+    'sap_change@prod',
+    '--input',
+    file,
+    '--output',
+    join(cwd, 'p1.csv'),
+  );
   assert.equal(afterward.code, 0, afterward.stderr);
   assert.equal(await readFile(join(cwd, 'p1.csv'), 'utf8'), await readFile(join(cwd, 'p0.csv'), 'utf8'));
   const monitored = await mltk('--json', 'monitor', '--model', 'sap_change@prod', '--input', file);
@@ -84,14 +105,18 @@ test('store migrate killed (kill -9) after its first copy: the next run copies t
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, join(cwd, 'store'), marker], { stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let done = false;
-  void exited.then(() => { done = true; });
+  void exited.then(() => {
+    done = true;
+  });
   while (!existsSync(marker)) {
     assert.ok(!done, 'the child exited before its first copy');
     await new Promise((r) => setTimeout(r, 10));
   }
   child.kill('SIGKILL');
   await exited;
-  const copiedBefore = (await Promise.all(shas.map((s) => store.head(modelArtifactKey('sap_change', s))))).filter(Boolean).length;
+  const copiedBefore = (await Promise.all(shas.map((s) => store.head(modelArtifactKey('sap_change', s))))).filter(
+    Boolean,
+  ).length;
   assert.equal(copiedBefore, 1, 'killed after one copy');
   const next = JSON.parse((await mltk('--json', 'store', 'migrate')).stdout);
   assert.deepEqual([next.copied.length, next.present], [1, 1]);
@@ -104,21 +129,35 @@ test('store migrate names an artifact that is stored nowhere, after migrating th
   await store.delete(blobKey(onnx!));
   const r = await mltk('--json', 'store', 'migrate');
   assert.equal(r.code, 7);
-  assert.match(JSON.parse(r.stdout).error.message, new RegExp(`1 copied, 0 already in place; 1 artifact\\(s\\) of registered versions are stored nowhere: sap_change ${onnx!.slice(0, 12)}`));
+  assert.match(
+    JSON.parse(r.stdout).error.message,
+    new RegExp(
+      `1 copied, 0 already in place; 1 artifact\\(s\\) of registered versions are stored nowhere: sap_change ${onnx!.slice(0, 12)}`,
+    ),
+  );
 });
 
 let moto: MotoServer | undefined;
-test('on S3 (moto_server): registering finds a legacy artifact, migrate copies it to the model\'s prefix', { skip: motoUnavailable() }, async () => {
+test("on S3 (moto_server): registering finds a legacy artifact, migrate copies it to the model's prefix", {
+  skip: motoUnavailable(),
+}, async () => {
   moto = await startMoto();
   Object.assign(process.env, moto.env);
-  await (await makeS3Client()).send(new CreateBucketCommand({ Bucket: 'layout', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
+  await (await makeS3Client()).send(
+    new CreateBucketCommand({ Bucket: 'layout', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }),
+  );
   const store = openStore('s3://layout/registry');
   const entry = await versionEntry(store);
   const legacy = await putBlob(store, 'legacy onnx');
   await registerModelVersion(store, { ...entry, artifact: { ...legacy, format: 'onnx' } });
   const report = await migrateRegistryArtifacts(store);
-  assert.deepEqual(report.copied.map((c) => c.to), [modelArtifactKey('sap_change', legacy.sha256)]);
+  assert.deepEqual(
+    report.copied.map((c) => c.to),
+    [modelArtifactKey('sap_change', legacy.sha256)],
+  );
   assert.equal(String(await store.get(modelArtifactKey('sap_change', legacy.sha256))), 'legacy onnx');
   assert.deepEqual((await migrateRegistryArtifacts(store)).copied, []);
 });
-after(async () => { await moto?.stop(); });
+after(async () => {
+  await moto?.stop();
+});

@@ -19,9 +19,28 @@ import { userInfo } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, IntegrityError, InvalidInputError, NotFoundError } from '../errors/index.ts';
 import {
-  findModelArtifact, migrateModelArtifacts, modelArtifactKey, manifestJson, type MigrationReport, parseJson, readJson, readJsonEach, writeJsonIfAbsent, MalformedManifestError, type MalformedEntry, type ObjectStore,
+  findModelArtifact,
+  migrateModelArtifacts,
+  modelArtifactKey,
+  manifestJson,
+  type MigrationReport,
+  parseJson,
+  readJson,
+  readJsonEach,
+  writeJsonIfAbsent,
+  MalformedManifestError,
+  type MalformedEntry,
+  type ObjectStore,
 } from '../store/index.ts';
-import { aliasMoveSchema, aliasSchema, keys, modelVersionSchema, type Alias, type AliasMove, type ModelVersion } from './manifest.ts';
+import {
+  aliasMoveSchema,
+  aliasSchema,
+  keys,
+  modelVersionSchema,
+  type Alias,
+  type AliasMove,
+  type ModelVersion,
+} from './manifest.ts';
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ALIAS_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -33,13 +52,18 @@ function checkName(name: string): void {
 }
 
 export function checkAlias(alias: string): void {
-  if (!ALIAS_RE.test(alias) || /^\d/.test(alias)) throw new InvalidInputError(`invalid alias "${alias}" (a name such as prod, dev or champion)`);
+  if (!ALIAS_RE.test(alias) || /^\d/.test(alias))
+    throw new InvalidInputError(`invalid alias "${alias}" (a name such as prod, dev or champion)`);
 }
 
 export async function listVersionNumbers(store: ObjectStore, name: string): Promise<number[]> {
   checkName(name);
   const found = await store.list(keys.versions(name));
-  return found.map((k) => /\/(\d+)\.json$/.exec(k)?.[1]).filter((v): v is string => v !== undefined).map(Number).sort((a, b) => a - b);
+  return found
+    .map((k) => /\/(\d+)\.json$/.exec(k)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 export type NewModelVersion = Omit<ModelVersion, 'kind' | 'version' | 'created_at'>;
@@ -63,12 +87,19 @@ export async function registerModelVersion(store: ObjectStore, entry: NewModelVe
   for (const ref of [entry.artifact, entry.baseline, entry.loss_estimator?.artifact]) {
     if (ref && !(await findModelArtifact(store, entry.name, ref.sha256))) {
       const key = modelArtifactKey(entry.name, ref.sha256);
-      throw new NotFoundError(`cannot register ${entry.name}: artifact ${ref.sha256} is not in ${store.url} at ${key} (store artifacts before the manifest)`);
+      throw new NotFoundError(
+        `cannot register ${entry.name}: artifact ${ref.sha256} is not in ${store.url} at ${key} (store artifacts before the manifest)`,
+      );
     }
   }
   let next = ((await listVersionNumbers(store, entry.name)).at(-1) ?? 0) + 1;
   for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
-    const manifest: ModelVersion = { kind: 'mltk.model_version', ...entry, version: next, created_at: new Date().toISOString() };
+    const manifest: ModelVersion = {
+      kind: 'mltk.model_version',
+      ...entry,
+      version: next,
+      created_at: new Date().toISOString(),
+    };
     checkReadable(manifest, `${store.url}/${keys.version(entry.name, next)}`);
     try {
       await writeJsonIfAbsent(store, keys.version(entry.name, next), manifest);
@@ -78,7 +109,9 @@ export async function registerModelVersion(store: ObjectStore, entry: NewModelVe
       next += 1;
     }
   }
-  throw new ConflictError(`could not allocate a version number for ${entry.name} after ${MAX_ALLOCATION_ATTEMPTS} attempts`);
+  throw new ConflictError(
+    `could not allocate a version number for ${entry.name} after ${MAX_ALLOCATION_ATTEMPTS} attempts`,
+  );
 }
 
 /**
@@ -86,16 +119,25 @@ export async function registerModelVersion(store: ObjectStore, entry: NewModelVe
  * data with the same lineage, with the same signature, monitoring thresholds and evaluation segment. Training is
  * bit-reproducible, so an unchanged rerun finds its earlier version here instead of registering a twin.
  */
-export async function findEquivalentVersion(store: ObjectStore, entry: NewModelVersion): Promise<ModelVersion | undefined> {
+export async function findEquivalentVersion(
+  store: ObjectStore,
+  entry: NewModelVersion,
+): Promise<ModelVersion | undefined> {
   // As stored: JSON drops undefined keys, and key order is not part of the content.
-  const same = (a: unknown, b: unknown) => isDeepStrictEqual(JSON.parse(JSON.stringify(a) ?? 'null'), JSON.parse(JSON.stringify(b) ?? 'null'));
+  const same = (a: unknown, b: unknown) =>
+    isDeepStrictEqual(JSON.parse(JSON.stringify(a) ?? 'null'), JSON.parse(JSON.stringify(b) ?? 'null'));
   const { versions } = await listModelVersions(store, entry.name);
-  return versions.reverse().find((v) => v.artifact.sha256 === entry.artifact.sha256
-    && v.baseline?.sha256 === entry.baseline?.sha256
-    // A version registered before loss estimators (or with another one) does not carry this one.
-    && v.loss_estimator?.artifact.sha256 === entry.loss_estimator?.artifact.sha256
-    && same(v.dataset, entry.dataset) && same(v.signature, entry.signature) && same(v.monitoring, entry.monitoring)
-    && same(v.segment ?? null, entry.segment ?? null));
+  return versions.reverse().find(
+    (v) =>
+      v.artifact.sha256 === entry.artifact.sha256 &&
+      v.baseline?.sha256 === entry.baseline?.sha256 &&
+      // A version registered before loss estimators (or with another one) does not carry this one.
+      v.loss_estimator?.artifact.sha256 === entry.loss_estimator?.artifact.sha256 &&
+      same(v.dataset, entry.dataset) &&
+      same(v.signature, entry.signature) &&
+      same(v.monitoring, entry.monitoring) &&
+      same(v.segment ?? null, entry.segment ?? null),
+  );
 }
 
 export async function getModelVersion(store: ObjectStore, name: string, version: number): Promise<ModelVersion> {
@@ -109,9 +151,16 @@ export async function getModelVersion(store: ObjectStore, name: string, version:
 }
 
 /** Versions of a model, oldest first; a manifest that cannot be read is reported in `malformed`, the rest listed. */
-export async function listModelVersions(store: ObjectStore, name: string): Promise<{ versions: ModelVersion[]; malformed: MalformedEntry[] }> {
+export async function listModelVersions(
+  store: ObjectStore,
+  name: string,
+): Promise<{ versions: ModelVersion[]; malformed: MalformedEntry[] }> {
   const numbers = await listVersionNumbers(store, name);
-  const { items, malformed } = await readJsonEach(store, numbers.map((v) => keys.version(name, v)), modelVersionSchema);
+  const { items, malformed } = await readJsonEach(
+    store,
+    numbers.map((v) => keys.version(name, v)),
+    modelVersionSchema,
+  );
   return { versions: items.sort((a, b) => a.version - b.version), malformed };
 }
 
@@ -129,7 +178,10 @@ export async function getAlias(store: ObjectStore, name: string, alias: string):
 }
 
 /** Aliases of a model; one that cannot be read is reported in `malformed`, the rest listed. */
-export async function listAliases(store: ObjectStore, name: string): Promise<{ aliases: Alias[]; malformed: MalformedEntry[] }> {
+export async function listAliases(
+  store: ObjectStore,
+  name: string,
+): Promise<{ aliases: Alias[]; malformed: MalformedEntry[] }> {
   checkName(name);
   const found = (await store.list(keys.aliases(name))).filter((k) => /^models\/[^/]+\/aliases\/[^/]+\.json$/.test(k));
   const { items, malformed } = await readJsonEach(store, found, aliasSchema);
@@ -151,17 +203,22 @@ function predecessor(m: AliasMove): number | null {
 
 function missingEntry(store: ObjectStore, name: string, alias: string, seq: number): IntegrityError {
   const where = `${store.url}/${keys.move(name, alias, seq)}`;
-  return new IntegrityError(`${where}: history entry ${seq} of ${name}@${alias} is missing, but the alias's history leads to it`);
+  return new IntegrityError(
+    `${where}: history entry ${seq} of ${name}@${alias} is missing, but the alias's history leads to it`,
+  );
 }
 
 /**
  * The applied moves of an alias, oldest first: its entry and the chain its `after` links lead back
  * along, each read by `read` (entries never change once written, so `read` may cache them).
  */
-export async function appliedMoves(current: Alias | undefined, read: (seq: number) => Promise<AliasMove>): Promise<AliasMove[]> {
+export async function appliedMoves(
+  current: Alias | undefined,
+  read: (seq: number) => Promise<AliasMove>,
+): Promise<AliasMove[]> {
   const chain: AliasMove[] = [];
   const seen = new Set<number>();
-  for (let s = current?.seq ?? null; s !== null && !seen.has(s);) {
+  for (let s = current?.seq ?? null; s !== null && !seen.has(s); ) {
     seen.add(s);
     const m = await read(s);
     chain.push(m);
@@ -201,7 +258,11 @@ async function lastHistorySeq(store: ObjectStore, name: string, alias: string): 
  * this one (the swap decides between them) or to one that died before its swap (superseded).
  */
 async function claimHistoryEntry(
-  store: ObjectStore, name: string, alias: string, first: number, move: Omit<AliasMove, 'seq'>,
+  store: ObjectStore,
+  name: string,
+  alias: string,
+  first: number,
+  move: Omit<AliasMove, 'seq'>,
 ): Promise<number> {
   let seq = first;
   for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
@@ -227,7 +288,9 @@ export async function getAliasMove(store: ObjectStore, name: string, alias: stri
   checkAlias(alias);
   const key = keys.move(name, alias, seq);
   const body = await store.get(key).catch((e: unknown) => {
-    throw e instanceof NotFoundError ? new NotFoundError(`alias ${name}@${alias} has no history entry ${seq} in ${store.url}`) : e;
+    throw e instanceof NotFoundError
+      ? new NotFoundError(`alias ${name}@${alias} has no history entry ${seq} in ${store.url}`)
+      : e;
   });
   return parseJson(body, aliasMoveSchema, `${store.url}/${key}`);
 }
@@ -248,7 +311,13 @@ export function currentActor(env: NodeJS.ProcessEnv = process.env): string | und
  * believes the alias holds; null = absent) turns a concurrent move into a ConflictError.
  * The two writes and what a crash between them leaves: the module comment.
  */
-export async function moveAlias(store: ObjectStore, name: string, alias: string, version: number, opts: { reason?: string; expected?: number | null; by?: string } = {}): Promise<Alias> {
+export async function moveAlias(
+  store: ObjectStore,
+  name: string,
+  alias: string,
+  version: number,
+  opts: { reason?: string; expected?: number | null; by?: string } = {},
+): Promise<Alias> {
   checkAlias(alias);
   await getModelVersion(store, name, version); // promoting a version that does not exist is refused
   const key = keys.alias(name, alias);
@@ -256,7 +325,9 @@ export async function moveAlias(store: ObjectStore, name: string, alias: string,
   const current = head ? await store.getWithEtag(key) : undefined;
   const currentAlias = current ? parseJson(current.body, aliasSchema, `${store.url}/${key}`) : undefined;
   if (opts.expected !== undefined && (currentAlias?.version ?? null) !== opts.expected) {
-    throw new ConflictError(`alias ${name}@${alias} points at ${currentAlias ? `version ${currentAlias.version}` : 'nothing'}, not ${opts.expected ?? 'nothing'}; not moved`);
+    throw new ConflictError(
+      `alias ${name}@${alias} points at ${currentAlias ? `version ${currentAlias.version}` : 'nothing'}, not ${opts.expected ?? 'nothing'}; not moved`,
+    );
   }
   const after = currentAlias?.seq ?? null;
   const at = new Date().toISOString();
@@ -265,25 +336,47 @@ export async function moveAlias(store: ObjectStore, name: string, alias: string,
   const by = opts.by ?? currentActor();
   const move = { kind: 'mltk.alias_move' as const, after, from, to: version, at, reason, ...(by ? { by } : {}) };
   const seq = await claimHistoryEntry(store, name, alias, (after ?? 0) + 1, move);
-  const next: Alias = { kind: 'mltk.alias', name, alias, version, previous: from, seq, updated_at: at, reason, ...(by ? { by } : {}) };
+  const next: Alias = {
+    kind: 'mltk.alias',
+    name,
+    alias,
+    version,
+    previous: from,
+    seq,
+    updated_at: at,
+    reason,
+    ...(by ? { by } : {}),
+  };
   const body = `${JSON.stringify(next, null, 2)}\n`;
   try {
     if (current) await store.putIfMatch(key, body, current.etag);
     else await store.putIfAbsent(key, body);
   } catch (e) {
-    if (e instanceof ConflictError) throw new ConflictError(`alias ${name}@${alias} was moved concurrently; not moved (retry)`);
+    if (e instanceof ConflictError)
+      throw new ConflictError(`alias ${name}@${alias} was moved concurrently; not moved (retry)`);
     throw e;
   }
   return next;
 }
 
 /** Undoes the alias's latest move (itself recorded as a move), or moves it to `to`. */
-export async function rollbackAlias(store: ObjectStore, name: string, alias: string, to?: number, opts: { by?: string } = {}): Promise<Alias> {
+export async function rollbackAlias(
+  store: ObjectStore,
+  name: string,
+  alias: string,
+  to?: number,
+  opts: { by?: string } = {},
+): Promise<Alias> {
   const current = await getAlias(store, name, alias);
   if (!current) throw new NotFoundError(`model ${name} has no alias "${alias}"`);
   const target = to ?? current.previous;
-  if (target === null || target === undefined) throw new InvalidInputError(`alias ${name}@${alias} has no earlier version to roll back to`);
-  return moveAlias(store, name, alias, target, { reason: `rollback from ${current.version}`, expected: current.version, by: opts.by });
+  if (target === null || target === undefined)
+    throw new InvalidInputError(`alias ${name}@${alias} has no earlier version to roll back to`);
+  return moveAlias(store, name, alias, target, {
+    reason: `rollback from ${current.version}`,
+    expected: current.version,
+    by: opts.by,
+  });
 }
 
 /**
@@ -301,7 +394,8 @@ export async function resolveModel(store: ObjectStore, ref: string): Promise<Mod
       return await getModelVersion(store, name, latest);
     } catch (e) {
       // Never fall back to an older version silently: which model scores must be the one asked for.
-      if (e instanceof MalformedManifestError) throw new MalformedManifestError(`${e.message}; name another version (${name}@N)`);
+      if (e instanceof MalformedManifestError)
+        throw new MalformedManifestError(`${e.message}; name another version (${name}@N)`);
       throw e;
     }
   }

@@ -28,31 +28,44 @@ export function liftNullMetrics(raw: unknown): unknown {
     }
   }
   if (r.metric_history && typeof r.metric_history === 'object') {
-    out.metric_history = Object.fromEntries(Object.entries(r.metric_history).map(([k, steps]) => [
-      k, Array.isArray(steps) ? steps.filter((p: { value?: unknown }) => p?.value !== null) : steps,
-    ]));
+    out.metric_history = Object.fromEntries(
+      Object.entries(r.metric_history).map(([k, steps]) => [
+        k,
+        Array.isArray(steps) ? steps.filter((p: { value?: unknown }) => p?.value !== null) : steps,
+      ]),
+    );
   }
   return out;
 }
 
-export const runManifestSchema = z.preprocess(liftNullMetrics, z.object({
-  kind: z.literal('mltk.run'),
-  id: z.string(),
-  model: z.string(),
-  status: runStatus,
-  config: z.object({ source: z.string(), sha256: z.string(), copy: z.unknown() }),
-  dataset: z.object({ name: z.string(), version: z.string(), pinned: z.boolean().optional(), synthetic: z.boolean().optional() }).nullable(),
-  params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
-  metrics: z.record(z.string(), z.number()),
-  /** Absent in runs recorded before it existed. */
-  undefined_metrics: undefinedMetricsSchema.optional(),
-  metric_history: z.record(z.string(), z.array(z.object({ step: z.number().int(), value: z.number() }))),
-  artifacts: z.record(z.string(), z.object({ sha256: z.string(), bytes: z.number().int() })),
-  started_at: z.string(),
-  ended_at: z.string().nullable(),
-  error: z.string().nullable(),
-  git: z.object({ commit: z.string(), dirty: z.boolean() }).nullable(),
-}));
+export const runManifestSchema = z.preprocess(
+  liftNullMetrics,
+  z.object({
+    kind: z.literal('mltk.run'),
+    id: z.string(),
+    model: z.string(),
+    status: runStatus,
+    config: z.object({ source: z.string(), sha256: z.string(), copy: z.unknown() }),
+    dataset: z
+      .object({
+        name: z.string(),
+        version: z.string(),
+        pinned: z.boolean().optional(),
+        synthetic: z.boolean().optional(),
+      })
+      .nullable(),
+    params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
+    metrics: z.record(z.string(), z.number()),
+    /** Absent in runs recorded before it existed. */
+    undefined_metrics: undefinedMetricsSchema.optional(),
+    metric_history: z.record(z.string(), z.array(z.object({ step: z.number().int(), value: z.number() }))),
+    artifacts: z.record(z.string(), z.object({ sha256: z.string(), bytes: z.number().int() })),
+    started_at: z.string(),
+    ended_at: z.string().nullable(),
+    error: z.string().nullable(),
+    git: z.object({ commit: z.string(), dirty: z.boolean() }).nullable(),
+  }),
+);
 
 export type RunManifest = z.infer<typeof runManifestSchema>;
 export type RunStatus = z.infer<typeof runStatus>;

@@ -3,18 +3,33 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { InvalidInputError, NotFoundError } from '../errors/index.ts';
-import { manifestJson, parseJson, putModelArtifact, readJsonEach, type MalformedEntry, type ObjectStore } from '../store/index.ts';
+import {
+  manifestJson,
+  parseJson,
+  putModelArtifact,
+  readJsonEach,
+  type MalformedEntry,
+  type ObjectStore,
+} from '../store/index.ts';
 import { runKey, runManifestSchema, type RunManifest } from './manifest.ts';
 
 /** Time-sortable ids: `20261125T153000Z-a1b2c3`. */
 export function newRunId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
 function gitState(): RunManifest['git'] {
   try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() !== '';
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim() !== '';
     return { commit, dirty };
   } catch {
     return null; // not a git checkout (e.g. inside Lambda)
@@ -29,7 +44,10 @@ export interface RunStart {
 }
 
 export class RunRecorder {
-  private constructor(private readonly store: ObjectStore, readonly manifest: RunManifest) {}
+  private constructor(
+    private readonly store: ObjectStore,
+    readonly manifest: RunManifest,
+  ) {}
 
   get id(): string {
     return this.manifest.id;
@@ -42,7 +60,11 @@ export class RunRecorder {
       id: newRunId(),
       model: start.model,
       status: 'RUNNING',
-      config: { source: start.configSource, sha256: createHash('sha256').update(configText).digest('hex'), copy: start.config },
+      config: {
+        source: start.configSource,
+        sha256: createHash('sha256').update(configText).digest('hex'),
+        copy: start.config,
+      },
       dataset: start.dataset ?? null,
       params: {},
       metrics: {},
@@ -122,7 +144,11 @@ export class RunRecorder {
 }
 
 /** Runs `body` inside a recorded run; any error marks the run FAILED (with its message) and is rethrown. */
-export async function trackRun<T>(store: ObjectStore, start: RunStart, body: (run: RunRecorder) => Promise<T>): Promise<{ result: T; run: RunManifest }> {
+export async function trackRun<T>(
+  store: ObjectStore,
+  start: RunStart,
+  body: (run: RunRecorder) => Promise<T>,
+): Promise<{ result: T; run: RunManifest }> {
   const run = await RunRecorder.start(store, start);
   try {
     const result = await body(run);
@@ -151,7 +177,10 @@ export async function getRun(store: ObjectStore, id: string): Promise<RunManifes
  */
 export async function listRunIds(store: ObjectStore): Promise<string[]> {
   const ids = (await store.list('runs/')).map((k) => /^runs\/([^/]+)\.json$/.exec(k)?.[1]);
-  return ids.filter((id): id is string => id !== undefined && RUN_ID_RE.test(id)).sort().reverse();
+  return ids
+    .filter((id): id is string => id !== undefined && RUN_ID_RE.test(id))
+    .sort()
+    .reverse();
 }
 
 export interface RunListing {

@@ -29,7 +29,11 @@ export async function putModelArtifact(store: ObjectStore, model: string, body: 
 }
 
 /** Where the artifact is stored: its model's key, else the legacy shared blob key; undefined when neither. */
-export async function findModelArtifact(store: ObjectStore, model: string, sha256: string): Promise<string | undefined> {
+export async function findModelArtifact(
+  store: ObjectStore,
+  model: string,
+  sha256: string,
+): Promise<string | undefined> {
   const key = modelArtifactKey(model, sha256);
   if (await store.head(key)) return key;
   const legacy = blobKey(sha256);
@@ -47,7 +51,10 @@ export async function getModelArtifact(store: ObjectStore, model: string, sha256
     body = await getLegacy(store, model, sha256, key);
   }
   const actual = sha256Hex(body);
-  if (actual !== sha256) throw new IntegrityError(`${store.url}: artifact ${sha256} of ${model} is corrupt (its content hashes to ${actual})`);
+  if (actual !== sha256)
+    throw new IntegrityError(
+      `${store.url}: artifact ${sha256} of ${model} is corrupt (its content hashes to ${actual})`,
+    );
   return body;
 }
 
@@ -59,7 +66,8 @@ async function getLegacy(store: ObjectStore, model: string, sha256: string, key:
     const hint = `${store.url}: artifact ${sha256} of ${model} is not at "${key}"`;
     if (e instanceof NotFoundError) throw new NotFoundError(`${hint} nor at the older "${legacy}"`);
     // A role scoped to models/NAME/ may not read blobs/: the store predates the layout and was not migrated.
-    if (e instanceof AccessDeniedError) throw new AccessDeniedError(`${hint}; ${e.message} (run \`mltk store migrate\` on ${store.url})`, { cause: e });
+    if (e instanceof AccessDeniedError)
+      throw new AccessDeniedError(`${hint}; ${e.message} (run \`mltk store migrate\` on ${store.url})`, { cause: e });
     throw e;
   }
 }
@@ -80,7 +88,8 @@ export interface MigrationReport {
  * place (readers of older mltk versions may still use them).
  */
 export async function migrateModelArtifacts(
-  store: ObjectStore, refs: readonly { model: string; sha256: string }[],
+  store: ObjectStore,
+  refs: readonly { model: string; sha256: string }[],
 ): Promise<MigrationReport> {
   const report: MigrationReport = { copied: [], present: 0, missing: [] };
   const seen = new Set<string>();
@@ -88,12 +97,21 @@ export async function migrateModelArtifacts(
     const to = modelArtifactKey(model, sha256);
     if (seen.has(to)) continue;
     seen.add(to);
-    if (await store.head(to)) { report.present++; continue; }
+    if (await store.head(to)) {
+      report.present++;
+      continue;
+    }
     const from = blobKey(sha256);
-    if (!(await store.head(from))) { report.missing.push({ model, sha256 }); continue; }
+    if (!(await store.head(from))) {
+      report.missing.push({ model, sha256 });
+      continue;
+    }
     const body = await store.get(from);
     const actual = sha256Hex(body);
-    if (actual !== sha256) throw new IntegrityError(`${store.url}/${from}: blob ${sha256} is corrupt (its content hashes to ${actual}); not migrated`);
+    if (actual !== sha256)
+      throw new IntegrityError(
+        `${store.url}/${from}: blob ${sha256} is corrupt (its content hashes to ${actual}); not migrated`,
+      );
     await store.put(to, body);
     report.copied.push({ model, sha256, from, to });
   }

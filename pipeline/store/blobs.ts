@@ -41,7 +41,9 @@ export function stagingKey(id: string): string {
 export async function commitStagedBlob(store: ObjectStore, staged: string, ref: BlobRef): Promise<void> {
   const info = await store.head(staged);
   if (info?.size !== ref.bytes) {
-    throw new IntegrityError(`${store.url}: staged upload "${staged}" holds ${info?.size ?? 'no'} bytes, not the ${ref.bytes} hashed on the way in`);
+    throw new IntegrityError(
+      `${store.url}: staged upload "${staged}" holds ${info?.size ?? 'no'} bytes, not the ${ref.bytes} hashed on the way in`,
+    );
   }
   if (await store.head(blobKey(ref.sha256))) await store.delete(staged);
   else await store.move(staged, blobKey(ref.sha256));
@@ -60,12 +62,15 @@ export async function copyBlob(from: ObjectStore, to: ObjectStore, sha256: strin
   const source = await from.head(key);
   if (!source) throw new NotFoundError(`${where}: the source blob is missing; nothing was copied`);
   if (bytes !== undefined && source.size !== bytes) {
-    throw new IntegrityError(`${where}: the source blob is corrupt (${source.size} bytes, its manifest says ${bytes}); nothing was copied`);
+    throw new IntegrityError(
+      `${where}: the source blob is corrupt (${source.size} bytes, its manifest says ${bytes}); nothing was copied`,
+    );
   }
   try {
     await to.putStream(key, getBlobStream(from, sha256));
   } catch (e) {
-    if (e instanceof IntegrityError) throw new IntegrityError(`${where}: the source blob is corrupt (${e.message}); nothing was copied`, { cause: e });
+    if (e instanceof IntegrityError)
+      throw new IntegrityError(`${where}: the source blob is corrupt (${e.message}); nothing was copied`, { cause: e });
     throw e;
   }
   return { sha256, bytes: source.size };
@@ -105,7 +110,8 @@ export async function putBlobFile(store: ObjectStore, path: string, known?: Blob
 export async function getBlob(store: ObjectStore, sha256: string): Promise<Buffer> {
   const body = await store.get(blobKey(sha256));
   const actual = sha256Hex(body);
-  if (actual !== sha256) throw new IntegrityError(`${store.url}: blob ${sha256} is corrupt (its content hashes to ${actual})`);
+  if (actual !== sha256)
+    throw new IntegrityError(`${store.url}: blob ${sha256} is corrupt (its content hashes to ${actual})`);
   return body;
 }
 
@@ -121,7 +127,8 @@ export async function* getBlobStream(store: ObjectStore, sha256: string): AsyncG
     yield chunk as Buffer;
   }
   const actual = hash.digest('hex');
-  if (actual !== sha256) throw new IntegrityError(`${store.url}: blob ${sha256} is corrupt (its content hashes to ${actual})`);
+  if (actual !== sha256)
+    throw new IntegrityError(`${store.url}: blob ${sha256} is corrupt (its content hashes to ${actual})`);
 }
 
 /**
@@ -133,11 +140,21 @@ export async function getBlobToFile(store: ObjectStore, sha256: string, outPath:
   const hash = createHash('sha256');
   const tmp = `${outPath}.tmp-${randomBytes(6).toString('hex')}`;
   try {
-    await pipeline(src, async function* (s: AsyncIterable<Buffer>) {
-      for await (const chunk of s) { hash.update(chunk); yield chunk; }
-    }, createWriteStream(tmp));
+    await pipeline(
+      src,
+      async function* (s: AsyncIterable<Buffer>) {
+        for await (const chunk of s) {
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      createWriteStream(tmp),
+    );
     const actual = hash.digest('hex');
-    if (actual !== sha256) throw new IntegrityError(`${store.url}: blob ${sha256} is corrupt (its content hashes to ${actual}); ${outPath} was not written`);
+    if (actual !== sha256)
+      throw new IntegrityError(
+        `${store.url}: blob ${sha256} is corrupt (its content hashes to ${actual}); ${outPath} was not written`,
+      );
     await rename(tmp, outPath);
     return { sha256, bytes: (await stat(outPath)).size };
   } finally {

@@ -3,17 +3,46 @@ export { openStore, storeUrl, isUrl, openObjectUrl, locateObject, DEFAULT_STORE,
 export { LocalStore } from './local.ts';
 export { S3Store, makeS3Client, awsRegion, type CopyLimits } from './s3.ts';
 export {
-  blobKey, sha256Hex, putBlob, putBlobFile, hashFile, getBlob, getBlobStream, getBlobToFile, copyBlob,
-  stagingKey, commitStagedBlob, STAGING_PREFIX, type BlobRef,
+  blobKey,
+  sha256Hex,
+  putBlob,
+  putBlobFile,
+  hashFile,
+  getBlob,
+  getBlobStream,
+  getBlobToFile,
+  copyBlob,
+  stagingKey,
+  commitStagedBlob,
+  STAGING_PREFIX,
+  type BlobRef,
 } from './blobs.ts';
 export {
-  readJson, readJsonEach, parseJson, writeJsonIfAbsent, manifestJson, MalformedManifestError, type JsonParser, type MalformedEntry,
+  readJson,
+  readJsonEach,
+  parseJson,
+  writeJsonIfAbsent,
+  manifestJson,
+  MalformedManifestError,
+  type JsonParser,
+  type MalformedEntry,
 } from './json.ts';
 export { checkKey, checkPrefix, checkSegment, keyProblem } from './keys.ts';
 export {
-  BLOBS_PREFIX, MODELS_PREFIX, INCOMING_PREFIX, PREDICTIONS_PREFIX, MONITORING_PREFIX, modelPrefix, modelArtifactsPrefix,
+  BLOBS_PREFIX,
+  MODELS_PREFIX,
+  INCOMING_PREFIX,
+  PREDICTIONS_PREFIX,
+  MONITORING_PREFIX,
+  modelPrefix,
+  modelArtifactsPrefix,
 } from './layout.ts';
 export {
-  modelArtifactKey, putModelArtifact, getModelArtifact, findModelArtifact, migrateModelArtifacts, type MigrationReport,
+  modelArtifactKey,
+  putModelArtifact,
+  getModelArtifact,
+  findModelArtifact,
+  migrateModelArtifacts,
+  type MigrationReport,
 } from './artifacts.ts';
 export { currentWriter, writerGone, type WriterId } from './owner.ts';

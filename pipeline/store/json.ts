@@ -6,7 +6,11 @@ import { MltkError, zodDetails } from '../errors/index.ts';
 import type { ObjectStore } from './types.ts';
 
 export interface JsonParser<T> {
-  safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
+  safeParse(
+    v: unknown,
+  ):
+    | { success: true; data: T }
+    | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
 }
 
 export class MalformedManifestError extends MltkError {
@@ -24,7 +28,9 @@ export function parseJson<T>(text: Buffer | string, schema: JsonParser<T>, where
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const list = zodDetails(parsed.error.issues).map((d) => `${d.field}: ${d.issue}`).join('; ');
+    const list = zodDetails(parsed.error.issues)
+      .map((d) => `${d.field}: ${d.issue}`)
+      .join('; ');
     throw new MalformedManifestError(`${where}: malformed manifest (${list})`);
   }
   return parsed.data;
@@ -36,12 +42,19 @@ export async function readJson<T>(store: ObjectStore, key: string, schema: JsonP
 
 /** A manifest's bytes; a non-finite number anywhere in `value` is refused with its path named. */
 export function manifestJson(value: unknown, where: string): string {
-  const text = JSON.stringify(value, function (this: unknown, field: string, v: unknown) {
-    if (typeof v === 'number' && !Number.isFinite(v)) {
-      throw new MltkError('INTERNAL', `${where}: not written: "${field}" is ${v}, which JSON cannot hold (record why it is undefined instead)`);
-    }
-    return v;
-  }, 2);
+  const text = JSON.stringify(
+    value,
+    function (this: unknown, field: string, v: unknown) {
+      if (typeof v === 'number' && !Number.isFinite(v)) {
+        throw new MltkError(
+          'INTERNAL',
+          `${where}: not written: "${field}" is ${v}, which JSON cannot hold (record why it is undefined instead)`,
+        );
+      }
+      return v;
+    },
+    2,
+  );
   return `${text}\n`;
 }
 
@@ -60,18 +73,22 @@ export interface MalformedEntry {
  * failing the whole listing. Any other error (a store that cannot be reached) still fails it.
  */
 export async function readJsonEach<T>(
-  store: ObjectStore, keys: string[], schema: JsonParser<T>,
+  store: ObjectStore,
+  keys: string[],
+  schema: JsonParser<T>,
 ): Promise<{ items: T[]; malformed: MalformedEntry[] }> {
   const items: T[] = [];
   const malformed: MalformedEntry[] = [];
-  const read = await Promise.all(keys.map(async (key): Promise<{ item: T } | MalformedEntry> => {
-    try {
-      return { item: await readJson(store, key, schema) };
-    } catch (e) {
-      if (e instanceof MalformedManifestError) return { key, error: e.message };
-      throw e;
-    }
-  }));
+  const read = await Promise.all(
+    keys.map(async (key): Promise<{ item: T } | MalformedEntry> => {
+      try {
+        return { item: await readJson(store, key, schema) };
+      } catch (e) {
+        if (e instanceof MalformedManifestError) return { key, error: e.message };
+        throw e;
+      }
+    }),
+  );
   for (const r of read) {
     if ('item' in r) items.push(r.item);
     else malformed.push(r);

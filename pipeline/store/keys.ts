@@ -22,7 +22,8 @@ export function keyProblem(key: string): string | undefined {
 
 export function checkKey(key: string): string {
   const problem = keyProblem(key);
-  if (problem) throw new InvalidInputError(`invalid store key ${shown(key)}: ${problem}`, [{ field: 'key', issue: problem }]);
+  if (problem)
+    throw new InvalidInputError(`invalid store key ${shown(key)}: ${problem}`, [{ field: 'key', issue: problem }]);
   return key;
 }
 
@@ -36,6 +37,7 @@ export function checkPrefix(prefix: string): string {
 /** A name used as one key segment (a model or dataset name): no '/', and a valid key on its own. */
 export function checkSegment(name: string, what: string): string {
   const problem = name.includes('/') ? 'it contains "/"' : keyProblem(name);
-  if (problem) throw new InvalidInputError(`invalid ${what} ${shown(name)}: ${problem}`, [{ field: what, issue: problem }]);
+  if (problem)
+    throw new InvalidInputError(`invalid ${what} ${shown(name)}: ${problem}`, [{ field: what, issue: problem }]);
   return name;
 }

@@ -38,7 +38,11 @@ function isInternalName(name: string): boolean {
   return isTempName(name) || name.endsWith(LOCK_SUFFIX);
 }
 
-interface LockHolder { host: string; pid: number; nonce: string }
+interface LockHolder {
+  host: string;
+  pid: number;
+  nonce: string;
+}
 
 function parseHolder(text: string): LockHolder | undefined {
   try {
@@ -51,7 +55,10 @@ function parseHolder(text: string): LockHolder | undefined {
 }
 
 export class LocalStore implements ObjectStore {
-  constructor(readonly root: string, readonly url: string = root) {}
+  constructor(
+    readonly root: string,
+    readonly url: string = root,
+  ) {}
 
   private path(key: string): string {
     if (key === '' || key.startsWith('/') || key.split('/').some((p) => p === '..' || p === '.' || p === '')) {
@@ -123,15 +130,21 @@ export class LocalStore implements ObjectStore {
       try {
         current = etagOf(await readFile(path));
       } catch (e) {
-        if (isErrno(e, 'ENOENT')) throw new ConflictError(`${this.url}: "${key}" does not exist (expected version ${etag})`);
+        if (isErrno(e, 'ENOENT'))
+          throw new ConflictError(`${this.url}: "${key}" does not exist (expected version ${etag})`);
         throw e;
       }
-      if (current !== etag) throw new ConflictError(`${this.url}: "${key}" changed concurrently (expected version ${etag}, found ${current})`);
+      if (current !== etag)
+        throw new ConflictError(
+          `${this.url}: "${key}" changed concurrently (expected version ${etag}, found ${current})`,
+        );
       const tmp = await this.writeTemp(path, body);
       // A holder paused past LOCK_STALE_MS may have lost its lock to a breaker: then it must not write.
       if (!(await lock.held())) {
         await unlink(tmp).catch(() => undefined);
-        throw new ConflictError(`${this.url}: "${key}": its lock was taken over while this write was paused; not written`);
+        throw new ConflictError(
+          `${this.url}: "${key}": its lock was taken over while this write was paused; not written`,
+        );
       }
       await rename(tmp, path);
       return { etag: etagOf(Buffer.from(body)) };
@@ -156,13 +169,16 @@ export class LocalStore implements ObjectStore {
           return {
             held,
             // Only our own lock: if it was judged stale and broken meanwhile, the new one is someone else's.
-            release: async () => { if (await held()) await unlink(lockPath).catch(() => undefined); },
+            release: async () => {
+              if (await held()) await unlink(lockPath).catch(() => undefined);
+            },
           };
         } catch (e) {
           if (!isErrno(e, 'EEXIST')) throw e;
         }
         if (await this.breakIfStale(lockPath)) continue;
-        if (Date.now() > deadline) throw new ConflictError(`${this.url}: "${key}" is locked by another writer (${lockPath})`);
+        if (Date.now() > deadline)
+          throw new ConflictError(`${this.url}: "${key}" is locked by another writer (${lockPath})`);
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
       }
     } finally {
@@ -233,9 +249,16 @@ export class LocalStore implements ObjectStore {
     const tmp = tempPathFor(path);
     const md5 = createHash('md5');
     try {
-      await pipeline(body, async function* (src: AsyncIterable<Buffer>) {
-        for await (const chunk of src) { md5.update(chunk); yield chunk; }
-      }, createWriteStream(tmp));
+      await pipeline(
+        body,
+        async function* (src: AsyncIterable<Buffer>) {
+          for await (const chunk of src) {
+            md5.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp),
+      );
       await rename(tmp, path);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
@@ -256,6 +279,8 @@ export class LocalStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    await unlink(this.path(key)).catch((e) => { if (!isErrno(e, 'ENOENT')) throw e; });
+    await unlink(this.path(key)).catch((e) => {
+      if (!isErrno(e, 'ENOENT')) throw e;
+    });
   }
 }

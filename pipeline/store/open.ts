@@ -22,7 +22,9 @@ export function openStore(url: string = storeUrl()): ObjectStore {
     if (!bucket) throw new UnsupportedStoreError(`store URL "${url}" has no bucket (expected s3://bucket[/prefix])`);
     return new S3Store(bucket, (m?.[2] ?? '').replace(/\/+$/, ''));
   }
-  throw new UnsupportedStoreError(`unknown store scheme "${scheme}://" in "${url}" (expected a local path, file://PATH or s3://bucket[/prefix])`);
+  throw new UnsupportedStoreError(
+    `unknown store scheme "${scheme}://" in "${url}" (expected a local path, file://PATH or s3://bucket[/prefix])`,
+  );
 }
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
@@ -42,7 +44,8 @@ export function openObjectUrl(url: string): { store: ObjectStore; key: string } 
     const path = fileURLToPath(url);
     return { store: new LocalStore(dirname(path), `file://${dirname(path)}`), key: basename(path) };
   }
-  if (scheme !== 's3') throw new UnsupportedStoreError(`cannot read "${url}": expected s3://bucket/key, file:///path or a local path`);
+  if (scheme !== 's3')
+    throw new UnsupportedStoreError(`cannot read "${url}": expected s3://bucket/key, file:///path or a local path`);
   const m = /^s3:\/\/([^/]+)\/(.+)$/i.exec(url);
   if (!m) throw new InvalidInputError(`"${url}" names no object (expected s3://bucket/key)`);
   return { store: new S3Store(m[1]!, ''), key: m[2]! };

@@ -10,7 +10,10 @@ import type { ObjectInfo, ObjectStore } from './types.ts';
 const PART_BYTES = 8 << 20;
 
 /** Server-side copies: one CopyObject up to S3's 5 GiB limit, else a multipart copy in parts of this size. */
-export interface CopyLimits { singleCopyMaxBytes: number; copyPartBytes: number }
+export interface CopyLimits {
+  singleCopyMaxBytes: number;
+  copyPartBytes: number;
+}
 const COPY_LIMITS: CopyLimits = { singleCopyMaxBytes: 5 * 2 ** 30, copyPartBytes: 512 * 2 ** 20 };
 
 function status(e: unknown): number | undefined {
@@ -70,7 +73,10 @@ export class S3Store implements ObjectStore {
   /** `client`: a client to use (or its promise); by default one with the toolkit's settings, made on first use. */
   private readonly copyLimits: CopyLimits;
   constructor(
-    readonly bucket: string, readonly prefix: string, private readonly client?: S3Client | Promise<S3Client>, copyLimits: Partial<CopyLimits> = {},
+    readonly bucket: string,
+    readonly prefix: string,
+    private readonly client?: S3Client | Promise<S3Client>,
+    copyLimits: Partial<CopyLimits> = {},
   ) {
     this.url = `s3://${bucket}${prefix ? `/${prefix}` : ''}`;
     this.copyLimits = { ...COPY_LIMITS, ...copyLimits };
@@ -100,8 +106,10 @@ export class S3Store implements ObjectStore {
     const resource = listing ? `arn:aws:s3:::${this.bucket}` : `arn:aws:s3:::${this.bucket}/${this.key(key)}`;
     const what = `bucket "${this.bucket}", ${listing ? 'prefix' : 'key'} "${this.key(key)}"`;
     // Without s3:ListBucket, S3 answers a read of a missing key with 403 instead of 404.
-    const hint = action !== 's3:GetObject' ? ''
-      : `; if the key does not exist, S3 also says this to callers without s3:ListBucket on arn:aws:s3:::${this.bucket}`;
+    const hint =
+      action !== 's3:GetObject'
+        ? ''
+        : `; if the key does not exist, S3 also says this to callers without s3:ListBucket on arn:aws:s3:::${this.bucket}`;
     const message = `${this.url}: access denied: ${action} on ${what} (${resource}) is not allowed for these credentials${hint}`;
     return new AccessDeniedError(message, { cause: e });
   }
@@ -146,7 +154,9 @@ export class S3Store implements ObjectStore {
   async putIfAbsent(key: string, body: Buffer | string): Promise<{ etag: string }> {
     const { client, sdk } = await this.api();
     try {
-      const res = await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, IfNoneMatch: '*' }));
+      const res = await client.send(
+        new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, IfNoneMatch: '*' }),
+      );
       return { etag: res.ETag ?? '' };
     } catch (e) {
       if (isPreconditionFailure(e)) throw new ConflictError(`${this.url}: "${key}" already exists`);
@@ -157,10 +167,13 @@ export class S3Store implements ObjectStore {
   async putIfMatch(key: string, body: Buffer | string, etag: string): Promise<{ etag: string }> {
     const { client, sdk } = await this.api();
     try {
-      const res = await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, IfMatch: etag }));
+      const res = await client.send(
+        new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: body, IfMatch: etag }),
+      );
       return { etag: res.ETag ?? '' };
     } catch (e) {
-      if (isPreconditionFailure(e) || isNotFound(e)) throw new ConflictError(`${this.url}: "${key}" changed concurrently (expected version ${etag})`);
+      if (isPreconditionFailure(e) || isNotFound(e))
+        throw new ConflictError(`${this.url}: "${key}" changed concurrently (expected version ${etag})`);
       throw this.denied(e, 's3:PutObject', key);
     }
   }
@@ -171,8 +184,14 @@ export class S3Store implements ObjectStore {
     let token: string | undefined;
     const strip = this.prefix ? this.prefix.length + 1 : 0;
     do {
-      const list = new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key(prefix), ContinuationToken: token });
-      const res = await client.send(list).catch((e: unknown) => { throw this.denied(e, 's3:ListBucket', prefix); });
+      const list = new sdk.ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: this.key(prefix),
+        ContinuationToken: token,
+      });
+      const res = await client.send(list).catch((e: unknown) => {
+        throw this.denied(e, 's3:ListBucket', prefix);
+      });
       for (const obj of res.Contents ?? []) if (obj.Key) out.push(obj.Key.slice(strip));
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
@@ -211,7 +230,9 @@ export class S3Store implements ObjectStore {
         uploadId = res.UploadId!;
       }
       const PartNumber = parts.length + 1;
-      const res = await client.send(new sdk.UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber, Body: part }));
+      const res = await client.send(
+        new sdk.UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber, Body: part }),
+      );
       parts.push({ ETag: res.ETag!, PartNumber });
     };
     try {
@@ -222,7 +243,14 @@ export class S3Store implements ObjectStore {
       }
       if (!uploadId) return await this.put(key, Buffer.concat(buffered));
       if (size > 0) await flush();
-      const res = await client.send(new sdk.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+      const res = await client.send(
+        new sdk.CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
       return { etag: res.ETag ?? '' };
     } catch (e) {
       const failure = this.denied(e, 's3:PutObject', key);
@@ -233,9 +261,11 @@ export class S3Store implements ObjectStore {
         const abortError = this.denied(abortFailure, 's3:AbortMultipartUpload', key);
         throw new IncompleteUploadError(
           `${this.url}: writing "${key}" failed (${(failure as Error).message}), and aborting its multipart upload ` +
-          `${uploadId} failed too (${(abortError as Error).message}); its parts stay stored until the bucket's ` +
-          'lifecycle rule aborts incomplete uploads',
-          abortError, { cause: failure });
+            `${uploadId} failed too (${(abortError as Error).message}); its parts stay stored until the bucket's ` +
+            'lifecycle rule aborts incomplete uploads',
+          abortError,
+          { cause: failure },
+        );
       }
       throw failure;
     }
@@ -282,19 +312,30 @@ export class S3Store implements ObjectStore {
       for (let start = 0; start < size; start += this.copyLimits.copyPartBytes) {
         const end = Math.min(size, start + this.copyLimits.copyPartBytes) - 1;
         const PartNumber = parts.length + 1;
-        const res = await client.send(new sdk.UploadPartCopyCommand({
-          Bucket: this.bucket, Key, UploadId, PartNumber, CopySource, CopySourceRange: `bytes=${start}-${end}`,
-        }));
+        const res = await client.send(
+          new sdk.UploadPartCopyCommand({
+            Bucket: this.bucket,
+            Key,
+            UploadId,
+            PartNumber,
+            CopySource,
+            CopySourceRange: `bytes=${start}-${end}`,
+          }),
+        );
         parts.push({ ETag: res.CopyPartResult!.ETag!, PartNumber });
       }
       const complete = { Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } };
       await client.send(new sdk.CompleteMultipartUploadCommand(complete));
     } catch (e) {
-      await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch((abortFailure: unknown) => {
-        throw new IncompleteUploadError(
-          `${this.url}: copying to "${to}" failed (${(e as Error).message}), and aborting its multipart upload ${UploadId} failed too`,
-          this.denied(abortFailure, 's3:AbortMultipartUpload', to), { cause: e });
-      });
+      await client
+        .send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }))
+        .catch((abortFailure: unknown) => {
+          throw new IncompleteUploadError(
+            `${this.url}: copying to "${to}" failed (${(e as Error).message}), and aborting its multipart upload ${UploadId} failed too`,
+            this.denied(abortFailure, 's3:AbortMultipartUpload', to),
+            { cause: e },
+          );
+        });
       throw e;
     }
   }

@@ -7,7 +7,17 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import {
-  openStore, putBlob, putBlobFile, getBlob, getBlobToFile, blobKey, copyBlob, makeS3Client, openObjectUrl, S3Store, type ObjectStore,
+  openStore,
+  putBlob,
+  putBlobFile,
+  getBlob,
+  getBlobToFile,
+  blobKey,
+  copyBlob,
+  makeS3Client,
+  openObjectUrl,
+  S3Store,
+  type ObjectStore,
 } from './index.ts';
 import { ConflictError, IntegrityError, NotFoundError, UnsupportedStoreError } from '../errors/index.ts';
 import { startMoto, motoUnavailable, type MotoServer } from '../testing/moto.ts';
@@ -21,7 +31,9 @@ async function text(stream: AsyncIterable<Buffer>): Promise<string> {
 function contract(name: string, make: () => Promise<ObjectStore>, skip?: string) {
   describe(`${name} store`, { skip }, () => {
     let store: ObjectStore;
-    before(async () => { store = await make(); });
+    before(async () => {
+      store = await make();
+    });
 
     test('put, get, head and list by prefix', async () => {
       await store.put('a/one.json', '{"n":1}');
@@ -114,19 +126,34 @@ contract('local', async () => {
   dir = await mkdtemp(join(tmpdir(), 'mltk-store-'));
   return openStore(dir);
 });
-after(async () => { if (dir) await rm(dir, { recursive: true, force: true }); });
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
 let moto: MotoServer | undefined;
-contract('s3 (moto_server)', async () => {
-  moto = await startMoto();
-  Object.assign(process.env, moto.env);
-  await (await makeS3Client()).send(new CreateBucketCommand({ Bucket: 'mltk-test', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
-  return openStore('s3://mltk-test/team/registry');
-}, motoUnavailable());
-after(async () => { await moto?.stop(); });
+contract(
+  's3 (moto_server)',
+  async () => {
+    moto = await startMoto();
+    Object.assign(process.env, moto.env);
+    await (await makeS3Client()).send(
+      new CreateBucketCommand({ Bucket: 'mltk-test', CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }),
+    );
+    return openStore('s3://mltk-test/team/registry');
+  },
+  motoUnavailable(),
+);
+after(async () => {
+  await moto?.stop();
+});
 
-test('a move over the single-copy limit goes through a multipart server-side copy', { skip: motoUnavailable() }, async () => {
-  const store = new S3Store('mltk-test', 'multipart', makeS3Client(), { singleCopyMaxBytes: 6 << 20, copyPartBytes: 5 << 20 });
+test('a move over the single-copy limit goes through a multipart server-side copy', {
+  skip: motoUnavailable(),
+}, async () => {
+  const store = new S3Store('mltk-test', 'multipart', makeS3Client(), {
+    singleCopyMaxBytes: 6 << 20,
+    copyPartBytes: 5 << 20,
+  });
   const big = Buffer.alloc(12 << 20);
   for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
   await store.putStream('tmp/uploads/big', Readable.from([big]));
@@ -149,15 +176,26 @@ test('local conditional writes hold under concurrency: 20 racers, one winner per
   const store = openStore(`file://${d}`);
   const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.putIfAbsent('k', `writer ${i}`)));
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-  assert.ok(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof ConflictError));
+  assert.ok(
+    results
+      .filter((r) => r.status === 'rejected')
+      .every((r) => (r as PromiseRejectedResult).reason instanceof ConflictError),
+  );
   const { etag } = await store.put('alias', 'base');
-  const cas = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.putIfMatch('alias', `move ${i}`, etag)));
+  const cas = await Promise.allSettled(
+    Array.from({ length: 20 }, (_, i) => store.putIfMatch('alias', `move ${i}`, etag)),
+  );
   assert.equal(cas.filter((r) => r.status === 'fulfilled').length, 1);
   await rm(d, { recursive: true });
 });
 
 test('store URLs: unknown scheme and bucketless s3 are refused with the URL named', () => {
-  assert.throws(() => openStore('gs://bucket/x'), (e: unknown) => e instanceof UnsupportedStoreError && /unknown store scheme "gs:\/\/" in "gs:\/\/bucket\/x"/.test((e as Error).message));
+  assert.throws(
+    () => openStore('gs://bucket/x'),
+    (e: unknown) =>
+      e instanceof UnsupportedStoreError &&
+      /unknown store scheme "gs:\/\/" in "gs:\/\/bucket\/x"/.test((e as Error).message),
+  );
   assert.throws(() => openStore('s3://'), /has no bucket/);
   assert.equal(openStore('s3://b/p/q/').url, 's3://b/p/q');
 });

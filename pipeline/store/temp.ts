@@ -59,7 +59,10 @@ export async function removeStaleTemps(dir: string, target?: string): Promise<st
     const path = join(dir, name);
     const st = await stat(path).catch(() => undefined);
     if (!st?.isFile() || !isStaleTemp(name, st.mtimeMs)) continue;
-    await unlink(path).then(() => removed.push(path), () => undefined);
+    await unlink(path).then(
+      () => removed.push(path),
+      () => undefined,
+    );
   }
   return removed;
 }

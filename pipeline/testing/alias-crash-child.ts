@@ -7,7 +7,14 @@
 import { writeFileSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 
-const [storeUrl, name, alias, version, point, marker] = process.argv.slice(2) as [string, string, string, string, string, string];
+const [storeUrl, name, alias, version, point, marker] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const hang = (): Promise<never> => {
   writeFileSync(marker, `${process.pid}\n`);
   setInterval(() => undefined, 1 << 30);
@@ -25,19 +32,21 @@ if (point === 'inside-swap') {
 const { openStore } = await import('../store/index.ts');
 const { moveAlias } = await import('../registry/index.ts');
 const store = openStore(storeUrl);
-const target = point === 'after-claim'
-  ? new Proxy(store, {
-    get(obj, prop, receiver) {
-      const value = Reflect.get(obj, prop, receiver) as unknown;
-      if (prop !== 'putIfAbsent' || typeof value !== 'function') return typeof value === 'function' ? value.bind(obj) : value;
-      return async (key: string, body: Buffer | string) => {
-        const res = await (value as typeof store.putIfAbsent).call(obj, key, body);
-        if (key.includes(`/aliases/${alias}/history/`)) await hang();
-        return res;
-      };
-    },
-  })
-  : store;
+const target =
+  point === 'after-claim'
+    ? new Proxy(store, {
+        get(obj, prop, receiver) {
+          const value = Reflect.get(obj, prop, receiver) as unknown;
+          if (prop !== 'putIfAbsent' || typeof value !== 'function')
+            return typeof value === 'function' ? value.bind(obj) : value;
+          return async (key: string, body: Buffer | string) => {
+            const res = await (value as typeof store.putIfAbsent).call(obj, key, body);
+            if (key.includes(`/aliases/${alias}/history/`)) await hang();
+            return res;
+          };
+        },
+      })
+    : store;
 await moveAlias(target, name, alias, Number(version), { reason: `crash test (${point})` });
 // Reaching here means the crash point was never hit: the test must fail, not pass vacuously.
 process.exit(3);

@@ -16,11 +16,21 @@ const CRASH_CHILD = join(REPO_ROOT, 'pipeline/testing/crash-child.ts');
 // Resolved here, not by the child: the child may run in a folder with no node_modules.
 const TSX_LOADER = import.meta.resolve('tsx');
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
-export async function runMltk(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export async function runMltk(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [MLTK_BIN, ...args], { cwd: opts.cwd ?? REPO_ROOT, env: opts.env ?? process.env });
+    const { stdout, stderr } = await run(process.execPath, [MLTK_BIN, ...args], {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env: opts.env ?? process.env,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -37,20 +47,36 @@ export interface RunningMltk {
 
 /** Starts a long-running `mltk … --json` command (e.g. `serve`) and resolves once it printed its document. */
 export function startMltk(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningMltk> {
-  const child = spawn(process.execPath, [MLTK_BIN, ...args, '--json'], { cwd: opts.cwd ?? REPO_ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MLTK_BIN, ...args, '--json'], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let stdout = '';
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += String(d); });
+  child.stderr.on('data', (d) => {
+    stderr += String(d);
+  });
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
       stdout += String(d);
       try {
         const doc = JSON.parse(stdout) as Record<string, unknown>;
-        resolve({ doc, stop: () => { child.kill('SIGTERM'); return exited; } });
-      } catch { /* not the whole document yet */ }
+        resolve({
+          doc,
+          stop: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      } catch {
+        /* not the whole document yet */
+      }
     });
-    void exited.then((code) => reject(new Error(`mltk ${args.join(' ')} exited ${code} before printing its document: ${stderr.slice(-500)}`)));
+    void exited.then((code) =>
+      reject(new Error(`mltk ${args.join(' ')} exited ${code} before printing its document: ${stderr.slice(-500)}`)),
+    );
   });
 }
 
@@ -66,20 +92,37 @@ export interface CrashPoint {
  * Runs `mltk ARGS` until it reaches `at` (through the real code; see crash-child.ts), then kills it
  * with SIGKILL: what the store holds afterwards is what a kill -9 there leaves behind.
  */
-export async function killMltkAt(at: CrashPoint, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+export async function killMltkAt(
+  at: CrashPoint,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mltk-crash-'));
   const marker = join(dir, 'reached');
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, CRASH_CHILD, marker, at.backend, at.method, at.key.source, '--', ...args], {
-    cwd: opts.cwd ?? REPO_ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', TSX_LOADER, CRASH_CHILD, marker, at.backend, at.method, at.key.source, '--', ...args],
+    {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += String(d); });
+  child.stderr.on('data', (d) => {
+    stderr += String(d);
+  });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let done = false;
-  void exited.then(() => { done = true; });
+  void exited.then(() => {
+    done = true;
+  });
   try {
     while (!existsSync(marker)) {
-      if (done) throw new Error(`mltk ${args.join(' ')} exited (${await exited}) before reaching ${at.method} ${at.key}: ${stderr.slice(-800)}`);
+      if (done)
+        throw new Error(
+          `mltk ${args.join(' ')} exited (${await exited}) before reaching ${at.method} ${at.key}: ${stderr.slice(-800)}`,
+        );
       await new Promise((r) => setTimeout(r, 20));
     }
     child.kill('SIGKILL');

@@ -44,7 +44,8 @@ function freePort(): Promise<number> {
 
 function motoCommand(): string[] | undefined {
   if (spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0) return ['moto_server'];
-  if (spawnSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0) return ['python3', '-m', 'moto.server'];
+  if (spawnSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0)
+    return ['python3', '-m', 'moto.server'];
   return undefined;
 }
 
@@ -67,11 +68,14 @@ export async function startMoto(opts: MotoOptions = {}): Promise<MotoServer> {
     MLTK_MOTO_RACE_DELAY_MS: String(opts.raceDelayMs ?? 0),
   };
   const child: ChildProcess = spawn(cmd!, [...args, '-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'], env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
   });
   let stderr = '';
   // moto logs every request on stderr: keep the tail, enough for a start-up failure and the patch banner.
-  child.stderr?.on('data', (d) => { stderr = (stderr + String(d)).slice(-65_536); });
+  child.stderr?.on('data', (d) => {
+    stderr = (stderr + String(d)).slice(-65_536);
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -79,8 +83,13 @@ export async function startMoto(opts: MotoOptions = {}): Promise<MotoServer> {
     try {
       const res = await fetch(`${endpoint}/moto-api/`);
       if (res.status < 500) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`moto_server did not start on ${endpoint}: ${stderr.slice(-500)}`); }
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`moto_server did not start on ${endpoint}: ${stderr.slice(-500)}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   if (opts.iam && !stderr.includes(IAM_PATCH_BANNER)) {
@@ -100,11 +109,12 @@ export async function startMoto(opts: MotoOptions = {}): Promise<MotoServer> {
       const res = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
       if (!res.ok) throw new Error(`moto_server refused to enforce IAM: ${res.status} ${await res.text()}`);
     },
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 

@@ -87,7 +87,8 @@ function binOf(edges: Float32Array, x: number): number {
   let hi = edges.length - 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (x <= edges[mid]!) hi = mid; else lo = mid + 1;
+    if (x <= edges[mid]!) hi = mid;
+    else lo = mid + 1;
   }
   return lo;
 }

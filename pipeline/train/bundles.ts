@@ -4,7 +4,15 @@
 // data this turns 23 features into ~13 columns, nearly halving histogram work.
 import type { BinnedFeatures } from './binning.ts';
 import {
-  BIN_CODES, HIST_CELL, LAYOUT_WIDTH, MEMBER_MISSING, MEMBER_STATES, MEMBER_STRIDE, MEMBER_WIDTH, MISSING_BIN, MISSING_CELL,
+  BIN_CODES,
+  HIST_CELL,
+  LAYOUT_WIDTH,
+  MEMBER_MISSING,
+  MEMBER_STATES,
+  MEMBER_STRIDE,
+  MEMBER_WIDTH,
+  MISSING_BIN,
+  MISSING_CELL,
 } from './layout.ts';
 
 export interface BundledColumns {
@@ -26,9 +34,16 @@ export function bundleColumns(data: BinnedFeatures): BundledColumns {
   const products: number[] = [];
   const placed: number[][] = [];
   for (let f = 0; f < F; f++) {
-    if (states[f]! > 128) { placed.push([f]); continue; }
+    if (states[f]! > 128) {
+      placed.push([f]);
+      continue;
+    }
     const g = groups.findIndex((_, i) => products[i]! * states[f]! <= BIN_CODES);
-    if (g >= 0) { groups[g]!.push(f); products[g]! *= states[f]!; continue; }
+    if (g >= 0) {
+      groups[g]!.push(f);
+      products[g]! *= states[f]!;
+      continue;
+    }
     groups.push([f]);
     products.push(states[f]!);
     placed.push(groups[groups.length - 1]!);

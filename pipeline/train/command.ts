@@ -13,10 +13,21 @@ import type { TrainedModel, TrainOptions } from './types.ts';
 
 const STDERR_TAIL = 2000;
 
-export async function trainCommand(config: ModelConfig, argv: string[], timeoutS: number, train: Table, opts: TrainOptions): Promise<TrainedModel> {
+export async function trainCommand(
+  config: ModelConfig,
+  argv: string[],
+  timeoutS: number,
+  train: Table,
+  opts: TrainOptions,
+): Promise<TrainedModel> {
   const dir = await mkdtemp(join(tmpdir(), 'mltk-train-'));
   try {
-    const paths = { train: join(dir, 'train.csv'), test: join(dir, 'test.csv'), output: join(dir, 'model.onnx'), config: join(dir, 'config.json') };
+    const paths = {
+      train: join(dir, 'train.csv'),
+      test: join(dir, 'test.csv'),
+      output: join(dir, 'model.onnx'),
+      config: join(dir, 'config.json'),
+    };
     await writeTableCsv(train, paths.train);
     await writeTableCsv(opts.test ?? { rows: 0, columns: train.columns }, paths.test);
     await writeFile(paths.config, JSON.stringify(config, null, 2));
@@ -44,14 +55,28 @@ function run(args: string[], timeoutS: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-STDERR_TAIL); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-STDERR_TAIL);
+    });
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutS * 1000);
-    child.on('error', (e) => { clearTimeout(timer); reject(new TrainingError(`cannot start trainer command "${args[0]}": ${e.message}`)); });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutS * 1000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new TrainingError(`cannot start trainer command "${args[0]}": ${e.message}`));
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (timedOut) reject(new TrainingError(`trainer command timed out after ${timeoutS}s: ${args.join(' ')}`));
-      else if (code !== 0) reject(new TrainingError(`trainer command failed (${code !== null ? `exit ${code}` : signal}): ${args.join(' ')}\n${stderr.trim()}`, [{ issue: stderr.trim().slice(-500) }]));
+      else if (code !== 0)
+        reject(
+          new TrainingError(
+            `trainer command failed (${code !== null ? `exit ${code}` : signal}): ${args.join(' ')}\n${stderr.trim()}`,
+            [{ issue: stderr.trim().slice(-500) }],
+          ),
+        );
       else resolve();
     });
   });

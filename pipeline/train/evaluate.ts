@@ -5,7 +5,12 @@ import type { Column } from '../data/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
 
 /** Bias is the mean of prediction − truth: positive when the model overshoots. */
-export interface GroupMetrics { rows: number; rmse: number; mae: number; bias: number }
+export interface GroupMetrics {
+  rows: number;
+  rmse: number;
+  mae: number;
+  bias: number;
+}
 export interface Evaluation {
   rows: number;
   rmse: number;
@@ -17,7 +22,10 @@ export interface Evaluation {
   undefined_metrics?: Record<string, string>;
 }
 
-export interface RecordableMetrics { metrics: Record<string, number>; undefined_metrics: Record<string, string> }
+export interface RecordableMetrics {
+  metrics: Record<string, number>;
+  undefined_metrics: Record<string, string>;
+}
 
 /** The metrics that are numbers, and the reasons for the ones that are not (manifests hold no NaN). */
 export function recordableMetrics(ev: Evaluation): RecordableMetrics {
@@ -32,11 +40,20 @@ export function recordableMetrics(ev: Evaluation): RecordableMetrics {
 
 /** Rows whose true value or prediction is NaN are left out. */
 export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: Groups): Evaluation {
-  let n = 0, se = 0, ae = 0, sum = 0, diff = 0;
+  let n = 0,
+    se = 0,
+    ae = 0,
+    sum = 0,
+    diff = 0;
   for (let i = 0; i < yTrue.length; i++) {
-    const y = yTrue[i]!, p = yPred[i]!;
+    const y = yTrue[i]!,
+      p = yPred[i]!;
     if (Number.isNaN(y) || Number.isNaN(p)) continue;
-    n++; se += (p - y) ** 2; ae += Math.abs(p - y); sum += y; diff += p - y;
+    n++;
+    se += (p - y) ** 2;
+    ae += Math.abs(p - y);
+    sum += y;
+    diff += p - y;
   }
   const mean = n ? sum / n : NaN;
   let ss = 0;
@@ -44,33 +61,53 @@ export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: Grou
     const y = yTrue[i]!;
     if (!Number.isNaN(y) && !Number.isNaN(yPred[i]!)) ss += (y - mean) ** 2;
   }
-  const out: Evaluation = { rows: n, rmse: Math.sqrt(se / n), mae: ae / n, bias: diff / n, r2: ss > 0 ? 1 - se / ss : NaN };
+  const out: Evaluation = {
+    rows: n,
+    rmse: Math.sqrt(se / n),
+    mae: ae / n,
+    bias: diff / n,
+    r2: ss > 0 ? 1 - se / ss : NaN,
+  };
   if (n === 0) {
     const why = 'no held-out row has both a target and a prediction';
     out.undefined_metrics = { rmse: why, mae: why, r2: why };
   } else if (!(ss > 0)) {
     // R² = 1 − SSE/SST has no value when SST is 0 (scikit-learn substitutes 1 or 0 by convention; we say why instead).
-    out.undefined_metrics = { r2: `the held-out target is constant (all ${n} rows are ${mean}): R² divides by its variance, which is 0` };
+    out.undefined_metrics = {
+      r2: `the held-out target is constant (all ${n} rows are ${mean}): R² divides by its variance, which is 0`,
+    };
   }
   if (groups) {
     const k = groups.labels.length;
-    const rows = new Float64Array(k), gse = new Float64Array(k), gae = new Float64Array(k), gdiff = new Float64Array(k);
+    const rows = new Float64Array(k),
+      gse = new Float64Array(k),
+      gae = new Float64Array(k),
+      gdiff = new Float64Array(k);
     for (let i = 0; i < yTrue.length; i++) {
       const c = groups.codes[i]!;
-      const y = yTrue[i]!, p = yPred[i]!;
+      const y = yTrue[i]!,
+        p = yPred[i]!;
       if (c < 0 || c >= k || Number.isNaN(y) || Number.isNaN(p)) continue;
-      rows[c]!++; gse[c] += (p - y) ** 2; gae[c] += Math.abs(p - y); gdiff[c] += p - y;
+      rows[c]!++;
+      gse[c] += (p - y) ** 2;
+      gae[c] += Math.abs(p - y);
+      gdiff[c] += p - y;
     }
     out.by_group = {};
     groups.labels.forEach((label, c) => {
       const m = rows[c]!;
-      if (m > 0) out.by_group![label] = { rows: m, rmse: Math.sqrt(gse[c]! / m), mae: gae[c]! / m, bias: gdiff[c]! / m };
+      if (m > 0)
+        out.by_group![label] = { rows: m, rmse: Math.sqrt(gse[c]! / m), mae: gae[c]! / m, bias: gdiff[c]! / m };
     });
   }
   return out;
 }
 
-export interface Groups { name: string; labels: string[]; codes: Int32Array }
+export interface Groups {
+  name: string;
+  labels: string[];
+  codes: Int32Array;
+}
 
 export { BOOLEAN_SEGMENTS };
 
@@ -82,7 +119,10 @@ export { BOOLEAN_SEGMENTS };
 export function segmentGroups(segment: Segment, column: Column, feature?: FeatureSpec): Groups {
   const { edges, labels } = segment;
   if (edges && labels) {
-    if (column.kind !== 'numeric') throw new InvalidInputError(`segment "${segment.name}": column "${segment.column}" is ${column.kind}, expected numeric`);
+    if (column.kind !== 'numeric')
+      throw new InvalidInputError(
+        `segment "${segment.name}": column "${segment.column}" is ${column.kind}, expected numeric`,
+      );
     const codes = Int32Array.from(column.values, (v) => (Number.isNaN(v) ? -1 : bandOf(edges, v)));
     return { name: segment.name, labels, codes };
   }
@@ -90,22 +130,36 @@ export function segmentGroups(segment: Segment, column: Column, feature?: Featur
     const codes = Int32Array.from(column.values, (v) => (v === 0 ? 0 : v === 1 ? 1 : -1));
     return { name: segment.name, labels: BOOLEAN_SEGMENTS, codes };
   }
-  if (feature?.type !== 'categorical') throw new InvalidInputError(`segment "${segment.name}": column "${segment.column}" needs edges or a categorical or boolean feature`);
+  if (feature?.type !== 'categorical')
+    throw new InvalidInputError(
+      `segment "${segment.name}": column "${segment.column}" needs edges or a categorical or boolean feature`,
+    );
   const index = new Map(feature.values.map((v, i) => [v, i] as const));
   if (column.kind === 'categorical') {
     const slot = column.categories.map((c) => index.get(c) ?? -1);
-    return { name: segment.name, labels: feature.values, codes: Int32Array.from(column.codes, (c) => (c < 0 ? -1 : slot[c]!)) };
+    return {
+      name: segment.name,
+      labels: feature.values,
+      codes: Int32Array.from(column.codes, (c) => (c < 0 ? -1 : slot[c]!)),
+    };
   }
-  if (column.kind === 'text') return { name: segment.name, labels: feature.values, codes: Int32Array.from(column.values, (v) => index.get(v) ?? -1) };
+  if (column.kind === 'text')
+    return {
+      name: segment.name,
+      labels: feature.values,
+      codes: Int32Array.from(column.values, (v) => index.get(v) ?? -1),
+    };
   throw new InvalidInputError(`segment "${segment.name}": column "${segment.column}" is numeric, expected categorical`);
 }
 
 /** Band of v: the number of edges at or below it (a value on an edge belongs to the band above). */
 function bandOf(edges: readonly number[], v: number): number {
-  let lo = 0, hi = edges.length;
+  let lo = 0,
+    hi = edges.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (edges[mid]! <= v) lo = mid + 1; else hi = mid;
+    if (edges[mid]! <= v) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }

@@ -16,9 +16,15 @@ export function modelFeatureNames(config: ModelConfig): string[] {
 export function checkColumns(config: ModelConfig, table: Table): void {
   for (const f of config.features) {
     const col = table.columns.get(f.name);
-    if (!col) throw new TrainingError(`training table has no column "${f.name}" (feature of model ${config.name})`, [{ field: f.name, issue: 'column missing' }]);
+    if (!col)
+      throw new TrainingError(`training table has no column "${f.name}" (feature of model ${config.name})`, [
+        { field: f.name, issue: 'column missing' },
+      ]);
     const want = f.type === 'categorical' ? 'categorical' : 'numeric';
-    if (col.kind !== want) throw new TrainingError(`column "${f.name}" is ${col.kind} but the config declares it ${f.type}`, [{ field: f.name, issue: `expected a ${want} column` }]);
+    if (col.kind !== want)
+      throw new TrainingError(`column "${f.name}" is ${col.kind} but the config declares it ${f.type}`, [
+        { field: f.name, issue: `expected a ${want} column` },
+      ]);
   }
 }
 
@@ -45,7 +51,8 @@ export function featureColumns(config: ModelConfig, table: Table, codes: Categor
     }
     byName.set(f.name, out);
   }
-  for (const d of config.derived) byName.set(d.name, derivedColumn(d, byName.get(d.inputs[0])!, byName.get(d.inputs[1])!));
+  for (const d of config.derived)
+    byName.set(d.name, derivedColumn(d, byName.get(d.inputs[0])!, byName.get(d.inputs[1])!));
   return modelFeatureNames(config).map((n) => byName.get(n)!);
 }
 
@@ -59,13 +66,22 @@ export function derivedValues(derived: readonly DerivedFeature[], table: Table):
     let v = inputs.get(name);
     if (!v) {
       const col = table.columns.get(name);
-      if (col?.kind !== 'numeric') throw new InvalidInputError(`no numeric column "${name}" to derive ${derived.filter((d) => d.inputs.includes(name)).map((d) => `"${d.name}"`).join(', ')} from`, [{ field: name, issue: 'missing column' }]);
+      if (col?.kind !== 'numeric')
+        throw new InvalidInputError(
+          `no numeric column "${name}" to derive ${derived
+            .filter((d) => d.inputs.includes(name))
+            .map((d) => `"${d.name}"`)
+            .join(', ')} from`,
+          [{ field: name, issue: 'missing column' }],
+        );
       v = Float32Array.from(col.values);
       inputs.set(name, v);
     }
     return v;
   };
-  return new Map(derived.map((d) => [d.name, Float64Array.from(derivedColumn(d, input(d.inputs[0]), input(d.inputs[1])))]));
+  return new Map(
+    derived.map((d) => [d.name, Float64Array.from(derivedColumn(d, input(d.inputs[0]), input(d.inputs[1])))]),
+  );
 }
 
 /** Element-wise op with float32 rounding of each result, as ONNX Div/Mul/Sub/Add on float tensors do. */
@@ -73,10 +89,18 @@ function derivedColumn(d: DerivedFeature, a: Float32Array, b: Float32Array): Flo
   const out = new Float32Array(a.length);
   const n = a.length;
   switch (d.op) {
-    case 'ratio': for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!; break;
-    case 'product': for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!; break;
-    case 'difference': for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!; break;
-    case 'sum': for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!; break;
+    case 'ratio':
+      for (let i = 0; i < n; i++) out[i] = a[i]! / b[i]!;
+      break;
+    case 'product':
+      for (let i = 0; i < n; i++) out[i] = a[i]! * b[i]!;
+      break;
+    case 'difference':
+      for (let i = 0; i < n; i++) out[i] = a[i]! - b[i]!;
+      break;
+    case 'sum':
+      for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
+      break;
   }
   return out;
 }
@@ -86,12 +110,20 @@ function derivedColumn(d: DerivedFeature, a: Float32Array, b: Float32Array): Flo
  * tree can separate high- from low-target categories with one threshold. Categories never seen in
  * these rows are left out: they score as missing.
  */
-export function categoryOrderByTarget(config: ModelConfig, table: Table, target: Float64Array, rows: Int32Array): CategoryCodes {
+export function categoryOrderByTarget(
+  config: ModelConfig,
+  table: Table,
+  target: Float64Array,
+  rows: Int32Array,
+): CategoryCodes {
   let total = 0;
   let count = 0;
   for (const r of rows) {
     const y = target[r]!;
-    if (!Number.isNaN(y)) { total += y; count++; }
+    if (!Number.isNaN(y)) {
+      total += y;
+      count++;
+    }
   }
   const prior = count ? total / count : 0;
   const smoothing = 10; // pseudo-rows at the global mean: rare categories do not jump to the ends of the order
@@ -105,7 +137,10 @@ export function categoryOrderByTarget(config: ModelConfig, table: Table, target:
     const n = new Float64Array(k);
     for (const r of rows) {
       const c = col.codes[r]!;
-      if (c >= 0) { sum[c] += target[r]!; n[c]!++; }
+      if (c >= 0) {
+        sum[c] += target[r]!;
+        n[c]!++;
+      }
     }
     const seen = [...Array(k).keys()].filter((c) => n[c]! > 0);
     const mean = (c: number) => (sum[c]! + smoothing * prior) / (n[c]! + smoothing);

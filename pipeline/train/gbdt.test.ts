@@ -20,7 +20,8 @@ test('gbdt learns a known function: test RMSE well below the target std', async 
 });
 
 test('gbdt is deterministic for a seed and independent of the thread count', async () => {
-  const cfg = (threads: number) => testConfig({ type: 'gbdt', params: { trees: 30, max_depth: 5, learning_rate: 0.2, min_samples_leaf: 5, threads } });
+  const cfg = (threads: number) =>
+    testConfig({ type: 'gbdt', params: { trees: 30, max_depth: 5, learning_rate: 0.2, min_samples_leaf: 5, threads } });
   const a = await trainModel(cfg(1), train, { seed: 5 });
   const b = await trainModel(cfg(1), train, { seed: 5 });
   const c = await trainModel(cfg(2), train, { seed: 5 });
@@ -53,12 +54,32 @@ test('categorical features: each category gets its own level, unseen categories 
   assert.ok(Math.abs(p[0]! - 8) < 1, `delta ≈ 8, got ${p[0]}`);
   // 'zeta' was never seen in training: same score as a missing category.
   assert.equal(p[1], p[2]);
-  const probeAlpha: Table = { rows: 1, columns: new Map([...probe.columns].map(([k, c]) => [k, c.kind === 'numeric' ? { kind: 'numeric', values: c.values.subarray(0, 1) } : { kind: 'categorical', codes: Int32Array.from([0]), categories: [KINDS[0]!] }])) };
+  const probeAlpha: Table = {
+    rows: 1,
+    columns: new Map(
+      [...probe.columns].map(([k, c]) => [
+        k,
+        c.kind === 'numeric'
+          ? { kind: 'numeric', values: c.values.subarray(0, 1) }
+          : { kind: 'categorical', codes: Int32Array.from([0]), categories: [KINDS[0]!] },
+      ]),
+    ),
+  };
   assert.ok(Math.abs((await model.predict(probeAlpha))[0]! - 0) < 1);
 });
 
 test('early stopping keeps the best validation round', async () => {
-  const cfg = testConfig({ type: 'gbdt', params: { trees: 400, max_depth: 6, learning_rate: 0.5, min_samples_leaf: 2, early_stopping_rounds: 10, validation_fraction: 0.2 } });
+  const cfg = testConfig({
+    type: 'gbdt',
+    params: {
+      trees: 400,
+      max_depth: 6,
+      learning_rate: 0.5,
+      min_samples_leaf: 2,
+      early_stopping_rounds: 10,
+      validation_fraction: 0.2,
+    },
+  });
   const noisy = toyTable(1500, 3, { noise: 3 });
   const model = await trainModel(cfg, noisy, { seed: 1 });
   const losses = model.rounds.map((r) => r.valid_loss!);
@@ -70,28 +91,50 @@ test('early stopping keeps the best validation round', async () => {
 
 test('onRound reports every round with train and validation loss', async () => {
   const seen: [number, number, number, number | undefined][] = [];
-  await trainModel(testConfig({ type: 'gbdt', params: { trees: 5, max_depth: 3, learning_rate: 0.3, early_stopping_rounds: 50 } }), train, { onRound: (r, t, tl, vl) => seen.push([r, t, tl, vl]) });
-  assert.deepEqual(seen.map((s) => s[0]), [1, 2, 3, 4, 5]);
+  await trainModel(
+    testConfig({ type: 'gbdt', params: { trees: 5, max_depth: 3, learning_rate: 0.3, early_stopping_rounds: 50 } }),
+    train,
+    { onRound: (r, t, tl, vl) => seen.push([r, t, tl, vl]) },
+  );
+  assert.deepEqual(
+    seen.map((s) => s[0]),
+    [1, 2, 3, 4, 5],
+  );
   assert.ok(seen.every((s) => s[1] === 5 && s[2] > 0 && s[3]! > 0));
 });
 
 test('bad input: zero rows, a missing feature column, an all-missing target', async () => {
   const cfg = testConfig();
-  await assert.rejects(trainModel(cfg, { rows: 0, columns: train.columns }), (e) => e instanceof TrainingError && /zero rows/.test(e.message));
+  await assert.rejects(
+    trainModel(cfg, { rows: 0, columns: train.columns }),
+    (e) => e instanceof TrainingError && /zero rows/.test(e.message),
+  );
   const noX2 = new Map(train.columns);
   noX2.delete('x2');
-  await assert.rejects(trainModel(cfg, { rows: train.rows, columns: noX2 }), (e) => e instanceof TrainingError && /"x2"/.test(e.message) && e.details[0]!.field === 'x2');
+  await assert.rejects(
+    trainModel(cfg, { rows: train.rows, columns: noX2 }),
+    (e) => e instanceof TrainingError && /"x2"/.test(e.message) && e.details[0]!.field === 'x2',
+  );
   const noTarget = new Map(train.columns);
   noTarget.set('y', { kind: 'numeric', values: new Float64Array(train.rows).fill(NaN) });
-  await assert.rejects(trainModel(cfg, { rows: train.rows, columns: noTarget }), (e) => e instanceof TrainingError && /"y" is missing in all 3000 rows/.test(e.message));
+  await assert.rejects(
+    trainModel(cfg, { rows: train.rows, columns: noTarget }),
+    (e) => e instanceof TrainingError && /"y" is missing in all 3000 rows/.test(e.message),
+  );
   const wrongKind = new Map(train.columns);
   wrongKind.set('kind', { kind: 'numeric', values: new Float64Array(train.rows) });
-  await assert.rejects(trainModel(cfg, { rows: train.rows, columns: wrongKind }), (e) => e instanceof TrainingError && /"kind"/.test(e.message));
+  await assert.rejects(
+    trainModel(cfg, { rows: train.rows, columns: wrongKind }),
+    (e) => e instanceof TrainingError && /"kind"/.test(e.message),
+  );
 });
 
 test('a table too small for a validation slice or any split still trains: the mean of the target', async () => {
   const tiny = toyTable(5, 4);
-  const model = await trainModel(testConfig({ type: 'gbdt', params: { trees: 3, max_depth: 3, learning_rate: 0.1, early_stopping_rounds: 2 } }), tiny);
+  const model = await trainModel(
+    testConfig({ type: 'gbdt', params: { trees: 3, max_depth: 3, learning_rate: 0.1, early_stopping_rounds: 2 } }),
+    tiny,
+  );
   const y = numericColumn(tiny, 'y');
   const mean = y.reduce((a, b) => a + b, 0) / y.length;
   const p = await model.predict(tiny);

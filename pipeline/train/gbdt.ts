@@ -21,7 +21,14 @@ export interface GbdtModel {
 const PARALLEL_MIN_CELLS = 1_000_000;
 
 /** `codes`: a fixed category order instead of one learned from these rows (models sharing one encoding). */
-export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: Table, target: Float64Array, rows: Int32Array, opts: TrainOptions & { codes?: CategoryCodes }): Promise<GbdtModel> {
+export async function trainGbdt(
+  config: ModelConfig,
+  params: GbdtParams,
+  table: Table,
+  target: Float64Array,
+  rows: Int32Array,
+  opts: TrainOptions & { codes?: CategoryCodes },
+): Promise<GbdtModel> {
   const seed = opts.seed ?? 42;
   // Too few rows for a validation slice: train on all of them, without early stopping.
   const nValid = Math.floor(rows.length * params.validation_fraction);
@@ -46,14 +53,19 @@ export async function trainGbdt(config: ModelConfig, params: GbdtParams, table: 
   base /= n;
   const validPred = new Float64Array(validRows.length).fill(base);
 
-  const threads = params.threads ?? (n * columns.length >= PARALLEL_MIN_CELLS ? Math.min(2, availableParallelism()) : 1);
-  const grower = await TreeGrower.create(binned, {
-    maxDepth: params.max_depth,
-    minLeaf: params.min_samples_leaf,
-    lambda: params.l2,
-    minSplitGain: params.min_split_gain,
-    learningRate: params.learning_rate,
-  }, threads);
+  const threads =
+    params.threads ?? (n * columns.length >= PARALLEL_MIN_CELLS ? Math.min(2, availableParallelism()) : 1);
+  const grower = await TreeGrower.create(
+    binned,
+    {
+      maxDepth: params.max_depth,
+      minLeaf: params.min_samples_leaf,
+      lambda: params.l2,
+      minSplitGain: params.min_split_gain,
+      learningRate: params.learning_rate,
+    },
+    threads,
+  );
 
   const trees: TreeEnsemble['trees'] = [];
   const rounds: RoundLog[] = [];

@@ -4,9 +4,30 @@
 import type { BinnedFeatures } from './binning.ts';
 import { bundleColumns } from './bundles.ts';
 import {
-  COLUMN_STRIDE, ENTRY_BIN, ENTRY_END, ENTRY_FEATURE, ENTRY_LEFT_VALUE, ENTRY_MISSING_LEFT, ENTRY_RIGHT_VALUE, ENTRY_START,
-  LEAF_HEADER, LEAF_WIDTH, PARAM_LAMBDA, PARAM_MIN_LEAF, PARTITION_HEADER, PARTITION_WIDTH, RESULT_BIN, RESULT_DEFAULT_LEFT,
-  RESULT_FEATURE, RESULT_GAIN, RESULT_LEFT_COUNT, RESULT_LEFT_GRAD, RESULT_WIDTH, TASK_BUILD_WIDTH, TASK_HEADER, TASK_SPLIT_WIDTH,
+  COLUMN_STRIDE,
+  ENTRY_BIN,
+  ENTRY_END,
+  ENTRY_FEATURE,
+  ENTRY_LEFT_VALUE,
+  ENTRY_MISSING_LEFT,
+  ENTRY_RIGHT_VALUE,
+  ENTRY_START,
+  LEAF_HEADER,
+  LEAF_WIDTH,
+  PARAM_LAMBDA,
+  PARAM_MIN_LEAF,
+  PARTITION_HEADER,
+  PARTITION_WIDTH,
+  RESULT_BIN,
+  RESULT_DEFAULT_LEFT,
+  RESULT_FEATURE,
+  RESULT_GAIN,
+  RESULT_LEFT_COUNT,
+  RESULT_LEFT_GRAD,
+  RESULT_WIDTH,
+  TASK_BUILD_WIDTH,
+  TASK_HEADER,
+  TASK_SPLIT_WIDTH,
   TASK_SUB_WIDTH,
 } from './layout.ts';
 import { LevelRunner, sharedArray, type LevelBuffers } from './threads.ts';
@@ -34,11 +55,22 @@ export interface Tree {
 const HIST_BUDGET_BYTES = 512 * 1024 * 1024;
 
 /** A split whose children both stay leaves, with the bin its leaf update tests. */
-interface TerminalSplit { node: number; bin: number }
+interface TerminalSplit {
+  node: number;
+  bin: number;
+}
 /** A split sent to the partition task; its children are added once the rows are partitioned. */
-interface PendingSplit { node: number; leftGrad: number; leftCount: number }
+interface PendingSplit {
+  node: number;
+  leftGrad: number;
+  leftCount: number;
+}
 /** The nodes of the level being split, and the histogram builds and subtractions planned for it. */
-interface LevelWork { level: number[]; builds: number[]; subs: number[] }
+interface LevelWork {
+  level: number[];
+  builds: number[];
+  subs: number[];
+}
 
 /** A tree under construction: one entry per node in parallel arrays, plus each node's row range and sums. */
 class NodeTable {
@@ -112,7 +144,9 @@ export class TreeGrower {
     const slots = widest + 1;
     const slotBytes = C * COLUMN_STRIDE * 8;
     if (slots * slotBytes > HIST_BUDGET_BYTES) {
-      throw new TrainingError(`max_depth ${p.maxDepth} with ${n} rows and ${data.features} features needs ${Math.ceil((slots * slotBytes) / 2 ** 20)} MiB of histograms (limit ${HIST_BUDGET_BYTES / 2 ** 20} MiB); lower max_depth or raise min_samples_leaf`);
+      throw new TrainingError(
+        `max_depth ${p.maxDepth} with ${n} rows and ${data.features} features needs ${Math.ceil((slots * slotBytes) / 2 ** 20)} MiB of histograms (limit ${HIST_BUDGET_BYTES / 2 ** 20} MiB); lower max_depth or raise min_samples_leaf`,
+      );
     }
     const shared = threads > 1;
     const bins = shared ? sharedArray(Uint8Array, bundled.bins.length, true) : bundled.bins;
@@ -123,7 +157,11 @@ export class TreeGrower {
       idx: sharedArray(Int32Array, n, shared),
       hist: sharedArray(Float64Array, slots * C * COLUMN_STRIDE, shared),
       // Each slot is at most one build, one subtraction and one split of a level.
-      task: sharedArray(Int32Array, TASK_HEADER + (TASK_BUILD_WIDTH + TASK_SUB_WIDTH + TASK_SPLIT_WIDTH) * slots, shared),
+      task: sharedArray(
+        Int32Array,
+        TASK_HEADER + (TASK_BUILD_WIDTH + TASK_SUB_WIDTH + TASK_SPLIT_WIDTH) * slots,
+        shared,
+      ),
       taskGrad: sharedArray(Float64Array, slots, shared),
       layout: sharedArray(Int32Array, bundled.layout.length, shared),
       members: sharedArray(Int32Array, bundled.members.length, shared),
@@ -177,7 +215,11 @@ export class TreeGrower {
       work.level.push(0);
     }
     for (let depth = 0; work.level.length; depth++) {
-      this.writeTask(work.builds, work.subs, work.level.map((node) => [nodes.slot[node]!, nodes.C[node]!, nodes.G[node]!] as const));
+      this.writeTask(
+        work.builds,
+        work.subs,
+        work.level.map((node) => [nodes.slot[node]!, nodes.C[node]!, nodes.G[node]!] as const),
+      );
       work.builds.length = 0;
       work.subs.length = 0;
       this.runner.run();
@@ -188,7 +230,8 @@ export class TreeGrower {
     }
     const value = new Float32Array(nodes.size);
     for (let node = 0; node < nodes.size; node++) {
-      if (nodes.left[node]! < 0) value[node] = (-this.p.learningRate * nodes.G[node]!) / (nodes.C[node]! + this.p.lambda);
+      if (nodes.left[node]! < 0)
+        value[node] = (-this.p.learningRate * nodes.G[node]!) / (nodes.C[node]! + this.p.lambda);
     }
     this.updateLeaves(nodes, terminal, value);
     return nodes.toTree(value);
@@ -322,7 +365,8 @@ export class TreeGrower {
     let bestAt = -1;
     for (let t = 0; t < this.runner.threads; t++) {
       const r = (t * this.b.maxSplits + e) * RESULT_WIDTH;
-      if (res[r + RESULT_FEATURE]! >= 0 && (bestAt < 0 || res[r + RESULT_GAIN]! > res[bestAt + RESULT_GAIN]!)) bestAt = r;
+      if (res[r + RESULT_FEATURE]! >= 0 && (bestAt < 0 || res[r + RESULT_GAIN]! > res[bestAt + RESULT_GAIN]!))
+        bestAt = r;
     }
     if (bestAt < 0) return { gain: 0, feature: -1, bin: -1, defaultLeft: 0, leftGrad: 0, leftCount: 0 };
     return {

@@ -17,6 +17,13 @@ export type { CategoryCodes } from './features.ts';
 export { derivedValues } from './features.ts';
 export { mulberry32, permutation } from './random.ts';
 export {
-  trainLossEstimator, lossEstimatorConfig, LOSS_ESTIMATOR_INPUT, LOSS_OUTPUTS, MIN_ESTIMATOR_ROWS, ESTIMATOR_FOLDS, ESTIMATOR_PARAMS,
-  type LossEstimator, type LossCalibration,
+  trainLossEstimator,
+  lossEstimatorConfig,
+  LOSS_ESTIMATOR_INPUT,
+  LOSS_OUTPUTS,
+  MIN_ESTIMATOR_ROWS,
+  ESTIMATOR_FOLDS,
+  ESTIMATOR_PARAMS,
+  type LossEstimator,
+  type LossCalibration,
 } from './loss-estimator.ts';

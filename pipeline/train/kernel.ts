@@ -7,15 +7,58 @@
 // whichever thread handles it. So results do not depend on the thread count.
 
 import {
-  BIN_CODES, COLUMN_STRIDE, HIST_CELL, LAYOUT_WIDTH, LEAF_HEADER, LEAF_WIDTH, MEMBER_BINS, MEMBER_FEATURE, MEMBER_STATES,
-  MEMBER_STRIDE, MEMBER_WIDTH, MISSING_BIN, MISSING_CELL, PARAM_LAMBDA, PARAM_MIN_LEAF, PARTITION_ARRIVED, PARTITION_HEADER,
-  PARTITION_WIDTH, RESULT_WIDTH, TASK_BUILD_WIDTH, TASK_HEADER, TASK_SPLIT_WIDTH, TASK_SUB_WIDTH, RESULT_GAIN, RESULT_FEATURE,
-  RESULT_BIN, RESULT_DEFAULT_LEFT, RESULT_LEFT_GRAD, RESULT_LEFT_COUNT, PARTITION_CHUNKS, ENTRY_START, ENTRY_END, ENTRY_FEATURE,
-  ENTRY_BIN, ENTRY_MISSING_LEFT, ENTRY_LEFT_VALUE, ENTRY_RIGHT_VALUE,
+  BIN_CODES,
+  COLUMN_STRIDE,
+  HIST_CELL,
+  LAYOUT_WIDTH,
+  LEAF_HEADER,
+  LEAF_WIDTH,
+  MEMBER_BINS,
+  MEMBER_FEATURE,
+  MEMBER_STATES,
+  MEMBER_STRIDE,
+  MEMBER_WIDTH,
+  MISSING_BIN,
+  MISSING_CELL,
+  PARAM_LAMBDA,
+  PARAM_MIN_LEAF,
+  PARTITION_ARRIVED,
+  PARTITION_HEADER,
+  PARTITION_WIDTH,
+  RESULT_WIDTH,
+  TASK_BUILD_WIDTH,
+  TASK_HEADER,
+  TASK_SPLIT_WIDTH,
+  TASK_SUB_WIDTH,
+  RESULT_GAIN,
+  RESULT_FEATURE,
+  RESULT_BIN,
+  RESULT_DEFAULT_LEFT,
+  RESULT_LEFT_GRAD,
+  RESULT_LEFT_COUNT,
+  PARTITION_CHUNKS,
+  ENTRY_START,
+  ENTRY_END,
+  ENTRY_FEATURE,
+  ENTRY_BIN,
+  ENTRY_MISSING_LEFT,
+  ENTRY_LEFT_VALUE,
+  ENTRY_RIGHT_VALUE,
 } from './layout.ts';
 
 /** Adds rows idx[start, end) into the histogram at `base`, columns [c0, c1). */
-export function buildHistogram(bins: Uint8Array, grad: Float64Array, idx: Int32Array, hist: Float64Array, start: number, end: number, base: number, C: number, c0: number, c1: number): void {
+export function buildHistogram(
+  bins: Uint8Array,
+  grad: Float64Array,
+  idx: Int32Array,
+  hist: Float64Array,
+  start: number,
+  end: number,
+  base: number,
+  C: number,
+  c0: number,
+  c1: number,
+): void {
   hist.fill(0, base + c0 * COLUMN_STRIDE, base + c1 * COLUMN_STRIDE);
   const first = base + c0 * COLUMN_STRIDE;
   // Two rows per pass halve the loop overhead; each bin still receives its rows in row order.
@@ -54,7 +97,18 @@ export function buildHistogram(bins: Uint8Array, grad: Float64Array, idx: Int32A
  * Scans one feature's histogram (value bins 0..nb-1 at h[o + HIST_CELL·b], missing at h[o + MISSING_CELL]) for the
  * best threshold, trying missing values on either side; improves `best` in place.
  */
-export function scanFeature(h: Float64Array, o: number, nb: number, feature: number, G: number, C: number, lambda: number, minLeaf: number, parentScore: number, best: Float64Array): void {
+export function scanFeature(
+  h: Float64Array,
+  o: number,
+  nb: number,
+  feature: number,
+  G: number,
+  C: number,
+  lambda: number,
+  minLeaf: number,
+  parentScore: number,
+  best: Float64Array,
+): void {
   const missG = h[o + MISSING_CELL]!;
   const missC = h[o + MISSING_CELL + 1]!;
   let gl = 0;
@@ -78,7 +132,7 @@ export function scanFeature(h: Float64Array, o: number, nb: number, feature: num
         best[RESULT_LEFT_GRAD] = gl;
         best[RESULT_LEFT_COUNT] = lc;
         // With no missing values seen here, unseen ones follow the larger side.
-        best[RESULT_DEFAULT_LEFT] = missC > 0 ? 0 : (lc >= rc ? 1 : 0);
+        best[RESULT_DEFAULT_LEFT] = missC > 0 ? 0 : lc >= rc ? 1 : 0;
       }
     }
     if (missC > 0) {
@@ -102,16 +156,29 @@ export function scanFeature(h: Float64Array, o: number, nb: number, feature: num
 }
 
 export function levelTask(
-  bins: Uint8Array, grad: Float64Array, idx: Int32Array, hist: Float64Array,
-  task: Int32Array, taskGrad: Float64Array, layout: Int32Array, members: Int32Array, codeBins: Int32Array, params: Float64Array,
-  result: Float64Array, C: number, c0: number, c1: number, resultBase: number,
+  bins: Uint8Array,
+  grad: Float64Array,
+  idx: Int32Array,
+  hist: Float64Array,
+  task: Int32Array,
+  taskGrad: Float64Array,
+  layout: Int32Array,
+  members: Int32Array,
+  codeBins: Int32Array,
+  params: Float64Array,
+  result: Float64Array,
+  C: number,
+  c0: number,
+  c1: number,
+  resultBase: number,
 ): void {
   const nBuild = task[0]!;
   const nSub = task[1]!;
   const nSplit = task[2]!;
   const slotSize = C * COLUMN_STRIDE;
   let t = TASK_HEADER;
-  for (let e = 0; e < nBuild; e++, t += TASK_BUILD_WIDTH) buildHistogram(bins, grad, idx, hist, task[t]!, task[t + 1]!, task[t + 2]! * slotSize, C, c0, c1);
+  for (let e = 0; e < nBuild; e++, t += TASK_BUILD_WIDTH)
+    buildHistogram(bins, grad, idx, hist, task[t]!, task[t + 1]!, task[t + 2]! * slotSize, C, c0, c1);
   // Subtraction trick: the larger child's histogram is parent − smaller child, written over the parent.
   for (let e = 0; e < nSub; e++, t += TASK_SUB_WIDTH) {
     const p = task[t]! * slotSize;
@@ -138,7 +205,18 @@ export function levelTask(
       const k = layout[LAYOUT_WIDTH * c + 1]!;
       const first = MEMBER_WIDTH * m0;
       if (members[first + MEMBER_STRIDE] === 0) {
-        scanFeature(hist, o, members[first + MEMBER_BINS]!, members[first + MEMBER_FEATURE]!, G, count, lambda, minLeaf, parentScore, best);
+        scanFeature(
+          hist,
+          o,
+          members[first + MEMBER_BINS]!,
+          members[first + MEMBER_FEATURE]!,
+          G,
+          count,
+          lambda,
+          minLeaf,
+          parentScore,
+          best,
+        );
         continue;
       }
       // A bundle: each member's histogram is the bundle's summed over the other members' digits, all in one pass.
@@ -158,7 +236,18 @@ export function levelTask(
       }
       for (let i = 0; i < k; i++) {
         const m = MEMBER_WIDTH * (m0 + i);
-        scanFeature(marginals, COLUMN_STRIDE * i, members[m + MEMBER_BINS]!, members[m + MEMBER_FEATURE]!, G, count, lambda, minLeaf, parentScore, best);
+        scanFeature(
+          marginals,
+          COLUMN_STRIDE * i,
+          members[m + MEMBER_BINS]!,
+          members[m + MEMBER_FEATURE]!,
+          G,
+          count,
+          lambda,
+          minLeaf,
+          parentScore,
+          best,
+        );
       }
     }
     const r = (resultBase + e) * RESULT_WIDTH;
@@ -167,7 +256,6 @@ export function levelTask(
   }
 }
 
-
 /**
  * Stable partition of the node ranges in `ptask`, run by every thread on chunk `thread` of each
  * range (chunk t of [s, e) is [s + ⌊t·len/T⌋, s + ⌊(t+1)·len/T⌋)), so all threads share every
@@ -175,7 +263,15 @@ export function levelTask(
  * its right rows to the same offsets + n, with the left count in `lefts[entry·T + thread]`; once
  * every thread has arrived, each copies its pieces to their final places in `idx`.
  */
-export function partitionNodes(ptask: Int32Array, lefts: Int32Array, idx: Int32Array, byFeature: Uint8Array, scratch: Int32Array, n: number, thread: number): void {
+export function partitionNodes(
+  ptask: Int32Array,
+  lefts: Int32Array,
+  idx: Int32Array,
+  byFeature: Uint8Array,
+  scratch: Int32Array,
+  n: number,
+  thread: number,
+): void {
   const count = ptask[0]!;
   const T = ptask[PARTITION_CHUNKS]!;
   const goesLeft = new Int32Array(BIN_CODES);
@@ -206,7 +302,11 @@ export function partitionNodes(ptask: Int32Array, lefts: Int32Array, idx: Int32A
   Atomics.add(ptask, PARTITION_ARRIVED, 1);
   Atomics.notify(ptask, PARTITION_ARRIVED);
   const since = Date.now();
-  for (let spin = 0, v = Atomics.load(ptask, PARTITION_ARRIVED); v < T; spin++, v = Atomics.load(ptask, PARTITION_ARRIVED)) {
+  for (
+    let spin = 0, v = Atomics.load(ptask, PARTITION_ARRIVED);
+    v < T;
+    spin++, v = Atomics.load(ptask, PARTITION_ARRIVED)
+  ) {
     if (spin < 100_000) continue;
     Atomics.wait(ptask, PARTITION_ARRIVED, v, 1);
     if (Date.now() - since > 30_000) throw new Error('a partition thread never arrived');
@@ -234,13 +334,19 @@ export function partitionNodes(ptask: Int32Array, lefts: Int32Array, idx: Int32A
   }
 }
 
-
 /**
  * Adds leaf values to the gradients (prediction − target, so they move with the prediction) of
  * chunk `thread` of each entry's rows (chunks as in partitionNodes). An entry is a leaf (one value)
  * or a split whose children are both leaves (rows not partitioned: the split is tested here).
  */
-export function addLeafValues(ltask: Float64Array, idx: Int32Array, byFeature: Uint8Array, grad: Float64Array, n: number, thread: number): void {
+export function addLeafValues(
+  ltask: Float64Array,
+  idx: Int32Array,
+  byFeature: Uint8Array,
+  grad: Float64Array,
+  n: number,
+  thread: number,
+): void {
   const count = ltask[0]!;
   const T = ltask[PARTITION_CHUNKS]!;
   // A value per bin code instead of a branch: which side a row goes is a coin flip to the CPU.

@@ -15,7 +15,13 @@ export interface LinearModel {
   codes: CategoryCodes;
 }
 
-export function trainLinear(config: ModelConfig, alpha: number, table: Table, target: Float64Array, rows: Int32Array): LinearModel {
+export function trainLinear(
+  config: ModelConfig,
+  alpha: number,
+  table: Table,
+  target: Float64Array,
+  rows: Int32Array,
+): LinearModel {
   const codes: CategoryCodes = {};
   for (const f of config.features) {
     if (f.type !== 'categorical') continue;
@@ -44,17 +50,28 @@ export function trainLinear(config: ModelConfig, alpha: number, table: Table, ta
       design.push(...cols);
       return;
     }
-    let s = 0, c = 0;
-    for (let i = 0; i < n; i++) { const x = col[rows[i]!]!; if (Number.isFinite(x)) { s += x; c++; } }
+    let s = 0,
+      c = 0;
+    for (let i = 0; i < n; i++) {
+      const x = col[rows[i]!]!;
+      if (Number.isFinite(x)) {
+        s += x;
+        c++;
+      }
+    }
     const mean = c ? s / c : 0;
     let v = 0;
-    for (let i = 0; i < n; i++) { const x = col[rows[i]!]!; if (Number.isFinite(x)) v += (x - mean) ** 2; }
+    for (let i = 0; i < n; i++) {
+      const x = col[rows[i]!]!;
+      if (Number.isFinite(x)) v += (x - mean) ** 2;
+    }
     const std = c > 1 && v > 0 ? Math.sqrt(v / c) : 1;
     const z = new Float64Array(n);
     const miss = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const x = col[rows[i]!]!;
-      if (Number.isFinite(x)) z[i] = (x - mean) / std; else miss[i] = 1;
+      if (Number.isFinite(x)) z[i] = (x - mean) / std;
+      else miss[i] = 1;
     }
     numericStats.push({ feature: fi, mean, std, zCol: design.length, missCol: design.length + 1 });
     design.push(z, miss);
@@ -113,7 +130,8 @@ function ridge(design: Float64Array[], y: Float64Array, yMean: number, alpha: nu
   for (let j = 0; j < p; j++) {
     let d = A[j * p + j]!;
     for (let k = 0; k < j; k++) d -= L[j * p + k]! ** 2;
-    if (!(d > 0)) throw new TrainingError('linear trainer: the design matrix is singular; set trainer.params.alpha > 0');
+    if (!(d > 0))
+      throw new TrainingError('linear trainer: the design matrix is singular; set trainer.params.alpha > 0');
     L[j * p + j] = Math.sqrt(d);
     for (let i = j + 1; i < p; i++) {
       let s = A[i * p + j]!;

@@ -41,8 +41,15 @@ const CALIBRATION_GROUPS = 4;
  * trees keep the 100 rounds from chasing single large errors.
  */
 export const ESTIMATOR_PARAMS: GbdtParams = {
-  trees: 100, max_depth: 3, learning_rate: 0.1, max_bins: 64, min_samples_leaf: 100, l2: 1, min_split_gain: 0,
-  validation_fraction: 0.1, threads: 1,
+  trees: 100,
+  max_depth: 3,
+  learning_rate: 0.1,
+  max_bins: 64,
+  min_samples_leaf: 100,
+  l2: 1,
+  min_split_gain: 0,
+  validation_fraction: 0.1,
+  threads: 1,
 };
 
 /** What the band of an estimate is built from: the held-out rows' realized errors and how well the estimator did on them. */
@@ -70,12 +77,18 @@ export interface LossEstimator {
   predict(table: Table, predictions: Float64Array): { squared: Float64Array; absolute: Float64Array };
 }
 
-interface Heads { codes: CategoryCodes; squared: Awaited<ReturnType<typeof trainGbdt>>['ensemble']; absolute: Awaited<ReturnType<typeof trainGbdt>>['ensemble'] }
+interface Heads {
+  codes: CategoryCodes;
+  squared: Awaited<ReturnType<typeof trainGbdt>>['ensemble'];
+  absolute: Awaited<ReturnType<typeof trainGbdt>>['ensemble'];
+}
 
 /** The model's config seen by the estimator: the same features and derived features, plus the prediction, trained as a small GBDT. */
 export function lossEstimatorConfig(config: ModelConfig): ModelConfig {
   if (config.features.some((f) => f.name === LOSS_ESTIMATOR_INPUT)) {
-    throw new TrainingError(`feature "${LOSS_ESTIMATOR_INPUT}" clashes with the loss estimator's prediction input; rename it`);
+    throw new TrainingError(
+      `feature "${LOSS_ESTIMATOR_INPUT}" clashes with the loss estimator's prediction input; rename it`,
+    );
   }
   return {
     ...config,
@@ -86,10 +99,20 @@ export function lossEstimatorConfig(config: ModelConfig): ModelConfig {
 }
 
 function withPredictions(table: Table, predictions: Float64Array): Table {
-  return { rows: table.rows, columns: new Map([...table.columns, [LOSS_ESTIMATOR_INPUT, { kind: 'numeric', values: predictions }]]) };
+  return {
+    rows: table.rows,
+    columns: new Map([...table.columns, [LOSS_ESTIMATOR_INPUT, { kind: 'numeric', values: predictions }]]),
+  };
 }
 
-async function fitHeads(est: ModelConfig, table: Table, se: Float64Array, ae: Float64Array, rows: Int32Array, seed: number): Promise<Heads> {
+async function fitHeads(
+  est: ModelConfig,
+  table: Table,
+  se: Float64Array,
+  ae: Float64Array,
+  rows: Int32Array,
+  seed: number,
+): Promise<Heads> {
   // One categorical encoding for both heads, ordered by squared error, so the graph encodes once.
   const codes = categoryOrderByTarget(est, table, se, rows);
   const squared = await trainGbdt(est, ESTIMATOR_PARAMS, table, se, rows, { seed, codes });
@@ -97,12 +120,20 @@ async function fitHeads(est: ModelConfig, table: Table, se: Float64Array, ae: Fl
   return { codes, squared: squared.ensemble, absolute: absolute.ensemble };
 }
 
-function scoreHeads(est: ModelConfig, heads: Heads, table: Table, rows?: Int32Array): { squared: Float64Array; absolute: Float64Array } {
+function scoreHeads(
+  est: ModelConfig,
+  heads: Heads,
+  table: Table,
+  rows?: Int32Array,
+): { squared: Float64Array; absolute: Float64Array } {
   let columns = featureColumns(est, table, heads.codes);
   if (rows) columns = columns.map((c) => Float32Array.from(rows, (r) => c[r]!));
   const n = rows ? rows.length : table.rows;
   const clip = (v: Float64Array) => v.map((x) => Math.max(x, 0));
-  return { squared: clip(predictTrees(heads.squared, columns, n)), absolute: clip(predictTrees(heads.absolute, columns, n)) };
+  return {
+    squared: clip(predictTrees(heads.squared, columns, n)),
+    absolute: clip(predictTrees(heads.absolute, columns, n)),
+  };
 }
 
 const mean = (v: ArrayLike<number>, idx: ArrayLike<number>): number => {
@@ -122,8 +153,14 @@ const std = (v: ArrayLike<number>, idx: ArrayLike<number>, m: number): number =>
  * group's relative error and s the relative standard error of its realized metric. `root` compares
  * square roots of the means (RMSE from squared errors), else the means (MAE).
  */
-function excessRelativeError(realized: Float64Array, estimated: Float64Array, groups: Int32Array[], root: boolean): number {
-  let r2 = 0, s2 = 0;
+function excessRelativeError(
+  realized: Float64Array,
+  estimated: Float64Array,
+  groups: Int32Array[],
+  root: boolean,
+): number {
+  let r2 = 0,
+    s2 = 0;
   for (const g of groups) {
     const m = mean(realized, g);
     const e = mean(estimated, g);
@@ -148,18 +185,29 @@ function rankGroups(score: Float64Array, rows: number, k: number): Int32Array[] 
  * comment). Rows without a target or a prediction are left out; returns null when fewer than
  * MIN_ESTIMATOR_ROWS remain.
  */
-export async function trainLossEstimator(config: ModelConfig, heldOut: Table, predictions: Float64Array, opts: { seed?: number } = {}): Promise<LossEstimator | null> {
+export async function trainLossEstimator(
+  config: ModelConfig,
+  heldOut: Table,
+  predictions: Float64Array,
+  opts: { seed?: number } = {},
+): Promise<LossEstimator | null> {
   const seed = opts.seed ?? 42;
   const target = heldOut.columns.get(config.target.column);
-  if (target?.kind !== 'numeric') throw new TrainingError(`held-out rows have no numeric target column "${config.target.column}"`);
+  if (target?.kind !== 'numeric')
+    throw new TrainingError(`held-out rows have no numeric target column "${config.target.column}"`);
   let usable: number[] = [];
-  for (let i = 0; i < heldOut.rows; i++) if (Number.isFinite(target.values[i]!) && Number.isFinite(predictions[i]!)) usable.push(i);
+  for (let i = 0; i < heldOut.rows; i++)
+    if (Number.isFinite(target.values[i]!) && Number.isFinite(predictions[i]!)) usable.push(i);
   if (usable.length < MIN_ESTIMATOR_ROWS) return null;
-  if (usable.length > MAX_ESTIMATOR_ROWS) usable = Array.from(permutation(usable.length, seed).subarray(0, MAX_ESTIMATOR_ROWS), (k) => usable[k]!).sort((a, b) => a - b);
+  if (usable.length > MAX_ESTIMATOR_ROWS)
+    usable = Array.from(permutation(usable.length, seed).subarray(0, MAX_ESTIMATOR_ROWS), (k) => usable[k]!).sort(
+      (a, b) => a - b,
+    );
   const n = usable.length;
   const est = lossEstimatorConfig(config);
   const table = withPredictions(heldOut, predictions);
-  const se = new Float64Array(heldOut.rows), ae = new Float64Array(heldOut.rows);
+  const se = new Float64Array(heldOut.rows),
+    ae = new Float64Array(heldOut.rows);
   for (const i of usable) {
     const d = predictions[i]! - target.values[i]!;
     se[i] = d * d;
@@ -169,37 +217,64 @@ export async function trainLossEstimator(config: ModelConfig, heldOut: Table, pr
 
   // Cross-fitting: fold f holds the rows at positions ≡ f (mod K) of a seeded shuffle.
   const order = permutation(n, seed + 1);
-  const oofSquared = new Float64Array(heldOut.rows), oofAbsolute = new Float64Array(heldOut.rows);
+  const oofSquared = new Float64Array(heldOut.rows),
+    oofAbsolute = new Float64Array(heldOut.rows);
   for (let f = 0; f < ESTIMATOR_FOLDS; f++) {
-    const inFold = Int32Array.from(order.filter((_, k) => k % ESTIMATOR_FOLDS === f), (k) => rows[k]!).sort();
-    const fitRows = Int32Array.from(order.filter((_, k) => k % ESTIMATOR_FOLDS !== f), (k) => rows[k]!).sort();
+    const inFold = Int32Array.from(
+      order.filter((_, k) => k % ESTIMATOR_FOLDS === f),
+      (k) => rows[k]!,
+    ).sort();
+    const fitRows = Int32Array.from(
+      order.filter((_, k) => k % ESTIMATOR_FOLDS !== f),
+      (k) => rows[k]!,
+    ).sort();
     const heads = await fitHeads(est, table, se, ae, fitRows, seed + f);
     const out = scoreHeads(est, heads, table, inFold);
-    inFold.forEach((r, k) => { oofSquared[r] = out.squared[k]!; oofAbsolute[r] = out.absolute[k]!; });
+    inFold.forEach((r, k) => {
+      oofSquared[r] = out.squared[k]!;
+      oofAbsolute[r] = out.absolute[k]!;
+    });
   }
-  const groups = rankGroups(Float64Array.from(rows, (r) => oofSquared[r]!), n, CALIBRATION_GROUPS).map((g) => g.map((k) => rows[k]!));
-  const seMean = mean(se, rows), aeMean = mean(ae, rows);
+  const groups = rankGroups(
+    Float64Array.from(rows, (r) => oofSquared[r]!),
+    n,
+    CALIBRATION_GROUPS,
+  ).map((g) => g.map((k) => rows[k]!));
+  const seMean = mean(se, rows),
+    aeMean = mean(ae, rows);
   const calibration: LossCalibration = {
     rows: n,
     folds: ESTIMATOR_FOLDS,
     squared_error: { mean: seMean, std: std(se, rows, seMean) },
     absolute_error: { mean: aeMean, std: std(ae, rows, aeMean) },
-    held_out: { rmse: Math.sqrt(seMean), rmse_estimated: Math.sqrt(mean(oofSquared, rows)), mae: aeMean, mae_estimated: mean(oofAbsolute, rows) },
+    held_out: {
+      rmse: Math.sqrt(seMean),
+      rmse_estimated: Math.sqrt(mean(oofSquared, rows)),
+      mae: aeMean,
+      mae_estimated: mean(oofAbsolute, rows),
+    },
     rmse_relative_error: excessRelativeError(se, oofSquared, groups, true),
     mae_relative_error: excessRelativeError(ae, oofAbsolute, groups, false),
   };
 
   const heads = await fitHeads(est, table, se, ae, rows, seed);
-  const onnx = await exportTreeHeads(est, heads.codes, [
-    { output: LOSS_OUTPUTS.squared, ensemble: heads.squared, nonNegative: true },
-    { output: LOSS_OUTPUTS.absolute, ensemble: heads.absolute, nonNegative: true },
-  ], {
-    'mltk.model': config.name,
-    'mltk.kind': 'loss_estimator',
-    'mltk.features': JSON.stringify(est.features.map((f) => ({ name: f.name, type: f.type }))),
-  });
+  const onnx = await exportTreeHeads(
+    est,
+    heads.codes,
+    [
+      { output: LOSS_OUTPUTS.squared, ensemble: heads.squared, nonNegative: true },
+      { output: LOSS_OUTPUTS.absolute, ensemble: heads.absolute, nonNegative: true },
+    ],
+    {
+      'mltk.model': config.name,
+      'mltk.kind': 'loss_estimator',
+      'mltk.features': JSON.stringify(est.features.map((f) => ({ name: f.name, type: f.type }))),
+    },
+  );
   return {
-    onnx, calibration, params: ESTIMATOR_PARAMS,
+    onnx,
+    calibration,
+    params: ESTIMATOR_PARAMS,
     predict: (t, p) => scoreHeads(est, heads, withPredictions(t, p)),
   };
 }

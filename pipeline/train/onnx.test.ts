@@ -30,7 +30,10 @@ function assertParity(ours: Float64Array, onnx: Float32Array): void {
 }
 
 test('parity: onnxruntime equals the gbdt trainer on held-out rows with missing values, unseen categories and derived features', async () => {
-  const config = testConfig({ type: 'gbdt', params: { trees: 80, max_depth: 6, learning_rate: 0.2, min_samples_leaf: 3 } });
+  const config = testConfig({
+    type: 'gbdt',
+    params: { trees: 80, max_depth: 6, learning_rate: 0.2, min_samples_leaf: 3 },
+  });
   const model = await trainModel(config, train);
   assertParity(await model.predict(heldOut), await ortPredict(model, config, heldOut));
 });
@@ -46,7 +49,10 @@ test('the graph follows the input contract: raw [N,1] inputs named as the featur
   const model = await trainModel(config, train);
   const session = await ort.InferenceSession.create(model.onnx);
   assert.deepEqual(onnxInputSpec(config), [
-    { name: 'x1', type: 'float' }, { name: 'x2', type: 'float' }, { name: 'flag', type: 'float' }, { name: 'kind', type: 'string' },
+    { name: 'x1', type: 'float' },
+    { name: 'x2', type: 'float' },
+    { name: 'flag', type: 'float' },
+    { name: 'kind', type: 'string' },
   ]);
   assert.deepEqual(session.inputNames, ['x1', 'x2', 'flag', 'kind']);
   for (const m of session.inputMetadata) {
@@ -58,28 +64,49 @@ test('the graph follows the input contract: raw [N,1] inputs named as the featur
 });
 
 test('onnx.checker accepts the exported models (python3-onnx)', async (t) => {
-  const probe = (() => { try { execFileSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+  const probe = (() => {
+    try {
+      execFileSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
   if (!probe) {
     t.skip('python3-onnx is not importable by /usr/bin/python3; install python3-onnx to run this check');
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'mltk-onnx-'));
-  for (const trainer of [{ type: 'gbdt', params: { trees: 5, max_depth: 3, learning_rate: 0.3 } }, { type: 'linear' }]) {
+  for (const trainer of [
+    { type: 'gbdt', params: { trees: 5, max_depth: 3, learning_rate: 0.3 } },
+    { type: 'linear' },
+  ]) {
     const config = testConfig(trainer);
     const model = await trainModel(config, train);
     const path = join(dir, `${trainer.type}.onnx`);
     writeFileSync(path, model.onnx);
-    const out = execFileSync('/usr/bin/python3', ['-c', `
+    const out = execFileSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        `
 import json, sys, onnx
 m = onnx.load(sys.argv[1])
 onnx.checker.check_model(m, full_check=True)
 print(json.dumps({"opsets": {o.domain: o.version for o in m.opset_import}, "meta": {p.key: p.value for p in m.metadata_props}}))
-`, path], { encoding: 'utf8' });
+`,
+        path,
+      ],
+      { encoding: 'utf8' },
+    );
     const info = JSON.parse(out);
     assert.deepEqual(info.opsets, { '': 17, 'ai.onnx.ml': 3 });
     assert.equal(info.meta['mltk.model'], 'toy');
     assert.equal(info.meta['mltk.target'], 'y');
     assert.equal(info.meta['mltk.unit'], 'points');
-    assert.deepEqual(JSON.parse(info.meta['mltk.features']), config.features.map((f) => ({ name: f.name, type: f.type })));
+    assert.deepEqual(
+      JSON.parse(info.meta['mltk.features']),
+      config.features.map((f) => ({ name: f.name, type: f.type })),
+    );
   }
 });

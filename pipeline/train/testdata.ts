@@ -6,34 +6,46 @@ import { mulberry32 } from './random.ts';
 export const KINDS = ['alpha', 'beta', 'gamma', 'delta'];
 const KIND_EFFECT = [0, 4, -3, 8];
 
-export function testConfig(trainer: unknown = { type: 'gbdt', params: { trees: 60, max_depth: 4, learning_rate: 0.2, min_samples_leaf: 5 } }): ModelConfig {
-  return parseModelConfig({
-    name: 'toy',
-    dataset: { name: 'toy' },
-    id_column: 'id',
-    features: [
-      { name: 'x1', type: 'numeric', nullable: true },
-      { name: 'x2', type: 'numeric', min: 1 },
-      { name: 'flag', type: 'boolean' },
-      { name: 'kind', type: 'categorical', values: KINDS },
-    ],
-    derived: [{ name: 'x1_per_x2', op: 'ratio', inputs: ['x1', 'x2'] }],
-    target: { column: 'y', unit: 'points' },
-    output: { column: 'y_hat' },
-    split: {},
-    trainer,
-    promotion: {},
-  }, 'test config');
+export function testConfig(
+  trainer: unknown = { type: 'gbdt', params: { trees: 60, max_depth: 4, learning_rate: 0.2, min_samples_leaf: 5 } },
+): ModelConfig {
+  return parseModelConfig(
+    {
+      name: 'toy',
+      dataset: { name: 'toy' },
+      id_column: 'id',
+      features: [
+        { name: 'x1', type: 'numeric', nullable: true },
+        { name: 'x2', type: 'numeric', min: 1 },
+        { name: 'flag', type: 'boolean' },
+        { name: 'kind', type: 'categorical', values: KINDS },
+      ],
+      derived: [{ name: 'x1_per_x2', op: 'ratio', inputs: ['x1', 'x2'] }],
+      target: { column: 'y', unit: 'points' },
+      output: { column: 'y_hat' },
+      split: {},
+      trainer,
+      promotion: {},
+    },
+    'test config',
+  );
 }
 
 /**
  * y = 3·sin(x1) + kind effect + 2·flag + 4·[x1/x2 > 1], and +6 when x1 is missing (so a missing
  * x1 must go its own way), plus noise of std `noise`.
  */
-export function toyTable(rows: number, seed: number, opts: { missingRate?: number; noise?: number; kinds?: string[] } = {}): Table {
+export function toyTable(
+  rows: number,
+  seed: number,
+  opts: { missingRate?: number; noise?: number; kinds?: string[] } = {},
+): Table {
   const rnd = mulberry32(seed);
   const kinds = opts.kinds ?? KINDS;
-  const x1 = new Float64Array(rows), x2 = new Float64Array(rows), flag = new Float64Array(rows), y = new Float64Array(rows);
+  const x1 = new Float64Array(rows),
+    x2 = new Float64Array(rows),
+    flag = new Float64Array(rows),
+    y = new Float64Array(rows);
   const kind = new Int32Array(rows);
   for (let i = 0; i < rows; i++) {
     x1[i] = rnd() < (opts.missingRate ?? 0.15) ? NaN : rnd() * 6 - 1;

@@ -5,7 +5,14 @@
 // columns cost more to scan than plain ones); any contiguous ranges give the same model.
 import { Worker } from 'node:worker_threads';
 import { addLeafValues, buildHistogram, levelTask, partitionNodes, scanFeature } from './kernel.ts';
-import { ENTRY_START, KERNEL_CONSTANTS, PARTITION_ARRIVED, PARTITION_CHUNKS, PARTITION_HEADER, PARTITION_WIDTH } from './layout.ts';
+import {
+  ENTRY_START,
+  KERNEL_CONSTANTS,
+  PARTITION_ARRIVED,
+  PARTITION_CHUNKS,
+  PARTITION_HEADER,
+  PARTITION_WIDTH,
+} from './layout.ts';
 
 export interface LevelBuffers {
   bins: Uint8Array;
@@ -54,7 +61,9 @@ const SPIN = 20_000;
 const workerSource = (kernels: string[]) => `
 const __name = (f) => f;
 const { parentPort } = require('node:worker_threads');
-${Object.entries(KERNEL_CONSTANTS).map(([name, value]) => `const ${name} = ${value};`).join('\n')}
+${Object.entries(KERNEL_CONSTANTS)
+  .map(([name, value]) => `const ${name} = ${value};`)
+  .join('\n')}
 const buildHistogram = ${kernels[0]};
 const scanFeature = ${kernels[1]};
 const levelTask = ${kernels[2]};
@@ -106,20 +115,31 @@ async function takeWorker(): Promise<Worker> {
     reused.ref();
     return reused;
   }
-  source ??= workerSource([buildHistogram.toString(), scanFeature.toString(), levelTask.toString(), partitionNodes.toString(), addLeafValues.toString()]);
+  source ??= workerSource([
+    buildHistogram.toString(),
+    scanFeature.toString(),
+    levelTask.toString(),
+    partitionNodes.toString(),
+    addLeafValues.toString(),
+  ]);
   const w = new Worker(source, { eval: true });
   // A worker that dies (it should not) must never be handed out again.
   w.once('exit', () => {
     const i = idleWorkers.indexOf(w);
     if (i >= 0) idleWorkers.splice(i, 1);
   });
-  await new Promise<void>((resolve, reject) => { w.once('online', resolve); w.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    w.once('online', resolve);
+    w.once('error', reject);
+  });
   return w;
 }
 
 /** Allocates a typed array on shared memory when workers will read it, plain memory otherwise. */
 export function sharedArray<T extends Float64Array | Int32Array | Uint8Array>(
-  ctor: { new (buf: ArrayBufferLike): T; BYTES_PER_ELEMENT: number }, length: number, shared: boolean,
+  ctor: { new (buf: ArrayBufferLike): T; BYTES_PER_ELEMENT: number },
+  length: number,
+  shared: boolean,
 ): T {
   const bytes = length * ctor.BYTES_PER_ELEMENT;
   return new ctor(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
@@ -134,7 +154,10 @@ export class LevelRunner {
   private round = 0;
   private levels = 0;
 
-  private constructor(private readonly b: LevelBuffers, threads: number) {
+  private constructor(
+    private readonly b: LevelBuffers,
+    threads: number,
+  ) {
     const C = b.columns;
     this.count = Math.max(1, Math.min(threads, C, MAX_THREADS));
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (BOUNDS + MAX_THREADS + 1)));
@@ -152,7 +175,8 @@ export class LevelRunner {
       await Promise.all(runner.workers.map((w) => w.terminate()));
       throw failed.reason;
     }
-    for (const [i, w] of runner.workers.entries()) w.postMessage({ buffers: b, ctrl: runner.ctrl, busy: runner.busy, thread: i + 1 });
+    for (const [i, w] of runner.workers.entries())
+      w.postMessage({ buffers: b, ctrl: runner.ctrl, busy: runner.busy, thread: i + 1 });
     return runner;
   }
 
@@ -165,7 +189,23 @@ export class LevelRunner {
     const b = this.b;
     this.dispatch(MODE_LEVEL, () => {
       const t0 = performance.now();
-      levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.codeBins, b.params, b.result, b.columns, this.ctrl[BOUNDS]!, this.ctrl[BOUNDS + 1]!, 0);
+      levelTask(
+        b.bins,
+        b.grad,
+        b.idx,
+        b.hist,
+        b.task,
+        b.taskGrad,
+        b.layout,
+        b.members,
+        b.codeBins,
+        b.params,
+        b.result,
+        b.columns,
+        this.ctrl[BOUNDS]!,
+        this.ctrl[BOUNDS + 1]!,
+        0,
+      );
       this.busy[0] += performance.now() - t0;
     });
     if (++this.levels % REBALANCE_EVERY === 0) this.rebalance();
@@ -231,7 +271,13 @@ export class LevelRunner {
     const workers = this.workers.splice(0);
     // An idle worker collects no garbage, so it keeps this training's shared buffers alive: pool it only when they are small.
     const b = this.b;
-    const held = b.bins.byteLength + b.byFeature.byteLength + b.hist.byteLength + b.grad.byteLength + b.idx.byteLength + b.scratch.byteLength;
+    const held =
+      b.bins.byteLength +
+      b.byFeature.byteLength +
+      b.hist.byteLength +
+      b.grad.byteLength +
+      b.idx.byteLength +
+      b.scratch.byteLength;
     if (held > POOL_MAX_HELD_BYTES) {
       await Promise.all(workers.map((w) => w.terminate()));
       return;

@@ -46,16 +46,26 @@ export async function trainModel(config: ModelConfig, train: Table, opts: TrainO
 function targetRows(config: ModelConfig, train: Table): { target: Float64Array; rows: Int32Array } {
   const name = config.target.column;
   const col = train.columns.get(name);
-  if (!col) throw new TrainingError(`training table has no target column "${name}"`, [{ field: name, issue: 'column missing' }]);
-  if (col.kind !== 'numeric') throw new TrainingError(`target column "${name}" must be numeric, got ${col.kind}`, [{ field: name, issue: 'expected a numeric column' }]);
+  if (!col)
+    throw new TrainingError(`training table has no target column "${name}"`, [
+      { field: name, issue: 'column missing' },
+    ]);
+  if (col.kind !== 'numeric')
+    throw new TrainingError(`target column "${name}" must be numeric, got ${col.kind}`, [
+      { field: name, issue: 'expected a numeric column' },
+    ]);
   const keep: number[] = [];
   for (let i = 0; i < train.rows; i++) if (Number.isFinite(col.values[i]!)) keep.push(i);
-  if (keep.length === 0) throw new TrainingError(`target column "${name}" is missing in all ${train.rows} rows`, [{ field: name, issue: 'all values missing' }]);
+  if (keep.length === 0)
+    throw new TrainingError(`target column "${name}" is missing in all ${train.rows} rows`, [
+      { field: name, issue: 'all values missing' },
+    ]);
   return { target: col.values, rows: Int32Array.from(keep) };
 }
 
 function definedOnly(params: Record<string, unknown>): Record<string, number | string | boolean> {
   const out: Record<string, number | string | boolean> = {};
-  for (const [k, v] of Object.entries(params)) if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out[k] = v;
+  for (const [k, v] of Object.entries(params))
+    if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out[k] = v;
   return out;
 }

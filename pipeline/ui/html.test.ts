@@ -21,10 +21,26 @@ test('interpolated text is escaped in element text and in attributes; nested Htm
 
 test('charts escape their labels and titles, and draw only finite numbers', () => {
   const svg = [
-    lineChart({ title: EVIL, xLabel: EVIL, series: [{ label: EVIL, points: [{ x: 1, y: 2, title: EVIL }, { x: 2, y: Number.NaN }, { x: 3, y: 4 }] }, { label: 'b', points: [{ x: 1, y: 3 }] }] }),
+    lineChart({
+      title: EVIL,
+      xLabel: EVIL,
+      series: [
+        {
+          label: EVIL,
+          points: [
+            { x: 1, y: 2, title: EVIL },
+            { x: 2, y: Number.NaN },
+            { x: 3, y: 4 },
+          ],
+        },
+        { label: 'b', points: [{ x: 1, y: 3 }] },
+      ],
+    }),
     heatmap({ title: EVIL, rows: [EVIL], columns: [{ at: 0, title: EVIL }], values: [[0.3]], warn: 0.1, alert: 0.25 }),
     graph(EVIL, [EVIL], [{ id: 'a', column: 0, label: EVIL, detail: EVIL, kind: 'run', href: './x.html' }], []),
-  ].map((h) => h.text).join('');
+  ]
+    .map((h) => h.text)
+    .join('');
   assert.doesNotMatch(svg, /<script|<img|NaN|Infinity/);
   assert.match(svg, /<polyline points="[\d., ]+"/);
 });
@@ -34,7 +50,13 @@ test('links are relative, encoded and never read as a URL scheme', () => {
   assert.equal(href('models/m/versions/3.html', paths.run('a')), '../../../run/a.html');
   assert.equal(href('run/x.html', 'javascript:alert(1)/x.html'), '../javascript%3Aalert(1)/x.html');
   assert.equal(href('index.html', 'data/<x>/index.html'), './data/%3Cx%3E/index.html');
-  assert.deepEqual(linksOf('models/m/index.html', '<a href="../../run/a.html#top"> <a href="data:,"> <a href="https://x.test/"> <a href="../../run/a.html">'), ['run/a.html']);
+  assert.deepEqual(
+    linksOf(
+      'models/m/index.html',
+      '<a href="../../run/a.html#top"> <a href="data:,"> <a href="https://x.test/"> <a href="../../run/a.html">',
+    ),
+    ['run/a.html'],
+  );
 });
 
 test('a batch path of any text becomes a distinct, safe file name', () => {
@@ -47,11 +69,15 @@ test('server paths: traversal, encoded slashes and NUL are refused; folders serv
   assert.equal(sitePath('/'), 'index.html');
   assert.equal(sitePath('/runs/'), 'runs/index.html');
   assert.equal(sitePath('/run/a%2Eb.html'), 'run/a.b.html');
-  for (const bad of ['/../x', '/a/%2e%2e/x', '/a%2Fb', '/a%00', '/%E0%A4%A']) assert.equal(sitePath(bad), undefined, bad);
+  for (const bad of ['/../x', '/a/%2e%2e/x', '/a%2Fb', '/a%00', '/%E0%A4%A'])
+    assert.equal(sitePath(bad), undefined, bad);
 });
 
 test('the policy allows exactly the shipped script and style, by hash', () => {
-  const page = renderPage({ path: 'index.html', title: 'T', section: 'overview', body: html`<p>x</p>` }, { storeUrl: 's', predictionsUrl: 's', mode: 'static' });
+  const page = renderPage(
+    { path: 'index.html', title: 'T', section: 'overview', body: html`<p>x</p>` },
+    { storeUrl: 's', predictionsUrl: 's', mode: 'static' },
+  );
   const script = /<script>([\s\S]*?)<\/script>/.exec(page)![1]!;
   const style = /<style>([\s\S]*?)<\/style>/.exec(page)![1]!;
   const hash = (t: string) => `'sha256-${createHash('sha256').update(t).digest('base64')}'`;

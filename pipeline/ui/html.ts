@@ -28,7 +28,9 @@ function render(value: Content): string {
 /** Tagged template: `html\`<td>${untrusted}</td>\`` escapes the value; nested Html passes through. */
 export function html(strings: TemplateStringsArray, ...values: Content[]): Html {
   let out = strings[0]!;
-  values.forEach((v, i) => { out += render(v) + strings[i + 1]!; });
+  values.forEach((v, i) => {
+    out += render(v) + strings[i + 1]!;
+  });
   return new Html(out);
 }
 

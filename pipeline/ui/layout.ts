@@ -123,7 +123,12 @@ const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(
  * as a header, which the server adds (SERVER_CSP).
  */
 export const PAGE_CSP = [
-  "default-src 'none'", `script-src ${sha256(SCRIPT)}`, `style-src ${sha256(CSS)}`, "img-src data:", "form-action 'self'", "base-uri 'none'",
+  "default-src 'none'",
+  `script-src ${sha256(SCRIPT)}`,
+  `style-src ${sha256(CSS)}`,
+  'img-src data:',
+  "form-action 'self'",
+  "base-uri 'none'",
 ].join('; ');
 export const SERVER_CSP = `${PAGE_CSP}; frame-ancestors 'none'`;
 
@@ -146,8 +151,11 @@ export interface SiteInfo {
 }
 
 const NAV: [Section, string, string][] = [
-  ['overview', 'Overview', paths.home], ['runs', 'Runs', paths.runs()], ['models', 'Models', paths.models],
-  ['data', 'Data', paths.datasets], ['monitoring', 'Monitoring', paths.monitoring],
+  ['overview', 'Overview', paths.home],
+  ['runs', 'Runs', paths.runs()],
+  ['models', 'Models', paths.models],
+  ['data', 'Data', paths.datasets],
+  ['monitoring', 'Monitoring', paths.monitoring],
 ];
 
 /** A link from the page at `from` (text escaped, target relative). */
@@ -156,12 +164,19 @@ export function link(from: string, to: string, text: Content, attrs: Html = html
 }
 
 export function renderPage(page: PageFrame, site: SiteInfo): string {
-  const nav = NAV.map(([section, label, to]) => html`<li>${link(page.path, to, label, section === page.section ? html` aria-current="page"` : html``)}</li>`);
+  const nav = NAV.map(
+    ([section, label, to]) =>
+      html`<li>${link(page.path, to, label, section === page.section ? html` aria-current="page"` : html``)}</li>`,
+  );
   const crumbs = page.crumbs?.length
     ? html`<nav class="crumbs" aria-label="Breadcrumb"><ol>${page.crumbs.map((c) => html`<li>${c.to ? link(page.path, c.to, c.label) : c.label}</li>`)}</ol></nav>`
     : '';
-  const stores = site.predictionsUrl === site.storeUrl ? site.storeUrl : `${site.storeUrl} · predictions ${site.predictionsUrl}`;
-  const footer = site.mode === 'static' ? `Static export of ${stores}${site.generatedAt ? `, ${site.generatedAt}` : ''}. Read-only.` : `mltk ui over ${stores}. Read-only.`;
+  const stores =
+    site.predictionsUrl === site.storeUrl ? site.storeUrl : `${site.storeUrl} · predictions ${site.predictionsUrl}`;
+  const footer =
+    site.mode === 'static'
+      ? `Static export of ${stores}${site.generatedAt ? `, ${site.generatedAt}` : ''}. Read-only.`
+      : `mltk ui over ${stores}. Read-only.`;
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="${PAGE_CSP}"><meta name="referrer" content="no-referrer">

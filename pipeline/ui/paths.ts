@@ -12,7 +12,10 @@ const BATCH_HASH_CHARS = 10;
  * unique by a hash of the whole path.
  */
 export function batchSlug(path: string): string {
-  const readable = path.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(-BATCH_SLUG_CHARS);
+  const readable = path
+    .replace(/[^A-Za-z0-9_-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(-BATCH_SLUG_CHARS);
   const hash = createHash('sha256').update(path).digest('hex').slice(0, BATCH_HASH_CHARS);
   return readable ? `${readable}-${hash}` : hash;
 }
@@ -26,7 +29,8 @@ export const paths = {
   compareForm: 'compare.html',
   models: 'models/index.html',
   model: (name: string): string => `models/${name}/index.html`,
-  modelRuns: (name: string, page = 1): string => (page === 1 ? `models/${name}/runs.html` : `models/${name}/runs-${page}.html`),
+  modelRuns: (name: string, page = 1): string =>
+    page === 1 ? `models/${name}/runs.html` : `models/${name}/runs-${page}.html`,
   version: (name: string, version: number): string => `models/${name}/versions/${version}.html`,
   modelMonitoring: (name: string): string => `models/${name}/monitoring.html`,
   monitoring: 'monitoring/index.html',

@@ -24,7 +24,13 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
-function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}, head = false): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+  head = false,
+): void {
   res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', ...headers });
   res.end(head ? undefined : body);
 }
@@ -40,40 +46,70 @@ export function sitePath(urlPath: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (segments.some((s) => s === '..' || s === '.' || s.includes('/') || s.includes('\\') || s.includes('\0'))) return undefined;
+  if (segments.some((s) => s === '..' || s === '.' || s.includes('/') || s.includes('\\') || s.includes('\0')))
+    return undefined;
   const path = segments.join('/');
   return path === '' || path.endsWith('/') ? `${path}index.html` : path;
 }
 
-async function answer(site: UiSite, allowedHosts: Set<string>, req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
+async function answer(
+  site: UiSite,
+  allowedHosts: Set<string>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: (line: string) => void,
+): Promise<void> {
   const head = req.method === 'HEAD';
   if (req.method !== 'GET' && !head) {
     return send(res, 405, plain('Method not allowed: this UI is read-only'), { allow: 'GET, HEAD' });
   }
-  if (!allowedHosts.has(req.headers.host ?? '')) return send(res, 421, plain('Misdirected request: unexpected Host header'), {}, head);
+  if (!allowedHosts.has(req.headers.host ?? ''))
+    return send(res, 421, plain('Misdirected request: unexpected Host header'), {}, head);
   const url = new URL(req.url ?? '/', 'http://ui.invalid');
   const path = sitePath(url.pathname);
   if (path === undefined) return send(res, 400, plain('Bad path'), {}, head);
   try {
     const out = await site.render(path, url.searchParams);
-    if ('location' in out) return send(res, 303, '', { location: `/${out.location.split('/').map(encodeURIComponent).join('/')}` }, head);
-    if (out.status >= 500) log(JSON.stringify({ level: 'error', event: 'ui_page_failed', path, status: out.status, error: out.error }));
+    if ('location' in out)
+      return send(res, 303, '', { location: `/${out.location.split('/').map(encodeURIComponent).join('/')}` }, head);
+    if (out.status >= 500)
+      log(JSON.stringify({ level: 'error', event: 'ui_page_failed', path, status: out.status, error: out.error }));
     send(res, out.status, out.html, {}, head);
   } catch (e) {
-    log(JSON.stringify({ level: 'error', event: 'ui_page_failed', path, status: 500, error: e instanceof Error ? (e.stack ?? e.message) : String(e) }));
+    log(
+      JSON.stringify({
+        level: 'error',
+        event: 'ui_page_failed',
+        path,
+        status: 500,
+        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      }),
+    );
     send(res, 500, plain('Internal error (logged on the server)'), {}, head);
   }
 }
 
 /** Starts the UI on 127.0.0.1:`port` (0 picks a free port). */
-export async function startUiServer(stores: UiStores, opts: { port: number; log?: (line: string) => void }): Promise<UiServer> {
+export async function startUiServer(
+  stores: UiStores,
+  opts: { port: number; log?: (line: string) => void },
+): Promise<UiServer> {
   const site = new UiSite({ stores, mode: 'server' });
-  const log = opts.log ?? ((line: string) => { process.stderr.write(`${line}\n`); });
+  const log =
+    opts.log ??
+    ((line: string) => {
+      process.stderr.write(`${line}\n`);
+    });
   const allowedHosts = new Set<string>();
-  const server = createServer((req, res) => { void answer(site, allowedHosts, req, res, log); });
+  const server = createServer((req, res) => {
+    void answer(site, allowedHosts, req, res, log);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, UI_HOST, () => { server.off('error', reject); resolve(); });
+    server.listen(opts.port, UI_HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   for (const h of [`${UI_HOST}:${port}`, `localhost:${port}`]) allowedHosts.add(h);
@@ -81,6 +117,10 @@ export async function startUiServer(stores: UiStores, opts: { port: number; log?
     url: `http://${UI_HOST}:${port}`,
     server,
     site,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -24,7 +24,10 @@ const ROUTES: Route[] = [
   [/^runs\/index\.html$/, (ctx) => runsPage(ctx, 1)],
   [new RegExp(`^runs/page-(${PAGE})\\.html$`), (ctx, m) => runsPage(ctx, Number(m[1]))],
   [new RegExp(`^run/(${RUN})\\.html$`), (ctx, m) => runPage(ctx, m[1]!)],
-  [new RegExp(`^compare/(${RUN}(?:${COMPARE_SEPARATOR}${RUN})+)\\.html$`), (ctx, m) => comparePage(ctx, m[1]!.split(COMPARE_SEPARATOR))],
+  [
+    new RegExp(`^compare/(${RUN}(?:${COMPARE_SEPARATOR}${RUN})+)\\.html$`),
+    (ctx, m) => comparePage(ctx, m[1]!.split(COMPARE_SEPARATOR)),
+  ],
   [/^models\/index\.html$/, (ctx) => modelsPage(ctx)],
   [new RegExp(`^models/(${MODEL})/index\\.html$`), (ctx, m) => modelPage(ctx, m[1]!)],
   [new RegExp(`^models/(${MODEL})/runs\\.html$`), (ctx, m) => modelRunsPage(ctx, m[1]!, 1)],
@@ -79,7 +82,12 @@ export class UiSite {
   }
 
   get info(): SiteInfo {
-    return { storeUrl: this.opts.stores.store.url, predictionsUrl: this.opts.stores.predictions.url, mode: this.opts.mode, generatedAt: this.opts.now?.().toISOString() };
+    return {
+      storeUrl: this.opts.stores.store.url,
+      predictionsUrl: this.opts.stores.predictions.url,
+      mode: this.opts.mode,
+      generatedAt: this.opts.now?.().toISOString(),
+    };
   }
 
   /** A view for one request (server) or one export (static): mutable reads are shared only within it. */
@@ -106,17 +114,25 @@ export class UiSite {
     } catch (e) {
       const status = statusFor(e);
       if (!(e instanceof MltkError)) throw e;
-      const text = renderPage({
-        path, section: 'overview', title: STATUS_TITLE[status] ?? 'Error',
-        body: html`<pre class="error">${e.message}</pre><p><a href="${href(path, paths.home)}">Back to the overview</a></p>`,
-      }, site);
+      const text = renderPage(
+        {
+          path,
+          section: 'overview',
+          title: STATUS_TITLE[status] ?? 'Error',
+          body: html`<pre class="error">${e.message}</pre><p><a href="${href(path, paths.home)}">Back to the overview</a></p>`,
+        },
+        site,
+      );
       return { status, html: text, links: linksOf(path, text), error: e.message };
     }
   }
 
   private compareRedirect(query: URLSearchParams): Rendered {
     const ids = query.getAll('run');
-    if (ids.length < 2 || ids.length > MAX_COMPARE) throw new InvalidInputError(`tick 2 to ${MAX_COMPARE} runs to compare (got ${ids.length}); go back to the runs table and choose again`);
+    if (ids.length < 2 || ids.length > MAX_COMPARE)
+      throw new InvalidInputError(
+        `tick 2 to ${MAX_COMPARE} runs to compare (got ${ids.length}); go back to the runs table and choose again`,
+      );
     if (!ids.every((id) => new RegExp(`^${RUN}$`).test(id))) throw new InvalidInputError('compare: not a run id');
     return { status: 303, location: paths.compare(ids) };
   }

@@ -33,13 +33,21 @@ function alive(pid: number): boolean {
   }
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** Cleans up after an export of `dir` that crashed; leaves alone the work of one still running. */
 export async function recoverExport(dir: string): Promise<void> {
-  const parent = dirname(dir), name = basename(dir);
+  const parent = dirname(dir),
+    name = basename(dir);
   const leftovers = (await readdir(parent).catch(() => [] as string[]))
-    .map((f) => ({ f, m: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(tmp|old)-(\\d+)-[0-9a-f]+$`).exec(f) }))
+    .map((f) => ({
+      f,
+      m: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(tmp|old)-(\\d+)-[0-9a-f]+$`).exec(f),
+    }))
     .filter((x) => x.m && !alive(Number(x.m[2])));
   for (const { f, m } of leftovers) {
     if (m![1] === 'old' && !(await exists(dir))) await rename(join(parent, f), dir);
@@ -54,7 +62,9 @@ async function checkReplaceable(dir: string): Promise<void> {
   if (!info.isDirectory()) throw new InvalidInputError(`--output ${dir} is a file, not a folder`);
   const entries = await readdir(dir);
   if (entries.length && !entries.includes(EXPORT_MARKER)) {
-    throw new InvalidInputError(`--output ${dir} is a folder that is not an mltk ui export (no ${EXPORT_MARKER}); choose an empty or new folder, nothing was written`);
+    throw new InvalidInputError(
+      `--output ${dir} is a folder that is not an mltk ui export (no ${EXPORT_MARKER}); choose an empty or new folder, nothing was written`,
+    );
   }
 }
 
@@ -65,7 +75,11 @@ function fileOf(root: string, sitePath: string): string {
 }
 
 /** Renders every page the overview's links reach into `tmp`; the export's state is one shared view. */
-async function writePages(site: UiSite, tmp: string, onPage?: (path: string) => void): Promise<Omit<ExportResult, 'output'>> {
+async function writePages(
+  site: UiSite,
+  tmp: string,
+  onPage?: (path: string) => void,
+): Promise<Omit<ExportResult, 'output'>> {
   const view = site.newView();
   const queue: { path: string; from: string }[] = [{ path: paths.home, from: '' }];
   const seen = new Set([paths.home]);
@@ -73,17 +87,26 @@ async function writePages(site: UiSite, tmp: string, onPage?: (path: string) => 
   for (let next = queue.shift(); next; next = queue.shift()) {
     const out = await site.render(next.path, undefined, view);
     if ('location' in out) throw new Error(`${next.path}: a redirect in a static export`);
-    if (out.status !== 200) problems.push({ path: next.path, status: out.status, error: out.error ?? '', linkedFrom: next.from });
+    if (out.status !== 200)
+      problems.push({ path: next.path, status: out.status, error: out.error ?? '', linkedFrom: next.from });
     const file = fileOf(tmp, next.path);
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, out.html);
     onPage?.(next.path);
-    for (const l of out.links) if (!seen.has(l)) { seen.add(l); queue.push({ path: l, from: next.path }); }
+    for (const l of out.links)
+      if (!seen.has(l)) {
+        seen.add(l);
+        queue.push({ path: l, from: next.path });
+      }
   }
   return { pages: seen.size, problems };
 }
 
-export async function writeStaticSite(stores: UiStores, output: string, opts: { now?: () => Date; onPage?: (path: string) => void } = {}): Promise<ExportResult> {
+export async function writeStaticSite(
+  stores: UiStores,
+  output: string,
+  opts: { now?: () => Date; onPage?: (path: string) => void } = {},
+): Promise<ExportResult> {
   const dir = resolve(output);
   await mkdir(dirname(dir), { recursive: true });
   await recoverExport(dir);
@@ -94,7 +117,10 @@ export async function writeStaticSite(stores: UiStores, output: string, opts: { 
   try {
     await mkdir(tmp);
     const result = await writePages(site, tmp, opts.onPage);
-    await writeFile(join(tmp, EXPORT_MARKER), `${JSON.stringify({ kind: 'mltk.ui_export', store: stores.store.url, predictions: stores.predictions.url, generated_at: site.info.generatedAt, pages: result.pages }, null, 2)}\n`);
+    await writeFile(
+      join(tmp, EXPORT_MARKER),
+      `${JSON.stringify({ kind: 'mltk.ui_export', store: stores.store.url, predictions: stores.predictions.url, generated_at: site.info.generatedAt, pages: result.pages }, null, 2)}\n`,
+    );
     const old = `${dir}.old-${tag}`;
     const had = await exists(dir);
     if (had) await rename(dir, old);

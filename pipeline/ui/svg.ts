@@ -64,7 +64,12 @@ export interface LineChartOptions {
   markers?: boolean;
 }
 
-const W = 640, H = 260, LEFT = 56, RIGHT = 16, TOP = 12, BOTTOM = 44;
+const W = 640,
+  H = 260,
+  LEFT = 56,
+  RIGHT = 16,
+  TOP = 12,
+  BOTTOM = 44;
 
 function legend(series: Series[]): Html {
   if (series.length < 2) return html``;
@@ -79,28 +84,48 @@ export function lineChart(o: LineChartOptions): Html {
   const ys = [...pts.map((p) => p.y), ...(o.thresholds ?? []).map((t) => t.y), ...(o.yFromZero ? [0] : [])];
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  if (x1 === x0) { x0 -= 1; x1 += 1; }
-  if (y1 === y0) { y0 -= Math.abs(y0) * 0.1 || 1; y1 += Math.abs(y1) * 0.1 || 1; }
+  if (x1 === x0) {
+    x0 -= 1;
+    x1 += 1;
+  }
+  if (y1 === y0) {
+    y0 -= Math.abs(y0) * 0.1 || 1;
+    y1 += Math.abs(y1) * 0.1 || 1;
+  }
   const pad = (y1 - y0) * PAD;
   y1 += pad;
   if (!(o.yFromZero && y0 === 0)) y0 -= pad;
   const sx = (x: number) => LEFT + ((x - x0) / (x1 - x0)) * (W - LEFT - RIGHT);
   const sy = (y: number) => TOP + (1 - (y - y0) / (y1 - y0)) * (H - TOP - BOTTOM);
   const yTicks = niceTicks(y0, y1);
-  const xTicks = o.xTime ? Array.from({ length: TICKS }, (_, i) => x0 + ((x1 - x0) * i) / (TICKS - 1))
+  const xTicks = o.xTime
+    ? Array.from({ length: TICKS }, (_, i) => x0 + ((x1 - x0) * i) / (TICKS - 1))
     : niceTicks(x0, x1).filter((t) => !o.xIntegers || Number.isInteger(t));
   const xText = (x: number) => (o.xTime ? timeLabel(x, x1 - x0) : num(x));
   const grid = [
-    ...yTicks.map((t) => html`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${f1(sy(t))}" y2="${f1(sy(t))}" stroke="${GRID}"/><text x="${LEFT - 6}" y="${f1(sy(t) + 4)}" text-anchor="end">${num(t)}</text>`),
-    ...xTicks.map((t) => html`<line x1="${f1(sx(t))}" x2="${f1(sx(t))}" y1="${H - BOTTOM}" y2="${H - BOTTOM + 4}" stroke="${AXIS}"/><text x="${f1(sx(t))}" y="${H - BOTTOM + 16}" text-anchor="middle">${xText(t)}</text>`),
+    ...yTicks.map(
+      (t) =>
+        html`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${f1(sy(t))}" y2="${f1(sy(t))}" stroke="${GRID}"/><text x="${LEFT - 6}" y="${f1(sy(t) + 4)}" text-anchor="end">${num(t)}</text>`,
+    ),
+    ...xTicks.map(
+      (t) =>
+        html`<line x1="${f1(sx(t))}" x2="${f1(sx(t))}" y1="${H - BOTTOM}" y2="${H - BOTTOM + 4}" stroke="${AXIS}"/><text x="${f1(sx(t))}" y="${H - BOTTOM + 16}" text-anchor="middle">${xText(t)}</text>`,
+    ),
   ];
-  const thresholds = (o.thresholds ?? []).map((t) => html`<line class="threshold ${t.level}" x1="${LEFT}" x2="${W - RIGHT}" y1="${f1(sy(t.y))}" y2="${f1(sy(t.y))}" stroke-dasharray="4 4"/><text x="${W - RIGHT - 4}" y="${f1(sy(t.y) - 4)}" text-anchor="end">${t.label}</text>`);
+  const thresholds = (o.thresholds ?? []).map(
+    (t) =>
+      html`<line class="threshold ${t.level}" x1="${LEFT}" x2="${W - RIGHT}" y1="${f1(sy(t.y))}" y2="${f1(sy(t.y))}" stroke-dasharray="4 4"/><text x="${W - RIGHT - 4}" y="${f1(sy(t.y) - 4)}" text-anchor="end">${t.label}</text>`,
+  );
   const lines = o.series.map((s, i) => {
     const good = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
     const d = good.map((p) => `${f1(sx(p.x))},${f1(sy(p.y))}`).join(' ');
-    const marks = o.markers || good.length === 1
-      ? good.map((p) => html`<circle cx="${f1(sx(p.x))}" cy="${f1(sy(p.y))}" r="3.5" fill="${seriesColour(i)}"><title>${p.title ?? `${s.label}: ${num(p.y)}`}</title></circle>`)
-      : [];
+    const marks =
+      o.markers || good.length === 1
+        ? good.map(
+            (p) =>
+              html`<circle cx="${f1(sx(p.x))}" cy="${f1(sy(p.y))}" r="3.5" fill="${seriesColour(i)}"><title>${p.title ?? `${s.label}: ${num(p.y)}`}</title></circle>`,
+          )
+        : [];
     return html`<g><title>${s.label}</title><polyline points="${d}" fill="none" stroke="${seriesColour(i)}" stroke-width="2" stroke-dasharray="${seriesDash(i)}"/>${marks}</g>`;
   });
   return html`<figure class="chart"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${o.title}">
@@ -123,7 +148,12 @@ export interface HeatmapOptions {
 /** Sequential classes from "well under warn" to "twice alert" (light to dark). */
 const HEAT = ['#f0f3f6', '#fde2a7', '#f9a65a', '#e5533d', '#9c1c2e'];
 const HEAT_EMPTY = '#ffffff';
-const CELL_H = 18, MAX_CELL_W = 40, LABEL_W = 190, HEAT_TOP = 8, HEAT_BOTTOM = 70, HEAT_W = 640;
+const CELL_H = 18,
+  MAX_CELL_W = 40,
+  LABEL_W = 190,
+  HEAT_TOP = 8,
+  HEAT_BOTTOM = 70,
+  HEAT_W = 640;
 const MAX_COLUMN_LABELS = 12;
 
 function heatClass(v: number, warn: number, alert: number): number {
@@ -139,15 +169,26 @@ export function heatmap(o: HeatmapOptions): Html {
   const every = Math.ceil(o.columns.length / MAX_COLUMN_LABELS);
   const cells = o.rows.map((row, r) => {
     const y = HEAT_TOP + r * CELL_H;
-    return html`<text x="${LABEL_W - 6}" y="${y + CELL_H - 5}" text-anchor="end">${row.length > 28 ? `${row.slice(0, 27)}…` : row}</text>${o.columns.map((c, k) => {
-      const v = o.values[r]?.[k] ?? null;
-      const fill = v === null ? HEAT_EMPTY : HEAT[heatClass(v, o.warn, o.alert)]!;
-      return html`<rect x="${f1(LABEL_W + k * cw)}" y="${y}" width="${f1(Math.max(cw - 1, 1))}" height="${CELL_H - 1}" fill="${fill}" stroke="${v === null ? GRID : 'none'}"><title>${row} · ${c.title}: PSI ${num(v)}</title></rect>`;
-    })}`;
+    return html`<text x="${LABEL_W - 6}" y="${y + CELL_H - 5}" text-anchor="end">${row.length > 28 ? `${row.slice(0, 27)}…` : row}</text>${o.columns.map(
+      (c, k) => {
+        const v = o.values[r]?.[k] ?? null;
+        const fill = v === null ? HEAT_EMPTY : HEAT[heatClass(v, o.warn, o.alert)]!;
+        return html`<rect x="${f1(LABEL_W + k * cw)}" y="${y}" width="${f1(Math.max(cw - 1, 1))}" height="${CELL_H - 1}" fill="${fill}" stroke="${v === null ? GRID : 'none'}"><title>${row} · ${c.title}: PSI ${num(v)}</title></rect>`;
+      },
+    )}`;
   });
-  const labels = o.columns.map((c, k) => (k % every === 0 || k === o.columns.length - 1
-    ? html`<text transform="translate(${f1(LABEL_W + k * cw + cw / 2)},${HEAT_TOP + o.rows.length * CELL_H + 8}) rotate(40)">${Number.isFinite(c.at) ? timeLabel(c.at, span) : ''}</text>` : html``));
-  const ranges = [`< ${num(o.warn / 2)}`, `< ${num(o.warn)} (warn)`, `< ${num(o.alert)} (alert)`, `< ${num(2 * o.alert)}`, `≥ ${num(2 * o.alert)}`];
+  const labels = o.columns.map((c, k) =>
+    k % every === 0 || k === o.columns.length - 1
+      ? html`<text transform="translate(${f1(LABEL_W + k * cw + cw / 2)},${HEAT_TOP + o.rows.length * CELL_H + 8}) rotate(40)">${Number.isFinite(c.at) ? timeLabel(c.at, span) : ''}</text>`
+      : html``,
+  );
+  const ranges = [
+    `< ${num(o.warn / 2)}`,
+    `< ${num(o.warn)} (warn)`,
+    `< ${num(o.alert)} (alert)`,
+    `< ${num(2 * o.alert)}`,
+    `≥ ${num(2 * o.alert)}`,
+  ];
   return html`<figure class="chart"><svg viewBox="0 0 ${HEAT_W} ${h}" role="img" aria-label="${o.title}"><g class="axis">${cells}${labels}</g></svg>
 <figcaption>${o.title}</figcaption><ul class="legend">${ranges.map((r, i) => html`<li><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" fill="${HEAT[i]!}" stroke="${GRID}"/></svg>PSI ${r}</li>`)}<li><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" fill="${HEAT_EMPTY}" stroke="${GRID}"/></svg>no value</li></ul></figure>`;
 }
@@ -162,9 +203,18 @@ export interface GraphNode {
 }
 
 const NODE_FILL: Record<GraphNode['kind'], string> = {
-  dataset: '#ddf4ff', run: '#fbefff', version: '#dafbe1', batch: '#fff8c5', report: '#ffebe9', more: '#f6f8fa',
+  dataset: '#ddf4ff',
+  run: '#fbefff',
+  version: '#dafbe1',
+  batch: '#fff8c5',
+  report: '#ffebe9',
+  more: '#f6f8fa',
 };
-const NODE_H = 42, NODE_GAP = 12, COLUMN_GAP = 36, GRAPH_W = 980, GRAPH_TOP = 28;
+const NODE_H = 42,
+  NODE_GAP = 12,
+  COLUMN_GAP = 36,
+  GRAPH_W = 980,
+  GRAPH_TOP = 28;
 /** Roughly how many characters of 12px text fit per pixel of node width. */
 const CHARS_PER_PX = 1 / 7;
 
@@ -177,21 +227,31 @@ function clip(text: string, width: number): string {
  * Nodes in columns (left to right: where things come from → what they became), edges as curves.
  * A group, not an image: its nodes are links a keyboard reaches.
  */
-export function graph(title: string, columns: string[], nodes: GraphNode[], edges: { from: string; to: string }[]): Html {
+export function graph(
+  title: string,
+  columns: string[],
+  nodes: GraphNode[],
+  edges: { from: string; to: string }[],
+): Html {
   const colW = (GRAPH_W - COLUMN_GAP * (columns.length - 1)) / columns.length;
   const pos = new Map<string, { x: number; y: number }>();
   const perColumn = columns.map((_, c) => nodes.filter((n) => n.column === c));
   perColumn.forEach((list, c) => {
-    list.forEach((n, i) => { pos.set(n.id, { x: c * (colW + COLUMN_GAP), y: GRAPH_TOP + i * (NODE_H + NODE_GAP) }); });
+    list.forEach((n, i) => {
+      pos.set(n.id, { x: c * (colW + COLUMN_GAP), y: GRAPH_TOP + i * (NODE_H + NODE_GAP) });
+    });
   });
   const h = GRAPH_TOP + Math.max(1, ...perColumn.map((l) => l.length)) * (NODE_H + NODE_GAP);
   const heads = columns.map((c, i) => html`<text class="head" x="${f1(i * (colW + COLUMN_GAP))}" y="14">${c}</text>`);
   const curves = edges.flatMap((e) => {
-    const a = pos.get(e.from), b = pos.get(e.to);
+    const a = pos.get(e.from),
+      b = pos.get(e.to);
     if (!a || !b) return [];
     const [ax, ay, bx, by] = [a.x + colW, a.y + NODE_H / 2, b.x, b.y + NODE_H / 2];
     const mid = (ax + bx) / 2;
-    return [html`<path d="M${f1(ax)},${f1(ay)} C${f1(mid)},${f1(ay)} ${f1(mid)},${f1(by)} ${f1(bx - 4)},${f1(by)}" fill="none" stroke="${AXIS}" stroke-width="1.5" marker-end="url(#arrow)"/>`];
+    return [
+      html`<path d="M${f1(ax)},${f1(ay)} C${f1(mid)},${f1(ay)} ${f1(mid)},${f1(by)} ${f1(bx - 4)},${f1(by)}" fill="none" stroke="${AXIS}" stroke-width="1.5" marker-end="url(#arrow)"/>`,
+    ];
   });
   const boxes = nodes.map((n) => {
     const p = pos.get(n.id)!;

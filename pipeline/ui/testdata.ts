@@ -46,7 +46,11 @@ async function config(name: string, trees: number, learningRate: number): Promis
 function withCategory(csv: string, value: string): string {
   const lines = csv.trimEnd().split('\n');
   const col = lines[0]!.split(',').indexOf('property_type');
-  for (const i of [2, 5, 9]) { const f = lines[i]!.split(','); f[col] = value; lines[i] = f.join(','); }
+  for (const i of [2, 5, 9]) {
+    const f = lines[i]!.split(',');
+    f[col] = value;
+    lines[i] = f.join(',');
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -54,7 +58,14 @@ function withCategory(csv: string, value: string): string {
 function shifted(csv: string, delta: number): string {
   const rows = csv.trimEnd().split('\n');
   const k = rows[0]!.split(',').indexOf('current_sap');
-  return `${rows.map((l, i) => { if (!i) return l; const f = l.split(','); f[k] = String(Math.min(120, Number(f[k]) + delta)); return f.join(','); }).join('\n')}\n`;
+  return `${rows
+    .map((l, i) => {
+      if (!i) return l;
+      const f = l.split(',');
+      f[k] = String(Math.min(120, Number(f[k]) + delta));
+      return f.join(',');
+    })
+    .join('\n')}\n`;
 }
 
 export async function buildUiFixture(opts: { cloudwatchEndpoint: string }): Promise<UiFixture> {
@@ -67,14 +78,42 @@ export async function buildUiFixture(opts: { cloudwatchEndpoint: string }): Prom
   await writeFile(file, await synthCsv(800, 5));
 
   const runIds: string[] = [];
-  for (const [trees, lr] of [[8, 0.3], [14, 0.2], [20, 0.15]] as const) {
-    runIds.push((await runTrainJob({ store, config: await config('sap_change', trees, lr), configSource: 'configs/sap_change.json', data: { kind: 'file', path: file }, ...quiet })).run_id);
+  for (const [trees, lr] of [
+    [8, 0.3],
+    [14, 0.2],
+    [20, 0.15],
+  ] as const) {
+    runIds.push(
+      (
+        await runTrainJob({
+          store,
+          config: await config('sap_change', trees, lr),
+          configSource: 'configs/sap_change.json',
+          data: { kind: 'file', path: file },
+          ...quiet,
+        })
+      ).run_id,
+    );
   }
-  runIds.push((await runTrainJob({ store, config: await config('carbon_change', 6, 0.3), configSource: 'configs/carbon_change.json', data: { kind: 'file', path: file }, ...quiet })).run_id);
-  await trackRun(store, { model: 'sap_change', configSource: 'notebook', config: { description: XSS.description } }, async (run) => {
-    run.logParams({ note: XSS.param, trees: 3 });
-    run.logMetric('rmse', 9.5);
-  }).then((r) => runIds.push(r.run.id));
+  runIds.push(
+    (
+      await runTrainJob({
+        store,
+        config: await config('carbon_change', 6, 0.3),
+        configSource: 'configs/carbon_change.json',
+        data: { kind: 'file', path: file },
+        ...quiet,
+      })
+    ).run_id,
+  );
+  await trackRun(
+    store,
+    { model: 'sap_change', configSource: 'notebook', config: { description: XSS.description } },
+    async (run) => {
+      run.logParams({ note: XSS.param, trees: 3 });
+      run.logMetric('rmse', 9.5);
+    },
+  ).then((r) => runIds.push(r.run.id));
 
   const bad = join(dir, 'files', 'bad.csv');
   const lines = (await readFile(file, 'utf8')).split('\n');
@@ -83,7 +122,13 @@ export async function buildUiFixture(opts: { cloudwatchEndpoint: string }): Prom
   f[col] = XSS.error;
   lines[3] = f.join(',');
   await writeFile(bad, lines.join('\n'));
-  await runTrainJob({ store, config: await config('sap_change', 5, 0.3), configSource: 'configs/sap_change.json', data: { kind: 'file', path: bad }, ...quiet }).catch(() => undefined);
+  await runTrainJob({
+    store,
+    config: await config('sap_change', 5, 0.3),
+    configSource: 'configs/sap_change.json',
+    data: { kind: 'file', path: bad },
+    ...quiet,
+  }).catch(() => undefined);
   const failedRunId = (await listRuns(store)).runs.find((r) => r.status === 'FAILED')!.id;
 
   await moveAlias(store, 'sap_change', 'prod', 1, { reason: 'promote' });
@@ -104,7 +149,14 @@ export async function buildUiFixture(opts: { cloudwatchEndpoint: string }): Prom
       const path = `${stem}.csv`; // a batch's path is its input key under incoming/
       await data.put(`incoming/${path}`, csv);
       await scoreObject(model, { store: data, key: `incoming/${path}` }, predictions);
-      await monitorBatchObject(path, { registry: store, data, predictions, model: 'sap_change@prod', metrics, log: () => {} });
+      await monitorBatchObject(path, {
+        registry: store,
+        data,
+        predictions,
+        model: 'sap_change@prod',
+        metrics,
+        log: () => {},
+      });
     }
   } finally {
     model.retire();

@@ -19,7 +19,14 @@ import { buildUiFixture, XSS, type UiFixture } from './testdata.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? motoUnavailable() : `${CHROMIUM} not installed (Debian package chromium)`;
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const VIEWPORT = { width: 1280, height: 900 };
 
 let moto: MotoServer;
@@ -37,8 +44,16 @@ before(async () => {
   useMotoEnv(moto);
   fx = await buildUiFixture({ cloudwatchEndpoint: moto.endpoint });
   server = await startUiServer({ store: fx.store, predictions: fx.predictions }, { port: 0, log: () => {} });
-  emptyServer = await startUiServer({ store: openStore(join(fx.dir, 'empty')), predictions: openStore(join(fx.dir, 'empty')) }, { port: 0 });
-  browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: VIEWPORT });
+  emptyServer = await startUiServer(
+    { store: openStore(join(fx.dir, 'empty')), predictions: openStore(join(fx.dir, 'empty')) },
+    { port: 0 },
+  );
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: VIEWPORT,
+  });
   await browser.route('**/*', (route) => {
     const u = new URL(route.request().url());
     if (u.protocol === 'file:' || u.protocol === 'data:' || u.hostname === '127.0.0.1') return route.continue();
@@ -67,10 +82,19 @@ const PAGE_FACTS = `({
   h1: document.querySelectorAll('h1').length,
 })`;
 
-interface PageFacts { xss: unknown; text: string; links: string[]; ids: string[]; unlabelled: string[]; emptyButtons: string[]; h1: number }
+interface PageFacts {
+  xss: unknown;
+  text: string;
+  links: string[];
+  ids: string[];
+  unlabelled: string[];
+  emptyButtons: string[];
+  h1: number;
+}
 
 const FOCUSED_OUTLINE = `(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; })()`;
-const matchesFocused = (selector: string) => `document.activeElement ? document.activeElement.matches(${JSON.stringify(selector)}) : false`;
+const matchesFocused = (selector: string) =>
+  `document.activeElement ? document.activeElement.matches(${JSON.stringify(selector)}) : false`;
 
 /** Decodes a PNG in the page and measures it: a blank or near-blank capture has few colours and little ink. */
 const INK = (b64: string) => `(async () => {
@@ -102,7 +126,9 @@ async function crawl(start: string, inside: (url: string) => boolean): Promise<C
   const page = await browser.newPage();
   const problems: string[] = [];
   let current = start;
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${current}: console ${m.type()}: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${current}: console ${m.type()}: ${m.text()}`);
+  });
   page.on('pageerror', (e) => problems.push(`${current}: page error: ${e.message}`));
   const pages = new Map<string, string>();
   const ids = new Map<string, string[]>();
@@ -113,11 +139,14 @@ async function crawl(start: string, inside: (url: string) => boolean): Promise<C
     current = next.url;
     const res = await page.goto(next.url).catch((e: Error) => e);
     if (res instanceof Error || (res && res.status() !== 200)) {
-      problems.push(`${next.url} (linked from ${next.from}): ${res instanceof Error ? res.message.split('\n')[0] : res?.status()}`);
+      problems.push(
+        `${next.url} (linked from ${next.from}): ${res instanceof Error ? res.message.split('\n')[0] : res?.status()}`,
+      );
       continue;
     }
-    const found = await page.evaluate(PAGE_FACTS) as PageFacts;
-    if (found.xss !== undefined) problems.push(`${next.url}: injected markup ran (window.__xss = ${String(found.xss)})`);
+    const found = (await page.evaluate(PAGE_FACTS)) as PageFacts;
+    if (found.xss !== undefined)
+      problems.push(`${next.url}: injected markup ran (window.__xss = ${String(found.xss)})`);
     for (const u of found.unlabelled) problems.push(`${next.url}: input without a label: ${u}`);
     for (const b of found.emptyButtons) problems.push(`${next.url}: control without a name: ${b}`);
     if (found.h1 !== 1) problems.push(`${next.url}: ${found.h1} h1 elements`);
@@ -125,12 +154,22 @@ async function crawl(start: string, inside: (url: string) => boolean): Promise<C
     ids.set(next.url, found.ids);
     for (const l of found.links) {
       const u = new URL(l);
-      if (u.hash) fragments.push({ target: `${u.origin === 'null' ? 'file://' : u.origin}${u.pathname}`, id: decodeURIComponent(u.hash.slice(1)), from: next.url });
+      if (u.hash)
+        fragments.push({
+          target: `${u.origin === 'null' ? 'file://' : u.origin}${u.pathname}`,
+          id: decodeURIComponent(u.hash.slice(1)),
+          from: next.url,
+        });
       u.hash = '';
-      if (inside(u.href) && !seen.has(u.href)) { seen.add(u.href); queue.push({ url: u.href, from: next.url }); }
+      if (inside(u.href) && !seen.has(u.href)) {
+        seen.add(u.href);
+        queue.push({ url: u.href, from: next.url });
+      }
     }
   }
-  for (const f of fragments) if (ids.has(f.target) && !ids.get(f.target)!.includes(f.id)) problems.push(`${f.from}: link to #${f.id} on ${f.target}, which has no such id`);
+  for (const f of fragments)
+    if (ids.has(f.target) && !ids.get(f.target)!.includes(f.id))
+      problems.push(`${f.from}: link to #${f.id} on ${f.target}, which has no such id`);
   await page.close();
   return { pages, problems };
 }
@@ -150,7 +189,10 @@ function assertShownAsText(c: Crawl): void {
   assert.ok(textOf(c, `run/${fx.failedRunId}.html`).includes(XSS.error));
   assert.ok(textOf(c, `run/${r1}.html`).includes(XSS.description));
   const versions = [...c.pages.entries()].filter(([u]) => /data\/epc_retrofit\/[0-9a-f]{64}\.html$/.test(u));
-  assert.ok(versions.some(([, t]) => t.includes(XSS.source)), 'the dataset source shows as text');
+  assert.ok(
+    versions.some(([, t]) => t.includes(XSS.source)),
+    'the dataset source shows as text',
+  );
   const batch = [...c.pages.entries()].find(([u]) => /batches\/2026_01_06_batch_csv-[0-9a-f]+\.html$/.test(u));
   assert.ok(batch?.[1].includes(XSS.category), 'an unseen category from a scored batch shows as text');
 }
@@ -162,7 +204,9 @@ test('an empty store: every page renders, links resolve, no console errors', { s
   assert.match(textOf(c, '/'), /This store is empty/);
 });
 
-test('the server: every link on every page resolves, no console errors, untrusted text stays text, nothing leaves 127.0.0.1', { skip }, async () => {
+test('the server: every link on every page resolves, no console errors, untrusted text stays text, nothing leaves 127.0.0.1', {
+  skip,
+}, async () => {
   const c = await crawl(`${server.url}/`, (u) => u.startsWith(server.url));
   assert.deepEqual(c.problems, []);
   assert.deepEqual(outside, []);
@@ -176,7 +220,11 @@ test('the server: every link on every page resolves, no console errors, untruste
   assert.match(textOf(c, 'models/sap_change/index.html'), /rollback from 2/);
   const monitoring = textOf(c, 'models/sap_change/monitoring.html');
   assert.match(monitoring, /Share of drifted features per batch/);
-  assert.match(monitoring, /Batches scored/, 'quality over time: the test error of the versions that scored the batches');
+  assert.match(
+    monitoring,
+    /Batches scored/,
+    'quality over time: the test error of the versions that scored the batches',
+  );
   const res = await fetch(`${server.url}/`);
   assert.equal(res.headers.get('content-security-policy'), SERVER_CSP);
   assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
@@ -196,7 +244,12 @@ test('the server refuses writes, foreign Host headers and paths outside the site
 /** fetch cannot set Host; a DNS-rebinding page's request carries its own name there. */
 function statusWithHost(url: string, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    request(url, { headers: { host } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
+    request(url, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -212,21 +265,28 @@ async function tabTo(page: Page, selector: string, max = 80): Promise<void> {
 test('by keyboard: filter and sort the runs table, tick runs and open their comparison', { skip }, async () => {
   const page = await browser.newPage();
   const errors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
   await page.goto(`${server.url}/runs/index.html`);
   await tabTo(page, '#runs-q');
   const outline = await page.evaluate(FOCUSED_OUTLINE);
   assert.equal(outline, 'solid 3px', 'focus is visible');
   await page.keyboard.type('FAILED');
   assert.equal(await page.locator('#runs tbody tr:visible').count(), 1);
-  assert.match(await page.locator('#runs-count').textContent() ?? '', /^1 of \d+ shown$/);
+  assert.match((await page.locator('#runs-count').textContent()) ?? '', /^1 of \d+ shown$/);
   await page.keyboard.press('Control+A');
   await page.keyboard.press('Backspace');
   await tabTo(page, '#runs thead th:last-child button');
   await page.keyboard.press('Enter');
   assert.equal(await page.locator('#runs thead th:last-child').getAttribute('aria-sort'), 'ascending');
-  const values = (await page.locator('#runs tbody tr td:last-child').allInnerTexts()).filter((t) => t !== '–').map(Number);
-  assert.deepEqual(values, [...values].sort((a, b) => a - b));
+  const values = (await page.locator('#runs tbody tr td:last-child').allInnerTexts())
+    .filter((t) => t !== '–')
+    .map(Number);
+  assert.deepEqual(
+    values,
+    [...values].sort((a, b) => a - b),
+  );
   await page.keyboard.press('Enter');
   assert.equal(await page.locator('#runs thead th:last-child').getAttribute('aria-sort'), 'descending');
   for (const id of fx.runIds.slice(0, 2)) {
@@ -245,20 +305,31 @@ test('the compare view, screenshotted: loss curves overlaid, params that differ 
   const trained = fx.runIds.slice(0, 3);
   await page.goto(`${server.url}/compare/${trained.join('~')}.html`);
   assert.equal(await page.locator('figure.chart polyline').count(), 3, 'one curve per run on the loss chart');
-  assert.ok(await page.locator('tr.diff').count() >= 2, 'trees and learning_rate differ');
+  assert.ok((await page.locator('tr.diff').count()) >= 2, 'trees and learning_rate differ');
   const png = await page.screenshot({ fullPage: false });
   assert.equal(png.subarray(1, 4).toString(), 'PNG');
   assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [VIEWPORT.width, VIEWPORT.height]);
-  const ink = await page.evaluate(INK(png.toString('base64'))) as { colours: number; dark: number };
+  const ink = (await page.evaluate(INK(png.toString('base64')))) as { colours: number; dark: number };
   assert.ok(ink.colours > 50, `only ${ink.colours} colours`);
   assert.ok(ink.dark > 0.02 && ink.dark < 0.6, `ink ${ink.dark}`);
   if (process.env.MLTK_UI_SCREENSHOT) writeFileSync(process.env.MLTK_UI_SCREENSHOT, png);
   await page.close();
 });
 
-test('the static export (the real CLI) opens from disk: every link resolves, no console errors, text stays text', { skip }, async () => {
+test('the static export (the real CLI) opens from disk: every link resolves, no console errors, text stays text', {
+  skip,
+}, async () => {
   const out = join(fx.dir, 'site');
-  const r = await runMltk(['--store', join(fx.dir, 'store'), '--json', 'ui', '--predictions', join(fx.dir, 'predictions'), '--output', out]);
+  const r = await runMltk([
+    '--store',
+    join(fx.dir, 'store'),
+    '--json',
+    'ui',
+    '--predictions',
+    join(fx.dir, 'predictions'),
+    '--output',
+    out,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.deepEqual(doc.problems, []);

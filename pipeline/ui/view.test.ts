@@ -14,7 +14,10 @@ const RUNS = 2000;
 const NEWEST_OF_A = 150;
 const READS = ['get', 'getWithEtag', 'head', 'list', 'getStream'] as const;
 
-interface Counted { store: ObjectStore; calls: { op: string; key: string }[] }
+interface Counted {
+  store: ObjectStore;
+  calls: { op: string; key: string }[];
+}
 
 function counted(store: ObjectStore): Counted {
   const calls: Counted['calls'] = [];
@@ -24,7 +27,10 @@ function counted(store: ObjectStore): Counted {
       if (typeof v !== 'function') return v;
       const fn = v as (...a: unknown[]) => unknown;
       if (!(READS as readonly string[]).includes(String(prop))) return fn.bind(target);
-      return (key: string, ...rest: unknown[]) => { calls.push({ op: String(prop), key }); return fn.call(target, key, ...rest); };
+      return (key: string, ...rest: unknown[]) => {
+        calls.push({ op: String(prop), key });
+        return fn.call(target, key, ...rest);
+      };
     },
   });
   return { store: wrapped, calls };
@@ -34,10 +40,20 @@ function run(i: number, model: string, status: RunManifest['status']): RunManife
   const t = new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
   const id = `${t.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${i.toString(16).padStart(6, '0')}`;
   return {
-    kind: 'mltk.run', id, model, status, config: { source: 'c.json', sha256: 'c'.repeat(64), copy: { name: model } }, dataset: null,
-    params: { trees: 10 + (i % 7), learning_rate: 0.1 }, metrics: { rmse: 1 + (i % 13) / 10 },
+    kind: 'mltk.run',
+    id,
+    model,
+    status,
+    config: { source: 'c.json', sha256: 'c'.repeat(64), copy: { name: model } },
+    dataset: null,
+    params: { trees: 10 + (i % 7), learning_rate: 0.1 },
+    metrics: { rmse: 1 + (i % 13) / 10 },
     metric_history: { train_loss: Array.from({ length: 50 }, (_, s) => ({ step: s + 1, value: 10 / (s + 1) })) },
-    artifacts: {}, started_at: t, ended_at: status === 'RUNNING' ? null : t, error: null, git: null,
+    artifacts: {},
+    started_at: t,
+    ended_at: status === 'RUNNING' ? null : t,
+    error: null,
+    git: null,
   };
 }
 
@@ -53,9 +69,22 @@ async function bigStore(): Promise<{ store: ObjectStore; ids: string[] }> {
   const artifact = await putBlob(store, 'onnx');
   for (let v = 0; v < 3; v++) {
     await registerModelVersion(store, {
-      name: 'a', run_id: ids[RUNS - 1 - v]!, dataset: null, trainer: 'gbdt', artifact: { ...artifact, format: 'onnx' }, baseline: null,
-      signature: { id_column: 'id', features: [{ name: 'x', type: 'numeric', nullable: false }], derived: [], target: { column: 'y', unit: 'u' }, output: { column: 'p', unit: 'u' } },
-      metrics: { rmse: 1 }, monitoring: { psi_warn: 0.1, psi_alert: 0.25, drift_share: 0.3 }, config_sha256: null,
+      name: 'a',
+      run_id: ids[RUNS - 1 - v]!,
+      dataset: null,
+      trainer: 'gbdt',
+      artifact: { ...artifact, format: 'onnx' },
+      baseline: null,
+      signature: {
+        id_column: 'id',
+        features: [{ name: 'x', type: 'numeric', nullable: false }],
+        derived: [],
+        target: { column: 'y', unit: 'u' },
+        output: { column: 'p', unit: 'u' },
+      },
+      metrics: { rmse: 1 },
+      monitoring: { psi_warn: 0.1, psi_alert: 0.25, drift_share: 0.3 },
+      config_sha256: null,
     });
   }
   for (const v of [1, 2, 3, 2]) await moveAlias(store, 'a', 'prod', v);
@@ -68,7 +97,7 @@ const shared = bigStore();
 const runGets = (c: Counted) => c.calls.filter((x) => x.op === 'get' && x.key.startsWith('runs/')).length;
 const allReads = (c: Counted) => c.calls.length;
 
-test('a model\'s runs table scans back only as far as its first page needs', async () => {
+test("a model's runs table scans back only as far as its first page needs", async () => {
   const { store } = await shared;
   const c = counted(store);
   const site = new UiSite({ stores: { store: c.store, predictions: c.store }, mode: 'static' });
@@ -107,17 +136,27 @@ test(`with ${RUNS} runs: the overview reads the newest 10, a runs page its 100, 
   c.calls.length = 0;
   const page = await site.render('runs/index.html');
   assert.equal(page.status, 200);
-  assert.equal(runGets(c), 100 - 9, 'of the overview\'s 10 only the RUNNING one is read again');
+  assert.equal(runGets(c), 100 - 9, "of the overview's 10 only the RUNNING one is read again");
   assert.equal(c.calls.filter((x) => x.op === 'list').length, 1);
 
   c.calls.length = 0;
   assert.equal((await site.render('runs/index.html')).status, 200);
-  assert.deepEqual(c.calls.filter((x) => x.op === 'get').map((x) => x.key), [runKey(ids[0]!)], 'only the RUNNING run is read again');
+  assert.deepEqual(
+    c.calls.filter((x) => x.op === 'get').map((x) => x.key),
+    [runKey(ids[0]!)],
+    'only the RUNNING run is read again',
+  );
 
   const finished = { ...run(RUNS - 1, 'a', 'FINISHED') };
   await store.put(runKey(finished.id), JSON.stringify(finished));
   const after = await site.render('runs/index.html');
-  assert.ok('html' in after && new RegExp(`${finished.id}.*?FINISHED`, 's').test(after.html.slice(after.html.indexOf(`run/${finished.id}.html`))), 'a run that finished shows FINISHED');
+  assert.ok(
+    'html' in after &&
+      new RegExp(`${finished.id}.*?FINISHED`, 's').test(
+        after.html.slice(after.html.indexOf(`run/${finished.id}.html`)),
+      ),
+    'a run that finished shows FINISHED',
+  );
   c.calls.length = 0;
   await site.render('runs/index.html');
   assert.equal(runGets(c), 0, 'now finished, it is kept too');

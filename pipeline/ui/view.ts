@@ -5,9 +5,24 @@
 // at most once per view: one page on the server, the whole export in static mode.
 import { MltkError } from '../errors/index.ts';
 import { listDatasetNames, listDatasetVersionIds, readDatasetVersion, type DatasetVersion } from '../data/index.ts';
-import { listDriftReportPaths, listScoredBatchPaths, readDriftReport, readLineage, type Lineage, type StoredDriftReport } from '../monitor/index.ts';
 import {
-  appliedMoves, getAliasMove, getModelVersion, listAliases, listModelNames, listVersionNumbers, type Alias, type AliasMove, type ModelVersion,
+  listDriftReportPaths,
+  listScoredBatchPaths,
+  readDriftReport,
+  readLineage,
+  type Lineage,
+  type StoredDriftReport,
+} from '../monitor/index.ts';
+import {
+  appliedMoves,
+  getAliasMove,
+  getModelVersion,
+  listAliases,
+  listModelNames,
+  listVersionNumbers,
+  type Alias,
+  type AliasMove,
+  type ModelVersion,
 } from '../registry/index.ts';
 import { getRun, listRunIds, type RunManifest } from '../runs/index.ts';
 import type { ObjectStore } from '../store/index.ts';
@@ -42,7 +57,9 @@ export interface RunSummary {
 }
 
 /** A row of a runs table: the summary, or why the manifest could not be read. */
-export type RunRow = { id: string; summary: RunSummary; problem?: undefined } | { id: string; summary?: undefined; problem: string };
+export type RunRow =
+  | { id: string; summary: RunSummary; problem?: undefined }
+  | { id: string; summary?: undefined; problem: string };
 
 export interface Batch {
   path: string;
@@ -54,7 +71,17 @@ export interface Batch {
 
 function summarize(run: RunManifest): RunSummary {
   const { id, model, status, started_at, ended_at, dataset, params, metrics, error } = run;
-  return { id, model, status, started_at, ended_at, dataset, params, metrics, error: error?.slice(0, SUMMARY_ERROR_CHARS) ?? null };
+  return {
+    id,
+    model,
+    status,
+    started_at,
+    ended_at,
+    dataset,
+    params,
+    metrics,
+    error: error?.slice(0, SUMMARY_ERROR_CHARS) ?? null,
+  };
 }
 
 /** A Map that forgets its least recently used entry past `capacity`. */
@@ -63,7 +90,10 @@ class LruMap<K, V> {
   constructor(private readonly capacity: number) {}
   get(key: K): V | undefined {
     const v = this.entries.get(key);
-    if (v !== undefined) { this.entries.delete(key); this.entries.set(key, v); }
+    if (v !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, v);
+    }
     return v;
   }
   set(key: K, value: V): void {
@@ -106,7 +136,10 @@ export class StoreView {
   /** Manifests left out of a list because they could not be read (malformed, vanished): pages say so. */
   readonly problems: string[] = [];
 
-  constructor(readonly stores: UiStores, private readonly cache = new ManifestCache()) {}
+  constructor(
+    readonly stores: UiStores,
+    private readonly cache = new ManifestCache(),
+  ) {}
 
   /** Reads `key` at most once in this view; a failed read is not remembered. */
   private once<T>(key: string, read: () => Promise<T>): Promise<T> {
@@ -181,7 +214,8 @@ export class StoreView {
     const ids = await this.runIds();
     const rows: RunRow[] = [];
     for (let at = 0; at < ids.length; at += SCAN_STEP) {
-      for (const row of await this.runRows(ids.slice(at, at + SCAN_STEP))) if (row.summary?.model === model) rows.push(row);
+      for (const row of await this.runRows(ids.slice(at, at + SCAN_STEP)))
+        if (row.summary?.model === model) rows.push(row);
       if (rows.length >= wanted) return { rows, complete: at + SCAN_STEP >= ids.length };
     }
     return { rows, complete: true };
@@ -219,11 +253,15 @@ export class StoreView {
   }
 
   version(model: string, version: number): Promise<ModelVersion> {
-    return this.immutable(this.cache.versions, `version:${model}/${version}`, () => getModelVersion(this.store, model, version));
+    return this.immutable(this.cache.versions, `version:${model}/${version}`, () =>
+      getModelVersion(this.store, model, version),
+    );
   }
 
   async versions(model: string): Promise<ModelVersion[]> {
-    const versions = await Promise.all((await this.versionNumbers(model)).map((v) => this.tolerant(this.version(model, v))));
+    const versions = await Promise.all(
+      (await this.versionNumbers(model)).map((v) => this.tolerant(this.version(model, v))),
+    );
     return versions.filter((v): v is ModelVersion => v !== undefined);
   }
 
@@ -238,9 +276,13 @@ export class StoreView {
    * move not seen before (entries never change), none for a listing. An unreadable chain is reported.
    */
   async history(alias: Alias): Promise<AliasMove[]> {
-    const moves = await this.tolerant(appliedMoves(alias, (seq) => this.immutable(
-      this.cache.moves, `move:${alias.name}/${alias.alias}/${seq}`, () => getAliasMove(this.store, alias.name, alias.alias, seq),
-    )));
+    const moves = await this.tolerant(
+      appliedMoves(alias, (seq) =>
+        this.immutable(this.cache.moves, `move:${alias.name}/${alias.alias}/${seq}`, () =>
+          getAliasMove(this.store, alias.name, alias.alias, seq),
+        ),
+      ),
+    );
     return moves ?? [];
   }
 
@@ -249,7 +291,9 @@ export class StoreView {
   }
 
   datasetVersion(name: string, version: string): Promise<DatasetVersion> {
-    return this.immutable(this.cache.datasets, `dataset:${name}/${version}`, () => readDatasetVersion(this.store, name, version));
+    return this.immutable(this.cache.datasets, `dataset:${name}/${version}`, () =>
+      readDatasetVersion(this.store, name, version),
+    );
   }
 
   /** A dataset's versions, oldest first. */
@@ -263,7 +307,10 @@ export class StoreView {
   /** Paths of the scored or monitored batches, in key order. */
   batchPaths(): Promise<string[]> {
     return this.once('batch-paths', async () => {
-      const [scored, reported] = await Promise.all([listScoredBatchPaths(this.stores.predictions), listDriftReportPaths(this.stores.predictions)]);
+      const [scored, reported] = await Promise.all([
+        listScoredBatchPaths(this.stores.predictions),
+        listDriftReportPaths(this.stores.predictions),
+      ]);
       return [...new Set([...scored, ...reported])].sort();
     });
   }
@@ -271,12 +318,16 @@ export class StoreView {
   batch(path: string): Promise<Batch> {
     return this.once(`batch:${path}`, async () => {
       const problems: string[] = [];
-      const read = <T>(p: Promise<T>) => p.catch((e: unknown) => {
-        if (!(e instanceof MltkError)) throw e;
-        problems.push(message(e));
-        return undefined;
-      });
-      const [lineage, report] = await Promise.all([read(readLineage(this.stores.predictions, path)), read(readDriftReport(this.stores.predictions, path))]);
+      const read = <T>(p: Promise<T>) =>
+        p.catch((e: unknown) => {
+          if (!(e instanceof MltkError)) throw e;
+          problems.push(message(e));
+          return undefined;
+        });
+      const [lineage, report] = await Promise.all([
+        read(readLineage(this.stores.predictions, path)),
+        read(readDriftReport(this.stores.predictions, path)),
+      ]);
       return { path, lineage, report, problems };
     });
   }

@@ -7,8 +7,18 @@ import { inputFormat, readCsvTable } from '../../data/index.ts';
 import { resolveModel } from '../../registry/index.ts';
 import type { ObjectStore } from '../../store/index.ts';
 import {
-  modelScorer, monitorColumnSpecs, openLossEstimator, parseBaselineProfile, profileFromReference, publishDriftMetrics, publishMonitorFailure, renderReport, runMonitor,
-  type BaselineProfile, type EstimatedQuality, type MonitorRun,
+  modelScorer,
+  monitorColumnSpecs,
+  openLossEstimator,
+  parseBaselineProfile,
+  profileFromReference,
+  publishDriftMetrics,
+  publishMonitorFailure,
+  renderReport,
+  runMonitor,
+  type BaselineProfile,
+  type EstimatedQuality,
+  type MonitorRun,
 } from '../../monitor/index.ts';
 import { action } from '../context.ts';
 
@@ -26,9 +36,17 @@ export interface MonitorCommandOptions {
 async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions): Promise<MonitorRun['reference']> {
   if (!opts.baseline) return undefined;
   const mv = await resolveModel(store, opts.model);
-  const names = opts.features ? opts.features.split(',').map((s) => s.trim()).filter(Boolean) : mv.signature.features.map((f) => f.name);
+  const names = opts.features
+    ? opts.features
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : mv.signature.features.map((f) => f.name);
   const unknown = names.filter((n) => !mv.signature.features.some((f) => f.name === n));
-  if (unknown.length) throw new InvalidInputError(`--features: ${unknown.map((n) => `"${n}"`).join(', ')} not in the signature of ${mv.name} v${mv.version}`);
+  if (unknown.length)
+    throw new InvalidInputError(
+      `--features: ${unknown.map((n) => `"${n}"`).join(', ')} not in the signature of ${mv.name} v${mv.version}`,
+    );
   const features = mv.signature.features.filter((f) => names.includes(f.name));
   let baseline: BaselineProfile;
   if (opts.baseline.endsWith('.json')) {
@@ -36,13 +54,27 @@ async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions
   } else {
     const out = mv.signature.output.column;
     // The reference's prediction column is profiled when the file has one (the header decides, read once).
-    const specs = (header: string[]) => monitorColumnSpecs(features, header.includes(out) ? out : undefined)
-      .map((s) => (s.type === 'text' ? { ...s, type: 'categorical' as const, values: (features.find((f) => f.name === s.name) as { values: string[] }).values } : s));
+    const specs = (header: string[]) =>
+      monitorColumnSpecs(features, header.includes(out) ? out : undefined).map((s) =>
+        s.type === 'text'
+          ? {
+              ...s,
+              type: 'categorical' as const,
+              values: (features.find((f) => f.name === s.name) as { values: string[] }).values,
+            }
+          : s,
+      );
     const table = await readCsvTable(createReadStream(opts.baseline), specs, { source: opts.baseline });
     const pred = table.columns.get(out);
     // Derived features are profiled where both their inputs are among the monitored features.
     const derived = mv.signature.derived.filter((d) => d.inputs.every((i) => names.includes(i)));
-    baseline = profileFromReference(table, features, pred?.kind === 'numeric' ? pred.values : null, opts.baseline, derived);
+    baseline = profileFromReference(
+      table,
+      features,
+      pred?.kind === 'numeric' ? pred.values : null,
+      opts.baseline,
+      derived,
+    );
   }
   return { baseline, features };
 }
@@ -52,44 +84,81 @@ export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommand
   try {
     const reference = await referenceBaseline(store, opts);
     const { report, baseline, scoring } = await runMonitor({
-      store, model: opts.model, input: createReadStream(opts.input, { highWaterMark: 1 << 20 }), source: opts.input, reference, openScorer: modelScorer(store),
-      format: inputFormat(opts.input) ?? 'csv', openEstimator: (mv) => openLossEstimator(store, mv),
+      store,
+      model: opts.model,
+      input: createReadStream(opts.input, { highWaterMark: 1 << 20 }),
+      source: opts.input,
+      reference,
+      openScorer: modelScorer(store),
+      format: inputFormat(opts.input) ?? 'csv',
+      openEstimator: (mv) => openLossEstimator(store, mv),
     });
     if (opts.report) await writeFile(opts.report, renderReport(report, baseline));
     const published = opts.publish ? await publishDriftMetrics(report, { namespace: opts.namespace }) : null;
     return { report, scoring, published };
   } catch (e) {
-    if (opts.publish) await publishMonitorFailure(e, { model: opts.model.split('@')[0]!, source: opts.input, namespace: opts.namespace });
+    if (opts.publish)
+      await publishMonitorFailure(e, {
+        model: opts.model.split('@')[0]!,
+        source: opts.input,
+        namespace: opts.namespace,
+      });
     throw e;
   }
 }
 
 /** One line for an estimate: RMSE with its band, MAE, and the ratio to the test RMSE. */
 export function estimatedLine(e: EstimatedQuality, rows = ''): string {
-  const ratio = e.rmse_ratio === null ? '' : `  (×${e.rmse_ratio.toFixed(2)} test rmse ${e.test_rmse!.toPrecision(4)}: ${e.level})`;
+  const ratio =
+    e.rmse_ratio === null ? '' : `  (×${e.rmse_ratio.toFixed(2)} test rmse ${e.test_rmse!.toPrecision(4)}: ${e.level})`;
   return `estimated  rmse ${e.rmse.toPrecision(4)} [${e.rmse_low.toPrecision(4)} – ${e.rmse_high.toPrecision(4)}]  mae ${e.mae.toPrecision(4)}${ratio}${rows}`;
 }
 
 export function registerMonitor(program: Command): void {
-  program.command('monitor').description('drift of an input file against a model version\'s baseline profile (PSI, KS, JS, missing and out-of-range rates)')
+  program
+    .command('monitor')
+    .description(
+      "drift of an input file against a model version's baseline profile (PSI, KS, JS, missing and out-of-range rates)",
+    )
     .requiredOption('--model <ref>', 'NAME@ALIAS or NAME@VERSION')
-    .requiredOption('--input <file>', 'CSV or JSON lines (.jsonl/.ndjson) with the model\'s features; without its output column the model version scores it here')
+    .requiredOption(
+      '--input <file>',
+      "CSV or JSON lines (.jsonl/.ndjson) with the model's features; without its output column the model version scores it here",
+    )
     .option('--report <file.html>', 'write the self-contained HTML report here')
     .option('--publish', 'publish the drift metrics to CloudWatch (namespace mltk/<model>)')
     .option('--namespace <ns>', 'CloudWatch namespace instead of mltk/<model>')
-    .option('--baseline <file>', 'for a model not trained here: a baseline profile (.json) or a reference CSV to profile')
+    .option(
+      '--baseline <file>',
+      'for a model not trained here: a baseline profile (.json) or a reference CSV to profile',
+    )
     .option('--features <a,b,c>', 'with --baseline: the signature features to monitor (default all)')
-    .action(action(async (ctx, opts: MonitorCommandOptions) => {
-      const { report, scoring, published } = await runMonitorCommand(ctx.store(), opts);
-      const f = (x: number | null) => (x === null ? '–' : x.toFixed(3));
-      ctx.result({ ...report, scoring, published }, [
-        `${report.model.name} v${report.model.version}: ${report.rows} rows, drift share ${(100 * report.drift_share).toFixed(1)}%${report.dataset_drift ? ' — DATASET DRIFT' : ''}`,
-        ...report.features.map((x) => `${x.level.padEnd(5)} ${(x.derived ? `${x.name} (derived)` : x.name).padEnd(28)} psi ${f(x.psi)}  ks ${f(x.ks_statistic)}  js ${f(x.js_distance)}  missing ${(100 * x.missing_rate).toFixed(1)}%`),
-        ...(report.prediction ? [`${report.prediction.level.padEnd(5)} ${'(prediction)'.padEnd(28)} psi ${f(report.prediction.psi)}  ks ${f(report.prediction.ks_statistic)}`] : []),
-        ...(report.estimated ? [estimatedLine(report.estimated)] : []),
-        ...(scoring ? [`predictions: scored here with ${report.model.name} v${report.model.version} (${scoring.scored} rows; ${scoring.refused} refused as batch scoring would, counted as missing)`] : []),
-        ...(opts.report ? [`report: ${opts.report}`] : []),
-        ...(published ? [`published ${published.datums} datums to ${published.namespace} in ${published.calls} call(s)`] : []),
-      ]);
-    }));
+    .action(
+      action(async (ctx, opts: MonitorCommandOptions) => {
+        const { report, scoring, published } = await runMonitorCommand(ctx.store(), opts);
+        const f = (x: number | null) => (x === null ? '–' : x.toFixed(3));
+        ctx.result({ ...report, scoring, published }, [
+          `${report.model.name} v${report.model.version}: ${report.rows} rows, drift share ${(100 * report.drift_share).toFixed(1)}%${report.dataset_drift ? ' — DATASET DRIFT' : ''}`,
+          ...report.features.map(
+            (x) =>
+              `${x.level.padEnd(5)} ${(x.derived ? `${x.name} (derived)` : x.name).padEnd(28)} psi ${f(x.psi)}  ks ${f(x.ks_statistic)}  js ${f(x.js_distance)}  missing ${(100 * x.missing_rate).toFixed(1)}%`,
+          ),
+          ...(report.prediction
+            ? [
+                `${report.prediction.level.padEnd(5)} ${'(prediction)'.padEnd(28)} psi ${f(report.prediction.psi)}  ks ${f(report.prediction.ks_statistic)}`,
+              ]
+            : []),
+          ...(report.estimated ? [estimatedLine(report.estimated)] : []),
+          ...(scoring
+            ? [
+                `predictions: scored here with ${report.model.name} v${report.model.version} (${scoring.scored} rows; ${scoring.refused} refused as batch scoring would, counted as missing)`,
+              ]
+            : []),
+          ...(opts.report ? [`report: ${opts.report}`] : []),
+          ...(published
+            ? [`published ${published.datums} datums to ${published.namespace} in ${published.calls} call(s)`]
+            : []),
+        ]);
+      }),
+    );
 }

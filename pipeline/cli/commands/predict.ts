@@ -21,17 +21,28 @@ export async function runPredictCommand(store: ObjectStore, flags: PredictFlags)
   const t0 = performance.now();
   // The scoring workers load their code while this thread loads and proves the model.
   warmUpScoringWorkers();
-  const model = await loadModel(store, flags.model, { threads: flags.threads, fastPath: { enabled: flags.scorer !== 'onnxruntime' } });
+  const model = await loadModel(store, flags.model, {
+    threads: flags.threads,
+    fastPath: { enabled: flags.scorer !== 'onnxruntime' },
+  });
   const loadS = (performance.now() - t0) / 1000;
   try {
-    const res = await scoreFile(model, { input: flags.input, output: flags.output, errors: flags.errorsOutput }, { chunkRows: flags.chunkRows });
+    const res = await scoreFile(
+      model,
+      { input: flags.input, output: flags.output, errors: flags.errorsOutput },
+      { chunkRows: flags.chunkRows },
+    );
     return {
-      rows: res.rows, scored: res.scored, errors: res.errors, issues: res.issues,
+      rows: res.rows,
+      scored: res.scored,
+      errors: res.errors,
+      issues: res.issues,
       model: { name: model.name, version: model.version, sha256: model.sha256 },
       scorer: model.fastPath.used ? 'fast' : 'onnxruntime',
       fast_path: model.fastPath,
       input: { path: flags.input, ...res.input },
-      output: res.output, errors_output: res.errors_output,
+      output: res.output,
+      errors_output: res.errors_output,
       timings: { load_s: Math.round(loadS * 1000) / 1000, ...res.timings },
       workers: res.workers,
       rows_per_s: res.timings.total_s > 0 ? Math.round(res.rows / res.timings.total_s) : null,
@@ -42,25 +53,40 @@ export async function runPredictCommand(store: ObjectStore, flags: PredictFlags)
 }
 
 export function registerPredict(program: Command): void {
-  program.command('predict').description('score a CSV or JSON-lines file with a registered model; bad rows go to an errors file')
+  program
+    .command('predict')
+    .description('score a CSV or JSON-lines file with a registered model; bad rows go to an errors file')
     .requiredOption('--model <ref>', 'NAME@ALIAS, NAME@VERSION or NAME (latest)')
     .requiredOption('--input <file>', 'rows to score: .csv, .jsonl or .ndjson, with the id column and every feature')
     .requiredOption('--output <file>', 'predictions CSV: id, prediction, model_name, model_version')
-    .option('--errors-output <file>', 'rows that failed validation: row, field, reason (default: OUTPUT with .errors.csv)')
+    .option(
+      '--errors-output <file>',
+      'rows that failed validation: row, field, reason (default: OUTPUT with .errors.csv)',
+    )
     .option('--chunk-rows <n>', 'rows per scoring call', intOption('--chunk-rows'), DEFAULT_CHUNK_ROWS)
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: one per core)', intOption('--threads'))
-    .option('--scorer <auto|onnxruntime>', 'auto: the fast tree evaluator where it is proven equal to ONNX Runtime at load', scorerOption, 'auto')
-    .action(action(async (ctx, flags: PredictFlags) => {
-      ctx.say(`scoring ${flags.input} with ${flags.model}…`);
-      const r = await runPredictCommand(ctx.store(), flags);
-      const t = r.timings;
-      if (flags.scorer !== 'onnxruntime' && !r.fast_path.used) ctx.warn(`fast evaluator not used for ${r.model.name} v${r.model.version} (${r.fast_path.reason}); scoring with ONNX Runtime`);
-      ctx.result(r, [
-        `${r.model.name} v${r.model.version}: ${r.rows} rows → ${r.scored} scored, ${r.errors} with errors`,
-        `predictions ${r.output}`,
-        `errors      ${r.errors_output}${r.errors ? ` (${r.issues} issue${r.issues === 1 ? '' : 's'})` : ' (none)'}`,
-        `scorer      ${r.scorer === 'fast' ? `fast evaluator (proven equal to ONNX Runtime on ${r.fast_path.probe_rows} probe rows)` : 'ONNX Runtime'}`,
-        `time        ${t.total_s.toFixed(2)} s (load ${t.load_s.toFixed(2)}, parse ${t.parse_s.toFixed(2)}, score ${t.score_s.toFixed(2)}, write ${t.write_s.toFixed(2)}) · ${r.rows_per_s ?? '-'} rows/s`,
-      ]);
-    }));
+    .option(
+      '--scorer <auto|onnxruntime>',
+      'auto: the fast tree evaluator where it is proven equal to ONNX Runtime at load',
+      scorerOption,
+      'auto',
+    )
+    .action(
+      action(async (ctx, flags: PredictFlags) => {
+        ctx.say(`scoring ${flags.input} with ${flags.model}…`);
+        const r = await runPredictCommand(ctx.store(), flags);
+        const t = r.timings;
+        if (flags.scorer !== 'onnxruntime' && !r.fast_path.used)
+          ctx.warn(
+            `fast evaluator not used for ${r.model.name} v${r.model.version} (${r.fast_path.reason}); scoring with ONNX Runtime`,
+          );
+        ctx.result(r, [
+          `${r.model.name} v${r.model.version}: ${r.rows} rows → ${r.scored} scored, ${r.errors} with errors`,
+          `predictions ${r.output}`,
+          `errors      ${r.errors_output}${r.errors ? ` (${r.issues} issue${r.issues === 1 ? '' : 's'})` : ' (none)'}`,
+          `scorer      ${r.scorer === 'fast' ? `fast evaluator (proven equal to ONNX Runtime on ${r.fast_path.probe_rows} probe rows)` : 'ONNX Runtime'}`,
+          `time        ${t.total_s.toFixed(2)} s (load ${t.load_s.toFixed(2)}, parse ${t.parse_s.toFixed(2)}, score ${t.score_s.toFixed(2)}, write ${t.write_s.toFixed(2)}) · ${r.rows_per_s ?? '-'} rows/s`,
+        ]);
+      }),
+    );
 }

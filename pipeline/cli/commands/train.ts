@@ -4,16 +4,31 @@ import type { Command } from 'commander';
 import { loadModelConfig, type ModelConfig } from '../../config/index.ts';
 import { InvalidInputError, MltkError } from '../../errors/index.ts';
 import {
-  runTrainJob, runPipelineJob, gateFailure, describeLineage, runSummaryMarkdown, runFailureMarkdown,
-  type DataSource, type TrainJobResult, type PromotionDecision, type RunOutcome,
+  runTrainJob,
+  runPipelineJob,
+  gateFailure,
+  describeLineage,
+  runSummaryMarkdown,
+  runFailureMarkdown,
+  type DataSource,
+  type TrainJobResult,
+  type PromotionDecision,
+  type RunOutcome,
 } from '../../jobs/index.ts';
 import { action, writeStepOutputs, writeStepSummary, type CliContext } from '../context.ts';
 
-interface TrainFlags { config: string; data?: string; dataFile?: string }
-interface RunFlags extends TrainFlags { alias?: string }
+interface TrainFlags {
+  config: string;
+  data?: string;
+  dataFile?: string;
+}
+interface RunFlags extends TrainFlags {
+  alias?: string;
+}
 
 function dataSource(flags: TrainFlags, synthesizeIfMissing: boolean): DataSource {
-  if (flags.data && flags.dataFile) throw new InvalidInputError('give either --data NAME[@VERSION] or --data-file FILE, not both');
+  if (flags.data && flags.dataFile)
+    throw new InvalidInputError('give either --data NAME[@VERSION] or --data-file FILE, not both');
   if (flags.data) return { kind: 'version', ref: flags.data };
   if (flags.dataFile) return { kind: 'file', path: flags.dataFile };
   return { kind: 'default', synthesizeIfMissing };
@@ -28,7 +43,9 @@ function doc(r: TrainJobResult, promotion: PromotionDecision | null, store: stri
     alias: promotion?.alias ?? null,
     promotion_reason: promotion?.reason ?? null,
     unchanged: r.unchanged,
-    gate: promotion ? { passed: promotion.gate.passed, reason: promotion.gate.reason, checks: promotion.gate.checks } : null,
+    gate: promotion
+      ? { passed: promotion.gate.passed, reason: promotion.gate.reason, checks: promotion.gate.checks }
+      : null,
     holder: promotion?.holder ? { version: promotion.holder.version, metrics: promotion.holder.metrics } : null,
     metrics: r.metrics,
     undefined_metrics: r.undefined_metrics,
@@ -57,7 +74,9 @@ function summary(r: TrainJobResult, promotion: PromotionDecision | null, store: 
     `data       ${d.name}@${d.version.slice(0, 12)}  ${d.rows} rows (${lineage})`,
     `test       rmse ${num(m.rmse, 4)}  mae ${num(m.mae, 4)}  r2 ${m.r2 === null ? 'undefined' : m.r2.toFixed(4)}${r.trees !== null ? `  trees ${r.trees}` : ''}`,
     ...Object.entries(r.undefined_metrics).map(([k, why]) => `undefined  ${k}: ${why}`),
-    `by band    ${Object.entries(r.metrics_by_band).map(([b, v]) => `${b}:${v.rmse.toPrecision(3)}(${v.rows})`).join('  ')}`,
+    `by band    ${Object.entries(r.metrics_by_band)
+      .map(([b, v]) => `${b}:${v.rmse.toPrecision(3)}(${v.rows})`)
+      .join('  ')}`,
     promo,
     `stored in  ${store}  (models/${r.model}/versions/${r.version}.json, runs/${r.run_id}.json)`,
     `next       mltk predict --model ${r.model}@${r.version} --input FILE --output FILE`,
@@ -69,9 +88,15 @@ function outputs(o: RunOutcome): Record<string, string | number | boolean> {
   const { train: t, promotion: p } = o;
   const serving = p.promote || p.already ? t.manifest : p.holder;
   return {
-    model: t.model, version: t.version, sha256: t.manifest.artifact.sha256, run_id: t.run_id,
-    promoted: p.promote, unchanged: t.unchanged, alias: p.alias,
-    alias_version: serving?.version ?? '', alias_sha256: serving?.artifact.sha256 ?? '',
+    model: t.model,
+    version: t.version,
+    sha256: t.manifest.artifact.sha256,
+    run_id: t.run_id,
+    promoted: p.promote,
+    unchanged: t.unchanged,
+    alias: p.alias,
+    alias_version: serving?.version ?? '',
+    alias_sha256: serving?.artifact.sha256 ?? '',
   };
 }
 
@@ -79,34 +104,67 @@ async function runCommand(ctx: CliContext, config: ModelConfig, flags: RunFlags)
   let outcome: RunOutcome;
   try {
     outcome = await runPipelineJob({
-      store: ctx.store(), config, configSource: flags.config, data: dataSource(flags, true), alias: flags.alias, say: ctx.say, progress: ctx.progress,
+      store: ctx.store(),
+      config,
+      configSource: flags.config,
+      data: dataSource(flags, true),
+      alias: flags.alias,
+      say: ctx.say,
+      progress: ctx.progress,
     });
   } catch (e) {
-    writeStepSummary(runFailureMarkdown(config.name, e instanceof Error ? e.message : String(e), e instanceof MltkError ? e.context : undefined));
+    writeStepSummary(
+      runFailureMarkdown(
+        config.name,
+        e instanceof Error ? e.message : String(e),
+        e instanceof MltkError ? e.context : undefined,
+      ),
+    );
     throw e;
   }
   writeStepSummary(runSummaryMarkdown(outcome, ctx.storeUrl));
   writeStepOutputs(outputs(outcome));
   const failed = gateFailure(outcome);
   if (failed) throw failed;
-  ctx.result(doc(outcome.train, outcome.promotion, ctx.storeUrl), summary(outcome.train, outcome.promotion, ctx.storeUrl));
+  ctx.result(
+    doc(outcome.train, outcome.promotion, ctx.storeUrl),
+    summary(outcome.train, outcome.promotion, ctx.storeUrl),
+  );
 }
 
 export function registerTrain(program: Command): void {
-  const withData = (cmd: Command) => cmd
-    .requiredOption('--config <file>', 'model config (configs/NAME.json)')
-    .option('--data <ref>', 'a versioned dataset NAME[@VERSION] (default: the config\'s pin dataset.version, else the latest)')
-    .option('--data-file <file>', 'a CSV file to version and train on');
+  const withData = (cmd: Command) =>
+    cmd
+      .requiredOption('--config <file>', 'model config (configs/NAME.json)')
+      .option(
+        '--data <ref>',
+        "a versioned dataset NAME[@VERSION] (default: the config's pin dataset.version, else the latest)",
+      )
+      .option('--data-file <file>', 'a CSV file to version and train on');
 
-  withData(program.command('train').description('version data, train, evaluate and register a model version (no promotion)'))
-    .action(action(async (ctx, flags: TrainFlags) => {
-      const r = await runTrainJob({ store: ctx.store(), config: await loadModelConfig(flags.config), configSource: flags.config, data: dataSource(flags, false), say: ctx.say, progress: ctx.progress });
+  withData(
+    program.command('train').description('version data, train, evaluate and register a model version (no promotion)'),
+  ).action(
+    action(async (ctx, flags: TrainFlags) => {
+      const r = await runTrainJob({
+        store: ctx.store(),
+        config: await loadModelConfig(flags.config),
+        configSource: flags.config,
+        data: dataSource(flags, false),
+        say: ctx.say,
+        progress: ctx.progress,
+      });
       ctx.result(doc(r, null, ctx.storeUrl), summary(r, null, ctx.storeUrl));
-    }));
+    }),
+  );
 
-  withData(program.command('run').description(
-    'the main job: data (the config\'s pin; synthesized only if dataset.allow_synthetic) → train → evaluate → register → gate → promote if better',
-  ))
-    .option('--alias <alias>', 'alias to promote (default: the config\'s promotion.alias)')
+  withData(
+    program
+      .command('run')
+      .description(
+        "the main job: data (the config's pin; synthesized only if dataset.allow_synthetic) → train → evaluate → register → gate → promote if better",
+      ),
+  )
+    .option('--alias <alias>', "alias to promote (default: the config's promotion.alias)")
     .action(action(async (ctx, flags: RunFlags) => runCommand(ctx, await loadModelConfig(flags.config), flags)));
 }

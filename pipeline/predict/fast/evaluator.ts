@@ -5,9 +5,7 @@
 import type { InputColumn } from '../score.ts';
 import type { Expression } from './graph.ts';
 import { instantiateKernel, type KernelInstance } from './kernel.ts';
-import {
-  BIN_BIAS, BLOCK_ROWS, LANES, MISSING_CODE_LEFT, SLOT_MISSING_LEFT,
-} from './layout.ts';
+import { BIN_BIAS, BLOCK_ROWS, LANES, MISSING_CODE_LEFT, SLOT_MISSING_LEFT } from './layout.ts';
 import type { EvaluatorProgram } from './program.ts';
 
 export interface FastEvaluator {
@@ -19,18 +17,27 @@ export interface FastEvaluator {
 /** Float32 arithmetic as the graph's Div/Mul/Sub/Add on float tensors (exact: a double op then one rounding). */
 function apply(op: Extract<Expression, { kind: 'arithmetic' }>['op'], a: number, b: number): number {
   switch (op) {
-    case 'Div': return Math.fround(a / b);
-    case 'Mul': return Math.fround(a * b);
-    case 'Sub': return Math.fround(a - b);
-    case 'Add': return Math.fround(a + b);
+    case 'Div':
+      return Math.fround(a / b);
+    case 'Mul':
+      return Math.fround(a * b);
+    case 'Sub':
+      return Math.fround(a - b);
+    case 'Add':
+      return Math.fround(a + b);
   }
 }
 
 /** The value a LabelEncoder gives each category of `categories` (code -1, the empty string, last). */
 function encodedTable(e: Extract<Expression, { kind: 'encoded' }>, categories: readonly string[]): Float32Array {
-  const lookup = (s: string) => { const k = e.keys.indexOf(s); return k < 0 ? e.fallback : e.values[k]!; };
+  const lookup = (s: string) => {
+    const k = e.keys.indexOf(s);
+    return k < 0 ? e.fallback : e.values[k]!;
+  };
   const table = new Float32Array(categories.length + 1);
-  categories.forEach((c, i) => { table[i] = lookup(c); });
+  categories.forEach((c, i) => {
+    table[i] = lookup(c);
+  });
   table[categories.length] = lookup('');
   return table;
 }
@@ -47,7 +54,10 @@ const SIGN_BIT = 0x80000000;
  * order-preserving float32 key, the number of thresholds below the bucket. A value's rank is then
  * that count plus a short scan over the thresholds inside its bucket.
  */
-interface RankIndex { thresholds: Float64Array; buckets: Uint8Array | null }
+interface RankIndex {
+  thresholds: Float64Array;
+  buckets: Uint8Array | null;
+}
 
 /** Float32 bits as an unsigned key with the same order as the values (NaN aside). */
 const orderedKey = (bits: number): number => ((bits & SIGN_BIT) !== 0 ? ~bits : bits | SIGN_BIT) >>> 0;
@@ -88,7 +98,10 @@ function leftCodes(index: RankIndex, values: Float32Array, n: number, out: Int32
   const bits = new Uint32Array(values.buffer, values.byteOffset, n);
   for (let i = 0; i < n; i++) {
     const x = values[i]!;
-    if (Number.isNaN(x)) { out[i] = MISSING_CODE_LEFT; continue; }
+    if (Number.isNaN(x)) {
+      out[i] = MISSING_CODE_LEFT;
+      continue;
+    }
     let r = buckets[orderedKey(bits[i]!) >>> BUCKET_SHIFT]!;
     while (r < m && thresholds[r]! < x) r++;
     out[i] = r + 1;
@@ -102,7 +115,14 @@ export function createEvaluator(program: EvaluatorProgram, kernelModule?: WebAss
   const acc = new Float32Array(kernel.memory.buffer, program.memory.accAt, BLOCK_ROWS);
   const slotsOf = program.features.map((_, f) => program.slots.flatMap((s, k) => (s.feature === f ? [k] : [])));
   const scratch = new Map<Expression, Float32Array>();
-  const buffer = (e: Expression) => { let b = scratch.get(e); if (!b) { b = new Float32Array(BLOCK_ROWS); scratch.set(e, b); } return b; };
+  const buffer = (e: Expression) => {
+    let b = scratch.get(e);
+    if (!b) {
+      b = new Float32Array(BLOCK_ROWS);
+      scratch.set(e, b);
+    }
+    return b;
+  };
   const tables = new Map<Expression, { categories: readonly string[]; table: Float32Array }>();
 
   /** Float32 values of `e` for rows [from, from + n) into its scratch buffer. */
@@ -110,17 +130,26 @@ export function createEvaluator(program: EvaluatorProgram, kernelModule?: WebAss
     const out = buffer(e);
     if (e.kind === 'input') {
       const col = byInput[e.input];
-      if (!col || !('values' in col)) throw new Error(`internal: no float column for input ${program.inputs[e.input]?.name}`);
+      if (!col || !('values' in col))
+        throw new Error(`internal: no float column for input ${program.inputs[e.input]?.name}`);
       out.set(col.values.subarray(from, from + n));
     } else if (e.kind === 'encoded') {
       const col = byInput[e.input];
-      if (!col || !('codes' in col)) throw new Error(`internal: no categorical column for input ${program.inputs[e.input]?.name}`);
+      if (!col || !('codes' in col))
+        throw new Error(`internal: no categorical column for input ${program.inputs[e.input]?.name}`);
       let cached = tables.get(e);
-      if (cached?.categories !== col.categories) { cached = { categories: col.categories, table: encodedTable(e, col.categories) }; tables.set(e, cached); }
+      if (cached?.categories !== col.categories) {
+        cached = { categories: col.categories, table: encodedTable(e, col.categories) };
+        tables.set(e, cached);
+      }
       const missing = col.categories.length;
-      for (let i = 0; i < n; i++) { const c = col.codes[from + i]!; out[i] = cached.table[c < 0 ? missing : c]!; }
+      for (let i = 0; i < n; i++) {
+        const c = col.codes[from + i]!;
+        out[i] = cached.table[c < 0 ? missing : c]!;
+      }
     } else {
-      const a = evaluate(e.a, byInput, from, n), b = evaluate(e.b, byInput, from, n);
+      const a = evaluate(e.a, byInput, from, n),
+        b = evaluate(e.b, byInput, from, n);
       for (let i = 0; i < n; i++) out[i] = apply(e.op, a[i]!, b[i]!);
     }
     return out;
@@ -161,4 +190,3 @@ export function createEvaluator(program: EvaluatorProgram, kernelModule?: WebAss
     },
   };
 }
-

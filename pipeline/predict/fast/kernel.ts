@@ -6,17 +6,32 @@
 // leaf values are added in tree order in float32, exactly as ONNX Runtime's single-threaded loop does.
 // The kernel knows only depths: thresholds, slots and leaves are in the tree tables (layout.ts).
 import {
-  BLOCK_ROWS, DIRECTORY_DEPTH, DIRECTORY_ENTRY_BYTES, DIRECTORY_TABLE, LANES, LEAF_BYTES, MAX_DEPTH, WASM_PAGE_BYTES, treeTableLayout,
+  BLOCK_ROWS,
+  DIRECTORY_DEPTH,
+  DIRECTORY_ENTRY_BYTES,
+  DIRECTORY_TABLE,
+  LANES,
+  LEAF_BYTES,
+  MAX_DEPTH,
+  WASM_PAGE_BYTES,
+  treeTableLayout,
 } from './layout.ts';
 import { FunctionBuilder, I32, ModuleBuilder, OP, SIMD, V128, type ValueType } from './wasm.ts';
 
 /** Parameters of every depth function and of the driver's calls: table, block, accumulators, vectors. */
 const TREE_PARAMS: ValueType[] = [I32, I32, I32, I32];
-const P_TABLE = 0, P_BLOCK = 1, P_ACC = 2, P_VECTORS = 3;
+const P_TABLE = 0,
+  P_BLOCK = 1,
+  P_ACC = 2,
+  P_VECTORS = 3;
 
 /** Pushes node n's test for the current vector: block bytes of its slot > its cut (biased, signed). */
 function nodeTest(f: FunctionBuilder, n: number, cutsAt: number, rowsAt: number): void {
-  f.get(rowsAt).get(P_TABLE).mem(OP.i32Load, 4, n * 4).op(OP.i32Add).v128(SIMD.v128Load, 0);
+  f.get(rowsAt)
+    .get(P_TABLE)
+    .mem(OP.i32Load, 4, n * 4)
+    .op(OP.i32Add)
+    .v128(SIMD.v128Load, 0);
   f.get(P_TABLE).v128(SIMD.v128Load, cutsAt + n * 16);
   f.simd(SIMD.i8x16GtS);
 }
@@ -29,7 +44,9 @@ function nodeTest(f: FunctionBuilder, n: number, cutsAt: number, rowsAt: number)
 function treeFunction(depth: number): FunctionBuilder {
   const f = new FunctionBuilder(TREE_PARAMS, []);
   const { cutsAt, leavesAt } = treeTableLayout(depth);
-  const vector = f.local(I32), rowsAt = f.local(I32), accAt = f.local(I32);
+  const vector = f.local(I32),
+    rowsAt = f.local(I32),
+    accAt = f.local(I32);
   const decision = Array.from({ length: depth }, () => f.local(V128));
   const partial = Array.from({ length: depth }, () => f.local(V128));
   const index = f.local(V128);
@@ -42,7 +59,9 @@ function treeFunction(depth: number): FunctionBuilder {
       let h = 0;
       while ((j >> h) & 1) {
         // Stack: this subtree's decision (right half); under it the left half's, chosen by level (ℓ-1-h).
-        f.get(partial[h]!).get(decision[level - 1 - h]!).simd(SIMD.v128Bitselect);
+        f.get(partial[h]!)
+          .get(decision[level - 1 - h]!)
+          .simd(SIMD.v128Bitselect);
         h++;
       }
       f.set(h < level ? partial[h]! : decision[level]!);
@@ -51,17 +70,31 @@ function treeFunction(depth: number): FunctionBuilder {
   // Leaf index per lane: the decisions are the bits of the path, the root's the most significant.
   if (depth === 0) f.i32(0).simd(SIMD.i8x16Splat).set(index);
   for (let level = 0; level < depth; level++) {
-    f.get(decision[level]!).i32(1 << (depth - 1 - level)).simd(SIMD.i8x16Splat).simd(SIMD.v128And);
+    f.get(decision[level]!)
+      .i32(1 << (depth - 1 - level))
+      .simd(SIMD.i8x16Splat)
+      .simd(SIMD.v128And);
     if (level > 0) f.get(index).simd(SIMD.v128Or);
     f.set(index);
   }
   for (let lane = 0; lane < LANES; lane++) {
-    f.get(accAt).get(accAt).mem(OP.f32Load, 4, lane * LEAF_BYTES);
-    f.get(P_TABLE).get(index).simd(SIMD.i8x16ExtractLaneU, lane).i32(2).op(OP.i32Shl).op(OP.i32Add).mem(OP.f32Load, 4, leavesAt);
+    f.get(accAt)
+      .get(accAt)
+      .mem(OP.f32Load, 4, lane * LEAF_BYTES);
+    f.get(P_TABLE)
+      .get(index)
+      .simd(SIMD.i8x16ExtractLaneU, lane)
+      .i32(2)
+      .op(OP.i32Shl)
+      .op(OP.i32Add)
+      .mem(OP.f32Load, 4, leavesAt);
     f.op(OP.f32Add).mem(OP.f32Store, 4, lane * LEAF_BYTES);
   }
   f.get(rowsAt).i32(LANES).op(OP.i32Add).set(rowsAt);
-  f.get(accAt).i32(LANES * LEAF_BYTES).op(OP.i32Add).set(accAt);
+  f.get(accAt)
+    .i32(LANES * LEAF_BYTES)
+    .op(OP.i32Add)
+    .set(accAt);
   f.get(vector).i32(1).op(OP.i32Add).tee(vector).get(P_VECTORS).op(OP.i32LtU).op(OP.brIf, 0);
   f.end().end();
   return f;
@@ -74,7 +107,8 @@ function treeFunction(depth: number): FunctionBuilder {
 function driver(depthFunctions: number[]): FunctionBuilder {
   const f = new FunctionBuilder([I32, I32, I32, I32, I32], []);
   const [dir, trees, block, acc, vectors] = [0, 1, 2, 3, 4];
-  const t = f.local(I32), entry = f.local(I32);
+  const t = f.local(I32),
+    entry = f.local(I32);
   f.i32(0).set(t); // trees ≥ 1: the caller scores an empty ensemble without the kernel
   f.block().loop();
   f.get(dir).get(t).i32(DIRECTORY_ENTRY_BYTES).op(OP.i32Mul).op(OP.i32Add).set(entry);

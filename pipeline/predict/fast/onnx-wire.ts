@@ -31,17 +31,42 @@ const F = {
 } as const;
 
 /** Protobuf wire types. */
-const VARINT = 0, FIXED64 = 1, LENGTH_DELIMITED = 2, FIXED32 = 5;
+const VARINT = 0,
+  FIXED64 = 1,
+  LENGTH_DELIMITED = 2,
+  FIXED32 = 5;
 const TWO_32 = 2 ** 32;
 
-export interface WireAttribute { name: string; f?: number; i?: number; s?: Uint8Array; floats?: Float32Array; ints?: number[]; strings?: Uint8Array[]; tensor?: boolean }
-export interface WireNode { op_type: string; domain: string; input: string[]; output: string[]; attribute: WireAttribute[] }
-export interface WireGraph { node: WireNode[]; input: { name: string; elemType: number | undefined }[] }
+export interface WireAttribute {
+  name: string;
+  f?: number;
+  i?: number;
+  s?: Uint8Array;
+  floats?: Float32Array;
+  ints?: number[];
+  strings?: Uint8Array[];
+  tensor?: boolean;
+}
+export interface WireNode {
+  op_type: string;
+  domain: string;
+  input: string[];
+  output: string[];
+  attribute: WireAttribute[];
+}
+export interface WireGraph {
+  node: WireNode[];
+  input: { name: string; elemType: number | undefined }[];
+}
 
 class Reader {
   pos: number;
   private readonly view: DataView;
-  constructor(readonly buf: Uint8Array, start: number, readonly end: number) {
+  constructor(
+    readonly buf: Uint8Array,
+    start: number,
+    readonly end: number,
+  ) {
     this.pos = start;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
@@ -52,13 +77,17 @@ class Reader {
 
   /** A varint as a number (int64 two's complement read as a signed value; ids and counts stay exact below 2^53). */
   varint(): number {
-    let lo = 0, hi = 0, shift = 0;
+    let lo = 0,
+      hi = 0,
+      shift = 0;
     for (;;) {
       if (this.pos >= this.end) this.fail();
       const b = this.buf[this.pos++]!;
       if (shift < 28) lo |= (b & 0x7f) << shift;
-      else if (shift === 28) { lo |= (b & 0x0f) << 28; hi |= (b & 0x7f) >> 4; }
-      else hi |= (b & 0x7f) << (shift - 32);
+      else if (shift === 28) {
+        lo |= (b & 0x0f) << 28;
+        hi |= (b & 0x7f) >> 4;
+      } else hi |= (b & 0x7f) << (shift - 32);
       if (b < 0x80) break;
       shift += 7;
       if (shift > 63) this.fail();
@@ -122,21 +151,27 @@ function attribute(r: Reader): WireAttribute {
     if (id === F.attrName) a.name = r.text();
     else if (id === F.attrF && wire === FIXED32) a.f = r.float();
     else if (id === F.attrI && wire === VARINT) a.i = r.varint();
-    else if (id === F.attrS) { const [s, e] = r.span(); a.s = r.buf.subarray(s, e); }
-    else if (id === F.attrT) { a.tensor = true; r.skip(wire); }
-    else if (id === F.attrFloats) {
+    else if (id === F.attrS) {
+      const [s, e] = r.span();
+      a.s = r.buf.subarray(s, e);
+    } else if (id === F.attrT) {
+      a.tensor = true;
+      r.skip(wire);
+    } else if (id === F.attrFloats) {
       // Packed: little-endian float32s, copied out whole (an aligned copy is one native call, not a loop).
       const more = wire === LENGTH_DELIMITED ? r.spanFloats() : Float32Array.of(r.float());
       a.floats = a.floats ? Float32Array.from([...a.floats, ...more]) : more;
     } else if (id === F.attrInts) {
       a.ints ??= [];
-      if (wire === LENGTH_DELIMITED) { const p = r.sub(); while (p.pos < p.end) a.ints.push(p.varint()); } else a.ints.push(r.varint());
+      if (wire === LENGTH_DELIMITED) {
+        const p = r.sub();
+        while (p.pos < p.end) a.ints.push(p.varint());
+      } else a.ints.push(r.varint());
     } else if (id === F.attrStrings) {
       const [s, e] = r.span();
       a.strings ??= [];
       a.strings.push(r.buf.subarray(s, e));
-    }
-    else r.skip(wire);
+    } else r.skip(wire);
   });
   return a;
 }
@@ -156,15 +191,22 @@ function node(r: Reader): WireNode {
 
 /** A graph input's name and tensor element type (undefined when it is not a tensor). */
 function valueInfo(r: Reader): WireGraph['input'][number] {
-  let name = '', elemType: number | undefined;
+  let name = '',
+    elemType: number | undefined;
   r.fields((id, wire) => {
     if (id === F.valueName) name = r.text();
     else if (id === F.valueType) {
       const t = r.sub();
       t.fields((tid, twire) => {
-        if (tid !== F.typeTensor) { t.skip(twire); return; }
+        if (tid !== F.typeTensor) {
+          t.skip(twire);
+          return;
+        }
         const tensor = t.sub();
-        tensor.fields((fid, fwire) => { if (fid === F.tensorElemType) elemType = tensor.varint(); else tensor.skip(fwire); });
+        tensor.fields((fid, fwire) => {
+          if (fid === F.tensorElemType) elemType = tensor.varint();
+          else tensor.skip(fwire);
+        });
       });
     } else r.skip(wire);
   });
@@ -176,7 +218,10 @@ export function readWireGraph(onnx: Uint8Array): WireGraph {
   let found = false;
   const model = new Reader(onnx, 0, onnx.length);
   model.fields((id, wire) => {
-    if (id !== F.modelGraph || wire !== LENGTH_DELIMITED) { model.skip(wire); return; }
+    if (id !== F.modelGraph || wire !== LENGTH_DELIMITED) {
+      model.skip(wire);
+      return;
+    }
     found = true;
     const g = model.sub();
     g.fields((gid, gwire) => {

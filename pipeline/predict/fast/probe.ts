@@ -33,16 +33,27 @@ function nextUp(t: number): number {
 }
 
 /** One probe row: per input, its float value or its category code (by input index; the other entry unused). */
-interface RowBuilder { float: Float64Array; category: Int32Array; why: string }
+interface RowBuilder {
+  float: Float64Array;
+  category: Int32Array;
+  why: string;
+}
 
-export function probeSet(program: EvaluatorProgram, categoriesOf: Map<string, string[]>, reference?: ReferenceSample): ProbeSet {
+export function probeSet(
+  program: EvaluatorProgram,
+  categoriesOf: Map<string, string[]>,
+  reference?: ReferenceSample,
+): ProbeSet {
   const { inputs } = program;
   // Categorical inputs get their signature's categories plus one nobody knows.
-  const categories = inputs.map((input) => (input.type === 'string' ? [...(categoriesOf.get(input.name) ?? []), UNKNOWN_CATEGORY] : []));
+  const categories = inputs.map((input) =>
+    input.type === 'string' ? [...(categoriesOf.get(input.name) ?? []), UNKNOWN_CATEGORY] : [],
+  );
   const base = baseRow(program, reference);
   const rows: RowBuilder[] = [];
   const row = (why: string, floats: [number, number][] = [], cats: [number, number][] = []) => {
-    const float = base.float.slice(), category = base.category.slice();
+    const float = base.float.slice(),
+      category = base.category.slice();
     for (const [k, v] of floats) float[k] = v;
     for (const [k, v] of cats) category[k] = v;
     rows.push({ float, category, why });
@@ -51,7 +62,10 @@ export function probeSet(program: EvaluatorProgram, categoriesOf: Map<string, st
   program.features.forEach((feature, f) => {
     for (const t of feature.thresholds) {
       if (!Number.isFinite(t)) continue;
-      for (const [x, how] of [[t, 'at'], [nextUp(t), 'just above']] as const) {
+      for (const [x, how] of [
+        [t, 'at'],
+        [nextUp(t), 'just above'],
+      ] as const) {
         const set = valueFor(feature.expression, x);
         if (set) row(`feature ${f} ${how} threshold ${t}`, set);
       }
@@ -61,38 +75,53 @@ export function probeSet(program: EvaluatorProgram, categoriesOf: Map<string, st
     if (input.type === 'float') {
       for (const x of [NaN, Infinity, -Infinity, 0, -0]) row(`${input.name} = ${x}`, [[k, x]]);
     } else {
-      for (let c = -1; c < categories[k]!.length; c++) row(`${input.name} = ${c < 0 ? '(missing)' : JSON.stringify(categories[k]![c])}`, [], [[k, c]]);
+      for (let c = -1; c < categories[k]!.length; c++)
+        row(`${input.name} = ${c < 0 ? '(missing)' : JSON.stringify(categories[k]![c])}`, [], [[k, c]]);
     }
   });
-  zeroDenominators(program.features.map((f) => f.expression), row);
-  row('every input missing', inputs.flatMap((input, k) => (input.type === 'float' ? [[k, NaN] as [number, number]] : [])),
-    inputs.flatMap((input, k) => (input.type === 'string' ? [[k, -1] as [number, number]] : [])));
+  zeroDenominators(
+    program.features.map((f) => f.expression),
+    row,
+  );
+  row(
+    'every input missing',
+    inputs.flatMap((input, k) => (input.type === 'float' ? [[k, NaN] as [number, number]] : [])),
+    inputs.flatMap((input, k) => (input.type === 'string' ? [[k, -1] as [number, number]] : [])),
+  );
   return { inputs: columns(program, categories, rows), rows: rows.length, why: rows.map((r) => r.why) };
 }
 
 /** A base row: each input's reference median, else zero, and its first category. */
 function baseRow(program: EvaluatorProgram, reference?: ReferenceSample): Omit<RowBuilder, 'why'> {
-  const float = new Float64Array(program.inputs.length), category = new Int32Array(program.inputs.length);
+  const float = new Float64Array(program.inputs.length),
+    category = new Int32Array(program.inputs.length);
   program.inputs.forEach((input, k) => {
     const sample = reference?.get(input.name);
-    if (input.type === 'float' && typeof sample?.[0] === 'number') float[k] = Math.fround(sample[Math.floor(sample.length / 2)] as number);
+    if (input.type === 'float' && typeof sample?.[0] === 'number')
+      float[k] = Math.fround(sample[Math.floor(sample.length / 2)] as number);
   });
   return { float, category };
 }
 
 /** Rows combining the inputs' reference samples: row i takes each sample at its own stride, so inputs are not aligned. */
-function addReferenceRows(program: EvaluatorProgram, reference: ReferenceSample | undefined, categories: string[][],
-  row: (why: string, floats: [number, number][], cats: [number, number][]) => void): void {
+function addReferenceRows(
+  program: EvaluatorProgram,
+  reference: ReferenceSample | undefined,
+  categories: string[][],
+  row: (why: string, floats: [number, number][], cats: [number, number][]) => void,
+): void {
   if (!reference) return;
   const n = Math.min(PROBE_SAMPLE_ROWS, Math.max(0, ...[...reference.values()].map((s) => s.length)));
   for (let i = 0; i < n; i++) {
-    const floats: [number, number][] = [], cats: [number, number][] = [];
+    const floats: [number, number][] = [],
+      cats: [number, number][] = [];
     program.inputs.forEach((input, k) => {
       const sample = reference.get(input.name);
       if (!sample || sample.length === 0) return;
       const v = sample[(i * (2 * k + 1) + k) % sample.length]!;
       if (input.type === 'float' && typeof v === 'number') floats.push([k, Math.fround(v)]);
-      else if (input.type === 'string' && typeof v === 'string') cats.push([k, Math.max(-1, categories[k]!.indexOf(v))]);
+      else if (input.type === 'string' && typeof v === 'string')
+        cats.push([k, Math.max(-1, categories[k]!.indexOf(v))]);
     });
     row(`reference sample row ${i}`, floats, cats);
   }
@@ -101,16 +130,32 @@ function addReferenceRows(program: EvaluatorProgram, reference: ReferenceSample 
 /** Input values that make `e` equal x (float32), when e is an input or simple arithmetic on two inputs. */
 function valueFor(e: Expression, x: number): [number, number][] | undefined {
   if (e.kind === 'input') return [[e.input, x]];
-  if (e.kind !== 'arithmetic' || e.a.kind !== 'input' || e.b.kind !== 'input' || e.a.input === e.b.input) return undefined;
+  if (e.kind !== 'arithmetic' || e.a.kind !== 'input' || e.b.kind !== 'input' || e.a.input === e.b.input)
+    return undefined;
   // x / 1, x * 1, x - 0, x + 0 are x exactly.
   const identity = e.op === 'Div' || e.op === 'Mul' ? 1 : 0;
-  return [[e.a.input, x], [e.b.input, identity]];
+  return [
+    [e.a.input, x],
+    [e.b.input, identity],
+  ];
 }
 
 function zeroDenominators(expressions: Expression[], row: (why: string, floats: [number, number][]) => void): void {
   for (const e of expressions) {
-    if (e.kind !== 'arithmetic' || e.op !== 'Div' || e.a.kind !== 'input' || e.b.kind !== 'input' || e.a.input === e.b.input) continue;
-    for (const a of [0, 1, -1, NaN]) for (const b of [0, -0]) row(`derived ${a} / ${Object.is(b, -0) ? '-0' : '0'}`, [[e.a.input, a], [e.b.input, b]]);
+    if (
+      e.kind !== 'arithmetic' ||
+      e.op !== 'Div' ||
+      e.a.kind !== 'input' ||
+      e.b.kind !== 'input' ||
+      e.a.input === e.b.input
+    )
+      continue;
+    for (const a of [0, 1, -1, NaN])
+      for (const b of [0, -0])
+        row(`derived ${a} / ${Object.is(b, -0) ? '-0' : '0'}`, [
+          [e.a.input, a],
+          [e.b.input, b],
+        ]);
   }
 }
 

@@ -4,9 +4,23 @@
 import type { Expression, GraphTree, TreeGraph } from './graph.ts';
 import { UnsupportedModelError } from './unsupported.ts';
 import {
-  ALWAYS_LEFT_CUT, BIN_BIAS, BLOCK_ROWS, CUT_BYTES, DIRECTORY_DEPTH, DIRECTORY_ENTRY_BYTES, DIRECTORY_TABLE, LANES,
-  LEAF_BYTES, MAX_DEPTH, MAX_THRESHOLDS, SLOT_MISSING_LEFT, SLOT_MISSING_RIGHT, SLOT_OFFSET_BYTES, memoryLayout,
-  treeTableLayout, type MemoryLayout,
+  ALWAYS_LEFT_CUT,
+  BIN_BIAS,
+  BLOCK_ROWS,
+  CUT_BYTES,
+  DIRECTORY_DEPTH,
+  DIRECTORY_ENTRY_BYTES,
+  DIRECTORY_TABLE,
+  LANES,
+  LEAF_BYTES,
+  MAX_DEPTH,
+  MAX_THRESHOLDS,
+  SLOT_MISSING_LEFT,
+  SLOT_MISSING_RIGHT,
+  SLOT_OFFSET_BYTES,
+  memoryLayout,
+  treeTableLayout,
+  type MemoryLayout,
 } from './layout.ts';
 
 export interface ProgramFeature {
@@ -44,14 +58,18 @@ export function compileProgram(graph: TreeGraph): EvaluatorProgram {
   const thresholdSets = Array.from({ length: width }, () => new Set<number>());
   const depths = graph.trees.map((tree, t) => {
     const d = depthOf(tree);
-    if (d > MAX_DEPTH) throw new UnsupportedModelError(`tree ${t} is ${d} levels deep; the fast evaluator takes at most ${MAX_DEPTH}`);
-    for (let n = 0; n < tree.feature.length; n++) if (!tree.leaf[n]) thresholdSets[tree.feature[n]!]!.add(tree.threshold[n]!);
+    if (d > MAX_DEPTH)
+      throw new UnsupportedModelError(`tree ${t} is ${d} levels deep; the fast evaluator takes at most ${MAX_DEPTH}`);
+    for (let n = 0; n < tree.feature.length; n++)
+      if (!tree.leaf[n]) thresholdSets[tree.feature[n]!]!.add(tree.threshold[n]!);
     return d;
   });
   const features = graph.features.map((expression, f): ProgramFeature => {
     const thresholds = Float64Array.from(thresholdSets[f]!).sort();
     if (thresholds.length > MAX_THRESHOLDS) {
-      throw new UnsupportedModelError(`feature ${f} is tested against ${thresholds.length} distinct thresholds; the fast evaluator takes at most ${MAX_THRESHOLDS}`);
+      throw new UnsupportedModelError(
+        `feature ${f} is tested against ${thresholds.length} distinct thresholds; the fast evaluator takes at most ${MAX_THRESHOLDS}`,
+      );
     }
     return { expression, thresholds };
   });
@@ -60,7 +78,10 @@ export function compileProgram(graph: TreeGraph): EvaluatorProgram {
   const slotIndex = new Int32Array(2 * width).fill(-1);
   const slotOf = (feature: number, side: ProgramSlot['side']): number => {
     const key = 2 * feature + side;
-    if (slotIndex[key] === -1) { slotIndex[key] = slots.length; slots.push({ feature, side }); }
+    if (slotIndex[key] === -1) {
+      slotIndex[key] = slots.length;
+      slots.push({ feature, side });
+    }
     return slotIndex[key]!;
   };
   const layouts = depths.map((d) => treeTableLayout(d));
@@ -89,8 +110,14 @@ export function compileProgram(graph: TreeGraph): EvaluatorProgram {
  * Writes one tree's table at `at`, padding it to a perfect tree: a leaf above the bottom level
  * becomes padding nodes that always go left, down to a bottom leaf holding its value.
  */
-function writeTable(image: TableViews, at: number, tree: GraphTree, layout: ReturnType<typeof treeTableLayout>,
-  features: ProgramFeature[], slotOf: (feature: number, side: ProgramSlot['side']) => number): void {
+function writeTable(
+  image: TableViews,
+  at: number,
+  tree: GraphTree,
+  layout: ReturnType<typeof treeTableLayout>,
+  features: ProgramFeature[],
+  slotOf: (feature: number, side: ProgramSlot['side']) => number,
+): void {
   const put = (heap: number, slotOffset: number, cut: number) => {
     image.i32[(at + heap * SLOT_OFFSET_BYTES) / SLOT_OFFSET_BYTES] = slotOffset;
     const cutAt = at + layout.cutsAt + heap * CUT_BYTES;
@@ -120,7 +147,11 @@ function writeTable(image: TableViews, at: number, tree: GraphTree, layout: Retu
 }
 
 /** Typed views of the table bytes (tables are 16-byte aligned, so every field is naturally aligned). */
-interface TableViews { u8: Uint8Array; i32: Int32Array; f32: Float32Array }
+interface TableViews {
+  u8: Uint8Array;
+  i32: Int32Array;
+  f32: Float32Array;
+}
 
 /** How many of the ascending `sorted` are below x (NaN: 0). */
 export function lowerBound(sorted: Float64Array, x: number): number {
@@ -128,7 +159,10 @@ export function lowerBound(sorted: Float64Array, x: number): number {
   let len = sorted.length;
   while (len > 0) {
     const half = len >>> 1;
-    if (sorted[lo + half]! < x) { lo += half + 1; len -= half + 1; } else len = half;
+    if (sorted[lo + half]! < x) {
+      lo += half + 1;
+      len -= half + 1;
+    } else len = half;
   }
   return lo;
 }

@@ -15,19 +15,37 @@ const SIMD_PREFIX = 0xfd;
 
 /** Core opcodes used by the kernel. */
 export const OP = {
-  block: 0x02, loop: 0x03, br: 0x0c, brIf: 0x0d, brTable: 0x0e, end: 0x0b, call: 0x10,
-  localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  i32Load: 0x28, f32Load: 0x2a, f32Store: 0x38,
+  block: 0x02,
+  loop: 0x03,
+  br: 0x0c,
+  brIf: 0x0d,
+  brTable: 0x0e,
+  end: 0x0b,
+  call: 0x10,
+  localGet: 0x20,
+  localSet: 0x21,
+  localTee: 0x22,
+  i32Load: 0x28,
+  f32Load: 0x2a,
+  f32Store: 0x38,
   i32Const: 0x41,
   i32LtU: 0x49,
-  i32Add: 0x6a, i32Mul: 0x6c, i32Shl: 0x74,
+  i32Add: 0x6a,
+  i32Mul: 0x6c,
+  i32Shl: 0x74,
   f32Add: 0x92,
 } as const;
 
 /** SIMD opcodes (after the 0xfd prefix, LEB128-encoded). */
 export const SIMD = {
-  v128Load: 0x00, v128Store: 0x0b, i8x16Splat: 0x0f, i8x16ExtractLaneU: 0x16,
-  i8x16GtS: 0x27, v128And: 0x4e, v128Or: 0x50, v128Bitselect: 0x52,
+  v128Load: 0x00,
+  v128Store: 0x0b,
+  i8x16Splat: 0x0f,
+  i8x16ExtractLaneU: 0x16,
+  i8x16GtS: 0x27,
+  v128And: 0x4e,
+  v128Or: 0x50,
+  v128Bitselect: 0x52,
 } as const;
 
 export function uleb(n: number): number[] {
@@ -46,7 +64,10 @@ export function sleb(n: number): number[] {
   for (;;) {
     const b = n & 0x7f;
     n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; }
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
     out.push(b | 0x80);
   }
 }
@@ -68,7 +89,10 @@ export class FunctionBuilder {
   readonly code: number[] = [];
   private readonly locals: ValueType[] = [];
 
-  constructor(readonly params: ValueType[], readonly results: ValueType[]) {}
+  constructor(
+    readonly params: ValueType[],
+    readonly results: ValueType[],
+  ) {}
 
   /** A new local of `type`; its index. */
   local(type: ValueType): number {
@@ -81,11 +105,21 @@ export class FunctionBuilder {
     return this;
   }
 
-  get(i: number): this { return this.op(OP.localGet, ...uleb(i)); }
-  set(i: number): this { return this.op(OP.localSet, ...uleb(i)); }
-  tee(i: number): this { return this.op(OP.localTee, ...uleb(i)); }
-  i32(v: number): this { return this.op(OP.i32Const, ...sleb(v | 0)); }
-  call(fn: number): this { return this.op(OP.call, ...uleb(fn)); }
+  get(i: number): this {
+    return this.op(OP.localGet, ...uleb(i));
+  }
+  set(i: number): this {
+    return this.op(OP.localSet, ...uleb(i));
+  }
+  tee(i: number): this {
+    return this.op(OP.localTee, ...uleb(i));
+  }
+  i32(v: number): this {
+    return this.op(OP.i32Const, ...sleb(v | 0));
+  }
+  call(fn: number): this {
+    return this.op(OP.call, ...uleb(fn));
+  }
 
   /** A memory access with a constant byte offset and natural alignment for `width` bytes. */
   mem(opcode: number, width: 1 | 4, offset: number): this {
@@ -101,14 +135,20 @@ export class FunctionBuilder {
     return this.simd(opcode, ALIGN[16], ...uleb(offset));
   }
 
-  block(): this { return this.op(OP.block, BLOCK_VOID); }
-  loop(): this { return this.op(OP.loop, BLOCK_VOID); }
-  end(): this { return this.op(OP.end); }
+  block(): this {
+    return this.op(OP.block, BLOCK_VOID);
+  }
+  loop(): this {
+    return this.op(OP.loop, BLOCK_VOID);
+  }
+  end(): this {
+    return this.op(OP.end);
+  }
 
   body(): number[] {
     // Locals are declared as runs of one type.
     const runs: number[][] = [];
-    for (let i = 0; i < this.locals.length;) {
+    for (let i = 0; i < this.locals.length; ) {
       let j = i;
       while (j < this.locals.length && this.locals[j] === this.locals[i]) j++;
       runs.push([...uleb(j - i), this.locals[i]!]);
@@ -134,15 +174,29 @@ export class ModuleBuilder {
 
   bytes(): Uint8Array {
     const section = (id: number, payload: number[]) => [id, ...uleb(payload.length), ...payload];
-    const types = this.functions.map((f) => [FUNC_TYPE, ...vector(f.params.map((t) => [t])), ...vector(f.results.map((t) => [t]))]);
+    const types = this.functions.map((f) => [
+      FUNC_TYPE,
+      ...vector(f.params.map((t) => [t])),
+      ...vector(f.results.map((t) => [t])),
+    ]);
     // Memory limits: flag 0 = minimum only, in 64 KiB pages.
     const memoryImport = [...name('env'), ...name('memory'), EXTERNAL_KIND.memory, 0x00, ...uleb(1)];
     return Uint8Array.from([
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+      0x00,
+      0x61,
+      0x73,
+      0x6d,
+      0x01,
+      0x00,
+      0x00,
+      0x00, // "\0asm", version 1
       ...section(SECTION.type, vector(types)),
       ...section(SECTION.import, vector([memoryImport])),
       ...section(SECTION.function, vector(this.functions.map((_, i) => uleb(i)))),
-      ...section(SECTION.export, vector(this.exported.map((e) => [...name(e.name), EXTERNAL_KIND.function, ...uleb(e.index)]))),
+      ...section(
+        SECTION.export,
+        vector(this.exported.map((e) => [...name(e.name), EXTERNAL_KIND.function, ...uleb(e.index)])),
+      ),
       ...section(SECTION.code, vector(this.functions.map((f) => f.body()))),
     ]);
   }

@@ -33,12 +33,17 @@ export async function exportOnnx(config: ModelConfig, model: ExportableModel): P
   const { features, floatOf } = encodeInputs(g, config, model);
   if (model.kind === 'trees') treeEnsembleNode(g, concatFeatures(g, features), model.ensemble, OUTPUT_NAME);
   else linearBody(g, features, model.linear, floatOf);
-  return await encodeModel(config, g, [OUTPUT_NAME], [
-    { key: 'mltk.model', value: config.name },
-    { key: 'mltk.target', value: config.target.column },
-    { key: 'mltk.unit', value: config.target.unit },
-    { key: 'mltk.features', value: JSON.stringify(config.features.map((f) => ({ name: f.name, type: f.type }))) },
-  ]);
+  return await encodeModel(
+    config,
+    g,
+    [OUTPUT_NAME],
+    [
+      { key: 'mltk.model', value: config.name },
+      { key: 'mltk.target', value: config.target.column },
+      { key: 'mltk.unit', value: config.target.unit },
+      { key: 'mltk.features', value: JSON.stringify(config.features.map((f) => ({ name: f.name, type: f.type }))) },
+    ],
+  );
 }
 
 /** One output of a multi-output tree model: its ensemble over the shared encoded features. */
@@ -53,7 +58,12 @@ export interface TreeHead {
  * Several tree ensembles over the same raw inputs (one categorical encoding, one set of derived
  * features), one [N,1] float output each: the loss estimator's squared- and absolute-error heads.
  */
-export async function exportTreeHeads(config: ModelConfig, codes: CategoryCodes, heads: readonly TreeHead[], metadata: Record<string, string>): Promise<Uint8Array> {
+export async function exportTreeHeads(
+  config: ModelConfig,
+  codes: CategoryCodes,
+  heads: readonly TreeHead[],
+  metadata: Record<string, string>,
+): Promise<Uint8Array> {
   const g = new GraphBuilder();
   const { features } = encodeInputs(g, config, { kind: 'trees', codes });
   const X = concatFeatures(g, features);
@@ -61,11 +71,20 @@ export async function exportTreeHeads(config: ModelConfig, codes: CategoryCodes,
     if (!h.nonNegative) treeEnsembleNode(g, X, h.ensemble, h.output);
     else g.add('Relu', [treeEnsembleNode(g, X, h.ensemble, `${h.output}__raw`)], [h.output]);
   }
-  return encodeModel(config, g, heads.map((h) => h.output), Object.entries(metadata).map(([key, value]) => ({ key, value })));
+  return encodeModel(
+    config,
+    g,
+    heads.map((h) => h.output),
+    Object.entries(metadata).map(([key, value]) => ({ key, value })),
+  );
 }
 
 /** The float value of every model feature (config features, then derived), computed inside the graph from the raw inputs. */
-function encodeInputs(g: GraphBuilder, config: ModelConfig, model: ExportableModel | { kind: 'trees'; codes: CategoryCodes }): { features: string[]; floatOf: Map<string, string> } {
+function encodeInputs(
+  g: GraphBuilder,
+  config: ModelConfig,
+  model: ExportableModel | { kind: 'trees'; codes: CategoryCodes },
+): { features: string[]; floatOf: Map<string, string> } {
   // Float value per config feature: the input itself, or the LabelEncoder output for a categorical.
   const floatOf = new Map<string, string>();
   for (const f of config.features) {
@@ -73,35 +92,57 @@ function encodeInputs(g: GraphBuilder, config: ModelConfig, model: ExportableMod
       floatOf.set(f.name, f.name);
       continue;
     }
-    const [keys, values, fallback] = model.kind === 'trees'
-      ? categoricalCodes(model.codes[f.name] ?? [])
-      : categoricalWeights(model.linear.categorical.find((c) => c.name === f.name));
-    floatOf.set(f.name, g.add('LabelEncoder', [f.name], [`${f.name}__encoded`], [
-      attr.strings('keys_strings', keys),
-      attr.floats('values_floats', values),
-      attr.float('default_float', fallback),
-    ], ML_DOMAIN));
+    const [keys, values, fallback] =
+      model.kind === 'trees'
+        ? categoricalCodes(model.codes[f.name] ?? [])
+        : categoricalWeights(model.linear.categorical.find((c) => c.name === f.name));
+    floatOf.set(
+      f.name,
+      g.add(
+        'LabelEncoder',
+        [f.name],
+        [`${f.name}__encoded`],
+        [
+          attr.strings('keys_strings', keys),
+          attr.floats('values_floats', values),
+          attr.float('default_float', fallback),
+        ],
+        ML_DOMAIN,
+      ),
+    );
   }
   const ops = { ratio: 'Div', product: 'Mul', difference: 'Sub', sum: 'Add' } as const;
   for (const d of config.derived) {
     floatOf.set(d.name, g.add(ops[d.op], [floatOf.get(d.inputs[0])!, floatOf.get(d.inputs[1])!], [d.name]));
   }
-  const features = [...config.features.map((f) => f.name), ...config.derived.map((d) => d.name)].map((n) => floatOf.get(n)!);
+  const features = [...config.features.map((f) => f.name), ...config.derived.map((d) => d.name)].map(
+    (n) => floatOf.get(n)!,
+  );
   return { features, floatOf };
 }
 
-async function encodeModel(config: ModelConfig, g: GraphBuilder, outputs: string[], metadata: { key: string; value: string }[]): Promise<Uint8Array> {
+async function encodeModel(
+  config: ModelConfig,
+  g: GraphBuilder,
+  outputs: string[],
+  metadata: { key: string; value: string }[],
+): Promise<Uint8Array> {
   const ModelProto = await onnxModelProto();
   const message = ModelProto.fromObject({
     ir_version: ONNX_IR_VERSION,
     producer_name: 'mltk',
     producer_version: '0.1.0',
-    opset_import: [{ domain: '', version: ONNX_OPSET }, { domain: ML_DOMAIN, version: ONNX_ML_OPSET }],
+    opset_import: [
+      { domain: '', version: ONNX_OPSET },
+      { domain: ML_DOMAIN, version: ONNX_ML_OPSET },
+    ],
     graph: {
       name: config.name,
       node: g.nodes,
       initializer: g.initializers,
-      input: config.features.map((f) => columnValueInfo(f.name, f.type === 'categorical' ? DataType.STRING : DataType.FLOAT)),
+      input: config.features.map((f) =>
+        columnValueInfo(f.name, f.type === 'categorical' ? DataType.STRING : DataType.FLOAT),
+      ),
       output: outputs.map((o) => columnValueInfo(o, DataType.FLOAT)),
     },
     metadata_props: metadata,
@@ -126,7 +167,16 @@ function concatFeatures(g: GraphBuilder, features: string[]): string {
 }
 
 function treeEnsembleNode(g: GraphBuilder, X: string, model: TreeEnsemble, output: string): string {
-  const nodes = { treeids: [] as number[], nodeids: [] as number[], featureids: [] as number[], modes: [] as string[], values: [] as number[], trueids: [] as number[], falseids: [] as number[], missingTrue: [] as number[] };
+  const nodes = {
+    treeids: [] as number[],
+    nodeids: [] as number[],
+    featureids: [] as number[],
+    modes: [] as string[],
+    values: [] as number[],
+    trueids: [] as number[],
+    falseids: [] as number[],
+    missingTrue: [] as number[],
+  };
   const targets = { treeids: [] as number[], nodeids: [] as number[], weights: [] as number[] };
   model.trees.forEach((t, ti) => {
     for (let node = 0; node < t.feature.length; node++) {
@@ -146,37 +196,59 @@ function treeEnsembleNode(g: GraphBuilder, X: string, model: TreeEnsemble, outpu
       }
     }
   });
-  return g.add('TreeEnsembleRegressor', [X], [output], [
-    attr.int('n_targets', 1),
-    attr.string('aggregate_function', 'SUM'),
-    attr.string('post_transform', 'NONE'),
-    attr.floats('base_values', [model.base]),
-    attr.ints('nodes_treeids', nodes.treeids),
-    attr.ints('nodes_nodeids', nodes.nodeids),
-    attr.ints('nodes_featureids', nodes.featureids),
-    attr.strings('nodes_modes', nodes.modes),
-    attr.floats('nodes_values', nodes.values),
-    attr.ints('nodes_truenodeids', nodes.trueids),
-    attr.ints('nodes_falsenodeids', nodes.falseids),
-    attr.ints('nodes_missing_value_tracks_true', nodes.missingTrue),
-    attr.ints('target_treeids', targets.treeids),
-    attr.ints('target_nodeids', targets.nodeids),
-    attr.ints('target_ids', targets.treeids.map(() => 0)),
-    attr.floats('target_weights', targets.weights),
-  ], ML_DOMAIN);
+  return g.add(
+    'TreeEnsembleRegressor',
+    [X],
+    [output],
+    [
+      attr.int('n_targets', 1),
+      attr.string('aggregate_function', 'SUM'),
+      attr.string('post_transform', 'NONE'),
+      attr.floats('base_values', [model.base]),
+      attr.ints('nodes_treeids', nodes.treeids),
+      attr.ints('nodes_nodeids', nodes.nodeids),
+      attr.ints('nodes_featureids', nodes.featureids),
+      attr.strings('nodes_modes', nodes.modes),
+      attr.floats('nodes_values', nodes.values),
+      attr.ints('nodes_truenodeids', nodes.trueids),
+      attr.ints('nodes_falsenodeids', nodes.falseids),
+      attr.ints('nodes_missing_value_tracks_true', nodes.missingTrue),
+      attr.ints('target_treeids', targets.treeids),
+      attr.ints('target_nodeids', targets.nodeids),
+      attr.ints(
+        'target_ids',
+        targets.treeids.map(() => 0),
+      ),
+      attr.floats('target_weights', targets.weights),
+    ],
+    ML_DOMAIN,
+  );
 }
 
 function linearBody(g: GraphBuilder, features: string[], m: LinearModel, floatOf: Map<string, string>): void {
   const terms: string[] = [g.floatConstant('intercept', [1, 1], [m.intercept])];
   if (m.numeric.length) {
-    const X = g.add('Concat', m.numeric.map((t) => features[t.feature]!), ['numeric'], [attr.int('axis', 1)]);
+    const X = g.add(
+      'Concat',
+      m.numeric.map((t) => features[t.feature]!),
+      ['numeric'],
+      [attr.int('axis', 1)],
+    );
     const isMissing = g.add('IsNaN', [X], ['numeric_missing']);
     const zero = g.floatConstant('zero', [], [0]);
     const filled = g.add('Where', [isMissing, zero, X], ['numeric_filled']);
-    const slopes = g.floatConstant('slopes', [m.numeric.length, 1], m.numeric.map((t) => t.slope));
+    const slopes = g.floatConstant(
+      'slopes',
+      [m.numeric.length, 1],
+      m.numeric.map((t) => t.slope),
+    );
     terms.push(g.add('MatMul', [filled, slopes], ['numeric_term']));
     const indicator = g.add('Cast', [isMissing], ['numeric_missing_f'], [attr.int('to', DataType.FLOAT)]);
-    const missing = g.floatConstant('missing_weights', [m.numeric.length, 1], m.numeric.map((t) => t.missing));
+    const missing = g.floatConstant(
+      'missing_weights',
+      [m.numeric.length, 1],
+      m.numeric.map((t) => t.missing),
+    );
     terms.push(g.add('MatMul', [indicator, missing], ['missing_term']));
   }
   for (const c of m.categorical) terms.push(floatOf.get(c.name)!);

@@ -2,7 +2,14 @@
 import { DataType } from './proto.ts';
 
 export type Attribute = Record<string, unknown>;
-export interface NodeSpec { op_type: string; domain?: string; input: string[]; output: string[]; attribute: Attribute[]; name: string }
+export interface NodeSpec {
+  op_type: string;
+  domain?: string;
+  input: string[];
+  output: string[];
+  attribute: Attribute[];
+  name: string;
+}
 
 const utf8 = new TextEncoder();
 export const ML_DOMAIN = 'ai.onnx.ml';
@@ -11,9 +18,17 @@ export const attr = {
   float: (name: string, f: number): Attribute => ({ name, type: 'FLOAT', f }),
   int: (name: string, i: number): Attribute => ({ name, type: 'INT', i }),
   string: (name: string, s: string): Attribute => ({ name, type: 'STRING', s: utf8.encode(s) }),
-  floats: (name: string, floats: ArrayLike<number>): Attribute => ({ name, type: 'FLOATS', floats: Array.from(floats) }),
+  floats: (name: string, floats: ArrayLike<number>): Attribute => ({
+    name,
+    type: 'FLOATS',
+    floats: Array.from(floats),
+  }),
   ints: (name: string, ints: ArrayLike<number>): Attribute => ({ name, type: 'INTS', ints: Array.from(ints) }),
-  strings: (name: string, strings: string[]): Attribute => ({ name, type: 'STRINGS', strings: strings.map((s) => utf8.encode(s)) }),
+  strings: (name: string, strings: string[]): Attribute => ({
+    name,
+    type: 'STRINGS',
+    strings: strings.map((s) => utf8.encode(s)),
+  }),
 };
 
 /** Collects nodes and initializers; node names are unique by construction. */
@@ -22,7 +37,14 @@ export class GraphBuilder {
   readonly initializers: Record<string, unknown>[] = [];
 
   add(op_type: string, input: string[], output: string[], attribute: Attribute[] = [], domain?: string): string {
-    this.nodes.push({ op_type, input, output, attribute, name: `${op_type}_${this.nodes.length}`, ...(domain ? { domain } : {}) });
+    this.nodes.push({
+      op_type,
+      input,
+      output,
+      attribute,
+      name: `${op_type}_${this.nodes.length}`,
+      ...(domain ? { domain } : {}),
+    });
     return output[0]!;
   }
 
@@ -34,5 +56,8 @@ export class GraphBuilder {
 
 /** A [N, 1] tensor value info with symbolic batch dimension N. */
 export function columnValueInfo(name: string, elemType: number): Record<string, unknown> {
-  return { name, type: { tensor_type: { elem_type: elemType, shape: { dim: [{ dim_param: 'N' }, { dim_value: 1 }] } } } };
+  return {
+    name,
+    type: { tensor_type: { elem_type: elemType, shape: { dim: [{ dim_param: 'N' }, { dim_value: 1 }] } } },
+  };
 }

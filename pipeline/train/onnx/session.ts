@@ -15,23 +15,39 @@ export function onnxFeeds(config: ModelConfig, table: Table): Record<string, ort
     const col = table.columns.get(f.name);
     if (!col) throw new TrainingError(`table has no column "${f.name}"`, [{ field: f.name, issue: 'column missing' }]);
     if (col.kind === 'categorical') {
-      feeds[f.name] = new Tensor('string', Array.from(col.codes, (c) => (c < 0 ? '' : col.categories[c]!)), [table.rows, 1]);
+      feeds[f.name] = new Tensor(
+        'string',
+        Array.from(col.codes, (c) => (c < 0 ? '' : col.categories[c]!)),
+        [table.rows, 1],
+      );
     } else if (col.kind === 'numeric') {
       feeds[f.name] = new Tensor('float32', Float32Array.from(col.values), [table.rows, 1]);
     } else {
-      feeds[f.name] = new Tensor('string', col.values.map((v) => v ?? ''), [table.rows, 1]);
+      feeds[f.name] = new Tensor(
+        'string',
+        col.values.map((v) => v ?? ''),
+        [table.rows, 1],
+      );
     }
   }
   return feeds;
 }
 
-export async function scoreOnnx(session: ort.InferenceSession, config: ModelConfig, table: Table): Promise<Float64Array> {
+export async function scoreOnnx(
+  session: ort.InferenceSession,
+  config: ModelConfig,
+  table: Table,
+): Promise<Float64Array> {
   const out = await session.run(onnxFeeds(config, table));
   return Float64Array.from(out[OUTPUT_NAME]!.data as Float32Array);
 }
 
 /** Opens a model and checks its inputs and output against the contract; throws a TrainingError listing every mismatch. */
-export async function openContractSession(config: ModelConfig, bytes: Uint8Array, source: string): Promise<ort.InferenceSession> {
+export async function openContractSession(
+  config: ModelConfig,
+  bytes: Uint8Array,
+  source: string,
+): Promise<ort.InferenceSession> {
   let session: ort.InferenceSession;
   try {
     session = await onnxRuntime().InferenceSession.create(bytes);
@@ -48,10 +64,14 @@ export async function openContractSession(config: ModelConfig, bytes: Uint8Array
     have.delete(name);
   }
   for (const name of have.keys()) problems.push(`unexpected input "${name}" (not a feature of ${config.name})`);
-  if (!session.outputNames.includes(OUTPUT_NAME)) problems.push(`no output named "${OUTPUT_NAME}" (outputs: ${session.outputNames.join(', ') || 'none'})`);
+  if (!session.outputNames.includes(OUTPUT_NAME))
+    problems.push(`no output named "${OUTPUT_NAME}" (outputs: ${session.outputNames.join(', ') || 'none'})`);
   if (problems.length) {
     await session.release();
-    throw new TrainingError(`${source} does not follow the model input contract: ${problems.join('; ')}`, problems.map((issue) => ({ issue })));
+    throw new TrainingError(
+      `${source} does not follow the model input contract: ${problems.join('; ')}`,
+      problems.map((issue) => ({ issue })),
+    );
   }
   return session;
 }

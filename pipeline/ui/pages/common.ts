@@ -31,14 +31,26 @@ export interface Column<T> {
  * A table whose column headers are sort buttons and, with `filter`, a labelled search box that
  * hides rows not containing its text (the page script does both; without it the table still reads).
  */
-export function dataTable<T>(id: string, caption: string, columns: Column<T>[], rows: T[], opts: { filter?: boolean; rowClass?: (row: T) => string } = {}): Html {
+export function dataTable<T>(
+  id: string,
+  caption: string,
+  columns: Column<T>[],
+  rows: T[],
+  opts: { filter?: boolean; rowClass?: (row: T) => string } = {},
+): Html {
   if (rows.length === 0) return html`<p class="empty">No ${caption.toLowerCase()}.</p>`;
-  const head = columns.map((c) => html`<th scope="col"${c.numeric ? html` class="n" data-type="num"` : ''}><button type="button" class="sort">${c.label}</button></th>`);
-  const body = rows.map((r) => html`<tr${opts.rowClass ? html` class="${opts.rowClass(r)}"` : ''}>${columns.map((c) => {
-    const v = c.sortValue?.(r);
-    const attrs = html`${c.numeric ? html` class="n"` : ''}${v !== undefined ? html` data-v="${v ?? ''}"` : ''}`;
-    return c.header ? html`<th scope="row"${attrs}>${c.cell(r)}</th>` : html`<td${attrs}>${c.cell(r)}</td>`;
-  })}</tr>`);
+  const head = columns.map(
+    (c) =>
+      html`<th scope="col"${c.numeric ? html` class="n" data-type="num"` : ''}><button type="button" class="sort">${c.label}</button></th>`,
+  );
+  const body = rows.map(
+    (r) =>
+      html`<tr${opts.rowClass ? html` class="${opts.rowClass(r)}"` : ''}>${columns.map((c) => {
+        const v = c.sortValue?.(r);
+        const attrs = html`${c.numeric ? html` class="n"` : ''}${v !== undefined ? html` data-v="${v ?? ''}"` : ''}`;
+        return c.header ? html`<th scope="row"${attrs}>${c.cell(r)}</th>` : html`<td${attrs}>${c.cell(r)}</td>`;
+      })}</tr>`,
+  );
   const tools = opts.filter
     ? html`<div class="tools"><label for="${id}-q">Filter ${caption.toLowerCase()}</label><input type="search" id="${id}-q" data-filter="${id}" autocomplete="off"><span id="${id}-count" role="status"></span></div>`
     : '';
@@ -58,7 +70,12 @@ export function runLink(ctx: PageContext, id: string): Html {
   return html`<code>${to(ctx, paths.run(id), id)}</code>`;
 }
 
-export function versionLink(ctx: PageContext, model: string, version: number, text: Content = `${model} v${version}`): Html {
+export function versionLink(
+  ctx: PageContext,
+  model: string,
+  version: number,
+  text: Content = `${model} v${version}`,
+): Html {
   return to(ctx, paths.version(model, version), text);
 }
 
@@ -73,7 +90,8 @@ export function duration(start: string | null, end: string | null): number | nul
   return Number.isFinite(s) ? s : null;
 }
 
-export const seconds = (s: number | null): string => (s === null ? '–' : s < 120 ? `${num(s, 3)} s` : `${num(s / 60, 3)} min`);
+export const seconds = (s: number | null): string =>
+  s === null ? '–' : s < 120 ? `${num(s, 3)} s` : `${num(s / 60, 3)} min`;
 
 /** The metrics a runs table shows: the evaluation ones first, then others, band and history ones left to the run page. */
 const PREFERRED_METRICS = ['rmse', 'mae', 'r2'];

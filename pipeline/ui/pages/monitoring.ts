@@ -1,7 +1,13 @@
 // Monitoring: per model, drift over time from the stored drift reports (drift share, prediction
 // PSI, a PSI heatmap of features × batches) and each batch's page: its lineage and its report.
 import { NotFoundError } from '../../errors/index.ts';
-import { BASE_COLOUR, CUR_COLOUR, distributionChart, type StoredDriftReport, type StoredFeatureDrift } from '../../monitor/index.ts';
+import {
+  BASE_COLOUR,
+  CUR_COLOUR,
+  distributionChart,
+  type StoredDriftReport,
+  type StoredFeatureDrift,
+} from '../../monitor/index.ts';
 import { html, num, pct, shortHash, trusted, type Html } from '../html.ts';
 import { batchSlug, paths } from '../paths.ts';
 import { heatmap, lineChart, type Series } from '../svg.ts';
@@ -15,18 +21,26 @@ const reported = (b: Batch): b is Batch & { report: StoredDriftReport } => b.rep
 const epoch = (b: Batch): number => Date.parse(batchTime(b));
 
 export async function modelBatches(ctx: PageContext, model: string): Promise<Batch[]> {
-  return (await ctx.view.batches()).filter((b) => batchModel(b)?.name === model).sort((a, b) => batchTime(a).localeCompare(batchTime(b)));
+  return (await ctx.view.batches())
+    .filter((b) => batchModel(b)?.name === model)
+    .sort((a, b) => batchTime(a).localeCompare(batchTime(b)));
 }
 
 /** One series per model version, so a promotion shows as a new line. */
-function perVersion(batches: (Batch & { report: StoredDriftReport })[], value: (r: StoredDriftReport) => number | null, what: string): Series[] {
+function perVersion(
+  batches: (Batch & { report: StoredDriftReport })[],
+  value: (r: StoredDriftReport) => number | null,
+  what: string,
+): Series[] {
   const versions = [...new Set(batches.map((b) => String(b.report.model.version)))];
   return versions.map((v) => ({
     label: `v${v}`,
-    points: batches.filter((b) => String(b.report.model.version) === v).flatMap((b) => {
-      const y = value(b.report);
-      return y === null ? [] : [{ x: epoch(b), y, title: `${b.path} (v${v}): ${what} ${num(y)}` }];
-    }),
+    points: batches
+      .filter((b) => String(b.report.model.version) === v)
+      .flatMap((b) => {
+        const y = value(b.report);
+        return y === null ? [] : [{ x: epoch(b), y, title: `${b.path} (v${v}): ${what} ${num(y)}` }];
+      }),
   }));
 }
 
@@ -36,19 +50,35 @@ function driftCharts(batches: Batch[]): Html {
   const t = withReports.at(-1)!.report.thresholds;
   const recent = withReports.slice(-HEATMAP_BATCHES);
   const maxPsi = new Map<string, number>();
-  for (const b of recent) for (const f of b.report.features) maxPsi.set(f.name, Math.max(maxPsi.get(f.name) ?? 0, f.psi ?? 0));
+  for (const b of recent)
+    for (const f of b.report.features) maxPsi.set(f.name, Math.max(maxPsi.get(f.name) ?? 0, f.psi ?? 0));
   const features = [...maxPsi.keys()].sort((a, b) => maxPsi.get(b)! - maxPsi.get(a)! || a.localeCompare(b));
   const rows = [...features, ...(recent.some((b) => b.report.prediction) ? ['(prediction)'] : [])];
-  const psiOf = (r: StoredDriftReport, name: string) => (name === '(prediction)' ? r.prediction : r.features.find((f) => f.name === name))?.psi ?? null;
+  const psiOf = (r: StoredDriftReport, name: string) =>
+    (name === '(prediction)' ? r.prediction : r.features.find((f) => f.name === name))?.psi ?? null;
   return html`<div class="grid">
 ${lineChart({ title: 'Share of drifted features per batch', xLabel: 'scored at', xTime: true, yFromZero: true, markers: true, series: perVersion(withReports, (r) => r.drift_share, 'drift share'), thresholds: [{ y: t.drift_share, label: `dataset drift ${pct(t.drift_share)}`, level: 'alert' }] })}
-${lineChart({ title: 'Prediction PSI per batch', xLabel: 'scored at', xTime: true, yFromZero: true, markers: true, series: perVersion(withReports, (r) => r.prediction?.psi ?? null, 'prediction PSI'), thresholds: [{ y: t.psi_warn, label: `warn ${t.psi_warn}`, level: 'warn' }, { y: t.psi_alert, label: `alert ${t.psi_alert}`, level: 'alert' }] })}
+${lineChart({
+  title: 'Prediction PSI per batch',
+  xLabel: 'scored at',
+  xTime: true,
+  yFromZero: true,
+  markers: true,
+  series: perVersion(withReports, (r) => r.prediction?.psi ?? null, 'prediction PSI'),
+  thresholds: [
+    { y: t.psi_warn, label: `warn ${t.psi_warn}`, level: 'warn' },
+    { y: t.psi_alert, label: `alert ${t.psi_alert}`, level: 'alert' },
+  ],
+})}
 </div>
 ${heatmap({
-    title: `PSI per feature and batch (${recent.length === withReports.length ? 'all' : `newest ${recent.length} of ${withReports.length}`} batches, oldest left; features by highest PSI)`,
-    rows, columns: recent.map((b) => ({ at: epoch(b), title: `${b.path} (v${b.report.model.version}, ${batchTime(b)})` })),
-    values: rows.map((name) => recent.map((b) => psiOf(b.report, name))), warn: t.psi_warn, alert: t.psi_alert,
-  })}`;
+  title: `PSI per feature and batch (${recent.length === withReports.length ? 'all' : `newest ${recent.length} of ${withReports.length}`} batches, oldest left; features by highest PSI)`,
+  rows,
+  columns: recent.map((b) => ({ at: epoch(b), title: `${b.path} (v${b.report.model.version}, ${batchTime(b)})` })),
+  values: rows.map((name) => recent.map((b) => psiOf(b.report, name))),
+  warn: t.psi_warn,
+  alert: t.psi_alert,
+})}`;
 }
 
 /**
@@ -58,42 +88,104 @@ ${heatmap({
  * this is the one function that draws them.
  */
 async function qualitySection(ctx: PageContext, model: string, batches: Batch[]): Promise<Html> {
-  const used = [...new Set(batches.flatMap((b) => { const v = batchModel(b)?.version; return typeof v === 'number' ? [v] : []; }))].sort((a, b) => a - b);
+  const used = [
+    ...new Set(
+      batches.flatMap((b) => {
+        const v = batchModel(b)?.version;
+        return typeof v === 'number' ? [v] : [];
+      }),
+    ),
+  ].sort((a, b) => a - b);
   const versions = (await ctx.view.versions(model)).filter((v) => used.includes(v.version));
   type Row = (typeof versions)[number];
   const scored = (v: Row) => batches.filter((b) => batchModel(b)?.version === v.version).length;
   return html`<p class="lead">No realized or estimated error is stored for these batches yet; the test error of the versions that scored them is the reference.</p>
-${dataTable<Row>('quality', 'Versions', [
-    { label: 'Version', header: true, numeric: true, cell: (v) => versionLink(ctx, v.name, v.version, `v${v.version}`), sortValue: (v) => v.version },
+${dataTable<Row>(
+  'quality',
+  'Versions',
+  [
+    {
+      label: 'Version',
+      header: true,
+      numeric: true,
+      cell: (v) => versionLink(ctx, v.name, v.version, `v${v.version}`),
+      sortValue: (v) => v.version,
+    },
     { label: 'Test RMSE', numeric: true, cell: (v) => num(v.metrics.rmse), sortValue: (v) => v.metrics.rmse ?? null },
     { label: 'Test MAE', numeric: true, cell: (v) => num(v.metrics.mae), sortValue: (v) => v.metrics.mae ?? null },
     { label: 'Batches scored', numeric: true, cell: scored, sortValue: scored },
-  ], versions)}`;
+  ],
+  versions,
+)}`;
 }
 
 function batchesTable(ctx: PageContext, batches: Batch[]): Html {
   const version = (b: Batch) => batchModel(b)?.version;
-  return dataTable<Batch>('batches', 'Batches', [
-    { label: 'Batch', header: true, cell: (b) => to(ctx, paths.batch(b.path), b.path), sortValue: (b) => b.path },
-    { label: 'Scored at', cell: (b) => time(batchTime(b)), sortValue: (b) => batchTime(b) },
-    { label: 'Version', numeric: true, cell: (b) => { const m = batchModel(b); return m && typeof m.version === 'number' ? versionLink(ctx, m.name, m.version, `v${m.version}`) : String(m?.version ?? '–'); }, sortValue: (b) => Number(version(b)) },
-    { label: 'Rows', numeric: true, cell: (b) => num(b.report?.rows ?? (b.lineage?.status === 'scored' ? b.lineage.rows : null)), sortValue: (b) => b.report?.rows ?? null },
-    { label: 'Drift share', numeric: true, cell: (b) => pct(b.report?.drift_share), sortValue: (b) => b.report?.drift_share ?? null },
-    { label: 'Prediction PSI', numeric: true, cell: (b) => num(b.report?.prediction?.psi), sortValue: (b) => b.report?.prediction?.psi ?? null },
-    { label: 'Level', cell: (b) => (b.report ? status(b.report.level) : b.lineage?.status === 'rejected' ? status('rejected') : 'not monitored') },
-    { label: 'Problems', cell: (b) => (b.problems.length ? html`<span class="problem">${b.problems.join('; ')}</span>` : '') },
-  ], [...batches].reverse(), { filter: true });
+  return dataTable<Batch>(
+    'batches',
+    'Batches',
+    [
+      { label: 'Batch', header: true, cell: (b) => to(ctx, paths.batch(b.path), b.path), sortValue: (b) => b.path },
+      { label: 'Scored at', cell: (b) => time(batchTime(b)), sortValue: (b) => batchTime(b) },
+      {
+        label: 'Version',
+        numeric: true,
+        cell: (b) => {
+          const m = batchModel(b);
+          return m && typeof m.version === 'number'
+            ? versionLink(ctx, m.name, m.version, `v${m.version}`)
+            : String(m?.version ?? '–');
+        },
+        sortValue: (b) => Number(version(b)),
+      },
+      {
+        label: 'Rows',
+        numeric: true,
+        cell: (b) => num(b.report?.rows ?? (b.lineage?.status === 'scored' ? b.lineage.rows : null)),
+        sortValue: (b) => b.report?.rows ?? null,
+      },
+      {
+        label: 'Drift share',
+        numeric: true,
+        cell: (b) => pct(b.report?.drift_share),
+        sortValue: (b) => b.report?.drift_share ?? null,
+      },
+      {
+        label: 'Prediction PSI',
+        numeric: true,
+        cell: (b) => num(b.report?.prediction?.psi),
+        sortValue: (b) => b.report?.prediction?.psi ?? null,
+      },
+      {
+        label: 'Level',
+        cell: (b) =>
+          b.report ? status(b.report.level) : b.lineage?.status === 'rejected' ? status('rejected') : 'not monitored',
+      },
+      {
+        label: 'Problems',
+        cell: (b) => (b.problems.length ? html`<span class="problem">${b.problems.join('; ')}</span>` : ''),
+      },
+    ],
+    [...batches].reverse(),
+    { filter: true },
+  );
 }
 
 export async function modelMonitoringPage(ctx: PageContext, model: string): Promise<Page> {
   if (!(await ctx.view.modelKnown(model))) throw new NotFoundError(`no model "${model}" in ${ctx.site.storeUrl}`);
   const batches = await modelBatches(ctx, model);
   return {
-    title: `Monitoring ${model}`, section: 'monitoring',
-    crumbs: [{ label: 'Monitoring', to: paths.monitoring }, { label: model, to: paths.model(model) }, { label: 'Monitoring' }],
-    body: batches.length === 0
-      ? html`<p class="empty">No scored batches of ${model} in ${ctx.site.predictionsUrl} (batch scoring writes predictions/…, the monitor monitoring/…).</p>`
-      : html`<p class="lead">${batches.length} scored batch${batches.length === 1 ? '' : 'es'}, ${batches.filter(reported).length} with a drift report.</p>
+    title: `Monitoring ${model}`,
+    section: 'monitoring',
+    crumbs: [
+      { label: 'Monitoring', to: paths.monitoring },
+      { label: model, to: paths.model(model) },
+      { label: 'Monitoring' },
+    ],
+    body:
+      batches.length === 0
+        ? html`<p class="empty">No scored batches of ${model} in ${ctx.site.predictionsUrl} (batch scoring writes predictions/…, the monitor monitoring/…).</p>`
+        : html`<p class="lead">${batches.length} scored batch${batches.length === 1 ? '' : 'es'}, ${batches.filter(reported).length} with a drift report.</p>
 <h2>Drift over time</h2>${driftCharts(batches)}
 <h2>Quality over time</h2>${await qualitySection(ctx, model, batches)}
 <h2>Batches</h2>${batchesTable(ctx, batches)}`,
@@ -102,40 +194,79 @@ export async function modelMonitoringPage(ctx: PageContext, model: string): Prom
 
 export async function monitoringPage(ctx: PageContext): Promise<Page> {
   const batches = await ctx.view.batches();
-  const models = [...new Set([...(await ctx.view.modelNames()), ...batches.flatMap((b) => batchModel(b)?.name ?? [])])].sort();
+  const models = [
+    ...new Set([...(await ctx.view.modelNames()), ...batches.flatMap((b) => batchModel(b)?.name ?? [])]),
+  ].sort();
   type Row = { model: string; batches: Batch[] };
-  const rows: Row[] = models.map((m) => ({ model: m, batches: batches.filter((b) => batchModel(b)?.name === m).sort((a, b) => batchTime(a).localeCompare(batchTime(b))) }));
+  const rows: Row[] = models.map((m) => ({
+    model: m,
+    batches: batches.filter((b) => batchModel(b)?.name === m).sort((a, b) => batchTime(a).localeCompare(batchTime(b))),
+  }));
   const last = (r: Row) => r.batches.filter(reported).at(-1);
   const unreadable = batches.filter((b) => !batchModel(b));
   return {
-    title: 'Monitoring', section: 'monitoring',
+    title: 'Monitoring',
+    section: 'monitoring',
     body: html`<p class="lead">Scored batches and their drift reports in ${ctx.site.predictionsUrl}.</p>
-${dataTable<Row>('monitored', 'Models', [
-      { label: 'Model', header: true, cell: (r) => to(ctx, paths.modelMonitoring(r.model), r.model), sortValue: (r) => r.model },
-      { label: 'Batches', numeric: true, cell: (r) => r.batches.length, sortValue: (r) => r.batches.length },
-      { label: 'With a report', numeric: true, cell: (r) => r.batches.filter(reported).length },
-      { label: 'Last scored', cell: (r) => time(r.batches.at(-1) ? batchTime(r.batches.at(-1)!) : null) },
-      { label: 'Last drift share', numeric: true, cell: (r) => pct(last(r)?.report.drift_share) },
-      { label: 'Last level', cell: (r) => { const b = last(r); return b ? status(b.report.level) : '–'; } },
-    ], rows)}
+${dataTable<Row>(
+  'monitored',
+  'Models',
+  [
+    {
+      label: 'Model',
+      header: true,
+      cell: (r) => to(ctx, paths.modelMonitoring(r.model), r.model),
+      sortValue: (r) => r.model,
+    },
+    { label: 'Batches', numeric: true, cell: (r) => r.batches.length, sortValue: (r) => r.batches.length },
+    { label: 'With a report', numeric: true, cell: (r) => r.batches.filter(reported).length },
+    { label: 'Last scored', cell: (r) => time(r.batches.at(-1) ? batchTime(r.batches.at(-1)!) : null) },
+    { label: 'Last drift share', numeric: true, cell: (r) => pct(last(r)?.report.drift_share) },
+    {
+      label: 'Last level',
+      cell: (r) => {
+        const b = last(r);
+        return b ? status(b.report.level) : '–';
+      },
+    },
+  ],
+  rows,
+)}
 ${unreadable.length ? html`<h2>Unreadable batches</h2><ul>${unreadable.map((b) => html`<li>${to(ctx, paths.batch(b.path), b.path)}: <span class="problem">${b.problems.join('; ') || 'no lineage manifest and no report'}</span></li>`)}</ul>` : ''}`,
   };
 }
 
 function featureTable(report: StoredDriftReport): Html {
-  const rows = [...report.features, ...(report.prediction ? [{ ...report.prediction, name: `(prediction) ${report.prediction.name}` }] : [])];
-  return dataTable<StoredFeatureDrift>('features', 'Features', [
-    { label: 'feature', header: true, cell: (f) => f.name },
-    { label: 'type', cell: (f) => (f.derived ? `${f.type}, derived` : f.type) },
-    { label: 'PSI', numeric: true, cell: (f) => num(f.psi), sortValue: (f) => f.psi },
-    { label: 'KS D', numeric: true, cell: (f) => num(f.ks_statistic), sortValue: (f) => f.ks_statistic },
-    { label: 'KS p', numeric: true, cell: (f) => num(f.ks_pvalue), sortValue: (f) => f.ks_pvalue },
-    { label: 'JS', numeric: true, cell: (f) => num(f.js_distance), sortValue: (f) => f.js_distance },
-    { label: 'missing (baseline → now)', numeric: true, cell: (f) => `${pct(f.baseline_missing_rate)} → ${pct(f.missing_rate)}`, sortValue: (f) => f.missing_rate },
-    { label: 'out of range', numeric: true, cell: (f) => num(f.out_of_range), sortValue: (f) => f.out_of_range },
-    { label: 'unseen categories', cell: (f) => (f.unseen ? `${f.unseen}: ${(f.unseen_categories ?? []).join(', ')}` : f.unseen === 0 ? '0' : '–') },
-    { label: 'level', cell: (f) => status(f.level), sortValue: (f) => ['ok', 'warn', 'alert'].indexOf(f.level) },
-  ], rows, { filter: rows.length > 12 });
+  const rows = [
+    ...report.features,
+    ...(report.prediction ? [{ ...report.prediction, name: `(prediction) ${report.prediction.name}` }] : []),
+  ];
+  return dataTable<StoredFeatureDrift>(
+    'features',
+    'Features',
+    [
+      { label: 'feature', header: true, cell: (f) => f.name },
+      { label: 'type', cell: (f) => (f.derived ? `${f.type}, derived` : f.type) },
+      { label: 'PSI', numeric: true, cell: (f) => num(f.psi), sortValue: (f) => f.psi },
+      { label: 'KS D', numeric: true, cell: (f) => num(f.ks_statistic), sortValue: (f) => f.ks_statistic },
+      { label: 'KS p', numeric: true, cell: (f) => num(f.ks_pvalue), sortValue: (f) => f.ks_pvalue },
+      { label: 'JS', numeric: true, cell: (f) => num(f.js_distance), sortValue: (f) => f.js_distance },
+      {
+        label: 'missing (baseline → now)',
+        numeric: true,
+        cell: (f) => `${pct(f.baseline_missing_rate)} → ${pct(f.missing_rate)}`,
+        sortValue: (f) => f.missing_rate,
+      },
+      { label: 'out of range', numeric: true, cell: (f) => num(f.out_of_range), sortValue: (f) => f.out_of_range },
+      {
+        label: 'unseen categories',
+        cell: (f) => (f.unseen ? `${f.unseen}: ${(f.unseen_categories ?? []).join(', ')}` : f.unseen === 0 ? '0' : '–'),
+      },
+      { label: 'level', cell: (f) => status(f.level), sortValue: (f) => ['ok', 'warn', 'alert'].indexOf(f.level) },
+    ],
+    rows,
+    { filter: rows.length > 12 },
+  );
 }
 
 function reportSection(report: StoredDriftReport): Html {
@@ -143,7 +274,10 @@ function reportSection(report: StoredDriftReport): Html {
   const charts = [...(report.prediction ? [{ ...report.prediction, name: 'prediction' }] : []), ...report.features];
   return html`<h2 id="drift">Drift report</h2>${facts([
     ['Level', html`${status(report.level)}${report.dataset_drift ? ' dataset drift' : ''}`],
-    ['Drift share', `${pct(report.drift_share)} (${report.drifted_features.length} of ${report.features.length} features; dataset drift at ≥ ${pct(t.drift_share)})`],
+    [
+      'Drift share',
+      `${pct(report.drift_share)} (${report.drifted_features.length} of ${report.features.length} features; dataset drift at ≥ ${pct(t.drift_share)})`,
+    ],
     ['Drifted features', report.drifted_features.length ? report.drifted_features.join(', ') : 'none'],
     ['Rows', num(report.rows)],
     ['PSI warn / alert', `${t.psi_warn} / ${t.psi_alert}`],
@@ -162,14 +296,29 @@ export async function batchPage(ctx: PageContext, slug: string): Promise<Page> {
   const m = batchModel(b);
   const l = b.lineage;
   return {
-    title: `Batch ${path}`, section: 'monitoring',
-    crumbs: [{ label: 'Monitoring', to: paths.monitoring }, ...(m ? [{ label: m.name, to: paths.modelMonitoring(m.name) }] : []), { label: path }],
+    title: `Batch ${path}`,
+    section: 'monitoring',
+    crumbs: [
+      { label: 'Monitoring', to: paths.monitoring },
+      ...(m ? [{ label: m.name, to: paths.modelMonitoring(m.name) }] : []),
+      { label: path },
+    ],
     body: html`${b.problems.map((p) => html`<p class="problem">${p}</p>`)}${facts([
-      ['Model', m ? (typeof m.version === 'number' ? versionLink(ctx, m.name, m.version) : `${m.name} ${m.version}`) : 'unknown'],
+      [
+        'Model',
+        m
+          ? typeof m.version === 'number'
+            ? versionLink(ctx, m.name, m.version)
+            : `${m.name} ${m.version}`
+          : 'unknown',
+      ],
       ['Scored', l ? html`${time(l.scored_at)} (${l.status})` : 'no lineage manifest'],
       ['Input', l ? html`<code>${l.source}</code>` : null],
       ['Input sha256', l?.status === 'scored' ? shortHash(l.input.sha256) : null],
-      ['Rows', l?.status === 'scored' ? `${num(l.rows)} read, ${num(l.scored)} scored, ${num(l.errors)} refused` : null],
+      [
+        'Rows',
+        l?.status === 'scored' ? `${num(l.rows)} read, ${num(l.scored)} scored, ${num(l.errors)} refused` : null,
+      ],
       ['Refused whole', l?.status === 'rejected' ? l.reason : null],
       ['ONNX', l?.status === 'scored' ? shortHash(l.model.sha256) : null],
     ])}

@@ -9,11 +9,17 @@ import { to, type Page, type PageContext } from './common.ts';
 const LATEST_RUNS = 10;
 
 export async function overviewPage(ctx: PageContext): Promise<Page> {
-  const [models, ids, datasets, batches] = await Promise.all([allModels(ctx), ctx.view.runIds(), ctx.view.datasetNames(), ctx.view.batchPaths()]);
+  const [models, ids, datasets, batches] = await Promise.all([
+    allModels(ctx),
+    ctx.view.runIds(),
+    ctx.view.datasetNames(),
+    ctx.view.batchPaths(),
+  ]);
   const latest = await ctx.view.runRows(ids.slice(0, LATEST_RUNS));
   const empty = models.length === 0 && ids.length === 0 && datasets.length === 0;
   return {
-    title: 'Overview', section: 'overview',
+    title: 'Overview',
+    section: 'overview',
     body: html`<p class="lead">${num(models.length)} model${models.length === 1 ? '' : 's'} · ${to(ctx, paths.runs(), `${num(ids.length)} run${ids.length === 1 ? '' : 's'}`)} · ${to(ctx, paths.datasets, `${num(datasets.length)} dataset${datasets.length === 1 ? '' : 's'}`)} · ${to(ctx, paths.monitoring, `${num(batches.length)} scored batch${batches.length === 1 ? '' : 'es'}`)}</p>
 ${empty ? html`<p class="empty">This store is empty. <code>mltk run --config configs/sap_change.json</code> trains, registers and promotes a first model.</p>` : ''}
 <h2>Models</h2>${modelsTable(ctx, models)}
