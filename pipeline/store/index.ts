@@ -34,6 +34,7 @@ export {
   INCOMING_PREFIX,
   PREDICTIONS_PREFIX,
   MONITORING_PREFIX,
+  SCALE_TMP_PREFIX,
   modelPrefix,
   modelArtifactsPrefix,
 } from './layout.ts';

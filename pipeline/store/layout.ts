@@ -11,13 +11,16 @@
 //     models/NAME/versions/N.json, aliases/…    its registry manifests
 // Data bucket: incoming/<path> (inputs to score: .csv, .jsonl, .ndjson). Predictions bucket, one
 // folder per input (<path> keeps its extension): predictions/<path>/… (outputs and lineage),
-// monitoring/<path>/… (drift reports and their CloudWatch datums).
+// monitoring/<path>/… (drift reports and their CloudWatch datums), tmp/scale/<run_id>/… (a sharded
+// scoring run's plan, items and parts: temporary, deleted by its finalize; see pipeline/scale/contract.ts).
 
 export const BLOBS_PREFIX = 'blobs/sha256/';
 export const MODELS_PREFIX = 'models/';
 export const INCOMING_PREFIX = 'incoming/';
 export const PREDICTIONS_PREFIX = 'predictions/';
 export const MONITORING_PREFIX = 'monitoring/';
+/** Sharded scoring runs' temporary objects in the predictions bucket, one folder per run id. */
+export const SCALE_TMP_PREFIX = 'tmp/scale/';
 const ARTIFACTS_DIR = 'artifacts/sha256/';
 
 /** Every key of model `name`: a role given `models/NAME/*` can serve it and read nothing else. */
