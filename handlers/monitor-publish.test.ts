@@ -21,6 +21,7 @@ import {
 } from '../pipeline/testing/fault-proxy.ts';
 import { motoUnavailable, startMoto, type MotoServer } from '../pipeline/testing/moto.ts';
 import { handler } from './monitor.ts';
+import { captureLogLines, type LogCapture } from '../pipeline/testing/log-capture.ts';
 
 const skip = motoUnavailable();
 const repoRoot = join(import.meta.dirname, '..');
@@ -30,8 +31,7 @@ let s3: S3Client;
 let cw: CloudWatchClient;
 let data: ObjectStore, preds: ObjectStore;
 let model: LoadedModel;
-const origLog = console.log,
-  origError = console.error;
+let logs: LogCapture;
 
 const env = (namespace: string) => ({
   ...moto.env,
@@ -118,12 +118,11 @@ before(async () => {
   preds = openStore('s3://pred-bucket');
   const { mv } = await registerMonitoredModel(registry, 'prod');
   model = await loadModelVersion(registry, mv);
-  console.log = console.error = () => undefined;
+  logs = captureLogLines();
 });
 
 after(async () => {
-  console.log = origLog;
-  console.error = origError;
+  logs.restore();
   model?.retire();
   s3?.destroy();
   cw?.destroy();

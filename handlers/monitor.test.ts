@@ -15,6 +15,7 @@ import {
 import { loadModelVersion, scoreObject, type LoadedModel } from '../pipeline/predict/index.ts';
 import { registerOnnx, synthCsv } from '../pipeline/predict/testdata.ts';
 import { handler } from './monitor.ts';
+import { captureLogLines, type LogCapture } from '../pipeline/testing/log-capture.ts';
 
 const skip = motoUnavailable();
 let moto: MotoServer;
@@ -22,9 +23,7 @@ let s3: S3Client;
 let cw: CloudWatchClient;
 let registry: ObjectStore, data: ObjectStore, preds: ObjectStore;
 let champion: LoadedModel, unprofiled: LoadedModel;
-const lines: string[] = [];
-const origError = console.error,
-  origLog = console.log;
+let logs: LogCapture;
 
 async function metricNames(namespace: string): Promise<string[]> {
   const r = await cw.send(new ListMetricsCommand({ Namespace: namespace }));
@@ -70,16 +69,10 @@ before(async () => {
     MLTK_DATA_BUCKET: 'data-bucket',
     MLTK_METRIC_NAMESPACE: 'mltk/sap_change',
   });
-  console.error = (l: string) => {
-    lines.push(String(l));
-  };
-  console.log = (l: string) => {
-    lines.push(String(l));
-  };
+  logs = captureLogLines();
 });
 after(async () => {
-  console.error = origError;
-  console.log = origLog;
+  logs.restore();
   champion?.retire();
   unprofiled?.retire();
   s3?.destroy();
@@ -213,7 +206,7 @@ test('bad batches write nothing, publish only MonitorFailures, and the error nam
     'home_id,predicted_sap_change,model_name,model_version\n',
   );
   process.env.MLTK_METRIC_NAMESPACE = 'mltk-test/bad';
-  lines.length = 0;
+  logs.lines.length = 0;
   const res = await handler(
     created(
       ...['missing', 'type', 'empty', 'changed'].map((p) => `predictions/bad/${p}.csv/manifest.json`),
@@ -238,7 +231,7 @@ test('bad batches write nothing, publish only MonitorFailures, and the error nam
   assert.match(errors[3]!, /^s3:\/\/data-bucket\/incoming\/bad\/changed.csv changed since it was scored/);
   assert.equal((await preds.list('monitoring/bad/')).length, 0);
   assert.deepEqual(await metricNames('mltk-test/bad'), ['MonitorFailures']);
-  const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.event === 'monitor_failed');
+  const logged: any[] = logs.lines.filter((l) => l.msg === 'monitor_failed');
   assert.deepEqual(
     logged.map((l) => l.model),
     ['sap_change', 'sap_change', 'sap_change', 'sap_change'],

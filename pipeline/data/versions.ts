@@ -189,7 +189,9 @@ export async function readDatasetVersion(store: ObjectStore, name: string, versi
 
 /** `NAME` (latest) or `NAME@VERSION`, where VERSION may be a unique prefix of the sha256 (≥ 6 chars). */
 export async function resolveDatasetVersion(store: ObjectStore, ref: string): Promise<DatasetVersion> {
-  const [name, version] = ref.split('@') as [string, string | undefined];
+  const at = ref.indexOf('@');
+  const name = at < 0 ? ref : ref.slice(0, at);
+  const version = at < 0 ? undefined : ref.slice(at + 1);
   const versions = await listDatasetVersions(store, name);
   if (versions.length === 0) throw new NotFoundError(`dataset "${name}" has no versions in ${store.url}`);
   if (version === undefined || version === 'latest') return versions[versions.length - 1]!;

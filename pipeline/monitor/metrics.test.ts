@@ -160,7 +160,7 @@ test('a failed run logs one JSON error line and publishes MonitorFailures with t
   );
   assert.equal(lines.length, 1);
   const line = JSON.parse(lines[0]!);
-  assert.equal(line.event, 'monitor_failed');
+  assert.equal(line.msg, 'monitor_failed');
   assert.equal(line.code, 'INPUT_INVALID');
   assert.match(line.message, /missing column "x"/);
   const metrics = await listAll('mltk/broken');

@@ -3,6 +3,7 @@
 import type * as CloudWatchSdk from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchClient, PutMetricDataCommand, MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { AccessDeniedError, MltkError } from '../errors/index.ts';
+import { jsonLogger, stderrSink, type LineSink } from '../log/index.ts';
 import type { DriftReport } from './report.ts';
 import type { QualityReport } from './quality-run.ts';
 import { awsRegion } from '../store/index.ts';
@@ -192,7 +193,8 @@ export interface FailureContext {
   source: string;
   namespace?: string;
   client?: MetricsSink;
-  log?: (line: string) => void;
+  /** Where log lines go (default stderr). */
+  log?: LineSink;
 }
 
 /**
@@ -200,20 +202,16 @@ export interface FailureContext {
  * and MonitorFailures = 1. A failure to publish is logged too but never masks the original error.
  */
 export async function publishMonitorFailure(error: unknown, ctx: FailureContext): Promise<void> {
-  const log = ctx.log ?? ((line: string) => console.error(line));
+  const log = jsonLogger(ctx.log ?? stderrSink);
   const err = error instanceof Error ? error : new Error(String(error));
-  log(
-    JSON.stringify({
-      level: 'error',
-      event: 'monitor_failed',
-      model: ctx.model,
-      source: ctx.source,
-      error: err.name,
-      code: error instanceof MltkError ? error.code : 'INTERNAL',
-      message: err.message,
-      details: error instanceof MltkError ? error.details : [],
-    }),
-  );
+  log.log('error', 'monitor_failed', {
+    model: ctx.model,
+    source: ctx.source,
+    error: err.name,
+    code: error instanceof MltkError ? error.code : 'INTERNAL',
+    message: err.message,
+    details: error instanceof MltkError ? error.details : [],
+  });
   const namespace = ctx.namespace ?? defaultNamespace(ctx.model);
   try {
     const failure = datums(
@@ -226,13 +224,6 @@ export async function publishMonitorFailure(error: unknown, ctx: FailureContext)
     );
     await putMetricData(ctx.client, namespace, failure);
   } catch (e) {
-    log(
-      JSON.stringify({
-        level: 'error',
-        event: 'monitor_failure_metric_failed',
-        model: ctx.model,
-        message: (e as Error).message,
-      }),
-    );
+    log.log('error', 'monitor_failure_metric_failed', { model: ctx.model, message: (e as Error).message });
   }
 }

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { inputFormat } from '../data/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
-import type { ModelVersion } from '../registry/index.ts';
+import { jsonLogger, stdoutSink, type LineSink } from '../log/index.ts';
+import { modelNameOf, type ModelVersion } from '../registry/index.ts';
 import type { ObjectStore } from '../store/index.ts';
 import { renderReport } from './html.ts';
 import {
@@ -67,7 +68,8 @@ export interface ObjectRunDeps {
   model: string;
   namespace?: string;
   metrics?: MetricsSink;
-  log?: (line: string) => void;
+  /** Where log lines go (default stdout, as in Lambda). */
+  log?: LineSink;
   /** Default: the version's ONNX model from `registry` on a pipeline/predict scoring worker. */
   openScorer?: (mv: ModelVersion) => Promise<ChunkScorer>;
   /** Default: the version's loss estimator from `registry` (hash-verified). */
@@ -174,7 +176,8 @@ async function driftOf(
  */
 export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Promise<ObjectOutcome> {
   const where = `${deps.predictions.url}/${manifestKey(path)}`;
-  let modelName = deps.model.split('@')[0]!;
+  const watched = modelNameOf(deps.model);
+  let modelName = watched;
   let source = where;
   const input: { stream?: Readable } = {};
   let stored = false;
@@ -183,9 +186,9 @@ export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Pro
     // The manifest is written last: without it the batch is still being scored (or never was).
     if (!lineage) return { path, status: 'skipped', reason: `no lineage manifest ${where} yet` };
     modelName = lineage.model.name;
-    if (lineage.model.name !== deps.model.split('@')[0]) {
+    if (lineage.model.name !== watched) {
       throw new InvalidInputError(
-        `${where}: scored by model ${lineage.model.name}, but this monitor watches ${deps.model.split('@')[0]}`,
+        `${where}: scored by model ${lineage.model.name}, but this monitor watches ${watched}`,
       );
     }
     if (lineage.status === 'rejected')
@@ -209,17 +212,13 @@ export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Pro
     if (!republished) await storeBatchMetrics(deps.predictions, path, metrics);
     stored = true;
     await publishBatchMetrics(deps.predictions, path, metrics, deps.metrics ?? (await metricsClient()));
-    (deps.log ?? console.log)(
-      JSON.stringify({
-        level: 'info',
-        event: 'monitored',
-        source,
-        lineage: where,
-        model: lineage.model,
-        republished,
-        ...metrics.summary,
-      }),
-    );
+    jsonLogger(deps.log ?? stdoutSink).log('info', 'monitored', {
+      source,
+      lineage: where,
+      model: lineage.model,
+      republished,
+      ...metrics.summary,
+    });
     return { path, status: 'monitored', report: reportKey(path), republished, ...metrics.summary };
   } catch (e) {
     input.stream?.destroy();
@@ -228,7 +227,7 @@ export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Pro
       source,
       namespace: deps.namespace,
       client: deps.metrics,
-      log: deps.log,
+      log: deps.log ?? stdoutSink,
     });
     const retry = !stored
       ? ''

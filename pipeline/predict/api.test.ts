@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPredictHandler, jsonLogger, type HttpResult, type PredictHandler } from './index.ts';
+import { createPredictHandler, type HttpResult, type PredictHandler } from './index.ts';
+import { jsonLogger } from '../log/index.ts';
 import { registerModelVersion } from '../registry/index.ts';
 import { captureLines, httpEvent, instanceOf, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
 

@@ -9,7 +9,8 @@ import type { HttpEvent, HttpResult } from './events.ts';
 import { shortestFloat32 } from './format.ts';
 import { instancesToChunk } from './instances.ts';
 import type { ModelCache } from './model.ts';
-import { emfLine, metricNamespace, type LineSink, type Logger } from './telemetry.ts';
+import type { LineSink, Logger } from '../log/index.ts';
+import { emfLine, metricNamespace } from './telemetry.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 1_000_000;
 export const DEFAULT_MAX_INSTANCES = 10_000;

@@ -8,7 +8,8 @@ import { registerModelVersion, type ModelVersion } from '../registry/index.ts';
 import { onnxRuntime, trainModel } from '../train/index.ts';
 import { agrees } from './fast-path.ts';
 import { DIRECTORY_DEPTH, DIRECTORY_TABLE, treeTableLayout } from './fast/layout.ts';
-import { loadModelVersion, scoreBatch, buildFeeds, jsonLogger, type LoadedModel } from './index.ts';
+import { loadModelVersion, scoreBatch, buildFeeds, type LoadedModel } from './index.ts';
+import { jsonLogger } from '../log/index.ts';
 import { captureLines, csvTable, synthCsv, tempStore, type TempStore } from './testdata.ts';
 
 const stores: TempStore[] = [];

@@ -3,12 +3,9 @@
 export {
   loadModel,
   loadModelVersion,
-  parseModelRef,
-  formatModelRef,
   ModelCache,
   RETRY_LOAD_MS,
   type LoadedModel,
-  type ModelRef,
   type ModelCacheOptions,
 } from './model.ts';
 export { instanceSchema, columnSpecs, type Instance, type InstanceSchemaOptions } from './signature.ts';
@@ -58,5 +55,5 @@ export {
   type BatchEventResult,
 } from './service.ts';
 export { startLocalServer, toHttpEvent, type LocalServer } from './http-server.ts';
-export { jsonLogger, emfLine, metricNamespace, stdoutSink, METRICS, type Logger, type LineSink } from './telemetry.ts';
+export { emfLine, metricNamespace, METRICS } from './telemetry.ts';
 export { shortestFloat32 } from './format.ts';

@@ -1,3 +1,4 @@
+import { jsonLogger } from '../log/index.ts';
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -6,11 +7,9 @@ import { IntegrityError } from '../errors/index.ts';
 import { moveAlias } from '../registry/index.ts';
 import {
   createPredictHandler,
-  jsonLogger,
   loadModel,
   ModelCache,
   ModelUnavailableError,
-  parseModelRef,
   RETRY_LOAD_MS,
   type HttpResult,
 } from './index.ts';
@@ -44,13 +43,6 @@ async function tamper(dir: string, sha256: string): Promise<Buffer> {
   await writeFile(path, bad);
   return original;
 }
-
-test('model references: NAME@ALIAS is followed, NAME@N pinned, NAME the latest', () => {
-  assert.deepEqual(parseModelRef('sap_change@prod'), { name: 'sap_change', alias: 'prod' });
-  assert.deepEqual(parseModelRef('sap_change@3'), { name: 'sap_change', version: 3 });
-  assert.deepEqual(parseModelRef('sap_change'), { name: 'sap_change' });
-  assert.throws(() => parseModelRef('sap change@prod'), /invalid model reference/);
-});
 
 test('a moved alias is picked up after the TTL, not before, and the new version gets a new session', async () => {
   const env = await storeWithModel(fx);

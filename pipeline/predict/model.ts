@@ -3,7 +3,6 @@
 import type ort from 'onnxruntime-node';
 import type { z } from 'zod';
 import type { Table } from '../data/index.ts';
-import { InvalidInputError } from '../errors/index.ts';
 import {
   getAlias,
   getModelVersion,
@@ -11,6 +10,9 @@ import {
   type DatasetLineage,
   type ModelVersion,
   type Signature,
+  formatModelRef,
+  parseModelRef,
+  type ModelRef,
 } from '../registry/index.ts';
 import { getModelArtifact, type ObjectStore } from '../store/index.ts';
 import { onnxRuntime } from '../train/index.ts';
@@ -19,26 +21,7 @@ import { prepareFastPath, referenceSample, type FastPathOptions, type FastPathVe
 import type { EvaluatorProgram } from './fast/program.ts';
 import { buildFeeds, buildInputs, inputPlan, runFeeds, type InputPlan } from './score.ts';
 import { instanceSchema, type Instance } from './signature.ts';
-import { jsonLogger, type Logger } from './telemetry.ts';
-
-export interface ModelRef {
-  name: string;
-  /** An alias (followed), a version number (pinned), or undefined for the latest version. */
-  alias?: string;
-  version?: number;
-}
-
-export function parseModelRef(ref: string): ModelRef {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:@([A-Za-z0-9_-]+))?$/.exec(ref);
-  if (!m) throw new InvalidInputError(`invalid model reference "${ref}" (expected NAME, NAME@VERSION or NAME@ALIAS)`);
-  const [, name, tag] = m as unknown as [string, string, string | undefined];
-  if (tag === undefined || tag === 'latest') return { name };
-  return /^\d+$/.test(tag) ? { name, version: Number(tag) } : { name, alias: tag };
-}
-
-export function formatModelRef(ref: ModelRef): string {
-  return `${ref.name}${ref.alias ? `@${ref.alias}` : ref.version ? `@${ref.version}` : ''}`;
-}
+import { jsonLogger, type Logger } from '../log/index.ts';
 
 export interface LoadedModel {
   name: string;

@@ -10,7 +10,8 @@ import { parseEvent, type HttpResult, type S3ObjectRef } from './events.ts';
 import type { FastPathOptions } from './fast-path.ts';
 import { ModelCache } from './model.ts';
 import { outputKeys, scoreObject, type ObjectBatchResult } from './outputs.ts';
-import { emfLine, jsonLogger, metricNamespace, stdoutSink, type LineSink, type Logger } from './telemetry.ts';
+import { jsonLogger, stdoutSink, type LineSink, type Logger } from '../log/index.ts';
+import { emfLine, metricNamespace } from './telemetry.ts';
 
 export interface ServiceOptions {
   store: ObjectStore;

@@ -1,31 +1,5 @@
-// Structured logs (one JSON object per line) and CloudWatch Embedded Metric Format lines.
+// CloudWatch Embedded Metric Format lines of the prediction service.
 // Both go to stdout: in Lambda, CloudWatch Logs ingests them and extracts the EMF metrics.
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFields = Record<string, unknown>;
-
-export interface Logger {
-  log(level: LogLevel, msg: string, fields?: LogFields): void;
-  /** A logger that adds `fields` to every line (model, version, request id). */
-  with(fields: LogFields): Logger;
-}
-
-export type LineSink = (line: string) => void;
-
-export const stdoutSink: LineSink = (line) => {
-  process.stdout.write(`${line}\n`);
-};
-
-export function jsonLogger(sink: LineSink = stdoutSink, base: LogFields = {}): Logger {
-  return {
-    log(level, msg, fields) {
-      sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...fields }));
-    },
-    with(fields) {
-      return jsonLogger(sink, { ...base, ...fields });
-    },
-  };
-}
 
 export const METRICS = {
   rowsScored: 'RowsScored',

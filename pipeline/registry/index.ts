@@ -38,3 +38,4 @@ export {
   type AliasHistory,
 } from './registry.ts';
 export { copyModelVersion, checkReleasable, COPY_SOURCE_PREFIXES, type CopyOptions, type CopyResult } from './copy.ts';
+export { parseModelRef, formatModelRef, modelNameOf, type ModelRef } from './ref.ts';

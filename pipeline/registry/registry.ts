@@ -41,14 +41,14 @@ import {
   type AliasMove,
   type ModelVersion,
 } from './manifest.ts';
+import { ALIAS_RE, MODEL_NAME_RE, parseModelRef } from './ref.ts';
 
-const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const ALIAS_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const MAX_ALLOCATION_ATTEMPTS = 200;
 const HISTORY_SEQ = /\/history\/(\d+)\.json$/;
 
 function checkName(name: string): void {
-  if (!NAME_RE.test(name)) throw new InvalidInputError(`invalid model name "${name}" (letters, digits and _ only)`);
+  if (!MODEL_NAME_RE.test(name))
+    throw new InvalidInputError(`invalid model name "${name}" (letters, digits and _ only)`);
 }
 
 export function checkAlias(alias: string): void {
@@ -383,11 +383,9 @@ export async function rollbackAlias(
  * Resolves `NAME@ALIAS`, `NAME@N` or `NAME` (latest version) to a version manifest.
  */
 export async function resolveModel(store: ObjectStore, ref: string): Promise<ModelVersion> {
-  const m = /^([^@]+)(?:@(.+))?$/.exec(ref);
-  if (!m) throw new InvalidInputError(`invalid model reference "${ref}" (expected NAME, NAME@VERSION or NAME@ALIAS)`);
-  const [, name, tag] = m as unknown as [string, string, string | undefined];
-  checkName(name);
-  if (tag === undefined || tag === 'latest') {
+  const { name, alias, version } = parseModelRef(ref);
+  if (version !== undefined) return getModelVersion(store, name, version);
+  if (alias === undefined) {
     const latest = (await listVersionNumbers(store, name)).at(-1);
     if (latest === undefined) throw new NotFoundError(`model ${name} has no versions in ${store.url}`);
     try {
@@ -399,10 +397,9 @@ export async function resolveModel(store: ObjectStore, ref: string): Promise<Mod
       throw e;
     }
   }
-  if (/^\d+$/.test(tag)) return getModelVersion(store, name, Number(tag));
-  const alias = await getAlias(store, name, tag);
-  if (!alias) throw new NotFoundError(`model ${name} has no alias "${tag}" in ${store.url}`);
-  return getModelVersion(store, name, alias.version);
+  const moved = await getAlias(store, name, alias);
+  if (!moved) throw new NotFoundError(`model ${name} has no alias "${alias}" in ${store.url}`);
+  return getModelVersion(store, name, moved.version);
 }
 
 export interface StoreMigration extends MigrationReport {

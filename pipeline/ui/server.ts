@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { SERVER_CSP } from './layout.ts';
 import { UiSite } from './site.ts';
 import type { UiStores } from './view.ts';
+import { jsonLogger, stderrSink, type LineSink, type Logger } from '../log/index.ts';
 
 export const UI_HOST = '127.0.0.1';
 
@@ -57,7 +58,7 @@ async function answer(
   allowedHosts: Set<string>,
   req: IncomingMessage,
   res: ServerResponse,
-  log: (line: string) => void,
+  log: Logger,
 ): Promise<void> {
   const head = req.method === 'HEAD';
   if (req.method !== 'GET' && !head) {
@@ -72,34 +73,22 @@ async function answer(
     const out = await site.render(path, url.searchParams);
     if ('location' in out)
       return send(res, 303, '', { location: `/${out.location.split('/').map(encodeURIComponent).join('/')}` }, head);
-    if (out.status >= 500)
-      log(JSON.stringify({ level: 'error', event: 'ui_page_failed', path, status: out.status, error: out.error }));
+    if (out.status >= 500) log.log('error', 'ui_page_failed', { path, status: out.status, error: out.error });
     send(res, out.status, out.html, {}, head);
   } catch (e) {
-    log(
-      JSON.stringify({
-        level: 'error',
-        event: 'ui_page_failed',
-        path,
-        status: 500,
-        error: e instanceof Error ? (e.stack ?? e.message) : String(e),
-      }),
-    );
+    log.log('error', 'ui_page_failed', {
+      path,
+      status: 500,
+      error: e instanceof Error ? (e.stack ?? e.message) : String(e),
+    });
     send(res, 500, plain('Internal error (logged on the server)'), {}, head);
   }
 }
 
 /** Starts the UI on 127.0.0.1:`port` (0 picks a free port). */
-export async function startUiServer(
-  stores: UiStores,
-  opts: { port: number; log?: (line: string) => void },
-): Promise<UiServer> {
+export async function startUiServer(stores: UiStores, opts: { port: number; log?: LineSink }): Promise<UiServer> {
   const site = new UiSite({ stores, mode: 'server' });
-  const log =
-    opts.log ??
-    ((line: string) => {
-      process.stderr.write(`${line}\n`);
-    });
+  const log = jsonLogger(opts.log ?? stderrSink);
   const allowedHosts = new Set<string>();
   const server = createServer((req, res) => {
     void answer(site, allowedHosts, req, res, log);

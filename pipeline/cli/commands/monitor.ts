@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors/index.ts';
 import { inputFormat, readCsvTable } from '../../data/index.ts';
-import { resolveModel } from '../../registry/index.ts';
+import { modelNameOf, resolveModel } from '../../registry/index.ts';
 import type { ObjectStore } from '../../store/index.ts';
 import {
   modelScorer,
@@ -99,7 +99,7 @@ export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommand
   } catch (e) {
     if (opts.publish)
       await publishMonitorFailure(e, {
-        model: opts.model.split('@')[0]!,
+        model: modelNameOf(opts.model),
         source: opts.input,
         namespace: opts.namespace,
       });

@@ -9,6 +9,7 @@ import {
   runQuality,
   type QualityReport,
 } from '../../monitor/index.ts';
+import { modelNameOf } from '../../registry/index.ts';
 import { locateObject, type ObjectStore } from '../../store/index.ts';
 import { action } from '../context.ts';
 import { estimatedLine } from './monitor.ts';
@@ -39,7 +40,7 @@ export async function runQualityCommand(store: ObjectStore, opts: QualityCommand
   } catch (e) {
     if (opts.publish)
       await publishMonitorFailure(e, {
-        model: opts.model.split('@')[0]!,
+        model: modelNameOf(opts.model),
         source: opts.labels,
         namespace: opts.namespace,
       });

@@ -4,12 +4,12 @@ import type { Command } from 'commander';
 import { performance } from 'node:perf_hooks';
 import {
   createPredictHandler,
-  jsonLogger,
   startLocalServer,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_INSTANCES,
   type LocalServer,
 } from '../../predict/index.ts';
+import { jsonLogger, stderrSink } from '../../log/index.ts';
 import type { ObjectStore } from '../../store/index.ts';
 import { action } from '../context.ts';
 import { intOption, scorerOption, type ScorerChoice } from '../options.ts';
@@ -27,10 +27,6 @@ export interface ServeFlags {
   /** Listen even when the model cannot be loaded yet, answering 503 until it can (as the Lambda does). */
   waitForModel?: boolean;
 }
-
-const stderrLine = (line: string) => {
-  process.stderr.write(`${line}\n`);
-};
 
 type Served = { name: string; version: number; alias: string | null };
 
@@ -54,8 +50,8 @@ export async function startServe(
     maxInstances: flags.maxInstances,
     threads: flags.threads,
     fastPath: { enabled: flags.scorer !== 'onnxruntime' },
-    log: jsonLogger(stderrLine),
-    metrics: stderrLine,
+    log: jsonLogger(stderrSink),
+    metrics: stderrSink,
   });
   const loading = handler.cache().get();
   const m = flags.waitForModel ? await loading.catch(() => null) : await loading;
