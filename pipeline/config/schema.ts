@@ -98,6 +98,23 @@ const qualitySchema = z
   })
   .strict();
 
+const MIB = 2 ** 20;
+/** Distributed Map's limit on parallel child executions. */
+export const MAX_BATCH_CONCURRENCY = 10_000;
+const BATCH_DEFAULTS = { shard_bytes: 256 * MIB, max_concurrency: 100 };
+
+/**
+ * Batch scoring of large objects: an object above `shard_bytes` is scored by the Step Functions
+ * Distributed Map in shards of about that size (smaller ones by the predict Lambda alone), at most
+ * `max_concurrency` shards at a time. Below 1 MiB a shard's Lambda start-up would outweigh its work.
+ */
+const batchSchema = z
+  .object({
+    shard_bytes: z.number().int().min(MIB).default(BATCH_DEFAULTS.shard_bytes),
+    max_concurrency: z.number().int().min(1).max(MAX_BATCH_CONCURRENCY).default(BATCH_DEFAULTS.max_concurrency),
+  })
+  .strict();
+
 export const trainerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('gbdt'), params: gbdtParams }).strict(),
   z
@@ -180,9 +197,17 @@ export const modelConfigSchema = z
         timeout_s: z.number().int().min(1).max(900).default(60),
         alias_ttl_s: z.number().int().min(0).default(60),
         max_body_bytes: z.number().int().min(1024).default(1_000_000),
+        batch: batchSchema.default(BATCH_DEFAULTS),
       })
       .strict()
-      .default({ alias: 'prod', memory_mb: 1024, timeout_s: 60, alias_ttl_s: 60, max_body_bytes: 1_000_000 }),
+      .default({
+        alias: 'prod',
+        memory_mb: 1024,
+        timeout_s: 60,
+        alias_ttl_s: 60,
+        max_body_bytes: 1_000_000,
+        batch: BATCH_DEFAULTS,
+      }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
