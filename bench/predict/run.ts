@@ -83,8 +83,8 @@ const print = (lines: string[]) => console.log(`\n${lines.join('\n')}`);
 const config = await loadModelConfig(CONFIG);
 const trainCsv = await synthCsv(TRAIN, 42);
 const scoreCsv = await synthCsv(ROWS, 7);
-const onnx = await ourModel(config, trainCsv, THREADS);
-const store = await storeWith(config, onnx);
+const ours = await ourModel(config, trainCsv, THREADS);
+const store = await storeWith(config, ours);
 const dir = mkdtempSync(join(tmpdir(), 'mltk-bench-predict-out-'));
 try {
   console.log(
