@@ -4,7 +4,7 @@
 // every test normalised to `x <= t` (plus the side missing values take). The evaluator is built from
 // this, never from the trainer's own structures, so it cannot drift from what ONNX Runtime runs.
 // A graph outside this shape is refused with the reason; the model is then served by ONNX Runtime.
-import { readWireGraph, type WireAttribute, type WireNode } from './onnx-wire.ts';
+import { readWireGraph, spanCount, spanText, type WireAttribute, type WireNode, type WireSpans } from './onnx-wire.ts';
 import { UnsupportedModelError } from './unsupported.ts';
 
 const ML_DOMAIN = 'ai.onnx.ml';
@@ -49,6 +49,10 @@ function attributes(node: Node): Map<string, Attribute> {
 const text = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 
+/** A repeated string attribute's values. */
+const stringsOf = (spans: WireSpans | undefined): string[] =>
+  spans ? Array.from({ length: spanCount(spans) }, (_, k) => spanText(spans, k)) : [];
+
 /** Float attributes arrive as doubles holding float32 values; keep them float32. */
 const floats = (a: Attribute | undefined): number[] => Array.from(a?.floats ?? []);
 
@@ -84,7 +88,7 @@ export function readTreeGraph(onnx: Uint8Array): TreeGraph {
       values.set(node.output[0]!, {
         kind: 'encoded',
         input,
-        keys: (a.get('keys_strings')!.strings ?? []).map(text),
+        keys: stringsOf(a.get('keys_strings')!.strings),
         values: floats(a.get('values_floats')),
         fallback: Math.fround(fallback),
       });
@@ -115,25 +119,39 @@ export function readTreeGraph(onnx: Uint8Array): TreeGraph {
   return { inputs, features: ensemble.features, ...readEnsemble(ensemble.node, ensemble.features.length) };
 }
 
-/** Node modes as `x <= t` tests: LT against the next float32 below t, GT/GTE as the negation (children swapped). */
-function normalise(
-  mode: string,
-  t: number,
-  missingTrue: boolean,
-): { threshold: number; swap: boolean; nanLeft: boolean } {
-  switch (mode) {
-    case 'BRANCH_LEQ':
-      return { threshold: t, swap: false, nanLeft: missingTrue };
-    case 'BRANCH_LT':
-      return { threshold: nextDown(t), swap: false, nanLeft: missingTrue };
-    case 'BRANCH_GT':
-      return { threshold: t, swap: true, nanLeft: !missingTrue };
-    case 'BRANCH_GTE':
-      return { threshold: nextDown(t), swap: true, nanLeft: !missingTrue };
-    default:
-      throw new UnsupportedModelError(`tree nodes of mode ${mode} are not supported`);
+/** The node modes a tree ensemble may use, by code (the order of `normalise`'s cases). */
+const MODES = ['LEAF', 'BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GT', 'BRANCH_GTE'] as const;
+const LEAF = 0;
+const MODE_BYTES = MODES.map((m) => Buffer.from(m, 'latin1'));
+const UNKNOWN_MODE = 255;
+
+/** Each node's mode as its index in MODES (UNKNOWN_MODE for any other), compared as bytes. */
+function modeCodes(spans: WireSpans | undefined): Uint8Array {
+  const n = spans ? spanCount(spans) : 0;
+  const out = new Uint8Array(n).fill(UNKNOWN_MODE);
+  if (!spans) return out;
+  const { buf, at } = spans;
+  for (let k = 0; k < n; k++) {
+    const start = at[2 * k]!,
+      length = at[2 * k + 1]! - start;
+    for (let m = 0; m < MODE_BYTES.length; m++) {
+      const want = MODE_BYTES[m]!;
+      if (want.length !== length) continue;
+      let same = true;
+      for (let j = 0; j < length && same; j++) same = buf[start + j] === want[j];
+      if (same) {
+        out[k] = m;
+        break;
+      }
+    }
   }
+  return out;
 }
+
+// Node modes as `x <= t` tests: LT and GTE against the next float32 below t (strict), GT and GTE as the
+// negation of LEQ and LT (children swapped, missing values to the other side).
+const STRICT = Uint8Array.from(MODES, (m) => (m === 'BRANCH_LT' || m === 'BRANCH_GTE' ? 1 : 0));
+const NEGATED = Uint8Array.from(MODES, (m) => (m === 'BRANCH_GT' || m === 'BRANCH_GTE' ? 1 : 0));
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -147,7 +165,98 @@ export function nextDown(t: number): number {
   return f32[0]!;
 }
 
-const NODE_ID_LIMIT = 2 ** 24;
+/** Node ids up to this many times a tree's node count are indexed by an array; sparser ones by a map. */
+const DENSE_IDS = 8;
+
+/** Where each node id of one tree sits among its nodes (-1: no such node). */
+function positions(nodeIds: ArrayLike<number>, rows: readonly number[]): (id: number) => number {
+  let max = -1;
+  for (const i of rows) if (nodeIds[i]! > max) max = nodeIds[i]!;
+  if (max < DENSE_IDS * rows.length + 64) {
+    const at = new Int32Array(max + 1).fill(-1);
+    rows.forEach((i, p) => {
+      at[nodeIds[i]!] = p;
+    });
+    return (id) => (id >= 0 && id <= max ? at[id]! : -1);
+  }
+  const at = new Map(rows.map((i, p) => [nodeIds[i]!, p]));
+  return (id) => at.get(id) ?? -1;
+}
+
+/** Indices of `ids` grouped by value, groups in ascending value. */
+function groupBy(ids: ArrayLike<number>): [number, number[]][] {
+  const groups = new Map<number, number[]>();
+  let previous = Number.NaN;
+  let group: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const t = ids[i]!;
+    // Ids come in runs (a tree's nodes together): one map lookup per run.
+    if (t !== previous) {
+      previous = t;
+      group = groups.get(t) ?? [];
+      groups.set(t, group);
+    }
+    group.push(i);
+  }
+  return [...groups].sort((x, y) => x[0] - y[0]);
+}
+
+/** The ensemble's per-node attribute arrays (index i: the i-th node of the attributes). */
+interface NodeColumns {
+  nodeIds: ArrayLike<number>;
+  featureIds: ArrayLike<number>;
+  trueIds: ArrayLike<number>;
+  falseIds: ArrayLike<number>;
+  missing: ArrayLike<number>;
+  modes: Uint8Array;
+  thresholds: Float32Array;
+}
+
+/** Tree `t` from its nodes' attribute indices `rows`; leaf values are filled in by the caller. */
+function readTree(
+  t: number,
+  rows: readonly number[],
+  position: (id: number) => number,
+  c: NodeColumns,
+  width: number,
+): GraphTree {
+  const n = rows.length;
+  const tree: GraphTree = {
+    feature: new Int32Array(n),
+    threshold: new Float32Array(n),
+    left: new Int32Array(n).fill(-1),
+    right: new Int32Array(n).fill(-1),
+    nanLeft: new Uint8Array(n),
+    leaf: new Uint8Array(n),
+    value: new Float32Array(n),
+  };
+  for (let p = 0; p < n; p++) {
+    const i = rows[p]!;
+    const mode = c.modes[i]!;
+    if (mode === LEAF) {
+      tree.leaf[p] = 1;
+      continue;
+    }
+    if (mode === UNKNOWN_MODE)
+      throw new UnsupportedModelError('tree nodes of modes other than LEAF and BRANCH_LEQ/LT/GT/GTE are not supported');
+    const threshold = STRICT[mode] ? nextDown(c.thresholds[i]!) : c.thresholds[i]!;
+    if (Number.isNaN(threshold)) throw new UnsupportedModelError(`tree ${t} has a NaN threshold`);
+    const feature = c.featureIds[i]!;
+    if (feature < 0 || feature >= width)
+      throw new UnsupportedModelError(`tree ${t} tests feature ${feature} of ${width}`);
+    const negated = NEGATED[mode] === 1;
+    const left = position(negated ? c.falseIds[i]! : c.trueIds[i]!),
+      right = position(negated ? c.trueIds[i]! : c.falseIds[i]!);
+    if (left < 0 || right < 0)
+      throw new UnsupportedModelError(`tree ${t} node ${c.nodeIds[i]} points at a node that does not exist`);
+    tree.feature[p] = feature;
+    tree.threshold[p] = threshold;
+    tree.left[p] = left;
+    tree.right[p] = right;
+    tree.nanLeft[p] = (c.missing[i] === 1) !== negated ? 1 : 0;
+  }
+  return tree;
+}
 
 function readEnsemble(node: Node, width: number): { trees: GraphTree[]; base: number } {
   const a = attributes(node);
@@ -167,67 +276,34 @@ function readEnsemble(node: Node, width: number): { trees: GraphTree[]; base: nu
   const trueIds = ints('nodes_truenodeids'),
     falseIds = ints('nodes_falsenodeids'),
     missing = ints('nodes_missing_value_tracks_true');
-  const modes = (a.get('nodes_modes')?.strings ?? []).map(text);
-  const thresholds = floats(a.get('nodes_values'));
-  // Leaf weights by (tree, node) as one number: node ids stay below NODE_ID_LIMIT in any model this size.
-  const weights = new Map<number, number>();
+  const modes = modeCodes(a.get('nodes_modes')?.strings);
+  const thresholds = a.get('nodes_values')?.floats ?? new Float32Array(0);
+  const count = treeIds.length;
+  if ([nodeIds, featureIds, trueIds, falseIds].some((x) => x.length !== count) || modes.length !== count)
+    throw new UnsupportedModelError("the tree ensemble's node attributes differ in length");
   const targetTrees = ints('target_treeids'),
     targetNodes = ints('target_nodeids'),
     targetIds = ints('target_ids');
-  floats(a.get('target_weights')).forEach((w, k) => {
-    if ((targetIds[k] ?? 0) !== 0) throw new UnsupportedModelError('target ids other than 0');
-    const key = targetTrees[k]! * NODE_ID_LIMIT + targetNodes[k]!;
-    if (targetNodes[k]! >= NODE_ID_LIMIT)
-      throw new UnsupportedModelError(`tree ${targetTrees[k]} has node ids of ${NODE_ID_LIMIT} or more`);
-    if (weights.has(key))
-      throw new UnsupportedModelError(`leaf ${targetTrees[k]}:${targetNodes[k]} has more than one weight`);
-    weights.set(key, w);
+  const weights = a.get('target_weights')?.floats ?? new Float32Array(0);
+  const leavesOf = new Map(groupBy(targetTrees));
+  const nodes: NodeColumns = { nodeIds, featureIds, trueIds, falseIds, missing, modes, thresholds };
+  const trees = groupBy(treeIds).map(([t, rows]): GraphTree => {
+    const position = positions(nodeIds, rows);
+    const tree = readTree(t, rows, position, nodes, width);
+    // Leaf values: the weight of each (tree, leaf) target; a leaf without one is 0, as in ONNX Runtime.
+    const weighted = new Uint8Array(rows.length);
+    for (const k of leavesOf.get(t) ?? []) {
+      if ((targetIds[k] ?? 0) !== 0) throw new UnsupportedModelError('target ids other than 0');
+      const p = position(targetNodes[k]!);
+      if (p < 0 || !tree.leaf[p]) continue;
+      if (weighted[p]) throw new UnsupportedModelError(`leaf ${t}:${targetNodes[k]} has more than one weight`);
+      weighted[p] = 1;
+      tree.value[p] = weights[k]!;
+    }
+    const root = position(0);
+    if (root < 0) throw new UnsupportedModelError(`tree ${t} has no root (node 0)`);
+    return rootFirst(tree, root);
   });
-  const byTree = new Map<number, number[]>();
-  treeIds.forEach((t, i) => {
-    if (!byTree.has(t)) byTree.set(t, []);
-    byTree.get(t)!.push(i);
-  });
-  const trees = [...byTree.keys()]
-    .sort((x, y) => x - y)
-    .map((t) => {
-      const rows = byTree.get(t)!;
-      const position = new Map(rows.map((i, p) => [nodeIds[i]!, p]));
-      const n = rows.length;
-      const tree: GraphTree = {
-        feature: new Int32Array(n),
-        threshold: new Float32Array(n),
-        left: new Int32Array(n).fill(-1),
-        right: new Int32Array(n).fill(-1),
-        nanLeft: new Uint8Array(n),
-        leaf: new Uint8Array(n),
-        value: new Float32Array(n),
-      };
-      rows.forEach((i, p) => {
-        if (modes[i] === 'LEAF') {
-          tree.leaf[p] = 1;
-          tree.value[p] = weights.get(t * NODE_ID_LIMIT + nodeIds[i]!) ?? 0;
-          return;
-        }
-        const child = (id: number) => {
-          const q = position.get(id);
-          if (q === undefined)
-            throw new UnsupportedModelError(`tree ${t} node ${nodeIds[i]} points at a node that does not exist`);
-          return q;
-        };
-        const test = normalise(modes[i]!, thresholds[i]!, missing[i] === 1);
-        if (Number.isNaN(test.threshold)) throw new UnsupportedModelError(`tree ${t} has a NaN threshold`);
-        if (featureIds[i]! < 0 || featureIds[i]! >= width)
-          throw new UnsupportedModelError(`tree ${t} tests feature ${featureIds[i]} of ${width}`);
-        tree.feature[p] = featureIds[i]!;
-        tree.threshold[p] = test.threshold;
-        tree.left[p] = child(test.swap ? falseIds[i]! : trueIds[i]!);
-        tree.right[p] = child(test.swap ? trueIds[i]! : falseIds[i]!);
-        tree.nanLeft[p] = test.nanLeft ? 1 : 0;
-      });
-      if (!position.has(0)) throw new UnsupportedModelError(`tree ${t} has no root (node 0)`);
-      return rootFirst(tree, position.get(0)!);
-    });
   const base = floats(a.get('base_values'));
   if (base.length > 1) throw new UnsupportedModelError('more than one base value');
   return { trees, base: base[0] ?? 0 };

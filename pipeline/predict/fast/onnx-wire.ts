@@ -37,14 +37,30 @@ const VARINT = 0,
   FIXED32 = 5;
 const TWO_32 = 2 ** 32;
 
+/**
+ * A repeated bytes field as spans of the model's bytes, item k at buf[at[2k], at[2k+1]): a tree
+ * ensemble repeats its node modes once per node, so they are compared as bytes, never decoded one by one.
+ */
+export interface WireSpans {
+  buf: Uint8Array;
+  at: number[];
+}
+
+export const spanCount = (s: WireSpans): number => s.at.length >> 1;
+
+export function spanText(s: WireSpans, k: number): string {
+  const start = s.at[2 * k]!;
+  return Buffer.from(s.buf.buffer, s.buf.byteOffset + start, s.at[2 * k + 1]! - start).toString('utf8');
+}
+
 export interface WireAttribute {
   name: string;
   f?: number;
   i?: number;
   s?: Uint8Array;
   floats?: Float32Array;
-  ints?: number[];
-  strings?: Uint8Array[];
+  ints?: ArrayLike<number>;
+  strings?: WireSpans;
   tensor?: boolean;
 }
 export interface WireNode {
@@ -77,6 +93,22 @@ class Reader {
 
   /** A varint as a number (int64 two's complement read as a signed value; ids and counts stay exact below 2^53). */
   varint(): number {
+    // Up to four bytes (below 2^28, every id and flag of a tree ensemble): a small integer, no float arithmetic.
+    const buf = this.buf;
+    let pos = this.pos;
+    let value = 0;
+    for (let shift = 0; shift < 28 && pos < this.end; shift += 7) {
+      const b = buf[pos++]!;
+      value |= (b & 0x7f) << shift;
+      if (b < 0x80) {
+        this.pos = pos;
+        return value;
+      }
+    }
+    return this.longVarint();
+  }
+
+  private longVarint(): number {
     let lo = 0,
       hi = 0,
       shift = 0;
@@ -102,6 +134,15 @@ class Reader {
     return v;
   }
 
+  /** Moves past a length-delimited field's payload; its start (its end is the new position). */
+  skipPayload(): number {
+    const length = this.varint();
+    const start = this.pos;
+    if (start + length > this.end) this.fail();
+    this.pos = start + length;
+    return start;
+  }
+
   /** The [start, end) of a length-delimited field's payload; moves past it. */
   span(): [number, number] {
     const length = this.varint();
@@ -109,6 +150,21 @@ class Reader {
     if (start + length > this.end) this.fail();
     this.pos = start + length;
     return [start, this.pos];
+  }
+
+  /** A packed run of varints: counted first (one terminating byte each), then read into one array. */
+  packedVarints(): Float64Array {
+    const start = this.skipPayload();
+    const end = this.pos;
+    const buf = this.buf;
+    let count = 0;
+    for (let i = start; i < end; i++) if (buf[i]! < 0x80) count++;
+    const out = new Float64Array(count);
+    let k = 0;
+    this.pos = start;
+    while (this.pos < end) out[k++] = this.varint();
+    if (this.pos !== end) this.fail(); // the last varint ran past its field
+    return out;
   }
 
   /** A packed run of little-endian float32s (the host is little-endian, as every platform Node runs on). */
@@ -147,7 +203,11 @@ class Reader {
 
 function attribute(r: Reader): WireAttribute {
   const a: WireAttribute = { name: '' };
-  r.fields((id, wire) => {
+  // One loop, no callback per field: a tree ensemble's attributes repeat a field per node.
+  while (r.pos < r.end) {
+    const key = r.varint();
+    const id = Math.floor(key / 8),
+      wire = key & 7;
     if (id === F.attrName) a.name = r.text();
     else if (id === F.attrF && wire === FIXED32) a.f = r.float();
     else if (id === F.attrI && wire === VARINT) a.i = r.varint();
@@ -162,17 +222,20 @@ function attribute(r: Reader): WireAttribute {
       const more = wire === LENGTH_DELIMITED ? r.spanFloats() : Float32Array.of(r.float());
       a.floats = a.floats ? Float32Array.from([...a.floats, ...more]) : more;
     } else if (id === F.attrInts) {
-      a.ints ??= [];
-      if (wire === LENGTH_DELIMITED) {
-        const p = r.sub();
-        while (p.pos < p.end) a.ints.push(p.varint());
-      } else a.ints.push(r.varint());
+      const more = wire === LENGTH_DELIMITED ? r.packedVarints() : Float64Array.of(r.varint());
+      a.ints = a.ints ? Float64Array.from([...Array.from(a.ints), ...more]) : more;
     } else if (id === F.attrStrings) {
-      const [s, e] = r.span();
-      a.strings ??= [];
-      a.strings.push(r.buf.subarray(s, e));
+      const at = a.strings?.at ?? [];
+      a.strings = { buf: r.buf, at };
+      // A repeated field's items follow one another: read the run in one loop (one key byte each).
+      for (;;) {
+        const start = r.skipPayload();
+        at.push(start, r.pos);
+        if (key >= 0x80 || r.pos >= r.end || r.buf[r.pos] !== key) break;
+        r.pos++;
+      }
     } else r.skip(wire);
-  });
+  }
   return a;
 }
 
