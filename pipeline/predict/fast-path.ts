@@ -2,7 +2,6 @@
 // equal to ONNX Runtime on a probe set before it serves. Any difference above the tolerance, or a
 // graph the evaluator does not know, leaves the model on ONNX Runtime with the reason recorded.
 import type { InferenceSession } from 'onnxruntime-node';
-import { z } from 'zod';
 import type { Signature } from '../registry/index.ts';
 import { onnxRuntime } from '../train/index.ts';
 import { createEvaluator, type FastEvaluator } from './fast/evaluator.ts';
@@ -111,24 +110,30 @@ export async function prepareFastPath(
   return { evaluator, program, verdict: { used: true, reason: null, probe_rows: probe.rows, max_difference: max } };
 }
 
-/** Just what the probe needs from a baseline profile (its format is the monitor's; read loosely, optional). */
-const referenceSchema = z.object({
-  features: z.array(
-    z.object({ name: z.string(), sample: z.array(z.number()).optional(), categories: z.array(z.string()).optional() }),
-  ),
-});
+const isNumbers = (x: unknown): x is number[] => Array.isArray(x) && x.every((v) => typeof v === 'number');
+const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((v) => typeof v === 'string');
 
-/** The reference sample of a stored baseline profile, or undefined when it has none usable. */
+/**
+ * The reference sample of a stored baseline profile, or undefined when it has none usable. Read
+ * loosely (the format is the monitor's, parsed there in full): each feature's name and its numeric
+ * sample or its categories, checked by hand — tens of thousands of sample values through a schema
+ * library would cost more than the rest of the proof.
+ */
 export function referenceSample(json: Buffer | undefined): ReferenceSample | undefined {
   if (!json) return undefined;
-  let parsed: z.infer<typeof referenceSchema>;
+  let parsed: unknown;
   try {
-    parsed = referenceSchema.parse(JSON.parse(json.toString('utf8')));
+    parsed = JSON.parse(json.toString('utf8'));
   } catch {
     return undefined; // the probe then uses its edge rows only
   }
+  const features = (parsed as { features?: unknown } | null)?.features;
+  if (!Array.isArray(features)) return undefined;
   const reference: ReferenceSample = new Map();
-  for (const f of parsed.features) {
+  for (const f of features as { name?: unknown; sample?: unknown; categories?: unknown }[]) {
+    if (typeof f !== 'object' || f === null || typeof f.name !== 'string') return undefined;
+    if (f.sample !== undefined && !isNumbers(f.sample)) return undefined;
+    if (f.categories !== undefined && !isStrings(f.categories)) return undefined;
     if (f.sample) reference.set(f.name, f.sample);
     else if (f.categories) reference.set(f.name, f.categories);
   }
