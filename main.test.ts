@@ -223,6 +223,15 @@ for (const branch of allTargets().map((t) => t.branch)) {
       }),
     );
     assert.ok(has(json, 'aws_cloudwatch_dashboard', { dashboardName: `mltk-${branch}` }));
+    assert.ok(has(json, 'aws_sfn_state_machine', { name: `mltk-${branch}-batch`, type: 'STANDARD' }));
+    assert.ok(
+      has(json, 'aws_cloudwatch_metric_alarm', {
+        alarmName: names.batchExecutionsFailed,
+        namespace: 'AWS/States',
+        metricName: 'ExecutionsFailed',
+        threshold: 1,
+      }),
+    );
     assert.equal(Object.keys(JSON.parse(json).resource.aws_cloudwatch_metric_alarm).length, Object.keys(names).length);
     const outputs = JSON.parse(json).output;
     assert.equal(outputs.predict_url.value, `https://${t.inputs.domainName}/${model}/predict`);

@@ -1,5 +1,6 @@
 // The target's alarms, all notifying one SNS topic: drift (from the monitor's metrics in
-// `mltk/<model>`), monitor health, and the prediction Lambda, API and dead-letter queue.
+// `mltk/<model>`), monitor health, the prediction Lambda, API and dead-letter queue, and the batch
+// scoring state machine.
 import { Construct } from 'constructs';
 import {
   CloudwatchMetricAlarm,
@@ -22,6 +23,8 @@ export interface ModelAlarmsProps {
   /** How often the monitor runs, in seconds: the period of the drift alarms. */
   monitorPeriodS: number;
   apiId: string;
+  /** The scale-out batch scoring state machine (deployment/infra/batch-scoring.ts). */
+  batchStateMachineArn: string;
   failureQueueName: string;
   alarmTopicArn: string;
 }
@@ -39,6 +42,7 @@ export function alarmNames(namePrefix: string) {
     predictP99Duration: `${namePrefix}-predict-p99-duration`,
     api5xx: `${namePrefix}-api-5xx`,
     failedInvocations: `${namePrefix}-failed-invocations`,
+    batchExecutionsFailed: `${namePrefix}-batch-executions-failed`,
   };
 }
 
@@ -174,6 +178,18 @@ export class ModelAlarms extends Construct {
         comparisonOperator: 'GreaterThanOrEqualToThreshold',
         threshold: 1,
         alarmDescription: `${props.model}: an S3 batch or a monitor run failed after its retries (see the dead-letter queue)`,
+      },
+      batchExecutionsFailed: {
+        namespace: 'AWS/States',
+        dimensions: { StateMachineArn: props.batchStateMachineArn },
+        period: 300,
+        evaluationPeriods: 1,
+        alarmName: names.batchExecutionsFailed,
+        metricName: 'ExecutionsFailed',
+        statistic: 'Sum',
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: 1,
+        alarmDescription: `${props.model}: a sharded batch run failed (a step kept failing; nothing final written)`,
       },
     };
     for (const [key, spec] of Object.entries(specs)) {

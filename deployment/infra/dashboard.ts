@@ -13,6 +13,7 @@ export interface ModelDashboardProps {
   driftShare: number;
   predictFunctionName: string;
   apiId: string;
+  batchStateMachineArn: string;
 }
 
 export class ModelDashboard extends Construct {
@@ -22,6 +23,7 @@ export class ModelDashboard extends Construct {
     const model = [DIMENSION.Model, props.model];
     const fn = ['FunctionName', props.predictFunctionName];
     const api = ['ApiId', props.apiId];
+    const machine = ['StateMachineArn', props.batchStateMachineArn];
     const widget = (x: number, y: number, title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({
       type: 'metric',
       x,
@@ -83,6 +85,19 @@ export class ModelDashboard extends Construct {
             ['AWS/ApiGateway', '4xx', ...api],
             ['AWS/ApiGateway', '5xx', ...api],
           ],
+          { stat: 'Sum', period: 300 },
+        ),
+        widget(
+          0,
+          12,
+          'Sharded batch runs (executions)',
+          [
+            'ExecutionsStarted',
+            'ExecutionsSucceeded',
+            'ExecutionsFailed',
+            'ExecutionsTimedOut',
+            'ExecutionsAborted',
+          ].map((metric) => ['AWS/States', metric, ...machine]),
           { stat: 'Sum', period: 300 },
         ),
       ],

@@ -12,11 +12,13 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { Apigatewayv2Api } from '@cdktf/provider-aws/lib/apigatewayv2-api/index.js';
 import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
+import { SfnStateMachine } from '@cdktf/provider-aws/lib/sfn-state-machine/index.js';
 import { assumedBy, policyDocument } from './iam.ts';
 import { checkStack, type SecurityRule } from './policy.ts';
 import { SecureBucket } from './storage.ts';
 import { ImageRegistry } from './registry.ts';
 import { ImageFunction } from './image-function.ts';
+import { BatchScoring, stateMachineArn } from './batch-scoring.ts';
 
 function synthStack(build: (stack: TerraformStack) => void): string {
   const stack = new TerraformStack(Testing.app(), 'under-test');
@@ -43,7 +45,13 @@ test('a deliberately insecure stack is caught on every rule', () => {
       policy: policyDocument([
         { Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::x/*'] },
         { Effect: 'Allow', Action: ['cloudwatch:PutMetricData'], Resource: ['*'] },
+        { Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: ['arn:aws:lambda:eu-west-2:1:function:*'] },
       ]),
+    });
+    new SfnStateMachine(s, 'unlogged', {
+      name: 'unlogged',
+      roleArn: role.arn,
+      definition: JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', End: true } } }),
     });
     new CloudwatchLogGroup(s, 'forever', { name: '/forever' });
     new LambdaFunction(s, 'fn', {
@@ -61,6 +69,7 @@ test('a deliberately insecure stack is caught on every rule', () => {
     'API_THROTTLING',
     'ECR_MUTABLE_TAGS',
     'ECR_SCAN_ON_PUSH',
+    'IAM_BROAD_INVOKE',
     'IAM_WILDCARD_ACTION',
     'IAM_WILDCARD_RESOURCE',
     'LAMBDA_ON_FAILURE',
@@ -70,6 +79,7 @@ test('a deliberately insecure stack is caught on every rule', () => {
     'S3_PUBLIC',
     'S3_TLS_ONLY',
     'S3_VERSIONING',
+    'SFN_LOGGING',
     'SQS_ENCRYPTION',
   ];
   assert.deepEqual(rules(json), all.sort());
@@ -98,7 +108,7 @@ test('the hardened bucket, registry and function constructs pass every rule', ()
     });
     new ImageRegistry(s, 'registry', { repositoryName: 'hardened', keepImages: 10 });
     const dlq = new SqsQueue(s, 'dlq', { name: 'dlq', sqsManagedSseEnabled: true });
-    new ImageFunction(s, 'fn', {
+    const fn = new ImageFunction(s, 'fn', {
       functionName: 'hardened-fn',
       description: 'test',
       imageUri: '123456789012.dkr.ecr.eu-west-2.amazonaws.com/hardened:t',
@@ -115,6 +125,15 @@ test('the hardened bucket, registry and function constructs pass every rule', ()
         },
       ],
       failureQueueArn: dlq.arn,
+      logRetentionDays: 14,
+    });
+    const name = 'hardened-batch';
+    new BatchScoring(s, 'batch', {
+      stateMachineName: name,
+      stateMachineArn: stateMachineArn({ region: 'eu-west-2', accountId: '123456789012', name }),
+      functionArn: fn.functionArn,
+      itemsBucket: 'hardened-bucket',
+      maxConcurrency: 10,
       logRetentionDays: 14,
     });
   });
@@ -150,5 +169,46 @@ test('Deny statements may use wildcards; Allow on "*" needs an action AWS cannot
   assert.deepEqual(
     rules(withPolicy([{ Effect: 'Allow', NotAction: ['iam:PassRole'], Resource: ['arn:aws:s3:::b'] } as never])),
     ['IAM_WILDCARD_ACTION'],
+  );
+});
+
+test('running code needs its exact resource; the log-delivery API may only be granted on "*"', () => {
+  const withPolicy = (statements: Parameters<typeof policyDocument>[0]) =>
+    synthStack((s) => {
+      const role = new IamRole(s, 'role', { name: 'r', assumeRolePolicy: assumedBy('states.amazonaws.com') });
+      new IamRolePolicy(s, 'p', { role: role.id, policy: policyDocument(statements) });
+    });
+  const machine = 'arn:aws:states:eu-west-2:123456789012:stateMachine:m';
+  assert.deepEqual(
+    rules(withPolicy([{ Effect: 'Allow', Action: ['states:StartExecution'], Resource: [machine] }])),
+    [],
+  );
+  assert.deepEqual(
+    rules(withPolicy([{ Effect: 'Allow', Action: ['states:StartExecution'], Resource: [`${machine}*`] }])),
+    ['IAM_BROAD_INVOKE'],
+  );
+  // Watching executions by pattern is how Distributed Map's children are named; starting them is not.
+  assert.deepEqual(
+    rules(
+      withPolicy([
+        {
+          Effect: 'Allow',
+          Action: ['states:DescribeExecution'],
+          Resource: ['arn:aws:states:eu-west-2:123456789012:execution:m/*'],
+        },
+      ]),
+    ),
+    [],
+  );
+  assert.deepEqual(
+    rules(
+      withPolicy([{ Effect: 'Allow', Action: ['logs:CreateLogDelivery', 'logs:DescribeLogGroups'], Resource: ['*'] }]),
+    ),
+    [],
+  );
+  assert.deepEqual(
+    rules(withPolicy([{ Effect: 'Allow', Action: ['logs:CreateLogDelivery', 'logs:PutLogEvents'], Resource: ['*'] }])),
+    ['IAM_WILDCARD_RESOURCE'],
+    'an action AWS can scope stays scoped, even beside the log-delivery ones',
   );
 });

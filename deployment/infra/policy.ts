@@ -1,7 +1,8 @@
 // Security rules checked on a synthesized stack, the way checkov or tfsec would check the plan:
 // every bucket private, encrypted, versioned, TLS-only and owner-enforced; ECR tags immutable;
-// no wildcard IAM action or resource; every log group with retention; API stages throttled and
-// access-logged; every Lambda with an on-failure destination. Pure: JSON in, findings out.
+// no wildcard IAM action or resource, and code run (a function invoked, an execution started) named
+// exactly; every log group with retention; API stages throttled and access-logged; every Lambda with an
+// on-failure destination; every state machine logging to a group of the stack. Pure: JSON in, findings out.
 
 export type SecurityRule =
   | 'S3_PUBLIC'
@@ -13,10 +14,12 @@ export type SecurityRule =
   | 'ECR_SCAN_ON_PUSH'
   | 'IAM_WILDCARD_ACTION'
   | 'IAM_WILDCARD_RESOURCE'
+  | 'IAM_BROAD_INVOKE'
   | 'LOG_RETENTION'
   | 'API_THROTTLING'
   | 'API_ACCESS_LOGS'
   | 'LAMBDA_ON_FAILURE'
+  | 'SFN_LOGGING'
   | 'SQS_ENCRYPTION';
 
 export interface Finding {
@@ -31,11 +34,24 @@ type Resources = Record<string, Record<string, Block>>;
 
 /**
  * Actions AWS authorizes only on `Resource: "*"` (no resource-level permissions). Allowed on `*`
- * when the statement carries a condition that scopes them (PutMetricData: `cloudwatch:namespace`).
+ * when the statement carries the condition that scopes them (PutMetricData: `cloudwatch:namespace`);
+ * `null`: AWS offers neither a resource nor a condition key to scope them, so `*` alone is their least
+ * privilege (CloudWatch Logs' log-delivery API, which Step Functions logging needs on its role).
  */
-const RESOURCELESS_ACTIONS: Record<string, string> = {
+const RESOURCELESS_ACTIONS: Record<string, string | null> = {
   'cloudwatch:putmetricdata': 'cloudwatch:namespace',
+  'logs:createlogdelivery': null,
+  'logs:getlogdelivery': null,
+  'logs:updatelogdelivery': null,
+  'logs:deletelogdelivery': null,
+  'logs:listlogdeliveries': null,
+  'logs:putresourcepolicy': null,
+  'logs:describeresourcepolicies': null,
+  'logs:describeloggroups': null,
 };
+
+/** Actions that run code: a role may do them only on resources it names exactly. */
+const RUNS_CODE = ['lambda:invokefunction', 'states:startexecution', 'states:startsyncexecution'];
 
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const first = (v: unknown): Block | undefined => asArray(v as Block | Block[] | undefined)[0];
@@ -88,12 +104,23 @@ function checkIamStatements(resource: string, statements: Statement[] | undefine
         message: `allows wildcard actions: ${JSON.stringify(s.NotAction ?? s.Action)}`,
       });
     }
+    const runsCode = actions.filter((a) => RUNS_CODE.includes(a));
+    const patterns = asArray(s.Resource).filter((r) => r.includes('*'));
+    if (runsCode.length > 0 && patterns.length > 0)
+      findings.push({
+        rule: 'IAM_BROAD_INVOKE',
+        resource,
+        message: `allows ${runsCode.join(', ')} on a pattern (${patterns.join(', ')}): name the function or machine`,
+      });
     const wildcardResource = s.NotResource !== undefined || asArray(s.Resource).includes('*');
     if (!wildcardResource) continue;
     const keys = conditionKeys(s);
     const justified =
       actions.length > 0 &&
-      actions.every((a) => RESOURCELESS_ACTIONS[a] !== undefined && keys.includes(RESOURCELESS_ACTIONS[a]!));
+      actions.every((a) => {
+        const scope = RESOURCELESS_ACTIONS[a];
+        return scope === null || (scope !== undefined && keys.includes(scope));
+      });
     if (!justified)
       findings.push({
         rule: 'IAM_WILDCARD_RESOURCE',
@@ -205,6 +232,21 @@ function checkFunctions(r: Resources, findings: Finding[]): void {
   }
 }
 
+function checkStateMachines(r: Resources, findings: Finding[]): void {
+  const groups = Object.entries(r.aws_cloudwatch_log_group ?? {});
+  for (const [name, machine] of Object.entries(r.aws_sfn_state_machine ?? {})) {
+    const logging = first(machine.logging_configuration);
+    const destination = logging?.log_destination;
+    const declared = groups.some(([groupName]) => refersTo(destination, 'aws_cloudwatch_log_group', groupName));
+    if (!logging || logging.level === undefined || logging.level === 'OFF' || !declared)
+      findings.push({
+        rule: 'SFN_LOGGING',
+        resource: `aws_sfn_state_machine.${name}`,
+        message: 'no execution logging to a log group this stack declares (with its retention)',
+      });
+  }
+}
+
 /** Every finding on one synthesized stack (the JSON `Testing.synth` or `cdktf synth` produces). */
 export function checkStack(synthesized: string | Block): Finding[] {
   const config = (typeof synthesized === 'string' ? JSON.parse(synthesized) : synthesized) as { resource?: Resources };
@@ -252,6 +294,7 @@ export function checkStack(synthesized: string | Block): Finding[] {
       findings.push({ rule: 'API_ACCESS_LOGS', resource: id, message: 'no access logs' });
   }
   checkFunctions(r, findings);
+  checkStateMachines(r, findings);
   for (const [name, q] of Object.entries(r.aws_sqs_queue ?? {})) {
     if (q.sqs_managed_sse_enabled !== true && !q.kms_master_key_id)
       findings.push({ rule: 'SQS_ENCRYPTION', resource: `aws_sqs_queue.${name}`, message: 'queue is not encrypted' });

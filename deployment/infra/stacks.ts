@@ -1,7 +1,7 @@
 // The three stacks of a deploy target, deployed in this order:
 //   mltk-domain-<env>  the environment's custom domain, shared by every model (idempotent; any branch may apply it)
 //   <branch>-base      ECR repository and buckets: exist before the image is pushed
-//   <branch>-service   Lambdas, API, monitor, alarms, dashboard: need the pushed image
+//   <branch>-service   Lambdas, API, monitor, batch scoring state machine, alarms, dashboard: need the pushed image
 // Stacks refer to each other by name (bucket names, domain name), never by cross-stack outputs,
 // so each one plans and applies on its own.
 import { TerraformOutput, TerraformStack } from 'cdktf';
@@ -22,6 +22,7 @@ import { PredictionApi } from './api.ts';
 import { DriftMonitor } from './monitoring.ts';
 import { ModelAlarms } from './alarms.ts';
 import { ModelDashboard } from './dashboard.ts';
+import { BatchScoring, stateMachineArn } from './batch-scoring.ts';
 
 export interface StackNames {
   domain: string;
@@ -122,6 +123,15 @@ export class ServiceStack extends TerraformStack {
       failureQueueArn: alerting.failureQueueArn,
       logRetentionDays: settings.logRetentionDays,
     });
+    const batchName = `${namePrefix}-batch`;
+    const batch = new BatchScoring(this, 'batch', {
+      stateMachineName: batchName,
+      stateMachineArn: stateMachineArn({ region: state.region, accountId: account.accountId, name: batchName }),
+      functionArn: service.functionArn,
+      itemsBucket: inputs.buckets.predictions,
+      maxConcurrency: config.serving.batch.max_concurrency,
+      logRetentionDays: settings.logRetentionDays,
+    });
     const api = new PredictionApi(this, 'api', {
       apiName: namePrefix,
       functionName: service.functionName,
@@ -156,6 +166,7 @@ export class ServiceStack extends TerraformStack {
       monitorFunctionName: monitor.functionName,
       monitorPeriodS: MONITOR_SCHEDULE.periodS,
       apiId: api.apiId,
+      batchStateMachineArn: batch.stateMachineArn,
       failureQueueName: alerting.failureQueueName,
       alarmTopicArn: alerting.alarmTopicArn,
     });
@@ -168,6 +179,7 @@ export class ServiceStack extends TerraformStack {
       driftShare: config.monitoring.drift_share,
       predictFunctionName: service.functionName,
       apiId: api.apiId,
+      batchStateMachineArn: batch.stateMachineArn,
     });
 
     const base = `https://${inputs.domainName}/${target.model}`;
