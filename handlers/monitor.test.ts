@@ -1,9 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ListMetricsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { motoUnavailable, startMoto, useMotoEnv, type MotoServer } from '../pipeline/testing/moto.ts';
-import { makeS3Client, openStore, type ObjectStore } from '../pipeline/store/index.ts';
+import { keyProblem, makeS3Client, openStore, type ObjectStore } from '../pipeline/store/index.ts';
 import { metricsClient, readDriftReport } from '../pipeline/monitor/index.ts';
 import {
   registerMonitoredModel,
@@ -262,4 +262,58 @@ test('malformed events and environments are refused before anything runs', { ski
       process.env[name] = saved;
     }
   }
+});
+
+test('hostile keys in events (`..` and `.` segments, raw or URL-encoded, undecodable) name no batch: skipped, nothing read, written or published', {
+  skip,
+}, async () => {
+  await landAndScore('hostile/src.csv', (await synthCsv(200, 26)).toString());
+  // Forged manifests under literal hostile keys (written past the store layer, as anyone with access could).
+  const manifest = await preds.get('predictions/hostile/src.csv/manifest.json');
+  for (const Key of ['predictions/../../forged.csv/manifest.json', 'predictions/hostile/./forged.csv/manifest.json'])
+    await s3.send(new PutObjectCommand({ Bucket: 'pred-bucket', Key, Body: manifest }));
+  const everything = async () =>
+    ((await s3.send(new ListObjectsV2Command({ Bucket: 'pred-bucket' }))).Contents ?? []).map((o) => o.Key).sort();
+  const before = await everything();
+  process.env.MLTK_METRIC_NAMESPACE = 'mltk-test/hostile';
+  try {
+    const res = await handler(
+      created(
+        'predictions/../../forged.csv/manifest.json',
+        'predictions/hostile/%2E/forged.csv/manifest.json',
+        'predictions/%E0%A4%A.csv/manifest.json',
+      ),
+    );
+    assert.deepEqual(
+      res.monitored.map((m) => [m.status, m.status === 'skipped' ? m.reason.replace(/:.*/, '') : '']),
+      [
+        ['skipped', 'invalid store key "predictions/../../forged.csv/manifest.json"'],
+        ['skipped', 'invalid store key "predictions/hostile/./forged.csv/manifest.json"'],
+        ['skipped', 'S3 event key "predictions/%E0%A4%A.csv/manifest.json"'],
+      ],
+    );
+    const bridged = await handler({
+      'detail-type': 'Object Created',
+      detail: { bucket: { name: 'pred-bucket' }, object: { key: 'predictions/../../forged.csv/manifest.json' } },
+    });
+    assert.deepEqual(
+      bridged.monitored.map((m) => m.status),
+      ['skipped'],
+    );
+    // The hourly sweep lists the bucket, forged keys included: they name no batch either.
+    const swept = await handler({ 'detail-type': 'Scheduled Event' });
+    assert.ok(
+      swept.monitored.every((m) => !/(^|\/)\.\.?\//.test(m.path)),
+      JSON.stringify(swept.monitored.map((m) => m.path)),
+    );
+  } finally {
+    process.env.MLTK_METRIC_NAMESPACE = 'mltk/sap_change';
+  }
+  // Only the sweep wrote, and only reports of real batches: no key with a `..` or `.` segment.
+  const written = (await everything()).filter((k) => !before.includes(k));
+  assert.ok(
+    written.every((k) => k!.startsWith('monitoring/') && keyProblem(k!) === undefined),
+    JSON.stringify(written),
+  );
+  assert.ok(!written.some((k) => k!.includes('forged')));
 });

@@ -11,7 +11,7 @@ import {
   metricsClient,
   type ObjectOutcome,
 } from '../pipeline/monitor/index.ts';
-import { openStore } from '../pipeline/store/index.ts';
+import { checkKey, decodeEventKey, openStore } from '../pipeline/store/index.ts';
 
 const envSchema = z.object({
   MLTK_STORE: z.string().min(1),
@@ -51,19 +51,28 @@ function parse<T>(
   return r.data;
 }
 
-/** S3 notifications URL-encode keys, with '+' for spaces. */
-const s3Key = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
-
 export async function handler(event: unknown): Promise<{ monitored: ObjectOutcome[] }> {
   const env = parse(envSchema, process.env, 'monitor Lambda environment', ConfigError);
   const ev = parse(eventSchema, event, 'monitor event', InvalidInputError);
   const predictions = openStore(`s3://${env.MLTK_PREDICTIONS_BUCKET}`);
-  let created: { bucket: string; key: string }[] | undefined;
-  if ('Records' in ev) created = ev.Records.map((r) => ({ bucket: r.s3.bucket.name, key: s3Key(r.s3.object.key) }));
-  else if (ev['detail-type'] === 'Object Created')
-    created = [{ bucket: ev.detail.bucket.name, key: ev.detail.object.key }];
-  // Only a batch's manifest or predictions object names a batch; errors files and our own reports do not.
-  const paths = created
+  // Keys of created objects: S3 notifications URL-encode them, EventBridge does not. One that is not a
+  // valid store key (`..`, `.`, undecodable) names no batch: it is reported skipped, never read.
+  const monitored: ObjectOutcome[] = [];
+  const created: { bucket: string; key: string }[] = [];
+  const sent =
+    'Records' in ev
+      ? ev.Records.map((r) => ({ bucket: r.s3.bucket.name, key: r.s3.object.key, encoded: true }))
+      : ev['detail-type'] === 'Object Created'
+        ? [{ bucket: ev.detail.bucket.name, key: ev.detail.object.key, encoded: false }]
+        : undefined;
+  for (const o of sent ?? []) {
+    try {
+      created.push({ bucket: o.bucket, key: o.encoded ? decodeEventKey(o.key) : checkKey(o.key) });
+    } catch (e) {
+      monitored.push({ path: o.key, status: 'skipped', reason: (e as Error).message });
+    }
+  }
+  const paths = sent
     ? [
         ...new Set(
           created.filter((o) => o.bucket === env.MLTK_PREDICTIONS_BUCKET).flatMap((o) => predictionPath(o.key) ?? []),
@@ -78,7 +87,6 @@ export async function handler(event: unknown): Promise<{ monitored: ObjectOutcom
     namespace: env.MLTK_METRIC_NAMESPACE,
     metrics: await metricsClient(),
   };
-  const monitored: ObjectOutcome[] = [];
   for (const path of paths) monitored.push(await monitorBatchObject(path, deps));
   return { monitored };
 }

@@ -2,7 +2,7 @@
 // API Gateway v2 events (local store) and S3 notifications (real moto_server buckets).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { moveAlias } from '../pipeline/registry/index.ts';
 import { makeS3Client, openStore } from '../pipeline/store/index.ts';
 import { startMoto, motoUnavailable, useMotoEnv, type MotoServer } from '../pipeline/testing/moto.ts';
@@ -217,4 +217,67 @@ test('S3 ObjectCreated under incoming/ → predictions and errors objects in the
   await captureStdout(() => handler({ Records: [record(key)] }, { awsRequestId: 'batch-2' }));
   assert.deepEqual(await out.list(''), keys);
   assert.deepEqual(await out.get('predictions/2024 q1/homes.csv/predictions.csv'), before);
+});
+
+test('hostile S3 event keys (`..` and `.` segments, raw or URL-encoded, undecodable) are skipped: nothing is written outside predictions/<path>/ (moto_server)', {
+  skip: motoUnavailable(),
+}, async () => {
+  moto ??= await startMoto();
+  useMotoEnv(moto);
+  const s3 = await makeS3Client();
+  for (const Bucket of ['hostile-models', 'hostile-data', 'hostile-predictions'])
+    await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
+  const models = openStore('s3://hostile-models');
+  const mv = await registerOnnx(models, fx.config, fx.trained.onnx);
+  await moveAlias(models, 'sap_change', 'prod', mv.version);
+  const csv = fx.csv.toString().split('\n').slice(0, 6).join('\n');
+  // The objects exist under their literal keys (written past the store layer, as anyone with access could).
+  const literal = [
+    'incoming/../../evil.csv',
+    'incoming/a/../../../evil2.csv',
+    'incoming/./evil3.csv',
+    'incoming/ok batch.csv',
+  ];
+  for (const Key of literal) await s3.send(new PutObjectCommand({ Bucket: 'hostile-data', Key, Body: csv }));
+  const handler = await container(
+    {
+      MLTK_STORE: 's3://hostile-models',
+      MLTK_MODEL: 'sap_change',
+      MLTK_ALIAS: 'prod',
+      MLTK_PREDICTIONS_BUCKET: 'hostile-predictions',
+    },
+    'hostile',
+  );
+  // Keys as an S3 notification carries them: URL-encoded, '+' for a space.
+  const sent = [
+    'incoming/../../evil.csv',
+    'incoming/%2E%2E/%2e%2e/evil.csv',
+    'incoming/a/..%2F..%2F..%2Fevil2.csv',
+    'incoming/./evil3.csv',
+    'incoming/%E0%A4%A.csv',
+    'incoming/ok+batch.csv',
+  ];
+  const event = {
+    Records: sent.map((key) => ({
+      eventSource: 'aws:s3',
+      eventName: 'ObjectCreated:Put',
+      s3: { bucket: { name: 'hostile-data' }, object: { key } },
+    })),
+  };
+  const { result } = await captureStdout(() => handler(event, { awsRequestId: 'hostile' }));
+  const results = result.results as { status: string; reason?: string }[];
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'scored'],
+  );
+  for (const r of results.slice(0, 4))
+    assert.match(r.reason!, /^invalid store key "[^"]*": it has a "\." or "\.\." segment$/);
+  assert.match(results[4]!.reason!, /^S3 event key "incoming\/%E0%A4%A\.csv": malformed URL encoding/);
+  // Every key in the predictions bucket, as S3 lists it (not through the store layer).
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'hostile-predictions' }));
+  assert.deepEqual(
+    (listed.Contents ?? []).map((o) => o.Key).sort(),
+    ['errors.csv', 'manifest.json', 'predictions.csv'].map((f) => `predictions/ok batch.csv/${f}`),
+  );
+  s3.destroy();
 });

@@ -142,3 +142,5 @@ export function zodDetails(issues: ReadonlyArray<{ path: PropertyKey[]; message:
     issue: i.message,
   }));
 }
+
+export { quoted, quotedList, messageLine, QUOTE_MAX_CHARS, QUOTE_MAX_ITEMS, MESSAGE_MAX_CHARS } from './quote.ts';

@@ -12,7 +12,7 @@
 //                        monitoring/<path>/metrics.json           the CloudWatch datums of that report, before publishing
 //                        monitoring/<path>/published.json         written once they are published: the batch is monitored
 import { z } from 'zod';
-import { INCOMING_PREFIX, MONITORING_PREFIX, PREDICTIONS_PREFIX } from '../store/index.ts';
+import { INCOMING_PREFIX, keyProblem, MONITORING_PREFIX, PREDICTIONS_PREFIX } from '../store/index.ts';
 
 export { INCOMING_PREFIX, PREDICTIONS_PREFIX };
 export const REPORT_PREFIX = MONITORING_PREFIX;
@@ -51,9 +51,12 @@ export const lineageSchema = z.discriminatedUnion('status', [
 
 export type Lineage = z.infer<typeof lineageSchema>;
 
-/** `<path>` of a predictions-bucket key, or undefined for keys that are not a scored batch's predictions or manifest. */
+/**
+ * `<path>` of a predictions-bucket key, or undefined for keys that are not a scored batch's predictions or
+ * manifest (nor a valid store key: a forged `predictions/../x.csv/manifest.json` names no batch).
+ */
 export function predictionPath(key: string): string | undefined {
-  if (!key.startsWith(PREDICTIONS_PREFIX)) return undefined;
+  if (!key.startsWith(PREDICTIONS_PREFIX) || keyProblem(key)) return undefined;
   const cut = key.lastIndexOf('/');
   const file = key.slice(cut + 1);
   if (file !== BATCH_FILES.manifest && file !== BATCH_FILES.predictions) return undefined;
@@ -64,7 +67,7 @@ export function predictionPath(key: string): string | undefined {
 /** `<path>` of a `monitoring/<path>/drift.json` key, or undefined for any other key. */
 export function reportPath(key: string): string | undefined {
   const suffix = `/${BATCH_FILES.report}`;
-  if (!key.startsWith(REPORT_PREFIX) || !key.endsWith(suffix)) return undefined;
+  if (!key.startsWith(REPORT_PREFIX) || !key.endsWith(suffix) || keyProblem(key)) return undefined;
   const path = key.slice(REPORT_PREFIX.length, -suffix.length);
   return INPUT_EXTENSION.test(path) ? path : undefined;
 }

@@ -2,6 +2,7 @@
 // requests for the online path and S3 ObjectCreated notifications for the batch path.
 import { z } from 'zod';
 import { InvalidInputError, zodDetails } from '../errors/index.ts';
+import { decodeEventKey } from '../store/index.ts';
 
 export const httpEventSchema = z.object({
   version: z.literal('2.0'),
@@ -42,9 +43,20 @@ export const s3EventSchema = z.object({
 
 export interface S3ObjectRef {
   bucket: string;
-  /** Decoded: S3 notifications URL-encode keys, with '+' for spaces. */
+  /** Decoded: S3 notifications URL-encode keys, with '+' for spaces. As sent when it is not a valid key. */
   key: string;
   eventName: string;
+  /** Why the key is refused (undecodable, `..` or `.` segments…): the record is skipped, never scored. */
+  refused?: string;
+}
+
+/** One record's object: its key decoded and checked as every store key is (store/keys.ts). */
+function objectRef(bucket: string, rawKey: string, eventName: string): S3ObjectRef {
+  try {
+    return { bucket, key: decodeEventKey(rawKey), eventName };
+  } catch (e) {
+    return { bucket, key: rawKey, eventName, refused: (e as Error).message };
+  }
 }
 
 export type ServiceEvent = { kind: 'http'; event: HttpEvent } | { kind: 's3'; objects: S3ObjectRef[] };
@@ -56,11 +68,7 @@ export function parseEvent(raw: unknown): ServiceEvent {
   if (s3.success) {
     return {
       kind: 's3',
-      objects: s3.data.Records.map((r) => ({
-        bucket: r.s3.bucket.name,
-        key: decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')),
-        eventName: r.eventName,
-      })),
+      objects: s3.data.Records.map((r) => objectRef(r.s3.bucket.name, r.s3.object.key, r.eventName)),
     };
   }
   const looksS3 = typeof raw === 'object' && raw !== null && 'Records' in raw;

@@ -14,8 +14,8 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { InvalidInputError, NotFoundError } from '../errors/index.ts';
-import { INCOMING_PREFIX, PREDICTIONS_PREFIX, type ObjectStore } from '../store/index.ts';
+import { InvalidInputError, NotFoundError, quoted } from '../errors/index.ts';
+import { checkKey, INCOMING_PREFIX, PREDICTIONS_PREFIX, type ObjectStore } from '../store/index.ts';
 import {
   batchFormat,
   predictionsHeader,
@@ -45,10 +45,11 @@ export const OUTPUT_FILES = {
 } as const;
 
 export function outputKeys(inputKey: string): OutputKeys {
+  checkKey(inputKey);
   if (!inputKey.startsWith(INCOMING_PREFIX))
-    throw new InvalidInputError(`"${inputKey}" is not under ${INCOMING_PREFIX}; only those objects are scored`);
+    throw new InvalidInputError(`${quoted(inputKey)} is not under ${INCOMING_PREFIX}; only those objects are scored`);
   const format = batchFormat(inputKey);
-  if (!format) throw new InvalidInputError(`"${inputKey}" is neither .csv nor .jsonl/.ndjson`);
+  if (!format) throw new InvalidInputError(`${quoted(inputKey)} is neither .csv nor .jsonl/.ndjson`);
   const folder = `${PREDICTIONS_PREFIX}${inputKey.slice(INCOMING_PREFIX.length)}/`;
   return {
     format,

@@ -3,7 +3,7 @@
 // `mltk serve` and the Lambda handler are both `createPredictHandler(...)`: the same code.
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { ConfigError, NotFoundError, zodDetails } from '../errors/index.ts';
+import { ConfigError, InvalidInputError, NotFoundError, zodDetails } from '../errors/index.ts';
 import { openStore, storeUrl, type ObjectStore } from '../store/index.ts';
 import { handleApiRequest, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INSTANCES } from './api.ts';
 import { parseEvent, type HttpResult, type S3ObjectRef } from './events.ts';
@@ -118,6 +118,7 @@ export function createPredictHandler(options: ServiceOptions | (() => ServiceOpt
   async function scoreRecord(ref: S3ObjectRef, requestId: string): Promise<BatchEventResult> {
     const { opts, cache } = init();
     try {
+      if (ref.refused) throw new InvalidInputError(ref.refused);
       outputKeys(ref.key);
     } catch (e) {
       opts.log.log('warn', 'object skipped', {

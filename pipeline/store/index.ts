@@ -27,7 +27,7 @@ export {
   type JsonParser,
   type MalformedEntry,
 } from './json.ts';
-export { checkKey, checkPrefix, checkSegment, keyProblem } from './keys.ts';
+export { checkKey, checkPrefix, checkSegment, decodeEventKey, keyProblem } from './keys.ts';
 export {
   BLOBS_PREFIX,
   MODELS_PREFIX,

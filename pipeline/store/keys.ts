@@ -1,13 +1,7 @@
 // What a store key may be, on every backend: '/'-separated segments, none empty, `.` or `..`. A key
 // from outside (an S3 event, a CLI argument) never walks out of its prefix: `incoming/../../x` could
 // otherwise map to an output key outside `predictions/`, and a local key out of the store folder.
-import { InvalidInputError } from '../errors/index.ts';
-
-/** Quoted for a one-line message: JSON-escaped (no raw newlines or control bytes), and bounded. */
-function shown(key: string): string {
-  const q = JSON.stringify(key);
-  return q.length > 200 ? `${q.slice(0, 200)}…"` : q;
-}
+import { InvalidInputError, quoted } from '../errors/index.ts';
 
 /** Why `key` is not a valid store key, or undefined when it is. */
 export function keyProblem(key: string): string | undefined {
@@ -23,7 +17,7 @@ export function keyProblem(key: string): string | undefined {
 export function checkKey(key: string): string {
   const problem = keyProblem(key);
   if (problem)
-    throw new InvalidInputError(`invalid store key ${shown(key)}: ${problem}`, [{ field: 'key', issue: problem }]);
+    throw new InvalidInputError(`invalid store key ${quoted(key)}: ${problem}`, [{ field: 'key', issue: problem }]);
   return key;
 }
 
@@ -38,6 +32,21 @@ export function checkPrefix(prefix: string): string {
 export function checkSegment(name: string, what: string): string {
   const problem = name.includes('/') ? 'it contains "/"' : keyProblem(name);
   if (problem)
-    throw new InvalidInputError(`invalid ${what} ${shown(name)}: ${problem}`, [{ field: what, issue: problem }]);
+    throw new InvalidInputError(`invalid ${what} ${quoted(name)}: ${problem}`, [{ field: what, issue: problem }]);
   return name;
+}
+
+/**
+ * A key as an S3 event notification sends it (URL-encoded, `+` for a space), decoded and checked: a
+ * forged event's `incoming/%2E%2E/x.csv` is refused here, like any other invalid key.
+ */
+export function decodeEventKey(raw: string): string {
+  let key: string;
+  try {
+    key = decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    const issue = 'malformed URL encoding (S3 events URL-encode keys)';
+    throw new InvalidInputError(`S3 event key ${quoted(raw)}: ${issue}`, [{ field: 'key', issue }]);
+  }
+  return checkKey(key);
 }

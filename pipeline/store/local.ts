@@ -14,7 +14,8 @@ import { mkdir, readFile, readdir, rename, link, unlink, stat, writeFile } from 
 import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { ConflictError, NotFoundError } from '../errors/index.ts';
+import { checkKey, checkPrefix } from './keys.ts';
 import { currentWriter, writerGone } from './owner.ts';
 import { isTempName, tempPathFor } from './temp.ts';
 import type { ObjectInfo, ObjectStore } from './types.ts';
@@ -60,11 +61,9 @@ export class LocalStore implements ObjectStore {
     readonly url: string = root,
   ) {}
 
+  /** The file of `key`; an invalid key (keys.ts) is refused, so no key reaches outside the root. */
   private path(key: string): string {
-    if (key === '' || key.startsWith('/') || key.split('/').some((p) => p === '..' || p === '.' || p === '')) {
-      throw new InvalidInputError(`invalid store key "${key}"`);
-    }
-    return join(this.root, ...key.split('/'));
+    return join(this.root, ...checkKey(key).split('/'));
   }
 
   async get(key: string): Promise<Buffer> {
@@ -212,6 +211,7 @@ export class LocalStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    checkPrefix(prefix);
     const out: string[] = [];
     const walk = async (dir: string): Promise<void> => {
       let entries: Dirent[];

@@ -3,7 +3,8 @@
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { AccessDeniedError, ConflictError, IncompleteUploadError, NotFoundError } from '../errors/index.ts';
+import { AccessDeniedError, ConflictError, IncompleteUploadError, NotFoundError, quoted } from '../errors/index.ts';
+import { checkKey, checkPrefix } from './keys.ts';
 import type { ObjectInfo, ObjectStore } from './types.ts';
 
 // S3's minimum part size is 5 MiB; 8 MiB keeps memory bounded while streaming.
@@ -88,7 +89,13 @@ export class S3Store implements ObjectStore {
     return this.connected;
   }
 
+  /** The bucket key of store key `key`; an invalid key (`..`, `.`, empty segments: keys.ts) is refused before any request. */
   private key(key: string): string {
+    return this.bucketKey(checkKey(key));
+  }
+
+  /** The bucket key of a key or listing prefix already checked. */
+  private bucketKey(key: string): string {
     return this.prefix ? `${this.prefix}/${key}` : key;
   }
 
@@ -103,8 +110,8 @@ export class S3Store implements ObjectStore {
   private denied(e: unknown, action: S3Action, key: string): unknown {
     if (!isAccessDenied(e)) return e;
     const listing = action === 's3:ListBucket';
-    const resource = listing ? `arn:aws:s3:::${this.bucket}` : `arn:aws:s3:::${this.bucket}/${this.key(key)}`;
-    const what = `bucket "${this.bucket}", ${listing ? 'prefix' : 'key'} "${this.key(key)}"`;
+    const resource = listing ? `arn:aws:s3:::${this.bucket}` : `arn:aws:s3:::${this.bucket}/${this.bucketKey(key)}`;
+    const what = `bucket "${this.bucket}", ${listing ? 'prefix' : 'key'} ${quoted(this.bucketKey(key))}`;
     // Without s3:ListBucket, S3 answers a read of a missing key with 403 instead of 404.
     const hint =
       action !== 's3:GetObject'
@@ -186,7 +193,7 @@ export class S3Store implements ObjectStore {
     do {
       const list = new sdk.ListObjectsV2Command({
         Bucket: this.bucket,
-        Prefix: this.key(prefix),
+        Prefix: this.bucketKey(checkPrefix(prefix)),
         ContinuationToken: token,
       });
       const res = await client.send(list).catch((e: unknown) => {
