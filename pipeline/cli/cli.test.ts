@@ -45,6 +45,7 @@ test('failures: one stderr line, non-zero exit, a JSON error document, and nothi
   const cases: [string[], RegExp, number][] = [
     [['data', 'add', 'nope.csv', '--dataset', 'epc', '--json'], /nope\.csv: cannot read data file \(ENOENT\)/, 4],
     [['--store', 'gs://bucket', 'data', 'list', '--json'], /unknown store scheme "gs:\/\/"/, 8],
+    [['--store', 'file://', 'data', 'list', '--json'], /"file:\/\/" has no path/, 8],
     [['models', 'promote', 'sap_change', '3', '--alias', 'prod', '--json'], /model sap_change has no version 3/, 5],
     [['train', '--config', 'configs/none.json', '--json'], /configs\/none\.json: cannot read model config/, 3],
   ];

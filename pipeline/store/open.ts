@@ -1,7 +1,7 @@
 // Chooses a backend from a store URL: `--store` flag, else MLTK_STORE, else ./.mltk.
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidInputError, UnsupportedStoreError } from '../errors/index.ts';
+import { InvalidInputError, quoted, UnsupportedStoreError } from '../errors/index.ts';
 import { LocalStore } from './local.ts';
 import { S3Store } from './s3.ts';
 import type { ObjectStore } from './types.ts';
@@ -12,18 +12,38 @@ export function storeUrl(flag?: string): string {
   return flag ?? process.env.MLTK_STORE ?? DEFAULT_STORE;
 }
 
+/**
+ * The folder a `file://` URL names. An empty path (`file://`, `file://localhost`) is refused rather
+ * than read as the filesystem root, and so is a URL naming another host.
+ */
+function fileUrlPath(url: string): string {
+  const rest = url.replace(/^file:\/\//i, '');
+  if (rest === '' || /^localhost\/?$/i.test(rest))
+    throw new UnsupportedStoreError(`${quoted(url)} has no path (expected file:///absolute/path, or a folder path)`);
+  try {
+    return fileURLToPath(url);
+  } catch (e) {
+    throw new UnsupportedStoreError(`${quoted(url)} is not a local file URL (${(e as Error).message})`);
+  }
+}
+
 export function openStore(url: string = storeUrl()): ObjectStore {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (url.trim() === '')
+    throw new UnsupportedStoreError(
+      'the store URL is empty (--store or $MLTK_STORE): give a folder, file://PATH or s3://bucket',
+    );
   if (scheme === undefined) return new LocalStore(resolve(url), url);
-  if (scheme === 'file') return new LocalStore(fileURLToPath(url), url);
+  if (scheme === 'file') return new LocalStore(fileUrlPath(url), url);
   if (scheme === 's3') {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
     const bucket = m?.[1];
-    if (!bucket) throw new UnsupportedStoreError(`store URL "${url}" has no bucket (expected s3://bucket[/prefix])`);
+    if (!bucket)
+      throw new UnsupportedStoreError(`store URL ${quoted(url)} has no bucket (expected s3://bucket[/prefix])`);
     return new S3Store(bucket, (m?.[2] ?? '').replace(/\/+$/, ''));
   }
   throw new UnsupportedStoreError(
-    `unknown store scheme "${scheme}://" in "${url}" (expected a local path, file://PATH or s3://bucket[/prefix])`,
+    `unknown store scheme ${quoted(`${scheme}://`)} in ${quoted(url)} (expected a local path, file://PATH or s3://bucket[/prefix])`,
   );
 }
 
@@ -41,13 +61,15 @@ export function isUrl(s: string): boolean {
 export function openObjectUrl(url: string): { store: ObjectStore; key: string } {
   const scheme = SCHEME.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'file') {
-    const path = fileURLToPath(url);
+    const path = fileUrlPath(url);
     return { store: new LocalStore(dirname(path), `file://${dirname(path)}`), key: basename(path) };
   }
   if (scheme !== 's3')
-    throw new UnsupportedStoreError(`cannot read "${url}": expected s3://bucket/key, file:///path or a local path`);
+    throw new UnsupportedStoreError(
+      `cannot read ${quoted(url)}: expected s3://bucket/key, file:///path or a local path`,
+    );
   const m = /^s3:\/\/([^/]+)\/(.+)$/i.exec(url);
-  if (!m) throw new InvalidInputError(`"${url}" names no object (expected s3://bucket/key)`);
+  if (!m) throw new InvalidInputError(`${quoted(url)} names no object (expected s3://bucket/key)`);
   return { store: new S3Store(m[1]!, ''), key: m[2]! };
 }
 
