@@ -99,7 +99,7 @@ async function startWorker(model: LoadedModel, block: BlockContext | null): Prom
   await loaded;
   const data: ScoringWorkerData = {
     program: model.fastProgram,
-    kernel: model.fastProgram ? kernelModule() : null,
+    kernel: model.fastProgram ? kernelModule(model.fastProgram.depth) : null,
     onnx: model.onnx,
     options: { ...model.sessionOptions, extra: NO_SPIN },
     output: OUTPUT_NAME,

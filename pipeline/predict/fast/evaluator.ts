@@ -4,7 +4,7 @@
 // trees; the base value is added last, as ONNX Runtime does.
 import type { InputColumn } from '../score.ts';
 import type { Expression } from './graph.ts';
-import { instantiateKernel, type KernelInstance } from './kernel.ts';
+import { instantiateKernel, kernelModule, type KernelInstance } from './kernel.ts';
 import { BIN_BIAS, BLOCK_ROWS, LANES, MISSING_CODE_LEFT, SLOT_MISSING_LEFT } from './layout.ts';
 import type { EvaluatorProgram } from './program.ts';
 
@@ -108,8 +108,9 @@ function leftCodes(index: RankIndex, values: Float32Array, n: number, out: Int32
   }
 }
 
-export function createEvaluator(program: EvaluatorProgram, kernelModule?: WebAssembly.Module): FastEvaluator {
-  const kernel: KernelInstance = instantiateKernel(program.memory.bytes, kernelModule);
+/** The evaluator of `program`; `module` is its compiled kernel (kernelModule(program.depth), compiled here if not given). */
+export function createEvaluator(program: EvaluatorProgram, module?: WebAssembly.Module): FastEvaluator {
+  const kernel: KernelInstance = instantiateKernel(program.memory.bytes, module ?? kernelModule(program.depth));
   new Uint8Array(kernel.memory.buffer).set(program.image);
   const block = new Uint8Array(kernel.memory.buffer, program.memory.blockAt, program.slots.length * BLOCK_ROWS);
   const acc = new Float32Array(kernel.memory.buffer, program.memory.accAt, BLOCK_ROWS);

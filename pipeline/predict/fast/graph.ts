@@ -125,6 +125,13 @@ const LEAF = 0;
 const MODE_BYTES = MODES.map((m) => Buffer.from(m, 'latin1'));
 const UNKNOWN_MODE = 255;
 
+/** Which mode a span can be, by its length and its byte at index MODE_PICK_BYTE (or its last): one full compare each. */
+const MODE_PICK_BYTE = 7;
+const modeKey = (length: number, pick: number) => length * 256 + pick;
+const MODE_BY_KEY = new Map(
+  MODE_BYTES.map((b, m) => [modeKey(b.length, b[Math.min(MODE_PICK_BYTE, b.length - 1)]!), m]),
+);
+
 /** Each node's mode as its index in MODES (UNKNOWN_MODE for any other), compared as bytes. */
 function modeCodes(spans: WireSpans | undefined): Uint8Array {
   const n = spans ? spanCount(spans) : 0;
@@ -134,16 +141,13 @@ function modeCodes(spans: WireSpans | undefined): Uint8Array {
   for (let k = 0; k < n; k++) {
     const start = at[2 * k]!,
       length = at[2 * k + 1]! - start;
-    for (let m = 0; m < MODE_BYTES.length; m++) {
-      const want = MODE_BYTES[m]!;
-      if (want.length !== length) continue;
-      let same = true;
-      for (let j = 0; j < length && same; j++) same = buf[start + j] === want[j];
-      if (same) {
-        out[k] = m;
-        break;
-      }
-    }
+    if (length === 0) continue;
+    const m = MODE_BY_KEY.get(modeKey(length, buf[start + Math.min(MODE_PICK_BYTE, length - 1)]!));
+    if (m === undefined) continue;
+    const want = MODE_BYTES[m]!;
+    let j = 0;
+    while (j < length && buf[start + j] === want[j]) j++;
+    if (j === length) out[k] = m;
   }
   return out;
 }

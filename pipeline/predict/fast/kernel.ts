@@ -128,22 +128,30 @@ function driver(depthFunctions: number[]): FunctionBuilder {
   return f;
 }
 
-/** The kernel module's bytes: exports `score`; imports its memory as env.memory. */
-export function kernelBytes(): Uint8Array {
+/**
+ * The kernel module's bytes for trees up to `maxDepth` deep: exports `score`; imports its memory as
+ * env.memory. Each depth's function is twice the size of the one below, so a model gets only the
+ * depths it needs.
+ */
+export function kernelBytes(maxDepth = MAX_DEPTH): Uint8Array {
   const m = new ModuleBuilder();
   // The driver is function 0; depth functions follow (indices 1 + depth).
-  const depthFunctions = Array.from({ length: MAX_DEPTH + 1 }, (_, d) => 1 + d);
+  const depthFunctions = Array.from({ length: maxDepth + 1 }, (_, d) => 1 + d);
   m.add(driver(depthFunctions), 'score');
-  for (let d = 0; d <= MAX_DEPTH; d++) m.add(treeFunction(d));
+  for (let d = 0; d <= maxDepth; d++) m.add(treeFunction(d));
   return m.bytes();
 }
 
-let compiled: WebAssembly.Module | undefined;
+const compiled = new Map<number, WebAssembly.Module>();
 
-/** The compiled kernel (compiled once per thread; every model shares it). */
-export function kernelModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(kernelBytes());
-  return compiled as WebAssembly.Module;
+/** The compiled kernel for trees up to `maxDepth` deep (compiled once per thread and depth; models share it). */
+export function kernelModule(maxDepth = MAX_DEPTH): WebAssembly.Module {
+  let module = compiled.get(maxDepth);
+  if (!module) {
+    module = new WebAssembly.Module(kernelBytes(maxDepth));
+    compiled.set(maxDepth, module);
+  }
+  return module;
 }
 
 export interface KernelInstance {
@@ -151,8 +159,11 @@ export interface KernelInstance {
   score(directory: number, trees: number, block: number, acc: number, vectors: number): void;
 }
 
-/** An instance of the kernel over a new memory of `bytes`; `module` is the compiled kernel (a worker gets it from its parent). */
-export function instantiateKernel(bytes: number, module: WebAssembly.Module = kernelModule()): KernelInstance {
+/**
+ * An instance of the kernel over a new memory of `bytes`; `module` is the compiled kernel for the
+ * program's depth (a worker gets it from its parent).
+ */
+export function instantiateKernel(bytes: number, module: WebAssembly.Module): KernelInstance {
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / WASM_PAGE_BYTES) });
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return { memory, score: instance.exports.score as KernelInstance['score'] };

@@ -42,6 +42,8 @@ export interface EvaluatorProgram {
   /** Bytes [0, memory.blockAt): the tree directory and tables. */
   image: Uint8Array;
   trees: number;
+  /** The deepest tree's depth (the kernel is built for trees up to it). */
+  depth: number;
   base: number;
 }
 
@@ -103,7 +105,16 @@ export function compileProgram(graph: TreeGraph): EvaluatorProgram {
     dir.setInt32(memory.directoryAt + t * DIRECTORY_ENTRY_BYTES + DIRECTORY_TABLE, memory.tablesAt + offset, true);
     dir.setInt32(memory.directoryAt + t * DIRECTORY_ENTRY_BYTES + DIRECTORY_DEPTH, depths[t]!, true);
   });
-  return { inputs: graph.inputs, features, slots, memory, image, trees: graph.trees.length, base: graph.base };
+  return {
+    inputs: graph.inputs,
+    features,
+    slots,
+    memory,
+    image,
+    trees: graph.trees.length,
+    depth: Math.max(0, ...depths),
+    base: graph.base,
+  };
 }
 
 /**

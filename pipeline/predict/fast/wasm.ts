@@ -84,6 +84,29 @@ function vector(items: number[][]): number[] {
 /** Natural alignment (log2 bytes) per access width, as memargs state it. */
 const ALIGN = { 1: 0, 4: 2, 16: 4 } as const;
 
+/** Appends n as unsigned LEB128 to out (no array per number: the kernel's bodies are tens of kilobytes). */
+function pushUleb(out: number[], n: number): void {
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+}
+
+/** Appends n as signed LEB128 to out. */
+function pushSleb(out: number[], n: number): void {
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return;
+    }
+    out.push(b | 0x80);
+  }
+}
+
 /** One function body under construction: parameters, extra locals and the instruction bytes. */
 export class FunctionBuilder {
   readonly code: number[] = [];
@@ -101,38 +124,55 @@ export class FunctionBuilder {
   }
 
   op(...bytes: number[]): this {
-    this.code.push(...bytes);
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+
+  private withIndex(opcode: number, i: number): this {
+    this.code.push(opcode);
+    pushUleb(this.code, i);
     return this;
   }
 
   get(i: number): this {
-    return this.op(OP.localGet, ...uleb(i));
+    return this.withIndex(OP.localGet, i);
   }
   set(i: number): this {
-    return this.op(OP.localSet, ...uleb(i));
+    return this.withIndex(OP.localSet, i);
   }
   tee(i: number): this {
-    return this.op(OP.localTee, ...uleb(i));
+    return this.withIndex(OP.localTee, i);
   }
   i32(v: number): this {
-    return this.op(OP.i32Const, ...sleb(v | 0));
+    this.code.push(OP.i32Const);
+    pushSleb(this.code, v | 0);
+    return this;
   }
   call(fn: number): this {
-    return this.op(OP.call, ...uleb(fn));
+    return this.withIndex(OP.call, fn);
   }
 
   /** A memory access with a constant byte offset and natural alignment for `width` bytes. */
   mem(opcode: number, width: 1 | 4, offset: number): this {
-    return this.op(opcode, ALIGN[width], ...uleb(offset));
+    this.code.push(opcode, ALIGN[width]);
+    pushUleb(this.code, offset);
+    return this;
   }
 
   simd(opcode: number, ...immediates: number[]): this {
-    return this.op(SIMD_PREFIX, ...uleb(opcode), ...immediates);
+    this.code.push(SIMD_PREFIX);
+    pushUleb(this.code, opcode);
+    for (const b of immediates) this.code.push(b);
+    return this;
   }
 
   /** v128.load / v128.store with a constant offset. */
   v128(opcode: typeof SIMD.v128Load | typeof SIMD.v128Store, offset: number): this {
-    return this.simd(opcode, ALIGN[16], ...uleb(offset));
+    this.code.push(SIMD_PREFIX);
+    pushUleb(this.code, opcode);
+    this.code.push(ALIGN[16]);
+    pushUleb(this.code, offset);
+    return this;
   }
 
   block(): this {
@@ -154,8 +194,12 @@ export class FunctionBuilder {
       runs.push([...uleb(j - i), this.locals[i]!]);
       i = j;
     }
-    const bytes = [...vector(runs), ...this.code, OP.end];
-    return [...uleb(bytes.length), ...bytes];
+    const head = vector(runs);
+    const out = uleb(head.length + this.code.length + 1);
+    for (const b of head) out.push(b);
+    for (const b of this.code) out.push(b);
+    out.push(OP.end);
+    return out;
   }
 }
 
@@ -173,7 +217,10 @@ export class ModuleBuilder {
   }
 
   bytes(): Uint8Array {
-    const section = (id: number, payload: number[]) => [id, ...uleb(payload.length), ...payload];
+    const section = (id: number, payload: number[][]): number[][] => [
+      [id, ...uleb(payload.reduce((n, p) => n + p.length, 0))],
+      ...payload,
+    ];
     const types = this.functions.map((f) => [
       FUNC_TYPE,
       ...vector(f.params.map((t) => [t])),
@@ -181,23 +228,24 @@ export class ModuleBuilder {
     ]);
     // Memory limits: flag 0 = minimum only, in 64 KiB pages.
     const memoryImport = [...name('env'), ...name('memory'), EXTERNAL_KIND.memory, 0x00, ...uleb(1)];
-    return Uint8Array.from([
-      0x00,
-      0x61,
-      0x73,
-      0x6d,
-      0x01,
-      0x00,
-      0x00,
-      0x00, // "\0asm", version 1
-      ...section(SECTION.type, vector(types)),
-      ...section(SECTION.import, vector([memoryImport])),
-      ...section(SECTION.function, vector(this.functions.map((_, i) => uleb(i)))),
-      ...section(
-        SECTION.export,
+    const bodies = this.functions.map((f) => f.body());
+    const parts = [
+      [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
+      ...section(SECTION.type, [vector(types)]),
+      ...section(SECTION.import, [vector([memoryImport])]),
+      ...section(SECTION.function, [vector(this.functions.map((_, i) => uleb(i)))]),
+      ...section(SECTION.export, [
         vector(this.exported.map((e) => [...name(e.name), EXTERNAL_KIND.function, ...uleb(e.index)])),
-      ),
-      ...section(SECTION.code, vector(this.functions.map((f) => f.body()))),
-    ]);
+      ]),
+      // The code section's bodies are copied once, into the result (no spread of tens of kilobytes).
+      ...section(SECTION.code, [uleb(bodies.length), ...bodies]),
+    ];
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   }
 }
