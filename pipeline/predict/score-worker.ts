@@ -4,9 +4,13 @@
 // a block of raw rows in shared memory, which it parses, scores and formats into predictions lines
 // itself, so parsing runs on every core. See worker.ts for the pool that feeds it.
 import { parentPort } from 'node:worker_threads';
-import { parseTableBlock, type RowIssue, type TablePlan } from '../data/index.ts';
+import type { RowIssue, TablePlan } from '../data/index.ts';
+// The block parser and ONNX Runtime's loader from their own modules, not their folders' index: an index
+// brings the schemas (zod, with every locale) and the trainer, 0.8 MB of code that each worker would
+// compile at start and never run (twice the worker's start-up).
+import { parseTableBlock } from '../data/parse-block.ts';
 import { MltkError } from '../errors/index.ts';
-import { onnxRuntime } from '../train/index.ts';
+import { onnxRuntime } from '../train/onnx/runtime.ts';
 import { createEvaluator } from './fast/evaluator.ts';
 import type { EvaluatorProgram } from './fast/program.ts';
 import { CsvWriter, writePredictionLines } from './format.ts';

@@ -5,7 +5,8 @@ import type ort from 'onnxruntime-node';
 import type { Table } from '../data/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import type { Signature } from '../registry/index.ts';
-import { onnxRuntime } from '../train/index.ts';
+// From its own module, not train's index: the scoring worker loads this file (see score-worker.ts).
+import { onnxRuntime } from '../train/onnx/runtime.ts';
 
 export const OUTPUT_NAME = 'prediction';
 
