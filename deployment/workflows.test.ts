@@ -306,7 +306,10 @@ test('a rollback (workflow_dispatch with an image tag) neither trains nor copies
 test("ci tests, synthesizes every target, and plans a pull request's protected base branch", () => {
   const wf = parse('ci.yml');
   assert.deepEqual(Object.keys(wf.on).sort(), ['pull_request', 'push']);
-  assert.ok(steps(wf, 'test').some((s) => s.run === 'npm test'));
+  // The test job runs CI's one entry point (npm ci, npm test, fail on any skip) with a browser for the page tests.
+  const test = steps(wf, 'test').find((s) => s.run === 'bash .ci/run');
+  assert.ok(test, 'the test job runs bash .ci/run');
+  assert.equal(test.env?.MLTK_CHROMIUM, '/usr/bin/google-chrome');
   assert.ok(steps(wf, 'synth').some((s) => s.run === 'npx cdktf synth'));
   assert.equal(stepUsing(wf, 'synth', 'actions/upload-artifact').with.path, 'cdktf.out');
   const plan = wf.jobs.plan;

@@ -1,7 +1,6 @@
 // Lambda entry point of the prediction service: API Gateway HTTP API requests (online) and S3
-// ObjectCreated notifications (batch). Settings come from the environment (MLTK_STORE,
-// MLTK_MODEL, MLTK_ALIAS, MLTK_ALIAS_TTL_S, MLTK_PREDICTIONS_BUCKET, MLTK_MAX_BODY_BYTES);
-// everything else is in pipeline/predict.
+// ObjectCreated notifications (batch). Its settings are the MLTK_* environment variables that
+// serviceOptionsFromEnv parses (the service stack sets them); everything else is in pipeline/predict.
 import { createPredictHandler, serviceOptionsFromEnv } from '../pipeline/predict/index.ts';
 
 const predict = createPredictHandler(() => serviceOptionsFromEnv(process.env));

@@ -85,7 +85,8 @@ export function action<A extends unknown[]>(
             : { code: 'INTERNAL', message };
         process.stdout.write(`${JSON.stringify({ error: err }, null, 2)}\n`);
       }
-      if (!(e instanceof MltkError) && process.env.MLTK_DEBUG) console.error(e);
+      // The whole error with its cause chain (a typed error names what failed; its cause says why, deeper).
+      if (process.env.MLTK_DEBUG) console.error(e);
       process.exitCode = exitCodeFor(e);
     }
   };

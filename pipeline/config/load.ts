@@ -18,13 +18,15 @@ export async function loadModelConfig(path: string): Promise<ModelConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`${path}: cannot read model config (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new ConfigError(`${path}: cannot read model config (${(e as NodeJS.ErrnoException).code ?? String(e)})`, [], {
+      cause: e,
+    });
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`, [], { cause: e });
   }
   return parseModelConfig(raw, path);
 }

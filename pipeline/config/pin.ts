@@ -111,13 +111,15 @@ export async function pinDatasetVersion(path: string, dataset: string, version: 
   } catch (e) {
     throw new ConfigError(
       `${path}: cannot read model config to pin (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      [],
+      { cause: e },
     );
   }
   let before: { dataset?: { name?: unknown; version?: unknown } };
   try {
     before = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message}); nothing pinned`);
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message}); nothing pinned`, [], { cause: e });
   }
   const config = parseModelConfig(before, path);
   if (config.dataset.name !== dataset) {

@@ -77,7 +77,7 @@ async function* readFile(path: string): AsyncGenerator<Buffer> {
     for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new InvalidInputError(`${path}: cannot read data file (${code ?? String(e)})`);
+    throw new InvalidInputError(`${path}: cannot read data file (${code ?? String(e)})`, [], { cause: e });
   }
 }
 

@@ -181,7 +181,7 @@ export async function readDatasetVersion(store: ObjectStore, name: string, versi
   const key = datasetVersionKey(name, version);
   const body = await store.get(key).catch((e: unknown) => {
     throw e instanceof NotFoundError
-      ? new NotFoundError(`dataset "${name}" has no version ${version} in ${store.url}`)
+      ? new NotFoundError(`dataset "${name}" has no version ${version} in ${store.url}`, { cause: e })
       : e;
   });
   return parseJson(body, datasetVersionSchema, `${store.url}/${key}`);

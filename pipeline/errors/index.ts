@@ -1,4 +1,5 @@
-// Typed errors for the whole toolkit. Each carries a message a user can act on;
+// Typed errors for the whole toolkit. Each carries a message a user can act on, and the error it was
+// raised from as `cause` (the CLI prints it with MLTK_DEBUG);
 // exit codes (CLI) and HTTP statuses (handlers) are mapped from `code` in one place each.
 
 export interface ErrorDetail {
@@ -35,28 +36,28 @@ export class MltkError extends Error {
 
 /** A config file (model config, deploy inputs) failed validation. */
 export class ConfigError extends MltkError {
-  constructor(message: string, details: ErrorDetail[] = []) {
-    super('CONFIG_INVALID', message, details);
+  constructor(message: string, details: ErrorDetail[] = [], options?: ErrorOptions) {
+    super('CONFIG_INVALID', message, details, options);
   }
 }
 
 /** User-supplied data (a CSV, a request body, a CLI argument) is malformed. */
 export class InvalidInputError extends MltkError {
-  constructor(message: string, details: ErrorDetail[] = []) {
-    super('INPUT_INVALID', message, details);
+  constructor(message: string, details: ErrorDetail[] = [], options?: ErrorOptions) {
+    super('INPUT_INVALID', message, details, options);
   }
 }
 
 export class NotFoundError extends MltkError {
-  constructor(message: string) {
-    super('NOT_FOUND', message);
+  constructor(message: string, options?: ErrorOptions) {
+    super('NOT_FOUND', message, [], options);
   }
 }
 
 /** A conditional write lost a race (put-if-absent on an existing key, put-if-match on a stale etag). */
 export class ConflictError extends MltkError {
-  constructor(message: string) {
-    super('CONFLICT', message);
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONFLICT', message, [], options);
   }
 }
 
@@ -68,20 +69,20 @@ export class IntegrityError extends MltkError {
 }
 
 export class UnsupportedStoreError extends MltkError {
-  constructor(message: string) {
-    super('STORE_UNSUPPORTED', message);
+  constructor(message: string, options?: ErrorOptions) {
+    super('STORE_UNSUPPORTED', message, [], options);
   }
 }
 
 export class TrainingError extends MltkError {
-  constructor(message: string, details: ErrorDetail[] = []) {
-    super('TRAINING_FAILED', message, details);
+  constructor(message: string, details: ErrorDetail[] = [], options?: ErrorOptions) {
+    super('TRAINING_FAILED', message, details, options);
   }
 }
 
 export class PayloadTooLargeError extends MltkError {
-  constructor(message: string) {
-    super('PAYLOAD_TOO_LARGE', message);
+  constructor(message: string, options?: ErrorOptions) {
+    super('PAYLOAD_TOO_LARGE', message, [], options);
   }
 }
 
@@ -111,8 +112,8 @@ export class IncompleteUploadError extends MltkError {
  * max_rmse_by_band): it is registered (the run is evidence) but not promoted.
  */
 export class GateFailedError extends MltkError {
-  constructor(message: string, details: ErrorDetail[] = []) {
-    super('GATE_FAILED', message, details);
+  constructor(message: string, details: ErrorDetail[] = [], options?: ErrorOptions) {
+    super('GATE_FAILED', message, details, options);
   }
 }
 

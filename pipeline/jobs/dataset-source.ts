@@ -56,6 +56,7 @@ async function pinnedVersion(store: ObjectStore, config: ModelConfig, pin: strin
     throw new NotFoundError(
       `the config pins dataset ${name}@${pin} (dataset.version), which is not in ${store.url}; ` +
         `add that file first: mltk data add FILE --dataset ${name} --store ${store.url}`,
+      { cause: e },
     );
   }
 }

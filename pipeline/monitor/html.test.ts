@@ -9,7 +9,7 @@ import { monitorBatch } from './report.ts';
 import { renderReport } from './html.ts';
 import { normals, sampleFeatures, sampleTable } from './testdata.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM } from '../testing/chromium.ts';
 
 async function driftedPage(): Promise<string> {
   const baseline = buildBaselineProfile(sampleTable(5000, 1, { missingX: 0.02 }), sampleFeatures, normals(5000, 2));
@@ -36,7 +36,7 @@ test('the report is one self-contained page: no scripts, no external resources, 
 });
 
 test('the report renders in headless Chromium', {
-  skip: existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not installed`,
+  skip: existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not installed (Debian package chromium, or set MLTK_CHROMIUM)`,
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mltk-report-'));
   try {

@@ -74,7 +74,9 @@ export function parseBaselineProfile(json: unknown, source: string): BaselinePro
     try {
       raw = JSON.parse(typeof json === 'string' ? json : Buffer.from(json).toString('utf8'));
     } catch (e) {
-      throw new InvalidInputError(`${source}: baseline profile is not valid JSON (${(e as Error).message})`);
+      throw new InvalidInputError(`${source}: baseline profile is not valid JSON (${(e as Error).message})`, [], {
+        cause: e,
+      });
     }
   }
   const parsed = baselineProfileSchema.safeParse(raw);

@@ -79,7 +79,7 @@ async function readSource<T>(
 ): Promise<{ bytes: Buffer; value: T }> {
   const bytes = await from.get(key).catch((e: unknown) => {
     throw e instanceof NotFoundError
-      ? new NotFoundError(`${from.url}/${key}: missing in the source; nothing was copied`)
+      ? new NotFoundError(`${from.url}/${key}: missing in the source; nothing was copied`, { cause: e })
       : e;
   });
   return { bytes, value: parseJson(bytes, schema, `${from.url}/${key}`) };
@@ -96,7 +96,9 @@ async function readArtifact(from: ObjectStore, model: string, sha256: string): P
         cause: e,
       });
     if (e instanceof NotFoundError)
-      throw new NotFoundError(`${where}: the source artifact is missing (${e.message}); nothing was copied`);
+      throw new NotFoundError(`${where}: the source artifact is missing (${e.message}); nothing was copied`, {
+        cause: e,
+      });
     throw e;
   }
 }

@@ -145,7 +145,9 @@ export async function getModelVersion(store: ObjectStore, name: string, version:
   const key = keys.version(name, version);
   // One read, not head + get: a model page opens every version.
   const body = await store.get(key).catch((e: unknown) => {
-    throw e instanceof NotFoundError ? new NotFoundError(`model ${name} has no version ${version} in ${store.url}`) : e;
+    throw e instanceof NotFoundError
+      ? new NotFoundError(`model ${name} has no version ${version} in ${store.url}`, { cause: e })
+      : e;
   });
   return parseJson(body, modelVersionSchema, `${store.url}/${key}`);
 }
@@ -289,7 +291,7 @@ export async function getAliasMove(store: ObjectStore, name: string, alias: stri
   const key = keys.move(name, alias, seq);
   const body = await store.get(key).catch((e: unknown) => {
     throw e instanceof NotFoundError
-      ? new NotFoundError(`alias ${name}@${alias} has no history entry ${seq} in ${store.url}`)
+      ? new NotFoundError(`alias ${name}@${alias} has no history entry ${seq} in ${store.url}`, { cause: e })
       : e;
   });
   return parseJson(body, aliasMoveSchema, `${store.url}/${key}`);
@@ -353,7 +355,7 @@ export async function moveAlias(
     else await store.putIfAbsent(key, body);
   } catch (e) {
     if (e instanceof ConflictError)
-      throw new ConflictError(`alias ${name}@${alias} was moved concurrently; not moved (retry)`);
+      throw new ConflictError(`alias ${name}@${alias} was moved concurrently; not moved (retry)`, { cause: e });
     throw e;
   }
   return next;
@@ -393,7 +395,7 @@ export async function resolveModel(store: ObjectStore, ref: string): Promise<Mod
     } catch (e) {
       // Never fall back to an older version silently: which model scores must be the one asked for.
       if (e instanceof MalformedManifestError)
-        throw new MalformedManifestError(`${e.message}; name another version (${name}@N)`);
+        throw new MalformedManifestError(`${e.message}; name another version (${name}@N)`, { cause: e });
       throw e;
     }
   }

@@ -166,7 +166,7 @@ export async function getRun(store: ObjectStore, id: string): Promise<RunManifes
   const key = runKey(id);
   // One read, not head + get: the UI opens hundreds of runs per page and S3 bills both.
   const body = await store.get(key).catch((e: unknown) => {
-    throw e instanceof NotFoundError ? new NotFoundError(`no run "${id}" in ${store.url}`) : e;
+    throw e instanceof NotFoundError ? new NotFoundError(`no run "${id}" in ${store.url}`, { cause: e }) : e;
   });
   return parseJson(body, runManifestSchema, `${store.url}/${key}`);
 }

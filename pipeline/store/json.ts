@@ -14,8 +14,8 @@ export interface JsonParser<T> {
 }
 
 export class MalformedManifestError extends MltkError {
-  constructor(message: string) {
-    super('INTEGRITY', message);
+  constructor(message: string, options?: ErrorOptions) {
+    super('INTEGRITY', message, [], options);
   }
 }
 
@@ -24,7 +24,9 @@ export function parseJson<T>(text: Buffer | string, schema: JsonParser<T>, where
   try {
     raw = JSON.parse(String(text));
   } catch (e) {
-    throw new MalformedManifestError(`${where}: malformed manifest (not JSON: ${(e as Error).message})`);
+    throw new MalformedManifestError(`${where}: malformed manifest (not JSON: ${(e as Error).message})`, {
+      cause: e,
+    });
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

@@ -70,7 +70,8 @@ export class LocalStore implements ObjectStore {
     try {
       return await readFile(this.path(key));
     } catch (e) {
-      if (isErrno(e, 'ENOENT') || isErrno(e, 'EISDIR')) throw new NotFoundError(`${this.url}: no object at "${key}"`);
+      if (isErrno(e, 'ENOENT') || isErrno(e, 'EISDIR'))
+        throw new NotFoundError(`${this.url}: no object at "${key}"`, { cause: e });
       throw e;
     }
   }
@@ -113,7 +114,7 @@ export class LocalStore implements ObjectStore {
     try {
       await link(tmp, path);
     } catch (e) {
-      if (isErrno(e, 'EEXIST')) throw new ConflictError(`${this.url}: "${key}" already exists`);
+      if (isErrno(e, 'EEXIST')) throw new ConflictError(`${this.url}: "${key}" already exists`, { cause: e });
       throw e;
     } finally {
       await unlink(tmp).catch(() => undefined);
@@ -130,7 +131,7 @@ export class LocalStore implements ObjectStore {
         current = etagOf(await readFile(path));
       } catch (e) {
         if (isErrno(e, 'ENOENT'))
-          throw new ConflictError(`${this.url}: "${key}" does not exist (expected version ${etag})`);
+          throw new ConflictError(`${this.url}: "${key}" does not exist (expected version ${etag})`, { cause: e });
         throw e;
       }
       if (current !== etag)
@@ -273,7 +274,7 @@ export class LocalStore implements ObjectStore {
     try {
       await rename(src, dst); // atomic: readers see the old `to` or the whole new one
     } catch (e) {
-      if (isErrno(e, 'ENOENT')) throw new NotFoundError(`${this.url}: no object at "${from}"`);
+      if (isErrno(e, 'ENOENT')) throw new NotFoundError(`${this.url}: no object at "${from}"`, { cause: e });
       throw e;
     }
   }

@@ -99,8 +99,8 @@ export class S3Store implements ObjectStore {
     return this.prefix ? `${this.prefix}/${key}` : key;
   }
 
-  private notFound(key: string): NotFoundError {
-    return new NotFoundError(`${this.url}: no object at "${key}"`);
+  private notFound(key: string, cause?: unknown): NotFoundError {
+    return new NotFoundError(`${this.url}: no object at "${key}"`, { cause });
   }
 
   /**
@@ -132,7 +132,7 @@ export class S3Store implements ObjectStore {
       const body = Buffer.from(await res.Body!.transformToByteArray());
       return { body, etag: res.ETag ?? '' };
     } catch (e) {
-      if (isNotFound(e)) throw this.notFound(key);
+      if (isNotFound(e)) throw this.notFound(key, e);
       throw this.denied(e, 's3:GetObject', key);
     }
   }
@@ -166,7 +166,7 @@ export class S3Store implements ObjectStore {
       );
       return { etag: res.ETag ?? '' };
     } catch (e) {
-      if (isPreconditionFailure(e)) throw new ConflictError(`${this.url}: "${key}" already exists`);
+      if (isPreconditionFailure(e)) throw new ConflictError(`${this.url}: "${key}" already exists`, { cause: e });
       throw this.denied(e, 's3:PutObject', key);
     }
   }
@@ -180,7 +180,9 @@ export class S3Store implements ObjectStore {
       return { etag: res.ETag ?? '' };
     } catch (e) {
       if (isPreconditionFailure(e) || isNotFound(e))
-        throw new ConflictError(`${this.url}: "${key}" changed concurrently (expected version ${etag})`);
+        throw new ConflictError(`${this.url}: "${key}" changed concurrently (expected version ${etag})`, {
+          cause: e,
+        });
       throw this.denied(e, 's3:PutObject', key);
     }
   }
@@ -211,7 +213,7 @@ export class S3Store implements ObjectStore {
       const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
       return res.Body as Readable;
     } catch (e) {
-      if (isNotFound(e)) throw this.notFound(key);
+      if (isNotFound(e)) throw this.notFound(key, e);
       throw this.denied(e, 's3:GetObject', key);
     }
   }

@@ -49,7 +49,15 @@ function contract(name: string, make: () => Promise<ObjectStore>, skip?: string)
       assert.equal((await store.head('a/two.json'))?.size, 7);
       assert.equal(await store.head('a/none.json'), undefined);
       assert.deepEqual(await store.list('a/'), ['a/one.json', 'a/two.json']);
-      await assert.rejects(store.get('a/none.json'), NotFoundError);
+      // The typed error names the key; its cause is the backend's own answer (ENOENT, S3's NoSuchKey).
+      await assert.rejects(
+        store.get('a/none.json'),
+        (e: any) => e instanceof NotFoundError && /a\/none\.json/.test(e.message) && e.cause !== undefined,
+      );
+      await assert.rejects(
+        store.putIfAbsent('a/one.json', 'again'),
+        (e: any) => e instanceof ConflictError && !!e.cause,
+      );
     });
 
     test('put-if-absent refuses to overwrite and keeps the first content', async () => {

@@ -17,8 +17,10 @@ import { motoUnavailable, startMoto, useMotoEnv, type MotoServer } from '../test
 import { SERVER_CSP, startUiServer, type UiServer } from './index.ts';
 import { buildUiFixture, XSS, type UiFixture } from './testdata.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? motoUnavailable() : `${CHROMIUM} not installed (Debian package chromium)`;
+import { CHROMIUM } from '../testing/chromium.ts';
+const skip = existsSync(CHROMIUM)
+  ? motoUnavailable()
+  : `${CHROMIUM} not installed (Debian package chromium, or set MLTK_CHROMIUM)`;
 const FLAGS = [
   '--no-sandbox',
   '--disable-gpu',

@@ -52,7 +52,7 @@ export async function openContractSession(
   try {
     session = await onnxRuntime().InferenceSession.create(bytes);
   } catch (e) {
-    throw new TrainingError(`${source} is not a valid ONNX model: ${(e as Error).message}`);
+    throw new TrainingError(`${source} is not a valid ONNX model: ${(e as Error).message}`, [], { cause: e });
   }
   const problems: string[] = [];
   const have = new Map(session.inputMetadata.map((m) => [m.name, m.isTensor ? String(m.type) : 'non-tensor']));
