@@ -45,18 +45,24 @@ function editCell(lines: string[], row: number, column: string, value: string): 
 
 test('a good file trains, registers version 1 and the run is FINISHED with per-round losses', async () => {
   const f = await fixture();
+  const shown: string[] = [];
   const r = await runTrainJob({
     store: f.store,
     config: f.config,
     configSource: 'c',
     data: { kind: 'file', path: f.file },
     ...quiet,
+    progress: (line) => shown.push(line),
   });
   assert.equal(r.version, 1);
   assert.ok(r.metrics.rmse! > 0 && Number.isFinite(r.metrics.r2));
   const [run] = (await listRuns(f.store)).runs;
   assert.equal(run!.status, 'FINISHED');
   assert.ok(run!.metric_history.train_loss!.length >= 1);
+  // Progress shows the same RMSEs the run records (it once printed the square root of the train RMSE).
+  const rounds = run!.metric_history.train_loss!.length;
+  const last = (name: string) => run!.metric_history[name]!.at(-1)!.value.toPrecision(4);
+  assert.equal(shown.at(-1), `round ${rounds}/15  train rmse ${last('train_loss')}  valid rmse ${last('valid_loss')}`);
   assert.ok(run!.artifacts['model.onnx'] && run!.artifacts['baseline.json']);
   const baseline = parseBaselineProfile(
     await getModelArtifact(f.store, 'sap_change', r.manifest.baseline!.sha256),

@@ -157,6 +157,16 @@ async function evaluateHeldOut(
   return { ev, scores, segment, estimator };
 }
 
+/**
+ * The progress line of one boosting round. The trainer's losses are RMSEs already (of the residuals on
+ * the training rows, and of the predictions on the held-out rows): printed as they are, the same numbers
+ * as the run's train_loss and valid_loss metrics.
+ */
+export function roundProgress(round: number, total: number, trainRmse: number, validRmse?: number): string {
+  const valid = validRmse !== undefined ? `  valid rmse ${validRmse.toPrecision(4)}` : '';
+  return `round ${round}/${total}  train rmse ${trainRmse.toPrecision(4)}${valid}`;
+}
+
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: the job's steps in the order they run (read, split, train, evaluate, estimate, register), each a call
 export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
   const { store, config, say, progress } = opts;
@@ -189,10 +199,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
       const model = await trainModel(config, train, {
         seed: config.split.seed,
         test,
-        onRound: (round, total, trainLoss, validLoss) =>
-          progress(
-            `round ${round}/${total}  train rmse ${Math.sqrt(trainLoss).toPrecision(4)}${validLoss !== undefined ? `  valid rmse ${Math.sqrt(validLoss).toPrecision(4)}` : ''}`,
-          ),
+        onRound: (round, total, trainLoss, validLoss) => progress(roundProgress(round, total, trainLoss, validLoss)),
       });
       run.logParams({ ...model.params, train_seconds: (Date.now() - started) / 1000 });
       for (const r of model.rounds) {

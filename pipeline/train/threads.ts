@@ -1,9 +1,10 @@
 // Runs the kernels on the main thread plus (threads − 1) worker threads that share every buffer
 // through SharedArrayBuffer: per level a histogram-and-split task over column ranges and a
 // partition over row chunks, per tree a leaf task over row chunks, each synchronised with Atomics:
-// no messages and no copies in the loop. Column ranges adapt to measured busy time (bundled
+// no messages and no copies in the loop (a worker's exception is the one message: it is read
+// synchronously, with the worker's stack, once the shared FAILED flag says there is one). Column ranges adapt to measured busy time (bundled
 // columns cost more to scan than plain ones); any contiguous ranges give the same model.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { addLeafValues, buildHistogram, levelTask, partitionNodes, scanFeature } from './kernel.ts';
 import {
   ENTRY_START,
@@ -70,8 +71,8 @@ const levelTask = ${kernels[2]};
 const partitionNodes = ${kernels[3]};
 const addLeafValues = ${kernels[4]};
 // One message per training; the worker then serves that training's levels until told to stop.
-parentPort.on('message', (job) => serve(job.buffers, job.ctrl, job.busy, job.thread));
-function serve(b, ctrl, busy, me) {
+parentPort.on('message', (job) => serve(job.buffers, job.ctrl, job.busy, job.thread, job.errors));
+function serve(b, ctrl, busy, me, errors) {
 let seen = 0;
 for (;;) {
   // Spin briefly first: the next level usually comes within microseconds, sooner than a futex wake-up.
@@ -91,7 +92,9 @@ for (;;) {
       busy[me] += performance.now() - t0;
     }
   } catch (e) {
-    // The main thread is blocked in Atomics.wait and cannot see 'error' events: report through memory.
+    // The main thread is blocked in Atomics.wait and cannot see 'error' events: post the error on this
+    // training's port first (the main thread reads it synchronously), then raise the flag it polls.
+    errors.postMessage({ name: e?.name ?? 'Error', message: String(e?.message ?? e), stack: e?.stack });
     Atomics.store(ctrl, ${FAILED}, 1);
   }
   Atomics.add(ctrl, ${DONE}, 1);
@@ -147,6 +150,8 @@ export function sharedArray<T extends Float64Array | Int32Array | Uint8Array>(
 
 export class LevelRunner {
   private readonly workers: Worker[] = [];
+  /** Per worker, the port its exceptions arrive on (read with receiveMessageOnPort). */
+  private readonly errorPorts: MessagePort[] = [];
   private readonly ctrl: Int32Array;
   /** Per thread: milliseconds spent in level tasks since the last rebalance. */
   private readonly busy: Float64Array;
@@ -175,8 +180,11 @@ export class LevelRunner {
       await Promise.all(runner.workers.map((w) => w.terminate()));
       throw failed.reason;
     }
-    for (const [i, w] of runner.workers.entries())
-      w.postMessage({ buffers: b, ctrl: runner.ctrl, busy: runner.busy, thread: i + 1 });
+    for (const [i, w] of runner.workers.entries()) {
+      const { port1, port2 } = new MessageChannel();
+      runner.errorPorts.push(port1);
+      w.postMessage({ buffers: b, ctrl: runner.ctrl, busy: runner.busy, thread: i + 1, errors: port2 }, [port2]);
+    }
     return runner;
   }
 
@@ -260,7 +268,22 @@ export class LevelRunner {
       Atomics.wait(this.ctrl, DONE, done, 20);
     }
     this.round = expected;
-    if (Atomics.load(this.ctrl, FAILED)) throw new Error('a histogram worker thread failed');
+    if (Atomics.load(this.ctrl, FAILED)) throw this.workerFailure();
+  }
+
+  /** The first worker exception posted, as an error with the worker's message and stack. */
+  private workerFailure(): Error {
+    for (const [i, port] of this.errorPorts.entries()) {
+      const posted = receiveMessageOnPort(port)?.message as
+        | { name: string; message: string; stack?: string }
+        | undefined;
+      if (!posted) continue;
+      const cause = Object.assign(new Error(posted.message), { name: posted.name, stack: posted.stack });
+      const err = new Error(`training worker thread ${i + 1} failed: ${posted.name}: ${posted.message}`, { cause });
+      err.stack = `${err.name}: ${err.message}\n  in the worker:\n${posted.stack ?? '(no stack)'}`;
+      return err;
+    }
+    return new Error('a training worker thread failed without reporting why');
   }
 
   /** Ends this training's loop in every worker and returns the workers to the idle pool, or ends them after a large training. */
@@ -269,6 +292,12 @@ export class LevelRunner {
     Atomics.add(this.ctrl, CMD, 1);
     Atomics.notify(this.ctrl, CMD);
     const workers = this.workers.splice(0);
+    for (const port of this.errorPorts.splice(0)) port.close();
+    // A worker that threw is never reused: its state after the exception is unknown.
+    if (Atomics.load(this.ctrl, FAILED)) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      return;
+    }
     // An idle worker collects no garbage, so it keeps this training's shared buffers alive: pool it only when they are small.
     const b = this.b;
     const held =

@@ -8,6 +8,7 @@ export interface RoundLog {
 }
 
 export interface TrainOptions {
+  /** After each round: the RMSE of the residuals on the training rows, and on the held-out rows if any. */
   onRound?(round: number, total: number, trainLoss: number, validLoss?: number): void;
   seed?: number;
   /** Held-out rows for the command trainer's {test} file; other trainers ignore them. */
