@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
   if (positionals.length !== 1) {
     throw new InvalidInputError(`Expected exactly one branch name, got ${positionals.length}.\n${USAGE}`);
   }
-  const target = resolveTarget(positionals[0]);
+  const target = resolveTarget(positionals[0]!);
   const files = values['github-output'] ? githubFiles() : [];
   const alias = servingAlias(target, await loadModelConfig(configPath(target.model)));
   const text = `${targetLines(target, alias).join('\n')}\n`;

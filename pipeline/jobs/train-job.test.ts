@@ -305,7 +305,7 @@ test('a version carries its loss estimator (hash-verified ONNX + calibration); t
   const key = modelArtifactKey('sap_change', est.artifact.sha256);
   assert.ok(key.startsWith('models/sap_change/artifacts/'), key);
   const bytes = await f.store.get(key);
-  bytes[bytes.length - 1] ^= 1;
+  bytes[bytes.length - 1]! ^= 1;
   await f.store.put(key, bytes);
   await assert.rejects(getModelArtifact(f.store, 'sap_change', est.artifact.sha256), /is corrupt/);
 

@@ -39,7 +39,7 @@ async function tamper(dir: string, sha256: string): Promise<Buffer> {
   const path = blobPath(dir, sha256);
   const original = await readFile(path);
   const bad = Buffer.from(original);
-  bad[bad.length - 1] ^= 0xff;
+  bad[bad.length - 1]! ^= 0xff;
   await writeFile(path, bad);
   return original;
 }

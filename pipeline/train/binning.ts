@@ -67,14 +67,14 @@ function radixSort(values: Float32Array): void {
   const counts = new Int32Array(RADIX);
   for (let shift = 0; shift < 32; shift += 8) {
     counts.fill(0);
-    for (let i = 0; i < n; i++) counts[(keys[i]! >>> shift) & (RADIX - 1)]++;
+    for (let i = 0; i < n; i++) counts[(keys[i]! >>> shift) & (RADIX - 1)]!++;
     let sum = 0;
     for (let b = 0; b < RADIX; b++) {
       const c = counts[b]!;
       counts[b] = sum;
       sum += c;
     }
-    for (let i = 0; i < n; i++) other[counts[(keys[i]! >>> shift) & (RADIX - 1)]++] = keys[i]!;
+    for (let i = 0; i < n; i++) other[counts[(keys[i]! >>> shift) & (RADIX - 1)]!++] = keys[i]!;
     [keys, other] = [other, keys];
   }
   // After an even number of passes the sorted keys are back in the values' own memory.

@@ -69,7 +69,7 @@ export function bundleColumns(data: BinnedFeatures): BundledColumns {
       const src = byFeature.subarray(f * n, (f + 1) * n);
       for (let i = 0; i < n; i++) {
         const b = src[i]!;
-        bins[i * C + c] += (b === MISSING_BIN ? nb : b) * stride;
+        bins[i * C + c]! += (b === MISSING_BIN ? nb : b) * stride;
       }
       stride *= states[f]!;
     }

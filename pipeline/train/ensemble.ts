@@ -25,6 +25,6 @@ export function addTree(t: Tree, columns: Float32Array[], out: Float64Array): vo
       const goLeft = Number.isNaN(x) ? defaultLeft[node] === 1 : x <= threshold[node]!;
       node = goLeft ? left[node]! : right[node]!;
     }
-    out[r] += value[node]!;
+    out[r]! += value[node]!;
   }
 }

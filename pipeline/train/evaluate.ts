@@ -89,9 +89,9 @@ export function evaluate(yTrue: Float64Array, yPred: Float64Array, groups?: Grou
         p = yPred[i]!;
       if (c < 0 || c >= k || Number.isNaN(y) || Number.isNaN(p)) continue;
       rows[c]!++;
-      gse[c] += (p - y) ** 2;
-      gae[c] += Math.abs(p - y);
-      gdiff[c] += p - y;
+      gse[c]! += (p - y) ** 2;
+      gae[c]! += Math.abs(p - y);
+      gdiff[c]! += p - y;
     }
     out.by_group = {};
     groups.labels.forEach((label, c) => {

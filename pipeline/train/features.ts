@@ -138,7 +138,7 @@ export function categoryOrderByTarget(
     for (const r of rows) {
       const c = col.codes[r]!;
       if (c >= 0) {
-        sum[c] += target[r]!;
+        sum[c]! += target[r]!;
         n[c]!++;
       }
     }

@@ -74,10 +74,10 @@ export function buildHistogram(
     for (let c = c0; c < c1; c++, o += COLUMN_STRIDE) {
       const j0 = o + bins[b0 + c]! * HIST_CELL;
       const j1 = o + bins[b1 + c]! * HIST_CELL;
-      hist[j0] += g0;
-      hist[j0 + 1] += 1;
-      hist[j1] += g1;
-      hist[j1 + 1] += 1;
+      hist[j0]! += g0;
+      hist[j0 + 1]! += 1;
+      hist[j1]! += g1;
+      hist[j1 + 1]! += 1;
     }
   }
   if (k < end) {
@@ -87,8 +87,8 @@ export function buildHistogram(
     let o = first;
     for (let c = c0; c < c1; c++, o += COLUMN_STRIDE) {
       const j = o + bins[rowBase + c]! * HIST_CELL;
-      hist[j] += g;
-      hist[j + 1] += 1;
+      hist[j]! += g;
+      hist[j + 1]! += 1;
     }
   }
 }
@@ -183,7 +183,7 @@ export function levelTask(
   for (let e = 0; e < nSub; e++, t += TASK_SUB_WIDTH) {
     const p = task[t]! * slotSize;
     const s = task[t + 1]! * slotSize;
-    for (let j = c0 * COLUMN_STRIDE, end = c1 * COLUMN_STRIDE; j < end; j++) hist[p + j] -= hist[s + j]!;
+    for (let j = c0 * COLUMN_STRIDE, end = c1 * COLUMN_STRIDE; j < end; j++) hist[p + j]! -= hist[s + j]!;
   }
   const lambda = params[PARAM_LAMBDA]!;
   const minLeaf = params[PARAM_MIN_LEAF]!;
@@ -230,8 +230,8 @@ export function levelTask(
         const g = hist[o + HIST_CELL * code]!;
         for (let i = 0; i < k; i++) {
           const to = COLUMN_STRIDE * i + codeBins[BIN_CODES * (m0 + i) + code]!;
-          marginals[to] += g;
-          marginals[to + 1] += rows;
+          marginals[to]! += g;
+          marginals[to + 1]! += rows;
         }
       }
       for (let i = 0; i < k; i++) {
@@ -361,7 +361,7 @@ export function addLeafValues(
     const vLeft = ltask[p + ENTRY_LEFT_VALUE]!;
     const vRight = ltask[p + ENTRY_RIGHT_VALUE]!;
     if (f < 0) {
-      for (let k = c0; k < c1; k++) grad[idx[k]!] += vLeft;
+      for (let k = c0; k < c1; k++) grad[idx[k]!]! += vLeft;
       continue;
     }
     const bin = ltask[p + ENTRY_BIN]!;
@@ -370,7 +370,7 @@ export function addLeafValues(
     const col = byFeature.subarray(f * n, (f + 1) * n);
     for (let k = c0; k < c1; k++) {
       const row = idx[k]!;
-      grad[row] += byBin[col[row]!]!;
+      grad[row]! += byBin[col[row]!]!;
     }
   }
 }

@@ -115,7 +115,7 @@ function ridge(design: Float64Array[], y: Float64Array, yMean: number, alpha: nu
   const b = new Float64Array(p);
   for (let j = 0; j < p; j++) {
     const cj = cols[j]!;
-    for (let i = 0; i < n; i++) b[j] += cj[i]! * (y[i]! - yMean);
+    for (let i = 0; i < n; i++) b[j]! += cj[i]! * (y[i]! - yMean);
     for (let k = j; k < p; k++) {
       const ck = cols[k]!;
       let s = 0;
@@ -125,7 +125,7 @@ function ridge(design: Float64Array[], y: Float64Array, yMean: number, alpha: nu
     }
   }
   // A tiny ridge on every column keeps collinear one-hot blocks (which sum to the intercept) solvable at alpha 0.
-  for (let j = 0; j < p; j++) A[j * p + j] += j === 0 ? 1e-9 : alpha + 1e-9;
+  for (let j = 0; j < p; j++) A[j * p + j]! += j === 0 ? 1e-9 : alpha + 1e-9;
   const L = new Float64Array(p * p);
   for (let j = 0; j < p; j++) {
     let d = A[j * p + j]!;
@@ -163,7 +163,7 @@ export function predictLinear(config: ModelConfig, model: LinearModel, table: Ta
     const col = columns[feature]!;
     for (let i = 0; i < out.length; i++) {
       const x = col[i]!;
-      out[i] += Number.isNaN(x) ? missing : slope * x;
+      out[i]! += Number.isNaN(x) ? missing : slope * x;
     }
   }
   const names = modelFeatureNames(config);
@@ -171,7 +171,7 @@ export function predictLinear(config: ModelConfig, model: LinearModel, table: Ta
     const col = columns[names.indexOf(c.name)]!;
     for (let i = 0; i < out.length; i++) {
       const x = col[i]!;
-      out[i] += Number.isNaN(x) ? c.missing : c.weights[x]!;
+      out[i]! += Number.isNaN(x) ? c.missing : c.weights[x]!;
     }
   }
   return out;

@@ -214,7 +214,7 @@ export class LevelRunner {
         this.ctrl[BOUNDS + 1]!,
         0,
       );
-      this.busy[0] += performance.now() - t0;
+      this.busy[0]! += performance.now() - t0;
     });
     if (++this.levels % REBALANCE_EVERY === 0) this.rebalance();
   }
