@@ -1,15 +1,20 @@
-// Lambda entry point of the drift monitor: an EventBridge schedule (monitor the scored batches not
-// monitored yet) or S3 ObjectCreated notifications from the predictions bucket (a batch's lineage
-// manifest or predictions object: monitor that batch). Parses, then delegates to pipeline/monitor,
-// which follows the manifest to the input in the data bucket and the model version that scored it.
+// Lambda entry point of the monitor: an EventBridge schedule (monitor the scored batches not monitored
+// yet, publish quality results whose publish failed), S3 ObjectCreated notifications from the
+// predictions bucket (a batch's lineage manifest or predictions object: monitor that batch's drift) or
+// from the data bucket (a batch's labels under labels/: measure its realized quality). Parses, then
+// delegates to pipeline/monitor, which follows the manifest to the input and the version that scored it.
 import { z } from 'zod';
 import { ConfigError, InvalidInputError, zodDetails } from '../pipeline/errors/index.ts';
 import {
+  labelsPath,
   monitorBatchObject,
+  monitorLabelsObject,
   pendingBatches,
   predictionPath,
   metricsClient,
+  unpublishedQuality,
   type ObjectOutcome,
+  type QualityOutcome,
 } from '../pipeline/monitor/index.ts';
 import { checkKey, decodeEventKey, openStore } from '../pipeline/store/index.ts';
 
@@ -51,7 +56,7 @@ function parse<T>(
   return r.data;
 }
 
-export async function handler(event: unknown): Promise<{ monitored: ObjectOutcome[] }> {
+export async function handler(event: unknown): Promise<{ monitored: ObjectOutcome[]; quality: QualityOutcome[] }> {
   const env = parse(envSchema, process.env, 'monitor Lambda environment', ConfigError);
   const ev = parse(eventSchema, event, 'monitor event', InvalidInputError);
   const predictions = openStore(`s3://${env.MLTK_PREDICTIONS_BUCKET}`);
@@ -72,13 +77,15 @@ export async function handler(event: unknown): Promise<{ monitored: ObjectOutcom
       monitored.push({ path: o.key, status: 'skipped', reason: (e as Error).message });
     }
   }
+  // Only a batch's manifest or predictions object names a batch, and a labels object its labels;
+  // errors files, inputs and our own reports name nothing.
+  const from = (bucket: string, path: (key: string) => string | undefined) => [
+    ...new Set(created.filter((o) => o.bucket === bucket).flatMap((o) => path(o.key) ?? [])),
+  ];
   const paths = sent
-    ? [
-        ...new Set(
-          created.filter((o) => o.bucket === env.MLTK_PREDICTIONS_BUCKET).flatMap((o) => predictionPath(o.key) ?? []),
-        ),
-      ]
+    ? from(env.MLTK_PREDICTIONS_BUCKET, predictionPath)
     : await pendingBatches(predictions, env.MLTK_MONITOR_LAST_N);
+  const labelled = sent ? from(env.MLTK_DATA_BUCKET, labelsPath) : await unpublishedQuality(predictions);
   const deps = {
     registry: openStore(env.MLTK_STORE),
     data: openStore(`s3://${env.MLTK_DATA_BUCKET}`),
@@ -88,5 +95,7 @@ export async function handler(event: unknown): Promise<{ monitored: ObjectOutcom
     metrics: await metricsClient(),
   };
   for (const path of paths) monitored.push(await monitorBatchObject(path, deps));
-  return { monitored };
+  const quality: QualityOutcome[] = [];
+  for (const path of labelled) quality.push(await monitorLabelsObject(path, deps));
+  return { monitored, quality };
 }

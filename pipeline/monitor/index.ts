@@ -1,5 +1,5 @@
-// Drift monitor: baseline profiles, drift statistics, the batch report, its HTML rendering and
-// CloudWatch publishing. This file is the module's whole public surface.
+// Monitor: baseline profiles, drift statistics, the batch report, realized and estimated quality,
+// their HTML rendering and CloudWatch publishing. This file is the module's whole public surface.
 export {
   buildBaselineProfile,
   profileFromReference,
@@ -50,17 +50,27 @@ export { renderReport, distributionChart, BASE_COLOUR, CUR_COLOUR } from './html
 export { chunkPredictor, modelScorer, type ChunkScorer, type ChunkPredictor } from './scoring.ts';
 export { runMonitor, loadBaseline, monitorColumnSpecs, type MonitorRun, type MonitorResult } from './run.ts';
 export { monitorBatchObject, pendingBatches, type ObjectOutcome, type ObjectRunDeps } from './objects.ts';
+export { monitorLabelsObject, unpublishedQuality, type QualityOutcome } from './quality-objects.ts';
 export {
   lineageSchema,
   predictionPath,
   reportPath,
+  labelsPath,
+  qualityPath,
   BATCH_FILES,
   manifestKey,
+  predictionsKey,
+  labelsKey,
+  qualityKey,
+  qualityHtmlKey,
+  qualityMetricsKey,
+  qualityPublishedKey,
   reportKey,
   reportHtmlKey,
   metricsKey,
   publishedKey,
   INCOMING_PREFIX,
+  LABELS_PREFIX,
   PREDICTIONS_PREFIX,
   REPORT_PREFIX,
   type Lineage,
@@ -71,6 +81,10 @@ export {
   listScoredBatchPaths,
   readDriftReport,
   readLineage,
+  listQualityPaths,
+  readQuality,
+  storedQualitySchema,
+  type StoredQuality,
   type StoredDriftReport,
   type StoredFeatureDrift,
 } from './stored.ts';

@@ -11,10 +11,18 @@ import {
   INCOMING_PREFIX,
   PREDICTIONS_PREFIX,
   lineageSchema,
+  labelsKey,
+  labelsPath,
   manifestKey,
   metricsKey,
   predictionPath,
+  predictionsKey,
   publishedKey,
+  qualityHtmlKey,
+  qualityKey,
+  qualityMetricsKey,
+  qualityPath,
+  qualityPublishedKey,
   reportHtmlKey,
   reportKey,
 } from './lineage.ts';
@@ -47,8 +55,22 @@ test("the key layout is pipeline/predict's: each input its own folder; manifest 
     assert.equal(manifestKey(path), keys.manifest);
     assert.equal(predictionPath(keys.predictions), path, input);
     assert.equal(predictionPath(keys.errors), undefined, input);
+    assert.equal(predictionsKey(path), keys.predictions);
     paths.add(path);
-    const monitoring = [reportKey(path), reportHtmlKey(path), metricsKey(path), publishedKey(path)];
+    assert.equal(labelsKey(path), `labels/${path}`, 'the labels of incoming/<path> are labels/<path>');
+    assert.equal(labelsPath(labelsKey(path)), path);
+    assert.equal(qualityPath(qualityKey(path)), path);
+    const monitoring = [
+      reportKey(path),
+      reportHtmlKey(path),
+      metricsKey(path),
+      publishedKey(path),
+      qualityKey(path),
+      qualityHtmlKey(path),
+      qualityMetricsKey(path),
+      qualityPublishedKey(path),
+    ];
+    assert.equal(new Set(monitoring).size, monitoring.length);
     assert.ok(
       monitoring.every((k) => k.startsWith(`monitoring/${path}/`)),
       monitoring.join(),
@@ -65,6 +87,9 @@ test("the key layout is pipeline/predict's: each input its own folder; manifest 
   ]) {
     assert.equal(predictionPath(other), undefined, other);
   }
+  for (const other of ['labels/a.txt', 'incoming/a.csv', 'labels/', 'x/labels/a.csv'])
+    assert.equal(labelsPath(other), undefined, other);
+  assert.equal(qualityPath('monitoring/a.csv/drift.json'), undefined);
 });
 
 test('a lineage manifest without the input hash or model version is malformed', () => {

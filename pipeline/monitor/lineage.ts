@@ -5,16 +5,20 @@
 // A batch's `<path>` is its input key under incoming/, extension included (e.g. `2026/01/05/batch.csv`):
 // one folder per input, so no two inputs share a key.
 //   data bucket:         incoming/<path>                          the input (features only)
+//                        labels/<path>                            its late labels (id, target), CSV or JSON lines
 //   predictions bucket:  predictions/<path>/predictions.csv       id + prediction + lineage
 //                        predictions/<path>/errors.csv            refused rows
 //                        predictions/<path>/manifest.json         lineage, written last
 //                        monitoring/<path>/drift.json | drift.html   the drift report of that input
 //                        monitoring/<path>/metrics.json           the CloudWatch datums of that report, before publishing
 //                        monitoring/<path>/published.json         written once they are published: the batch is monitored
+//                        monitoring/<path>/quality.json | quality.html   realized quality of its labels (with the estimate)
+//                        monitoring/<path>/quality-metrics.json   the CloudWatch datums of that result, before publishing
+//                        monitoring/<path>/quality-published.json written once they are published
 import { z } from 'zod';
-import { INCOMING_PREFIX, keyProblem, MONITORING_PREFIX, PREDICTIONS_PREFIX } from '../store/index.ts';
+import { INCOMING_PREFIX, keyProblem, LABELS_PREFIX, MONITORING_PREFIX, PREDICTIONS_PREFIX } from '../store/index.ts';
 
-export { INCOMING_PREFIX, PREDICTIONS_PREFIX };
+export { INCOMING_PREFIX, LABELS_PREFIX, PREDICTIONS_PREFIX };
 export const REPORT_PREFIX = MONITORING_PREFIX;
 /** Names inside a batch's folders (predictions/<path>/ and monitoring/<path>/). */
 export const BATCH_FILES = {
@@ -25,6 +29,10 @@ export const BATCH_FILES = {
   reportHtml: 'drift.html',
   metrics: 'metrics.json',
   published: 'published.json',
+  quality: 'quality.json',
+  qualityHtml: 'quality.html',
+  qualityMetrics: 'quality-metrics.json',
+  qualityPublished: 'quality-published.json',
 } as const;
 const INPUT_EXTENSION = /\.(csv|jsonl|ndjson)$/i;
 
@@ -72,12 +80,34 @@ export function reportPath(key: string): string | undefined {
   return INPUT_EXTENSION.test(path) ? path : undefined;
 }
 
+/** `<path>` of a data-bucket key under labels/ (the labels of the batch incoming/<path>), or undefined. */
+export function labelsPath(key: string): string | undefined {
+  if (!key.startsWith(LABELS_PREFIX) || keyProblem(key)) return undefined;
+  const path = key.slice(LABELS_PREFIX.length);
+  return INPUT_EXTENSION.test(path) ? path : undefined;
+}
+
+/** `<path>` of a `monitoring/<path>/quality.json` key, or undefined for any other key. */
+export function qualityPath(key: string): string | undefined {
+  const suffix = `/${BATCH_FILES.quality}`;
+  if (!key.startsWith(REPORT_PREFIX) || !key.endsWith(suffix) || keyProblem(key)) return undefined;
+  const path = key.slice(REPORT_PREFIX.length, -suffix.length);
+  return INPUT_EXTENSION.test(path) ? path : undefined;
+}
+
+export const labelsKey = (path: string): string => `${LABELS_PREFIX}${path}`;
+
 const inFolder =
   (prefix: string, file: string) =>
   (path: string): string =>
     `${prefix}${path}/${file}`;
 export const manifestKey = inFolder(PREDICTIONS_PREFIX, BATCH_FILES.manifest);
+export const predictionsKey = inFolder(PREDICTIONS_PREFIX, BATCH_FILES.predictions);
 export const reportKey = inFolder(REPORT_PREFIX, BATCH_FILES.report);
 export const reportHtmlKey = inFolder(REPORT_PREFIX, BATCH_FILES.reportHtml);
 export const metricsKey = inFolder(REPORT_PREFIX, BATCH_FILES.metrics);
 export const publishedKey = inFolder(REPORT_PREFIX, BATCH_FILES.published);
+export const qualityKey = inFolder(REPORT_PREFIX, BATCH_FILES.quality);
+export const qualityHtmlKey = inFolder(REPORT_PREFIX, BATCH_FILES.qualityHtml);
+export const qualityMetricsKey = inFolder(REPORT_PREFIX, BATCH_FILES.qualityMetrics);
+export const qualityPublishedKey = inFolder(REPORT_PREFIX, BATCH_FILES.qualityPublished);

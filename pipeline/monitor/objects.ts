@@ -28,12 +28,14 @@ import {
   type MetricsSink,
 } from './metrics.ts';
 import {
+  DRIFT_METRICS,
   publishBatchMetrics,
   readBatchMetrics,
   readPublished,
   sameBatch,
   storeBatchMetrics,
   type BatchMetrics,
+  type DriftSummary,
 } from './published.ts';
 import { runMonitor } from './run.ts';
 import { modelScorer, type ChunkScorer } from './scoring.ts';
@@ -114,7 +116,7 @@ async function driftOf(
   lineage: ScoredLineage,
   deps: ObjectRunDeps,
   input: { stream?: Readable },
-): Promise<BatchMetrics> {
+): Promise<BatchMetrics<DriftSummary>> {
   const where = `${deps.predictions.url}/${manifestKey(path)}`;
   const source = `${deps.data.url}/${lineage.input_key}`;
   const format = inputFormat(lineage.input_key);
@@ -201,17 +203,17 @@ export async function monitorBatchObject(path: string, deps: ObjectRunDeps): Pro
         `${where}: input ${lineage.source} is not in the data bucket this monitor reads (${deps.data.url})`,
       );
     const batch = { scored_at: lineage.scored_at, input_sha256: lineage.input.sha256 };
-    const published = await readPublished(deps.predictions, path);
+    const published = await readPublished(deps.predictions, path, DRIFT_METRICS);
     if (published && sameBatch(published.batch, batch)) {
       const reason = `already monitored: its metrics were published at ${published.published_at}`;
       return { path, status: 'skipped', reason };
     }
-    const earlier = await readBatchMetrics(deps.predictions, path);
+    const earlier = await readBatchMetrics(deps.predictions, path, DRIFT_METRICS);
     const republished = earlier !== undefined && sameBatch(earlier.batch, batch);
     const metrics = republished ? earlier : await driftOf(path, lineage, deps, input);
-    if (!republished) await storeBatchMetrics(deps.predictions, path, metrics);
+    if (!republished) await storeBatchMetrics(deps.predictions, path, DRIFT_METRICS, metrics);
     stored = true;
-    await publishBatchMetrics(deps.predictions, path, metrics, deps.metrics ?? (await metricsClient()));
+    await publishBatchMetrics(deps.predictions, path, DRIFT_METRICS, metrics, deps.metrics ?? (await metricsClient()));
     jsonLogger(deps.log ?? stdoutSink).log('info', 'monitored', {
       source,
       lineage: where,

@@ -11,9 +11,9 @@ import {
   type ColumnSpec,
   type Table,
 } from '../data/index.ts';
-import { InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import { resolveModel, type ModelVersion } from '../registry/index.ts';
-import { locateObject, parseJson, type ObjectLocation, type ObjectStore } from '../store/index.ts';
+import { locateObject, type ObjectLocation, type ObjectStore } from '../store/index.ts';
 import { segmentGroups, type Groups } from '../train/index.ts';
 import {
   openLossEstimator,
@@ -22,7 +22,8 @@ import {
   type EstimatedQuality,
   type LossSums,
 } from './estimate.ts';
-import { lineageSchema, type Lineage } from './lineage.ts';
+import { BATCH_FILES, lineageSchema, type Lineage } from './lineage.ts';
+import { readIfPresent } from './stored.ts';
 import { LabelJoin, realizedQuality, type QualityThresholds, type RealizedQuality } from './quality.ts';
 import { monitorColumnSpecs } from './run.ts';
 
@@ -53,16 +54,16 @@ export interface QualityReport extends RealizedQuality {
   thresholds: QualityThresholds | null;
 }
 
-/** `<stem>.manifest.json` beside `<stem>.csv`: where the batch scorer leaves a batch's lineage. */
+/**
+ * The lineage manifest of a batch scorer's output folder, `predictions/<path>/manifest.json` beside
+ * `predictions/<path>/predictions.csv`; a predictions file named otherwise (`mltk predict`'s) has none.
+ */
 async function lineageBeside(loc: ObjectLocation): Promise<{ lineage: Lineage; url: string } | undefined> {
-  const key = `${loc.key.replace(/\.csv$/i, '')}.manifest.json`;
-  const body = await loc.store.get(key).catch((e) => {
-    if (e instanceof NotFoundError) return undefined;
-    throw e;
-  });
-  if (!body) return undefined;
-  const url = `${loc.store.url}/${key}`;
-  return { lineage: parseJson(body, lineageSchema, url), url };
+  const suffix = `/${BATCH_FILES.predictions}`;
+  if (!loc.key.endsWith(suffix) && loc.key !== BATCH_FILES.predictions) return undefined;
+  const key = `${loc.key.slice(0, -BATCH_FILES.predictions.length)}${BATCH_FILES.manifest}`;
+  const lineage = await readIfPresent(loc.store, key, lineageSchema);
+  return lineage && { lineage, url: `${loc.store.url}/${key}` };
 }
 
 function checkLineage(lineage: Lineage, url: string, mv: ModelVersion, model: string): void {

@@ -1,5 +1,5 @@
 // Reading back what the monitor and the batch scorer stored in the predictions bucket: the drift
-// reports under monitoring/ and the lineage manifests under predictions/. Both are parsed with a
+// reports and quality results under monitoring/ and the lineage manifests under predictions/. Both are parsed with a
 // schema, because a reader (the UI) must treat anything in a bucket as untrusted.
 import { z } from 'zod';
 import { NotFoundError } from '../errors/index.ts';
@@ -10,6 +10,8 @@ import {
   manifestKey,
   predictionPath,
   PREDICTIONS_PREFIX,
+  qualityKey,
+  qualityPath,
   REPORT_PREFIX,
   reportKey,
   reportPath,
@@ -41,6 +43,20 @@ const featureDriftSchema = z.object({
   derived: z.boolean().optional(),
 });
 
+const qualityLevel = z.enum(['ok', 'warn', 'alert', 'unknown']);
+const estimatedSchema = z.object({
+  rows: z.number(),
+  rmse: z.number(),
+  mae: z.number(),
+  rmse_low: z.number(),
+  rmse_high: z.number(),
+  mae_low: z.number(),
+  mae_high: z.number(),
+  test_rmse: stat,
+  rmse_ratio: stat,
+  level: qualityLevel,
+});
+
 /** A drift report as monitorBatchObject stores it: the DriftReport plus the batch's lineage. */
 export const storedDriftReportSchema = z.object({
   model: z.object({ name: z.string(), version: z.union([z.number(), z.string()]) }),
@@ -58,24 +74,55 @@ export const storedDriftReportSchema = z.object({
     .object({ manifest: z.string(), input_sha256: z.string(), scored_at: z.string(), refused_rows: z.number() })
     .optional(),
   /** The loss estimator's estimate (absent in reports written before it existed; null for a version without one). */
-  estimated: z
-    .object({
-      rows: z.number(),
-      rmse: z.number(),
-      mae: z.number(),
-      rmse_low: z.number(),
-      rmse_high: z.number(),
-      mae_low: z.number(),
-      mae_high: z.number(),
-      test_rmse: stat,
-      rmse_ratio: stat,
-      level: z.enum(['ok', 'warn', 'alert', 'unknown']),
-    })
-    .nullable()
-    .optional(),
+  estimated: estimatedSchema.nullable().optional(),
 });
 
 export type StoredDriftReport = z.infer<typeof storedDriftReportSchema>;
+
+const errorsSchema = z.object({ rows: z.number(), rmse: z.number(), mae: z.number(), bias: z.number() });
+
+/** A labels batch's quality result as monitorLabelsObject stores it: the QualityReport plus the batch's lineage. */
+export const storedQualitySchema = z.object({
+  model: z.object({ name: z.string(), version: z.number() }),
+  generated_at: z.string(),
+  sources: z.object({
+    predictions: z.string(),
+    labels: z.string(),
+    input: z.string().nullable(),
+    lineage: z.string().nullable(),
+  }),
+  predictions: z.object({ rows: z.number(), ambiguous: z.number() }),
+  segment: z.object({ name: z.string(), column: z.string() }).nullable(),
+  realized: errorsSchema.extend({ r2: stat }),
+  by_band: z.record(z.string(), errorsSchema.extend({ test_rmse: stat, rmse_ratio: stat })).nullable(),
+  test: z.object({ rmse: stat, mae: stat, r2: stat }),
+  ratio: z.object({ rmse: stat, mae: stat }),
+  labels: z.object({
+    rows: z.number(),
+    joined: z.number(),
+    unmatched: z.number(),
+    unknown: stat,
+    refused: stat,
+    duplicates: z.number(),
+    non_numeric: z.number(),
+    missing: z.number(),
+    ambiguous: z.number(),
+    coverage: z.number(),
+  }),
+  level: qualityLevel,
+  estimated: estimatedSchema.nullable(),
+  thresholds: z
+    .object({ rmse_ratio_warn: z.number(), rmse_ratio_alert: z.number(), min_label_coverage: z.number() })
+    .nullable(),
+  lineage: z.object({
+    manifest: z.string(),
+    labels_etag: z.string(),
+    input_sha256: z.string(),
+    scored_at: z.string(),
+  }),
+});
+
+export type StoredQuality = z.infer<typeof storedQualitySchema>;
 export type StoredFeatureDrift = z.infer<typeof featureDriftSchema>;
 
 /** `<path>`s of the stored drift reports, in key order (time order for date-stamped paths). */
@@ -92,20 +139,29 @@ export async function listScoredBatchPaths(predictions: ObjectStore): Promise<st
 
 /** The drift report of batch `<path>`, or undefined when it has none. */
 export async function readDriftReport(predictions: ObjectStore, path: string): Promise<StoredDriftReport | undefined> {
-  const key = reportKey(path);
-  const body = await predictions.get(key).catch((e: unknown) => {
-    if (e instanceof NotFoundError) return undefined;
-    throw e;
-  });
-  return body && parseJson(body, storedDriftReportSchema, `${predictions.url}/${key}`);
+  return readIfPresent(predictions, reportKey(path), storedDriftReportSchema);
+}
+
+/** `<path>`s of the batches with a stored quality result, in key order. */
+export async function listQualityPaths(predictions: ObjectStore): Promise<string[]> {
+  return (await predictions.list(REPORT_PREFIX)).flatMap((k) => qualityPath(k) ?? []);
+}
+
+/** The quality result of batch `<path>` (its latest labels), or undefined when it has none. */
+export async function readQuality(predictions: ObjectStore, path: string): Promise<StoredQuality | undefined> {
+  return readIfPresent(predictions, qualityKey(path), storedQualitySchema);
 }
 
 /** The lineage manifest of batch `<path>`, or undefined while it has none (it is written last). */
 export async function readLineage(predictions: ObjectStore, path: string): Promise<Lineage | undefined> {
-  const key = manifestKey(path);
-  const body = await predictions.get(key).catch((e: unknown) => {
+  return readIfPresent(predictions, manifestKey(path), lineageSchema);
+}
+
+/** The object at `key` parsed with `schema`, or undefined when there is none. */
+export async function readIfPresent<T>(store: ObjectStore, key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  const body = await store.get(key).catch((e: unknown) => {
     if (e instanceof NotFoundError) return undefined;
     throw e;
   });
-  return body && parseJson(body, lineageSchema, `${predictions.url}/${key}`);
+  return body && parseJson(body, schema, `${store.url}/${key}`);
 }

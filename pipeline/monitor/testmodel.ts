@@ -1,7 +1,8 @@
 // Test support: a real sap_change model (pipeline/predict's trained fixture) registered with the
 // baseline profile the trainer would store, so monitor tests score through a real ONNX Runtime session.
 import type { FeatureSpec } from '../config/index.ts';
-import { mulberry32 } from '../train/index.ts';
+import type { Column } from '../data/index.ts';
+import { evaluate, mulberry32, recordableMetrics, segmentGroups, trainLossEstimator } from '../train/index.ts';
 import { moveAlias, registerModelVersion, type ModelVersion } from '../registry/index.ts';
 import { putModelArtifact, type ObjectStore } from '../store/index.ts';
 import { trainFixture, type Fixture } from '../predict/testdata.ts';
@@ -15,9 +16,43 @@ export function sapChangeFixture(): Promise<Fixture> {
   return fixture;
 }
 
+/**
+ * What the training job adds for quality monitoring, from the fixture's held-out rows (500, another seed):
+ * test metrics overall and by SAP band, and the loss estimator fitted on them, stored as the model's artifact.
+ */
+async function qualityEntry(store: ObjectStore, fx: Fixture) {
+  const { config, trained, table } = fx;
+  const predictions = await trained.predict(table);
+  const segment = config.evaluation.segment!;
+  const groups = segmentGroups(
+    segment,
+    table.columns.get(segment.column) as Column,
+    config.features.find((f) => f.name === segment.column),
+  );
+  const ev = evaluate(
+    (table.columns.get(config.target.column) as { values: Float64Array }).values,
+    predictions,
+    groups,
+  );
+  const estimator = await trainLossEstimator(config, table, predictions, { seed: 7 });
+  if (!estimator) throw new Error('the fixture has too few held-out rows for a loss estimator');
+  const artifact = await putModelArtifact(store, config.name, Buffer.from(estimator.onnx));
+  return {
+    metrics: recordableMetrics(ev).metrics,
+    metrics_by_band: ev.by_group,
+    segment,
+    loss_estimator: { artifact: { ...artifact, format: 'onnx' as const }, calibration: estimator.calibration },
+  };
+}
+
+/**
+ * The fixture registered as the training job would: with its baseline profile and, with `quality`,
+ * test metrics by band and the loss estimator (a version without them has neither estimate nor ratio).
+ */
 export async function registerMonitoredModel(
   store: ObjectStore,
   alias = 'prod',
+  opts: { quality?: boolean } = {},
 ): Promise<{ fx: Fixture; mv: ModelVersion }> {
   const fx = await sapChangeFixture();
   const { config, trained, table } = fx;
@@ -44,6 +79,7 @@ export async function registerMonitoredModel(
     metrics: {},
     monitoring: config.monitoring,
     config_sha256: null,
+    ...(opts.quality ? await qualityEntry(store, fx) : {}),
   });
   await moveAlias(store, config.name, alias, mv.version);
   return { fx, mv };

@@ -9,14 +9,16 @@
 //   models/NAME/…                               everything serving model NAME reads, and nothing else:
 //     models/NAME/artifacts/sha256/ab/cdef…     its artifacts (ONNX, baseline profiles), content-addressed
 //     models/NAME/versions/N.json, aliases/…    its registry manifests
-// Data bucket: incoming/<path> (inputs to score: .csv, .jsonl, .ndjson). Predictions bucket, one
-// folder per input (<path> keeps its extension): predictions/<path>/… (outputs and lineage),
-// monitoring/<path>/… (drift reports and their CloudWatch datums), tmp/scale/<run_id>/… (a sharded
+// Data bucket: incoming/<path> (inputs to score: .csv, .jsonl, .ndjson), labels/<path> (the late labels
+// of the batch incoming/<path>: its id and target columns, CSV or JSON lines as the input). Predictions
+// bucket, one folder per input (<path> keeps its extension): predictions/<path>/… (outputs and lineage),
+// monitoring/<path>/… (drift and quality reports and their CloudWatch datums), tmp/scale/<run_id>/… (a sharded
 // scoring run's plan, items and parts: temporary, deleted by its finalize; see pipeline/scale/contract.ts).
 
 export const BLOBS_PREFIX = 'blobs/sha256/';
 export const MODELS_PREFIX = 'models/';
 export const INCOMING_PREFIX = 'incoming/';
+export const LABELS_PREFIX = 'labels/';
 export const PREDICTIONS_PREFIX = 'predictions/';
 export const MONITORING_PREFIX = 'monitoring/';
 /** Sharded scoring runs' temporary objects in the predictions bucket, one folder per run id. */

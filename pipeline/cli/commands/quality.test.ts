@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseModelConfig } from '../../config/index.ts';
 import { runTrainJob } from '../../jobs/index.ts';
-import { loadModelVersion, scoreFile } from '../../predict/index.ts';
+import { loadModelVersion, scoreFile, scoreObject } from '../../predict/index.ts';
 import { synthCsv } from '../../predict/testdata.ts';
 import { resolveModel } from '../../registry/index.ts';
 import { openStore } from '../../store/index.ts';
@@ -338,6 +338,37 @@ test('labels for an id the batch scored more than once are ambiguous: counted, n
   assert.equal(doc.labels.joined, single);
   assert.equal(doc.labels.ambiguous, perHome.size - single);
   assert.deepEqual(doc.predictions, { rows: 600, ambiguous: 600 - single });
+});
+
+test("a batch scorer's output folder: the lineage manifest beside predictions.csv names the version and the input", async () => {
+  const store = openStore(storePath);
+  const data = openStore(join(dir, 'data'));
+  const out = openStore(join(dir, 'out'));
+  await data.put('incoming/2026/02/b.csv', await readFile(join(dir, 'input.csv')));
+  const model = await loadModelVersion(store, await resolveModel(store, 'sap_change@1'));
+  try {
+    await scoreObject(model, { store: data, key: 'incoming/2026/02/b.csv' }, out);
+  } finally {
+    model.retire();
+  }
+  const { csv } = labelsCsv();
+  await writeFile(join(dir, 'folder-labels.csv'), csv);
+  const predictionsCsv = join(dir, 'out/predictions/2026/02/b.csv/predictions.csv');
+  const args = ['--store', storePath, '--json', 'quality', '--predictions', predictionsCsv];
+  const r = await runMltk([...args, '--model', 'sap_change@1', '--labels', join(dir, 'folder-labels.csv')]);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.sources.lineage, `${out.url}/predictions/2026/02/b.csv/manifest.json`);
+  assert.equal(doc.sources.input, `${data.url}/incoming/2026/02/b.csv`, 'the input the manifest names');
+  assert.ok(doc.by_band && doc.estimated, 'segments and the estimate, from that input');
+  assert.equal(doc.labels.refused, 2);
+
+  const copied = join(dir, 'out/predictions/2026/02/b.csv/manifest.json');
+  const manifest = JSON.parse(await readFile(copied, 'utf8'));
+  await writeFile(copied, JSON.stringify({ ...manifest, model: { ...manifest.model, version: 2 } }));
+  const other = await runMltk([...args, '--model', 'sap_change@1', '--labels', join(dir, 'folder-labels.csv')]);
+  assert.equal(other.code, 4);
+  assert.match(JSON.parse(other.stdout).error.message, /manifest\.json: the batch was scored by sap_change v2/);
 });
 
 test('models copy carries the loss estimator: the copied version estimates quality as its source does', async () => {

@@ -82,7 +82,7 @@ export function registerQuality(program: Command): void {
     .requiredOption('--model <ref>', 'NAME@ALIAS or NAME@VERSION: the version that scored the batch')
     .requiredOption(
       '--predictions <file|s3://…>',
-      "the batch's predictions (mltk predict's output, or predictions/<path>.csv)",
+      "the batch's predictions (mltk predict's output, or a batch's predictions/<path>/predictions.csv)",
     )
     .requiredOption('--labels <file|s3://…>', 'CSV or JSON lines with the id and target columns')
     .option(
