@@ -432,14 +432,48 @@ function badRow(st: BlockState, r: number, issue: RowIssue): void {
 }
 
 /** Decodes the fast path's text spans and trims every output to `rows`. */
+/** Distinct values a text column remembers per block; a column with more is not a repeating one (an id). */
+const INTERNED_VALUES = 32;
+
+/**
+ * A text column's recent distinct values, reused when a cell's bytes equal one: a categorical read as
+ * text repeats a few values, and a string made per cell (a native call, then garbage) costs more than
+ * parsing the rest of its row. After INTERNED_VALUES distinct values it stops looking.
+ */
+class TextInterner {
+  private readonly bytes: Buffer[] = [];
+  private readonly strings: string[] = [];
+  private full = false;
+
+  decode(buf: Buffer, start: number, end: number): string {
+    if (this.full) return buf.toString('utf8', start, end);
+    const length = end - start;
+    for (let i = 0; i < this.bytes.length; i++) {
+      const known = this.bytes[i]!;
+      if (known.length !== length) continue;
+      let j = 0;
+      while (j < length && buf[start + j] === known[j]) j++;
+      if (j === length) return this.strings[i]!;
+    }
+    const text = buf.toString('utf8', start, end);
+    if (this.bytes.length === INTERNED_VALUES) this.full = true;
+    else {
+      this.bytes.push(Buffer.from(buf.subarray(start, end)));
+      this.strings.push(text);
+    }
+    return text;
+  }
+}
+
 function finishChunk(st: BlockState, specAt: Int32Array, buf: Buffer, rows: number, firstRow: number): TableChunk {
   const texts = st.textColumns.length;
   st.textColumns.forEach((c, t) => {
     const values = st.texts[specAt[c]!]!;
+    const interner = new TextInterner();
     for (let r = 0; r < rows; r++) {
       if (st.slow[r]) continue;
       const at = (r * texts + t) * 2;
-      values[r] = buf.toString('utf8', st.textSpans[at]!, st.textSpans[at + 1]!);
+      values[r] = interner.decode(buf, st.textSpans[at]!, st.textSpans[at + 1]!);
     }
   });
   const columns = new Map<string, Column>();

@@ -6,6 +6,7 @@
 import type { Table } from '../data/index.ts';
 import type { LossCalibrationManifest, ModelVersion } from '../registry/index.ts';
 import { getModelArtifact, type ObjectStore } from '../store/index.ts';
+import { loadTreeHeads, type FastPathVerdict, type InputColumn } from '../predict/index.ts';
 import { LOSS_ESTIMATOR_INPUT, LOSS_OUTPUTS } from '../train/index.ts';
 import type { QualityLevel, QualityThresholds } from './quality.ts';
 import { qualityLevel } from './quality.ts';
@@ -38,6 +39,8 @@ export interface LossSums {
 /** What estimates a batch chunk by chunk; the ONNX session behind it, or anything that scores like it. */
 export interface BatchLossEstimator {
   calibration: LossCalibrationManifest;
+  /** Per head, whether the fast tree evaluator scores it (and why not); absent for other estimators. */
+  fastPath?: Record<string, FastPathVerdict>;
   /** Sums of the estimated losses of the rows of `table` whose prediction is not NaN. */
   estimate(table: Table, predictions: Float64Array): Promise<LossSums>;
   close(): Promise<void>;
@@ -76,6 +79,9 @@ export function qualityBand(
   };
 }
 
+/** A category outside the signature's list (never a real value: the LabelEncoder's default applies). */
+const UNKNOWN_VALUE = '\u0000mltk-unknown-category';
+
 /** Indices of the rows with a prediction; undefined when every row has one (no copy needed). */
 function predictedRows(predictions: Float64Array): Int32Array | undefined {
   let n = 0;
@@ -86,66 +92,88 @@ function predictedRows(predictions: Float64Array): Int32Array | undefined {
   return out;
 }
 
+/** The category code of each text value: the signature's own, -1 for empty, `unknown` for any other. */
+function categoryCodes(
+  values: readonly string[],
+  codeOf: Map<string, number>,
+  unknown: number,
+  n: number,
+  pick: (i: number) => number,
+): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[pick(i)]!;
+    out[i] = v === '' ? -1 : (codeOf.get(v) ?? unknown);
+  }
+  return out;
+}
+
 /**
- * The version's loss estimator in an ONNX Runtime session (the blob hash-verified), or null for a version
- * registered without one. ONNX Runtime is imported on first use: most users of this module never score.
+ * The version's loss estimator (the blob hash-verified), or null for a version registered without one.
+ * Its two heads are scored by the fast tree evaluator, each proven equal to ONNX Runtime at load on the
+ * probe set (the baseline's samples and the edge rows), or else by ONNX Runtime.
  */
 export async function openLossEstimator(store: ObjectStore, mv: ModelVersion): Promise<BatchLossEstimator | null> {
   if (!mv.loss_estimator) return null;
   const bytes = await getModelArtifact(store, mv.name, mv.loss_estimator.artifact.sha256);
-  // Named imports: under tsx's loader a dynamic import of this CommonJS package has no usable default.
-  const { InferenceSession, Tensor } = await import('onnxruntime-node');
-  const session = await InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
+  const baseline = mv.baseline
+    ? await getModelArtifact(store, mv.name, mv.baseline.sha256).catch(() => undefined)
+    : undefined;
+  const outputs = [LOSS_OUTPUTS.squared, LOSS_OUTPUTS.absolute];
+  const heads = await loadTreeHeads(bytes, mv.signature, outputs, { baseline });
   const features = mv.signature.features;
+  // Categorical inputs by code: the signature's categories, then one for any value outside them (the
+  // graph's LabelEncoder gives it its default, as it does for an unknown string).
+  const categories = new Map(
+    features.flatMap((f) =>
+      f.type === 'categorical' ? [[f.name, [...f.values, UNKNOWN_VALUE] as string[]] as const] : [],
+    ),
+  );
+  const codeOf = new Map(
+    features.flatMap((f) =>
+      f.type === 'categorical' ? [[f.name, new Map(f.values.map((v, i) => [v, i]))] as const] : [],
+    ),
+  );
   return {
     calibration: mv.loss_estimator.calibration,
+    fastPath: heads.fastPath,
     async estimate(table, predictions) {
       const rows = predictedRows(predictions);
       const n = rows ? rows.length : table.rows;
       if (n === 0) return { rows: 0, squared: 0, absolute: 0 };
-      const pick = <T>(values: ArrayLike<T>, i: number): T => values[rows ? rows[i]! : i]!;
-      const feeds: Record<string, InstanceType<typeof Tensor>> = {};
-      for (const f of features) {
+      const pick = rows ? (i: number) => rows[i]! : (i: number) => i;
+      const floats = (values: ArrayLike<number>) => {
+        const out = new Float32Array(n);
+        for (let i = 0; i < n; i++) out[i] = values[pick(i)]!;
+        return out;
+      };
+      const inputs: InputColumn[] = features.map((f): InputColumn => {
         const col = table.columns.get(f.name);
         if (!col) throw new Error(`internal: chunk has no column "${f.name}" for the loss estimator`);
-        if (col.kind === 'numeric')
-          feeds[f.name] = new Tensor(
-            'float32',
-            Float32Array.from({ length: n }, (_, i) => pick(col.values, i)),
-            [n, 1],
-          );
-        else if (col.kind === 'text')
-          feeds[f.name] = new Tensor(
-            'string',
-            Array.from({ length: n }, (_, i) => pick(col.values, i)),
-            [n, 1],
-          );
-        else
-          feeds[f.name] = new Tensor(
-            'string',
-            Array.from({ length: n }, (_, i) => {
-              const c = pick(col.codes, i);
-              return c < 0 ? '' : col.categories[c]!;
-            }),
-            [n, 1],
-          );
-      }
-      feeds[LOSS_ESTIMATOR_INPUT] = new Tensor(
-        'float32',
-        Float32Array.from({ length: n }, (_, i) => pick(predictions, i)),
-        [n, 1],
-      );
-      const out = await session.run(feeds);
+        if (col.kind === 'numeric') return { name: f.name, values: floats(col.values) };
+        const cats = categories.get(f.name) ?? [UNKNOWN_VALUE];
+        if (col.kind === 'text')
+          return {
+            name: f.name,
+            codes: categoryCodes(col.values, codeOf.get(f.name) ?? new Map(), cats.length - 1, n, pick),
+            categories: cats,
+          };
+        const codes = new Int32Array(n);
+        for (let i = 0; i < n; i++) codes[i] = col.codes[pick(i)]!;
+        return { name: f.name, codes, categories: col.categories };
+      });
+      inputs.push({ name: LOSS_ESTIMATOR_INPUT, values: floats(predictions) });
+      const out = await heads.score(inputs, n);
       let squared = 0,
         absolute = 0;
-      const sq = out[LOSS_OUTPUTS.squared]!.data as Float32Array,
-        ab = out[LOSS_OUTPUTS.absolute]!.data as Float32Array;
+      const sq = out[LOSS_OUTPUTS.squared]!,
+        ab = out[LOSS_OUTPUTS.absolute]!;
       for (let i = 0; i < n; i++) {
         squared += sq[i]!;
         absolute += ab[i]!;
       }
       return { rows: n, squared, absolute };
     },
-    close: () => session.release(),
+    close: () => heads.close(),
   };
 }

@@ -3,9 +3,9 @@
 // graph the evaluator does not know, leaves the model on ONNX Runtime with the reason recorded.
 import type { InferenceSession } from 'onnxruntime-node';
 import type { Signature } from '../registry/index.ts';
-import { onnxRuntime } from '../train/index.ts';
+import { LOSS_ESTIMATOR_INPUT, onnxRuntime } from '../train/index.ts';
 import { createEvaluator, type FastEvaluator } from './fast/evaluator.ts';
-import { readTreeGraph } from './fast/graph.ts';
+import { readTreeGraph, type TreeGraph } from './fast/graph.ts';
 import { UnsupportedModelError } from './fast/unsupported.ts';
 import { probeSet, type ReferenceSample } from './fast/probe.ts';
 import { compileProgram, type EvaluatorProgram } from './fast/program.ts';
@@ -30,6 +30,10 @@ export interface FastPathVerdict {
 export interface FastPathOptions {
   /** false: serve with ONNX Runtime only (MLTK_FAST_PATH=0 sets this for the CLI and the handlers). */
   enabled?: boolean;
+  /** The graph output to serve (default the model's prediction; the loss estimator has two heads). */
+  output?: string;
+  /** Tests: change the graph read from the model before it is compiled (a wrong default direction must be caught). */
+  adjustGraph?: (graph: TreeGraph) => void;
   /** Tests: change the compiled program before it is proven (a tampered table must be caught). */
   adjustProgram?: (program: EvaluatorProgram) => void;
 }
@@ -75,9 +79,12 @@ export async function prepareFastPath(
   opts: FastPathOptions = {},
 ): Promise<FastPath> {
   if (opts.enabled === false) return off('disabled (MLTK_FAST_PATH=0)');
+  const output = opts.output ?? OUTPUT_NAME;
   let program: EvaluatorProgram;
   try {
-    program = compileProgram(readTreeGraph(onnx));
+    const graph = readTreeGraph(onnx, output);
+    opts.adjustGraph?.(graph);
+    program = compileProgram(graph);
   } catch (e) {
     if (e instanceof UnsupportedModelError) return off(e.message);
     throw e;
@@ -87,7 +94,7 @@ export async function prepareFastPath(
   const probe = probeSet(program, categoriesOf(signature), reference);
   const fast = evaluator.score(probe.inputs, probe.rows);
   const feeds = toFeeds(onnxRuntime().Tensor as unknown as TensorCtor, probe.inputs, probe.rows);
-  const expected = (await session.run(feeds, [OUTPUT_NAME]))[OUTPUT_NAME]!.data as Float32Array;
+  const expected = (await session.run(feeds, [output]))[output]!.data as Float32Array;
   let max = 0,
     wrong = 0,
     first = -1;
@@ -130,6 +137,9 @@ export function referenceSample(json: Buffer | undefined): ReferenceSample | und
   const features = (parsed as { features?: unknown } | null)?.features;
   if (!Array.isArray(features)) return undefined;
   const reference: ReferenceSample = new Map();
+  // The predictions' sample, for a graph that takes them as an input (the loss estimator's "prediction").
+  const prediction = (parsed as { prediction?: { sample?: unknown } | null }).prediction?.sample;
+  if (isNumbers(prediction)) reference.set(LOSS_ESTIMATOR_INPUT, prediction);
   for (const f of features as { name?: unknown; sample?: unknown; categories?: unknown }[]) {
     if (typeof f !== 'object' || f === null || typeof f.name !== 'string') return undefined;
     if (f.sample !== undefined && !isNumbers(f.sample)) return undefined;

@@ -21,6 +21,8 @@ export {
   type InputColumn,
 } from './score.ts';
 export { startScoringWorker, warmUpScoringWorkers, type Scorer } from './worker.ts';
+export { loadTreeHeads, type TreeHeads, type TreeHeadsOptions } from './heads.ts';
+export type { FastPathVerdict } from './fast-path.ts';
 export {
   scoreBatch,
   batchFormat,

@@ -108,6 +108,9 @@ function leftCodes(index: RankIndex, values: Float32Array, n: number, out: Int32
   }
 }
 
+/** ONNX's Relu on a float: max(0, x). */
+const relu = (x: number): number => Math.max(0, x);
+
 /** The evaluator of `program`; `module` is its compiled kernel (kernelModule(program.depth), compiled here if not given). */
 export function createEvaluator(program: EvaluatorProgram, module?: WebAssembly.Module): FastEvaluator {
   const kernel: KernelInstance = instantiateKernel(program.memory.bytes, module ?? kernelModule(program.depth));
@@ -177,7 +180,7 @@ export function createEvaluator(program: EvaluatorProgram, module?: WebAssembly.
     program,
     score(inputs, rows) {
       const out = new Float32Array(rows);
-      if (program.trees === 0) return out.fill(program.base);
+      if (program.trees === 0) return out.fill(program.relu ? relu(program.base) : program.base);
       const byInput = program.inputs.map((input) => inputs.find((c) => c.name === input.name));
       for (let from = 0; from < rows; from += BLOCK_ROWS) {
         const n = Math.min(BLOCK_ROWS, rows - from);
@@ -186,6 +189,7 @@ export function createEvaluator(program: EvaluatorProgram, module?: WebAssembly.
         acc.fill(0, 0, vectors * LANES);
         kernel.score(program.memory.directoryAt, program.trees, program.memory.blockAt, program.memory.accAt, vectors);
         for (let i = 0; i < n; i++) out[from + i] = Math.fround(acc[i]! + program.base);
+        if (program.relu) for (let i = 0; i < n; i++) out[from + i] = relu(out[from + i]!);
       }
       return out;
     },

@@ -37,6 +37,8 @@ export interface TreeGraph {
   /** Trees in the order ONNX Runtime sums them (ascending tree id). */
   trees: GraphTree[];
   base: number;
+  /** The output clips the sum below at 0 (a Relu after the ensemble, as the loss estimator's heads). */
+  relu: boolean;
 }
 
 type Attribute = WireAttribute;
@@ -56,7 +58,8 @@ const stringsOf = (spans: WireSpans | undefined): string[] =>
 /** Float attributes arrive as doubles holding float32 values; keep them float32. */
 const floats = (a: Attribute | undefined): number[] => Array.from(a?.floats ?? []);
 
-export function readTreeGraph(onnx: Uint8Array): TreeGraph {
+/** The tree model giving `output` (the model's prediction unless another head is named), as the fast evaluator computes it. */
+export function readTreeGraph(onnx: Uint8Array, output = OUTPUT_NAME): TreeGraph {
   const graph = readWireGraph(onnx);
   const inputs = graph.input.map((i) => {
     if (i.elemType !== ELEMENT_FLOAT && i.elemType !== ELEMENT_STRING)
@@ -73,7 +76,9 @@ export function readTreeGraph(onnx: Uint8Array): TreeGraph {
       throw new UnsupportedModelError(`${where} reads "${name}", which is not a float the fast evaluator computes`);
     return e;
   };
-  let ensemble: { node: Node; features: Expression[] } | undefined;
+  // Ensembles and Relus by output name: a graph may have several heads over one set of features.
+  const ensembles = new Map<string, { node: Node; features: Expression[] }>();
+  const relus = new Map<string, string>();
   let concat: { output: string; columns: Expression[] } | undefined;
   for (const node of graph.node) {
     const where = `${node.op_type} node`;
@@ -105,18 +110,22 @@ export function readTreeGraph(onnx: Uint8Array): TreeGraph {
     } else if (node.op_type === 'TreeEnsembleRegressor' && domain === ML_DOMAIN) {
       if (!concat || node.input[0] !== concat.output)
         throw new UnsupportedModelError(`${where}: its input is not the Concat of the feature columns`);
-      if (node.output[0] !== OUTPUT_NAME)
-        throw new UnsupportedModelError(`${where}: its output is not "${OUTPUT_NAME}"`);
-      ensemble = { node, features: concat.columns };
+      ensembles.set(node.output[0]!, { node, features: concat.columns });
+    } else if (node.op_type === 'Relu' && domain === '') {
+      relus.set(node.output[0]!, node.input[0]!);
     } else {
       throw new UnsupportedModelError(
         `${node.op_type} (${domain || 'ai.onnx'}) is not an operator the fast evaluator knows`,
       );
     }
   }
+  const relu = relus.has(output);
+  const ensemble = ensembles.get(relus.get(output) ?? output);
   if (!ensemble)
-    throw new UnsupportedModelError('the graph has no TreeEnsembleRegressor over a Concat of its features');
-  return { inputs, features: ensemble.features, ...readEnsemble(ensemble.node, ensemble.features.length) };
+    throw new UnsupportedModelError(
+      `the graph has no TreeEnsembleRegressor over a Concat of its features giving "${output}"`,
+    );
+  return { inputs, features: ensemble.features, relu, ...readEnsemble(ensemble.node, ensemble.features.length) };
 }
 
 /** The node modes a tree ensemble may use, by code (the order of `normalise`'s cases). */

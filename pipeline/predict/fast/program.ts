@@ -45,6 +45,8 @@ export interface EvaluatorProgram {
   /** The deepest tree's depth (the kernel is built for trees up to it). */
   depth: number;
   base: number;
+  /** Clip each prediction below at 0 after the base is added (TreeGraph.relu). */
+  relu: boolean;
 }
 
 function depthOf(tree: GraphTree): number {
@@ -114,6 +116,7 @@ export function compileProgram(graph: TreeGraph): EvaluatorProgram {
     trees: graph.trees.length,
     depth: Math.max(0, ...depths),
     base: graph.base,
+    relu: graph.relu,
   };
 }
 
