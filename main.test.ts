@@ -224,6 +224,20 @@ for (const branch of allTargets().map((t) => t.branch)) {
     );
     assert.ok(has(json, 'aws_cloudwatch_dashboard', { dashboardName: `mltk-${branch}` }));
     assert.ok(has(json, 'aws_sfn_state_machine', { name: `mltk-${branch}-batch`, type: 'STANDARD' }));
+    // The size above which an object is handed to the state machine comes from the config.
+    const fns = Object.values(JSON.parse(json).resource.aws_lambda_function as Record<string, any>);
+    const variables = (name: string) => fns.find((f) => f.function_name === name).environment.variables;
+    assert.deepEqual(
+      [
+        variables(`mltk-${branch}-predict`).MLTK_SHARD_BYTES,
+        variables(`mltk-${branch}-predict`).MLTK_BATCH_STATE_MACHINE_ARN,
+      ],
+      [
+        String(config.serving.batch.shard_bytes),
+        `arn:aws:states:eu-west-2:\${data.aws_caller_identity.account.account_id}:stateMachine:mltk-${branch}-batch`,
+      ],
+    );
+    assert.equal(variables(`mltk-${branch}-monitor`).MLTK_BATCH_STATE_MACHINE_ARN, undefined);
     assert.ok(
       has(json, 'aws_cloudwatch_metric_alarm', {
         alarmName: names.batchExecutionsFailed,

@@ -91,8 +91,19 @@ export function batchScoringDefinition(props: { functionArn: string; maxConcurre
 }
 
 /** A state machine's ARN from its name: the predict function's role and environment need it before it exists. */
-export function stateMachineArn(props: { region: string; accountId: string; name: string }): string {
+function stateMachineArn(props: { region: string; accountId: string; name: string }): string {
   return `arn:aws:states:${props.region}:${props.accountId}:stateMachine:${props.name}`;
+}
+
+/** The target's batch scoring state machine: `<prefix>-batch`, and its ARN. */
+export function batchStateMachine(props: { namePrefix: string; region: string; accountId: string }): StateMachineRef {
+  const name = `${props.namePrefix}-batch`;
+  return { name, arn: stateMachineArn({ region: props.region, accountId: props.accountId, name }) };
+}
+
+export interface StateMachineRef {
+  name: string;
+  arn: string;
 }
 
 /** The run's items file, in any run's folder: the only object the machine itself reads. */
@@ -102,9 +113,8 @@ export function itemsFilePattern(): string {
 }
 
 export interface BatchScoringProps {
-  stateMachineName: string;
-  /** `stateMachineArn(...)` of the same name. */
-  stateMachineArn: string;
+  /** Its name and the ARN `stateMachineArn` gives for it. */
+  stateMachine: StateMachineRef;
   /** The predict function: the only one the machine may invoke. */
   functionArn: string;
   /** Where the plan writes the items file (the predictions bucket). */
@@ -115,12 +125,12 @@ export interface BatchScoringProps {
 
 /** What the machine's role may do, and nothing else. */
 export function batchScoringStatements(props: BatchScoringProps): PolicyStatement[] {
-  const executions = props.stateMachineArn.replace(':stateMachine:', ':execution:');
+  const executions = props.stateMachine.arn.replace(':stateMachine:', ':execution:');
   return [
     { Sid: 'InvokePredict', Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: [props.functionArn] },
     // Distributed Map runs each item as a child execution of this machine (AWS's documented least privilege):
     // start them, watch them, stop those still running when the map fails; redrive them when the run is redriven.
-    { Sid: 'StartShards', Effect: 'Allow', Action: ['states:StartExecution'], Resource: [props.stateMachineArn] },
+    { Sid: 'StartShards', Effect: 'Allow', Action: ['states:StartExecution'], Resource: [props.stateMachine.arn] },
     {
       Sid: 'WatchShards',
       Effect: 'Allow',
@@ -165,11 +175,11 @@ export class BatchScoring extends Construct {
     super(scope, id);
     // Under /aws/vendedlogs/: CloudWatch Logs' resource policy for log delivery covers that prefix once.
     const logs = new CloudwatchLogGroup(this, 'logs', {
-      name: `/aws/vendedlogs/states/${props.stateMachineName}`,
+      name: `/aws/vendedlogs/states/${props.stateMachine.name}`,
       retentionInDays: props.logRetentionDays,
     });
     const role = new IamRole(this, 'role', {
-      name: props.stateMachineName,
+      name: props.stateMachine.name,
       assumeRolePolicy: assumedBy('states.amazonaws.com'),
     });
     const policy = new IamRolePolicy(this, 'policy', {
@@ -177,7 +187,7 @@ export class BatchScoring extends Construct {
       policy: policyDocument(batchScoringStatements(props)),
     });
     const machine = new SfnStateMachine(this, 'machine', {
-      name: props.stateMachineName,
+      name: props.stateMachine.name,
       type: 'STANDARD',
       roleArn: role.arn,
       definition: definitionJson(

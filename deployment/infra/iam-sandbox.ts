@@ -41,10 +41,17 @@ export interface SynthesizedFunction {
 type Block = Record<string, unknown>;
 
 const REFERENCE = /\$\{[^}]+\}/;
+/** The deploying account as a stack refers to it (ARNs it builds before their resource exists). */
+const CALLER_ACCOUNT = /\$\{data\.aws_caller_identity\.[^.}]+\.account_id\}/g;
 
-/** Every aws_lambda_function of a synthesized stack with its role's inline policy. */
-export function synthesizedFunctions(synthesized: string): SynthesizedFunction[] {
-  const r = (JSON.parse(synthesized) as { resource?: Record<string, Record<string, Block>> }).resource ?? {};
+/**
+ * Every aws_lambda_function of a synthesized stack with its role's inline policy; with `accountId`, the
+ * stack's references to the deploying account read as that account (the sandbox's), so ARNs built from
+ * it (the batch state machine's) are literal resources of the handler's own calls.
+ */
+export function synthesizedFunctions(synthesized: string, opts: { accountId?: string } = {}): SynthesizedFunction[] {
+  const text = opts.accountId ? synthesized.replace(CALLER_ACCOUNT, opts.accountId) : synthesized;
+  const r = (JSON.parse(text) as { resource?: Record<string, Record<string, Block>> }).resource ?? {};
   const roleId = (ref: unknown) => /^\$\{aws_iam_role\.([^.]+)\.(?:arn|id|name)\}$/.exec(String(ref))?.[1];
   return Object.entries(r.aws_lambda_function ?? {}).map(([name, fn]) => {
     const id = roleId(fn.role);

@@ -18,7 +18,7 @@ import { checkStack, type SecurityRule } from './policy.ts';
 import { SecureBucket } from './storage.ts';
 import { ImageRegistry } from './registry.ts';
 import { ImageFunction } from './image-function.ts';
-import { BatchScoring, stateMachineArn } from './batch-scoring.ts';
+import { BatchScoring, batchStateMachine } from './batch-scoring.ts';
 
 function synthStack(build: (stack: TerraformStack) => void): string {
   const stack = new TerraformStack(Testing.app(), 'under-test');
@@ -127,10 +127,8 @@ test('the hardened bucket, registry and function constructs pass every rule', ()
       failureQueueArn: dlq.arn,
       logRetentionDays: 14,
     });
-    const name = 'hardened-batch';
     new BatchScoring(s, 'batch', {
-      stateMachineName: name,
-      stateMachineArn: stateMachineArn({ region: 'eu-west-2', accountId: '123456789012', name }),
+      stateMachine: batchStateMachine({ namePrefix: 'hardened', region: 'eu-west-2', accountId: '123456789012' }),
       functionArn: fn.functionArn,
       itemsBucket: 'hardened-bucket',
       maxConcurrency: 10,

@@ -1,5 +1,6 @@
 // The prediction Lambda: serves the API and scores every CSV that lands under `incoming/`
-// in the data bucket, writing results under `predictions/` in the predictions bucket. Its role reads
+// in the data bucket, writing results under `predictions/` in the predictions bucket; an object above
+// serving.batch.shard_bytes it hands to the batch scoring state machine (one StartExecution). Its role reads
 // its own model's prefix of the model bucket (manifests and artifacts) and `incoming/` of the data
 // bucket, nothing else: no training data, no other model.
 import { Construct } from 'constructs';
@@ -16,6 +17,8 @@ export interface PredictionServiceProps extends ImageFunctionSettings {
   model: string;
   /** The deploying account: S3 events are accepted from the data bucket in this account only. */
   accountId: string;
+  /** The batch scoring state machine, to which the function hands objects above serving.batch.shard_bytes. */
+  batchStateMachineArn: string;
 }
 
 export class PredictionService extends Construct {
@@ -24,7 +27,7 @@ export class PredictionService extends Construct {
 
   constructor(scope: Construct, id: string, props: PredictionServiceProps) {
     super(scope, id);
-    const { buckets, model, accountId, ...settings } = props;
+    const { buckets, model, accountId, batchStateMachineArn, ...settings } = props;
     const fn = new ImageFunction(this, 'predict', {
       ...settings,
       description: 'mltk prediction: POST /predict, GET /health, and S3 incoming/ batches',
@@ -35,6 +38,12 @@ export class PredictionService extends Construct {
         readUnder('ReadOwnModel', buckets.model, [modelPrefix(model)]),
         // Outputs are streamed (multipart above 8 MiB); a failed scoring aborts its upload.
         writeUnder('WritePredictions', buckets.predictions, PREDICTIONS_PREFIX, { multipart: true }),
+        {
+          Sid: 'StartBatchScoring',
+          Effect: 'Allow',
+          Action: ['states:StartExecution'],
+          Resource: [batchStateMachineArn],
+        },
       ],
     });
     this.functionName = fn.functionName;

@@ -14,6 +14,12 @@ import assert from 'node:assert/strict';
 import { Testing } from 'cdktf';
 import { CreateBucketCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type CloudWatchClient, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CreateStateMachineCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { AccessDeniedError } from '../../pipeline/errors/index.ts';
 import { manifestKey, metricsClient, publishedKey, reportKey } from '../../pipeline/monitor/index.ts';
 import { registerMonitoredModel, withRefusedRows } from '../../pipeline/monitor/testmodel.ts';
@@ -34,6 +40,7 @@ import {
 
 const skip = motoUnavailable();
 const TARGET = 'sap_change-dev';
+const MOTO_ACCOUNT = '123456789012'; // the account moto_server answers as
 const PART_BYTES = 8 << 20; // pipeline/store/s3.ts streams in parts of this size: a larger body is a multipart upload
 
 let moto: MotoServer;
@@ -41,6 +48,8 @@ let sandbox: IamSandbox;
 let admin: Credentials;
 let adminS3: S3Client;
 let adminCw: CloudWatchClient;
+let adminSfn: SFNClient;
+let batchMachine: string;
 const sessions = new Map<string, Credentials>();
 let predictFn: SynthesizedFunction, monitorFn: SynthesizedFunction;
 let buckets: { data: string; models: string; predictions: string };
@@ -169,6 +178,24 @@ const predictSteps: Step[] = [
       }),
   },
   {
+    // One execution per object version, whoever sends the event again: StartExecution is its only call.
+    name: 'hands an object above serving.batch.shard_bytes to the batch scoring state machine',
+    run: (s) =>
+      asFunction({ ...predictFn.environment, MLTK_SHARD_BYTES: '1024' }, s, async () => {
+        const res = await (await predictContainer())(s3Event(buckets.data, 'incoming/2026/01/01/a-good.csv'));
+        assert.deepEqual(
+          res.results.map((r: any) => [r.status, r.input_key]),
+          [['sharded', 'incoming/2026/01/01/a-good.csv']],
+          JSON.stringify(res),
+        );
+        const runs = await adminSfn.send(new ListExecutionsCommand({ stateMachineArn: batchMachine }));
+        assert.deepEqual(
+          (runs.executions ?? []).map((e) => e.executionArn),
+          [res.results[0].execution_arn],
+        );
+      }),
+  },
+  {
     name: 'aborts the multipart upload of an output it cannot finish (the store the handler writes with)',
     run: async (s) => {
       const key = 'predictions/2026/01/05/aborted.csv';
@@ -282,7 +309,8 @@ before(async () => {
   moto = await startMoto({ iam: true });
   const { targets } = await buildApp({}, { app: Testing.app() });
   const target = targets.find((t) => t.target.branch === TARGET)!;
-  const fns = synthesizedFunctions(Testing.synth(target.service));
+  const service = Testing.synth(target.service);
+  const fns = synthesizedFunctions(service, { accountId: MOTO_ACCOUNT });
   predictFn = fns.find((f) => f.command === 'predict.handler')!;
   monitorFn = fns.find((f) => f.command === 'monitor.handler')!;
   const env = predictFn.environment;
@@ -300,6 +328,19 @@ before(async () => {
   Object.assign(process.env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: region });
   adminS3 = await makeS3Client({ credentials: admin });
   adminCw = await metricsClient({ endpoint: moto.endpoint, region, credentials: admin });
+  adminSfn = new SFNClient({ endpoint: moto.endpoint, region, credentials: admin });
+  // The batch scoring machine as synthesized (moto runs no Lambda: executions stay RUNNING, started only).
+  const machine = Object.values(JSON.parse(service).resource.aws_sfn_state_machine as Record<string, any>)[0];
+  batchMachine = (
+    await adminSfn.send(
+      new CreateStateMachineCommand({
+        name: machine.name,
+        definition: machine.definition,
+        roleArn: `arn:aws:iam::${MOTO_ACCOUNT}:role/${machine.name}`,
+      }),
+    )
+  ).stateMachineArn!;
+  assert.equal(batchMachine, predictFn.environment.MLTK_BATCH_STATE_MACHINE_ARN);
   await moto.enforceIam();
 
   for (const Bucket of Object.values(buckets))
@@ -319,6 +360,7 @@ before(async () => {
 after(async () => {
   adminS3?.destroy();
   adminCw?.destroy();
+  adminSfn?.destroy();
   sandbox?.destroy();
   await moto?.stop();
 });
@@ -439,6 +481,17 @@ test('neighbouring actions the roles are not granted are denied, naming action, 
       'training/epc.csv',
     );
     assert.ok(who);
+  }
+  // The prediction role starts its own model's batch scoring machine only.
+  const sfn = new SFNClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, credentials: predict });
+  try {
+    const other = batchMachine.replace('sap_change', 'heat_change');
+    await assert.rejects(
+      sfn.send(new StartExecutionCommand({ stateMachineArn: other, name: 'x', input: '{}' })),
+      (e: Error) => e.name === 'AccessDeniedException' && /states:StartExecution/.test(e.message),
+    );
+  } finally {
+    sfn.destroy();
   }
   const cw = await metricsClient({ endpoint: moto.endpoint, region: moto.env.AWS_REGION, credentials: monitor });
   try {

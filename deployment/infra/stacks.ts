@@ -22,7 +22,7 @@ import { PredictionApi } from './api.ts';
 import { DriftMonitor } from './monitoring.ts';
 import { ModelAlarms } from './alarms.ts';
 import { ModelDashboard } from './dashboard.ts';
-import { BatchScoring, stateMachineArn } from './batch-scoring.ts';
+import { BatchScoring, batchStateMachine } from './batch-scoring.ts';
 
 export interface StackNames {
   domain: string;
@@ -111,22 +111,23 @@ export class ServiceStack extends TerraformStack {
     const account = new DataAwsCallerIdentity(this, 'account');
 
     const alerting = new Alerting(this, 'alerting', { namePrefix });
+    // Named before it exists: the predict function starts its executions, and the machine invokes the function.
+    const machine = batchStateMachine({ namePrefix, region: state.region, accountId: account.accountId });
     const service = new PredictionService(this, 'prediction', {
       functionName: `${namePrefix}-predict`,
       imageUri,
       memoryMb: config.serving.memory_mb,
       timeoutS: config.serving.timeout_s,
-      environment,
+      environment: { ...environment, ...batchEnvironment(config, machine.arn) },
       buckets: inputs.buckets,
       model: target.model,
+      batchStateMachineArn: machine.arn,
       accountId: account.accountId,
       failureQueueArn: alerting.failureQueueArn,
       logRetentionDays: settings.logRetentionDays,
     });
-    const batchName = `${namePrefix}-batch`;
     const batch = new BatchScoring(this, 'batch', {
-      stateMachineName: batchName,
-      stateMachineArn: stateMachineArn({ region: state.region, accountId: account.accountId, name: batchName }),
+      stateMachine: machine,
       functionArn: service.functionArn,
       itemsBucket: inputs.buckets.predictions,
       maxConcurrency: config.serving.batch.max_concurrency,
@@ -204,5 +205,13 @@ export function lambdaEnvironment(
     MLTK_DATA_BUCKET: inputs.buckets.data,
     MLTK_PREDICTIONS_BUCKET: inputs.buckets.predictions,
     MLTK_METRIC_NAMESPACE: defaultNamespace(target.model),
+  };
+}
+
+/** What the prediction function needs to hand large objects to the batch scoring state machine. */
+export function batchEnvironment(config: ModelConfig, stateMachineArn: string): Record<string, string> {
+  return {
+    MLTK_SHARD_BYTES: String(config.serving.batch.shard_bytes),
+    MLTK_BATCH_STATE_MACHINE_ARN: stateMachineArn,
   };
 }

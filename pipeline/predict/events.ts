@@ -34,7 +34,12 @@ export const s3EventSchema = z.object({
         eventName: z.string(),
         s3: z.object({
           bucket: z.object({ name: z.string().min(1) }),
-          object: z.object({ key: z.string().min(1), size: z.number().optional(), eTag: z.string().optional() }),
+          object: z.object({
+            key: z.string().min(1),
+            size: z.number().int().nonnegative().optional(),
+            eTag: z.string().min(1).optional(),
+            versionId: z.string().min(1).optional(),
+          }),
         }),
       }),
     )
@@ -46,16 +51,22 @@ export interface S3ObjectRef {
   /** Decoded: S3 notifications URL-encode keys, with '+' for spaces. As sent when it is not a valid key. */
   key: string;
   eventName: string;
+  /** The object version the event is about (S3 sends all three for ObjectCreated; versionId on versioned buckets). */
+  size?: number;
+  etag?: string;
+  versionId?: string;
   /** Why the key is refused (undecodable, `..` or `.` segments…): the record is skipped, never scored. */
   refused?: string;
 }
 
+type ObjectVersion = Pick<S3ObjectRef, 'size' | 'etag' | 'versionId'>;
+
 /** One record's object: its key decoded and checked as every store key is (store/keys.ts). */
-function objectRef(bucket: string, rawKey: string, eventName: string): S3ObjectRef {
+function objectRef(bucket: string, rawKey: string, eventName: string, version: ObjectVersion): S3ObjectRef {
   try {
-    return { bucket, key: decodeEventKey(rawKey), eventName };
+    return { bucket, key: decodeEventKey(rawKey), eventName, ...version };
   } catch (e) {
-    return { bucket, key: rawKey, eventName, refused: (e as Error).message };
+    return { bucket, key: rawKey, eventName, ...version, refused: (e as Error).message };
   }
 }
 
@@ -68,7 +79,13 @@ export function parseEvent(raw: unknown): ServiceEvent {
   if (s3.success) {
     return {
       kind: 's3',
-      objects: s3.data.Records.map((r) => objectRef(r.s3.bucket.name, r.s3.object.key, r.eventName)),
+      objects: s3.data.Records.map(({ s3: { bucket, object }, eventName }) =>
+        objectRef(bucket.name, object.key, eventName, {
+          ...(object.size !== undefined ? { size: object.size } : {}),
+          ...(object.eTag !== undefined ? { etag: object.eTag } : {}),
+          ...(object.versionId !== undefined ? { versionId: object.versionId } : {}),
+        }),
+      ),
     };
   }
   const looksS3 = typeof raw === 'object' && raw !== null && 'Records' in raw;

@@ -57,5 +57,12 @@ export {
   type BatchEventResult,
 } from './service.ts';
 export { startLocalServer, toHttpEvent, type LocalServer } from './http-server.ts';
+export {
+  handOffLarge,
+  type LargeObjectRoute,
+  type ObjectToHandOff,
+  type HandedOff,
+  type Skipped,
+} from './handoff.ts';
 export { emfLine, metricNamespace, METRICS } from './telemetry.ts';
 export { shortestFloat32 } from './format.ts';

@@ -10,6 +10,7 @@ import { parseEvent, type HttpResult, type S3ObjectRef } from './events.ts';
 import type { FastPathOptions } from './fast-path.ts';
 import { ModelCache } from './model.ts';
 import { outputKeys, scoreObject, type ObjectBatchResult } from './outputs.ts';
+import { handOffLarge, type HandedOff, type LargeObjectRoute, type Skipped } from './handoff.ts';
 import { jsonLogger, stdoutSink, type LineSink, type Logger } from '../log/index.ts';
 import { emfLine, metricNamespace } from './telemetry.ts';
 
@@ -28,6 +29,8 @@ export interface ServiceOptions {
   fastPath?: FastPathOptions;
   log: Logger;
   metrics: LineSink;
+  /** Where objects too large for one invocation go (the state machine); without it every object is scored here. */
+  largeObjects?: LargeObjectRoute;
 }
 
 const envSchema = z.object({
@@ -78,7 +81,7 @@ function outputStoreUrl(predictions: string): string {
     : `s3://${predictions}`;
 }
 
-export type BatchEventResult = ObjectBatchResult | { status: 'skipped'; input_key: string; reason: string };
+export type BatchEventResult = ObjectBatchResult | Skipped | HandedOff;
 
 export interface PredictHandler {
   (event: unknown, context?: { awsRequestId?: string }): Promise<HttpResult | { results: BatchEventResult[] }>;
@@ -131,6 +134,11 @@ export function createPredictHandler(options: ServiceOptions | (() => ServiceOpt
     }
     if (!opts.predictions)
       throw new ConfigError('MLTK_PREDICTIONS_BUCKET is not set: batch events have nowhere to write');
+    if (opts.largeObjects) {
+      const log = opts.log.with({ request_id: requestId });
+      const handedOff = await handOffLarge(opts.largeObjects, ref, storeFor(`s3://${ref.bucket}`), log);
+      if (handedOff) return handedOff;
+    }
     const started = performance.now();
     const model = await cache.get();
     let res: ObjectBatchResult;

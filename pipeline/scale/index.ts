@@ -33,3 +33,4 @@ export {
   type FinalizeResult,
   type ScaleEvent,
 } from './contract.ts';
+export { scaleTrigger, scaleTriggerFromEnv, executionArnOf, type ScaleTriggerOptions } from './trigger.ts';

@@ -204,5 +204,21 @@ def key_response(self, request, full_url):
 
 s3r.S3Response._key_response = key_response
 
+# 6. Step Functions resources: moto authorized every Step Functions call against Resource "*", so a
+# policy naming the state machine never matched; AWS authorizes StartExecution against the state
+# machine and DescribeExecution/StopExecution against the execution the request names.
+from moto.stepfunctions import responses as sfr  # noqa: E402
+
+
+def sfn_resource(self):
+    try:
+        body = json.loads(self.body or "{}")
+    except ValueError:
+        return "*"
+    return body.get("stateMachineArn") or body.get("executionArn") or "*"
+
+
+sfr.StepFunctionResponse._determine_resource = sfn_resource
+
 sys.stderr.write(f"mltk-moto-iam: AWS IAM semantics patched into moto {moto.__version__}\n")
 sys.stderr.flush()
