@@ -55,6 +55,7 @@ export interface TaskState extends Transition {
   Comment?: string;
   Resource: string;
   Parameters: Record<string, unknown>;
+  ResultSelector?: Record<string, unknown>;
   OutputPath?: string;
   Retry?: Retrier[];
 }
@@ -108,12 +109,14 @@ export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 
 /**
  * Invoke a Lambda function synchronously with `payload`; the state's output is the function's return
- * value (the integration wraps it in `Payload`, which OutputPath unwraps).
+ * value (the integration wraps it in `Payload`, which OutputPath unwraps), or with `select` only the
+ * fields it picks from that wrapper (`fromPath('$.Payload.index')`).
  */
 export function lambdaInvoke(props: {
   functionArn: string;
   payload: { [key: string]: Template } | InputPath;
   retry: Retrier[];
+  select?: { [key: string]: Template };
   comment?: string;
 }): Omit<TaskState, 'Next' | 'End'> {
   checkRetriers(props.retry);
@@ -125,7 +128,7 @@ export function lambdaInvoke(props: {
     ...(props.comment ? { Comment: props.comment } : {}),
     Resource: LAMBDA_INVOKE,
     Parameters: { FunctionName: props.functionArn, ...payload },
-    OutputPath: '$.Payload',
+    ...(props.select ? { ResultSelector: payloadTemplate(props.select) } : { OutputPath: '$.Payload' }),
     Retry: props.retry,
   };
 }

@@ -130,7 +130,20 @@ test("each step's payload is the contract's event, from the execution input thro
     Key: runKeys(input.run_id).items,
   });
   const item = { mltk_step: 'shard', run_id: input.run_id, index: 1, start: 100, end: 200, first_row: 3, rows: 4 };
-  assert.deepEqual(shardEventSchema.parse(payloadOf(Shards.ItemProcessor.States[SHARD_STATE], item)), item);
+  const shard = Shards.ItemProcessor.States[SHARD_STATE];
+  assert.deepEqual(shardEventSchema.parse(payloadOf(shard, item)), item);
+  // A child's output (which the map gathers for every shard) is its index alone, whatever the shard returns.
+  const shardResult = {
+    run_id: input.run_id,
+    index: 1,
+    rows: 4,
+    scored: 3,
+    errors: 1,
+    issues: 2,
+    bytes: { predictions: 90, errors: 40 },
+  };
+  assert.deepEqual(resolve(shard.ResultSelector, { Payload: shardResult, StatusCode: 200 }), { index: 1 });
+  assert.equal(shard.OutputPath, undefined);
   // ResultPath null: Finalize gets the map's input, Plan's result.
   assert.deepEqual(finalizeEventSchema.parse(payloadOf(Finalize, planResult)), {
     mltk_step: 'finalize',

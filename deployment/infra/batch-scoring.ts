@@ -76,7 +76,19 @@ export function batchScoringDefinition(props: { functionArn: string; maxConcurre
         distributedMap({
           label: SCALE_STATES.shards,
           items: s3JsonItems({ bucket: fromPath('$.items.bucket'), key: fromPath('$.items.key') }),
-          processor: chain([[SHARD_STATE, step(fromPath('$'))]]),
+          // A child's output is only its shard's index: the map gathers every child's output, under the
+          // 256 KiB state payload limit (about 16,000 shards at this size), and finalize reads the rest from S3.
+          processor: chain([
+            [
+              SHARD_STATE,
+              lambdaInvoke({
+                functionArn: props.functionArn,
+                payload: fromPath('$'),
+                retry: STEP_RETRY,
+                select: { index: fromPath('$.Payload.index') },
+              }),
+            ],
+          ]),
           // STANDARD children: a shard runs up to the function's timeout (≤ 15 min) per attempt, times its
           // retries with backoff, past EXPRESS's 5-minute limit; each shard runs exactly once with its
           // history kept (a failed shard is read in the console, and redriven); the transitions cost cents.
