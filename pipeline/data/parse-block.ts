@@ -434,6 +434,8 @@ function badRow(st: BlockState, r: number, issue: RowIssue): void {
 /** Decodes the fast path's text spans and trims every output to `rows`. */
 /** Distinct values a text column remembers per block; a column with more is not a repeating one (an id). */
 const INTERNED_VALUES = 32;
+const INTERN_KEY_BITS = 10;
+const INTERN_KEY_MASK = (1 << INTERN_KEY_BITS) - 1;
 
 /**
  * A text column's recent distinct values, reused when a cell's bytes equal one: a categorical read as
@@ -443,25 +445,38 @@ const INTERNED_VALUES = 32;
 class TextInterner {
   private readonly bytes: Buffer[] = [];
   private readonly strings: string[] = [];
+  /** The latest value with each (length, first byte, last byte): the one to compare first. */
+  private readonly latest = new Int8Array(1 << INTERN_KEY_BITS).fill(-1);
   private full = false;
 
   decode(buf: Buffer, start: number, end: number): string {
     if (this.full) return buf.toString('utf8', start, end);
     const length = end - start;
+    const key = length === 0 ? 0 : (length * 961 + buf[start]! * 31 + buf[end - 1]!) & INTERN_KEY_MASK;
+    const guess = this.latest[key]!;
+    if (guess >= 0 && this.equals(guess, buf, start, length)) return this.strings[guess]!;
     for (let i = 0; i < this.bytes.length; i++) {
-      const known = this.bytes[i]!;
-      if (known.length !== length) continue;
-      let j = 0;
-      while (j < length && buf[start + j] === known[j]) j++;
-      if (j === length) return this.strings[i]!;
+      if (i !== guess && this.equals(i, buf, start, length)) {
+        this.latest[key] = i;
+        return this.strings[i]!;
+      }
     }
     const text = buf.toString('utf8', start, end);
     if (this.bytes.length === INTERNED_VALUES) this.full = true;
     else {
+      this.latest[key] = this.bytes.length;
       this.bytes.push(Buffer.from(buf.subarray(start, end)));
       this.strings.push(text);
     }
     return text;
+  }
+
+  private equals(i: number, buf: Buffer, start: number, length: number): boolean {
+    const known = this.bytes[i]!;
+    if (known.length !== length) return false;
+    let j = 0;
+    while (j < length && buf[start + j] === known[j]) j++;
+    return j === length;
   }
 }
 

@@ -6,7 +6,7 @@
 import type { Table } from '../data/index.ts';
 import type { LossCalibrationManifest, ModelVersion } from '../registry/index.ts';
 import { getModelArtifact, type ObjectStore } from '../store/index.ts';
-import { loadTreeHeads, type FastPathVerdict, type InputColumn } from '../predict/index.ts';
+import type { FastPathVerdict, InputColumn } from '../predict/index.ts';
 import { LOSS_ESTIMATOR_INPUT, LOSS_OUTPUTS } from '../train/index.ts';
 import type { QualityLevel, QualityThresholds } from './quality.ts';
 import { qualityLevel } from './quality.ts';
@@ -120,7 +120,14 @@ export async function openLossEstimator(store: ObjectStore, mv: ModelVersion): P
     ? await getModelArtifact(store, mv.name, mv.baseline.sha256).catch(() => undefined)
     : undefined;
   const outputs = [LOSS_OUTPUTS.squared, LOSS_OUTPUTS.absolute];
-  const heads = await loadTreeHeads(bytes, mv.signature, outputs, { baseline });
+  // pipeline/predict (and ONNX Runtime) loads on first use: most users of this module never estimate.
+  const { loadTreeHeads } = await import('../predict/index.ts');
+  // On a worker thread: a chunk is estimated while the next one is parsed and counted.
+  const heads = await loadTreeHeads(bytes, mv.signature, outputs, {
+    baseline,
+    worker: true,
+    label: `loss estimator of ${mv.name} v${mv.version}`,
+  });
   const features = mv.signature.features;
   // Categorical inputs by code: the signature's categories, then one for any value outside them (the
   // graph's LabelEncoder gives it its default, as it does for an unknown string).

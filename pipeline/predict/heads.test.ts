@@ -109,6 +109,17 @@ test('the loss estimator: both heads proven at load and scored by the fast evalu
   } finally {
     await heads.close();
   }
+  // The same on a worker thread (the monitor's way: a chunk is estimated while the next is parsed).
+  const onWorker = await loadTreeHeads(estimator.onnx, signature, OUTPUTS, { baseline, worker: true });
+  try {
+    const table = await csvTable(config, await synthCsv(2000, 43));
+    const inputs = estimatorInputs(config, table, await model.predict(table));
+    const reference = await ortHeads(estimator.onnx, inputs, table.rows);
+    const fast = await onWorker.score(inputs, table.rows);
+    for (const o of OUTPUTS) assert.deepEqual(fast[o], reference[o], o);
+  } finally {
+    await onWorker.close();
+  }
 });
 
 test('a tampered head is caught by the probe: every head is then scored by ONNX Runtime, the reason kept for the tampered one', async () => {

@@ -26,12 +26,14 @@ export interface BlockContext {
 }
 
 export interface ScoringWorkerData {
-  program: EvaluatorProgram | null;
-  /** The compiled kernel (compiled once, in the parent; a worker would otherwise build and compile its own). */
+  /** The proven evaluators' programs, one per output (null: ONNX Runtime scores every output). */
+  programs: EvaluatorProgram[] | null;
+  /** The compiled kernel for the deepest program (compiled once, in the parent; a worker would otherwise build and compile its own). */
   kernel: WebAssembly.Module | null;
   onnx: Uint8Array;
   options: Record<string, unknown>;
-  output: string;
+  /** The graph outputs scored, in order: the model's prediction, or the loss estimator's heads. */
+  outputs: string[];
   block: BlockContext | null;
 }
 
@@ -56,22 +58,23 @@ export type WorkerReply =
   | { loaded: true }
   | { ready: true }
   | { ready: false; error: string }
-  | { id: number; data: Float32Array }
+  | { id: number; data: Float32Array[] }
   | { id: number; block: BlockResult }
   | { id: number; error: string; code?: string; details?: MltkError['details'] };
 
-type Score = (inputs: InputColumn[], rows: number) => Promise<Float32Array>;
+/** Every output's predictions for `rows` rows of `inputs`. */
+type Score = (inputs: InputColumn[], rows: number) => Promise<Float32Array[]>;
 
 async function open(data: ScoringWorkerData): Promise<Score> {
-  if (data.program) {
-    const evaluator = createEvaluator(data.program, data.kernel ?? undefined);
-    return async (inputs, rows) => evaluator.score(inputs, rows);
+  if (data.programs) {
+    const evaluators = data.programs.map((p) => createEvaluator(p, data.kernel ?? undefined));
+    return async (inputs, rows) => evaluators.map((e) => e.score(inputs, rows));
   }
   const ort = onnxRuntime();
   const session = await ort.InferenceSession.create(data.onnx, data.options);
   return async (inputs, rows) => {
-    const out = await session.run(toFeeds(ort.Tensor as unknown as TensorCtor, inputs, rows), [data.output]);
-    return new Float32Array(out[data.output]!.data as Float32Array);
+    const out = await session.run(toFeeds(ort.Tensor as unknown as TensorCtor, inputs, rows), data.outputs);
+    return data.outputs.map((o) => new Float32Array(out[o]!.data as Float32Array));
   };
 }
 
@@ -87,7 +90,7 @@ async function scoreBlock(
   const parseMs = performance.now() - t;
   t = performance.now();
   const { inputs, rows } = buildInputs(context.inputs, chunk.table, chunk.bad);
-  const preds = rows > 0 ? await score(inputs, rows) : new Float32Array(0);
+  const preds = rows > 0 ? (await score(inputs, rows))[0]! : new Float32Array(0);
   const scoreMs = performance.now() - t;
   t = performance.now();
   const ids = chunk.table.columns.get(context.idColumn);
@@ -133,7 +136,10 @@ port.on('message', (m: WorkerRequest) => {
       const score = await scorer;
       if (m.kind === 'columns') {
         const out = await score(m.inputs, m.rows);
-        port.postMessage({ id: m.id, data: out } satisfies WorkerReply, [out.buffer as ArrayBuffer]);
+        port.postMessage(
+          { id: m.id, data: out } satisfies WorkerReply,
+          out.map((o) => o.buffer as ArrayBuffer),
+        );
       } else {
         if (!data.block) throw new Error('internal: a block request to a worker started without a block context');
         const block = await scoreBlock(data.block, score, m.bytes, m.rowsHint);

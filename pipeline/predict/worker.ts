@@ -9,6 +9,7 @@ import type { Table, TablePlan } from '../data/index.ts';
 import { InvalidInputError, MltkError, type ErrorCode } from '../errors/index.ts';
 import { kernelModule } from './fast/kernel.ts';
 import { lineageSuffix } from './format.ts';
+import type { EvaluatorProgram } from './fast/program.ts';
 import type { LoadedModel } from './model.ts';
 import { buildInputs, OUTPUT_NAME, type InputColumn } from './score.ts';
 import type { BlockContext, BlockResult, ScoringWorkerData, WorkerReply, WorkerRequest } from './score-worker.ts';
@@ -84,27 +85,28 @@ interface WorkerHandle {
 }
 
 /** A worker's error reply as the typed error it was (a bad block is bad input, not a crash). */
-function replyError(
-  model: LoadedModel,
-  reply: { error: string; code?: string; details?: MltkError['details'] },
-): Error {
+function replyError(label: string, reply: { error: string; code?: string; details?: MltkError['details'] }): Error {
   if (reply.code === 'INPUT_INVALID') return new InvalidInputError(reply.error, reply.details ?? []);
   if (reply.code) return new MltkError(reply.code as ErrorCode, reply.error, reply.details ?? []);
-  return new Error(`${model.name} v${model.version}: ${reply.error}`);
+  return new Error(`${label}: ${reply.error}`);
 }
 
-async function startWorker(model: LoadedModel, block: BlockContext | null): Promise<WorkerHandle> {
-  const { worker, loaded } = warm.shift() ?? spawnIdle();
-  worker.ref();
-  await loaded;
-  const data: ScoringWorkerData = {
-    program: model.fastProgram,
+/** What a worker scores a loaded model's prediction with: its proven program, else its ONNX (the CSV block context for block pools). */
+function modelWorkerData(model: LoadedModel, block: BlockContext | null): ScoringWorkerData {
+  return {
+    programs: model.fastProgram ? [model.fastProgram] : null,
     kernel: model.fastProgram ? kernelModule(model.fastProgram.depth) : null,
     onnx: model.onnx,
     options: { ...model.sessionOptions, extra: NO_SPIN },
-    output: OUTPUT_NAME,
+    outputs: [OUTPUT_NAME],
     block,
   };
+}
+
+async function startWorker(label: string, data: ScoringWorkerData): Promise<WorkerHandle> {
+  const { worker, loaded } = warm.shift() ?? spawnIdle();
+  worker.ref();
+  await loaded;
   worker.postMessage({ kind: 'init', data } satisfies WorkerRequest);
   const pending = new Map<number, { resolve(v: WorkerReply): void; reject(e: Error): void }>();
   let failure: Error | undefined;
@@ -126,7 +128,7 @@ async function startWorker(model: LoadedModel, block: BlockContext | null): Prom
     if (!('id' in m)) return;
     const p = pending.get(m.id);
     pending.delete(m.id);
-    if ('error' in m) p?.reject(replyError(model, m));
+    if ('error' in m) p?.reject(replyError(label, m));
     else p?.resolve(m);
   });
   worker.on('error', failAll);
@@ -149,15 +151,23 @@ async function startWorker(model: LoadedModel, block: BlockContext | null): Prom
 
 let nextId = 0;
 
-/** One worker scoring parsed tables, in order. */
-export async function startScoringWorker(model: LoadedModel): Promise<Scorer> {
-  const worker = await startWorker(model, null);
-  const scoreInputs = async (inputs: InputColumn[], rows: number): Promise<Float32Array> => {
-    if (rows === 0) return new Float32Array(0);
+const modelLabel = (model: LoadedModel) => `${model.name} v${model.version}`;
+
+/** Every output's predictions for prebuilt input columns, on one worker, in order (their buffers are transferred). */
+function columnScorer(worker: WorkerHandle) {
+  return async (inputs: InputColumn[], rows: number, outputs: number): Promise<Float32Array[]> => {
+    if (rows === 0) return Array.from({ length: outputs }, () => new Float32Array(0));
     const transfer = inputs.map((i) => ('values' in i ? i.values.buffer : i.codes.buffer)) as ArrayBuffer[];
     const reply = await worker.request({ kind: 'columns', id: nextId++, rows, inputs }, transfer);
-    return (reply as { data: Float32Array }).data;
+    return (reply as { data: Float32Array[] }).data;
   };
+}
+
+/** One worker scoring parsed tables, in order. */
+export async function startScoringWorker(model: LoadedModel): Promise<Scorer> {
+  const worker = await startWorker(modelLabel(model), modelWorkerData(model, null));
+  const score = columnScorer(worker);
+  const scoreInputs = async (inputs: InputColumn[], rows: number) => (await score(inputs, rows, 1))[0]!;
   return {
     score: (table, bad) => {
       const { inputs, rows } = buildInputs(model.plan, table, bad);
@@ -166,6 +176,32 @@ export async function startScoringWorker(model: LoadedModel): Promise<Scorer> {
     scoreInputs,
     close: () => worker.close(),
   };
+}
+
+/** Several outputs of one graph scored on one worker: by their proven programs, else by ONNX Runtime. */
+export interface OutputsScorer {
+  scoreInputs(inputs: InputColumn[], rows: number): Promise<Float32Array[]>;
+  close(): Promise<void>;
+}
+
+/** A worker scoring `outputs` of `onnx`: with `programs` (one per output, each proven), or with ONNX Runtime when null. */
+export async function startOutputsWorker(
+  label: string,
+  onnx: Uint8Array,
+  outputs: string[],
+  programs: EvaluatorProgram[] | null,
+): Promise<OutputsScorer> {
+  const depth = programs ? Math.max(0, ...programs.map((p) => p.depth)) : 0;
+  const worker = await startWorker(label, {
+    programs,
+    kernel: programs ? kernelModule(depth) : null,
+    onnx,
+    options: { graphOptimizationLevel: 'all', extra: NO_SPIN },
+    outputs,
+    block: null,
+  });
+  const score = columnScorer(worker);
+  return { scoreInputs: (inputs, rows) => score(inputs, rows, outputs.length), close: () => worker.close() };
 }
 
 /** How many workers a batch uses: one per core the process may run on. */
@@ -185,7 +221,9 @@ export async function startBlockScorers(
     idColumn: model.signature.id_column,
     lineage: lineageSuffix(model.name, model.version),
   };
-  const pool = await Promise.all(Array.from({ length: workers }, () => startWorker(model, context)));
+  const pool = await Promise.all(
+    Array.from({ length: workers }, () => startWorker(modelLabel(model), modelWorkerData(model, context))),
+  );
   return {
     workers,
     async score(block, rowsHint) {
