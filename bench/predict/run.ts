@@ -75,6 +75,7 @@ function batchLines(
     ),
     ...pairLines(vsPandas, 'mltk predict', `pandas ${pd.pandas} + XGBoost predict (whole process)`),
     `  mltk's own split (last run; parse/score/format summed over workers): load ${s(t.load_s)} · parse ${s(t.parse_s)} · score ${s(t.score_s)} · write ${s(t.write_s)} · in all ${s(t.total_s)} s`,
+    `  parsing on the ${doc.workers} workers: ${(doc.input.bytes / 1e6 / t.parse_s!).toFixed(0)} MB/s per core (input bytes / parse seconds summed over workers; target ≥ 150)`,
     `  polars' split: read ${s(pl.read_s)} · features ${s(pl.features_s)} · predict ${s(pl.predict_s)} · write ${s(pl.write_s)} s; pandas': read ${s(pd.read_s)} · predict ${s(pd.predict_s)} · write ${s(pd.write_s)} s`,
   ];
 }
