@@ -85,7 +85,8 @@ export async function buildApp(env: Env, options: BuildOptions = {}): Promise<{ 
       domains.set(names.domain, domain);
     } else if (domain.domainName !== inputs.domainName) {
       throw new ConfigError(
-        `${target.branch}: every ${target.env} model must share one domain (${domain.domainName}), got ${inputs.domainName}`,
+        `${target.branch}: every ${target.env} model must share one domain (${domain.domainName}), got ` +
+          `${inputs.domainName}`,
       );
     }
     targets.push({

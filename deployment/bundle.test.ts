@@ -110,7 +110,8 @@ test('a bundle runs with plain node on onnxruntime-node with only its linux x64 
     assert.ok(shipped.includes('node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node'));
     assert.ok(files.includes('probe.mjs') && files.includes('probe.mjs.map'));
 
-    const script = `import('./probe.mjs').then(async (m) => console.log(JSON.stringify(await m.handler({ text: 'x' }))))`;
+    const script =
+      `import('./probe.mjs').then(async (m) => console.log(JSON.stringify(await m.handler({ ` + `text: 'x' }))))`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
       cwd: outdir,
       env: { ...process.env, NODE_OPTIONS: '' },

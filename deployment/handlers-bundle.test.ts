@@ -53,7 +53,9 @@ after(async () => {
 
 /** Invokes `dist/<name>.mjs`'s handler in a fresh plain-node process, as the Lambda runtime would. */
 async function invoke(name: string, event: unknown, env: Record<string, string>): Promise<unknown> {
-  const script = `import('./${name}.mjs').then(async (m) => process.stdout.write('\\n@@' + JSON.stringify(await m.handler(JSON.parse(process.env.EVENT), { awsRequestId: 'r-1' }))))`;
+  const script =
+    `import('./${name}.mjs').then(async (m) => process.stdout.write('\\n@@' + JSON.stringify(await ` +
+    `m.handler(JSON.parse(process.env.EVENT), { awsRequestId: 'r-1' }))))`;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
     cwd: dist,
     env: {

@@ -213,7 +213,8 @@ test('deploy applies the base stack, pushes the image by commit SHA, applies the
   assert.equal(job.env.MLTK_STATE_BUCKET, '${{ secrets.MLTK_STATE_BUCKET }}');
   assert.equal(
     job.steps[health].run,
-    'deployment/health-check.sh "https://${DOMAIN_NAME}/${MODEL}/health" "$MODEL" --version "$EXPECTED_VERSION" --sha256 "$EXPECTED_SHA256"',
+    'deployment/health-check.sh "https://${DOMAIN_NAME}/${MODEL}/health" "$MODEL" --version "$EXPECTED_VERSION" ' +
+      '--sha256 "$EXPECTED_SHA256"',
   );
 });
 
@@ -261,35 +262,41 @@ test('a push to *-dev trains after the base stack and before the image, the serv
   assert.equal(train.env.MODEL_BUCKET, "${{ secrets[format('{0}_MODEL_BUCKET', env.PREFIX)] }}");
 });
 
-test('a push to *-prod copies from the dev bucket and promotes, before the service and the health check; it never trains', () => {
-  const all: Plain[] = parse('deploy.yml').jobs.deploy.steps;
-  const ran = all.filter((s) => runs(s, 'prod'));
-  const at = (pred: (s: Plain) => boolean) => ran.findIndex(pred);
-  assert.equal(ran.some(isTrain), false, 'prod never trains');
-  assert.ok(
-    at(isBase) >= 0 &&
-      at(isBase) < at(isCopy) &&
-      at(isCopy) < at(isPromote) &&
-      at(isPromote) < at(isService) &&
-      at(isService) < at(isHealth),
-  );
-  const copy = ran.find(isCopy);
-  assert.equal(copy.id, 'copy');
-  assert.equal(
-    copy.run,
-    'npx mltk models copy "${MODEL}@dev" --from "s3://${SOURCE_MODEL_BUCKET}" --to "s3://${MODEL_BUCKET}" --require-pinned',
-  );
-  assert.equal(copy.env.SOURCE_MODEL_BUCKET, "${{ secrets[format('{0}_SOURCE_MODEL_BUCKET', env.PREFIX)] }}");
-  const promote = ran.find(isPromote);
-  assert.equal(
-    promote.run,
-    'npx mltk --store "s3://${MODEL_BUCKET}" models promote "$MODEL" "$COPIED_VERSION" --alias "$SERVING_ALIAS" --require-pinned',
-  );
-  assert.equal(promote.env.COPIED_VERSION, '${{ steps.copy.outputs.version }}');
-  const health = ran.find(isHealth);
-  assert.equal(health.env.EXPECTED_VERSION, '${{ steps.train.outputs.alias_version || steps.copy.outputs.version }}');
-  assert.equal(health.env.EXPECTED_SHA256, '${{ steps.train.outputs.alias_sha256 || steps.copy.outputs.sha256 }}');
-});
+test(
+  'a push to *-prod copies from the dev bucket and promotes, before the service and the health check; it ' +
+    'never trains',
+  () => {
+    const all: Plain[] = parse('deploy.yml').jobs.deploy.steps;
+    const ran = all.filter((s) => runs(s, 'prod'));
+    const at = (pred: (s: Plain) => boolean) => ran.findIndex(pred);
+    assert.equal(ran.some(isTrain), false, 'prod never trains');
+    assert.ok(
+      at(isBase) >= 0 &&
+        at(isBase) < at(isCopy) &&
+        at(isCopy) < at(isPromote) &&
+        at(isPromote) < at(isService) &&
+        at(isService) < at(isHealth),
+    );
+    const copy = ran.find(isCopy);
+    assert.equal(copy.id, 'copy');
+    assert.equal(
+      copy.run,
+      'npx mltk models copy "${MODEL}@dev" --from "s3://${SOURCE_MODEL_BUCKET}" --to "s3://${MODEL_BUCKET}" ' +
+        '--require-pinned',
+    );
+    assert.equal(copy.env.SOURCE_MODEL_BUCKET, "${{ secrets[format('{0}_SOURCE_MODEL_BUCKET', env.PREFIX)] }}");
+    const promote = ran.find(isPromote);
+    assert.equal(
+      promote.run,
+      'npx mltk --store "s3://${MODEL_BUCKET}" models promote "$MODEL" "$COPIED_VERSION" --alias "$SERVING_ALIAS" ' +
+        '--require-pinned',
+    );
+    assert.equal(promote.env.COPIED_VERSION, '${{ steps.copy.outputs.version }}');
+    const health = ran.find(isHealth);
+    assert.equal(health.env.EXPECTED_VERSION, '${{ steps.train.outputs.alias_version || steps.copy.outputs.version }}');
+    assert.equal(health.env.EXPECTED_SHA256, '${{ steps.train.outputs.alias_sha256 || steps.copy.outputs.sha256 }}');
+  },
+);
 
 test('a rollback (workflow_dispatch with an image tag) neither trains nor copies, and still checks health', () => {
   for (const env of ['dev', 'prod'] as const) {

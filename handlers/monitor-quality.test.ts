@@ -490,7 +490,8 @@ const killPoints: {
 ];
 
 for (const [i, point] of killPoints.entries()) {
-  test(`kill -9 ${point.name}: the ${point.recovery === 'event' ? "event's retry" : 'next hourly run'} finishes the labels batch`, {
+  test(`kill -9 ${point.name}: the ${point.recovery === 'event' ? "event's retry" : 'next hourly run'} finishes the ` +
+    `labels batch`, {
     skip,
   }, async () => {
     const path = `2026/06/0${i + 1}/killed.csv`;

@@ -80,7 +80,8 @@ after(async () => {
   await moto?.stop();
 });
 
-test('a lineage manifest event: the input is read from the data bucket, scored by the version that scored it, reported under monitoring/ and published', {
+test('a lineage manifest event: the input is read from the data bucket, scored by the version that scored it, ' +
+  'reported under monitoring/ and published', {
   skip,
 }, async () => {
   const { csv, refused } = withRefusedRows(shiftSap((await synthCsv(3000, 21)).toString(), -30));
@@ -264,7 +265,8 @@ test('malformed events and environments are refused before anything runs', { ski
   }
 });
 
-test('hostile keys in events (`..` and `.` segments, raw or URL-encoded, undecodable) name no batch: skipped, nothing read, written or published', {
+test('hostile keys in events (`..` and `.` segments, raw or URL-encoded, undecodable) name no batch: skipped, ' +
+  'nothing read, written or published', {
   skip,
 }, async () => {
   await landAndScore('hostile/src.csv', (await synthCsv(200, 26)).toString());

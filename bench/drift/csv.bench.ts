@@ -47,7 +47,8 @@ try {
   writeFileSync(carried, lines.map((l, i) => (l ? `${l},${preds[i]!.split(',')[1]}` : l)).join('\n'));
 
   console.log(
-    `mltk monitor end to end on ${ROWS.toLocaleString('en-GB')} synth rows (${(statSync(raw).size / 1e6).toFixed(0)} MB CSV), node ${process.version}, median of ${REPEATS}`,
+    `mltk monitor end to end on ${ROWS.toLocaleString('en-GB')} synth rows (${(statSync(raw).size / 1e6).toFixed(0)} ` +
+      `MB CSV), node ${process.version}, median of ${REPEATS}`,
   );
   for (const [label, input] of [
     ['raw input, scored by the monitor', raw],
@@ -55,7 +56,8 @@ try {
   ] as const) {
     const runs = Array.from({ length: REPEATS }, () => timedMonitor(store, input));
     console.log(
-      `  ${label.padEnd(34)} wall ${median(runs.map((r) => r.wall)).toFixed(2)} s [${runs.map((r) => r.wall.toFixed(2)).join(' ')}], peak RSS ${median(runs.map((r) => r.rssMb)).toFixed(0)} MB`,
+      `  ${label.padEnd(34)} wall ${median(runs.map((r) => r.wall)).toFixed(2)} s ` +
+        `[${runs.map((r) => r.wall.toFixed(2)).join(' ')}], peak RSS ${median(runs.map((r) => r.rssMb)).toFixed(0)} MB`,
     );
   }
 } finally {

@@ -30,7 +30,10 @@ function ensurePeer(): void {
   if (r.status !== 0) throw new Error('could not install numpy/scipy for the peer');
 }
 
-/** Columns shaped like the config: numeric within [min, max] (optionally shifted), booleans, categoricals; 5% missing where nullable. */
+/**
+ * Columns shaped like the config: numeric within [min, max] (optionally shifted), booleans, categoricals; 5% missing
+ * where nullable.
+ */
 function synth(features: FeatureSpec[], rows: number, seed: number, shift: number): Table {
   const columns = new Map<string, Column>();
   features.forEach((f, k) => {
@@ -156,16 +159,21 @@ try {
   }
   const secs = (xs: number[]) => xs.map((x) => x.toFixed(3)).join(' ');
   console.log(
-    `rows ${ROWS.toLocaleString('en-GB')} × ${features.length} features + prediction (baseline ${BASELINE_ROWS.toLocaleString('en-GB')} rows, KS sample ≤ 20,000), ${REPEATS} runs each`,
+    `rows ${ROWS.toLocaleString('en-GB')} × ${features.length} features + prediction (baseline ` +
+      `${BASELINE_ROWS.toLocaleString('en-GB')} rows, KS sample ≤ 20,000), ${REPEATS} runs each`,
   );
   console.log(
-    `mltk (node ${process.version}, chunks of ${CHUNK}): median ${ours.toFixed(3)} s [${secs(times)}], peak RSS ${oursRss.toFixed(0)} MB (${rssBefore.toFixed(0)} MB before the drift runs: data generation)`,
+    `mltk (node ${process.version}, chunks of ${CHUNK}): median ${ours.toFixed(3)} s [${secs(times)}], peak RSS ` +
+      `${oursRss.toFixed(0)} MB (${rssBefore.toFixed(0)} MB before the drift runs: data generation)`,
   );
   console.log(
-    `numpy ${'/'} scipy peer:               median ${peer.seconds.toFixed(3)} s [${secs(peer.all_seconds)}], peak RSS ${peer.peak_rss_mb.toFixed(0)} MB (whole process, arrays loaded)`,
+    `numpy ${'/'} scipy peer:               median ${peer.seconds.toFixed(3)} s [${secs(peer.all_seconds)}], peak ` +
+      `RSS ${peer.peak_rss_mb.toFixed(0)} MB (whole process, arrays loaded)`,
   );
   console.log(
-    `ratio mltk / peer (medians): ${(ours / peer.seconds).toFixed(2)}×; largest |difference| in PSI, JS, KS D, KS p over all features: ${worst.toExponential(2)}; out-of-range counts ${countsDiffer.length ? `DIFFER: ${countsDiffer.join('; ')}` : 'equal'}`,
+    `ratio mltk / peer (medians): ${(ours / peer.seconds).toFixed(2)}×; largest |difference| in PSI, JS, KS D, KS p ` +
+      `over all features: ${worst.toExponential(2)}; out-of-range counts ` +
+      `${countsDiffer.length ? `DIFFER: ${countsDiffer.join('; ')}` : 'equal'}`,
   );
   console.log(
     `drifted: ${report!.drifted_features.join(', ') || 'none'}; drift share ${report!.drift_share.toFixed(3)}`,

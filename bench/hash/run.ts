@@ -57,7 +57,8 @@ for (let i = 0; i < repeats; i++) {
 const ref = results.sha256sum!;
 const mb = bytes / (1 << 20);
 console.log(
-  `file: ${file} (${mb.toFixed(0)} MiB, ${rows} rows); best of ${repeats}; ${execFileSync('nproc').toString().trim()} cores`,
+  `file: ${file} (${mb.toFixed(0)} MiB, ${rows} rows); best of ${repeats}; ` +
+    `${execFileSync('nproc').toString().trim()} cores`,
 );
 console.log(['what', 'wall s', 'MiB/s', 'vs sha256sum (time ratio)', 'peak RSS MiB'].join('\t'));
 for (const [name, r] of Object.entries(results)) {

@@ -73,12 +73,16 @@ const f2 = (x: number) => x.toFixed(2);
 export function pairLines(p: Pairs, a: string, b: string): string[] {
   const side = (label: string, runs: Run[]) => {
     const walls = runs.map((r) => r.wall);
-    return `  ${label.padEnd(46)} wall ${f2(median(walls))} s [${f2(Math.min(...walls))}–${f2(Math.max(...walls))}]  cpu ${f2(median(runs.map((r) => r.cpu)))} s  peak RSS ${median(runs.map((r) => r.rssMb)).toFixed(0)} MB`;
+    return (
+      `  ${label.padEnd(46)} wall ${f2(median(walls))} s [${f2(Math.min(...walls))}–${f2(Math.max(...walls))}]  ` +
+      `cpu ${f2(median(runs.map((r) => r.cpu)))} s  peak RSS ${median(runs.map((r) => r.rssMb)).toFixed(0)} MB`
+    );
   };
   const speedups = p.ratios.map((r) => 1 / r);
   return [
     side(a, p.a),
     side(b, p.b),
-    `  → ${a.split(' (')[0]} is ${f2(median(speedups))}× as fast (median of ${p.ratios.length} pair ratios, range ${f2(Math.min(...speedups))}–${f2(Math.max(...speedups))})`,
+    `  → ${a.split(' (')[0]} is ${f2(median(speedups))}× as fast (median of ${p.ratios.length} pair ratios, range ` +
+      `${f2(Math.min(...speedups))}–${f2(Math.max(...speedups))})`,
   ];
 }

@@ -14,7 +14,9 @@ import { MLTK } from './startup.ts';
 
 const CONFIG = join(import.meta.dirname, '../../configs/sap_change.json');
 
-/** `raw` with one more column, `column`, taken from the second field of each line of `scored` (same rows, same order). */
+/**
+ * `raw` with one more column, `column`, taken from the second field of each line of `scored` (same rows, same order).
+ */
 async function joinPredictions(raw: string, scored: string, column: string, out: string): Promise<void> {
   const a = createInterface({ input: createReadStream(raw, { highWaterMark: 1 << 20 }), crlfDelay: Infinity })[
     Symbol.asyncIterator
@@ -56,7 +58,8 @@ export async function monitorLines(dir: string, scoreCsv: string, pairs: number)
   );
   const peer = JSON.parse(p.b.at(-1)!.stdout) as { read_s: number; stats_s: number; features: number };
   return [
-    `mltk monitor on the same rows carrying their predictions (target ≥ 1.5× pandas + numpy/scipy), ${pairs} interleaved pairs:`,
+    `mltk monitor on the same rows carrying their predictions (target ≥ 1.5× pandas + numpy/scipy), ${pairs} ` +
+      `interleaved pairs:`,
     ...pairLines(
       p,
       'mltk monitor (whole command)',

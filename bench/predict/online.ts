@@ -110,7 +110,8 @@ export async function online(
 
 export function onlineLines(label: string, o: OnlineResult): string[] {
   const row = (name: string, r: OnlineResult['one']) =>
-    `    ${name} p50 ${r.p50.toFixed(2)} ms · p99 ${r.p99.toFixed(2)} ms round trip (${r.n} requests); handler alone p50 ${r.server50.toFixed(2)} · p99 ${r.server99.toFixed(2)} ms`;
+    `    ${name} p50 ${r.p50.toFixed(2)} ms · p99 ${r.p99.toFixed(2)} ms round trip (${r.n} requests); handler alone ` +
+    `p50 ${r.server50.toFixed(2)} · p99 ${r.server99.toFixed(2)} ms`;
   return [
     `  ${label}: cold start (first 200 after process start) ${o.coldMs.toFixed(0)} ms, model load ${o.loadMs} ms`,
     row('1 instance:   ', o.one),

@@ -1,6 +1,7 @@
 // What bench/predict measures against, made once and reused: the synthetic rows, our 300-tree depth-6
 // sap_change model registered in a scratch store with its baseline profile (as `mltk run` registers it:
-// loading reads it, and the fast path's probe takes its reference sample), the Python virtualenv of the peers (polars and the
+// loading reads it, and the fast path's probe takes its reference sample), the Python virtualenv of the peers (polars
+// and the
 // rest from the local wheel cache, XGBoost, pandas and scipy from the system), and the peers' boosters.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

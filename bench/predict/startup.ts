@@ -37,7 +37,8 @@ export function startupLines(storeDir: string, smallCsv: string, outDir: string,
     });
   }
   return [
-    `start-up, whole processes, median of ${rounds} interleaved rounds (targets: --version and --help under 0.3 s, predict's fixed cost under 0.5 s):`,
+    `start-up, whole processes, median of ${rounds} interleaved rounds (targets: --version and --help under 0.3 s, ` +
+      `predict's fixed cost under 0.5 s):`,
     ...commands.map(
       (c, k) => `  ${c.label.padEnd(46)} wall ${median(walls[k]!).toFixed(3)} s  cpu ${median(cpus[k]!).toFixed(3)} s`,
     ),

@@ -59,18 +59,22 @@ for (let i = 0; i < REPEAT; i++) {
 const a = fastest(oursRuns);
 const b = fastest(xgbRuns);
 console.log(
-  `\n${TRAIN} train rows, ${TEST} test rows, 22 features (+1 derived); 300 trees, depth 6, lr 0.1, 256 bins, 2 threads; XGBoost ${b.xgboost}; best of ${REPEAT}\n`,
+  `\n${TRAIN} train rows, ${TEST} test rows, 22 features (+1 derived); 300 trees, depth 6, lr 0.1, 256 bins, 2 ` +
+    `threads; XGBoost ${b.xgboost}; best of ${REPEAT}\n`,
 );
 console.log('target          ours s   xgb s   ratio   ours RMSE   xgb RMSE');
 for (const t of Object.keys(a.results)) {
   const x = a.results[t]!,
     y = b.results[t]!;
   console.log(
-    `${t.padEnd(15)} ${x.seconds.toFixed(2).padStart(6)}  ${y.seconds.toFixed(2).padStart(6)}  ${(x.seconds / y.seconds).toFixed(2).padStart(6)}  ${x.rmse.toFixed(4).padStart(10)}  ${y.rmse.toFixed(4).padStart(9)}`,
+    `${t.padEnd(15)} ${x.seconds.toFixed(2).padStart(6)}  ${y.seconds.toFixed(2).padStart(6)}  ` +
+      `${(x.seconds / y.seconds).toFixed(2).padStart(6)}  ${x.rmse.toFixed(4).padStart(10)}  ` +
+      `${y.rmse.toFixed(4).padStart(9)}`,
   );
 }
 console.log(
-  `peak RSS (${TRAIN} rows, 3 models): ours ${a.peak_rss_mb.toFixed(0)} MB, xgboost process ${b.peak_rss_mb.toFixed(0)} MB`,
+  `peak RSS (${TRAIN} rows, 3 models): ours ${a.peak_rss_mb.toFixed(0)} MB, xgboost process ` +
+    `${b.peak_rss_mb.toFixed(0)} MB`,
 );
 if (BIG > 0) {
   const big = ours(await synthCsv(BIG, SEED + 1), BIG);

@@ -33,7 +33,10 @@ export interface SynthesizedFunction {
    * queue). Lambda's service uses them on the function's behalf; a handler never calls them.
    */
   serviceStatements: PolicyStatement[];
-  /** The `${aws_cloudwatch_log_group.…}` reference the function logs to, and the on-failure destination of its asynchronous invocations. */
+  /**
+   * The `${aws_cloudwatch_log_group.…}` reference the function logs to, and the on-failure destination of its
+   * asynchronous invocations.
+   */
   logGroup: string | undefined;
   failureDestination: string | undefined;
 }

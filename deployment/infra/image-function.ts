@@ -24,7 +24,9 @@ export interface ImageFunctionProps {
   logRetentionDays: number;
 }
 
-/** What a service built on ImageFunction takes from its stack; it adds the command, description and statements itself. */
+/**
+ * What a service built on ImageFunction takes from its stack; it adds the command, description and statements itself.
+ */
 export type ImageFunctionSettings = Pick<
   ImageFunctionProps,
   'functionName' | 'imageUri' | 'memoryMb' | 'timeoutS' | 'environment' | 'failureQueueArn' | 'logRetentionDays'

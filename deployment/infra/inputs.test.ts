@@ -150,29 +150,32 @@ test('the documented example values of every target are valid inputs', () => {
   }
 });
 
-test('the model reader role is an optional dev input: parsed when set, named when malformed, never read for prod', () => {
-  const reader = 'arn:aws:iam::222222222222:role/deploy/mltk-deploy-prod';
-  assert.equal(parseDeployInputs(target, valid).inputs.modelReaderRoleArn, undefined);
-  assert.equal(
-    parseDeployInputs(target, { ...valid, SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: reader }).inputs.modelReaderRoleArn,
-    reader,
-  );
-  const err = configError(() =>
-    parseDeployInputs(target, { ...valid, SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: 'prod-role' }),
-  );
-  assert.deepEqual(err.details, [
-    {
-      field: 'SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN',
-      issue: 'expected an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>',
-    },
-  ]);
-  assert.doesNotMatch(err.message, /prod-role/);
-  const prod = resolveTarget('sap_change-prod');
-  const prodEnv = Object.fromEntries(
-    Object.entries(valid).map(([k, v]) => [k.replace('SAP_CHANGE_DEV', 'SAP_CHANGE_PROD'), v]),
-  );
-  assert.equal(
-    parseDeployInputs(prod, { ...prodEnv, SAP_CHANGE_PROD_MODEL_READER_ROLE_ARN: reader }).inputs.modelReaderRoleArn,
-    undefined,
-  );
-});
+test(
+  'the model reader role is an optional dev input: parsed when set, named when malformed, never ' + 'read for prod',
+  () => {
+    const reader = 'arn:aws:iam::222222222222:role/deploy/mltk-deploy-prod';
+    assert.equal(parseDeployInputs(target, valid).inputs.modelReaderRoleArn, undefined);
+    assert.equal(
+      parseDeployInputs(target, { ...valid, SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: reader }).inputs.modelReaderRoleArn,
+      reader,
+    );
+    const err = configError(() =>
+      parseDeployInputs(target, { ...valid, SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: 'prod-role' }),
+    );
+    assert.deepEqual(err.details, [
+      {
+        field: 'SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN',
+        issue: 'expected an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>',
+      },
+    ]);
+    assert.doesNotMatch(err.message, /prod-role/);
+    const prod = resolveTarget('sap_change-prod');
+    const prodEnv = Object.fromEntries(
+      Object.entries(valid).map(([k, v]) => [k.replace('SAP_CHANGE_DEV', 'SAP_CHANGE_PROD'), v]),
+    );
+    assert.equal(
+      parseDeployInputs(prod, { ...prodEnv, SAP_CHANGE_PROD_MODEL_READER_ROLE_ARN: reader }).inputs.modelReaderRoleArn,
+      undefined,
+    );
+  },
+);

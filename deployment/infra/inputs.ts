@@ -100,7 +100,8 @@ const domainName = z.string().transform((raw, ctx) => {
     ctx.addIssue({
       code: 'custom',
       message:
-        'expected a DNS name below a Route 53 zone, e.g. api.example.com (letters, digits, hyphens; at least three labels)',
+        'expected a DNS name below a Route 53 zone, e.g. api.example.com (letters, digits, hyphens; at least ' +
+        'three labels)',
     });
     return z.NEVER;
   }

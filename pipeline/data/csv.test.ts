@@ -26,47 +26,53 @@ async function allRows(text: string, pieces: number, chunkRows = 3): Promise<str
   return rows;
 }
 
-test('quoted fields, escaped quotes, CRLF and a missing final newline parse the same however the bytes are split', async () => {
-  const text = 'a,b,c\r\n1,"x, y",3\r\n"say ""hi""",,\r\n4,5,"multi\nline"';
-  const want = [
-    ['1', 'x, y', '3'],
-    ['say "hi"', '', ''],
-    ['4', '5', 'multi\nline'],
-  ];
-  for (const pieces of [1, 2, 5, 17, text.length])
-    assert.deepEqual(await allRows(text, pieces), want, `split into ${pieces}`);
-});
+test(
+  'quoted fields, escaped quotes, CRLF and a missing final newline parse the same however the ' + 'bytes are split',
+  async () => {
+    const text = 'a,b,c\r\n1,"x, y",3\r\n"say ""hi""",,\r\n4,5,"multi\nline"';
+    const want = [
+      ['1', 'x, y', '3'],
+      ['say "hi"', '', ''],
+      ['4', '5', 'multi\nline'],
+    ];
+    for (const pieces of [1, 2, 5, 17, text.length])
+      assert.deepEqual(await allRows(text, pieces), want, `split into ${pieces}`);
+  },
+);
 
 test('a row with the wrong number of fields names the file and row', async () => {
   await assert.rejects(allRows('a,b\n1,2\n3\n', 1), /t\.csv: row 2: expected 2 fields as in the header, found 1/);
 });
 
-test('a table row with the wrong number of fields is a bad row with its number; a strict read names file and row', async () => {
-  const specs = [
-    { name: 'a', type: 'numeric' as const },
-    { name: 'b', type: 'text' as const },
-  ];
-  const text = 'a,b\n1,x\n2\n3,y,extra\n4,z\n';
-  const reader = await openCsvTables(bytes(text), specs, { source: 't.csv', chunkRows: 2 });
-  const seen: { rows: number; bad: number[]; issues: unknown[] }[] = [];
-  for await (const c of reader.chunks) seen.push({ rows: c.table.rows, bad: [...c.bad], issues: c.issues });
-  assert.deepEqual(seen, [
-    {
-      rows: 2,
-      bad: [0, 1],
-      issues: [{ row: 2, field: '(row)', issue: 'expected 2 fields as in the header, found 1' }],
-    },
-    {
-      rows: 2,
-      bad: [1, 0],
-      issues: [{ row: 3, field: '(row)', issue: 'expected 2 fields as in the header, found 3' }],
-    },
-  ]);
-  await assert.rejects(
-    readCsvTable(bytes(text), specs, { source: 't.csv' }),
-    /^InvalidInputError: t\.csv: row 2: expected 2 fields as in the header, found 1 \(and 1 more in rows 1–4\)$/,
-  );
-});
+test(
+  'a table row with the wrong number of fields is a bad row with its number; a strict read names ' + 'file and row',
+  async () => {
+    const specs = [
+      { name: 'a', type: 'numeric' as const },
+      { name: 'b', type: 'text' as const },
+    ];
+    const text = 'a,b\n1,x\n2\n3,y,extra\n4,z\n';
+    const reader = await openCsvTables(bytes(text), specs, { source: 't.csv', chunkRows: 2 });
+    const seen: { rows: number; bad: number[]; issues: unknown[] }[] = [];
+    for await (const c of reader.chunks) seen.push({ rows: c.table.rows, bad: [...c.bad], issues: c.issues });
+    assert.deepEqual(seen, [
+      {
+        rows: 2,
+        bad: [0, 1],
+        issues: [{ row: 2, field: '(row)', issue: 'expected 2 fields as in the header, found 1' }],
+      },
+      {
+        rows: 2,
+        bad: [1, 0],
+        issues: [{ row: 3, field: '(row)', issue: 'expected 2 fields as in the header, found 3' }],
+      },
+    ]);
+    await assert.rejects(
+      readCsvTable(bytes(text), specs, { source: 't.csv' }),
+      /^InvalidInputError: t\.csv: row 2: expected 2 fields as in the header, found 1 \(and 1 more in rows 1–4\)$/,
+    );
+  },
+);
 
 test('numbers parse exactly like Number() on the fast and slow paths', () => {
   for (const s of [
@@ -292,63 +298,72 @@ function randomCsv(seed: number, rows: number): { text: string; specs: Spec[] } 
   return { text: lines.join(eol) + pick(['', eol]), specs };
 }
 
-test('the fast and slow paths give what an independent reading of the rules gives, however the file is chunked and split', async () => {
-  for (let seed = 1; seed <= 40; seed++) {
-    const { text, specs } = randomCsv(seed, 120);
-    const oracle = oracleRows(text.replace(/^\uFEFF/, '')).slice(1);
-    for (const [chunkRows, pieces] of [
-      [65536, 1],
-      [7, 13],
-      [1, 50],
-    ] as const) {
-      const reader = await openCsvTables(bytes(text, pieces), specs, { source: 's.csv', chunkRows });
-      let r = 0;
-      for await (const ch of reader.chunks) {
-        for (let i = 0; i < ch.table.rows; i++, r++) {
-          const cells = oracle[r]!;
-          let anyBad = false;
-          specs.forEach((spec, k) => {
-            const want = oracleCell(spec, cells[k + 1]!);
-            anyBad ||= want.bad;
-            const col = ch.table.columns.get(spec.name)!;
-            const got =
-              col.kind === 'numeric' ? col.values[i] : col.kind === 'categorical' ? col.codes[i] : col.values[i];
-            assert.ok(
-              Object.is(got, want.value) || (spec.type === 'boolean' && want.bad && Number.isNaN(got as number)),
-              `seed ${seed} chunks ${chunkRows}/${pieces} row ${r + 1} ${spec.name}: got ${String(got)}, want ${String(want.value)} from ${JSON.stringify(cells[k + 1])}`,
-            );
-          });
-          assert.equal(ch.bad[i], anyBad ? 1 : 0, `seed ${seed} row ${r + 1} bad flag (${JSON.stringify(cells)})`);
-          assert.equal(ch.issues.filter((x) => x.row === ch.firstRow + i).length > 0, anyBad);
+test(
+  'the fast and slow paths give what an independent reading of the rules gives, however the file is ' +
+    'chunked and split',
+  async () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const { text, specs } = randomCsv(seed, 120);
+      const oracle = oracleRows(text.replace(/^\uFEFF/, '')).slice(1);
+      for (const [chunkRows, pieces] of [
+        [65536, 1],
+        [7, 13],
+        [1, 50],
+      ] as const) {
+        const reader = await openCsvTables(bytes(text, pieces), specs, { source: 's.csv', chunkRows });
+        let r = 0;
+        for await (const ch of reader.chunks) {
+          for (let i = 0; i < ch.table.rows; i++, r++) {
+            const cells = oracle[r]!;
+            let anyBad = false;
+            specs.forEach((spec, k) => {
+              const want = oracleCell(spec, cells[k + 1]!);
+              anyBad ||= want.bad;
+              const col = ch.table.columns.get(spec.name)!;
+              const got =
+                col.kind === 'numeric' ? col.values[i] : col.kind === 'categorical' ? col.codes[i] : col.values[i];
+              assert.ok(
+                Object.is(got, want.value) || (spec.type === 'boolean' && want.bad && Number.isNaN(got as number)),
+                `seed ${seed} chunks ${chunkRows}/${pieces} row ${r + 1} ${spec.name}: got ${String(got)}, want ` +
+                  `${String(want.value)} from ${JSON.stringify(cells[k + 1])}`,
+              );
+            });
+            assert.equal(ch.bad[i], anyBad ? 1 : 0, `seed ${seed} row ${r + 1} bad flag (${JSON.stringify(cells)})`);
+            assert.equal(ch.issues.filter((x) => x.row === ch.firstRow + i).length > 0, anyBad);
+          }
         }
+        assert.equal(r, oracle.length, `seed ${seed}: every row read`);
       }
-      assert.equal(r, oracle.length, `seed ${seed}: every row read`);
     }
-  }
-});
+  },
+);
 
-test('one header rule for every reader: BOM stripped, quoted names (with commas) unquoted, CRLF and CR-only line ends', async () => {
-  const cases: [string, string[]][] = [
-    ['\uFEFFa,b\r\n1,2\r\n', ['a', 'b']],
-    ['"a","b,c"\n1,2\n', ['a', 'b,c']],
-    ['" a ",b\r1,2\r3,4\r', ['a', 'b']],
-  ];
-  for (const [text, want] of cases) {
-    for (const pieces of [1, 3, text.length]) {
-      const csv = await openCsv(bytes(text, pieces), { source: 'h.csv' });
-      assert.deepEqual(csv.header, want, JSON.stringify(text));
-      let rows = 0;
-      for await (const ch of csv.chunks) rows += ch.rows;
-      assert.equal(rows, text.includes('3,4') ? 2 : 1, JSON.stringify(text));
+test(
+  'one header rule for every reader: BOM stripped, quoted names (with commas) unquoted, CRLF and ' +
+    'CR-only line ends',
+  async () => {
+    const cases: [string, string[]][] = [
+      ['\uFEFFa,b\r\n1,2\r\n', ['a', 'b']],
+      ['"a","b,c"\n1,2\n', ['a', 'b,c']],
+      ['" a ",b\r1,2\r3,4\r', ['a', 'b']],
+    ];
+    for (const [text, want] of cases) {
+      for (const pieces of [1, 3, text.length]) {
+        const csv = await openCsv(bytes(text, pieces), { source: 'h.csv' });
+        assert.deepEqual(csv.header, want, JSON.stringify(text));
+        let rows = 0;
+        for await (const ch of csv.chunks) rows += ch.rows;
+        assert.equal(rows, text.includes('3,4') ? 2 : 1, JSON.stringify(text));
+      }
     }
-  }
-  await assert.rejects(
-    openCsv(bytes('"a,b\n1,2\n'), { source: 'q.csv' }),
-    /q\.csv: row 0: unterminated quoted field in the header/,
-  );
-  await assert.rejects(openCsv(bytes('a,,b\n'), { source: 'q.csv' }), /q\.csv: header has an empty column name/);
-  await assert.rejects(openCsv(bytes('\uFEFF\n'), { source: 'q.csv' }), /q\.csv: empty file or missing header row/);
-});
+    await assert.rejects(
+      openCsv(bytes('"a,b\n1,2\n'), { source: 'q.csv' }),
+      /q\.csv: row 0: unterminated quoted field in the header/,
+    );
+    await assert.rejects(openCsv(bytes('a,,b\n'), { source: 'q.csv' }), /q\.csv: header has an empty column name/);
+    await assert.rejects(openCsv(bytes('\uFEFF\n'), { source: 'q.csv' }), /q\.csv: empty file or missing header row/);
+  },
+);
 
 test('the header is read without reading the rest of the file', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mltk-csv-'));
@@ -369,27 +384,31 @@ test('an unterminated quote at the end of the file names its row', async () => {
   await assert.rejects(allRows('a,b\n1,2\n3,"x\n', 1), /t\.csv: row 2: unterminated quoted field/);
 });
 
-test('blocks assembled in reused shared buffers read the same rows, a buffer reused as soon as its block is given back', async () => {
-  const { text } = randomCsv(7, 400);
-  const plain = await openCsv(bytes(text, 1), { source: 'p.csv', chunkRows: 9 });
-  const want: string[][] = [];
-  for await (const ch of plain.chunks)
-    for (let r = 0; r < ch.rows; r++)
-      want.push(Array.from({ length: ch.cols }, (_, c) => fieldText(ch, r * ch.cols + c)));
-  for (const pieces of [1, 7, 300]) {
-    const buffers = new BlockBuffers();
-    const { header, blocks } = await openCsvBlocks(bytes(text, pieces), { source: 'p.csv', chunkRows: 9, buffers });
-    const got: string[][] = [];
-    let previous: Buffer | undefined;
-    for await (const block of blocks) {
-      assert.ok(block.buffer instanceof SharedArrayBuffer, 'a worker can read the block in place');
-      // Give the previous block back only now: its buffer may be reused for the next one while this one is read.
-      if (previous) buffers.give(previous);
-      const ch = tokenizeBlock(block, 0, block.length, header.length, 1, 'p.csv', 9);
+test(
+  'blocks assembled in reused shared buffers read the same rows, a buffer reused as soon as its block ' +
+    'is given back',
+  async () => {
+    const { text } = randomCsv(7, 400);
+    const plain = await openCsv(bytes(text, 1), { source: 'p.csv', chunkRows: 9 });
+    const want: string[][] = [];
+    for await (const ch of plain.chunks)
       for (let r = 0; r < ch.rows; r++)
-        got.push(Array.from({ length: ch.cols }, (_, c) => fieldText(ch, r * ch.cols + c)));
-      previous = block;
+        want.push(Array.from({ length: ch.cols }, (_, c) => fieldText(ch, r * ch.cols + c)));
+    for (const pieces of [1, 7, 300]) {
+      const buffers = new BlockBuffers();
+      const { header, blocks } = await openCsvBlocks(bytes(text, pieces), { source: 'p.csv', chunkRows: 9, buffers });
+      const got: string[][] = [];
+      let previous: Buffer | undefined;
+      for await (const block of blocks) {
+        assert.ok(block.buffer instanceof SharedArrayBuffer, 'a worker can read the block in place');
+        // Give the previous block back only now: its buffer may be reused for the next one while this one is read.
+        if (previous) buffers.give(previous);
+        const ch = tokenizeBlock(block, 0, block.length, header.length, 1, 'p.csv', 9);
+        for (let r = 0; r < ch.rows; r++)
+          got.push(Array.from({ length: ch.cols }, (_, c) => fieldText(ch, r * ch.cols + c)));
+        previous = block;
+      }
+      assert.deepEqual(got, want, `split into ${pieces}`);
     }
-    assert.deepEqual(got, want, `split into ${pieces}`);
-  }
-});
+  },
+);

@@ -99,7 +99,8 @@ async function synthesize(
     const path = join(dir, `${config.dataset.name}.csv`);
     const { synth_rows: rows, synth_seed: seed } = config.dataset;
     say(
-      `no data in the store: synthesizing ${rows} EPC-style rows (seed ${seed}; dataset.allow_synthetic) — the model is marked synthetic`,
+      `no data in the store: synthesizing ${rows} EPC-style rows (seed ${seed}; dataset.allow_synthetic) — the model ` +
+        `is marked synthetic`,
     );
     const out = createWriteStream(path);
     await writeSynthCsv({ rows, seed }, out);

@@ -43,12 +43,15 @@ export function decidePromotion(
   if (!incumbent) return { ...base, promote: true, reason: `first version for @${policy.alias}` };
   if (!Number.isFinite(incumbent.value)) {
     // The holder's metric is undefined (e.g. r2 of a constant test target): nothing to beat.
-    const reason = `version ${incumbent.version} has no ${policy.metric}; the candidate's is ${candidate.toPrecision(5)}`;
+    const reason =
+      `version ${incumbent.version} has no ${policy.metric}; the candidate's is ` + `${candidate.toPrecision(5)}`;
     return { ...base, promote: true, reason };
   }
   const m = policy.min_improvement;
   const better = policy.metric === 'r2' ? candidate > incumbent.value + m : candidate <= incumbent.value * (1 - m);
-  const cmp = `${policy.metric} ${candidate.toPrecision(5)} vs ${incumbent.value.toPrecision(5)} of version ${incumbent.version}`;
+  const cmp =
+    `${policy.metric} ${candidate.toPrecision(5)} vs ${incumbent.value.toPrecision(5)} of version ` +
+    `${incumbent.version}`;
   return better
     ? { ...base, promote: true, reason: `${cmp}: beats it by the required margin (${m})` }
     : { ...base, promote: false, reason: `${cmp}: does not beat it by the required margin (${m})` };
@@ -69,7 +72,9 @@ async function decideOnce(
   } catch (e) {
     // An unreadable holder cannot be compared against: a person decides (`mltk models promote`).
     if (!(e instanceof MalformedManifestError) || !alias) throw e;
-    const reason = `the holder of @${policy.alias}, version ${alias.version}, cannot be read (${e.message}); promote with mltk models promote`;
+    const reason =
+      `the holder of @${policy.alias}, version ${alias.version}, cannot be read (${e.message}); promote ` +
+      `with mltk models promote`;
     const incumbent = { version: alias.version, value: NaN };
     return {
       alias: policy.alias,

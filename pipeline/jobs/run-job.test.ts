@@ -74,7 +74,8 @@ test('the gate: each absolute limit, a band without test rows, an undefined r2',
   assert.equal(failed.passed, false);
   assert.equal(
     failed.reason,
-    'rmse 4.5000 exceeds promotion.max_rmse 4; r2 0.40000 is below promotion.min_r2 0.5; band F rmse 7.0000 exceeds promotion.max_rmse_by_band.F 6',
+    'rmse 4.5000 exceeds promotion.max_rmse 4; r2 0.40000 is below promotion.min_r2 0.5; band F rmse 7.0000 exceeds ' +
+      'promotion.max_rmse_by_band.F 6',
   );
   assert.deepEqual(
     failed.checks.find((c) => c.limit === 'max_rmse_by_band.G'),
@@ -113,28 +114,31 @@ test('the config refuses unknown bands and a pin that is not a full sha256', asy
   );
 });
 
-test('a model failing an absolute limit is registered, not promoted, and the holder keeps the alias (exit 11)', async () => {
-  const f = await setup();
-  const first = await runPipelineJob(job(f.store, f.config, { alias: 'dev' }));
-  assert.equal(first.promotion.promote, true);
-  const strict = { ...f.config, promotion: { ...f.config.promotion, max_rmse: 0.001 } };
-  const file = await csv(f.dir, 'other.csv', 700, 11);
-  const second = await runPipelineJob(job(f.store, strict, { alias: 'dev', data: { kind: 'file', path: file } }));
-  assert.equal(second.train.version, 2);
-  assert.equal(second.promotion.promote, false);
-  assert.match(second.promotion.reason, /^gate failed: rmse [\d.]+ exceeds promotion\.max_rmse 0\.001$/);
-  assert.equal((await getAlias(f.store, 'sap_change', 'dev'))?.version, 1);
-  assert.deepEqual(await listVersionNumbers(f.store, 'sap_change'), [1, 2]);
-  const err = gateFailure(second)!;
-  assert.equal(exitCodeFor(err), 11);
-  assert.match(err.message, /^sap_change@2 \(run \S+\) is registered but not promoted to @dev: rmse/);
-  assert.deepEqual(
-    err.details.map((d) => d.field),
-    ['promotion.max_rmse'],
-  );
-  assert.equal(err.context?.version, 2);
-  assert.equal(gateFailure(first), undefined);
-});
+test(
+  'a model failing an absolute limit is registered, not promoted, and the holder keeps the ' + 'alias (exit 11)',
+  async () => {
+    const f = await setup();
+    const first = await runPipelineJob(job(f.store, f.config, { alias: 'dev' }));
+    assert.equal(first.promotion.promote, true);
+    const strict = { ...f.config, promotion: { ...f.config.promotion, max_rmse: 0.001 } };
+    const file = await csv(f.dir, 'other.csv', 700, 11);
+    const second = await runPipelineJob(job(f.store, strict, { alias: 'dev', data: { kind: 'file', path: file } }));
+    assert.equal(second.train.version, 2);
+    assert.equal(second.promotion.promote, false);
+    assert.match(second.promotion.reason, /^gate failed: rmse [\d.]+ exceeds promotion\.max_rmse 0\.001$/);
+    assert.equal((await getAlias(f.store, 'sap_change', 'dev'))?.version, 1);
+    assert.deepEqual(await listVersionNumbers(f.store, 'sap_change'), [1, 2]);
+    const err = gateFailure(second)!;
+    assert.equal(exitCodeFor(err), 11);
+    assert.match(err.message, /^sap_change@2 \(run \S+\) is registered but not promoted to @dev: rmse/);
+    assert.deepEqual(
+      err.details.map((d) => d.field),
+      ['promotion.max_rmse'],
+    );
+    assert.equal(err.context?.version, 2);
+    assert.equal(gateFailure(first), undefined);
+  },
+);
 
 test('valid but not better than the holder: registered, not promoted, no error', async () => {
   const f = await setup((raw) => {
@@ -231,7 +235,8 @@ test('a pinned config trains on exactly its version, and a missing pin names the
     assert.ok(e instanceof NotFoundError);
     assert.equal(
       e.message,
-      `the config pins dataset epc_retrofit@${'e'.repeat(64)} (dataset.version), which is not in ${f.store.url}; add that file first: mltk data add FILE --dataset epc_retrofit --store ${f.store.url}`,
+      `the config pins dataset epc_retrofit@${'e'.repeat(64)} (dataset.version), which is not in ${f.store.url}; add ` +
+        `that file first: mltk data add FILE --dataset epc_retrofit --store ${f.store.url}`,
     );
     return true;
   });

@@ -63,7 +63,8 @@ export function gateFailure(outcome: RunOutcome): GateFailedError | undefined {
     .filter((c) => !c.passed)
     .map((c) => ({ field: `promotion.${c.limit}`, issue: `${c.value} vs limit ${c.threshold}` }));
   const err = new GateFailedError(
-    `${train.model}@${train.version} (run ${train.run_id}) is registered but not promoted to @${promotion.alias}: ${promotion.gate.reason}`,
+    `${train.model}@${train.version} (run ${train.run_id}) is registered but not promoted to @${promotion.alias}: ` +
+      `${promotion.gate.reason}`,
     details,
   );
   err.context = { ...registeredContext(train), promoted: false, alias: promotion.alias, gate: promotion.gate };

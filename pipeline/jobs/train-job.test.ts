@@ -198,61 +198,64 @@ test('a corrupted dataset blob fails training with an integrity error and regist
   assert.equal(run!.status, 'FAILED');
 });
 
-test("the by-segment evaluation follows the config's evaluation.segment: other segments are a config change", async () => {
-  const f = await fixture(800);
-  assert.deepEqual(
-    { ...f.config.evaluation.segment, description: undefined },
-    {
-      description: undefined,
-      name: 'sap_band',
-      column: 'current_sap',
-      edges: [20.5, 38.5, 54.5, 68.5, 80.5, 91.5],
-      labels: ['G', 'F', 'E', 'D', 'C', 'B', 'A'],
-    },
-  );
-  const bySap = await runTrainJob({
-    store: f.store,
-    config: f.config,
-    configSource: 'c',
-    data: { kind: 'file', path: f.file },
-    ...quiet,
-  });
-  assert.ok(
-    Object.keys(bySap.metrics_by_band).every((b) => 'ABCDEFG'.includes(b)) &&
-      Object.keys(bySap.metrics_by_band).length >= 3,
-  );
-  assert.deepEqual(bySap.manifest.segment, f.config.evaluation.segment);
+test(
+  "the by-segment evaluation follows the config's evaluation.segment: other segments are a " + 'config change',
+  async () => {
+    const f = await fixture(800);
+    assert.deepEqual(
+      { ...f.config.evaluation.segment, description: undefined },
+      {
+        description: undefined,
+        name: 'sap_band',
+        column: 'current_sap',
+        edges: [20.5, 38.5, 54.5, 68.5, 80.5, 91.5],
+        labels: ['G', 'F', 'E', 'D', 'C', 'B', 'A'],
+      },
+    );
+    const bySap = await runTrainJob({
+      store: f.store,
+      config: f.config,
+      configSource: 'c',
+      data: { kind: 'file', path: f.file },
+      ...quiet,
+    });
+    assert.ok(
+      Object.keys(bySap.metrics_by_band).every((b) => 'ABCDEFG'.includes(b)) &&
+        Object.keys(bySap.metrics_by_band).length >= 3,
+    );
+    assert.deepEqual(bySap.manifest.segment, f.config.evaluation.segment);
 
-  const raw = JSON.parse(await readFile('configs/sap_change.json', 'utf8'));
-  raw.trainer.params.trees = 15;
-  raw.evaluation = {
-    segment: { name: 'size', column: 'total_floor_area', edges: [60, 120], labels: ['small', 'medium', 'large'] },
-  };
-  const bySize = await runTrainJob({
-    store: f.store,
-    config: parseModelConfig(raw, 'c'),
-    configSource: 'c',
-    data: { kind: 'file', path: f.file },
-    ...quiet,
-  });
-  assert.deepEqual(Object.keys(bySize.metrics_by_band), ['small', 'medium', 'large']);
-  assert.equal(
-    Object.values(bySize.metrics_by_band).reduce((n, m) => n + m.rows, 0),
-    160,
-    'every test row is in one size band',
-  );
+    const raw = JSON.parse(await readFile('configs/sap_change.json', 'utf8'));
+    raw.trainer.params.trees = 15;
+    raw.evaluation = {
+      segment: { name: 'size', column: 'total_floor_area', edges: [60, 120], labels: ['small', 'medium', 'large'] },
+    };
+    const bySize = await runTrainJob({
+      store: f.store,
+      config: parseModelConfig(raw, 'c'),
+      configSource: 'c',
+      data: { kind: 'file', path: f.file },
+      ...quiet,
+    });
+    assert.deepEqual(Object.keys(bySize.metrics_by_band), ['small', 'medium', 'large']);
+    assert.equal(
+      Object.values(bySize.metrics_by_band).reduce((n, m) => n + m.rows, 0),
+      160,
+      'every test row is in one size band',
+    );
 
-  delete raw.evaluation;
-  const none = await runTrainJob({
-    store: f.store,
-    config: parseModelConfig(raw, 'c'),
-    configSource: 'c',
-    data: { kind: 'file', path: f.file },
-    ...quiet,
-  });
-  assert.deepEqual(none.metrics_by_band, {});
-  assert.equal(none.manifest.segment, null);
-});
+    delete raw.evaluation;
+    const none = await runTrainJob({
+      store: f.store,
+      config: parseModelConfig(raw, 'c'),
+      configSource: 'c',
+      data: { kind: 'file', path: f.file },
+      ...quiet,
+    });
+    assert.deepEqual(none.metrics_by_band, {});
+    assert.equal(none.manifest.segment, null);
+  },
+);
 
 test('a bad evaluation.segment is refused naming the key', async () => {
   const raw = JSON.parse(await readFile('configs/sap_change.json', 'utf8'));
@@ -279,47 +282,51 @@ test('a bad evaluation.segment is refused naming the key', async () => {
   );
 });
 
-test('a version carries its loss estimator (hash-verified ONNX + calibration); too few held-out rows register none and say so', async () => {
-  const f = await fixture(1500);
-  const said: string[] = [];
-  const r = await runTrainJob({
-    store: f.store,
-    config: f.config,
-    configSource: 'c',
-    data: { kind: 'file', path: f.file },
-    say: (l) => said.push(l),
-    progress: () => {},
-  });
-  const est = r.manifest.loss_estimator!;
-  assert.equal(est.calibration.rows, 300);
-  assert.equal(est.artifact.format, 'onnx');
-  assert.deepEqual(r.loss_estimator, est.calibration);
-  const [run] = (await listRuns(f.store)).runs;
-  assert.deepEqual(run!.artifacts['loss_estimator.onnx'], { sha256: est.artifact.sha256, bytes: est.artifact.bytes });
-  assert.ok((await getModelArtifact(f.store, 'sap_change', est.artifact.sha256)).length === est.artifact.bytes);
-  assert.ok(
-    said.some((l) => /^loss estimator: 300 held-out rows, 5-fold/.test(l)),
-    said.join('\n'),
-  );
-  // A tampered estimator blob is refused on read like every artifact.
-  const key = modelArtifactKey('sap_change', est.artifact.sha256);
-  assert.ok(key.startsWith('models/sap_change/artifacts/'), key);
-  const bytes = await f.store.get(key);
-  bytes[bytes.length - 1]! ^= 1;
-  await f.store.put(key, bytes);
-  await assert.rejects(getModelArtifact(f.store, 'sap_change', est.artifact.sha256), /is corrupt/);
+test(
+  'a version carries its loss estimator (hash-verified ONNX + calibration); too few held-out rows register ' +
+    'none and say so',
+  async () => {
+    const f = await fixture(1500);
+    const said: string[] = [];
+    const r = await runTrainJob({
+      store: f.store,
+      config: f.config,
+      configSource: 'c',
+      data: { kind: 'file', path: f.file },
+      say: (l) => said.push(l),
+      progress: () => {},
+    });
+    const est = r.manifest.loss_estimator!;
+    assert.equal(est.calibration.rows, 300);
+    assert.equal(est.artifact.format, 'onnx');
+    assert.deepEqual(r.loss_estimator, est.calibration);
+    const [run] = (await listRuns(f.store)).runs;
+    assert.deepEqual(run!.artifacts['loss_estimator.onnx'], { sha256: est.artifact.sha256, bytes: est.artifact.bytes });
+    assert.ok((await getModelArtifact(f.store, 'sap_change', est.artifact.sha256)).length === est.artifact.bytes);
+    assert.ok(
+      said.some((l) => /^loss estimator: 300 held-out rows, 5-fold/.test(l)),
+      said.join('\n'),
+    );
+    // A tampered estimator blob is refused on read like every artifact.
+    const key = modelArtifactKey('sap_change', est.artifact.sha256);
+    assert.ok(key.startsWith('models/sap_change/artifacts/'), key);
+    const bytes = await f.store.get(key);
+    bytes[bytes.length - 1]! ^= 1;
+    await f.store.put(key, bytes);
+    await assert.rejects(getModelArtifact(f.store, 'sap_change', est.artifact.sha256), /is corrupt/);
 
-  const small = await fixture(600);
-  const few: string[] = [];
-  const r2 = await runTrainJob({
-    store: small.store,
-    config: small.config,
-    configSource: 'c',
-    data: { kind: 'file', path: small.file },
-    say: (l) => few.push(l),
-    progress: () => {},
-  });
-  assert.equal(r2.manifest.loss_estimator, null);
-  assert.equal(r2.loss_estimator, null);
-  assert.ok(few.some((l) => /loss estimator: not fitted \(fewer than 200 held-out rows/.test(l)));
-});
+    const small = await fixture(600);
+    const few: string[] = [];
+    const r2 = await runTrainJob({
+      store: small.store,
+      config: small.config,
+      configSource: 'c',
+      data: { kind: 'file', path: small.file },
+      say: (l) => few.push(l),
+      progress: () => {},
+    });
+    assert.equal(r2.manifest.loss_estimator, null);
+    assert.equal(r2.loss_estimator, null);
+    assert.ok(few.some((l) => /loss estimator: not fitted \(fewer than 200 held-out rows/.test(l)));
+  },
+);

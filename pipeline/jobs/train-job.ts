@@ -145,13 +145,15 @@ async function evaluateHeldOut(
   if (estimator) {
     const c = estimator.calibration;
     say(
-      `loss estimator: ${c.rows} held-out rows, ${c.folds}-fold out-of-fold rmse ${c.held_out.rmse_estimated.toPrecision(4)} vs realized ${c.held_out.rmse.toPrecision(4)}`,
+      `loss estimator: ${c.rows} held-out rows, ${c.folds}-fold out-of-fold rmse ` +
+        `${c.held_out.rmse_estimated.toPrecision(4)} vs realized ${c.held_out.rmse.toPrecision(4)}`,
     );
     run.logMetric('loss_estimator_rmse_relative_error', c.rmse_relative_error);
     run.logMetric('loss_estimator_mae_relative_error', c.mae_relative_error);
   } else {
     say(
-      `loss estimator: not fitted (fewer than ${MIN_ESTIMATOR_ROWS} held-out rows with a target); estimated quality will be unavailable`,
+      `loss estimator: not fitted (fewer than ${MIN_ESTIMATOR_ROWS} held-out rows with a target); estimated quality ` +
+        `will be unavailable`,
     );
   }
   return { ev, scores, segment, estimator };
@@ -167,7 +169,9 @@ export function roundProgress(round: number, total: number, trainRmse: number, v
   return `round ${round}/${total}  train rmse ${trainRmse.toPrecision(4)}${valid}`;
 }
 
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the job's steps in the order they run (read, split, train, evaluate, estimate, register), each a call
+// Why noExcessiveLinesPerFunction is waived: the job's steps in the order they run (read, split, train, evaluate,
+// estimate, register), each a call
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the reason is above
 export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult> {
   const { store, config, say, progress } = opts;
   const total = opts.totalSteps ?? 4;

@@ -47,38 +47,42 @@ async function constantTarget(file: string, value: string): Promise<string> {
   return out;
 }
 
-test('a constant target: r2 is recorded as undefined with its reason, and list, show, runs, promote and predict all work', async () => {
-  const { cwd, file, mltk } = await setup(400);
-  const data = await constantTarget(file, '3');
-  const trained = await mltk('train', '--config', 'config.json', '--data-file', data);
-  assert.equal(trained.code, 0, trained.stderr);
-  assert.equal(trained.doc.metrics.r2, null);
-  assert.equal(typeof trained.doc.metrics.rmse, 'number');
-  assert.match(trained.doc.undefined_metrics.r2, /held-out target is constant \(all \d+ rows are 3\)/);
-  const stored = await readFile(join(cwd, 'store/models/sap_change/versions/1.json'), 'utf8');
-  assert.doesNotMatch(stored, /null,?\n\s*"mae"|"r2": null/, 'no null metric is written');
-  assert.deepEqual(Object.keys(JSON.parse(stored).metrics).sort(), ['mae', 'rmse']);
-  const listed = await mltk('models', 'list', 'sap_change');
-  assert.equal(listed.code, 0, listed.stderr);
-  assert.match(listed.doc.versions[0].undefined_metrics.r2, /constant/);
-  const shown = await runMltk(['--store', join(cwd, 'store'), 'models', 'show', 'sap_change@1'], { cwd });
-  assert.equal(shown.code, 0, shown.stderr);
-  assert.match(shown.stdout, /^undefined r2: the held-out target is constant/m);
-  const runs = await mltk('runs', 'list');
-  assert.equal(runs.code, 0, runs.stderr);
-  assert.equal(runs.doc.runs[0].status, 'FINISHED');
-  assert.equal((await mltk('models', 'promote', 'sap_change', '1', '--alias', 'prod')).code, 0);
-  const predicted = await mltk(
-    'predict',
-    '--model',
-    'sap_change@prod',
-    '--input',
-    file,
-    '--output',
-    join(cwd, 'p.csv'),
-  );
-  assert.equal(predicted.code, 0, predicted.stderr);
-});
+test(
+  'a constant target: r2 is recorded as undefined with its reason, and list, show, runs, promote and ' +
+    'predict all work',
+  async () => {
+    const { cwd, file, mltk } = await setup(400);
+    const data = await constantTarget(file, '3');
+    const trained = await mltk('train', '--config', 'config.json', '--data-file', data);
+    assert.equal(trained.code, 0, trained.stderr);
+    assert.equal(trained.doc.metrics.r2, null);
+    assert.equal(typeof trained.doc.metrics.rmse, 'number');
+    assert.match(trained.doc.undefined_metrics.r2, /held-out target is constant \(all \d+ rows are 3\)/);
+    const stored = await readFile(join(cwd, 'store/models/sap_change/versions/1.json'), 'utf8');
+    assert.doesNotMatch(stored, /null,?\n\s*"mae"|"r2": null/, 'no null metric is written');
+    assert.deepEqual(Object.keys(JSON.parse(stored).metrics).sort(), ['mae', 'rmse']);
+    const listed = await mltk('models', 'list', 'sap_change');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.doc.versions[0].undefined_metrics.r2, /constant/);
+    const shown = await runMltk(['--store', join(cwd, 'store'), 'models', 'show', 'sap_change@1'], { cwd });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^undefined r2: the held-out target is constant/m);
+    const runs = await mltk('runs', 'list');
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.equal(runs.doc.runs[0].status, 'FINISHED');
+    assert.equal((await mltk('models', 'promote', 'sap_change', '1', '--alias', 'prod')).code, 0);
+    const predicted = await mltk(
+      'predict',
+      '--model',
+      'sap_change@prod',
+      '--input',
+      file,
+      '--output',
+      join(cwd, 'p.csv'),
+    );
+    assert.equal(predicted.code, 0, predicted.stderr);
+  },
+);
 
 test('manifests an older mltk wrote with "r2": null read again: the metric shows as undefined, with why', async () => {
   const { cwd, file, mltk } = await setup(300);

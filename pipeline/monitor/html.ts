@@ -73,23 +73,30 @@ export function distributionChart(f: Pick<FeatureDrift, 'name' | 'type' | 'distr
   for (const t of [0, 0.5, 1]) {
     const yy = y(t * maxShare);
     parts.push(
-      `<line x1="${left}" x2="${W - right}" y1="${yy}" y2="${yy}" stroke="#eaeef2"/><text x="${left - 4}" y="${yy + 4}" text-anchor="end" font-size="10" fill="#57606a">${pct(t * maxShare)}</text>`,
+      `<line x1="${left}" x2="${W - right}" y1="${yy}" y2="${yy}" stroke="#eaeef2"/><text x="${left - 4}" ` +
+        `y="${yy + 4}" text-anchor="end" font-size="10" fill="#57606a">${pct(t * maxShare)}</text>`,
     );
   }
   buckets.forEach((label, i) => {
     const cx = left + slot * i + slot / 2;
     const [b, c] = shares[i]!;
     parts.push(
-      `<rect x="${cx - bar}" y="${y(b)}" width="${bar}" height="${top + plotH - y(b)}" fill="${BASE_COLOUR}"><title>baseline ${esc(label)}: ${pct(b)}</title></rect>`,
+      `<rect x="${cx - bar}" y="${y(b)}" width="${bar}" height="${top + plotH - y(b)}" ` +
+        `fill="${BASE_COLOUR}"><title>baseline ${esc(label)}: ${pct(b)}</title></rect>`,
     );
     parts.push(
-      `<rect x="${cx}" y="${y(c)}" width="${bar}" height="${top + plotH - y(c)}" fill="${CUR_COLOUR}"><title>current ${esc(label)}: ${pct(c)}</title></rect>`,
+      `<rect x="${cx}" y="${y(c)}" width="${bar}" height="${top + plotH - y(c)}" fill="${CUR_COLOUR}"><title>current ` +
+        `${esc(label)}: ${pct(c)}</title></rect>`,
     );
     parts.push(
-      `<text transform="translate(${cx},${top + plotH + 10}) rotate(35)" font-size="10" fill="#57606a">${esc(labels[i]!)}</text>`,
+      `<text transform="translate(${cx},${top + plotH + 10}) rotate(35)" font-size="10" ` +
+        `fill="#57606a">${esc(labels[i]!)}</text>`,
     );
   });
-  return `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(f.name)} distribution">${parts.join('')}</svg>`;
+  return (
+    `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(f.name)} ` +
+    `distribution">${parts.join('')}</svg>`
+  );
 }
 
 function statsTable(f: FeatureDrift): string {
@@ -115,9 +122,15 @@ ${statsTable(f)}<div class="legend"><i style="background:${BASE_COLOUR}"></i>bas
 function summary(report: DriftReport): string {
   const rows = report.features.map(
     (f) =>
-      `<tr><td>${esc(f.name)}</td><td>${kind(f)}</td><td class="n">${num(f.psi)}</td><td class="n">${num(f.ks_statistic)}</td><td class="n">${num(f.js_distance)}</td><td class="n">${pct(f.missing_rate)}</td><td><span class="badge ${f.level}">${f.level}</span></td></tr>`,
+      `<tr><td>${esc(f.name)}</td><td>${kind(f)}</td><td class="n">${num(f.psi)}</td><td ` +
+      `class="n">${num(f.ks_statistic)}</td><td class="n">${num(f.js_distance)}</td><td ` +
+      `class="n">${pct(f.missing_rate)}</td><td><span class="badge ${f.level}">${f.level}</span></td></tr>`,
   );
-  return `<section class="summary ${report.level}"><h2>Features</h2><table><tr><th>feature</th><th>type</th><th>PSI</th><th>KS D</th><th>JS</th><th>missing</th><th>level</th></tr>${rows.join('')}</table></section>`;
+  return (
+    `<section class="summary ` +
+    `${report.level}"><h2>Features</h2><table><tr><th>feature</th><th>type</th><th>PSI</th><th>KS ` +
+    `D</th><th>JS</th><th>missing</th><th>level</th></tr>${rows.join('')}</table></section>`
+  );
 }
 
 /** Drifted features first, then the prediction, then the rest (the report already sorts features by PSI). */

@@ -1,7 +1,8 @@
 // Survival function of the one-sample two-sided Kolmogorov–Smirnov statistic D_n,
 // a port of scipy.stats.kstwo.sf (scipy/stats/_ksstats.py, Simard & L'Ecuyer 2011):
 // ks_2samp's asymptotic p-value is kstwo.sf(d, round(m·n/(m+n))), so matching scipy means matching this.
-// biome-ignore-all lint/correctness/noPrecisionLoss: scipy's cephes constants kept digit for digit (they round to the doubles scipy uses)
+// biome-ignore-all lint/correctness/noPrecisionLoss: scipy's cephes constants kept digit for digit (they round to the
+// doubles scipy uses)
 
 const E128 = 128;
 const EP128 = 2 ** 128;

@@ -52,7 +52,8 @@ test('D and p-value match scipy.stats.ks_2samp over exact and asymptotic regimes
     return [Array.from(r(normals(n1, 10 + i))), Array.from(r(normals(n2, 100 + i, shift)))];
   });
   const expected = runPython<[number, number][]>(
-    'import json,sys\nfrom scipy import stats\nprint(json.dumps([list(map(float, stats.ks_2samp(a, b)[:2])) for a, b in json.load(sys.stdin)]))',
+    'import json,sys\nfrom scipy import stats\nprint(json.dumps([list(map(float, stats.ks_2samp(a, b)[:2])) for a, b ' +
+      'in json.load(sys.stdin)]))',
     cases,
   );
   cases.forEach(([a, b], i) => {
@@ -68,7 +69,8 @@ test('kolmogorovSf matches scipy.stats.kstwo.sf across its algorithm branches', 
     for (const x of [0.001, 0.01, 0.05, 0.1, 0.3, 0.5, 0.7, 0.6 / n, 1.5 / n, 3 / n]) cases.push([n, x]);
   }
   const expected = runPython<number[]>(
-    'import json,sys\nfrom scipy import stats\nprint(json.dumps([float(stats.kstwo.sf(x, n)) for n, x in json.load(sys.stdin)]))',
+    'import json,sys\nfrom scipy import stats\nprint(json.dumps([float(stats.kstwo.sf(x, n)) for n, x in ' +
+      'json.load(sys.stdin)]))',
     cases,
   );
   cases.forEach(([n, x], i) => {

@@ -134,7 +134,8 @@ async function driftOf(
     openScorer: async (mv) => {
       if (mv.artifact.sha256 !== lineage.model.sha256) {
         throw new InvalidInputError(
-          `${where}: scored with ONNX ${lineage.model.sha256.slice(0, 12)}, but ${mv.name} v${mv.version} is now ${mv.artifact.sha256.slice(0, 12)}`,
+          `${where}: scored with ONNX ${lineage.model.sha256.slice(0, 12)}, but ${mv.name} v${mv.version} is now ` +
+            `${mv.artifact.sha256.slice(0, 12)}`,
         );
       }
       return open(mv);
@@ -144,12 +145,14 @@ async function driftOf(
   const sha256 = hashed.digest();
   if (sha256 !== lineage.input.sha256) {
     throw new InvalidInputError(
-      `${source} changed since it was scored (sha256 ${sha256 ?? '(not read to the end)'}, lineage ${where} says ${lineage.input.sha256})`,
+      `${source} changed since it was scored (sha256 ${sha256 ?? '(not read to the end)'}, lineage ${where} says ` +
+        `${lineage.input.sha256})`,
     );
   }
   if (scoring && (scoring.scored !== lineage.scored || scoring.refused !== lineage.errors)) {
     throw new InvalidInputError(
-      `${source}: scored ${scoring.scored} rows and refused ${scoring.refused} here, but the batch scorer scored ${lineage.scored} and refused ${lineage.errors} (${where})`,
+      `${source}: scored ${scoring.scored} rows and refused ${scoring.refused} here, but the batch scorer scored ` +
+        `${lineage.scored} and refused ${lineage.errors} (${where})`,
     );
   }
   const withLineage = {

@@ -197,7 +197,10 @@ function buildProfile(input: ProfileInput, source: BaselineProfile['source'], la
   };
 }
 
-/** The profile saved with a model version at training: the training table, its derived features and the model's predictions on it. */
+/**
+ * The profile saved with a model version at training: the training table, its derived features and the model's
+ * predictions on it.
+ */
 export function buildBaselineProfile(
   table: Table,
   features: readonly FeatureSpec[],

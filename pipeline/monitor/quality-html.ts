@@ -33,20 +33,28 @@ function segmentChart(report: QualityReport): string {
   const y = (v: number) => top + plotH - (v / max) * plotH;
   const parts = [0, 0.5, 1].map(
     (t) =>
-      `<line x1="${left}" x2="${W - right}" y1="${y(t * max)}" y2="${y(t * max)}" stroke="#eaeef2"/><text x="${left - 4}" y="${y(t * max) + 4}" text-anchor="end" font-size="10" fill="#57606a">${num(t * max, 2)}</text>`,
+      `<line x1="${left}" x2="${W - right}" y1="${y(t * max)}" y2="${y(t * max)}" stroke="#eaeef2"/><text ` +
+      `x="${left - 4}" y="${y(t * max) + 4}" text-anchor="end" font-size="10" ` +
+      `fill="#57606a">${num(t * max, 2)}</text>`,
   );
   bands.forEach(([band, m], i) => {
     const cx = left + slot * i + slot / 2;
     if (m.test_rmse !== null)
       parts.push(
-        `<rect x="${cx - bar}" y="${y(m.test_rmse)}" width="${bar}" height="${top + plotH - y(m.test_rmse)}" fill="${BASE_COLOUR}"><title>${esc(band)} test RMSE ${num(m.test_rmse)}</title></rect>`,
+        `<rect x="${cx - bar}" y="${y(m.test_rmse)}" width="${bar}" height="${top + plotH - y(m.test_rmse)}" ` +
+          `fill="${BASE_COLOUR}"><title>${esc(band)} test RMSE ${num(m.test_rmse)}</title></rect>`,
       );
     parts.push(
-      `<rect x="${cx}" y="${y(m.rmse)}" width="${bar}" height="${top + plotH - y(m.rmse)}" fill="${CUR_COLOUR}"><title>${esc(band)} realized RMSE ${num(m.rmse)} (${m.rows} rows)</title></rect>`,
+      `<rect x="${cx}" y="${y(m.rmse)}" width="${bar}" height="${top + plotH - y(m.rmse)}" ` +
+        `fill="${CUR_COLOUR}"><title>${esc(band)} realized RMSE ${num(m.rmse)} (${m.rows} rows)</title></rect>`,
     );
     parts.push(`<text x="${cx}" y="${H - 8}" text-anchor="middle" font-size="10" fill="#57606a">${esc(band)}</text>`);
   });
-  return `<div class="legend"><i style="background:${BASE_COLOUR}"></i>test<i style="background:${CUR_COLOUR}"></i>realized</div><svg viewBox="0 0 ${W} ${H}" width="100%" style="max-width:${W + 100}px" role="img" aria-label="RMSE by segment">${parts.join('')}</svg>`;
+  return (
+    `<div class="legend"><i style="background:${BASE_COLOUR}"></i>test<i ` +
+    `style="background:${CUR_COLOUR}"></i>realized</div><svg viewBox="0 0 ${W} ${H}" width="100%" ` +
+    `style="max-width:${W + 100}px" role="img" aria-label="RMSE by segment">${parts.join('')}</svg>`
+  );
 }
 
 function realizedSection(report: QualityReport): string {
@@ -58,7 +66,9 @@ function realizedSection(report: QualityReport): string {
     test: number | null,
     ratio: number | null,
   ) =>
-    `<tr><td>${esc(name)}</td><td class="n">${m.rows.toLocaleString('en-GB')}</td><td class="n">${num(m.rmse)}</td><td class="n">${num(test)}</td><td class="n">${ratioText(ratio)}</td><td class="n">${num(m.mae)}</td><td class="n">${num(m.bias)}</td></tr>`;
+    `<tr><td>${esc(name)}</td><td class="n">${m.rows.toLocaleString('en-GB')}</td><td ` +
+    `class="n">${num(m.rmse)}</td><td class="n">${num(test)}</td><td class="n">${ratioText(ratio)}</td><td ` +
+    `class="n">${num(m.mae)}</td><td class="n">${num(m.bias)}</td></tr>`;
   const bands = Object.entries(report.by_band ?? {}).map(([band, m]) => row(band, m, m.test_rmse, m.rmse_ratio));
   const seg = report.segment
     ? `by ${esc(report.segment.name)} (${esc(report.segment.column)})`
@@ -72,7 +82,10 @@ ${row('all', r, t.rmse, report.ratio.rmse)}${bands.join('')}</table>
 function estimateVsRealized(report: QualityReport): string {
   const e = report.estimated;
   if (!e)
-    return `<section class="summary unknown"><h2><span>Estimated vs realized</span></h2><p class="legend">No estimate: ${report.sources.input ? 'this version has no loss estimator' : "the batch's input was not available"}.</p></section>`;
+    return (
+      `<section class="summary unknown"><h2><span>Estimated vs realized</span></h2><p class="legend">No ` +
+      `estimate: ${report.sources.input ? 'this version has no loss estimator' : "the batch's input was not available"}.</p></section>`
+    );
   const inBand = report.realized.rmse >= e.rmse_low && report.realized.rmse <= e.rmse_high;
   return `<section class="summary ${inBand ? 'ok' : 'warn'}"><h2><span>Estimated vs realized (same ${e.rows.toLocaleString('en-GB')} rows)</span><span class="badge ${inBand ? 'ok' : 'warn'}">${inBand ? 'in band' : 'outside band'}</span></h2>
 <table><tr><th></th><th>estimated</th><th>band</th><th>realized</th><th>estimate / realized</th></tr>
@@ -98,7 +111,10 @@ function labelSection(report: QualityReport): string {
     ['labels that are not numbers', String(l.non_numeric)],
     ['rows without id or label', String(l.missing)],
   ];
-  return `<section class="summary"><h2><span>Labels</span></h2><table class="stats">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table></section>`;
+  return (
+    `<section class="summary"><h2><span>Labels</span></h2><table ` +
+    `class="stats">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table></section>`
+  );
 }
 
 export function renderQualityReport(report: QualityReport): string {

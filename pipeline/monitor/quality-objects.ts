@@ -121,7 +121,8 @@ export async function monitorLabelsObject(path: string, deps: ObjectRunDeps): Pr
     const lineage = await readLineage(deps.predictions, path);
     if (!lineage)
       throw new InvalidInputError(
-        `${source}: no scored batch for these labels (no lineage manifest ${where}); labels are joined to the predictions of incoming/${path}, so upload them once it is scored`,
+        `${source}: no scored batch for these labels (no lineage manifest ${where}); labels are joined to the ` +
+          `predictions of incoming/${path}, so upload them once it is scored`,
       );
     model = lineage.model.name;
     if (lineage.model.name !== watched)
@@ -130,7 +131,8 @@ export async function monitorLabelsObject(path: string, deps: ObjectRunDeps): Pr
       );
     if (lineage.status === 'rejected')
       throw new InvalidInputError(
-        `${where}: the scorer rejected ${lineage.source} whole (${lineage.reason}); its labels have no predictions to join`,
+        `${where}: the scorer rejected ${lineage.source} whole (${lineage.reason}); its labels have no ` +
+          `predictions to join`,
       );
     const input = `${deps.data.url}/${lineage.input_key}`;
     if (lineage.source !== input)
@@ -178,7 +180,8 @@ export async function monitorLabelsObject(path: string, deps: ObjectRunDeps): Pr
     });
     const retry = !stored
       ? ''
-      : ` (its metrics are stored in ${deps.predictions.url}/${QUALITY_METRICS.metricsKey(path)}; the hourly run publishes them again)`;
+      : ` (its metrics are stored in ${deps.predictions.url}/${QUALITY_METRICS.metricsKey(path)}; the hourly run ` +
+        `publishes them again)`;
     return { path, status: 'failed', error: `${(e as Error).message}${retry}` };
   }
 }

@@ -22,7 +22,9 @@ export interface LabelCounts {
   joined: number;
   /** Label rows with an id but no prediction: unknown + refused. */
   unmatched: number;
-  /** Ids the batch never had (null when the batch's input was not read, so unknown and refused cannot be told apart). */
+  /**
+   * Ids the batch never had (null when the batch's input was not read, so unknown and refused cannot be told apart).
+   */
   unknown: number | null;
   /** Ids of rows the scorer refused (in the input, not in the predictions); null without the input. */
   refused: number | null;
@@ -173,7 +175,9 @@ export function realizedQuality(join: LabelJoin, mv: ModelVersion, source: strin
   const labels = join.labelCounts();
   if (labels.joined === 0) {
     throw new InvalidInputError(
-      `${source}: no label joins a prediction of ${mv.name} v${mv.version} (${labels.rows} label rows: ${labels.unmatched} with ids not in the predictions, ${labels.ambiguous} for ids scored more than once, ${labels.duplicates} duplicates, ${labels.non_numeric} not numbers, ${labels.missing} missing)`,
+      `${source}: no label joins a prediction of ${mv.name} v${mv.version} (${labels.rows} label rows: ` +
+        `${labels.unmatched} with ids not in the predictions, ${labels.ambiguous} for ids scored more than once, ` +
+        `${labels.duplicates} duplicates, ${labels.non_numeric} not numbers, ${labels.missing} missing)`,
       [{ field: mv.signature.id_column, issue: 'no label id matches a prediction' }],
     );
   }

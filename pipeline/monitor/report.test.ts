@@ -182,51 +182,55 @@ test('bin labels: decimals follow the gaps between edges, never more than the ed
   assert.deepEqual(numericBinLabels([]), ['all']);
 });
 
-test('derived features are profiled and monitored: a ratio drifts when its inputs are re-paired, though neither input does', async () => {
-  const pair = (rows: number, seed: number, shuffled: boolean): Table => {
-    const a = normals(rows, seed, 10, 1);
-    const noise = normals(rows, seed + 1, 0, 0.1);
-    const b = a.map((v, i) => v + noise[i]!);
-    if (shuffled) b.reverse();
-    return {
-      rows,
-      columns: new Map([
-        ['a', { kind: 'numeric', values: a }],
-        ['b', { kind: 'numeric', values: b }],
-      ]),
+test(
+  'derived features are profiled and monitored: a ratio drifts when its inputs are re-paired, though ' +
+    'neither input does',
+  async () => {
+    const pair = (rows: number, seed: number, shuffled: boolean): Table => {
+      const a = normals(rows, seed, 10, 1);
+      const noise = normals(rows, seed + 1, 0, 0.1);
+      const b = a.map((v, i) => v + noise[i]!);
+      if (shuffled) b.reverse();
+      return {
+        rows,
+        columns: new Map([
+          ['a', { kind: 'numeric', values: a }],
+          ['b', { kind: 'numeric', values: b }],
+        ]),
+      };
     };
-  };
-  const features = [
-    { name: 'a', type: 'numeric' as const, nullable: false },
-    { name: 'b', type: 'numeric' as const, nullable: false },
-  ];
-  const derived = [{ name: 'a_per_b', op: 'ratio' as const, inputs: ['a', 'b'] as [string, string] }];
-  const base = buildBaselineProfile(pair(5000, 1, false), features, normals(5000, 3), derived);
-  assert.deepEqual(
-    base.features.map((f) => f.name),
-    ['a', 'b', 'a_per_b'],
-  );
-  const run = (t: Table) =>
-    monitorBatch({
-      model: { name: 'demo', version: 1 },
-      features,
-      derived,
-      baseline: base,
-      thresholds,
-      chunks: [t],
-      source: 'b.csv',
-      predict: (c) => normals(c.rows, 4),
-    });
-  const same = await run(pair(3000, 7, false));
-  assert.deepEqual(same.drifted_features, []);
-  const repaired = await run(pair(3000, 7, true));
-  assert.deepEqual(repaired.drifted_features, ['a_per_b']);
-  const ratio = repaired.features.find((f) => f.name === 'a_per_b')!;
-  assert.equal(ratio.derived, true);
-  assert.equal(repaired.features.find((f) => f.name === 'a')!.derived, false);
-  assert.equal(ratio.rows, 3000);
-  // Without the derived inputs in the file the batch is refused naming them.
-  const noB = pair(10, 1, false);
-  noB.columns.delete('b');
-  await assert.rejects(run(noB), /b\.csv: missing column "b"/);
-});
+    const features = [
+      { name: 'a', type: 'numeric' as const, nullable: false },
+      { name: 'b', type: 'numeric' as const, nullable: false },
+    ];
+    const derived = [{ name: 'a_per_b', op: 'ratio' as const, inputs: ['a', 'b'] as [string, string] }];
+    const base = buildBaselineProfile(pair(5000, 1, false), features, normals(5000, 3), derived);
+    assert.deepEqual(
+      base.features.map((f) => f.name),
+      ['a', 'b', 'a_per_b'],
+    );
+    const run = (t: Table) =>
+      monitorBatch({
+        model: { name: 'demo', version: 1 },
+        features,
+        derived,
+        baseline: base,
+        thresholds,
+        chunks: [t],
+        source: 'b.csv',
+        predict: (c) => normals(c.rows, 4),
+      });
+    const same = await run(pair(3000, 7, false));
+    assert.deepEqual(same.drifted_features, []);
+    const repaired = await run(pair(3000, 7, true));
+    assert.deepEqual(repaired.drifted_features, ['a_per_b']);
+    const ratio = repaired.features.find((f) => f.name === 'a_per_b')!;
+    assert.equal(ratio.derived, true);
+    assert.equal(repaired.features.find((f) => f.name === 'a')!.derived, false);
+    assert.equal(ratio.rows, 3000);
+    // Without the derived inputs in the file the batch is refused naming them.
+    const noB = pair(10, 1, false);
+    noB.columns.delete('b');
+    await assert.rejects(run(noB), /b\.csv: missing column "b"/);
+  },
+);

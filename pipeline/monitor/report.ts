@@ -97,7 +97,8 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
   const missingInBaseline = input.features.filter((f) => !profiles.has(f.name)).map((f) => f.name);
   if (missingInBaseline.length) {
     throw new InvalidInputError(
-      `baseline profile of ${input.model.name} v${input.model.version} has no profile for ${missingInBaseline.map((n) => `"${n}"`).join(', ')}`,
+      `baseline profile of ${input.model.name} v${input.model.version} has no profile for ` +
+        `${missingInBaseline.map((n) => `"${n}"`).join(', ')}`,
       missingInBaseline.map((n) => ({ field: n, issue: 'not in baseline profile' })),
     );
   }

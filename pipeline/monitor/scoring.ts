@@ -15,7 +15,10 @@ export interface ChunkScorer {
 
 export interface ChunkPredictor {
   predict(table: Table): Promise<Float64Array>;
-  /** Rows scored so far, and rows refused (a value batch scoring rejects: out of range, not in the list, missing where not nullable, no id). */
+  /**
+   * Rows scored so far, and rows refused (a value batch scoring rejects: out of range, not in the list, missing where
+   * not nullable, no id).
+   */
   counts(): { scored: number; refused: number };
 }
 

@@ -34,7 +34,8 @@ test('Jensen–Shannon distance matches scipy.spatial.distance.jensenshannon on 
     ),
   );
   const expected = runPython<number[]>(
-    'import json,sys\nfrom scipy.spatial.distance import jensenshannon\nprint(json.dumps([float(jensenshannon(p, q, base=2)) for p, q in json.load(sys.stdin)]))',
+    'import json,sys\nfrom scipy.spatial.distance import jensenshannon\nprint(json.dumps([float(jensenshannon(p, q, ' +
+      'base=2)) for p, q in json.load(sys.stdin)]))',
     cases,
   );
   for (const [i, [p, q]] of cases.entries())

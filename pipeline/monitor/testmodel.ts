@@ -85,7 +85,10 @@ export async function registerMonitoredModel(
   return { fx, mv };
 }
 
-/** `csv` with some rows batch scoring refuses: a floor area above the signature's max, an unlisted property type, an empty id. */
+/**
+ * `csv` with some rows batch scoring refuses: a floor area above the signature's max, an unlisted property type, an
+ * empty id.
+ */
 export function withRefusedRows(csv: Buffer | string): { csv: string; refused: number } {
   const lines = csv.toString('utf8').split('\n');
   const header = lines[0]!.split(',');
@@ -101,7 +104,10 @@ export function withRefusedRows(csv: Buffer | string): { csv: string; refused: n
   return { csv: lines.join('\n'), refused: 3 };
 }
 
-/** `csv` with `delta` added to every current_sap (clamped to the signature's 1..120): moves that feature and the predictions. */
+/**
+ * `csv` with `delta` added to every current_sap (clamped to the signature's 1..120): moves that feature and the
+ * predictions.
+ */
 export function shiftSap(csv: Buffer | string, delta: number): string {
   const rows = csv.toString('utf8').trimEnd().split('\n');
   const k = rows[0]!.split(',').indexOf('current_sap');

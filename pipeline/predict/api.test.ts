@@ -40,30 +40,36 @@ async function call(
 const instances = (n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => instanceOf(fx.config, fx.table, from + i));
 
-test('POST /predict scores instances with the registered model, equal to the trainer within float32 tolerance', async () => {
-  const res = await call('POST', '/predict', { instances: instances(25) });
-  assert.equal(res.status, 200);
-  assert.deepEqual(res.json.model, { name: 'sap_change', version: 1 });
-  const expected = await fx.trained.predict(fx.table);
-  assert.equal(res.json.predictions.length, 25);
-  for (const [i, p] of (res.json.predictions as number[]).entries())
-    assert.ok(
-      Math.abs(p - expected[i]!) <= 1e-5 * Math.max(1, Math.abs(expected[i]!)),
-      `row ${i}: ${p} vs ${expected[i]}`,
-    );
-});
+test(
+  'POST /predict scores instances with the registered model, equal to the trainer within ' + 'float32 tolerance',
+  async () => {
+    const res = await call('POST', '/predict', { instances: instances(25) });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json.model, { name: 'sap_change', version: 1 });
+    const expected = await fx.trained.predict(fx.table);
+    assert.equal(res.json.predictions.length, 25);
+    for (const [i, p] of (res.json.predictions as number[]).entries())
+      assert.ok(
+        Math.abs(p - expected[i]!) <= 1e-5 * Math.max(1, Math.abs(expected[i]!)),
+        `row ${i}: ${p} vs ${expected[i]}`,
+      );
+  },
+);
 
-test('the API answers under a /<model> prefix too (the custom domain mapping), and /health names the loaded model', async () => {
-  const res = await call('POST', '/sap_change/predict', { instances: instances(1) });
-  assert.equal(res.status, 200);
-  const health = await call('GET', '/sap_change/health');
-  assert.equal(health.status, 200);
-  assert.equal(health.json.model.name, 'sap_change');
-  assert.equal(health.json.model.version, 1);
-  assert.equal(health.json.model.alias, 'prod');
-  assert.equal(health.json.model.sha256, env.mv.artifact.sha256);
-  assert.ok(!Number.isNaN(Date.parse(health.json.model.loaded_at)));
-});
+test(
+  'the API answers under a /<model> prefix too (the custom domain mapping), and /health names the ' + 'loaded model',
+  async () => {
+    const res = await call('POST', '/sap_change/predict', { instances: instances(1) });
+    assert.equal(res.status, 200);
+    const health = await call('GET', '/sap_change/health');
+    assert.equal(health.status, 200);
+    assert.equal(health.json.model.name, 'sap_change');
+    assert.equal(health.json.model.version, 1);
+    assert.equal(health.json.model.alias, 'prod');
+    assert.equal(health.json.model.sha256, env.mv.artifact.sha256);
+    assert.ok(!Number.isNaN(Date.parse(health.json.model.loaded_at)));
+  },
+);
 
 test("/health carries the training data's lineage: a model trained on synthetic rows says so", async () => {
   const lineage = { name: 'epc_retrofit', version: 'c'.repeat(64), pinned: false, synthetic: true };
@@ -82,16 +88,19 @@ test("/health carries the training data's lineage: a model trained on synthetic 
   assert.equal((await call('GET', '/health')).json.model.dataset, null, 'a version registered without lineage');
 });
 
-test('booleans accept true/false/0/1, a nullable feature may be null or absent, the id column may ride along', async () => {
-  const a: Record<string, unknown> = { ...instanceOf(fx.config, fx.table, 0), home_id: 'H-1' };
-  const b = { ...a, walls_insulated: a.walls_insulated ? 1 : 0, loft_insulation: 0, roof_insulation_mm: null };
-  const c = { ...a } as Record<string, unknown>;
-  delete c.roof_insulation_mm;
-  const res = await call('POST', '/predict', { instances: [a, b, c] });
-  assert.equal(res.status, 200, JSON.stringify(res.json));
-  assert.equal(res.json.predictions.length, 3);
-  assert.equal(res.json.predictions[1], res.json.predictions[2], 'null and absent are the same missing value');
-});
+test(
+  'booleans accept true/false/0/1, a nullable feature may be null or absent, the id column ' + 'may ride along',
+  async () => {
+    const a: Record<string, unknown> = { ...instanceOf(fx.config, fx.table, 0), home_id: 'H-1' };
+    const b = { ...a, walls_insulated: a.walls_insulated ? 1 : 0, loft_insulation: 0, roof_insulation_mm: null };
+    const c = { ...a } as Record<string, unknown>;
+    delete c.roof_insulation_mm;
+    const res = await call('POST', '/predict', { instances: [a, b, c] });
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    assert.equal(res.json.predictions.length, 3);
+    assert.equal(res.json.predictions[1], res.json.predictions[2], 'null and absent are the same missing value');
+  },
+);
 
 test('a bad field answers 400 with row/field details for every bad cell, and nothing is scored', async () => {
   const good = instanceOf(fx.config, fx.table, 0);
@@ -117,25 +126,28 @@ test('a bad field answers 400 with row/field details for every bad cell, and not
   assert.equal(details.filter((d) => d.row === 0).length, 0);
 });
 
-test('request-level mistakes answer 400: malformed JSON, no body, missing or empty instances, too many, not objects', async () => {
-  const cases: [unknown, boolean, RegExp][] = [
-    ['{"instances": [', true, /malformed JSON/],
-    ['', true, /empty request body/],
-    [{ rows: [] }, false, /missing "instances"/],
-    [{ instances: {} }, false, /expected "instances" to be an array/],
-    [{ instances: [] }, false, /"instances" is empty/],
-    [{ instances: Array.from({ length: 51 }, () => ({})) }, false, /too many instances \(the limit is 50/],
-    [{ instances: [42] }, false, /1 of 1 instance failed/],
-    [[1, 2], false, /expected a JSON object/],
-  ];
-  for (const [body, raw, message] of cases) {
-    const res = await call('POST', '/predict', body, { raw });
-    assert.equal(res.status, 400, `${JSON.stringify(body).slice(0, 40)} → ${res.status}`);
-    assert.equal(res.json.error.code, 'INPUT_INVALID');
-    assert.match(res.json.error.message, message);
-    assert.ok(Array.isArray(res.json.error.details));
-  }
-});
+test(
+  'request-level mistakes answer 400: malformed JSON, no body, missing or empty instances, too ' + 'many, not objects',
+  async () => {
+    const cases: [unknown, boolean, RegExp][] = [
+      ['{"instances": [', true, /malformed JSON/],
+      ['', true, /empty request body/],
+      [{ rows: [] }, false, /missing "instances"/],
+      [{ instances: {} }, false, /expected "instances" to be an array/],
+      [{ instances: [] }, false, /"instances" is empty/],
+      [{ instances: Array.from({ length: 51 }, () => ({})) }, false, /too many instances \(the limit is 50/],
+      [{ instances: [42] }, false, /1 of 1 instance failed/],
+      [[1, 2], false, /expected a JSON object/],
+    ];
+    for (const [body, raw, message] of cases) {
+      const res = await call('POST', '/predict', body, { raw });
+      assert.equal(res.status, 400, `${JSON.stringify(body).slice(0, 40)} → ${res.status}`);
+      assert.equal(res.json.error.code, 'INPUT_INVALID');
+      assert.match(res.json.error.message, message);
+      assert.ok(Array.isArray(res.json.error.details));
+    }
+  },
+);
 
 test('an over-large body answers 413 before it is decoded or parsed, plain or base64', async () => {
   const big = JSON.stringify({ instances: instances(50) });
@@ -176,41 +188,45 @@ test('after every kind of client error the same warm session keeps serving', asy
   assert.equal(handler.cache().current()!.session, session);
 });
 
-test('every request logs one JSON line (request id, status, latency, counts; never the body) and predict emits EMF metrics', async () => {
-  logs.lines.length = 0;
-  metrics.lines.length = 0;
-  const secret = 'Castle-of-secrets';
-  await call('POST', '/predict', {
-    instances: [...instances(2), { ...instanceOf(fx.config, fx.table, 0), property_type: secret }],
-  });
-  await call('POST', '/predict', { instances: instances(4) });
-  await call('POST', '/predict', `{"instances": [{"note": "${secret}"`, { raw: true });
-  const lines = logs.parsed().slice(0, 2);
-  assert.equal(logs.lines.length, 3);
-  assert.match(String(logs.parsed()[2]!.error), /^malformed JSON/);
-  assert.ok(!logs.lines.some((l) => l.includes(secret)), 'request bodies are never logged');
-  const [bad, good] = lines as any[];
-  assert.equal(bad.level, 'warn');
-  assert.equal(bad.status, 400);
-  assert.equal(bad.invalid, 1);
-  assert.equal(good.level, 'info');
-  assert.equal(good.msg, 'request');
-  assert.equal(good.model, 'sap_change');
-  assert.equal(good.version, 1);
-  assert.equal(good.scored, 4);
-  assert.ok(typeof good.request_id === 'string' && good.request_id.startsWith('req-'));
-  assert.ok(good.latency_ms >= 0);
-  const emf = metrics.parsed() as any[];
-  assert.equal(emf.length, 3);
-  const def = emf[1]._aws.CloudWatchMetrics[0];
-  assert.equal(def.Namespace, 'mltk/sap_change');
-  assert.deepEqual(def.Dimensions, [['Model']]);
-  assert.deepEqual(
-    def.Metrics.map((m: { Name: string }) => m.Name),
-    ['RowsScored', 'ValidationErrors', 'PredictLatencyMs'],
-  );
-  assert.equal(emf[1].Model, 'sap_change');
-  assert.equal(emf[1].RowsScored, 4);
-  assert.equal(emf[0].ValidationErrors, 1);
-  assert.equal(emf[0].RowsScored, 0);
-});
+test(
+  'every request logs one JSON line (request id, status, latency, counts; never the body) and predict ' +
+    'emits EMF metrics',
+  async () => {
+    logs.lines.length = 0;
+    metrics.lines.length = 0;
+    const secret = 'Castle-of-secrets';
+    await call('POST', '/predict', {
+      instances: [...instances(2), { ...instanceOf(fx.config, fx.table, 0), property_type: secret }],
+    });
+    await call('POST', '/predict', { instances: instances(4) });
+    await call('POST', '/predict', `{"instances": [{"note": "${secret}"`, { raw: true });
+    const lines = logs.parsed().slice(0, 2);
+    assert.equal(logs.lines.length, 3);
+    assert.match(String(logs.parsed()[2]!.error), /^malformed JSON/);
+    assert.ok(!logs.lines.some((l) => l.includes(secret)), 'request bodies are never logged');
+    const [bad, good] = lines as any[];
+    assert.equal(bad.level, 'warn');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.invalid, 1);
+    assert.equal(good.level, 'info');
+    assert.equal(good.msg, 'request');
+    assert.equal(good.model, 'sap_change');
+    assert.equal(good.version, 1);
+    assert.equal(good.scored, 4);
+    assert.ok(typeof good.request_id === 'string' && good.request_id.startsWith('req-'));
+    assert.ok(good.latency_ms >= 0);
+    const emf = metrics.parsed() as any[];
+    assert.equal(emf.length, 3);
+    const def = emf[1]._aws.CloudWatchMetrics[0];
+    assert.equal(def.Namespace, 'mltk/sap_change');
+    assert.deepEqual(def.Dimensions, [['Model']]);
+    assert.deepEqual(
+      def.Metrics.map((m: { Name: string }) => m.Name),
+      ['RowsScored', 'ValidationErrors', 'PredictLatencyMs'],
+    );
+    assert.equal(emf[1].Model, 'sap_change');
+    assert.equal(emf[1].RowsScored, 4);
+    assert.equal(emf[0].ValidationErrors, 1);
+    assert.equal(emf[0].RowsScored, 0);
+  },
+);

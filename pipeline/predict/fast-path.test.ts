@@ -119,105 +119,122 @@ async function ownSession(model: LoadedModel, table: Awaited<ReturnType<typeof c
 }
 
 for (const name of CONFIGS) {
-  test(`${name}: the fast evaluator is proven at load and scores rows with missing values and every category as ONNX Runtime does`, async () => {
-    const cfg = await config(name);
-    const { store, mv } = await registered(cfg, { reference: true });
-    const log = captureLines();
-    const model = await loadModelVersion(store.store, mv, { log: jsonLogger(log.sink) });
-    try {
-      assert.equal(model.fastPath.used, true, model.fastPath.reason ?? '');
-      assert.ok(model.fastPath.probe_rows > 1000, `probe rows ${model.fastPath.probe_rows}`);
-      assert.ok(log.parsed().some((l) => l.msg === 'fast evaluator proven equal to ONNX Runtime' && l.model === name));
-      const table = await rowsWithMissing(cfg, 3000, 21);
-      const fast = await model.score(table);
-      const reference = await ortScores(model, table);
-      let exact = 0;
-      for (let i = 0; i < table.rows; i++) {
-        assert.ok(agrees(fast[i]!, reference[i]!), `row ${i}: fast ${fast[i]} vs ONNX Runtime ${reference[i]}`);
-        if (fast[i] === reference[i]) exact++;
+  test(
+    `${name}: the fast evaluator is proven at load and scores rows with missing values and every category as ONNX ` +
+      `Runtime does`,
+    async () => {
+      const cfg = await config(name);
+      const { store, mv } = await registered(cfg, { reference: true });
+      const log = captureLines();
+      const model = await loadModelVersion(store.store, mv, { log: jsonLogger(log.sink) });
+      try {
+        assert.equal(model.fastPath.used, true, model.fastPath.reason ?? '');
+        assert.ok(model.fastPath.probe_rows > 1000, `probe rows ${model.fastPath.probe_rows}`);
+        assert.ok(
+          log.parsed().some((l) => l.msg === 'fast evaluator proven equal to ONNX Runtime' && l.model === name),
+        );
+        const table = await rowsWithMissing(cfg, 3000, 21);
+        const fast = await model.score(table);
+        const reference = await ortScores(model, table);
+        let exact = 0;
+        for (let i = 0; i < table.rows; i++) {
+          assert.ok(agrees(fast[i]!, reference[i]!), `row ${i}: fast ${fast[i]} vs ONNX Runtime ${reference[i]}`);
+          if (fast[i] === reference[i]) exact++;
+        }
+        // Same trees, same float32 summation order as ONNX Runtime on one thread: equal to the last bit.
+        assert.equal(exact, table.rows);
+      } finally {
+        model.retire();
       }
-      // Same trees, same float32 summation order as ONNX Runtime on one thread: equal to the last bit.
-      assert.equal(exact, table.rows);
+    },
+  );
+}
+
+test(
+  'a deliberately tampered evaluator table is caught by the probe: the model is served by ONNX Runtime and the ' +
+    'reason is logged',
+  async () => {
+    const cfg = await config('sap_change', 20, 5);
+    const { store, mv } = await registered(cfg);
+    const log = captureLines();
+    // Tree 0's root: one more step in its cut, so values just above that threshold go left instead of right.
+    const tamper = (program: { image: Uint8Array; memory: { directoryAt: number } }) => {
+      const view = new DataView(program.image.buffer, program.image.byteOffset);
+      const table = view.getInt32(program.memory.directoryAt + DIRECTORY_TABLE, true);
+      const { cutsAt } = treeTableLayout(view.getInt32(program.memory.directoryAt + DIRECTORY_DEPTH, true));
+      for (let lane = 0; lane < 16; lane++)
+        program.image[table + cutsAt + lane] = (program.image[table + cutsAt + lane]! + 1) & 0xff;
+    };
+    const model = await loadModelVersion(store.store, mv, {
+      log: jsonLogger(log.sink),
+      fastPath: { adjustProgram: tamper },
+    });
+    try {
+      assert.equal(model.fastPath.used, false);
+      assert.match(
+        model.fastPath.reason ?? '',
+        /disagrees with ONNX Runtime on \d+ of \d+ probe rows \(first: feature \d+ just above threshold/,
+      );
+      const warning = log.parsed().find((l) => l.level === 'warn');
+      assert.equal(warning?.msg, 'fast evaluator not used; scoring with ONNX Runtime');
+      assert.equal(warning?.reason, model.fastPath.reason);
+      const table = await rowsWithMissing(cfg, 500, 22);
+      assert.deepEqual(await model.score(table), await ownSession(model, table), 'served by its ONNX Runtime session');
     } finally {
       model.retire();
     }
-  });
-}
+    // Unchanged, the same model is proven (the tamper, not the model, was wrong).
+    const clean = await loadModelVersion(store.store, mv);
+    assert.equal(clean.fastPath.used, true, clean.fastPath.reason ?? '');
+    clean.retire();
+  },
+);
 
-test('a deliberately tampered evaluator table is caught by the probe: the model is served by ONNX Runtime and the reason is logged', async () => {
-  const cfg = await config('sap_change', 20, 5);
-  const { store, mv } = await registered(cfg);
-  const log = captureLines();
-  // Tree 0's root: one more step in its cut, so values just above that threshold go left instead of right.
-  const tamper = (program: { image: Uint8Array; memory: { directoryAt: number } }) => {
-    const view = new DataView(program.image.buffer, program.image.byteOffset);
-    const table = view.getInt32(program.memory.directoryAt + DIRECTORY_TABLE, true);
-    const { cutsAt } = treeTableLayout(view.getInt32(program.memory.directoryAt + DIRECTORY_DEPTH, true));
-    for (let lane = 0; lane < 16; lane++)
-      program.image[table + cutsAt + lane] = (program.image[table + cutsAt + lane]! + 1) & 0xff;
-  };
-  const model = await loadModelVersion(store.store, mv, {
-    log: jsonLogger(log.sink),
-    fastPath: { adjustProgram: tamper },
-  });
-  try {
-    assert.equal(model.fastPath.used, false);
-    assert.match(
-      model.fastPath.reason ?? '',
-      /disagrees with ONNX Runtime on \d+ of \d+ probe rows \(first: feature \d+ just above threshold/,
-    );
-    const warning = log.parsed().find((l) => l.level === 'warn');
-    assert.equal(warning?.msg, 'fast evaluator not used; scoring with ONNX Runtime');
-    assert.equal(warning?.reason, model.fastPath.reason);
-    const table = await rowsWithMissing(cfg, 500, 22);
-    assert.deepEqual(await model.score(table), await ownSession(model, table), 'served by its ONNX Runtime session');
-  } finally {
-    model.retire();
-  }
-  // Unchanged, the same model is proven (the tamper, not the model, was wrong).
-  const clean = await loadModelVersion(store.store, mv);
-  assert.equal(clean.fastPath.used, true, clean.fastPath.reason ?? '');
-  clean.retire();
-});
+test(
+  'a graph the fast evaluator does not know (a linear model) is served by ONNX Runtime ' + 'with the reason',
+  async () => {
+    const cfg = await config('sap_change', 0, 0, 'linear');
+    const { store, mv } = await registered(cfg);
+    const model = await loadModelVersion(store.store, mv);
+    try {
+      assert.equal(model.fastPath.used, false);
+      assert.match(model.fastPath.reason ?? '', /is not an operator the fast evaluator knows/);
+      const table = await rowsWithMissing(cfg, 200, 23);
+      assert.deepEqual(await model.score(table), await ownSession(model, table));
+    } finally {
+      model.retire();
+    }
+    const off = await loadModelVersion(store.store, mv, { fastPath: { enabled: false } });
+    assert.match(off.fastPath.reason ?? '', /disabled/);
+    off.retire();
+  },
+);
 
-test('a graph the fast evaluator does not know (a linear model) is served by ONNX Runtime with the reason', async () => {
-  const cfg = await config('sap_change', 0, 0, 'linear');
-  const { store, mv } = await registered(cfg);
-  const model = await loadModelVersion(store.store, mv);
-  try {
-    assert.equal(model.fastPath.used, false);
-    assert.match(model.fastPath.reason ?? '', /is not an operator the fast evaluator knows/);
-    const table = await rowsWithMissing(cfg, 200, 23);
-    assert.deepEqual(await model.score(table), await ownSession(model, table));
-  } finally {
-    model.retire();
-  }
-  const off = await loadModelVersion(store.store, mv, { fastPath: { enabled: false } });
-  assert.match(off.fastPath.reason ?? '', /disabled/);
-  off.retire();
-});
-
-test('batch scoring writes the same bytes with the fast evaluator as with ONNX Runtime summing trees in order (one thread)', async () => {
-  const cfg = await config('heat_change', 60, 6);
-  const { store, mv } = await registered(cfg);
-  const csv = await synthCsv(5000, 31);
-  const outputs: string[] = [];
-  for (const enabled of [true, false]) {
-    const model = await loadModelVersion(store.store, mv, { fastPath: { enabled }, threads: 1 });
-    assert.equal(model.fastPath.used, enabled);
-    const chunks: Buffer[] = [];
-    const sinks = {
-      predictions: async (body: AsyncIterable<Buffer>) => {
-        for await (const b of body) chunks.push(b);
-      },
-      errors: async (body: AsyncIterable<Buffer>) => {
-        for await (const _ of body);
-      },
-    };
-    await scoreBatch(model, Readable.from([csv]), { format: 'csv', source: 'b.csv', chunkRows: 777 }, sinks);
-    model.retire();
-    outputs.push(Buffer.concat(chunks).toString('utf8'));
-  }
-  assert.equal(outputs[0]!.split('\n').length, 5002);
-  assert.equal(outputs[0], outputs[1]);
-});
+test(
+  'batch scoring writes the same bytes with the fast evaluator as with ONNX Runtime summing trees in order ' +
+    '(one thread)',
+  async () => {
+    const cfg = await config('heat_change', 60, 6);
+    const { store, mv } = await registered(cfg);
+    const csv = await synthCsv(5000, 31);
+    const outputs: string[] = [];
+    for (const enabled of [true, false]) {
+      const model = await loadModelVersion(store.store, mv, { fastPath: { enabled }, threads: 1 });
+      assert.equal(model.fastPath.used, enabled);
+      const chunks: Buffer[] = [];
+      const sinks = {
+        predictions: async (body: AsyncIterable<Buffer>) => {
+          for await (const b of body) chunks.push(b);
+        },
+        errors: async (body: AsyncIterable<Buffer>) => {
+          for await (const _ of body);
+        },
+      };
+      await scoreBatch(model, Readable.from([csv]), { format: 'csv', source: 'b.csv', chunkRows: 777 }, sinks);
+      model.retire();
+      outputs.push(Buffer.concat(chunks).toString('utf8'));
+    }
+    assert.equal(outputs[0]!.split('\n').length, 5002);
+    assert.equal(outputs[0], outputs[1]);
+  },
+);

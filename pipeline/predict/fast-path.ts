@@ -109,7 +109,8 @@ export async function prepareFastPath(
   if (wrong > 0) {
     return off(
       `the fast evaluator disagrees with ONNX Runtime on ${wrong} of ${probe.rows} probe rows ` +
-        `(first: ${probe.describe(first)}: ${fast[first]} vs ${expected[first]}; tolerance ${PROOF_RELATIVE_TOLERANCE} relative, ` +
+        `(first: ${probe.describe(first)}: ${fast[first]} vs ${expected[first]}; tolerance ` +
+        `${PROOF_RELATIVE_TOLERANCE} relative, ` +
         `${PROOF_ABSOLUTE_TOLERANCE} absolute near zero)`,
       probe.rows,
     );

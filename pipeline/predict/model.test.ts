@@ -90,95 +90,104 @@ test('a pinned version never re-reads the alias', async () => {
   }
 });
 
-test('a model blob whose bytes do not match its hash is refused at cold start: 503 on the API, nothing served', async () => {
-  const env = await storeWithModel(fx);
-  try {
-    await tamper(env.dir, env.mv.artifact.sha256);
-    await assert.rejects(
-      loadModel(env.store, 'sap_change@prod'),
-      (e: unknown) => e instanceof IntegrityError && /is corrupt/.test(e.message),
-    );
-    const logs = captureLines();
-    const handler = createPredictHandler({
-      store: env.store,
-      model: 'sap_change@prod',
-      aliasTtlS: 60,
-      maxBodyBytes: 1e6,
-      maxInstances: 100,
-      log: jsonLogger(logs.sink),
-      metrics: () => undefined,
-    });
-    const res = (await handler(httpEvent('GET', '/health'))) as HttpResult;
-    assert.equal(res.statusCode, 503);
-    const body = JSON.parse(res.body);
-    assert.equal(body.error.code, 'MODEL_UNAVAILABLE');
-    assert.match(body.error.message, /is corrupt/);
-    await assert.rejects(
-      handler.cache().get(),
-      (e: unknown) => e instanceof ModelUnavailableError && e.reason instanceof IntegrityError,
-    );
-    assert.equal(
-      logs.parsed().filter((l) => l.msg === 'model load failed').length,
-      1,
-      'within the retry delay the store is not read again',
-    );
-  } finally {
-    await env.cleanup();
-  }
-});
+test(
+  'a model blob whose bytes do not match its hash is refused at cold start: 503 on the API, ' + 'nothing served',
+  async () => {
+    const env = await storeWithModel(fx);
+    try {
+      await tamper(env.dir, env.mv.artifact.sha256);
+      await assert.rejects(
+        loadModel(env.store, 'sap_change@prod'),
+        (e: unknown) => e instanceof IntegrityError && /is corrupt/.test(e.message),
+      );
+      const logs = captureLines();
+      const handler = createPredictHandler({
+        store: env.store,
+        model: 'sap_change@prod',
+        aliasTtlS: 60,
+        maxBodyBytes: 1e6,
+        maxInstances: 100,
+        log: jsonLogger(logs.sink),
+        metrics: () => undefined,
+      });
+      const res = (await handler(httpEvent('GET', '/health'))) as HttpResult;
+      assert.equal(res.statusCode, 503);
+      const body = JSON.parse(res.body);
+      assert.equal(body.error.code, 'MODEL_UNAVAILABLE');
+      assert.match(body.error.message, /is corrupt/);
+      await assert.rejects(
+        handler.cache().get(),
+        (e: unknown) => e instanceof ModelUnavailableError && e.reason instanceof IntegrityError,
+      );
+      assert.equal(
+        logs.parsed().filter((l) => l.msg === 'model load failed').length,
+        1,
+        'within the retry delay the store is not read again',
+      );
+    } finally {
+      await env.cleanup();
+    }
+  },
+);
 
-test('a corrupt blob behind a moved alias is refused and the previous session keeps serving until a good one arrives', async () => {
-  const env = await storeWithModel(fx);
-  try {
-    let clock = 0;
-    const logs = captureLines();
-    const cache = new ModelCache(env.store, 'sap_change@prod', {
-      aliasTtlMs: 1000,
-      now: () => clock,
-      log: jsonLogger(logs.sink),
-    });
-    const v1 = await cache.get();
-    const v2 = await registerOnnx(env.store, other.config, other.trained.onnx);
-    const original = await tamper(env.dir, v2.artifact.sha256);
-    await moveAlias(env.store, 'sap_change', 'prod', v2.version);
-    clock += 1000;
-    const still = await cache.get();
-    assert.equal(still, v1);
-    assert.equal((await still.score(fx.table)).length, fx.table.rows, 'the old session still scores');
-    const failure = logs.parsed().find((l) => l.msg === 'model refresh failed; the loaded version keeps serving');
-    assert.equal(failure?.error_class, 'IntegrityError');
-    assert.equal(failure?.version, 1);
-    // Repaired: picked up at the next TTL, not sooner.
-    await writeFile(blobPath(env.dir, v2.artifact.sha256), original);
-    clock += 999;
-    assert.equal((await cache.get()).version, 1);
-    clock += 1;
-    assert.equal((await cache.get()).version, 2);
-  } finally {
-    await env.cleanup();
-  }
-});
+test(
+  'a corrupt blob behind a moved alias is refused and the previous session keeps serving until a ' + 'good one arrives',
+  async () => {
+    const env = await storeWithModel(fx);
+    try {
+      let clock = 0;
+      const logs = captureLines();
+      const cache = new ModelCache(env.store, 'sap_change@prod', {
+        aliasTtlMs: 1000,
+        now: () => clock,
+        log: jsonLogger(logs.sink),
+      });
+      const v1 = await cache.get();
+      const v2 = await registerOnnx(env.store, other.config, other.trained.onnx);
+      const original = await tamper(env.dir, v2.artifact.sha256);
+      await moveAlias(env.store, 'sap_change', 'prod', v2.version);
+      clock += 1000;
+      const still = await cache.get();
+      assert.equal(still, v1);
+      assert.equal((await still.score(fx.table)).length, fx.table.rows, 'the old session still scores');
+      const failure = logs.parsed().find((l) => l.msg === 'model refresh failed; the loaded version keeps serving');
+      assert.equal(failure?.error_class, 'IntegrityError');
+      assert.equal(failure?.version, 1);
+      // Repaired: picked up at the next TTL, not sooner.
+      await writeFile(blobPath(env.dir, v2.artifact.sha256), original);
+      clock += 999;
+      assert.equal((await cache.get()).version, 1);
+      clock += 1;
+      assert.equal((await cache.get()).version, 2);
+    } finally {
+      await env.cleanup();
+    }
+  },
+);
 
-test('after a failed first load the store is tried again only after the retry delay; then the model serves', async () => {
-  const env = await storeWithModel(fx);
-  try {
-    let clock = 0;
-    const original = await tamper(env.dir, env.mv.artifact.sha256);
-    const cache = new ModelCache(env.store, 'sap_change@prod', {
-      aliasTtlMs: 60_000,
-      now: () => clock,
-      log: jsonLogger(() => undefined),
-    });
-    await assert.rejects(cache.get(), ModelUnavailableError);
-    await writeFile(blobPath(env.dir, env.mv.artifact.sha256), original);
-    clock += RETRY_LOAD_MS - 1;
-    await assert.rejects(cache.get(), /is corrupt/);
-    clock += 1;
-    assert.equal((await cache.get()).version, 1);
-  } finally {
-    await env.cleanup();
-  }
-});
+test(
+  'after a failed first load the store is tried again only after the retry delay; then the ' + 'model serves',
+  async () => {
+    const env = await storeWithModel(fx);
+    try {
+      let clock = 0;
+      const original = await tamper(env.dir, env.mv.artifact.sha256);
+      const cache = new ModelCache(env.store, 'sap_change@prod', {
+        aliasTtlMs: 60_000,
+        now: () => clock,
+        log: jsonLogger(() => undefined),
+      });
+      await assert.rejects(cache.get(), ModelUnavailableError);
+      await writeFile(blobPath(env.dir, env.mv.artifact.sha256), original);
+      clock += RETRY_LOAD_MS - 1;
+      await assert.rejects(cache.get(), /is corrupt/);
+      clock += 1;
+      assert.equal((await cache.get()).version, 1);
+    } finally {
+      await env.cleanup();
+    }
+  },
+);
 
 test('concurrent first requests share one load', async () => {
   const env = await storeWithModel(fx);

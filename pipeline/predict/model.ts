@@ -180,7 +180,10 @@ export class ModelCache {
   private loading: Promise<LoadedModel> | undefined;
   private refreshing: Promise<void> | undefined;
   private checkedAt = 0;
-  /** The last failed first load, answered again until RETRY_LOAD_MS passed: a broken model must not turn traffic into a storm of blob downloads. */
+  /**
+   * The last failed first load, answered again until RETRY_LOAD_MS passed: a broken model must not turn traffic into a
+   * storm of blob downloads.
+   */
   private lastFailure: { at: number; error: ModelUnavailableError } | undefined;
   private readonly now: () => number;
   private readonly log: Logger;

@@ -55,7 +55,8 @@ export function serviceOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Ser
   const parsed = envSchema.safeParse(env);
   if (!parsed.success)
     throw new ConfigError(
-      `prediction service environment is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      `prediction service environment is invalid: ` +
+        `${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
       zodDetails(parsed.error.issues),
     );
   const e = parsed.data;
@@ -90,7 +91,9 @@ export interface PredictHandler {
   cache(): ModelCache;
 }
 
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the handler's closures share one model cache and telemetry; they read best together
+// Why noExcessiveLinesPerFunction is waived: the handler's closures share one model cache and telemetry; they read best
+// together
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the reason is above
 export function createPredictHandler(options: ServiceOptions | (() => ServiceOptions)): PredictHandler {
   let state: { opts: ServiceOptions; cache: ModelCache } | undefined;
   const init = () => {

@@ -121,7 +121,9 @@ export async function storeWithModel(fx: Fixture): Promise<TempStore & { mv: Mod
   return { ...t, mv };
 }
 
-/** Row `i` of `table` as a request instance: numbers, booleans as true/false, categories as strings, null for missing. */
+/**
+ * Row `i` of `table` as a request instance: numbers, booleans as true/false, categories as strings, null for missing.
+ */
 export function instanceOf(config: ModelConfig, table: Table, i: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of config.features) {

@@ -76,65 +76,73 @@ async function threeVersions(store: ObjectStore): Promise<void> {
 
 function recovery(backend: string, open: () => Promise<{ url: string; store: ObjectStore }>, skip?: string) {
   describe(`alias move recovery (${backend})`, { skip }, () => {
-    test('an orphan history claim (the latest entry copied to SEQ+1) is superseded: promote and rollback succeed, history is truthful', async () => {
-      const { store } = await open();
-      await threeVersions(store);
-      await moveAlias(store, 'sap_change', 'prod', 1);
-      const first = await store.get('models/sap_change/aliases/prod/history/000001.json');
-      await store.putIfAbsent(
-        'models/sap_change/aliases/prod/history/000002.json',
-        first.toString().replace('"seq": 1', '"seq": 2'),
-      );
-      const moved = await moveAlias(store, 'sap_change', 'prod', 2);
-      assert.deepEqual([moved.version, moved.seq, moved.previous], [2, 3, 1]);
-      const back = await rollbackAlias(store, 'sap_change', 'prod');
-      assert.equal(back.version, 1);
-      const h = await readAliasHistory(store, 'sap_change', 'prod');
-      assert.deepEqual(
-        h.moves.map((m) => [m.seq, m.from, m.to, m.after]),
-        [
-          [1, null, 1, null],
-          [3, 1, 2, 1],
-          [4, 2, 1, 3],
-        ],
-      );
-      assert.deepEqual(
-        h.unapplied.map((m) => m.seq),
-        [2],
-      );
-    });
+    test(
+      'an orphan history claim (the latest entry copied to SEQ+1) is superseded: promote and rollback succeed, ' +
+        'history is truthful',
+      async () => {
+        const { store } = await open();
+        await threeVersions(store);
+        await moveAlias(store, 'sap_change', 'prod', 1);
+        const first = await store.get('models/sap_change/aliases/prod/history/000001.json');
+        await store.putIfAbsent(
+          'models/sap_change/aliases/prod/history/000002.json',
+          first.toString().replace('"seq": 1', '"seq": 2'),
+        );
+        const moved = await moveAlias(store, 'sap_change', 'prod', 2);
+        assert.deepEqual([moved.version, moved.seq, moved.previous], [2, 3, 1]);
+        const back = await rollbackAlias(store, 'sap_change', 'prod');
+        assert.equal(back.version, 1);
+        const h = await readAliasHistory(store, 'sap_change', 'prod');
+        assert.deepEqual(
+          h.moves.map((m) => [m.seq, m.from, m.to, m.after]),
+          [
+            [1, null, 1, null],
+            [3, 1, 2, 1],
+            [4, 2, 1, 3],
+          ],
+        );
+        assert.deepEqual(
+          h.unapplied.map((m) => m.seq),
+          [2],
+        );
+      },
+    );
 
-    test('kill -9 between the claim and the swap: the next promote and rollback (real CLI) succeed; history shows the killed move as not applied', async () => {
-      const { url, store } = await open();
-      await threeVersions(store);
-      await moveAlias(store, 'sap_change', 'prod', 1);
-      await killMoveAt(url, 3, 'after-claim');
-      assert.equal((await getAlias(store, 'sap_change', 'prod'))?.version, 1, 'the killed move never swapped');
-      const promoted = await cli(url, 'models', 'promote', 'sap_change', '2', '--alias', 'prod');
-      assert.equal(promoted.code, 0, promoted.stderr);
-      assert.deepEqual([promoted.doc.version, promoted.doc.previous], [2, 1]);
-      const rolled = await cli(url, 'models', 'rollback', 'sap_change', '--alias', 'prod');
-      assert.equal(rolled.code, 0, rolled.stderr);
-      assert.equal(rolled.doc.version, 1);
-      const history = await cli(url, 'models', 'history', 'sap_change', '--alias', 'prod');
-      assert.equal(history.code, 0, history.stderr);
-      assert.deepEqual(pairs(history.doc.moves), [
-        [1, null, 1],
-        [3, 1, 2],
-        [4, 2, 1],
-      ]);
-      assert.deepEqual(
-        pairs(history.doc.unapplied),
-        [[2, 1, 3]],
-        'the killed move (to version 3) is listed, as not applied',
-      );
-      const human = await runMltk(['--store', url, 'models', 'history', 'sap_change', '--alias', 'prod']);
-      assert.match(
-        human.stdout,
-        /^not applied: 2\t.*\t1 → 3\tcrash test \(after-claim\)\t\S+$/m,
-        'the line ends with who moved it',
-      );
-    });
+    test(
+      'kill -9 between the claim and the swap: the next promote and rollback (real CLI) succeed; history shows ' +
+        'the killed move as not applied',
+      async () => {
+        const { url, store } = await open();
+        await threeVersions(store);
+        await moveAlias(store, 'sap_change', 'prod', 1);
+        await killMoveAt(url, 3, 'after-claim');
+        assert.equal((await getAlias(store, 'sap_change', 'prod'))?.version, 1, 'the killed move never swapped');
+        const promoted = await cli(url, 'models', 'promote', 'sap_change', '2', '--alias', 'prod');
+        assert.equal(promoted.code, 0, promoted.stderr);
+        assert.deepEqual([promoted.doc.version, promoted.doc.previous], [2, 1]);
+        const rolled = await cli(url, 'models', 'rollback', 'sap_change', '--alias', 'prod');
+        assert.equal(rolled.code, 0, rolled.stderr);
+        assert.equal(rolled.doc.version, 1);
+        const history = await cli(url, 'models', 'history', 'sap_change', '--alias', 'prod');
+        assert.equal(history.code, 0, history.stderr);
+        assert.deepEqual(pairs(history.doc.moves), [
+          [1, null, 1],
+          [3, 1, 2],
+          [4, 2, 1],
+        ]);
+        assert.deepEqual(
+          pairs(history.doc.unapplied),
+          [[2, 1, 3]],
+          'the killed move (to version 3) is listed, as not applied',
+        );
+        const human = await runMltk(['--store', url, 'models', 'history', 'sap_change', '--alias', 'prod']);
+        assert.match(
+          human.stdout,
+          /^not applied: 2\t.*\t1 → 3\tcrash test \(after-claim\)\t\S+$/m,
+          'the line ends with who moved it',
+        );
+      },
+    );
 
     test('two racing movers after an orphan claim: exactly one wins and only its move is applied', async () => {
       const { store } = await open();
@@ -213,34 +221,38 @@ describe('stale local locks', () => {
     await moveAlias(store, 'sap_change', 'prod', 1);
   });
 
-  test('kill -9 inside the swap (lock held): the next promote succeeds at once and leaves no lock and no orphan of its own', async () => {
-    await killMoveAt(url, 3, 'inside-swap');
-    const aliasDir = join(url, 'models/sap_change/aliases');
-    assert.ok((await readdir(aliasDir)).includes('prod.json.lock'), 'the killed writer left its lock');
-    const promoted = await cli(url, 'models', 'promote', 'sap_change', '2', '--alias', 'prod');
-    assert.equal(promoted.code, 0, promoted.stderr);
-    assert.equal(promoted.doc.version, 2);
-    assert.deepEqual(
-      (await readdir(aliasDir)).filter((n) => n.endsWith('.lock')),
-      [],
-    );
-    const rolled = await cli(url, 'models', 'rollback', 'sap_change', '--alias', 'prod');
-    assert.equal(rolled.code, 0, rolled.stderr);
-    const h = await readAliasHistory(store, 'sap_change', 'prod');
-    assert.deepEqual(
-      h.moves.map((m) => [m.seq, m.from, m.to]),
-      [
-        [1, null, 1],
-        [3, 1, 2],
-        [4, 2, 1],
-      ],
-    );
-    assert.deepEqual(
-      h.unapplied.map((m) => [m.seq, m.to]),
-      [[2, 3]],
-      'only the killed move is unapplied',
-    );
-  });
+  test(
+    'kill -9 inside the swap (lock held): the next promote succeeds at once and leaves no lock and no ' +
+      'orphan of its own',
+    async () => {
+      await killMoveAt(url, 3, 'inside-swap');
+      const aliasDir = join(url, 'models/sap_change/aliases');
+      assert.ok((await readdir(aliasDir)).includes('prod.json.lock'), 'the killed writer left its lock');
+      const promoted = await cli(url, 'models', 'promote', 'sap_change', '2', '--alias', 'prod');
+      assert.equal(promoted.code, 0, promoted.stderr);
+      assert.equal(promoted.doc.version, 2);
+      assert.deepEqual(
+        (await readdir(aliasDir)).filter((n) => n.endsWith('.lock')),
+        [],
+      );
+      const rolled = await cli(url, 'models', 'rollback', 'sap_change', '--alias', 'prod');
+      assert.equal(rolled.code, 0, rolled.stderr);
+      const h = await readAliasHistory(store, 'sap_change', 'prod');
+      assert.deepEqual(
+        h.moves.map((m) => [m.seq, m.from, m.to]),
+        [
+          [1, null, 1],
+          [3, 1, 2],
+          [4, 2, 1],
+        ],
+      );
+      assert.deepEqual(
+        h.unapplied.map((m) => [m.seq, m.to]),
+        [[2, 3]],
+        'only the killed move is unapplied',
+      );
+    },
+  );
 
   test('a lock left by an older mltk (no holder named) is broken once it is older than the bound', async () => {
     const lock = join(url, 'models/sap_change/aliases/prod.json.lock');

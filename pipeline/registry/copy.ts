@@ -61,7 +61,8 @@ export interface CopyResult {
 export function checkReleasable(mv: ModelVersion, where: string, dataset?: DatasetVersion): void {
   const what = `${mv.name}@${mv.version} in ${where}`;
   const fix =
-    'pin a real dataset version in the config (mltk data add FILE --dataset NAME --pin CONFIG) and let the dev deploy train on it';
+    'pin a real dataset version in the config (mltk data add FILE --dataset NAME --pin CONFIG) and let the dev ' +
+    'deploy train on it';
   if (!mv.dataset)
     throw new InvalidInputError(`refused: ${what} names no training data, so its lineage cannot be checked; ${fix}`);
   const data = `${mv.dataset.name}@${mv.dataset.version.slice(0, 12)}`;

@@ -82,7 +82,9 @@ export const modelVersionSchema = z.preprocess(
         z.object({ rows: z.number(), rmse: z.number(), mae: z.number(), bias: z.number().optional() }),
       )
       .optional(),
-    /** The config's evaluation segment `metrics_by_band` was cut by (absent in versions registered before it existed). */
+    /**
+     * The config's evaluation segment `metrics_by_band` was cut by (absent in versions registered before it existed).
+     */
     segment: segmentSchema.nullable().optional(),
     monitoring: z.object({
       psi_warn: z.number(),

@@ -55,73 +55,91 @@ async function toLegacyLayout(store: ObjectStore): Promise<string[]> {
   return shas;
 }
 
-test("training stores the ONNX and the baseline under the model's prefix; blobs/ holds the dataset bytes only", async () => {
-  const { store } = await trained();
-  const mv = await resolveModel(store, 'sap_change@1');
-  const artifacts = await store.list('models/sap_change/artifacts/');
-  assert.deepEqual(
-    artifacts,
-    [mv.artifact.sha256, mv.baseline!.sha256].map((s) => modelArtifactKey('sap_change', s)).sort(),
-  );
-  assert.deepEqual(await store.list('blobs/'), [blobKey(mv.dataset!.version)]);
-});
+test(
+  "training stores the ONNX and the baseline under the model's prefix; blobs/ holds the " + 'dataset bytes only',
+  async () => {
+    const { store } = await trained();
+    const mv = await resolveModel(store, 'sap_change@1');
+    const artifacts = await store.list('models/sap_change/artifacts/');
+    assert.deepEqual(
+      artifacts,
+      [mv.artifact.sha256, mv.baseline!.sha256].map((s) => modelArtifactKey('sap_change', s)).sort(),
+    );
+    assert.deepEqual(await store.list('blobs/'), [blobKey(mv.dataset!.version)]);
+  },
+);
 
-test('a store in the older layout keeps serving; store migrate copies its artifacts once, and the legacy keys are then not needed', async () => {
-  const { cwd, store, file, mltk } = await trained();
-  const shas = await toLegacyLayout(store);
-  assert.equal((await mltk('models', 'promote', 'sap_change', '1', '--alias', 'prod')).code, 0);
-  const before = await mltk('predict', '--model', 'sap_change@prod', '--input', file, '--output', join(cwd, 'p0.csv'));
-  assert.equal(before.code, 0, `reads the legacy key: ${before.stderr}`);
-  const first = await mltk('--json', 'store', 'migrate');
-  assert.equal(first.code, 0, first.stderr);
-  const doc = JSON.parse(first.stdout);
-  assert.deepEqual(
-    doc.copied.map((c: { to: string }) => c.to).sort(),
-    shas.map((s) => modelArtifactKey('sap_change', s)).sort(),
-  );
-  assert.equal(doc.present, 0);
-  const again = JSON.parse((await mltk('--json', 'store', 'migrate')).stdout);
-  assert.deepEqual([again.copied.length, again.present], [0, 2], 'idempotent');
-  for (const sha of shas) await store.delete(blobKey(sha)); // what a role scoped to models/sap_change/ sees
-  const afterward = await mltk(
-    'predict',
-    '--model',
-    'sap_change@prod',
-    '--input',
-    file,
-    '--output',
-    join(cwd, 'p1.csv'),
-  );
-  assert.equal(afterward.code, 0, afterward.stderr);
-  assert.equal(await readFile(join(cwd, 'p1.csv'), 'utf8'), await readFile(join(cwd, 'p0.csv'), 'utf8'));
-  const monitored = await mltk('--json', 'monitor', '--model', 'sap_change@prod', '--input', file);
-  assert.equal(monitored.code, 0, `the baseline is read from its new key: ${monitored.stderr}`);
-});
+test(
+  'a store in the older layout keeps serving; store migrate copies its artifacts once, and the legacy keys are ' +
+    'then not needed',
+  async () => {
+    const { cwd, store, file, mltk } = await trained();
+    const shas = await toLegacyLayout(store);
+    assert.equal((await mltk('models', 'promote', 'sap_change', '1', '--alias', 'prod')).code, 0);
+    const before = await mltk(
+      'predict',
+      '--model',
+      'sap_change@prod',
+      '--input',
+      file,
+      '--output',
+      join(cwd, 'p0.csv'),
+    );
+    assert.equal(before.code, 0, `reads the legacy key: ${before.stderr}`);
+    const first = await mltk('--json', 'store', 'migrate');
+    assert.equal(first.code, 0, first.stderr);
+    const doc = JSON.parse(first.stdout);
+    assert.deepEqual(
+      doc.copied.map((c: { to: string }) => c.to).sort(),
+      shas.map((s) => modelArtifactKey('sap_change', s)).sort(),
+    );
+    assert.equal(doc.present, 0);
+    const again = JSON.parse((await mltk('--json', 'store', 'migrate')).stdout);
+    assert.deepEqual([again.copied.length, again.present], [0, 2], 'idempotent');
+    for (const sha of shas) await store.delete(blobKey(sha)); // what a role scoped to models/sap_change/ sees
+    const afterward = await mltk(
+      'predict',
+      '--model',
+      'sap_change@prod',
+      '--input',
+      file,
+      '--output',
+      join(cwd, 'p1.csv'),
+    );
+    assert.equal(afterward.code, 0, afterward.stderr);
+    assert.equal(await readFile(join(cwd, 'p1.csv'), 'utf8'), await readFile(join(cwd, 'p0.csv'), 'utf8'));
+    const monitored = await mltk('--json', 'monitor', '--model', 'sap_change@prod', '--input', file);
+    assert.equal(monitored.code, 0, `the baseline is read from its new key: ${monitored.stderr}`);
+  },
+);
 
-test('store migrate killed (kill -9) after its first copy: the next run copies the rest, nothing is lost or doubled', async () => {
-  const { cwd, store, mltk } = await trained();
-  const shas = await toLegacyLayout(store);
-  const marker = join(cwd, 'reached');
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, join(cwd, 'store'), marker], { stdio: 'ignore' });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
-  while (!existsSync(marker)) {
-    assert.ok(!done, 'the child exited before its first copy');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  child.kill('SIGKILL');
-  await exited;
-  const copiedBefore = (await Promise.all(shas.map((s) => store.head(modelArtifactKey('sap_change', s))))).filter(
-    Boolean,
-  ).length;
-  assert.equal(copiedBefore, 1, 'killed after one copy');
-  const next = JSON.parse((await mltk('--json', 'store', 'migrate')).stdout);
-  assert.deepEqual([next.copied.length, next.present], [1, 1]);
-  for (const sha of shas) assert.ok(await store.head(modelArtifactKey('sap_change', sha)));
-});
+test(
+  'store migrate killed (kill -9) after its first copy: the next run copies the rest, nothing is ' + 'lost or doubled',
+  async () => {
+    const { cwd, store, mltk } = await trained();
+    const shas = await toLegacyLayout(store);
+    const marker = join(cwd, 'reached');
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, join(cwd, 'store'), marker], { stdio: 'ignore' });
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    let done = false;
+    void exited.then(() => {
+      done = true;
+    });
+    while (!existsSync(marker)) {
+      assert.ok(!done, 'the child exited before its first copy');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const copiedBefore = (await Promise.all(shas.map((s) => store.head(modelArtifactKey('sap_change', s))))).filter(
+      Boolean,
+    ).length;
+    assert.equal(copiedBefore, 1, 'killed after one copy');
+    const next = JSON.parse((await mltk('--json', 'store', 'migrate')).stdout);
+    assert.deepEqual([next.copied.length, next.present], [1, 1]);
+    for (const sha of shas) assert.ok(await store.head(modelArtifactKey('sap_change', sha)));
+  },
+);
 
 test('store migrate names an artifact that is stored nowhere, after migrating the rest (exit 7)', async () => {
   const { store, mltk } = await trained();
@@ -132,7 +150,8 @@ test('store migrate names an artifact that is stored nowhere, after migrating th
   assert.match(
     JSON.parse(r.stdout).error.message,
     new RegExp(
-      `1 copied, 0 already in place; 1 artifact\\(s\\) of registered versions are stored nowhere: sap_change ${onnx!.slice(0, 12)}`,
+      `1 copied, 0 already in place; 1 artifact\\(s\\) of registered versions are stored nowhere: sap_change ` +
+        `${onnx!.slice(0, 12)}`,
     ),
   );
 });

@@ -122,52 +122,55 @@ test('rollback moves the alias back in one call and is itself recorded', async (
   await assert.rejects(rollbackAlias(store, 'sap_change', 'staging'), /has no alias "staging"/);
 });
 
-test('the applied moves, read entry by entry along the chain, are the history; an orphan entry is not on it', async () => {
-  const store = await localStore();
-  const e = await entry(store);
-  await registerModelVersion(store, e);
-  await registerModelVersion(store, e);
-  await moveAlias(store, 'sap_change', 'prod', 1);
-  await moveAlias(store, 'sap_change', 'prod', 2, { reason: 'better rmse', by: 'ana' });
-  // A mover that claimed entry 3 and died before its swap: the next move claims 4, after 2.
-  await store.put(
-    'models/sap_change/aliases/prod/history/000003.json',
-    JSON.stringify({
-      kind: 'mltk.alias_move',
-      seq: 3,
-      after: 2,
-      from: 2,
-      to: 1,
-      at: '2026-01-01T00:00:00Z',
-      reason: 'died',
-    }),
-  );
-  await rollbackAlias(store, 'sap_change', 'prod', undefined, { by: 'github:ci-bot' });
-  const alias = (await getAlias(store, 'sap_change', 'prod'))!;
-  assert.equal(alias.by, 'github:ci-bot');
-  const reads: number[] = [];
-  const moves = await appliedMoves(alias, (seq) => {
-    reads.push(seq);
-    return getAliasMove(store, 'sap_change', 'prod', seq);
-  });
-  assert.deepEqual(moves, await aliasHistory(store, 'sap_change', 'prod'));
-  assert.deepEqual(
-    moves.map((m) => m.seq),
-    [1, 2, 4],
-  );
-  assert.deepEqual(reads, [4, 2, 1], 'no listing: one read per applied move');
-  assert.equal(moves[1]!.reason, 'better rmse');
-  assert.deepEqual(await appliedMoves(undefined, () => assert.fail('no alias, nothing to read')), []);
-  await assert.rejects(
-    getAliasMove(store, 'sap_change', 'prod', 9),
-    (err: unknown) => err instanceof NotFoundError && /sap_change@prod has no history entry 9/.test(String(err)),
-  );
-  assert.deepEqual(
-    moves.map((m) => m.by),
-    [currentActor(), 'ana', 'github:ci-bot'],
-  );
-  await assert.rejects(getAliasMove(store, 'sap_change', '../x', 1), /invalid alias/);
-});
+test(
+  'the applied moves, read entry by entry along the chain, are the history; an orphan entry ' + 'is not on it',
+  async () => {
+    const store = await localStore();
+    const e = await entry(store);
+    await registerModelVersion(store, e);
+    await registerModelVersion(store, e);
+    await moveAlias(store, 'sap_change', 'prod', 1);
+    await moveAlias(store, 'sap_change', 'prod', 2, { reason: 'better rmse', by: 'ana' });
+    // A mover that claimed entry 3 and died before its swap: the next move claims 4, after 2.
+    await store.put(
+      'models/sap_change/aliases/prod/history/000003.json',
+      JSON.stringify({
+        kind: 'mltk.alias_move',
+        seq: 3,
+        after: 2,
+        from: 2,
+        to: 1,
+        at: '2026-01-01T00:00:00Z',
+        reason: 'died',
+      }),
+    );
+    await rollbackAlias(store, 'sap_change', 'prod', undefined, { by: 'github:ci-bot' });
+    const alias = (await getAlias(store, 'sap_change', 'prod'))!;
+    assert.equal(alias.by, 'github:ci-bot');
+    const reads: number[] = [];
+    const moves = await appliedMoves(alias, (seq) => {
+      reads.push(seq);
+      return getAliasMove(store, 'sap_change', 'prod', seq);
+    });
+    assert.deepEqual(moves, await aliasHistory(store, 'sap_change', 'prod'));
+    assert.deepEqual(
+      moves.map((m) => m.seq),
+      [1, 2, 4],
+    );
+    assert.deepEqual(reads, [4, 2, 1], 'no listing: one read per applied move');
+    assert.equal(moves[1]!.reason, 'better rmse');
+    assert.deepEqual(await appliedMoves(undefined, () => assert.fail('no alias, nothing to read')), []);
+    await assert.rejects(
+      getAliasMove(store, 'sap_change', 'prod', 9),
+      (err: unknown) => err instanceof NotFoundError && /sap_change@prod has no history entry 9/.test(String(err)),
+    );
+    assert.deepEqual(
+      moves.map((m) => m.by),
+      [currentActor(), 'ana', 'github:ci-bot'],
+    );
+    await assert.rejects(getAliasMove(store, 'sap_change', '../x', 1), /invalid alias/);
+  },
+);
 
 test('a malformed manifest is reported with its key', async () => {
   const store = await localStore();
@@ -202,24 +205,27 @@ after(async () => {
   await moto?.stop();
 });
 
-test('a version with a metric that is not a number is refused before anything is written (JSON would make it null)', async () => {
-  const store = await localStore();
-  const e = await entry(store);
-  await assert.rejects(
-    registerModelVersion(store, { ...e, metrics: { rmse: 1, r2: NaN } }),
-    /versions\/1\.json: not written: "r2" is NaN/,
-  );
-  assert.deepEqual(await listVersionNumbers(store, 'sap_change'), []);
-  const ok = await registerModelVersion(store, {
-    ...e,
-    metrics: { rmse: 1 },
-    undefined_metrics: { r2: 'the held-out target is constant' },
-  });
-  assert.equal(
-    (await resolveModel(store, `sap_change@${ok.version}`)).undefined_metrics?.r2,
-    'the held-out target is constant',
-  );
-});
+test(
+  'a version with a metric that is not a number is refused before anything is written (JSON would ' + 'make it null)',
+  async () => {
+    const store = await localStore();
+    const e = await entry(store);
+    await assert.rejects(
+      registerModelVersion(store, { ...e, metrics: { rmse: 1, r2: NaN } }),
+      /versions\/1\.json: not written: "r2" is NaN/,
+    );
+    assert.deepEqual(await listVersionNumbers(store, 'sap_change'), []);
+    const ok = await registerModelVersion(store, {
+      ...e,
+      metrics: { rmse: 1 },
+      undefined_metrics: { r2: 'the held-out target is constant' },
+    });
+    assert.equal(
+      (await resolveModel(store, `sap_change@${ok.version}`)).undefined_metrics?.r2,
+      'the held-out target is constant',
+    );
+  },
+);
 
 test('the actor of a move: MLTK_ACTOR, else the GitHub Actions actor, else the OS user', () => {
   assert.equal(currentActor({ MLTK_ACTOR: 'deploy-role', GITHUB_ACTOR: 'octo' }), 'deploy-role');

@@ -43,7 +43,8 @@ export function openStore(url: string = storeUrl()): ObjectStore {
     return new S3Store(bucket, (m?.[2] ?? '').replace(/\/+$/, ''));
   }
   throw new UnsupportedStoreError(
-    `unknown store scheme ${quoted(`${scheme}://`)} in ${quoted(url)} (expected a local path, file://PATH or s3://bucket[/prefix])`,
+    `unknown store scheme ${quoted(`${scheme}://`)} in ${quoted(url)} (expected a local path, file://PATH or ` +
+      `s3://bucket[/prefix])`,
   );
 }
 

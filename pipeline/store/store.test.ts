@@ -117,42 +117,45 @@ function contract(name: string, make: () => Promise<ObjectStore>, skip?: string)
       await assert.rejects(store.move('m/none', 'm/x'), NotFoundError);
     });
 
-    test('hostile keys are refused before any request on this backend: `..`, `.`, empty segments, control characters', async () => {
-      await store.put('k/safe.txt', 'safe');
-      const before = await store.list('');
-      const hostile = [
-        '../evil.txt',
-        'k/../../evil.txt',
-        'k/./evil.txt',
-        'k//evil.txt',
-        '/evil.txt',
-        'k/evil\n.txt',
-        '..',
-      ];
-      const ops: [string, (k: string) => Promise<unknown>][] = [
-        ['get', (k) => store.get(k)],
-        ['getWithEtag', (k) => store.getWithEtag(k)],
-        ['head', (k) => store.head(k)],
-        ['getStream', (k) => store.getStream(k)],
-        ['put', (k) => store.put(k, 'x')],
-        ['putIfAbsent', (k) => store.putIfAbsent(k, 'x')],
-        ['putIfMatch', (k) => store.putIfMatch(k, 'x', 'etag')],
-        ['putStream', (k) => store.putStream(k, Readable.from([Buffer.from('x')]))],
-        ['delete', (k) => store.delete(k)],
-        ['move from', (k) => store.move(k, 'k/moved.txt')],
-        ['move to', (k) => store.move('k/safe.txt', k)],
-        ['list', (k) => store.list(`${k}/`)],
-      ];
-      for (const key of hostile)
-        for (const [name, op] of ops)
-          await assert.rejects(op(key), (e: Error) => {
-            assert.ok(e instanceof InvalidInputError, `${name} ${JSON.stringify(key)}: ${e.message}`);
-            assert.match(e.message, /^invalid store key "[^\n]*": it /);
-            return true;
-          });
-      assert.deepEqual(await store.list(''), before);
-      assert.equal(String(await store.get('k/safe.txt')), 'safe');
-    });
+    test(
+      'hostile keys are refused before any request on this backend: `..`, `.`, empty segments, ' + 'control characters',
+      async () => {
+        await store.put('k/safe.txt', 'safe');
+        const before = await store.list('');
+        const hostile = [
+          '../evil.txt',
+          'k/../../evil.txt',
+          'k/./evil.txt',
+          'k//evil.txt',
+          '/evil.txt',
+          'k/evil\n.txt',
+          '..',
+        ];
+        const ops: [string, (k: string) => Promise<unknown>][] = [
+          ['get', (k) => store.get(k)],
+          ['getWithEtag', (k) => store.getWithEtag(k)],
+          ['head', (k) => store.head(k)],
+          ['getStream', (k) => store.getStream(k)],
+          ['put', (k) => store.put(k, 'x')],
+          ['putIfAbsent', (k) => store.putIfAbsent(k, 'x')],
+          ['putIfMatch', (k) => store.putIfMatch(k, 'x', 'etag')],
+          ['putStream', (k) => store.putStream(k, Readable.from([Buffer.from('x')]))],
+          ['delete', (k) => store.delete(k)],
+          ['move from', (k) => store.move(k, 'k/moved.txt')],
+          ['move to', (k) => store.move('k/safe.txt', k)],
+          ['list', (k) => store.list(`${k}/`)],
+        ];
+        for (const key of hostile)
+          for (const [name, op] of ops)
+            await assert.rejects(op(key), (e: Error) => {
+              assert.ok(e instanceof InvalidInputError, `${name} ${JSON.stringify(key)}: ${e.message}`);
+              assert.match(e.message, /^invalid store key "[^\n]*": it /);
+              return true;
+            });
+        assert.deepEqual(await store.list(''), before);
+        assert.equal(String(await store.get('k/safe.txt')), 'safe');
+      },
+    );
 
     test('copyBlob re-hashes on the way: a corrupt or missing source writes nothing in the target', async () => {
       const other = openStore(`${store.url}-copy`);
@@ -251,27 +254,30 @@ test('store URLs: unknown scheme and bucketless s3 are refused with the URL name
   assert.equal(openStore('s3://b/p/q/').url, 's3://b/p/q');
 });
 
-test('an empty file:// path is a store-URL error, never the filesystem root; so is another host or an empty URL', () => {
-  const refused: [string, RegExp][] = [
-    ['file://', /^"file:\/\/" has no path \(expected file:\/\/\/absolute\/path, or a folder path\)$/],
-    ['FILE://', /^"FILE:\/\/" has no path/],
-    ['file://localhost', /^"file:\/\/localhost" has no path/],
-    ['file://localhost/', /^"file:\/\/localhost\/" has no path/],
-    ['file://relative/folder', /^"file:\/\/relative\/folder" is not a local file URL \(File URL host must be/],
-    ['', /^the store URL is empty/],
-    ['  ', /^the store URL is empty/],
-  ];
-  for (const [url, message] of refused) {
-    assert.throws(
-      () => openStore(url),
-      (e: unknown) => e instanceof UnsupportedStoreError && message.test((e as Error).message),
-      JSON.stringify(url),
-    );
-  }
-  assert.throws(() => openObjectUrl('file://'), /has no path/);
-  assert.equal((openStore('file:///tmp/mltk-store') as { root?: string }).root, '/tmp/mltk-store');
-  assert.equal((openStore('file://localhost/tmp/mltk-store') as { root?: string }).root, '/tmp/mltk-store');
-});
+test(
+  'an empty file:// path is a store-URL error, never the filesystem root; so is another host or ' + 'an empty URL',
+  () => {
+    const refused: [string, RegExp][] = [
+      ['file://', /^"file:\/\/" has no path \(expected file:\/\/\/absolute\/path, or a folder path\)$/],
+      ['FILE://', /^"FILE:\/\/" has no path/],
+      ['file://localhost', /^"file:\/\/localhost" has no path/],
+      ['file://localhost/', /^"file:\/\/localhost\/" has no path/],
+      ['file://relative/folder', /^"file:\/\/relative\/folder" is not a local file URL \(File URL host must be/],
+      ['', /^the store URL is empty/],
+      ['  ', /^the store URL is empty/],
+    ];
+    for (const [url, message] of refused) {
+      assert.throws(
+        () => openStore(url),
+        (e: unknown) => e instanceof UnsupportedStoreError && message.test((e as Error).message),
+        JSON.stringify(url),
+      );
+    }
+    assert.throws(() => openObjectUrl('file://'), /has no path/);
+    assert.equal((openStore('file:///tmp/mltk-store') as { root?: string }).root, '/tmp/mltk-store');
+    assert.equal((openStore('file://localhost/tmp/mltk-store') as { root?: string }).root, '/tmp/mltk-store');
+  },
+);
 
 test('local keys cannot escape the store root', async () => {
   const store = openStore(await mkdtemp(join(tmpdir(), 'mltk-keys-')));

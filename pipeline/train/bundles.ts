@@ -22,7 +22,10 @@ export interface BundledColumns {
   /** Per column: [first member, member count]. */
   layout: Int32Array;
   members: Int32Array;
-  /** Per member, BIN_CODES entries: where each bundle code lands in the member's own histogram (its bin's cell, or MISSING_CELL). */
+  /**
+   * Per member, BIN_CODES entries: where each bundle code lands in the member's own histogram (its bin's cell, or
+   * MISSING_CELL).
+   */
   codeBins: Int32Array;
 }
 

@@ -135,7 +135,10 @@ export class TreeGrower {
     for (let i = 0; i < data.rows; i++) this.allRows[i] = i;
   }
 
-  /** Shared buffers sized for the widest level this depth and leaf size allow; the caller sets the first gradients in `grad`. */
+  /**
+   * Shared buffers sized for the widest level this depth and leaf size allow; the caller sets the first gradients in
+   * `grad`.
+   */
   static async create(data: BinnedFeatures, p: GrowParams, threads: number): Promise<TreeGrower> {
     const n = data.rows;
     const bundled = bundleColumns(data);
@@ -145,7 +148,9 @@ export class TreeGrower {
     const slotBytes = C * COLUMN_STRIDE * 8;
     if (slots * slotBytes > HIST_BUDGET_BYTES) {
       throw new TrainingError(
-        `max_depth ${p.maxDepth} with ${n} rows and ${data.features} features needs ${Math.ceil((slots * slotBytes) / 2 ** 20)} MiB of histograms (limit ${HIST_BUDGET_BYTES / 2 ** 20} MiB); lower max_depth or raise min_samples_leaf`,
+        `max_depth ${p.maxDepth} with ${n} rows and ${data.features} features needs ` +
+          `${Math.ceil((slots * slotBytes) / 2 ** 20)} MiB of histograms (limit ${HIST_BUDGET_BYTES / 2 ** 20} MiB); ` +
+          `lower max_depth or raise min_samples_leaf`,
       );
     }
     const shared = threads > 1;

@@ -47,7 +47,10 @@ export const RESULT_DEFAULT_LEFT = 3;
 export const RESULT_LEFT_GRAD = 4;
 export const RESULT_LEFT_COUNT = 5;
 
-/** Partition task: [entries, chunks (PARTITION_CHUNKS), threads arrived (PARTITION_ARRIVED)], then per entry: start, end, feature, bin, missingLeft. */
+/**
+ * Partition task: [entries, chunks (PARTITION_CHUNKS), threads arrived (PARTITION_ARRIVED)], then per entry: start,
+ * end, feature, bin, missingLeft.
+ */
 export const PARTITION_HEADER = 3;
 export const PARTITION_WIDTH = 5;
 /** Index of the partition header's chunk count (threads taking part). */
@@ -55,7 +58,10 @@ export const PARTITION_CHUNKS = 1;
 /** Index of the partition header's arrival counter (the barrier between scatter and copy). */
 export const PARTITION_ARRIVED = 2;
 
-/** Leaf task: [entries, chunks], then per entry: start, end, feature (−1 for a leaf), bin, missingLeft, left value, right value. */
+/**
+ * Leaf task: [entries, chunks], then per entry: start, end, feature (−1 for a leaf), bin, missingLeft, left value,
+ * right value.
+ */
 export const LEAF_HEADER = 2;
 export const LEAF_WIDTH = 7;
 /** Fields of a partition or leaf entry (a leaf entry adds the two values). */

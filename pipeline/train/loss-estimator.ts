@@ -52,7 +52,10 @@ export const ESTIMATOR_PARAMS: GbdtParams = {
   threads: 1,
 };
 
-/** What the band of an estimate is built from: the held-out rows' realized errors and how well the estimator did on them. */
+/**
+ * What the band of an estimate is built from: the held-out rows' realized errors and how well the estimator did on
+ * them.
+ */
 export interface LossCalibration {
   rows: number;
   folds: number;
@@ -73,7 +76,8 @@ export interface LossEstimator {
   onnx: Uint8Array;
   calibration: LossCalibration;
   params: GbdtParams;
-  /** The trainer's own scoring of the two heads (non-negative, as the graph's Relu): the reference the ONNX is tested against. */
+  /** The trainer's own scoring of the two heads (non-negative, ' +
+    'as the graph's Relu): the reference the ONNX is tested against. */
   predict(table: Table, predictions: Float64Array): { squared: Float64Array; absolute: Float64Array };
 }
 
@@ -83,7 +87,10 @@ interface Heads {
   absolute: Awaited<ReturnType<typeof trainGbdt>>['ensemble'];
 }
 
-/** The model's config seen by the estimator: the same features and derived features, plus the prediction, trained as a small GBDT. */
+/**
+ * The model's config seen by the estimator: the same features and derived features, plus the prediction, trained as a
+ * small GBDT.
+ */
 export function lossEstimatorConfig(config: ModelConfig): ModelConfig {
   if (config.features.some((f) => f.name === LOSS_ESTIMATOR_INPUT)) {
     throw new TrainingError(

@@ -29,14 +29,18 @@ function assertParity(ours: Float64Array, onnx: Float32Array): void {
   }
 }
 
-test('parity: onnxruntime equals the gbdt trainer on held-out rows with missing values, unseen categories and derived features', async () => {
-  const config = testConfig({
-    type: 'gbdt',
-    params: { trees: 80, max_depth: 6, learning_rate: 0.2, min_samples_leaf: 3 },
-  });
-  const model = await trainModel(config, train);
-  assertParity(await model.predict(heldOut), await ortPredict(model, config, heldOut));
-});
+test(
+  'parity: onnxruntime equals the gbdt trainer on held-out rows with missing values, unseen categories and ' +
+    'derived features',
+  async () => {
+    const config = testConfig({
+      type: 'gbdt',
+      params: { trees: 80, max_depth: 6, learning_rate: 0.2, min_samples_leaf: 3 },
+    });
+    const model = await trainModel(config, train);
+    assertParity(await model.predict(heldOut), await ortPredict(model, config, heldOut));
+  },
+);
 
 test('parity: onnxruntime equals the linear trainer', async () => {
   const config = testConfig({ type: 'linear', params: { alpha: 0.5 } });

@@ -2,7 +2,8 @@
 // through SharedArrayBuffer: per level a histogram-and-split task over column ranges and a
 // partition over row chunks, per tree a leaf task over row chunks, each synchronised with Atomics:
 // no messages and no copies in the loop (a worker's exception is the one message: it is read
-// synchronously, with the worker's stack, once the shared FAILED flag says there is one). Column ranges adapt to measured busy time (bundled
+// synchronously, with the worker's stack, once the shared FAILED flag says there is one). Column ranges adapt to
+// measured busy time (bundled
 // columns cost more to scan than plain ones); any contiguous ranges give the same model.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { addLeafValues, buildHistogram, levelTask, partitionNodes, scanFeature } from './kernel.ts';
@@ -232,7 +233,9 @@ export class LevelRunner {
     busy.fill(0);
   }
 
-  /** Runs the partitions in `ptask`, each node split into one chunk per thread; writes each node's boundary to `mids`. */
+  /**
+   * Runs the partitions in `ptask`, each node split into one chunk per thread; writes each node's boundary to `mids`.
+   */
   partition(): void {
     const b = this.b;
     const T = this.count;
@@ -286,7 +289,10 @@ export class LevelRunner {
     return new Error('a training worker thread failed without reporting why');
   }
 
-  /** Ends this training's loop in every worker and returns the workers to the idle pool, or ends them after a large training. */
+  /**
+   * Ends this training's loop in every worker and returns the workers to the idle pool, or ends them after a large
+   * training.
+   */
   async close(): Promise<void> {
     Atomics.store(this.ctrl, STOP, 1);
     Atomics.add(this.ctrl, CMD, 1);
@@ -298,7 +304,8 @@ export class LevelRunner {
       await Promise.all(workers.map((w) => w.terminate()));
       return;
     }
-    // An idle worker collects no garbage, so it keeps this training's shared buffers alive: pool it only when they are small.
+    // An idle worker collects no garbage, so it keeps this training's shared buffers alive: pool it only when they are
+    // small.
     const b = this.b;
     const held =
       b.bins.byteLength +

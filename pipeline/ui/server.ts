@@ -39,7 +39,9 @@ function send(
 /** Answers outside the site's pages; `text` is always one of this file's constants. */
 const plain = (text: string): string => `<!doctype html><title>${text}</title><p>${text}</p>`;
 
-/** `/runs/index.html` → `runs/index.html`; `/` and `/x/` → their index.html; undefined for a path that escapes the site. */
+/**
+ * `/runs/index.html` → `runs/index.html`; `/` and `/x/` → their index.html; undefined for a path that escapes the site.
+ */
 export function sitePath(urlPath: string): string | undefined {
   let segments: string[];
   try {

@@ -110,92 +110,106 @@ test('every exported page carries only our script, and store text as text', asyn
   assert.ok(model.includes('promote &quot;&#39;&gt;&lt;script&gt;'), 'the alias reason is escaped');
 });
 
-test('an export replaces an earlier one whole; a folder that is not an export is refused and left as it was', async () => {
-  const { dir, store } = await smallStore(3);
-  const out = join(dir, 'site');
-  const first = await writeStaticSite({ store, predictions: store }, out, {
-    now: () => new Date('2026-03-01T00:00:00Z'),
-  });
-  const extra = manifest(50);
-  await store.put(runKey(extra.id), JSON.stringify(extra));
-  const second = await writeStaticSite({ store, predictions: store }, out, {
-    now: () => new Date('2026-03-02T00:00:00Z'),
-  });
-  assert.equal(second.pages, first.pages + 1 + 1, "the new run's page and its compare with the previous run");
-  assert.ok(existsSync(join(out, `run/${extra.id}.html`)));
-  assert.equal((await marker(out)).generated_at, '2026-03-02T00:00:00.000Z');
-  assert.deepEqual(await leftovers(dir), []);
+test(
+  'an export replaces an earlier one whole; a folder that is not an export is refused and ' + 'left as it was',
+  async () => {
+    const { dir, store } = await smallStore(3);
+    const out = join(dir, 'site');
+    const first = await writeStaticSite({ store, predictions: store }, out, {
+      now: () => new Date('2026-03-01T00:00:00Z'),
+    });
+    const extra = manifest(50);
+    await store.put(runKey(extra.id), JSON.stringify(extra));
+    const second = await writeStaticSite({ store, predictions: store }, out, {
+      now: () => new Date('2026-03-02T00:00:00Z'),
+    });
+    assert.equal(second.pages, first.pages + 1 + 1, "the new run's page and its compare with the previous run");
+    assert.ok(existsSync(join(out, `run/${extra.id}.html`)));
+    assert.equal((await marker(out)).generated_at, '2026-03-02T00:00:00.000Z');
+    assert.deepEqual(await leftovers(dir), []);
 
-  const mine = join(dir, 'notes');
-  await mkdir(mine);
-  await writeFile(join(mine, 'todo.txt'), 'keep me');
-  await assert.rejects(
-    writeStaticSite({ store, predictions: store }, mine),
-    /notes is a folder that is not an mltk ui export .* nothing was written/,
-  );
-  assert.deepEqual(await readdir(mine), ['todo.txt']);
-  await assert.rejects(
-    writeStaticSite({ store, predictions: store }, join(mine, 'todo.txt')),
-    /is a file, not a folder/,
-  );
-  assert.deepEqual(await leftovers(dir), []);
-});
+    const mine = join(dir, 'notes');
+    await mkdir(mine);
+    await writeFile(join(mine, 'todo.txt'), 'keep me');
+    await assert.rejects(
+      writeStaticSite({ store, predictions: store }, mine),
+      /notes is a folder that is not an mltk ui export .* nothing was written/,
+    );
+    assert.deepEqual(await readdir(mine), ['todo.txt']);
+    await assert.rejects(
+      writeStaticSite({ store, predictions: store }, join(mine, 'todo.txt')),
+      /is a file, not a folder/,
+    );
+    assert.deepEqual(await leftovers(dir), []);
+  },
+);
 
 function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
   return Number(child.stdout);
 }
 
-test('crash leftovers: an unfinished export is removed, a replaced one is put back when DIR is missing, a live export is left alone', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mltk-ui-recover-'));
-  const out = join(dir, 'site');
-  const dead = deadPid();
-  await mkdir(join(dir, `site.tmp-${dead}-aaaa`));
-  await writeFile(join(dir, `site.tmp-${dead}-aaaa`, 'index.html'), 'half');
-  await mkdir(join(dir, `site.old-${dead}-aaaa`));
-  await writeFile(join(dir, `site.old-${dead}-aaaa`, EXPORT_MARKER), '{"generated_at":"before"}');
-  await mkdir(join(dir, `site.tmp-${process.pid}-bbbb`));
-  await recoverExport(out);
-  assert.equal((await marker(out)).generated_at, 'before', 'the export being replaced when the crash came is back');
-  assert.deepEqual(await leftovers(dir), [`site.tmp-${process.pid}-bbbb`], "a running export's folder is not touched");
-});
+test(
+  'crash leftovers: an unfinished export is removed, a replaced one is put back when DIR is missing, a live ' +
+    'export is left alone',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mltk-ui-recover-'));
+    const out = join(dir, 'site');
+    const dead = deadPid();
+    await mkdir(join(dir, `site.tmp-${dead}-aaaa`));
+    await writeFile(join(dir, `site.tmp-${dead}-aaaa`, 'index.html'), 'half');
+    await mkdir(join(dir, `site.old-${dead}-aaaa`));
+    await writeFile(join(dir, `site.old-${dead}-aaaa`, EXPORT_MARKER), '{"generated_at":"before"}');
+    await mkdir(join(dir, `site.tmp-${process.pid}-bbbb`));
+    await recoverExport(out);
+    assert.equal((await marker(out)).generated_at, 'before', 'the export being replaced when the crash came is back');
+    assert.deepEqual(
+      await leftovers(dir),
+      [`site.tmp-${process.pid}-bbbb`],
+      "a running export's folder is not touched",
+    );
+  },
+);
 
-test('kill -9 in the middle of a real export leaves the previous export whole, and the next export recovers', async () => {
-  const { dir, store } = await smallStore(150);
-  const out = join(dir, 'site');
-  const args = [MLTK_BIN, '--store', join(dir, 'store'), 'ui', '--output', out];
-  assert.equal(spawnSync(process.execPath, args, { cwd: REPO_ROOT }).status, 0);
-  const before = await marker(out);
-  for (let i = 150; i < 170; i++) {
-    const r = manifest(i);
-    await store.put(runKey(r.id), JSON.stringify(r));
-  }
-  const expected = (await writeStaticSite({ store, predictions: store }, join(dir, 'expected'))).pages;
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
-  // Wait (on the file system, not a clock) until the new export has pages in its folder, then kill it.
-  for (;;) {
-    const tmp = (await readdir(dir)).find((f) => f.startsWith(`site.tmp-${child.pid}-`));
-    if (tmp && (await readdir(join(dir, tmp, 'run')).catch(() => [])).length >= 10) break;
-    if (done) break;
-    await new Promise((r) => setImmediate(r));
-  }
-  child.kill('SIGKILL');
-  await exited;
-  const now = await marker(out);
-  assert.ok(
-    now.generated_at === before.generated_at || now.pages === expected,
-    'DIR is the previous export or the new one, whole',
-  );
-  assert.ok(existsSync(join(out, 'index.html')));
-  assert.equal(spawnSync(process.execPath, args, { cwd: REPO_ROOT }).status, 0);
-  assert.deepEqual(await leftovers(dir), [], 'the next export removed what the killed one left');
-  assert.equal((await marker(out)).pages, expected);
-});
+test(
+  'kill -9 in the middle of a real export leaves the previous export whole, and the next ' + 'export recovers',
+  async () => {
+    const { dir, store } = await smallStore(150);
+    const out = join(dir, 'site');
+    const args = [MLTK_BIN, '--store', join(dir, 'store'), 'ui', '--output', out];
+    assert.equal(spawnSync(process.execPath, args, { cwd: REPO_ROOT }).status, 0);
+    const before = await marker(out);
+    for (let i = 150; i < 170; i++) {
+      const r = manifest(i);
+      await store.put(runKey(r.id), JSON.stringify(r));
+    }
+    const expected = (await writeStaticSite({ store, predictions: store }, join(dir, 'expected'))).pages;
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let done = false;
+    void exited.then(() => {
+      done = true;
+    });
+    // Wait (on the file system, not a clock) until the new export has pages in its folder, then kill it.
+    for (;;) {
+      const tmp = (await readdir(dir)).find((f) => f.startsWith(`site.tmp-${child.pid}-`));
+      if (tmp && (await readdir(join(dir, tmp, 'run')).catch(() => [])).length >= 10) break;
+      if (done) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const now = await marker(out);
+    assert.ok(
+      now.generated_at === before.generated_at || now.pages === expected,
+      'DIR is the previous export or the new one, whole',
+    );
+    assert.ok(existsSync(join(out, 'index.html')));
+    assert.equal(spawnSync(process.execPath, args, { cwd: REPO_ROOT }).status, 0);
+    assert.deepEqual(await leftovers(dir), [], 'the next export removed what the killed one left');
+    assert.equal((await marker(out)).pages, expected);
+  },
+);
 
 test('unreadable manifests are named where they would show; the rest of each page still renders', async () => {
   const { store } = await smallStore(3);

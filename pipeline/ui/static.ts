@@ -63,7 +63,8 @@ async function checkReplaceable(dir: string): Promise<void> {
   const entries = await readdir(dir);
   if (entries.length && !entries.includes(EXPORT_MARKER)) {
     throw new InvalidInputError(
-      `--output ${dir} is a folder that is not an mltk ui export (no ${EXPORT_MARKER}); choose an empty or new folder, nothing was written`,
+      `--output ${dir} is a folder that is not an mltk ui export (no ${EXPORT_MARKER}); choose an empty or new ` +
+        `folder, nothing was written`,
     );
   }
 }

@@ -123,41 +123,44 @@ test('versions and alias history entries are read once; the alias itself on ever
   assert.ok('html' in again && /Moved 4 times/.test(again.html));
 });
 
-test(`with ${RUNS} runs: the overview reads the newest 10, a runs page its 100, and finished runs are read once`, async () => {
-  const { store, ids } = await shared;
-  const c = counted(store);
-  const site = new UiSite({ stores: { store: c.store, predictions: c.store }, mode: 'server' });
+test(
+  `with ${RUNS} runs: the overview reads the newest 10, a runs page its 100, and finished runs ` + `are read once`,
+  async () => {
+    const { store, ids } = await shared;
+    const c = counted(store);
+    const site = new UiSite({ stores: { store: c.store, predictions: c.store }, mode: 'server' });
 
-  const home = await site.render('index.html');
-  assert.equal(home.status, 200);
-  assert.equal(runGets(c), 10);
-  assert.ok(allReads(c) < 40, `overview made ${allReads(c)} reads`);
+    const home = await site.render('index.html');
+    assert.equal(home.status, 200);
+    assert.equal(runGets(c), 10);
+    assert.ok(allReads(c) < 40, `overview made ${allReads(c)} reads`);
 
-  c.calls.length = 0;
-  const page = await site.render('runs/index.html');
-  assert.equal(page.status, 200);
-  assert.equal(runGets(c), 100 - 9, "of the overview's 10 only the RUNNING one is read again");
-  assert.equal(c.calls.filter((x) => x.op === 'list').length, 1);
+    c.calls.length = 0;
+    const page = await site.render('runs/index.html');
+    assert.equal(page.status, 200);
+    assert.equal(runGets(c), 100 - 9, "of the overview's 10 only the RUNNING one is read again");
+    assert.equal(c.calls.filter((x) => x.op === 'list').length, 1);
 
-  c.calls.length = 0;
-  assert.equal((await site.render('runs/index.html')).status, 200);
-  assert.deepEqual(
-    c.calls.filter((x) => x.op === 'get').map((x) => x.key),
-    [runKey(ids[0]!)],
-    'only the RUNNING run is read again',
-  );
+    c.calls.length = 0;
+    assert.equal((await site.render('runs/index.html')).status, 200);
+    assert.deepEqual(
+      c.calls.filter((x) => x.op === 'get').map((x) => x.key),
+      [runKey(ids[0]!)],
+      'only the RUNNING run is read again',
+    );
 
-  const finished = { ...run(RUNS - 1, 'a', 'FINISHED') };
-  await store.put(runKey(finished.id), JSON.stringify(finished));
-  const after = await site.render('runs/index.html');
-  assert.ok(
-    'html' in after &&
-      new RegExp(`${finished.id}.*?FINISHED`, 's').test(
-        after.html.slice(after.html.indexOf(`run/${finished.id}.html`)),
-      ),
-    'a run that finished shows FINISHED',
-  );
-  c.calls.length = 0;
-  await site.render('runs/index.html');
-  assert.equal(runGets(c), 0, 'now finished, it is kept too');
-});
+    const finished = { ...run(RUNS - 1, 'a', 'FINISHED') };
+    await store.put(runKey(finished.id), JSON.stringify(finished));
+    const after = await site.render('runs/index.html');
+    assert.ok(
+      'html' in after &&
+        new RegExp(`${finished.id}.*?FINISHED`, 's').test(
+          after.html.slice(after.html.indexOf(`run/${finished.id}.html`)),
+        ),
+      'a run that finished shows FINISHED',
+    );
+    c.calls.length = 0;
+    await site.render('runs/index.html');
+    assert.equal(runGets(c), 0, 'now finished, it is kept too');
+  },
+);

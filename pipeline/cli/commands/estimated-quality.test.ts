@@ -86,51 +86,58 @@ async function estimateAndRealize(
   return { estimated: drift.estimated, realized: quality.realized, drift };
 }
 
-test('the estimated RMSE lands within 20% of the realized RMSE on a batch like training and a shifted one, and orders them', async () => {
-  const like = await estimateAndRealize('like');
-  const shifted = await estimateAndRealize('shifted');
-  for (const [name, b] of [
-    ['like training', like],
-    ['shifted', shifted],
-  ] as const) {
-    const ratio = b.estimated.rmse! / b.realized.rmse!;
+test(
+  'the estimated RMSE lands within 20% of the realized RMSE on a batch like training and a shifted one, ' +
+    'and orders them',
+  async () => {
+    const like = await estimateAndRealize('like');
+    const shifted = await estimateAndRealize('shifted');
+    for (const [name, b] of [
+      ['like training', like],
+      ['shifted', shifted],
+    ] as const) {
+      const ratio = b.estimated.rmse! / b.realized.rmse!;
+      assert.ok(
+        Math.abs(ratio - 1) <= 0.2,
+        `${name}: estimated RMSE ${b.estimated.rmse} vs realized ${b.realized.rmse} (×${ratio.toFixed(3)})`,
+      );
+      assert.ok(
+        b.estimated.rmse_low! <= b.realized.rmse! && b.realized.rmse! <= b.estimated.rmse_high!,
+        `${name}: realized ${b.realized.rmse} outside [${b.estimated.rmse_low}, ${b.estimated.rmse_high}]`,
+      );
+    }
+    assert.ok(shifted.realized.rmse! > like.realized.rmse!, 'the shift raises the realized error');
     assert.ok(
-      Math.abs(ratio - 1) <= 0.2,
-      `${name}: estimated RMSE ${b.estimated.rmse} vs realized ${b.realized.rmse} (×${ratio.toFixed(3)})`,
+      shifted.estimated.rmse! > like.estimated.rmse!,
+      `the estimate orders the batches: ${shifted.estimated.rmse} vs ${like.estimated.rmse}`,
     );
     assert.ok(
-      b.estimated.rmse_low! <= b.realized.rmse! && b.realized.rmse! <= b.estimated.rmse_high!,
-      `${name}: realized ${b.realized.rmse} outside [${b.estimated.rmse_low}, ${b.estimated.rmse_high}]`,
+      shifted.drift.drifted_features.includes('total_floor_area') && shifted.drift.drifted_features.includes('glazing'),
     );
-  }
-  assert.ok(shifted.realized.rmse! > like.realized.rmse!, 'the shift raises the realized error');
-  assert.ok(
-    shifted.estimated.rmse! > like.estimated.rmse!,
-    `the estimate orders the batches: ${shifted.estimated.rmse} vs ${like.estimated.rmse}`,
-  );
-  assert.ok(
-    shifted.drift.drifted_features.includes('total_floor_area') && shifted.drift.drifted_features.includes('glazing'),
-  );
-  if (process.env.MLTK_PRINT_FIGURES) {
-    console.log(
-      JSON.stringify(
-        {
-          like: { estimated: like.estimated, realized: like.realized },
-          shifted: { estimated: shifted.estimated, realized: shifted.realized },
-        },
-        null,
-        2,
-      ),
-    );
-  }
-});
+    if (process.env.MLTK_PRINT_FIGURES) {
+      console.log(
+        JSON.stringify(
+          {
+            like: { estimated: like.estimated, realized: like.realized },
+            shifted: { estimated: shifted.estimated, realized: shifted.realized },
+          },
+          null,
+          2,
+        ),
+      );
+    }
+  },
+);
 
-test('mltk monitor --json carries "estimated":{"rmse","mae","rmse_low","rmse_high"} against the version\'s test RMSE', async () => {
-  const doc = await mltk('monitor', '--model', 'sap_change@1', '--input', join(dir, 'like.csv'));
-  for (const k of ['rmse', 'mae', 'rmse_low', 'rmse_high', 'mae_low', 'mae_high', 'test_rmse', 'rmse_ratio'])
-    assert.equal(typeof doc.estimated[k], 'number', k);
-  assert.equal(doc.estimated.rows, BATCH_ROWS);
-  assert.ok(['ok', 'warn', 'alert'].includes(doc.estimated.level));
-  const version = await mltk('models', 'show', 'sap_change@1');
-  assert.equal(doc.estimated.test_rmse, version.metrics.rmse);
-});
+test(
+  'mltk monitor --json carries "estimated":{"rmse","mae","rmse_low","rmse_high"} against the ' + "version's test RMSE",
+  async () => {
+    const doc = await mltk('monitor', '--model', 'sap_change@1', '--input', join(dir, 'like.csv'));
+    for (const k of ['rmse', 'mae', 'rmse_low', 'rmse_high', 'mae_low', 'mae_high', 'test_rmse', 'rmse_ratio'])
+      assert.equal(typeof doc.estimated[k], 'number', k);
+    assert.equal(doc.estimated.rows, BATCH_ROWS);
+    assert.ok(['ok', 'warn', 'alert'].includes(doc.estimated.level));
+    const version = await mltk('models', 'show', 'sap_change@1');
+    assert.equal(doc.estimated.test_rmse, version.metrics.rmse);
+  },
+);

@@ -31,7 +31,9 @@ async function checkStoredLineage(store: ObjectStore, mv: ModelVersion): Promise
   checkReleasable(mv, store.url, dataset);
 }
 
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the models subcommands' declarations (options and help) in one place; each action is a call into pipeline/registry
+// Why noExcessiveLinesPerFunction is waived: the models subcommands' declarations (options and help) in one place; each
+// action is a call into pipeline/registry
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the reason is above
 export function registerModels(program: Command): void {
   const models = program.command('models').description('model registry: versions and aliases');
 
@@ -75,7 +77,8 @@ export function registerModels(program: Command): void {
           versions.length
             ? versions.map(
                 (v) =>
-                  `${name}@${v.version}\t${v.created_at}\trmse ${v.metrics.rmse?.toPrecision(5) ?? '—'}\t${tags(v.version)}`,
+                  `${name}@${v.version}\t${v.created_at}\trmse ` +
+                  `${v.metrics.rmse?.toPrecision(5) ?? '—'}\t${tags(v.version)}`,
               )
             : `no versions of ${name}`,
         );
@@ -90,7 +93,9 @@ export function registerModels(program: Command): void {
         const v = await resolveModel(ctx.store(), ref);
         ctx.result(v, [
           `${v.name}@${v.version}  trainer ${v.trainer}  created ${v.created_at}  run ${v.run_id ?? '—'}`,
-          `dataset ${v.dataset ? `${v.dataset.name}@${v.dataset.version.slice(0, 12)}` : '—'}  onnx sha256:${v.artifact.sha256.slice(0, 12)} (${v.artifact.bytes} bytes)  baseline ${v.baseline ? `sha256:${v.baseline.sha256.slice(0, 12)}` : '—'}`,
+          `dataset ${v.dataset ? `${v.dataset.name}@${v.dataset.version.slice(0, 12)}` : '—'}  onnx ` +
+            `sha256:${v.artifact.sha256.slice(0, 12)} (${v.artifact.bytes} bytes)  baseline ` +
+            `${v.baseline ? `sha256:${v.baseline.sha256.slice(0, 12)}` : '—'}`,
           `output ${v.signature.output.column} (${v.signature.output.unit}); ${v.signature.features.length} features`,
           `metrics ${Object.entries(v.metrics)
             .map(([k, m]) => `${k}=${m.toPrecision(5)}`)
@@ -151,7 +156,8 @@ export function registerModels(program: Command): void {
           writeStepOutputs({ model: v.name, version: v.version, sha256: v.artifact.sha256, created: r.created });
           writeStepSummary(
             [
-              `### mltk models copy: ${r.source.name}@${r.source.version} → ${v.name}@${v.version}${r.created ? '' : ' (reused)'}`,
+              `### mltk models copy: ${r.source.name}@${r.source.version} → ` +
+                `${v.name}@${v.version}${r.created ? '' : ' (reused)'}`,
               '',
               `| from | ${r.source.store} |`,
               '|---|---|',

@@ -100,26 +100,30 @@ test('a model trained elsewhere is monitored against a reference CSV and a featu
   );
 });
 
-test('a raw input without a prediction column is scored by the monitored version: ~0 prediction drift on baseline-like rows, alert on shifted ones', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mltk-mon-cli-'));
-  dirs.push(dir);
-  const store = openStore(join(dir, 'store'));
-  const { fx } = await registerMonitoredModel(store, 'champion');
-  const { csv, refused } = withRefusedRows(await synthCsv(4000, 9));
-  await writeFile(join(dir, 'in.csv'), csv);
-  const same = await runMonitorCommand(store, { model: 'sap_change@champion', input: join(dir, 'in.csv') });
-  assert.deepEqual(same.scoring, { scored: 4000 - refused, refused });
-  const perRoom = same.report.features.find((f) => f.name === 'floor_area_per_room');
-  assert.ok(perRoom?.derived && perRoom.rows === 4000 && perRoom.psi < 0.1, 'the derived feature is monitored');
-  assert.ok(same.report.prediction!.psi < 0.1, `prediction psi ${same.report.prediction!.psi}`);
-  assert.equal(same.report.prediction!.missing_rate, refused / 4000);
+test(
+  'a raw input without a prediction column is scored by the monitored version: ~0 prediction drift on ' +
+    'baseline-like rows, alert on shifted ones',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mltk-mon-cli-'));
+    dirs.push(dir);
+    const store = openStore(join(dir, 'store'));
+    const { fx } = await registerMonitoredModel(store, 'champion');
+    const { csv, refused } = withRefusedRows(await synthCsv(4000, 9));
+    await writeFile(join(dir, 'in.csv'), csv);
+    const same = await runMonitorCommand(store, { model: 'sap_change@champion', input: join(dir, 'in.csv') });
+    assert.deepEqual(same.scoring, { scored: 4000 - refused, refused });
+    const perRoom = same.report.features.find((f) => f.name === 'floor_area_per_room');
+    assert.ok(perRoom?.derived && perRoom.rows === 4000 && perRoom.psi < 0.1, 'the derived feature is monitored');
+    assert.ok(same.report.prediction!.psi < 0.1, `prediction psi ${same.report.prediction!.psi}`);
+    assert.equal(same.report.prediction!.missing_rate, refused / 4000);
 
-  await writeFile(join(dir, 'shifted.csv'), shiftSap(await synthCsv(4000, 9), -30));
-  const shifted = await runMonitorCommand(store, { model: 'sap_change@champion', input: join(dir, 'shifted.csv') });
-  assert.equal(shifted.report.prediction!.level, 'alert', `prediction psi ${shifted.report.prediction!.psi}`);
-  assert.ok(shifted.report.prediction!.psi > 10 * same.report.prediction!.psi);
-  assert.equal(fx.config.output.column, 'predicted_sap_change');
-});
+    await writeFile(join(dir, 'shifted.csv'), shiftSap(await synthCsv(4000, 9), -30));
+    const shifted = await runMonitorCommand(store, { model: 'sap_change@champion', input: join(dir, 'shifted.csv') });
+    assert.equal(shifted.report.prediction!.level, 'alert', `prediction psi ${shifted.report.prediction!.psi}`);
+    assert.ok(shifted.report.prediction!.psi > 10 * same.report.prediction!.psi);
+    assert.equal(fx.config.output.column, 'predicted_sap_change');
+  },
+);
 
 test("the prediction drift of a raw input is that of the same rows carrying mltk predict's column", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mltk-mon-cli-'));
@@ -155,59 +159,65 @@ test("the prediction drift of a raw input is that of the same rows carrying mltk
   assert.deepEqual(a.distribution.current, b.distribution.current);
 });
 
-test('a JSON-lines batch is monitored as its CSV twin: the same statistics, the same rows scored and refused', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mltk-mon-cli-'));
-  dirs.push(dir);
-  const store = openStore(join(dir, 'store'));
-  const { fx } = await registerMonitoredModel(store);
-  const { csv, refused } = withRefusedRows(shiftSap(await synthCsv(3000, 13), -20));
-  await writeFile(join(dir, 'batch.csv'), csv);
-  await writeFile(join(dir, 'batch.jsonl'), toJsonLines(csv, fx.config.features));
-  const fromCsv = await runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'batch.csv') });
-  const fromJsonl = await runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'batch.jsonl') });
-  assert.deepEqual(fromJsonl.scoring, { scored: 3000 - refused, refused });
-  const strip = (r: typeof fromCsv.report) => ({ ...r, input: '', generated_at: '' });
-  assert.deepEqual(strip(fromJsonl.report), strip(fromCsv.report));
-  assert.ok(fromJsonl.report.drifted_features.includes('current_sap'));
+test(
+  'a JSON-lines batch is monitored as its CSV twin: the same statistics, the same rows ' + 'scored and refused',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mltk-mon-cli-'));
+    dirs.push(dir);
+    const store = openStore(join(dir, 'store'));
+    const { fx } = await registerMonitoredModel(store);
+    const { csv, refused } = withRefusedRows(shiftSap(await synthCsv(3000, 13), -20));
+    await writeFile(join(dir, 'batch.csv'), csv);
+    await writeFile(join(dir, 'batch.jsonl'), toJsonLines(csv, fx.config.features));
+    const fromCsv = await runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'batch.csv') });
+    const fromJsonl = await runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'batch.jsonl') });
+    assert.deepEqual(fromJsonl.scoring, { scored: 3000 - refused, refused });
+    const strip = (r: typeof fromCsv.report) => ({ ...r, input: '', generated_at: '' });
+    assert.deepEqual(strip(fromJsonl.report), strip(fromCsv.report));
+    assert.ok(fromJsonl.report.drifted_features.includes('current_sap'));
 
-  await writeFile(join(dir, 'bad.ndjson'), '{"home_id":"H1","total_floor_area":"big"}\n');
-  await assert.rejects(
-    runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'bad.ndjson') }),
-    /bad\.ndjson: .*row 1 "total_floor_area": expected a number, got "big"/,
-  );
-});
+    await writeFile(join(dir, 'bad.ndjson'), '{"home_id":"H1","total_floor_area":"big"}\n');
+    await assert.rejects(
+      runMonitorCommand(store, { model: 'sap_change@prod', input: join(dir, 'bad.ndjson') }),
+      /bad\.ndjson: .*row 1 "total_floor_area": expected a number, got "big"/,
+    );
+  },
+);
 
-test('inputs and reference CSVs are read by the one CSV reader: a BOM, quoted header names and CRLF change nothing', async () => {
-  const { dir, store } = await setup(false);
-  const plain = csv(800, 7, 0.5);
-  // The same rows as a spreadsheet exports them: BOM, every header name quoted, CRLF line ends.
-  const [head, ...rows] = plain.trimEnd().split('\n');
-  const excel = `\uFEFF${head!
-    .split(',')
-    .map((h) => `"${h}"`)
-    .join(',')}\r\n${rows.join('\r\n')}\r\n`;
-  await writeFile(join(dir, 'ref.csv'), csv(2000, 1));
-  await writeFile(
-    join(dir, 'ref-excel.csv'),
-    (() => {
-      const [h, ...r] = csv(2000, 1).trimEnd().split('\n');
-      return `\uFEFF"${h!.split(',').join('","')}"\r\n${r.join('\r\n')}\r\n`;
-    })(),
-  );
-  await writeFile(join(dir, 'in.csv'), plain);
-  await writeFile(join(dir, 'in-excel.csv'), excel);
-  const a = await runMonitorCommand(store, {
-    model: 'demo@1',
-    input: join(dir, 'in.csv'),
-    baseline: join(dir, 'ref.csv'),
-  });
-  const b = await runMonitorCommand(store, {
-    model: 'demo@1',
-    input: join(dir, 'in-excel.csv'),
-    baseline: join(dir, 'ref-excel.csv'),
-  });
-  assert.equal(b.report.rows, 800);
-  assert.ok(b.report.prediction, 'the quoted prediction column is found in both files');
-  const strip = (r: typeof a.report) => JSON.stringify({ ...r, generated_at: null, input: null });
-  assert.equal(strip(b.report), strip(a.report));
-});
+test(
+  'inputs and reference CSVs are read by the one CSV reader: a BOM, quoted header names and CRLF ' + 'change nothing',
+  async () => {
+    const { dir, store } = await setup(false);
+    const plain = csv(800, 7, 0.5);
+    // The same rows as a spreadsheet exports them: BOM, every header name quoted, CRLF line ends.
+    const [head, ...rows] = plain.trimEnd().split('\n');
+    const excel = `\uFEFF${head!
+      .split(',')
+      .map((h) => `"${h}"`)
+      .join(',')}\r\n${rows.join('\r\n')}\r\n`;
+    await writeFile(join(dir, 'ref.csv'), csv(2000, 1));
+    await writeFile(
+      join(dir, 'ref-excel.csv'),
+      (() => {
+        const [h, ...r] = csv(2000, 1).trimEnd().split('\n');
+        return `\uFEFF"${h!.split(',').join('","')}"\r\n${r.join('\r\n')}\r\n`;
+      })(),
+    );
+    await writeFile(join(dir, 'in.csv'), plain);
+    await writeFile(join(dir, 'in-excel.csv'), excel);
+    const a = await runMonitorCommand(store, {
+      model: 'demo@1',
+      input: join(dir, 'in.csv'),
+      baseline: join(dir, 'ref.csv'),
+    });
+    const b = await runMonitorCommand(store, {
+      model: 'demo@1',
+      input: join(dir, 'in-excel.csv'),
+      baseline: join(dir, 'ref-excel.csv'),
+    });
+    assert.equal(b.report.rows, 800);
+    assert.ok(b.report.prediction, 'the quoted prediction column is found in both files');
+    const strip = (r: typeof a.report) => JSON.stringify({ ...r, generated_at: null, input: null });
+    assert.equal(strip(b.report), strip(a.report));
+  },
+);

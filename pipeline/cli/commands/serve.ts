@@ -98,8 +98,11 @@ export function registerServe(program: Command): void {
         ctx.result(
           { url: server.url, model, load_ms: Math.round(loadMs), routes: ['POST /predict', 'GET /health'] },
           model
-            ? `serving ${model.name} v${model.version}${model.alias ? ` (@${model.alias})` : ''} on ${server.url} — POST ${server.url}/predict, GET ${server.url}/health (loaded in ${Math.round(loadMs)} ms; Ctrl-C stops)`
-            : `listening on ${server.url}: ${flags.model} cannot be loaded yet, answering 503 until it can (Ctrl-C stops)`,
+            ? `serving ${model.name} v${model.version}${model.alias ? ` (@${model.alias})` : ''} on ${server.url} — ` +
+                `POST ${server.url}/predict, GET ${server.url}/health (loaded in ${Math.round(loadMs)} ms; ` +
+                `Ctrl-C stops)`
+            : `listening on ${server.url}: ${flags.model} cannot be loaded yet, answering 503 until it can ` +
+                `(Ctrl-C stops)`,
         );
         await new Promise<void>((resolve) => {
           const stop = () => {

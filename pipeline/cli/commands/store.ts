@@ -23,7 +23,8 @@ export function registerStore(program: Command): void {
           const done = `${r.copied.length} copied, ${r.present} already in place`;
           throw new MltkError(
             'INTEGRITY',
-            `${ctx.storeUrl}: ${done}; ${r.missing.length} artifact(s) of registered versions are stored nowhere: ${list}`,
+            `${ctx.storeUrl}: ${done}; ${r.missing.length} artifact(s) of registered versions are stored ` +
+              `nowhere: ${list}`,
             details,
           );
         }

@@ -67,12 +67,16 @@ function summary(r: TrainJobResult, promotion: PromotionDecision | null, store: 
   let promo = 'promotion  (not attempted: use `mltk run` or `mltk models promote`)';
   if (promotion) {
     const gate = `${promotion.gate.passed ? 'passed' : 'FAILED'}: ${promotion.gate.reason}`;
-    promo = `promotion  ${promotion.promote ? `→ @${promotion.alias}` : `not promoted to @${promotion.alias}`}: ${promotion.reason}\ngate       ${gate}`;
+    promo =
+      `promotion  ${promotion.promote ? `→ @${promotion.alias}` : `not promoted to @${promotion.alias}`}: ` +
+      `${promotion.reason}\ngate       ${gate}`;
   }
   return [
-    `model      ${r.model}@${r.version}  (run ${r.run_id})${r.unchanged ? '  unchanged: the same model was already registered' : ''}`,
+    `model      ${r.model}@${r.version}  (run ` +
+      `${r.run_id})${r.unchanged ? '  unchanged: the same model was already registered' : ''}`,
     `data       ${d.name}@${d.version.slice(0, 12)}  ${d.rows} rows (${lineage})`,
-    `test       rmse ${num(m.rmse, 4)}  mae ${num(m.mae, 4)}  r2 ${m.r2 === null ? 'undefined' : m.r2.toFixed(4)}${r.trees !== null ? `  trees ${r.trees}` : ''}`,
+    `test       rmse ${num(m.rmse, 4)}  mae ${num(m.mae, 4)}  r2 ` +
+      `${m.r2 === null ? 'undefined' : m.r2.toFixed(4)}${r.trees !== null ? `  trees ${r.trees}` : ''}`,
     ...Object.entries(r.undefined_metrics).map(([k, why]) => `undefined  ${k}: ${why}`),
     `by band    ${Object.entries(r.metrics_by_band)
       .map(([b, v]) => `${b}:${v.rmse.toPrecision(3)}(${v.rows})`)
@@ -162,7 +166,8 @@ export function registerTrain(program: Command): void {
     program
       .command('run')
       .description(
-        "the main job: data (the config's pin; synthesized only if dataset.allow_synthetic) → train → evaluate → register → gate → promote if better",
+        "the main job: data (the config's pin; synthesized only if dataset.allow_synthetic) → train → evaluate → " +
+          'register → gate → promote if better',
       ),
   )
     .option('--alias <alias>', "alias to promote (default: the config's promotion.alias)")

@@ -70,7 +70,8 @@ function rankIndex(sorted: Float64Array): RankIndex {
   const thresholds = sorted.map((t) => (t === 0 ? 0 : t));
   if (thresholds.length <= LINEAR_RANK_MAX) return { thresholds, buckets: null };
   const buckets = new Uint8Array(1 << (32 - BUCKET_SHIFT));
-  // Bucket b starts with the count of thresholds in buckets below b: threshold i raises it for every bucket after its own.
+  // Bucket b starts with the count of thresholds in buckets below b: threshold i raises it for every bucket after its
+  // own.
   let from = 0;
   for (let i = 0; i < thresholds.length; i++) {
     keyScratch[0] = thresholds[i]!;
@@ -111,7 +112,10 @@ function leftCodes(index: RankIndex, values: Float32Array, n: number, out: Int32
 /** ONNX's Relu on a float: max(0, x). */
 const relu = (x: number): number => Math.max(0, x);
 
-/** The evaluator of `program`; `module` is its compiled kernel (kernelModule(program.depth), compiled here if not given). */
+/**
+ * The evaluator of `program`; `module` is its compiled kernel (kernelModule(program.depth), compiled here if not
+ * given).
+ */
 export function createEvaluator(program: EvaluatorProgram, module?: WebAssembly.Module): FastEvaluator {
   const kernel: KernelInstance = instantiateKernel(program.memory.bytes, module ?? kernelModule(program.depth));
   new Uint8Array(kernel.memory.buffer).set(program.image);

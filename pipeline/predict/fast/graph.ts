@@ -18,7 +18,9 @@ export type Expression =
   | { kind: 'encoded'; input: number; keys: string[]; values: number[]; fallback: number }
   | { kind: 'arithmetic'; op: 'Div' | 'Mul' | 'Sub' | 'Add'; a: Expression; b: Expression };
 
-/** One tree, its nodes by position: a branch sends x ≤ threshold left (missing values by nanLeft); a leaf has a value. */
+/**
+ * One tree, its nodes by position: a branch sends x ≤ threshold left (missing values by nanLeft); a leaf has a value.
+ */
 export interface GraphTree {
   feature: Int32Array;
   threshold: Float32Array;
@@ -58,7 +60,10 @@ const stringsOf = (spans: WireSpans | undefined): string[] =>
 /** Float attributes arrive as doubles holding float32 values; keep them float32. */
 const floats = (a: Attribute | undefined): number[] => Array.from(a?.floats ?? []);
 
-/** The tree model giving `output` (the model's prediction unless another head is named), as the fast evaluator computes it. */
+/**
+ * The tree model giving `output` (the model's prediction unless another head is named), as the fast evaluator computes
+ * it.
+ */
 export function readTreeGraph(onnx: Uint8Array, output = OUTPUT_NAME): TreeGraph {
   const graph = readWireGraph(onnx);
   const inputs = graph.input.map((i) => {
@@ -134,7 +139,9 @@ const LEAF = 0;
 const MODE_BYTES = MODES.map((m) => Buffer.from(m, 'latin1'));
 const UNKNOWN_MODE = 255;
 
-/** Which mode a span can be, by its length and its byte at index MODE_PICK_BYTE (or its last): one full compare each. */
+/**
+ * Which mode a span can be, by its length and its byte at index MODE_PICK_BYTE (or its last): one full compare each.
+ */
 const MODE_PICK_BYTE = 7;
 const modeKey = (length: number, pick: number) => length * 256 + pick;
 const MODE_BY_KEY = new Map(

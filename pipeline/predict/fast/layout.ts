@@ -61,7 +61,9 @@ export function treeTableLayout(depth: number): TreeTableLayout {
   return { depth, nodes, leaves, cutsAt, leavesAt, bytes: alignUp(leavesAt + leaves * LEAF_BYTES, TABLE_ALIGN) };
 }
 
-/** The tree directory: per tree, in ensemble order (the order leaf values are summed in), its table's address and depth. */
+/**
+ * The tree directory: per tree, in ensemble order (the order leaf values are summed in), its table's address and depth.
+ */
 export const DIRECTORY_ENTRY_BYTES = 8;
 export const DIRECTORY_TABLE = 0;
 export const DIRECTORY_DEPTH = 4;

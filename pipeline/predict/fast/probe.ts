@@ -159,7 +159,10 @@ function addReferenceRows(
   }
 }
 
-/** Input changes (input, value, …) that make `e` equal x (float32), when e is an input or simple arithmetic on two inputs. */
+/**
+ * Input changes (input, value, …) that make `e` equal x (float32), when e is an input or simple arithmetic on two
+ * inputs.
+ */
 function valueFor(e: Expression, x: number): number[] | undefined {
   if (e.kind === 'input') return [e.input, x];
   if (e.kind !== 'arithmetic' || e.a.kind !== 'input' || e.b.kind !== 'input' || e.a.input === e.b.input)

@@ -72,7 +72,8 @@ export function compileProgram(graph: TreeGraph): EvaluatorProgram {
     const thresholds = Float64Array.from(thresholdSets[f]!).sort();
     if (thresholds.length > MAX_THRESHOLDS) {
       throw new UnsupportedModelError(
-        `feature ${f} is tested against ${thresholds.length} distinct thresholds; the fast evaluator takes at most ${MAX_THRESHOLDS}`,
+        `feature ${f} is tested against ${thresholds.length} distinct thresholds; the fast evaluator takes at most ` +
+          `${MAX_THRESHOLDS}`,
       );
     }
     return { expression, thresholds };
@@ -143,7 +144,8 @@ function writeTable(
       return;
     }
     if (tree.leaf[node]) {
-      // A leaf above the bottom: padding that always goes left, down to a bottom leaf with its value (the right halves are never reached).
+      // A leaf above the bottom: padding that always goes left, down to a bottom leaf with its value (the right halves
+      // are never reached).
       put(heap, 0, ALWAYS_LEFT_CUT);
       fill(node, 2 * heap + 1, level + 1);
       fill(node, 2 * heap + 2, level + 1);

@@ -79,7 +79,10 @@ export async function exportTreeHeads(
   );
 }
 
-/** The float value of every model feature (config features, then derived), computed inside the graph from the raw inputs. */
+/**
+ * The float value of every model feature (config features, then derived), computed inside the graph from the raw
+ * inputs.
+ */
 function encodeInputs(
   g: GraphBuilder,
   config: ModelConfig,

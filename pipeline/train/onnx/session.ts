@@ -42,7 +42,9 @@ export async function scoreOnnx(
   return Float64Array.from(out[OUTPUT_NAME]!.data as Float32Array);
 }
 
-/** Opens a model and checks its inputs and output against the contract; throws a TrainingError listing every mismatch. */
+/**
+ * Opens a model and checks its inputs and output against the contract; throws a TrainingError listing every mismatch.
+ */
 export async function openContractSession(
   config: ModelConfig,
   bytes: Uint8Array,

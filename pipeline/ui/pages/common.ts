@@ -93,7 +93,9 @@ export function duration(start: string | null, end: string | null): number | nul
 export const seconds = (s: number | null): string =>
   s === null ? '–' : s < 120 ? `${num(s, 3)} s` : `${num(s / 60, 3)} min`;
 
-/** The metrics a runs table shows: the evaluation ones first, then others, band and history ones left to the run page. */
+/**
+ * The metrics a runs table shows: the evaluation ones first, then others, band and history ones left to the run page.
+ */
 const PREFERRED_METRICS = ['rmse', 'mae', 'r2'];
 const MAX_METRIC_COLUMNS = 5;
 const MAX_PARAM_COLUMNS = 5;

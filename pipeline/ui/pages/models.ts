@@ -120,7 +120,10 @@ function versionsTable(ctx: PageContext, m: ModelSummary): Html {
   );
 }
 
-/** What metrics_by_band is cut by: the versions' segment (the config's evaluation.segment), else SAP band, as before it existed. */
+/**
+ * What metrics_by_band is cut by: the versions' segment (the config's evaluation.segment), else SAP band, as before it
+ * existed.
+ */
 function segmentOf(versions: ModelVersion[]): { title: string; order: string[] } {
   const seg = [...versions].reverse().find((v) => v.segment)?.segment;
   return seg ? { title: `${seg.name} (${seg.column})`, order: seg.labels ?? [] } : { title: 'SAP band', order: [] };
@@ -370,7 +373,8 @@ export async function versionPage(ctx: PageContext, name: string, version: numbe
       ['Config sha256', mv.config_sha256 ? html`<code>${mv.config_sha256}</code>` : null],
       [
         'Monitoring thresholds',
-        `PSI warn ${mv.monitoring.psi_warn}, alert ${mv.monitoring.psi_alert}; dataset drift at ${(100 * mv.monitoring.drift_share).toFixed(0)}% of features`,
+        `PSI warn ${mv.monitoring.psi_warn}, alert ${mv.monitoring.psi_alert}; dataset drift at ` +
+          `${(100 * mv.monitoring.drift_share).toFixed(0)}% of features`,
       ],
       ['Target', `${sig.target.column} (${sig.target.unit}); output column ${sig.output.column}`],
     ])}
