@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { BlockBuffers, inputFormat, openCsvBlocks, planTable, type InputFormat, type RowIssue } from '../data/index.ts';
 import type { Signature } from '../registry/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import { Channel } from './channel.ts';
 import { CsvWriter, csvField, lineageSuffix, writePredictionLines } from './format.ts';
 import { jsonlChunks } from './jsonl.ts';
@@ -47,6 +48,13 @@ export interface BatchOptions {
   chunkRows?: number;
   /** Worker threads for a CSV input (default: one per core); JSON lines are scored on one. */
   workers?: number;
+  /**
+   * Data rows before this input's first (a shard of a larger file: its errors and a rejection name
+   * the whole file's row numbers). Default 0.
+   */
+  rowsBefore?: number;
+  /** Write the header lines of both outputs (default true; a shard's parts leave them to the assembled file). */
+  headers?: boolean;
 }
 
 export interface BatchResult {
@@ -85,6 +93,24 @@ interface Scored {
 }
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
+
+/**
+ * A block's rejection numbers rows from the block's first; the file's numbers are `by` more (its
+ * message names the row as the CSV reader does: "SOURCE: row N: …").
+ */
+function rowsShifted(e: unknown, by: number, source: string): unknown {
+  if (!(e instanceof InvalidInputError) || by === 0 || !e.details.some((d) => d.row !== undefined)) return e;
+  const prefix = `${source}: row `;
+  let message = e.message;
+  if (message.startsWith(prefix)) {
+    const digits = /^\d+/.exec(message.slice(prefix.length))?.[0];
+    if (digits) message = `${prefix}${Number(digits) + by}${message.slice(prefix.length + digits.length)}`;
+  }
+  return new InvalidInputError(
+    message,
+    e.details.map((d) => (d.row === undefined ? d : { ...d, row: d.row + by })),
+  );
+}
 
 /** Chunks, blocks in flight at once per worker: enough to keep every worker busy while outputs are written. */
 const IN_FLIGHT_PER_WORKER = 2;
@@ -163,6 +189,7 @@ export async function scoreBatch(
   const t0 = performance.now();
   const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
   const workers = opts.workers ?? defaultScoringWorkers();
+  const rowsBefore = opts.rowsBefore ?? 0;
   const sig = model.signature;
   const hash = createHash('sha256');
   let bytes = 0;
@@ -201,7 +228,8 @@ export async function scoreBatch(
     writeMs += job.formatMs;
     const pushes = [predOut.push(job.lines)];
     if (job.issues.length) {
-      const text = job.issues.map((i) => `${rows + i.row},${csvField(i.field)},${csvField(i.issue)}\n`).join('');
+      const base = rowsBefore + rows;
+      const text = job.issues.map((i) => `${base + i.row},${csvField(i.field)},${csvField(i.issue)}\n`).join('');
       pushes.push(errOut.push(Buffer.from(text, 'utf8')));
     }
     rows += job.rows;
@@ -213,8 +241,15 @@ export async function scoreBatch(
   };
 
   try {
-    await predOut.push(Buffer.from(predictionsHeader(sig), 'utf8'));
-    await errOut.push(Buffer.from(ERRORS_HEADER));
+    if (opts.headers !== false) {
+      await predOut.push(Buffer.from(predictionsHeader(sig), 'utf8'));
+      await errOut.push(Buffer.from(ERRORS_HEADER));
+    }
+    /** The next job in input order; its rejection renumbered to the file's rows. */
+    const next = (window: Promise<Scored>[]) =>
+      window.shift()!.catch((e: unknown) => {
+        throw rowsShifted(e, rowsBefore + rows, opts.source);
+      });
     const jobs =
       opts.format === 'csv'
         ? csvJobs(model, hashed, opts, chunkRows, workers, (pool) => closers.push(() => pool.close()))
@@ -224,9 +259,9 @@ export async function scoreBatch(
     for await (const job of jobs) {
       job.result.catch(() => undefined); // awaited in order below; never an unhandled rejection meanwhile
       window.push(job.result);
-      if (window.length >= limit) await finish(await window.shift()!);
+      if (window.length >= limit) await finish(await next(window));
     }
-    while (window.length) await finish(await window.shift()!);
+    while (window.length) await finish(await next(window));
     if (scored + errorRows !== rows)
       throw new Error(`internal: ${rows} rows in, ${scored} scored + ${errorRows} errors out`);
     predOut.close();

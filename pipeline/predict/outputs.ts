@@ -137,25 +137,45 @@ export async function scoreObject(
   } catch (e) {
     (body as { destroy?: () => void }).destroy?.();
     if (!(e instanceof InvalidInputError)) throw e;
-    const lines = (e.details.length ? e.details : [{ row: 0, field: '(file)', issue: e.message }]).map(
-      (d) => `${d.row ?? 0},${csvField(d.field ?? '(file)')},${csvField(d.issue)}\n`,
-    );
-    await out.put(keys.errors, ERRORS_HEADER + lines.join(''));
-    await out.put(keys.predictions, predictionsHeader(model.signature));
-    const result = {
-      status: 'rejected' as const,
-      source,
-      input_key: input.key,
-      reason: e.message,
-      outputs: { predictions: keys.predictions, errors: keys.errors, manifest: keys.manifest },
-      model: { name: model.name, version: model.version },
-    };
-    await out.put(
-      keys.manifest,
-      `${JSON.stringify({ kind: 'mltk.predictions', scored_at: at, ...result }, null, 2)}\n`,
-    );
-    return result;
+    return writeRejected(model, out, { source, inputKey: input.key, keys, error: e, at });
   }
+}
+
+/**
+ * The three outputs of an input refused whole: its errors (why), a predictions object with the header
+ * only, and a manifest with `"status":"rejected"` (last). `extra` joins the manifest (a sharded run's id).
+ */
+export async function writeRejected(
+  model: LoadedModel,
+  out: ObjectStore,
+  r: {
+    source: string;
+    inputKey: string;
+    keys: Omit<OutputKeys, 'format'>;
+    error: InvalidInputError;
+    at: string;
+    extra?: Record<string, unknown>;
+  },
+): Promise<ObjectBatchResult & { status: 'rejected' }> {
+  const { keys, error: e } = r;
+  const lines = (e.details.length ? e.details : [{ row: 0, field: '(file)', issue: e.message }]).map(
+    (d) => `${d.row ?? 0},${csvField(d.field ?? '(file)')},${csvField(d.issue)}\n`,
+  );
+  await out.put(keys.errors, ERRORS_HEADER + lines.join(''));
+  await out.put(keys.predictions, predictionsHeader(model.signature));
+  const result = {
+    status: 'rejected' as const,
+    source: r.source,
+    input_key: r.inputKey,
+    reason: e.message,
+    outputs: { predictions: keys.predictions, errors: keys.errors, manifest: keys.manifest },
+    model: { name: model.name, version: model.version },
+  };
+  await out.put(
+    keys.manifest,
+    `${JSON.stringify({ kind: 'mltk.predictions', scored_at: r.at, ...result, ...r.extra }, null, 2)}\n`,
+  );
+  return result;
 }
 
 /** Scores a local file into two local files (CLI `mltk predict`); both appear whole or not at all. */

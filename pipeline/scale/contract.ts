@@ -20,6 +20,13 @@ export { SCALE_TMP_PREFIX };
 /** The state names of the machine, for the definition, its logs and the dashboard. */
 export const SCALE_STATES = { plan: 'Plan', shards: 'Shards', finalize: 'Finalize' } as const;
 
+/** CloudWatch metrics the shard step emits (one EMF line per shard, namespace mltk/<model>, dimension Model). */
+export const SCALE_METRICS = {
+  shardDurationMs: 'ShardDurationMs',
+  shardRowsPerSecond: 'ShardRowsPerSecond',
+  shardRows: 'ShardRows',
+} as const;
+
 /** The event field that routes a state machine invocation of the predict function. */
 export const STEP_FIELD = 'mltk_step';
 export const SCALE_STEPS = ['plan', 'shard', 'finalize'] as const;
@@ -103,6 +110,8 @@ export const shardResultSchema = z
     issues: count,
     /** Bytes of the two parts (no headers: finalize writes those once). */
     bytes: z.object({ predictions: count, errors: count }).strict(),
+    /** Set when the range cannot be read as rows at all (broken quoting): finalize rejects the input whole. */
+    rejected: z.string().optional(),
   })
   .strict();
 export type ShardResult = z.infer<typeof shardResultSchema>;
@@ -171,11 +180,15 @@ const shardFolder = (runId: string, index: number) =>
  *   tmp/scale/<run_id>/parts/<index>/predictions.csv   a shard's prediction lines (no header)
  *   tmp/scale/<run_id>/parts/<index>/errors.csv        its error lines, global row numbers (no header)
  *   tmp/scale/<run_id>/parts/<index>/result.json       its ShardResult, written after both parts
+ *   tmp/scale/<run_id>/done.json                       the FinalizeResult, the one object finalize leaves
+ *                                                      (a re-executed finalize answers from it; a lifecycle
+ *                                                      rule on tmp/scale/ removes it, and any failed run's)
  */
 export const runKeys = (runId: string) => ({
   prefix: runPrefix(runId),
   plan: `${runPrefix(runId)}plan.json`,
   items: `${runPrefix(runId)}items.json`,
+  done: `${runPrefix(runId)}done.json`,
   part: (index: number) => ({
     predictions: `${shardFolder(runId, index)}predictions.csv`,
     errors: `${shardFolder(runId, index)}errors.csv`,

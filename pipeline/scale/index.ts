@@ -3,6 +3,7 @@
 // same modules run under Step Functions (Distributed Map) and in `mltk predict --shards N`.
 export {
   SCALE_STATES,
+  SCALE_METRICS,
   SCALE_STEPS,
   SCALE_TMP_PREFIX,
   STEP_FIELD,
@@ -34,3 +35,10 @@ export {
   type ScaleEvent,
 } from './contract.ts';
 export { scaleTrigger, scaleTriggerFromEnv, executionArnOf, type ScaleTriggerOptions } from './trigger.ts';
+export { rowCutter, type ShardRange } from './cuts.ts';
+export { planRun, cutInput, MAX_HEADER_BYTES, type PlanOptions } from './plan.ts';
+export { runShard, shardResult, checkModel, type ShardOptions, type ModelFor } from './shard.ts';
+export { finalizeRun, deleteRun, type FinalizeOptions, type RunOutputs, type OutputRef } from './finalize.ts';
+export { storedInput, pinnedInput, type InputSource } from './source.ts';
+export { readPlan, planRecordSchema, shardRecordSchema, type PlanRecord, type ShardRecord } from './records.ts';
+export { createScaleSteps, shardEmfLine, type ScaleStepsOptions, type ScaleStepResult } from './steps.ts';

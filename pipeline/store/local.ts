@@ -13,8 +13,9 @@ import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { mkdir, readFile, readdir, rename, link, unlink, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { ConflictError, NotFoundError } from '../errors/index.ts';
+import type { ComposeSource } from './compose.ts';
 import { checkKey, checkPrefix } from './keys.ts';
 import { currentWriter, writerGone } from './owner.ts';
 import { isTempName, tempPathFor } from './temp.ts';
@@ -242,6 +243,33 @@ export class LocalStore implements ObjectStore {
     const st = await stat(path).catch(() => undefined);
     if (!st?.isFile()) throw new NotFoundError(`${this.url}: no object at "${key}"`);
     return createReadStream(path, { highWaterMark: 1 << 20 });
+  }
+
+  async getRange(key: string, start: number, end: number, opts: { ifMatch?: string } = {}): Promise<Readable> {
+    if (opts.ifMatch !== undefined) {
+      const info = await this.head(key);
+      if (!info) throw new NotFoundError(`${this.url}: no object at "${key}"`);
+      if (info.etag !== opts.ifMatch)
+        throw new ConflictError(`${this.url}: "${key}" changed (expected version ${opts.ifMatch}, found ${info.etag})`);
+    }
+    const path = this.path(key);
+    const st = await stat(path).catch(() => undefined);
+    if (!st?.isFile()) throw new NotFoundError(`${this.url}: no object at "${key}"`);
+    if (end <= start) return Readable.from([]);
+    return createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 });
+  }
+
+  async compose(to: string, sources: ComposeSource[]): Promise<{ etag: string }> {
+    const self = this;
+    return this.putStream(
+      to,
+      (async function* () {
+        for (const source of sources) {
+          if ('bytes' in source) yield source.bytes;
+          else yield* await self.getStream(source.key);
+        }
+      })(),
+    );
   }
 
   async putStream(key: string, body: Readable | AsyncIterable<Buffer>): Promise<{ etag: string }> {

@@ -2,8 +2,9 @@
 // variables (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION), which the SDK reads itself.
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { AccessDeniedError, ConflictError, IncompleteUploadError, NotFoundError, quoted } from '../errors/index.ts';
+import { planCompose, S3_COMPOSE_LIMITS, type ComposeLimits, type ComposeSource, type Slice } from './compose.ts';
 import { checkKey, checkPrefix } from './keys.ts';
 import type { ObjectInfo, ObjectStore } from './types.ts';
 
@@ -16,6 +17,8 @@ export interface CopyLimits {
   copyPartBytes: number;
 }
 const COPY_LIMITS: CopyLimits = { singleCopyMaxBytes: 5 * 2 ** 30, copyPartBytes: 512 * 2 ** 20 };
+/** Parts of a compose in flight at once: copies are server-side, so this bounds requests, not bytes moved here. */
+const COMPOSE_CONCURRENCY = 8;
 
 function status(e: unknown): number | undefined {
   return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
@@ -215,6 +218,124 @@ export class S3Store implements ObjectStore {
     } catch (e) {
       if (isNotFound(e)) throw this.notFound(key, e);
       throw this.denied(e, 's3:GetObject', key);
+    }
+  }
+
+  async getRange(key: string, start: number, end: number, opts: { ifMatch?: string } = {}): Promise<Readable> {
+    if (end <= start) return Readable.from([]);
+    const { client, sdk } = await this.api();
+    try {
+      const res = await client.send(
+        new sdk.GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(key),
+          Range: `bytes=${start}-${end - 1}`,
+          IfMatch: opts.ifMatch,
+        }),
+      );
+      return res.Body as Readable;
+    } catch (e) {
+      if (isNotFound(e)) throw this.notFound(key);
+      if (status(e) === 412)
+        throw new ConflictError(`${this.url}: "${key}" changed (it is no longer version ${opts.ifMatch})`);
+      throw this.denied(e, 's3:GetObject', key);
+    }
+  }
+
+  /**
+   * A multipart upload of UploadPartCopy parts (small pieces read and uploaded together, see
+   * compose.ts), COMPOSE_CONCURRENCY at a time; a body under the minimum part size is one PutObject.
+   * On failure the upload is aborted, or the error says why it could not be.
+   */
+  async compose(
+    to: string,
+    sources: ComposeSource[],
+    limits: ComposeLimits = S3_COMPOSE_LIMITS,
+  ): Promise<{ etag: string }> {
+    const sized = await Promise.all(
+      sources.map(async (source) => {
+        if ('bytes' in source) return { source, size: source.bytes.length };
+        const info = await this.head(source.key);
+        if (!info) throw this.notFound(source.key);
+        return { source, size: info.size };
+      }),
+    );
+    const parts = planCompose(sized, limits);
+    const read = async (slices: Slice[]) =>
+      Buffer.concat(
+        await Promise.all(
+          slices.map(async (s) => {
+            if ('bytes' in s) return s.bytes;
+            const chunks: Buffer[] = [];
+            for await (const c of await this.getRange(s.key, s.start, s.end)) chunks.push(c as Buffer);
+            return Buffer.concat(chunks);
+          }),
+        ),
+      );
+    const only = parts[0];
+    if (parts.length === 0) return this.put(to, Buffer.alloc(0));
+    if (parts.length === 1 && only?.kind === 'upload') return this.put(to, await read(only.slices));
+    const { client, sdk } = await this.api();
+    const Key = this.key(to);
+    let UploadId: string | undefined;
+    try {
+      ({ UploadId } = await client.send(new sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key })));
+      const etags: string[] = new Array(parts.length);
+      let next = 0;
+      let failed = false;
+      const worker = async () => {
+        for (let i = next++; i < parts.length && !failed; i = next++) {
+          const part = parts[i]!;
+          const PartNumber = i + 1;
+          if (part.kind === 'copy') {
+            const res = await client.send(
+              new sdk.UploadPartCopyCommand({
+                Bucket: this.bucket,
+                Key,
+                UploadId,
+                PartNumber,
+                CopySource: encodeURI(`${this.bucket}/${this.key(part.key)}`),
+                CopySourceRange: `bytes=${part.start}-${part.end - 1}`,
+              }),
+            );
+            etags[i] = res.CopyPartResult!.ETag!;
+          } else {
+            const Body = await read(part.slices);
+            const res = await client.send(
+              new sdk.UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber, Body }),
+            );
+            etags[i] = res.ETag!;
+          }
+        }
+      };
+      const run = () =>
+        worker().catch((e) => {
+          failed = true; // the others stop after their part in flight: nothing is sent after the abort below
+          throw e;
+        });
+      const workers = Array.from({ length: Math.min(COMPOSE_CONCURRENCY, parts.length) }, run);
+      const settled = await Promise.allSettled(workers);
+      const rejected = settled.find((r) => r.status === 'rejected');
+      if (rejected) throw rejected.reason;
+      const Parts = etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 }));
+      const res = await client.send(
+        new sdk.CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts } }),
+      );
+      return { etag: res.ETag ?? '' };
+    } catch (e) {
+      const failure = e instanceof NotFoundError ? e : this.denied(e, 's3:PutObject', to);
+      if (!UploadId) throw failure;
+      await client
+        .send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }))
+        .catch((abortFailure: unknown) => {
+          throw new IncompleteUploadError(
+            `${this.url}: composing "${to}" failed (${(failure as Error).message}), and aborting its multipart ` +
+              `upload ${UploadId} failed too; its parts stay stored until the bucket's lifecycle rule aborts them`,
+            this.denied(abortFailure, 's3:AbortMultipartUpload', to),
+            { cause: failure },
+          );
+        });
+      throw failure;
     }
   }
 

@@ -1,5 +1,6 @@
 // The object-store contract every backend meets: keys are '/'-separated paths under the store root.
 import type { Readable } from 'node:stream';
+import type { ComposeSource } from './compose.ts';
 
 export interface ObjectInfo {
   size: number;
@@ -22,6 +23,16 @@ export interface ObjectStore {
   /** Keys under `prefix`, sorted. */
   list(prefix: string): Promise<string[]>;
   getStream(key: string): Promise<Readable>;
+  /**
+   * Bytes [start, end) of `key`. With `ifMatch` (an etag from head()), ConflictError when the object
+   * is no longer that version (S3 If-Match), so ranges read at different times are of the same bytes.
+   */
+  getRange(key: string, start: number, end: number, opts?: { ifMatch?: string }): Promise<Readable>;
+  /**
+   * Writes `to` as `sources` concatenated in order; `to` appears whole or not at all. S3: a multipart
+   * upload of server-side copies (see compose.ts); a folder: a temp file renamed into place.
+   */
+  compose(to: string, sources: ComposeSource[]): Promise<{ etag: string }>;
   /** Streams `body` to `key`; the key appears only once the whole body is written. */
   putStream(key: string, body: Readable | AsyncIterable<Buffer>): Promise<{ etag: string }>;
   delete(key: string): Promise<void>;
