@@ -8,6 +8,7 @@ import { registerTrain } from './commands/train.ts';
 import { registerMonitor } from './commands/monitor.ts';
 import { registerQuality } from './commands/quality.ts';
 import { registerPredict } from './commands/predict.ts';
+import { registerScaleShard } from './commands/scale.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerUi } from './commands/ui.ts';
 import { registerStore } from './commands/store.ts';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerModels(program);
   registerTrain(program);
   registerPredict(program);
+  registerScaleShard(program);
   registerServe(program);
   registerMonitor(program);
   registerUi(program);

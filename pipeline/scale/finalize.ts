@@ -69,6 +69,52 @@ async function readDone(tmp: ObjectStore, runId: string): Promise<FinalizeResult
   return body ? parseJson(body, finalizeResultSchema, `${tmp.url}/${key}`) : undefined;
 }
 
+/**
+ * `header` and the parts `keys` of `tmp`, in order, as `out`: composed where the parts are (server-side
+ * on S3), else streamed through (`mltk predict --shards` into a file or another bucket).
+ */
+async function assemble(tmp: ObjectStore, out: OutputRef, header: string, keys: string[]): Promise<void> {
+  if (out.store.url === tmp.url) {
+    await out.store.compose(out.key, [{ bytes: Buffer.from(header) }, ...keys.map((key) => ({ key }))]);
+    return;
+  }
+  await out.store.putStream(
+    out.key,
+    (async function* () {
+      yield Buffer.from(header);
+      for (const key of keys) yield* await tmp.getStream(key);
+    })(),
+  );
+}
+
+/** The lineage manifest of a scored run: the single pass's fields, the shards' counts summed, and the run. */
+function scoredManifest(plan: PlanRecord, records: ShardRecord[], outputs: RunOutputs, at: string) {
+  const sum = (f: (r: ShardRecord) => number) => records.reduce((a, r) => a + f(r), 0);
+  const seconds = (f: (r: ShardRecord) => number) => Math.round(sum(f) * 1000) / 1000;
+  return {
+    kind: 'mltk.predictions',
+    scored_at: at,
+    status: 'scored',
+    input_key: plan.input.key,
+    outputs: names(outputs),
+    source: plan.source,
+    rows: sum((r) => r.rows),
+    scored: sum((r) => r.scored),
+    errors: sum((r) => r.errors),
+    issues: sum((r) => r.issues),
+    input: { sha256: plan.input.sha256, bytes: plan.input.bytes },
+    model: plan.model,
+    timings: {
+      parse_s: seconds((r) => r.timings.parse_s),
+      score_s: seconds((r) => r.timings.score_s),
+      write_s: seconds((r) => r.timings.write_s),
+      total_s: (Date.parse(at) - Date.parse(plan.planned_at)) / 1000,
+    },
+    workers: sum((r) => r.workers),
+    scale: { run_id: plan.run_id, shards: plan.shards, shard_bytes: plan.shard_bytes },
+  };
+}
+
 const names = (o: RunOutputs) => ({
   predictions: o.predictions.key,
   errors: o.errors.key,
@@ -124,41 +170,20 @@ export async function finalizeRun(event: FinalizeEvent, o: FinalizeOptions): Pro
           `${plan.input.rows} in ${plan.source}; nothing final was written`,
       );
     const parts = records.map((r) => runKeys(runId).part(r.index));
-    await outputs.predictions.store.compose(outputs.predictions.key, [
-      { bytes: Buffer.from(predictionsHeader(model.signature)) },
-      ...parts.map((p) => ({ key: p.predictions })),
-    ]);
-    await outputs.errors.store.compose(outputs.errors.key, [
-      { bytes: Buffer.from(ERRORS_HEADER) },
-      ...parts.map((p) => ({ key: p.errors })),
-    ]);
-    const seconds = (f: (r: ShardRecord) => number) => Math.round(sum(f) * 1000) / 1000;
+    await assemble(
+      o.tmp,
+      outputs.predictions,
+      predictionsHeader(model.signature),
+      parts.map((p) => p.predictions),
+    );
+    await assemble(
+      o.tmp,
+      outputs.errors,
+      ERRORS_HEADER,
+      parts.map((p) => p.errors),
+    );
     if (outputs.manifest)
-      await outputs.manifest.store.put(
-        outputs.manifest.key,
-        json({
-          kind: 'mltk.predictions',
-          scored_at: at,
-          status: 'scored',
-          input_key: plan.input.key,
-          outputs: names(outputs),
-          source: plan.source,
-          rows,
-          scored,
-          errors,
-          issues: sum((r) => r.issues),
-          input: { sha256: plan.input.sha256, bytes: plan.input.bytes },
-          model: plan.model,
-          timings: {
-            parse_s: seconds((r) => r.timings.parse_s),
-            score_s: seconds((r) => r.timings.score_s),
-            write_s: seconds((r) => r.timings.write_s),
-            total_s: (Date.parse(at) - Date.parse(plan.planned_at)) / 1000,
-          },
-          workers: sum((r) => r.workers),
-          scale,
-        }),
-      );
+      await outputs.manifest.store.put(outputs.manifest.key, json(scoredManifest(plan, records, outputs, at)));
     result = { ...base, status: 'scored', rows, scored, errors };
   }
   await o.tmp.put(runKeys(runId).done, json(result));

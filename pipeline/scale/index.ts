@@ -42,3 +42,4 @@ export { finalizeRun, deleteRun, type FinalizeOptions, type RunOutputs, type Out
 export { storedInput, pinnedInput, type InputSource } from './source.ts';
 export { readPlan, planRecordSchema, shardRecordSchema, type PlanRecord, type ShardRecord } from './records.ts';
 export { createScaleSteps, shardEmfLine, type ScaleStepsOptions, type ScaleStepResult } from './steps.ts';
+export { runLocally, runShardsHere, type LocalRunOptions, type LocalRunResult, type ShardProcess } from './local.ts';

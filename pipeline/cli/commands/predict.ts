@@ -1,11 +1,14 @@
 // `mltk predict`: the batch path on local files: a registered model version scores a CSV or
-// JSON-lines file, streaming; rows that fail validation go to an errors file.
+// JSON-lines file, streaming; rows that fail validation go to an errors file. With --shards, the
+// scale-out path instead (plan, shards in --workers processes, finalize: commands/scale.ts).
 import type { Command } from 'commander';
 import { performance } from 'node:perf_hooks';
 import { loadModel, scoreFile, warmUpScoringWorkers, DEFAULT_CHUNK_ROWS } from '../../predict/index.ts';
 import type { ObjectStore } from '../../store/index.ts';
+import { InvalidInputError } from '../../errors/index.ts';
 import { action } from '../context.ts';
 import { intOption, scorerOption, type ScorerChoice } from '../options.ts';
+import { runShardedPredict } from './scale.ts';
 
 export interface PredictFlags {
   model: string;
@@ -15,6 +18,8 @@ export interface PredictFlags {
   chunkRows?: number;
   threads?: number;
   scorer?: ScorerChoice;
+  shards?: number;
+  workers?: number;
 }
 
 export async function runPredictCommand(store: ObjectStore, flags: PredictFlags) {
@@ -57,13 +62,30 @@ export function registerPredict(program: Command): void {
     .command('predict')
     .description('score a CSV or JSON-lines file with a registered model; bad rows go to an errors file')
     .requiredOption('--model <ref>', 'NAME@ALIAS, NAME@VERSION or NAME (latest)')
-    .requiredOption('--input <file>', 'rows to score: .csv, .jsonl or .ndjson, with the id column and every feature')
-    .requiredOption('--output <file>', 'predictions CSV: id, prediction, model_name, model_version')
+    .requiredOption(
+      '--input <file>',
+      'rows to score: .csv, .jsonl or .ndjson, with the id column and every feature (with --shards, also s3://bucket/key)',
+    )
+    .requiredOption(
+      '--output <file>',
+      'predictions CSV: id, prediction, model_name, model_version (with --shards, also s3://bucket/key)',
+    )
     .option(
       '--errors-output <file>',
       'rows that failed validation: row, field, reason (default: OUTPUT with .errors.csv)',
     )
     .option('--chunk-rows <n>', 'rows per scoring call', intOption('--chunk-rows'), DEFAULT_CHUNK_ROWS)
+    .option(
+      '--shards <n>',
+      'score as the cloud scores large objects: cut the input into about N shards of whole rows, score each ' +
+        'in a shard process, assemble the outputs (byte-identical to one pass)',
+      intOption('--shards'),
+    )
+    .option(
+      '--workers <n>',
+      'with --shards: shard processes at once (default 1); the cores are shared among them',
+      intOption('--workers'),
+    )
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: one per core)', intOption('--threads'))
     .option(
       '--scorer <auto|onnxruntime>',
@@ -74,6 +96,21 @@ export function registerPredict(program: Command): void {
     .action(
       action(async (ctx, flags: PredictFlags) => {
         ctx.say(`scoring ${flags.input} with ${flags.model}…`);
+        if (flags.shards !== undefined) {
+          const r = await runShardedPredict(ctx.store(), ctx.storeUrl, flags);
+          const t = r.timings;
+          ctx.result(r, [
+            `${r.model.name} v${r.model.version}: ${r.rows} rows → ${r.scored} scored, ${r.errors} with errors`,
+            `predictions ${r.output}`,
+            `errors      ${r.errors_output}${r.errors ? ` (${r.issues} issue${r.issues === 1 ? '' : 's'})` : ' (none)'}`,
+            `shards      ${r.shards} in ${r.workers} process${r.workers === 1 ? '' : 'es'} of ` +
+              `${r.threads_per_worker} thread${r.threads_per_worker === 1 ? '' : 's'} (peak RSS ${r.worker_peak_rss_mb.join(', ')} MB)`,
+            `time        ${t.total_s.toFixed(2)} s (plan ${t.plan_s.toFixed(2)}, shards ${t.shards_s.toFixed(2)}, ` +
+              `finalize ${t.finalize_s.toFixed(2)}) · ${r.rows_per_s ?? '-'} rows/s`,
+          ]);
+          return;
+        }
+        if (flags.workers !== undefined) throw new InvalidInputError('--workers needs --shards');
         const r = await runPredictCommand(ctx.store(), flags);
         const t = r.timings;
         if (flags.scorer !== 'onnxruntime' && !r.fast_path.used)
