@@ -77,6 +77,8 @@ export async function runShardedPredict(store: ObjectStore, storeUrl: string, fl
       ...res,
       model: { name: model.name, version: model.version, sha256: model.sha256 },
       rows_per_s: res.timings.total_s > 0 ? Math.round(res.rows / res.timings.total_s) : null,
+      /** This process's own peak (plan and finalize), apart from the shard processes'. */
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     };
   } finally {
     model.retire();
