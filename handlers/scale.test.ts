@@ -27,6 +27,11 @@ type Handler = (event: unknown, context?: { awsRequestId?: string }) => Promise<
 const skip = motoUnavailable();
 const KEY = 'incoming/2026/homes.csv';
 const SHARD_BYTES = 48 * 1024;
+/** The service stack sets both: objects above the shard size go to the state machine (never called here). */
+const sharded = {
+  MLTK_SHARD_BYTES: String(SHARD_BYTES),
+  MLTK_BATCH_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-2:123456789012:stateMachine:mltk-test-batch',
+};
 const CHILD = new URL('../pipeline/testing/handler-crash-child.ts', import.meta.url).pathname;
 
 let fx: Fixture;
@@ -86,6 +91,8 @@ after(async () => {
 
 /** A fresh handler module (a new container) configured by `extra` on top of the shared environment. */
 async function container(extra: Record<string, string>, tag: string): Promise<Handler> {
+  delete process.env.MLTK_SHARD_BYTES;
+  delete process.env.MLTK_BATCH_STATE_MACHINE_ARN;
   Object.assign(process.env, env, extra);
   return (await import(`./predict.ts?container=${tag}`)).handler as Handler;
 }
@@ -150,7 +157,7 @@ test('plan → shards → finalize: a shard that keeps failing writes nothing fi
 }, async () => {
   const ref = await reference();
   assert.ok(ref.manifest.errors > 20, 'the input has bad rows');
-  const handler = await container({ MLTK_PREDICTIONS_BUCKET: 'preds', MLTK_SHARD_BYTES: String(SHARD_BYTES) }, 'scale');
+  const handler = await container({ MLTK_PREDICTIONS_BUCKET: 'preds', ...sharded }, 'scale');
   const preds = openStore('s3://preds');
   const { run_id, items } = await planned(handler, 'preds');
   assert.ok(items.length >= 5, `${input.length} bytes in shards of ${SHARD_BYTES}: ${items.length}`);
@@ -220,7 +227,7 @@ async function killFinalizeAt(run_id: string, method: string, pattern: string): 
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', CHILD, marker, 'S3Store', method, pattern, '--', 'handlers/predict.ts', event],
-    { env: { ...process.env, ...env, MLTK_PREDICTIONS_BUCKET: 'crash' }, stdio: 'ignore' },
+    { env: { ...process.env, ...env, ...sharded, MLTK_PREDICTIONS_BUCKET: 'crash' }, stdio: 'ignore' },
   );
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let code: number | null | undefined;
@@ -239,7 +246,7 @@ test('a crash mid-finalize leaves no manifest and every part, or a complete resu
   skip,
 }, async () => {
   const ref = await reference();
-  const handler = await container({ MLTK_PREDICTIONS_BUCKET: 'crash', MLTK_SHARD_BYTES: String(SHARD_BYTES) }, 'crash');
+  const handler = await container({ MLTK_PREDICTIONS_BUCKET: 'crash', ...sharded }, 'crash');
   const crash = openStore('s3://crash');
   const { run_id, items } = await planned(handler, 'crash');
   await quietly(() => Promise.all(items.map((item) => handler(item))));
@@ -266,7 +273,7 @@ test('a crash mid-finalize leaves no manifest and every part, or a complete resu
 });
 
 test('a plan names its input: a changed object or a header the model cannot score', { skip }, async () => {
-  const handler = await container({ MLTK_PREDICTIONS_BUCKET: 'preds', MLTK_SHARD_BYTES: String(SHARD_BYTES) }, 'plan');
+  const handler = await container({ MLTK_PREDICTIONS_BUCKET: 'preds', ...sharded }, 'plan');
   const event = await planEvent();
   await assert.rejects(
     quietly(() => handler({ ...event, input: { ...event.input, etag: 'not-the-etag' } })),
