@@ -100,7 +100,8 @@ export async function runLocally(o: LocalRunOptions): Promise<LocalRunResult> {
       input,
       model: o.model,
       tmp,
-      shardBytes: Math.max(1, Math.ceil(input.size / Math.max(1, o.shards))),
+      // 1% over an even split: each shard ends up to a row short of its limit, and N short shards must not leave an N+1th.
+      shardBytes: Math.max(1, Math.ceil((input.size / Math.max(1, o.shards)) * 1.01)),
     });
     if (plan.rejected) throw new InvalidInputError(plan.rejected.reason, plan.rejected.details);
     const tPlan = performance.now();

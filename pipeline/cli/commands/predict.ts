@@ -77,7 +77,7 @@ export function registerPredict(program: Command): void {
     .option('--chunk-rows <n>', 'rows per scoring call', intOption('--chunk-rows'), DEFAULT_CHUNK_ROWS)
     .option(
       '--shards <n>',
-      'score as the cloud scores large objects: cut the input into about N shards of whole rows, score each ' +
+      'score as the cloud scores large objects: cut the input into N shards of whole rows (about equal), score each ' +
         'in a shard process, assemble the outputs (byte-identical to one pass)',
       intOption('--shards'),
     )
