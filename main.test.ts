@@ -96,6 +96,7 @@ for (const branch of allTargets().map((t) => t.branch)) {
             transition: [{ days: 30, storage_class: 'STANDARD_IA' }],
             expiration: [{ days: 365 }],
           },
+          { id: 'scale-temporary', status: 'Enabled', filter: [{ prefix: 'tmp/scale/' }], expiration: [{ days: 14 }] },
         ],
       }),
     );

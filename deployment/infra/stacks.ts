@@ -48,6 +48,8 @@ export const MONITOR_SCHEDULE = { expression: 'rate(1 hour)', periodS: 3600 } as
 export const KEEP_IMAGES = 30;
 export const PREDICTIONS_INFREQUENT_ACCESS_DAYS = 30;
 export const PREDICTIONS_EXPIRE_DAYS = 365;
+/** Step Functions redrives an execution for 14 days after it failed: a failed run's plan and parts are kept as long. */
+export const SCALE_TEMPORARY_DAYS = 14;
 
 function provider(stack: TerraformStack, region: string, tags: Record<string, string>): void {
   new AwsProvider(stack, 'aws', { region, defaultTags: [{ tags: { Project: 'mltk', ManagedBy: 'cdktf', ...tags } }] });
@@ -88,6 +90,7 @@ export class BaseStack extends TerraformStack {
       modelReaders: inputs.modelReaderRoleArn ? [inputs.modelReaderRoleArn] : [],
       predictionsInfrequentAccessDays: PREDICTIONS_INFREQUENT_ACCESS_DAYS,
       predictionsExpireDays: PREDICTIONS_EXPIRE_DAYS,
+      scaleTemporaryDays: SCALE_TEMPORARY_DAYS,
     });
   }
 }

@@ -12,6 +12,7 @@ import {
   type S3BucketLifecycleConfigurationRule,
 } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
 import { COPY_SOURCE_PREFIXES } from '../../pipeline/registry/index.ts';
+import { SCALE_TMP_PREFIX } from '../../pipeline/store/index.ts';
 import { bucketArn, policyDocument, type PolicyStatement } from './iam.ts';
 import type { TargetBuckets } from './inputs.ts';
 
@@ -112,6 +113,8 @@ export interface StorageProps {
   predictionsInfrequentAccessDays: number;
   /** ...and are deleted after this many. */
   predictionsExpireDays: number;
+  /** Sharded runs' temporary objects (`tmp/scale/`) are deleted after this many days. */
+  scaleTemporaryDays: number;
 }
 
 /** Data in (`incoming/`), model store, predictions and monitoring reports out. */
@@ -145,6 +148,13 @@ export class Storage extends Construct {
           filter: [{ prefix: 'predictions/' }],
           transition: [{ days: props.predictionsInfrequentAccessDays, storageClass: 'STANDARD_IA' }],
           expiration: [{ days: props.predictionsExpireDays }],
+        },
+        {
+          // A finished run leaves its done record, a failed one its plan and parts (what a redrive reuses).
+          id: 'scale-temporary',
+          status: 'Enabled',
+          filter: [{ prefix: SCALE_TMP_PREFIX }],
+          expiration: [{ days: props.scaleTemporaryDays }],
         },
       ],
     }).bucketName;
