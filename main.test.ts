@@ -11,6 +11,7 @@ import { loadModelConfig, type ModelConfig } from './pipeline/config/index.ts';
 import { allTargets } from './deployment/targets.ts';
 import { checkStack, formatFindings } from './deployment/infra/policy.ts';
 import { alarmNames } from './deployment/infra/alarms.ts';
+import { SCALE_METRICS } from './pipeline/scale/index.ts';
 import { buildApp, stackNames, type TargetStacks } from './main.ts';
 
 const repoRoot = dirname(fileURLToPath(import.meta.url));
@@ -239,6 +240,17 @@ for (const branch of allTargets().map((t) => t.branch)) {
       ],
     );
     assert.equal(variables(`mltk-${branch}-monitor`).MLTK_BATCH_STATE_MACHINE_ARN, undefined);
+    // The dashboard reads the batch machine's executions and the metrics every shard publishes.
+    const dashboard = Object.values(JSON.parse(json).resource.aws_cloudwatch_dashboard as Record<string, any>)[0];
+    const series = JSON.parse(dashboard.dashboard_body).widgets.flatMap((w: any) =>
+      w.properties.metrics.map((m: unknown[]) => m.slice(0, 2).join(' ')),
+    );
+    for (const metric of [
+      'AWS/States ExecutionsFailed',
+      `mltk/${model} ${SCALE_METRICS.shardDurationMs}`,
+      `mltk/${model} ${SCALE_METRICS.shardRowsPerSecond}`,
+    ])
+      assert.ok(series.includes(metric), metric);
     assert.ok(
       has(json, 'aws_cloudwatch_metric_alarm', {
         alarmName: names.batchExecutionsFailed,

@@ -1,7 +1,9 @@
-// One CloudWatch dashboard per target: drift next to the traffic and health it explains.
+// One CloudWatch dashboard per target: drift next to the traffic and health it explains, and the
+// batch scoring state machine's runs and shards.
 import { Construct } from 'constructs';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
 import { DIMENSION, METRIC } from '../../pipeline/monitor/index.ts';
+import { SCALE_METRICS } from '../../pipeline/scale/index.ts';
 import { featurePsiQuery } from './alarms.ts';
 
 export interface ModelDashboardProps {
@@ -16,6 +18,43 @@ export interface ModelDashboardProps {
   batchStateMachineArn: string;
 }
 
+type Widget = (x: number, y: number, title: string, metrics: unknown[], extra?: Record<string, unknown>) => unknown;
+
+/** A row for the batch scoring state machine: its executions, and what each of its shards publishes. */
+function batchRunWidgets(widget: Widget, props: ModelDashboardProps, y: number): unknown[] {
+  const ns = props.metricNamespace;
+  const model = [DIMENSION.Model, props.model];
+  const machine = ['StateMachineArn', props.batchStateMachineArn];
+  const executions = ['Started', 'Succeeded', 'Failed', 'TimedOut', 'Aborted'].map((m) => `Executions${m}`);
+  return [
+    widget(
+      0,
+      y,
+      'Sharded batch runs (executions)',
+      executions.map((m) => ['AWS/States', m, ...machine]),
+      {
+        stat: 'Sum',
+        period: 300,
+      },
+    ),
+    // One EMF line per shard (pipeline/scale's SCALE_METRICS).
+    widget(
+      8,
+      y,
+      'Shard duration (ms): p50, p99, max',
+      ['p50', 'p99', 'Maximum'].map((stat) => [ns, SCALE_METRICS.shardDurationMs, ...model, { stat }]),
+      { period: 300 },
+    ),
+    widget(
+      16,
+      y,
+      'Shard rows per second: mean and slowest',
+      ['Average', 'Minimum'].map((stat) => [ns, SCALE_METRICS.shardRowsPerSecond, ...model, { stat }]),
+      { period: 300 },
+    ),
+  ];
+}
+
 export class ModelDashboard extends Construct {
   constructor(scope: Construct, id: string, props: ModelDashboardProps) {
     super(scope, id);
@@ -23,7 +62,6 @@ export class ModelDashboard extends Construct {
     const model = [DIMENSION.Model, props.model];
     const fn = ['FunctionName', props.predictFunctionName];
     const api = ['ApiId', props.apiId];
-    const machine = ['StateMachineArn', props.batchStateMachineArn];
     const widget = (x: number, y: number, title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({
       type: 'metric',
       x,
@@ -87,19 +125,7 @@ export class ModelDashboard extends Construct {
           ],
           { stat: 'Sum', period: 300 },
         ),
-        widget(
-          0,
-          12,
-          'Sharded batch runs (executions)',
-          [
-            'ExecutionsStarted',
-            'ExecutionsSucceeded',
-            'ExecutionsFailed',
-            'ExecutionsTimedOut',
-            'ExecutionsAborted',
-          ].map((metric) => ['AWS/States', metric, ...machine]),
-          { stat: 'Sum', period: 300 },
-        ),
+        ...batchRunWidgets(widget, props, 12),
       ],
     };
     new CloudwatchDashboard(this, 'dashboard', {

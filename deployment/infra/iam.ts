@@ -50,6 +50,11 @@ export function writeUnder(
   return { Sid: sid, Effect: 'Allow', Action: actions, Resource: [`${bucketArn(bucket)}/${prefix}*`] };
 }
 
+/** Delete objects under one key prefix of a bucket (temporary objects a writer cleans up), nowhere else. */
+export function deleteUnder(sid: string, bucket: string, prefix: string): PolicyStatement {
+  return { Sid: sid, Effect: 'Allow', Action: ['s3:DeleteObject'], Resource: [`${bucketArn(bucket)}/${prefix}*`] };
+}
+
 /** Trust policy letting one AWS service assume a role. */
 export function assumedBy(service: string): string {
   return policyDocument([{ Effect: 'Allow', Principal: { Service: service }, Action: ['sts:AssumeRole'] }]);

@@ -8,8 +8,8 @@ import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/inde
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification/index.js';
 import { ImageFunction, type ImageFunctionSettings } from './image-function.ts';
 import type { TargetBuckets } from './inputs.ts';
-import { INCOMING_PREFIX, PREDICTIONS_PREFIX, modelPrefix } from '../../pipeline/store/index.ts';
-import { bucketArn, listBuckets, readUnder, writeUnder } from './iam.ts';
+import { INCOMING_PREFIX, PREDICTIONS_PREFIX, SCALE_TMP_PREFIX, modelPrefix } from '../../pipeline/store/index.ts';
+import { bucketArn, deleteUnder, listBuckets, readUnder, writeUnder } from './iam.ts';
 
 export interface PredictionServiceProps extends ImageFunctionSettings {
   buckets: TargetBuckets;
@@ -33,11 +33,16 @@ export class PredictionService extends Construct {
       description: 'mltk prediction: POST /predict, GET /health, and S3 incoming/ batches',
       command: ['predict.handler'],
       statements: [
-        listBuckets('ListDataAndModels', [buckets.data, buckets.model]),
+        listBuckets('ListBuckets', [buckets.data, buckets.model, buckets.predictions]),
         readUnder('ReadIncoming', buckets.data, [INCOMING_PREFIX]),
         readUnder('ReadOwnModel', buckets.model, [modelPrefix(model)]),
         // Outputs are streamed (multipart above 8 MiB); a failed scoring aborts its upload.
         writeUnder('WritePredictions', buckets.predictions, PREDICTIONS_PREFIX, { multipart: true }),
+        // The batch scoring state machine's steps (plan, shard, finalize): a run's plan, items and parts
+        // under tmp/scale/<run_id>/, read back by the shards and finalize, deleted by finalize but its done record.
+        readUnder('ReadScaleRuns', buckets.predictions, [SCALE_TMP_PREFIX]),
+        writeUnder('WriteScaleRuns', buckets.predictions, SCALE_TMP_PREFIX, { multipart: true }),
+        deleteUnder('CleanUpScaleRuns', buckets.predictions, SCALE_TMP_PREFIX),
         {
           Sid: 'StartBatchScoring',
           Effect: 'Allow',

@@ -26,6 +26,7 @@ import { registerMonitoredModel, withRefusedRows } from '../../pipeline/monitor/
 import { outputKeys } from '../../pipeline/predict/index.ts';
 import { httpEvent, synthCsv } from '../../pipeline/predict/testdata.ts';
 import { makeS3Client, S3Store, type ObjectStore } from '../../pipeline/store/index.ts';
+import { finalizeResultSchema, planResultSchema, runIdFor, shardResultSchema } from '../../pipeline/scale/index.ts';
 import { motoUnavailable, startMoto, type MotoServer } from '../../pipeline/testing/moto.ts';
 import { buildApp } from '../../main.ts';
 import {
@@ -42,6 +43,8 @@ const skip = motoUnavailable();
 const TARGET = 'sap_change-dev';
 const MOTO_ACCOUNT = '123456789012'; // the account moto_server answers as
 const PART_BYTES = 8 << 20; // pipeline/store/s3.ts streams in parts of this size: a larger body is a multipart upload
+const SHARDED = 'incoming/2026/01/06/d-sharded.csv';
+const SHARD_BYTES = 48 * 1024; // the sharded file (600 rows, 80 KB) is planned into 2 shards
 
 let moto: MotoServer;
 let sandbox: IamSandbox;
@@ -196,14 +199,39 @@ const predictSteps: Step[] = [
       }),
   },
   {
-    name: 'aborts the multipart upload of an output it cannot finish (the store the handler writes with)',
+    // What the machine's Plan, Shards (each item of the items file, as its ItemReader reads it) and Finalize do.
+    name: "runs the state machine's steps on a large file: plan, each shard, finalize, finalize again",
+    run: (s) =>
+      asFunction({ ...predictFn.environment, MLTK_SHARD_BYTES: String(SHARD_BYTES) }, s, async () => {
+        const handler = await predictContainer();
+        const head = (await data.head(SHARDED))!;
+        const input = { bucket: buckets.data, key: SHARDED, etag: head.etag.replace(/"/g, ''), size: head.size };
+        const run_id = runIdFor(input);
+        const plan = planResultSchema.parse(await handler({ mltk_step: 'plan', run_id, input }));
+        assert.ok(plan.shards > 1, JSON.stringify(plan));
+        const items = JSON.parse(String(await preds.get(plan.items.key))) as unknown[];
+        assert.equal(items.length, plan.shards);
+        for (const item of items) shardResultSchema.parse(await handler(item));
+        const done = finalizeResultSchema.parse(await handler({ mltk_step: 'finalize', run_id }));
+        assert.deepEqual([done.status, done.rows], ['scored', 600], JSON.stringify(done));
+        assert.deepEqual(
+          await handler({ mltk_step: 'finalize', run_id }),
+          done,
+          'a re-executed finalize answers the same',
+        );
+      }),
+  },
+  {
+    // Outputs, and a shard's parts (tmp/scale/), above one upload part are multipart uploads.
+    name: 'aborts the multipart upload of an output or a part it cannot finish (the store the handler writes with)',
     run: async (s) => {
-      const key = 'predictions/2026/01/05/aborted.csv';
-      const body = (async function* () {
-        yield Buffer.alloc(PART_BYTES + 1, 0x31);
-        throw new Error('input broke mid-stream');
-      })();
-      await assert.rejects(storeAs(s, buckets.predictions).putStream(key, body), /^Error: input broke mid-stream$/);
+      for (const key of ['predictions/2026/01/05/aborted.csv', 'tmp/scale/r-1/parts/000000/predictions.csv']) {
+        const body = (async function* () {
+          yield Buffer.alloc(PART_BYTES + 1, 0x31);
+          throw new Error('input broke mid-stream');
+        })();
+        await assert.rejects(storeAs(s, buckets.predictions).putStream(key, body), /^Error: input broke mid-stream$/);
+      }
       const open = await adminS3.send(new ListMultipartUploadsCommand({ Bucket: buckets.predictions }));
       assert.deepEqual(
         (open.Uploads ?? []).map((u) => u.Key),
@@ -239,7 +267,7 @@ const monitorSteps: Step[] = [
       }),
   },
   {
-    name: 'the hourly sweep monitors the batch left and reports the rejected one as a failure',
+    name: 'the hourly sweep monitors the batches left and reports the rejected one as a failure',
     run: (s) =>
       asFunction(monitorFn.environment, s, async () => {
         const res = await (await monitorHandler())({ 'detail-type': 'Scheduled Event' });
@@ -248,6 +276,7 @@ const monitorSteps: Step[] = [
           [
             ['2026/01/02/b-bad-rows.csv', 'monitored'],
             ['2026/01/03/c-rejected.csv', 'failed'],
+            ['2026/01/06/d-sharded.csv', 'monitored'], // a sharded run's manifest reads as any other
           ],
           JSON.stringify(res),
         );
@@ -355,6 +384,7 @@ before(async () => {
   await data.put('incoming/2026/01/01/a-good.csv', good);
   await data.put('incoming/2026/01/02/b-bad-rows.csv', withRefusedRows(await synthCsv(200, 32)).csv);
   await data.put('incoming/2026/01/03/c-rejected.csv', good.replace(',current_sap,', ',sap_now,'));
+  await data.put(SHARDED, await synthCsv(600, 33));
 });
 
 after(async () => {
