@@ -2,7 +2,7 @@
 // errors into a one-line reason and an exit code.
 import { appendFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { exitCodeFor, MltkError } from '../errors/index.ts';
+import { exitCodeFor, messageLine, MltkError } from '../errors/index.ts';
 import { openStore, storeUrl, type ObjectStore } from '../store/index.ts';
 
 export interface CliContext {
@@ -75,9 +75,10 @@ export function action<A extends unknown[]>(
     try {
       await fn(ctx, ...(args.slice(0, -1) as A));
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      // One line, bounded, whatever the error quotes (errors/quote.ts).
+      const message = messageLine(e instanceof Error ? e.message : String(e));
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-      process.stderr.write(`mltk: ${message.split('\n')[0]}\n`);
+      process.stderr.write(`mltk: ${message}\n`);
       if (ctx.json) {
         const err =
           e instanceof MltkError

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { ConfigError } from '../errors/index.ts';
+import { ConfigError, quoted } from '../errors/index.ts';
 import { parseModelConfig } from './load.ts';
 
 interface Member {
@@ -123,7 +123,9 @@ export async function pinDatasetVersion(path: string, dataset: string, version: 
   }
   const config = parseModelConfig(before, path);
   if (config.dataset.name !== dataset) {
-    throw new ConfigError(`${path}: trains on dataset "${config.dataset.name}", not "${dataset}"; nothing pinned`);
+    throw new ConfigError(
+      `${path}: trains on dataset "${config.dataset.name}", not ${quoted(dataset)}; nothing pinned`,
+    );
   }
   const previous = config.dataset.version ?? null;
   if (previous === version) return { path, dataset, version, previous, changed: false };

@@ -4,7 +4,7 @@
 // row goes through the same tokenizer as the data rows, so every command reads the same names.
 // Blocks are plain bytes: they can be parsed here or on a worker thread (see parallel.ts).
 import type { Readable } from 'node:stream';
-import { InvalidInputError } from '../errors/index.ts';
+import { InvalidInputError, quoted } from '../errors/index.ts';
 
 /** The bytes the reader acts on. */
 export const QUOTE = 0x22;
@@ -14,6 +14,28 @@ export const CR = 0x0d;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 export const DEFAULT_CHUNK_ROWS = 65_536;
+/**
+ * The header row must end within this many bytes (10,000 columns of 100 characters). Past it the file
+ * is not a CSV with a header (a 50 MB line without a row end, binary data): refused without reading on.
+ */
+export const HEADER_MAX_BYTES = 1 << 20;
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+const ZIP_MAGIC = Buffer.from('PK\x03\x04', 'latin1');
+
+/**
+ * Refuses a file whose first bytes say it is not text (compressed, or with NUL bytes, as binary data
+ * and UTF-16 text have): read as UTF-8 it would only give junk names and junk errors.
+ */
+export function checkTextStart(start: Buffer, source: string): void {
+  const why = start.subarray(0, 2).equals(GZIP_MAGIC)
+    ? 'it starts with the gzip signature 1f 8b: decompress it first'
+    : start.subarray(0, 4).equals(ZIP_MAGIC)
+      ? 'it starts with the zip signature 50 4b 03 04: extract it first'
+      : start.includes(0)
+        ? 'it holds NUL bytes: binary data, or text in UTF-16 rather than UTF-8'
+        : undefined;
+  if (why) throw new InvalidInputError(`${source}: not a UTF-8 text file (${why})`, [{ row: 0, issue: why }]);
+}
 
 export interface CsvChunk {
   buf: Buffer;
@@ -408,7 +430,7 @@ function parseHeader(
         { row: 0, issue: 'empty column name' },
       ]);
     if (seen.has(name))
-      throw new InvalidInputError(`${source}: header names column "${name}" twice`, [
+      throw new InvalidInputError(`${source}: header names column ${quoted(name)} twice`, [
         { row: 0, field: name, issue: 'duplicate column' },
       ]);
     seen.add(name);
@@ -462,8 +484,16 @@ export async function openCsvBlocks(input: Readable | AsyncIterable<Buffer>, opt
   for (;;) {
     await more(pending.length + 1);
     if (pending.length === 0 && done) throw new InvalidInputError(`${opts.source}: empty file (no header row)`);
+    // The first line only: a NUL byte further on is a bad cell of some row, not a binary file.
+    const lf = pending.indexOf(LF);
+    checkTextStart(pending.subarray(0, lf < 0 ? HEADER_MAX_BYTES : lf), opts.source);
     header = parseHeader(pending, done, opts.source);
     if (header) break;
+    if (pending.length >= HEADER_MAX_BYTES)
+      throw new InvalidInputError(
+        `${opts.source}: no row end in the first ${HEADER_MAX_BYTES} bytes: not a CSV file with a header row`,
+        [{ row: 0, issue: `header row longer than ${HEADER_MAX_BYTES} bytes` }],
+      );
   }
   const { names, eol } = header;
   pending = pending.subarray(header.end);

@@ -22,7 +22,7 @@ export {
 } from './csv.ts';
 export { planTable, parseTableBlock, type TablePlan } from './parse-block.ts';
 export { openCsvTables, readCsvTable, concatTables, type CsvTableReader, type ReadTableOptions } from './read-table.ts';
-export { openJsonlTables, jsonLines, inputFormat, RECORD_FIELD, type InputFormat } from './read-jsonl.ts';
+export { openJsonlTables, jsonLines, notJsonIssue, inputFormat, RECORD_FIELD, type InputFormat } from './read-jsonl.ts';
 export { summarizeCsvFile, type FileSummary, type ColumnSummary } from './inspect.ts';
 export {
   addDatasetVersion,

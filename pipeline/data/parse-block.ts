@@ -4,7 +4,7 @@
 // row (quotes, a missing or out-of-range value, an unknown category, a blank line, a wrong field
 // count) is re-read by the tokenizer and converted by convertCell, which holds the rules and writes
 // the issues; a row with the wrong field count is a bad row with one issue (field "(row)"). The tests check that both paths agree on every kind of row. Pure: runs on any thread.
-import { InvalidInputError } from '../errors/index.ts';
+import { InvalidInputError, quoted, quotedList } from '../errors/index.ts';
 import {
   COMMA,
   CR,
@@ -63,7 +63,7 @@ export function planTable(header: string[], specs: readonly ColumnSpec[], source
   const missing = specs.filter((s) => !header.includes(s.name)).map((s) => s.name);
   if (missing.length) {
     throw new InvalidInputError(
-      `${source}: missing column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} (header has: ${header.join(', ')})`,
+      `${source}: missing column${missing.length > 1 ? 's' : ''} ${quotedList(missing, missing.length)} (header has: ${quotedList(header)})`,
       missing.map((m) => ({ row: 0, field: m, issue: 'missing column' })),
     );
   }
@@ -226,7 +226,7 @@ function convertCell(
     st.issues.push({ row, field: spec.name, issue });
     st.bad[r] = 1;
   };
-  const shown = () => spanText(buf, s, e, esc).slice(0, 40);
+  const shown = () => quoted(spanText(buf, s, e, esc));
   if (spec.type === 'numeric' || spec.type === 'boolean') {
     const values = st.numbers[k]!;
     values[r] = NaN;
@@ -236,16 +236,16 @@ function convertCell(
     }
     const v = parseNumberBytes(buf, s, e);
     if (Number.isNaN(v)) {
-      note(`expected a number, got "${shown()}"`);
+      note(`expected a number, got ${shown()}`);
       return;
     }
     // Digits past a double's range (1e400) read as ±Infinity: no statistic, loss or metric survives one.
     if (!Number.isFinite(v)) {
-      note(`"${shown()}" is beyond the range of a number (it reads as ${v})`);
+      note(`${shown()} is beyond the range of a number (it reads as ${v})`);
       return;
     }
     if (spec.type === 'boolean' && v !== 0 && v !== 1) {
-      note(`expected 0 or 1, got "${shown()}"`);
+      note(`expected 0 or 1, got ${shown()}`);
       return;
     }
     if (spec.type === 'numeric' && (v < (spec.min ?? -Infinity) || v > (spec.max ?? Infinity))) {
@@ -262,7 +262,7 @@ function convertCell(
     const text = spanText(buf, s, e, esc);
     const table = st.tables[k]!;
     const code = esc ? spec.values!.indexOf(text) : lookupCategory(table, hashBytes(buf.subarray(s, e)), buf, s, e - s);
-    if (code < 0) note(`value "${text.slice(0, 40)}" is not one of ${spec.values!.join('|')}`);
+    if (code < 0) note(`value ${quoted(text)} is not one of ${spec.values!.join('|')}`);
     codes[r] = code;
   } else {
     const text = spanText(buf, s, e, esc);

@@ -3,6 +3,7 @@
 // that are not in the specs ignored (as extra CSV columns are). A line that is not a JSON object is a
 // bad row, never a failed file, so callers decide as they do for a bad CSV cell.
 import type { Readable } from 'node:stream';
+import { messageLine, shownValue } from '../errors/index.ts';
 import { DEFAULT_CHUNK_ROWS } from './csv.ts';
 import type { CsvTableReader, ReadTableOptions } from './read-table.ts';
 import { describeRange, type Column, type ColumnSpec, type RowIssue, type TableChunk } from './table.ts';
@@ -44,10 +45,9 @@ export async function* jsonLines(input: AsyncIterable<Buffer>): AsyncGenerator<s
   if (pending.length) yield text(pending, 0, pending.length);
 }
 
-function shown(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'string' ? `"${v.slice(0, 40)}"` : typeof v === 'object' ? 'an object' : String(v);
+/** The issue of a line that JSON.parse refused: its message quotes the line, so it is escaped and cut short. */
+export function notJsonIssue(e: unknown): string {
+  return `not JSON: ${messageLine((e as Error).message, 80)}`;
 }
 
 type Setter = (r: number, v: unknown) => string | undefined;
@@ -64,7 +64,7 @@ function columnBuilder(spec: ColumnSpec, rows: number): { column: Column; set: S
       spec.type === 'numeric'
         ? (r, v) => {
             if (v === undefined || v === null) return missing();
-            if (typeof v !== 'number') return `expected a number, got ${shown(v)}`;
+            if (typeof v !== 'number') return `expected a number, got ${shownValue(v)}`;
             values[r] = v;
             return v < lo || v > hi ? `value ${v} out of range (expected ${describeRange(spec)})` : undefined;
           }
@@ -72,7 +72,7 @@ function columnBuilder(spec: ColumnSpec, rows: number): { column: Column; set: S
             if (v === undefined || v === null) return missing();
             if (v === true || v === 1) values[r] = 1;
             else if (v === false || v === 0) values[r] = 0;
-            else return `expected true, false, 0 or 1, got ${shown(v)}`;
+            else return `expected true, false, 0 or 1, got ${shownValue(v)}`;
             return undefined;
           };
     return { column: { kind: 'numeric', values }, set };
@@ -86,7 +86,7 @@ function columnBuilder(spec: ColumnSpec, rows: number): { column: Column; set: S
       set: (r, v) => {
         if (v === undefined || v === null || v === '') return missing();
         const code = typeof v === 'string' ? index.get(v) : undefined;
-        if (code === undefined) return `value ${shown(v)} is not one of ${categories.join('|')}`;
+        if (code === undefined) return `value ${shownValue(v)} is not one of ${categories.join('|')}`;
         codes[r] = code;
         return undefined;
       },
@@ -98,7 +98,7 @@ function columnBuilder(spec: ColumnSpec, rows: number): { column: Column; set: S
     set: (r, v) => {
       if (v === undefined || v === null || v === '') return missing();
       // Ids may be numbers in JSON (the batch scorer keys rows by String(id)); anything else is no text.
-      if (typeof v !== 'string' && typeof v !== 'number') return `expected text, got ${shown(v)}`;
+      if (typeof v !== 'string' && typeof v !== 'number') return `expected text, got ${shownValue(v)}`;
       values[r] = String(v);
       return undefined;
     },
@@ -119,11 +119,11 @@ function toChunk(lines: readonly string[], specs: readonly ColumnSpec[], firstRo
     try {
       record = JSON.parse(lines[r]!);
     } catch (e) {
-      note(r, RECORD_FIELD, `not JSON: ${(e as Error).message.slice(0, 80)}`);
+      note(r, RECORD_FIELD, notJsonIssue(e));
       continue;
     }
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
-      note(r, RECORD_FIELD, `expected an object, got ${shown(record)}`);
+      note(r, RECORD_FIELD, `expected an object, got ${shownValue(record)}`);
       continue;
     }
     const fields = record as Record<string, unknown>;

@@ -3,7 +3,7 @@
 // route bad rows aside while training refuses the file outright. A block of bytes in, a TableChunk
 // out (parseTableBlock): the same function runs on this thread or on a worker (parallel.ts).
 import type { Readable } from 'node:stream';
-import { InvalidInputError, type ErrorDetail } from '../errors/index.ts';
+import { type ErrorDetail, InvalidInputError, quoted } from '../errors/index.ts';
 import { DEFAULT_CHUNK_ROWS, openCsvBlocks } from './csv.ts';
 import { parseTableBlock, planTable } from './parse-block.ts';
 import { ROW_FIELD, type Column, type ColumnSpec, type Table, type TableChunk } from './table.ts';
@@ -96,7 +96,7 @@ export async function readCsvTable(
       const detail: ErrorDetail[] = chunk.issues
         .slice(0, 20)
         .map((i) => ({ row: i.row, field: i.field, issue: i.issue }));
-      const where = first.field === ROW_FIELD ? `row ${first.row}` : `row ${first.row}, column "${first.field}"`;
+      const where = first.field === ROW_FIELD ? `row ${first.row}` : `row ${first.row}, column ${quoted(first.field)}`;
       throw new InvalidInputError(`${opts.source}: ${where}: ${first.issue}${more}`, detail);
     }
     parts.push(chunk.table);

@@ -2,7 +2,7 @@
 // described by an immutable manifest at datasets/NAME/versions/SHA256.json.
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { ConflictError, InvalidInputError, NotFoundError, quoted } from '../errors/index.ts';
 import {
   putBlobFile,
   getBlobToFile,
@@ -45,7 +45,8 @@ export type DatasetVersion = z.infer<typeof datasetVersionSchema>;
 export type SyntheticOrigin = NonNullable<DatasetVersion['synthetic']>;
 
 export function checkDatasetName(name: string): string {
-  if (!NAME_RE.test(name)) throw new InvalidInputError(`invalid dataset name "${name}" (letters, digits, _ . - only)`);
+  if (!NAME_RE.test(name))
+    throw new InvalidInputError(`invalid dataset name ${quoted(name)} (letters, digits, _ . - only)`);
   return name;
 }
 
@@ -177,7 +178,7 @@ export async function listDatasetVersionIds(store: ObjectStore, name: string): P
 export async function readDatasetVersion(store: ObjectStore, name: string, version: string): Promise<DatasetVersion> {
   checkDatasetName(name);
   if (!SHA256_RE.test(version))
-    throw new InvalidInputError(`dataset version "${version}" is not a sha256 (64 hex digits)`);
+    throw new InvalidInputError(`dataset version ${quoted(version)} is not a sha256 (64 hex digits)`);
   const key = datasetVersionKey(name, version);
   const body = await store.get(key).catch((e: unknown) => {
     throw e instanceof NotFoundError
@@ -196,10 +197,13 @@ export async function resolveDatasetVersion(store: ObjectStore, ref: string): Pr
   if (versions.length === 0) throw new NotFoundError(`dataset "${name}" has no versions in ${store.url}`);
   if (version === undefined || version === 'latest') return versions[versions.length - 1]!;
   if (version.length < 6)
-    throw new InvalidInputError(`dataset version "${version}" is too short (give at least 6 characters of the sha256)`);
+    throw new InvalidInputError(
+      `dataset version ${quoted(version)} is too short (give at least 6 characters of the sha256)`,
+    );
   const hits = versions.filter((v) => v.version.startsWith(version));
   if (hits.length === 0) throw new NotFoundError(`dataset "${name}" has no version ${version} in ${store.url}`);
-  if (hits.length > 1) throw new InvalidInputError(`dataset version prefix "${version}" is ambiguous for "${name}"`);
+  if (hits.length > 1)
+    throw new InvalidInputError(`dataset version prefix ${quoted(version)} is ambiguous for "${name}"`);
   return hits[0]!;
 }
 

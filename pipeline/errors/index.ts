@@ -1,6 +1,7 @@
 // Typed errors for the whole toolkit. Each carries a message a user can act on, and the error it was
 // raised from as `cause` (the CLI prints it with MLTK_DEBUG);
 // exit codes (CLI) and HTTP statuses (handlers) are mapped from `code` in one place each.
+import { DETAIL_MAX_CHARS, messageLine, QUOTE_MAX_CHARS } from './quote.ts';
 
 export interface ErrorDetail {
   row?: number;
@@ -21,6 +22,16 @@ export type ErrorCode =
   | 'GATE_FAILED'
   | 'INTERNAL';
 
+/**
+ * A detail as an error keeps it: a field named by input (a header, a JSON key) and an issue quoting
+ * input stay one escaped, bounded line whatever built them (zod's own messages quote unknown keys whole).
+ */
+function boundedDetail(d: ErrorDetail): ErrorDetail {
+  const field = d.field === undefined ? undefined : messageLine(d.field, QUOTE_MAX_CHARS);
+  const issue = messageLine(d.issue, DETAIL_MAX_CHARS);
+  return field === d.field && issue === d.issue ? d : { ...d, field, issue };
+}
+
 export class MltkError extends Error {
   readonly code: ErrorCode;
   readonly details: ErrorDetail[];
@@ -30,7 +41,7 @@ export class MltkError extends Error {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
-    this.details = details;
+    this.details = details.map(boundedDetail);
   }
 }
 
@@ -144,4 +155,13 @@ export function zodDetails(issues: ReadonlyArray<{ path: PropertyKey[]; message:
   }));
 }
 
-export { quoted, quotedList, messageLine, QUOTE_MAX_CHARS, QUOTE_MAX_ITEMS, MESSAGE_MAX_CHARS } from './quote.ts';
+export {
+  quoted,
+  quotedList,
+  shownValue,
+  messageLine,
+  QUOTE_MAX_CHARS,
+  QUOTE_MAX_ITEMS,
+  DETAIL_MAX_CHARS,
+  MESSAGE_MAX_CHARS,
+} from './quote.ts';

@@ -6,6 +6,8 @@
 export const QUOTE_MAX_CHARS = 100;
 /** Values a list in a message shows; the rest are counted. */
 export const QUOTE_MAX_ITEMS = 10;
+/** One issue of an error's details (its `field` is bounded by QUOTE_MAX_CHARS). */
+export const DETAIL_MAX_CHARS = 500;
 /** A whole message as it leaves the process (stderr, an error document, a manifest's reason, a log line). */
 export const MESSAGE_MAX_CHARS = 4_000;
 
@@ -28,6 +30,19 @@ export function quoted(value: string, max = QUOTE_MAX_CHARS): string {
   return `${escapeInvisible(JSON.stringify(value.slice(0, max))).slice(0, -1)}…" (${value.length} characters)`;
 }
 
+/** A JSON value as a message shows it: a string quoted (bounded, escaped), a number as it is, other kinds by name. */
+export function shownValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return quoted(v);
+  return typeof v === 'object' ? 'an object' : String(v);
+}
+
+/** `text` cut to `max` characters, saying how long it was (for a value shown unquoted, e.g. a detail's field). */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
 /** Values as a message lists them: each quoted, at most `max` of them, then how many more. */
 export function quotedList(values: readonly string[], max = QUOTE_MAX_ITEMS): string {
   const shown = values.slice(0, max).map((v) => quoted(v));
@@ -42,5 +57,5 @@ export function quotedList(values: readonly string[], max = QUOTE_MAX_ITEMS): st
 export function messageLine(message: string, max = MESSAGE_MAX_CHARS): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it escapes
   const line = escapeInvisible(message.replace(/[\u0000-\u001f]/g, (c) => JSON.stringify(c).slice(1, -1)));
-  return line.length <= max ? line : `${line.slice(0, max)}… (${line.length} characters)`;
+  return clip(line, max);
 }

@@ -2,7 +2,7 @@
 // the alarms in deployment/ (infrastructure builds alarms on exactly these), hence the exported constants.
 import type * as CloudWatchSdk from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchClient, PutMetricDataCommand, MetricDatum, StandardUnit } from '@aws-sdk/client-cloudwatch';
-import { AccessDeniedError, MltkError } from '../errors/index.ts';
+import { AccessDeniedError, messageLine, MltkError } from '../errors/index.ts';
 import { jsonLogger, stderrSink, type LineSink } from '../log/index.ts';
 import type { DriftReport } from './report.ts';
 import type { QualityReport } from './quality-run.ts';
@@ -209,7 +209,7 @@ export async function publishMonitorFailure(error: unknown, ctx: FailureContext)
     source: ctx.source,
     error: err.name,
     code: error instanceof MltkError ? error.code : 'INTERNAL',
-    message: err.message,
+    message: messageLine(err.message),
     details: error instanceof MltkError ? error.details : [],
   });
   const namespace = ctx.namespace ?? defaultNamespace(ctx.model);

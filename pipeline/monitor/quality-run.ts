@@ -11,7 +11,7 @@ import {
   type ColumnSpec,
   type Table,
 } from '../data/index.ts';
-import { InvalidInputError } from '../errors/index.ts';
+import { InvalidInputError, quoted } from '../errors/index.ts';
 import { resolveModel, type ModelVersion } from '../registry/index.ts';
 import { locateObject, type ObjectLocation, type ObjectStore } from '../store/index.ts';
 import { segmentGroups, type Groups } from '../train/index.ts';
@@ -118,7 +118,7 @@ async function readPredictions(
     const issue = chunk.issues[0];
     if (issue)
       throw new InvalidInputError(
-        `${loc.url}: row ${issue.row}, column "${issue.field}": ${issue.issue}`,
+        `${loc.url}: row ${issue.row}, column ${quoted(issue.field)}: ${issue.issue}`,
         chunk.issues.slice(0, 20),
       );
     const t = chunk.table;

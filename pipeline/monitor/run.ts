@@ -2,7 +2,7 @@
 // and its baseline in the registry store, streams the file through the data reader in chunks.
 import type { Readable } from 'node:stream';
 import type { FeatureSpec } from '../config/index.ts';
-import { InvalidInputError } from '../errors/index.ts';
+import { InvalidInputError, quoted } from '../errors/index.ts';
 import {
   openCsvTables,
   openJsonlTables,
@@ -82,7 +82,7 @@ async function* validTables(chunks: AsyncIterable<TableChunk>, source: string): 
     if (chunk.issues.length) {
       const shown = chunk.issues
         .slice(0, 5)
-        .map((i) => `row ${i.row} "${i.field}": ${i.issue}`)
+        .map((i) => `row ${i.row} ${quoted(i.field)}: ${i.issue}`)
         .join('; ');
       throw new InvalidInputError(
         `${source}: ${chunk.issues.length} bad value${chunk.issues.length > 1 ? 's' : ''} in rows ${chunk.firstRow}–${chunk.firstRow + chunk.table.rows - 1}: ${shown}`,

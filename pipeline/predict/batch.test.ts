@@ -4,6 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { InvalidInputError } from '../errors/index.ts';
 import {
   batchFormat,
@@ -292,6 +293,55 @@ test('a file refused whole: errors say why, predictions hold the header only, no
   assert.equal(manifest.status, 'rejected');
   const { format: _, ...outputs } = outputKeys('incoming/broken.csv');
   assert.deepEqual(manifest.outputs, outputs);
+});
+
+test('hostile inputs leave bounded, one-line, escaped reasons in the manifest and errors objects: gzip bytes, a 50 MB line, a header of junk, a cell with a newline', async () => {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: what a reason must never hold
+  const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\ufffd]/;
+  const lines = fx.csv.toString('utf8').trimEnd().split('\n');
+  const header = lines[0]!.split(',');
+  const cells = lines[1]!.split(',');
+  cells[header.indexOf('glazing')] = '"dou\nble\u001b[2J"';
+  cells[header.indexOf('total_floor_area')] = '"7\n0"';
+  const inputs: Record<string, Buffer> = {
+    'incoming/hostile/gzip.csv': gzipSync(fx.csv),
+    'incoming/hostile/line.csv': Buffer.alloc(50_000_000, 'x'),
+    'incoming/hostile/junk-header.csv': Buffer.from(`${'\u202e\u0007,'.repeat(200_000)}\n1\n`),
+    'incoming/hostile/newline.csv': Buffer.from(`${[lines[0], cells.join(','), ...lines.slice(2)].join('\n')}\n`),
+  };
+  const reasons: Record<string, string> = {};
+  for (const [key, body] of Object.entries(inputs)) {
+    await env.store.put(key, body);
+    const res = await scoreObject(model, { store: env.store, key }, env.store);
+    const { manifest, errors } = outputKeys(key);
+    const stored = String(await env.store.get(manifest));
+    const errorLines = String(await env.store.get(errors))
+      .trimEnd()
+      .split('\n');
+    assert.ok(stored.length < 8_000, `${key}: a manifest of ${stored.length} bytes`);
+    assert.doesNotMatch(stored, raw, key);
+    for (const line of errorLines) {
+      assert.ok(line.length < 2_000, `${key}: an errors line of ${line.length} characters`);
+      assert.doesNotMatch(line, raw, key);
+    }
+    if (res.status === 'rejected') reasons[key] = res.reason;
+    else {
+      // One record per line: the cell's newline is escaped in its reason, not a line break of errors.csv.
+      assert.deepEqual([res.errors, errorLines.length], [1, 3], errorLines.join('\n'));
+      assert.match(errorLines[2]!, /^1,glazing,"value ""dou\\nble\\u001b\[2J"" is not one of /);
+      assert.equal(errorLines[1], '1,total_floor_area,"expected a number, got ""7\\n0"""');
+    }
+  }
+  assert.match(
+    reasons['incoming/hostile/gzip.csv']!,
+    /gzip.csv: not a UTF-8 text file \(it starts with the gzip signature/,
+  );
+  assert.match(reasons['incoming/hostile/line.csv']!, /line.csv: no row end in the first 1048576 bytes/);
+  assert.match(
+    reasons['incoming/hostile/junk-header.csv']!,
+    /junk-header.csv: header names column "\\u202e\\u0007" twice$/,
+  );
+  assert.equal(Object.keys(reasons).length, 3);
 });
 
 test('a failing output leaves no partial files behind (written via temp + rename)', async () => {

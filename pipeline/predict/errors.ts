@@ -1,6 +1,6 @@
 // The serving errors the shared error module lacks, and the one place any error becomes an
 // HTTP status: client mistakes are 4xx, a model that cannot be loaded 503, anything else 500.
-import { MltkError, NotFoundError, type ErrorDetail } from '../errors/index.ts';
+import { messageLine, MltkError, NotFoundError, type ErrorDetail } from '../errors/index.ts';
 
 export class MethodNotAllowedError extends MltkError {
   constructor(
@@ -39,7 +39,11 @@ export function httpError(e: unknown): HttpError {
     message: string,
     details: ErrorDetail[] = [],
     headers: Record<string, string> = {},
-  ): HttpError => ({ status, headers, body: { error: { code, message, details: details.slice(0, MAX_DETAILS) } } });
+  ): HttpError => ({
+    status,
+    headers,
+    body: { error: { code, message: messageLine(message), details: details.slice(0, MAX_DETAILS) } },
+  });
   if (e instanceof MethodNotAllowedError)
     return of(405, 'METHOD_NOT_ALLOWED', e.message, [], { allow: e.allow.join(', ') });
   if (e instanceof RouteNotFoundError) return of(404, 'NOT_FOUND', e.message);

@@ -1,6 +1,6 @@
 // JSON-lines files → validated chunks, the same shape the CSV reader yields. One record per
 // non-blank line; a line that is not JSON is a bad row, not a failed file.
-import { jsonLines, type TableChunk } from '../data/index.ts';
+import { jsonLines, notJsonIssue, type TableChunk } from '../data/index.ts';
 import type { LoadedModel } from './model.ts';
 import { instancesToChunk } from './instances.ts';
 
@@ -28,7 +28,7 @@ export async function* jsonlChunks(
       notJson.push(undefined);
     } catch (e) {
       records.push(undefined);
-      notJson.push(`not JSON: ${(e as Error).message.slice(0, 80)}`);
+      notJson.push(notJsonIssue(e));
     }
     if (records.length >= chunkRows) yield flush();
   }

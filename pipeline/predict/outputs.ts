@@ -14,7 +14,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { InvalidInputError, NotFoundError, quoted } from '../errors/index.ts';
+import { InvalidInputError, messageLine, NotFoundError, quoted } from '../errors/index.ts';
 import { checkKey, INCOMING_PREFIX, PREDICTIONS_PREFIX, type ObjectStore } from '../store/index.ts';
 import {
   batchFormat,
@@ -158,7 +158,7 @@ export async function writeRejected(
   },
 ): Promise<ObjectBatchResult & { status: 'rejected' }> {
   const { keys, error: e } = r;
-  const lines = (e.details.length ? e.details : [{ row: 0, field: '(file)', issue: e.message }]).map(
+  const lines = (e.details.length ? e.details : [{ row: 0, field: '(file)', issue: messageLine(e.message) }]).map(
     (d) => `${d.row ?? 0},${csvField(d.field ?? '(file)')},${csvField(d.issue)}\n`,
   );
   await out.put(keys.errors, ERRORS_HEADER + lines.join(''));
@@ -167,7 +167,7 @@ export async function writeRejected(
     status: 'rejected' as const,
     source: r.source,
     input_key: r.inputKey,
-    reason: e.message,
+    reason: messageLine(e.message),
     outputs: { predictions: keys.predictions, errors: keys.errors, manifest: keys.manifest },
     model: { name: model.name, version: model.version },
   };

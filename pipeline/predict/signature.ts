@@ -1,6 +1,7 @@
 // A model version's signature as validators: zod schemas for JSON instances (online requests,
 // JSON-lines files) and column specs for CSV files, so both paths check the same rules.
 import { z } from 'zod';
+import { shownValue } from '../errors/index.ts';
 import type { ColumnSpec } from '../data/index.ts';
 import type { Signature } from '../registry/index.ts';
 
@@ -17,17 +18,11 @@ export interface InstanceSchemaOptions {
   requireId?: boolean;
 }
 
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'string' ? `"${v.slice(0, 40)}"` : typeof v === 'object' ? 'an object' : String(v);
-}
-
 function missingOr(expected: string) {
   return (iss: { input?: unknown }) =>
     iss.input === undefined || iss.input === null
       ? 'missing value (feature is not nullable)'
-      : `expected ${expected}, got ${typeName(iss.input)}`;
+      : `expected ${expected}, got ${shownValue(iss.input)}`;
 }
 
 function rangeText(f: { min?: number; max?: number }): string {
@@ -69,7 +64,7 @@ export function instanceSchema(signature: Signature, opts: InstanceSchemaOptions
     shape[signature.id_column] = z.unknown().optional() as z.ZodType<undefined>;
   }
   const obj = z.object(shape, {
-    error: (iss) => (iss.code === 'invalid_type' ? `expected an object, got ${typeName(iss.input)}` : undefined),
+    error: (iss) => (iss.code === 'invalid_type' ? `expected an object, got ${shownValue(iss.input)}` : undefined),
   });
   return (opts.unknown === 'reject' ? obj.strict() : obj.strip()) as unknown as z.ZodType<Instance>;
 }

@@ -1,6 +1,6 @@
 // The one parser of model references, `NAME`, `NAME@latest`, `NAME@N` (a version, pinned) and
 // `NAME@ALIAS` (followed), used by every command, handler and job that names a model.
-import { InvalidInputError } from '../errors/index.ts';
+import { InvalidInputError, quoted } from '../errors/index.ts';
 
 export const MODEL_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const ALIAS_RE = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -18,7 +18,7 @@ export function parseModelRef(ref: string): ModelRef {
   const name = modelNameOf(ref);
   const at = ref.indexOf('@');
   const tag = at < 0 ? undefined : ref.slice(at + 1);
-  const shown = JSON.stringify(ref.length > 80 ? `${ref.slice(0, 80)}…` : ref);
+  const shown = quoted(ref);
   if (!MODEL_NAME_RE.test(name))
     throw new InvalidInputError(
       `invalid model reference ${shown}: the name has letters, digits and _ only (${EXPECTED})`,
@@ -27,7 +27,7 @@ export function parseModelRef(ref: string): ModelRef {
   if (/^[1-9]\d*$/.test(tag)) return { name, version: Number(tag) };
   if (!ALIAS_RE.test(tag))
     throw new InvalidInputError(
-      `invalid model reference ${shown}: "@${tag}" is neither a version nor an alias (${EXPECTED})`,
+      `invalid model reference ${shown}: ${quoted(`@${tag}`)} is neither a version nor an alias (${EXPECTED})`,
     );
   return { name, alias: tag };
 }

@@ -17,7 +17,7 @@
 //   - after (2): the move is complete, its entry is on the chain.
 import { userInfo } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
-import { ConflictError, IntegrityError, InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { ConflictError, IntegrityError, InvalidInputError, NotFoundError, quoted } from '../errors/index.ts';
 import {
   findModelArtifact,
   migrateModelArtifacts,
@@ -48,12 +48,12 @@ const HISTORY_SEQ = /\/history\/(\d+)\.json$/;
 
 function checkName(name: string): void {
   if (!MODEL_NAME_RE.test(name))
-    throw new InvalidInputError(`invalid model name "${name}" (letters, digits and _ only)`);
+    throw new InvalidInputError(`invalid model name ${quoted(name)} (letters, digits and _ only)`);
 }
 
 export function checkAlias(alias: string): void {
   if (!ALIAS_RE.test(alias) || /^\d/.test(alias))
-    throw new InvalidInputError(`invalid alias "${alias}" (a name such as prod, dev or champion)`);
+    throw new InvalidInputError(`invalid alias ${quoted(alias)} (a name such as prod, dev or champion)`);
 }
 
 export async function listVersionNumbers(store: ObjectStore, name: string): Promise<number[]> {
@@ -370,7 +370,7 @@ export async function rollbackAlias(
   opts: { by?: string } = {},
 ): Promise<Alias> {
   const current = await getAlias(store, name, alias);
-  if (!current) throw new NotFoundError(`model ${name} has no alias "${alias}"`);
+  if (!current) throw new NotFoundError(`model ${name} has no alias ${quoted(alias)}`);
   const target = to ?? current.previous;
   if (target === null || target === undefined)
     throw new InvalidInputError(`alias ${name}@${alias} has no earlier version to roll back to`);
@@ -400,7 +400,7 @@ export async function resolveModel(store: ObjectStore, ref: string): Promise<Mod
     }
   }
   const moved = await getAlias(store, name, alias);
-  if (!moved) throw new NotFoundError(`model ${name} has no alias "${alias}" in ${store.url}`);
+  if (!moved) throw new NotFoundError(`model ${name} has no alias ${quoted(alias)} in ${store.url}`);
   return getModelVersion(store, name, moved.version);
 }
 

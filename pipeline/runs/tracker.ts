@@ -2,7 +2,7 @@
 // by an error that passes through `trackRun`.
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { InvalidInputError, NotFoundError, quoted } from '../errors/index.ts';
 import {
   manifestJson,
   parseJson,
@@ -162,11 +162,11 @@ export async function trackRun<T>(
 const RUN_ID_RE = /^[A-Za-z0-9_.-]+$/;
 
 export async function getRun(store: ObjectStore, id: string): Promise<RunManifest> {
-  if (!RUN_ID_RE.test(id)) throw new InvalidInputError(`invalid run id "${id}"`);
+  if (!RUN_ID_RE.test(id)) throw new InvalidInputError(`invalid run id ${quoted(id)}`);
   const key = runKey(id);
   // One read, not head + get: the UI opens hundreds of runs per page and S3 bills both.
   const body = await store.get(key).catch((e: unknown) => {
-    throw e instanceof NotFoundError ? new NotFoundError(`no run "${id}" in ${store.url}`, { cause: e }) : e;
+    throw e instanceof NotFoundError ? new NotFoundError(`no run ${quoted(id)} in ${store.url}`, { cause: e }) : e;
   });
   return parseJson(body, runManifestSchema, `${store.url}/${key}`);
 }

@@ -5,7 +5,7 @@
 //
 // Stores written before this layout hold artifacts at the shared `blobs/sha256/` key: readers fall
 // back to it, and `mltk store migrate` copies them to their model's prefix (see migrateModelArtifacts).
-import { AccessDeniedError, IntegrityError, InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { AccessDeniedError, IntegrityError, InvalidInputError, NotFoundError, quoted } from '../errors/index.ts';
 import { blobKey, sha256Hex, type BlobRef } from './blobs.ts';
 import { checkSegment } from './keys.ts';
 import { modelArtifactsPrefix, shardedDigest } from './layout.ts';
@@ -15,7 +15,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 export function modelArtifactKey(model: string, sha256: string): string {
   checkSegment(model, 'model name');
-  if (!SHA256.test(sha256)) throw new InvalidInputError(`"${sha256}" is not a sha256 hex digest`);
+  if (!SHA256.test(sha256)) throw new InvalidInputError(`${quoted(sha256)} is not a sha256 hex digest`);
   return `${modelArtifactsPrefix(model)}${shardedDigest(sha256)}`;
 }
 

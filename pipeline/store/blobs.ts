@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, unlink, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { IntegrityError, InvalidInputError, NotFoundError } from '../errors/index.ts';
+import { IntegrityError, InvalidInputError, NotFoundError, quoted } from '../errors/index.ts';
 import { BLOBS_PREFIX, shardedDigest } from './layout.ts';
 import type { ObjectStore } from './types.ts';
 
@@ -17,7 +17,7 @@ export interface BlobRef {
 const SHA256 = /^[0-9a-f]{64}$/;
 
 export function blobKey(sha256: string): string {
-  if (!SHA256.test(sha256)) throw new InvalidInputError(`"${sha256}" is not a sha256 hex digest`);
+  if (!SHA256.test(sha256)) throw new InvalidInputError(`${quoted(sha256)} is not a sha256 hex digest`);
   return `${BLOBS_PREFIX}${shardedDigest(sha256)}`;
 }
 
@@ -29,7 +29,7 @@ export function blobKey(sha256: string): string {
 export const STAGING_PREFIX = 'tmp/uploads/';
 
 export function stagingKey(id: string): string {
-  if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new InvalidInputError(`invalid staging id "${id}"`);
+  if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new InvalidInputError(`invalid staging id ${quoted(id)}`);
   return `${STAGING_PREFIX}${id}`;
 }
 

@@ -14,7 +14,7 @@ import { mkdir, readFile, readdir, rename, link, unlink, stat, writeFile } from 
 import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { ConflictError, NotFoundError } from '../errors/index.ts';
+import { ConflictError, NotFoundError, quoted } from '../errors/index.ts';
 import type { ComposeSource } from './compose.ts';
 import { checkKey, checkPrefix } from './keys.ts';
 import { currentWriter, writerGone } from './owner.ts';
@@ -72,7 +72,7 @@ export class LocalStore implements ObjectStore {
       return await readFile(this.path(key));
     } catch (e) {
       if (isErrno(e, 'ENOENT') || isErrno(e, 'EISDIR'))
-        throw new NotFoundError(`${this.url}: no object at "${key}"`, { cause: e });
+        throw new NotFoundError(`${this.url}: no object at ${quoted(key)}`, { cause: e });
       throw e;
     }
   }
@@ -115,7 +115,7 @@ export class LocalStore implements ObjectStore {
     try {
       await link(tmp, path);
     } catch (e) {
-      if (isErrno(e, 'EEXIST')) throw new ConflictError(`${this.url}: "${key}" already exists`, { cause: e });
+      if (isErrno(e, 'EEXIST')) throw new ConflictError(`${this.url}: ${quoted(key)} already exists`, { cause: e });
       throw e;
     } finally {
       await unlink(tmp).catch(() => undefined);
@@ -132,19 +132,19 @@ export class LocalStore implements ObjectStore {
         current = etagOf(await readFile(path));
       } catch (e) {
         if (isErrno(e, 'ENOENT'))
-          throw new ConflictError(`${this.url}: "${key}" does not exist (expected version ${etag})`, { cause: e });
+          throw new ConflictError(`${this.url}: ${quoted(key)} does not exist (expected version ${etag})`, { cause: e });
         throw e;
       }
       if (current !== etag)
         throw new ConflictError(
-          `${this.url}: "${key}" changed concurrently (expected version ${etag}, found ${current})`,
+          `${this.url}: ${quoted(key)} changed concurrently (expected version ${etag}, found ${current})`,
         );
       const tmp = await this.writeTemp(path, body);
       // A holder paused past LOCK_STALE_MS may have lost its lock to a breaker: then it must not write.
       if (!(await lock.held())) {
         await unlink(tmp).catch(() => undefined);
         throw new ConflictError(
-          `${this.url}: "${key}": its lock was taken over while this write was paused; not written`,
+          `${this.url}: ${quoted(key)}: its lock was taken over while this write was paused; not written`,
         );
       }
       await rename(tmp, path);
@@ -179,7 +179,7 @@ export class LocalStore implements ObjectStore {
         }
         if (await this.breakIfStale(lockPath)) continue;
         if (Date.now() > deadline)
-          throw new ConflictError(`${this.url}: "${key}" is locked by another writer (${lockPath})`);
+          throw new ConflictError(`${this.url}: ${quoted(key)} is locked by another writer (${lockPath})`);
         await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
       }
     } finally {
@@ -241,7 +241,7 @@ export class LocalStore implements ObjectStore {
   async getStream(key: string): Promise<Readable> {
     const path = this.path(key);
     const st = await stat(path).catch(() => undefined);
-    if (!st?.isFile()) throw new NotFoundError(`${this.url}: no object at "${key}"`);
+    if (!st?.isFile()) throw new NotFoundError(`${this.url}: no object at ${quoted(key)}`);
     return createReadStream(path, { highWaterMark: 1 << 20 });
   }
 
@@ -302,7 +302,7 @@ export class LocalStore implements ObjectStore {
     try {
       await rename(src, dst); // atomic: readers see the old `to` or the whole new one
     } catch (e) {
-      if (isErrno(e, 'ENOENT')) throw new NotFoundError(`${this.url}: no object at "${from}"`, { cause: e });
+      if (isErrno(e, 'ENOENT')) throw new NotFoundError(`${this.url}: no object at ${quoted(from)}`, { cause: e });
       throw e;
     }
   }

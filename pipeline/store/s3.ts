@@ -103,7 +103,7 @@ export class S3Store implements ObjectStore {
   }
 
   private notFound(key: string, cause?: unknown): NotFoundError {
-    return new NotFoundError(`${this.url}: no object at "${key}"`, { cause });
+    return new NotFoundError(`${this.url}: no object at ${quoted(key)}`, { cause });
   }
 
   /**
@@ -169,7 +169,7 @@ export class S3Store implements ObjectStore {
       );
       return { etag: res.ETag ?? '' };
     } catch (e) {
-      if (isPreconditionFailure(e)) throw new ConflictError(`${this.url}: "${key}" already exists`, { cause: e });
+      if (isPreconditionFailure(e)) throw new ConflictError(`${this.url}: ${quoted(key)} already exists`, { cause: e });
       throw this.denied(e, 's3:PutObject', key);
     }
   }
@@ -183,7 +183,7 @@ export class S3Store implements ObjectStore {
       return { etag: res.ETag ?? '' };
     } catch (e) {
       if (isPreconditionFailure(e) || isNotFound(e))
-        throw new ConflictError(`${this.url}: "${key}" changed concurrently (expected version ${etag})`, {
+        throw new ConflictError(`${this.url}: ${quoted(key)} changed concurrently (expected version ${etag})`, {
           cause: e,
         });
       throw this.denied(e, 's3:PutObject', key);

@@ -12,7 +12,7 @@ import {
 } from '../../data/index.ts';
 import { writeSynthCsv } from '../../data/index.ts';
 import { loadModelConfig, pinDatasetVersion } from '../../config/index.ts';
-import { ConfigError } from '../../errors/index.ts';
+import { ConfigError, quoted } from '../../errors/index.ts';
 import { action } from '../context.ts';
 import { intOption } from '../options.ts';
 
@@ -20,7 +20,7 @@ async function checkPinnable(config: string, dataset: string): Promise<void> {
   const parsed = await loadModelConfig(config);
   if (parsed.dataset.name !== dataset)
     throw new ConfigError(
-      `${config}: trains on dataset "${parsed.dataset.name}", not "${dataset}"; nothing added or pinned`,
+      `${config}: trains on dataset "${parsed.dataset.name}", not ${quoted(dataset)}; nothing added or pinned`,
     );
   if (parsed.dataset.file !== undefined)
     throw new ConfigError(

@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../errors/index.ts';
+import { InvalidInputError, quotedList } from '../../errors/index.ts';
 import { inputFormat, readCsvTable } from '../../data/index.ts';
 import { modelNameOf, resolveModel } from '../../registry/index.ts';
 import type { ObjectStore } from '../../store/index.ts';
@@ -44,9 +44,7 @@ async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions
     : mv.signature.features.map((f) => f.name);
   const unknown = names.filter((n) => !mv.signature.features.some((f) => f.name === n));
   if (unknown.length)
-    throw new InvalidInputError(
-      `--features: ${unknown.map((n) => `"${n}"`).join(', ')} not in the signature of ${mv.name} v${mv.version}`,
-    );
+    throw new InvalidInputError(`--features: ${quotedList(unknown)} not in the signature of ${mv.name} v${mv.version}`);
   const features = mv.signature.features.filter((f) => names.includes(f.name));
   let baseline: BaselineProfile;
   if (opts.baseline.endsWith('.json')) {
