@@ -43,11 +43,11 @@ test('data synth → data add → train → models promote → runs compare, all
 test('failures: one stderr line, non-zero exit, a JSON error document, and nothing stored', async () => {
   const cwd = await mkdtemp(join(tmpdir(), 'mltk-cli-'));
   const cases: [string[], RegExp, number][] = [
-    [['data', 'add', 'nope.csv', '--dataset', 'epc', '--json'], /nope\.csv: cannot read data file \(ENOENT\)/, 4],
+    [['data', 'add', 'nope.csv', '--dataset', 'epc', '--json'], /data file "nope\.csv" does not exist$/, 5],
     [['--store', 'gs://bucket', 'data', 'list', '--json'], /unknown store scheme "gs:\/\/"/, 8],
     [['--store', 'file://', 'data', 'list', '--json'], /"file:\/\/" has no path/, 8],
     [['models', 'promote', 'sap_change', '3', '--alias', 'prod', '--json'], /model sap_change has no version 3/, 5],
-    [['train', '--config', 'configs/none.json', '--json'], /configs\/none\.json: cannot read model config/, 3],
+    [['train', '--config', 'configs/none.json', '--json'], /model config "configs\/none\.json" does not exist$/, 5],
   ];
   for (const [args, message, code] of cases) {
     const r = await mltk(cwd, ...args);

@@ -1,6 +1,6 @@
 // Reads and parses a model config file; the only place a config's JSON is trusted into a type.
 import { readFile } from 'node:fs/promises';
-import { ConfigError, zodDetails } from '../errors/index.ts';
+import { ConfigError, fileError, zodDetails } from '../errors/index.ts';
 import { modelConfigSchema, type ModelConfig } from './schema.ts';
 
 export function parseModelConfig(raw: unknown, source: string): ModelConfig {
@@ -18,9 +18,7 @@ export async function loadModelConfig(path: string): Promise<ModelConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`${path}: cannot read model config (${(e as NodeJS.ErrnoException).code ?? String(e)})`, [], {
-      cause: e,
-    });
+    throw fileError(e, path, 'model config');
   }
   let raw: unknown;
   try {

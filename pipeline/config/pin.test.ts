@@ -101,6 +101,6 @@ test('a config that cannot take the pin is refused and left byte-identical', asy
   }
   await assert.rejects(
     pinDatasetVersion(join(dir, 'missing.json'), 'epc_retrofit', SHA_A),
-    /missing\.json: cannot read model config to pin \(ENOENT\)/,
+    /model config ".*missing\.json" does not exist/,
   );
 });

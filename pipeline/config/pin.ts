@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { ConfigError, quoted } from '../errors/index.ts';
+import { ConfigError, fileError, quoted } from '../errors/index.ts';
 import { parseModelConfig } from './load.ts';
 
 interface Member {
@@ -109,11 +109,7 @@ export async function pinDatasetVersion(path: string, dataset: string, version: 
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(
-      `${path}: cannot read model config to pin (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
-      [],
-      { cause: e },
-    );
+    throw fileError(e, path, 'model config');
   }
   let before: { dataset?: { name?: unknown; version?: unknown } };
   try {

@@ -1,8 +1,7 @@
 // One streaming pass over a data file (or any byte stream): its sha256, byte count, row count and
 // inferred column types, the facts a dataset-version manifest records. Never holds the file.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { InvalidInputError } from '../errors/index.ts';
+import { localFileStream } from '../store/index.ts';
 import { openCsv, parseNumberBytes, fieldText, matchBytes } from './csv.ts';
 
 export interface ColumnSummary {
@@ -72,17 +71,8 @@ async function* hashing(
   }
 }
 
-async function* readFile(path: string): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InvalidInputError(`${path}: cannot read data file (${code ?? String(e)})`, [], { cause: e });
-  }
-}
-
 export async function summarizeCsvFile(path: string): Promise<FileSummary> {
-  return summarizeCsv(readFile(path), path);
+  return summarizeCsv(await localFileStream(path, 'data file'), path);
 }
 
 /** The same pass over any byte stream (an S3 object as it downloads); `source` names it in errors. */

@@ -67,7 +67,7 @@ test('bad input: missing file, header-only file and a bad name store nothing', a
   const { dir, store } = await setup();
   await assert.rejects(
     addDatasetVersion(store, 'epc', join(dir, 'missing.csv')),
-    /missing\.csv: cannot read data file \(ENOENT\)/,
+    /data file ".*missing\.csv" does not exist/,
   );
   const empty = join(dir, 'empty.csv');
   await writeFile(empty, 'a,b\n');

@@ -165,3 +165,4 @@ export {
   DETAIL_MAX_CHARS,
   MESSAGE_MAX_CHARS,
 } from './quote.ts';
+export { fileError } from './files.ts';

@@ -106,7 +106,7 @@ test('mltk predict refuses an unknown model and a missing input with one line an
     join(env.dir, 'x.csv'),
   );
   assert.equal(noInput.code, 5);
-  assert.match(noInput.stderr, /input file .*absent\.csv does not exist/);
+  assert.match(noInput.stderr, /input file ".*absent\.csv" does not exist/);
 });
 
 test('mltk serve answers real HTTP requests on 127.0.0.1 through the Lambda handler', async () => {

@@ -10,12 +10,19 @@
 // only, a manifest saying why), so outputs only ever overwrite: the service needs no s3:DeleteObject,
 // and a crash between the writes leaves no manifest, which the monitor treats as "not scored yet".
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { InvalidInputError, messageLine, NotFoundError, quoted } from '../errors/index.ts';
-import { checkKey, INCOMING_PREFIX, PREDICTIONS_PREFIX, type ObjectStore } from '../store/index.ts';
+import { InvalidInputError, messageLine, quoted } from '../errors/index.ts';
+import {
+  checkKey,
+  checkLocalFile,
+  INCOMING_PREFIX,
+  localFileStream,
+  PREDICTIONS_PREFIX,
+  type ObjectStore,
+} from '../store/index.ts';
 import {
   batchFormat,
   predictionsHeader,
@@ -184,15 +191,14 @@ export async function scoreFile(
   paths: { input: string; output: string; errors?: string },
   opts: { chunkRows?: number } = {},
 ): Promise<BatchResult & { output: string; errors_output: string }> {
+  await checkLocalFile(paths.input, 'input file');
   const format = batchFormat(paths.input);
-  if (!format) throw new InvalidInputError(`${paths.input}: expected a .csv, .jsonl or .ndjson file`);
-  const info = await stat(paths.input).catch(() => undefined);
-  if (!info?.isFile()) throw new NotFoundError(`input file ${paths.input} does not exist`);
+  if (!format) throw new InvalidInputError(`${quoted(paths.input)}: expected a .csv, .jsonl or .ndjson file`);
   const errorsOutput = paths.errors ?? errorsPathFor(paths.output);
   if (resolve(errorsOutput) === resolve(paths.output) || resolve(paths.input) === resolve(paths.output)) {
     throw new InvalidInputError(`--input, --output and the errors file must be three different files`);
   }
-  const input = createReadStream(paths.input, { highWaterMark: 1 << 20 });
+  const input = await localFileStream(paths.input, 'input file');
   const res = await scoreBatch(
     model,
     input,

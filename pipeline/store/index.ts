@@ -48,3 +48,4 @@ export {
   type MigrationReport,
 } from './artifacts.ts';
 export { currentWriter, writerGone, type WriterId } from './owner.ts';
+export { openLocalFile, checkLocalFile, readLocalFile, localFileStream } from './files.ts';

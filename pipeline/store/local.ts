@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { ConflictError, NotFoundError, quoted } from '../errors/index.ts';
 import type { ComposeSource } from './compose.ts';
+import { localFileStream } from './files.ts';
 import { checkKey, checkPrefix } from './keys.ts';
 import { currentWriter, writerGone } from './owner.ts';
 import { isTempName, tempPathFor } from './temp.ts';
@@ -239,22 +240,28 @@ export class LocalStore implements ObjectStore {
   }
 
   async getStream(key: string): Promise<Readable> {
-    const path = this.path(key);
-    const st = await stat(path).catch(() => undefined);
-    if (!st?.isFile()) throw new NotFoundError(`${this.url}: no object at ${quoted(key)}`);
-    return createReadStream(path, { highWaterMark: 1 << 20 });
+    try {
+      // Opened now, not when first read: an unreadable file fails here, never as an unhandled stream error.
+      return await localFileStream(this.path(key), 'object file');
+    } catch (e) {
+      // A folder where an object would be is no object, as for get().
+      const errno = ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (errno === 'ENOENT' || errno === 'ENOTDIR' || errno === 'EISDIR')
+        throw new NotFoundError(`${this.url}: no object at ${quoted(key)}`);
+      throw e;
+    }
   }
 
   async getRange(key: string, start: number, end: number, opts: { ifMatch?: string } = {}): Promise<Readable> {
     if (opts.ifMatch !== undefined) {
       const info = await this.head(key);
-      if (!info) throw new NotFoundError(`${this.url}: no object at "${key}"`);
+      if (!info) throw new NotFoundError(`${this.url}: no object at ${quoted(key)}`);
       if (info.etag !== opts.ifMatch)
-        throw new ConflictError(`${this.url}: "${key}" changed (expected version ${opts.ifMatch}, found ${info.etag})`);
+        throw new ConflictError(`${this.url}: ${quoted(key)} changed (expected version ${opts.ifMatch}, found ${info.etag})`);
     }
     const path = this.path(key);
     const st = await stat(path).catch(() => undefined);
-    if (!st?.isFile()) throw new NotFoundError(`${this.url}: no object at "${key}"`);
+    if (!st?.isFile()) throw new NotFoundError(`${this.url}: no object at ${quoted(key)}`);
     if (end <= start) return Readable.from([]);
     return createReadStream(path, { start, end: end - 1, highWaterMark: 1 << 20 });
   }

@@ -22,12 +22,26 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * How to start a process that file permissions apply to: as root (tests here run as root), without the
+ * two capabilities that bypass them, through util-linux's setpriv. Undefined when that is impossible.
+ */
+export function permissionsEnforcedPrefix(): string[] | undefined {
+  if (process.getuid?.() !== 0) return [];
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  return setpriv ? [setpriv, '--bounding-set=-dac_override,-dac_read_search'] : undefined;
+}
+
 export async function runMltk(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; enforcePermissions?: boolean } = {},
 ): Promise<CliResult> {
+  const prefix = opts.enforcePermissions ? permissionsEnforcedPrefix() : [];
+  if (!prefix) throw new Error('cannot run a process that file permissions apply to (no setpriv)');
+  const [file, ...pre] = prefix.length ? prefix : [process.execPath];
+  const argv = prefix.length ? [...pre, process.execPath, MLTK_BIN, ...args] : [MLTK_BIN, ...args];
   try {
-    const { stdout, stderr } = await run(process.execPath, [MLTK_BIN, ...args], {
+    const { stdout, stderr } = await run(file!, argv, {
       cwd: opts.cwd ?? REPO_ROOT,
       env: opts.env ?? process.env,
     });

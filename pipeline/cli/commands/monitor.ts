@@ -1,11 +1,10 @@
 // `mltk monitor`: drift of one input file against a model's baseline profile.
-import { createReadStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError, quotedList } from '../../errors/index.ts';
 import { inputFormat, readCsvTable } from '../../data/index.ts';
 import { modelNameOf, resolveModel } from '../../registry/index.ts';
-import type { ObjectStore } from '../../store/index.ts';
+import { checkLocalFile, localFileStream, readLocalFile, type ObjectStore } from '../../store/index.ts';
 import {
   modelScorer,
   monitorColumnSpecs,
@@ -48,7 +47,7 @@ async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions
   const features = mv.signature.features.filter((f) => names.includes(f.name));
   let baseline: BaselineProfile;
   if (opts.baseline.endsWith('.json')) {
-    baseline = parseBaselineProfile(await readFile(opts.baseline, 'utf8'), opts.baseline);
+    baseline = parseBaselineProfile(String(await readLocalFile(opts.baseline, 'baseline file')), opts.baseline);
   } else {
     const out = mv.signature.output.column;
     // The reference's prediction column is profiled when the file has one (the header decides, read once).
@@ -62,7 +61,9 @@ async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions
             }
           : s,
       );
-    const table = await readCsvTable(createReadStream(opts.baseline), specs, { source: opts.baseline });
+    const table = await readCsvTable(await localFileStream(opts.baseline, 'baseline file'), specs, {
+      source: opts.baseline,
+    });
     const pred = table.columns.get(out);
     // Derived features are profiled where both their inputs are among the monitored features.
     const derived = mv.signature.derived.filter((d) => d.inputs.every((i) => names.includes(i)));
@@ -80,11 +81,17 @@ async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions
 /** The command's work without commander, for scripts and tests. */
 export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommandOptions) {
   try {
-    const reference = await referenceBaseline(store, opts);
+    // Both files are opened and checked before the model loads: a missing one fails here, alike in every command.
+    if (opts.baseline) await checkLocalFile(opts.baseline, 'baseline file');
+    const input = await localFileStream(opts.input, 'input file');
+    const reference = await referenceBaseline(store, opts).catch((e: unknown) => {
+      input.destroy();
+      throw e;
+    });
     const { report, baseline, scoring } = await runMonitor({
       store,
       model: opts.model,
-      input: createReadStream(opts.input, { highWaterMark: 1 << 20 }),
+      input,
       source: opts.input,
       reference,
       openScorer: modelScorer(store),

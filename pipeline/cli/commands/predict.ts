@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { performance } from 'node:perf_hooks';
 import { loadModel, scoreFile, warmUpScoringWorkers, DEFAULT_CHUNK_ROWS } from '../../predict/index.ts';
-import type { ObjectStore } from '../../store/index.ts';
+import { checkLocalFile, type ObjectStore } from '../../store/index.ts';
 import { InvalidInputError } from '../../errors/index.ts';
 import { action } from '../context.ts';
 import { intOption, scorerOption, type ScorerChoice } from '../options.ts';
@@ -24,6 +24,8 @@ export interface PredictFlags {
 
 export async function runPredictCommand(store: ObjectStore, flags: PredictFlags) {
   const t0 = performance.now();
+  // A file that cannot be read fails before the model loads.
+  await checkLocalFile(flags.input, 'input file');
   // The scoring workers load their code while this thread loads and proves the model.
   warmUpScoringWorkers();
   const model = await loadModel(store, flags.model, {

@@ -10,7 +10,7 @@ import {
   type QualityReport,
 } from '../../monitor/index.ts';
 import { modelNameOf } from '../../registry/index.ts';
-import { locateObject, type ObjectStore } from '../../store/index.ts';
+import { checkLocalFile, isUrl, locateObject, type ObjectStore } from '../../store/index.ts';
 import { action } from '../context.ts';
 import { estimatedLine } from './monitor.ts';
 
@@ -27,6 +27,9 @@ export interface QualityCommandOptions {
 /** The command's work without commander, for scripts and tests. */
 export async function runQualityCommand(store: ObjectStore, opts: QualityCommandOptions) {
   try {
+    // Local files are checked before anything is read: missing, a directory or unreadable, as every command says it.
+    const files = { 'predictions file': opts.predictions, 'labels file': opts.labels, 'input file': opts.input };
+    for (const [what, ref] of Object.entries(files)) if (ref && !isUrl(ref)) await checkLocalFile(ref, what);
     const report = await runQuality({
       store,
       model: opts.model,
