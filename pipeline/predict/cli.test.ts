@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MLTK_BIN, REPO_ROOT as ROOT, runMltk } from '../testing/cli.ts';
 import { instanceOf, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
@@ -155,4 +155,36 @@ test('mltk serve answers real HTTP requests on 127.0.0.1 through the Lambda hand
     child.kill('SIGTERM');
     await exited;
   }
+});
+
+test('mltk predict killed (kill -9) while writing leaves temps beside its outputs; the next predict of the same outputs removes them', async () => {
+  const [header, ...rows] = fx.csv.toString().trimEnd().split('\n');
+  const body = `${rows.join('\n')}\n`;
+  const input = join(env.dir, 'large.csv');
+  await writeFile(input, `${header}\n${body.repeat(800)}`);
+  const output = join(env.dir, 'killed.csv');
+  const ours = async () => (await readdir(env.dir)).filter((n) => /^killed(\.errors)?\.csv/.test(n)).sort();
+  const child = spawn(
+    process.execPath,
+    [MLTK_BIN, '--store', env.dir, 'predict', '--model', 'sap_change@prod', '--input', input, '--output', output],
+    { cwd: ROOT, stdio: 'ignore' },
+  );
+  const exited = new Promise((r) => child.once('exit', r));
+  let done = false;
+  void exited.then(() => {
+    done = true;
+  });
+  while (!(await ours()).some((n) => n.includes('.tmp-'))) {
+    assert.ok(!done, 'predict ended before it was seen writing');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  child.kill('SIGKILL');
+  await exited;
+  const left = await ours();
+  assert.ok(left.length > 0 && left.every((n) => n.includes('.tmp-')), `left behind: ${left.join(', ')}`);
+
+  const again = await mltk('predict', '--model', 'sap_change@prod', '--input', input, '--output', output, '--json');
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(await ours(), ['killed.csv', 'killed.errors.csv']);
+  assert.equal(JSON.parse(again.stdout).rows, rows.length * 800);
 });

@@ -9,11 +9,7 @@
 // Every outcome writes all three (a rejected file: its errors, a predictions object with the header
 // only, a manifest saying why), so outputs only ever overwrite: the service needs no s3:DeleteObject,
 // and a crash between the writes leaves no manifest, which the monitor treats as "not scored yet".
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { InvalidInputError, messageLine, quoted } from '../errors/index.ts';
 import {
   checkKey,
@@ -21,6 +17,7 @@ import {
   INCOMING_PREFIX,
   localFileStream,
   PREDICTIONS_PREFIX,
+  writeFileAtomically,
   type ObjectStore,
 } from '../store/index.ts';
 import {
@@ -78,18 +75,10 @@ export function storeSinks(store: ObjectStore, keys: { predictions: string; erro
   };
 }
 
-/** Writes to a temp file renamed into place: the file appears whole or not at all. */
-export async function writeFileAtomically(path: string, body: AsyncIterable<Buffer>): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await pipeline(body, createWriteStream(tmp, { highWaterMark: 1 << 20 }));
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-}
-
+/**
+ * Local outputs, each written to a temp file renamed into place (it appears whole or not at all); the
+ * temps a killed earlier run left beside the same outputs are removed first (store/temp.ts).
+ */
 export function fileSinks(paths: { predictions: string; errors: string }): BatchSinks {
   return {
     predictions: (body) => writeFileAtomically(paths.predictions, body),

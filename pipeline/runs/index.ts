@@ -18,3 +18,4 @@ export {
   type RunComparison,
   type RunListing,
 } from './tracker.ts';
+export { HEARTBEAT_MS, ABANDONED_AFTER_MS, abandonedBecause, seenStatus } from './liveness.ts';

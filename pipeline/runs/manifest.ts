@@ -1,7 +1,11 @@
 // The run manifest (MLflow-like): one JSON document per training run at runs/ID.json.
 import { z } from 'zod';
 
-export const runStatus = z.enum(['RUNNING', 'FINISHED', 'FAILED']);
+/**
+ * RUNNING, FINISHED and FAILED are written by the run's own process. ABANDONED is never written: it is
+ * how a reader sees a RUNNING run whose process is gone or silent (liveness.ts).
+ */
+export const runStatus = z.enum(['RUNNING', 'FINISHED', 'FAILED', 'ABANDONED']);
 
 /** Why each metric that could not be computed is missing from `metrics` (e.g. r2 of a constant target). */
 export const undefinedMetricsSchema = z.record(z.string(), z.string());
@@ -64,6 +68,12 @@ export const runManifestSchema = z.preprocess(
     ended_at: z.string().nullable(),
     error: z.string().nullable(),
     git: z.object({ commit: z.string(), dirty: z.boolean() }).nullable(),
+    /** The process recording the run; absent in runs recorded before it existed. */
+    writer: z.object({ host: z.string(), pid: z.number().int() }).optional(),
+    /** Refreshed while the run is RUNNING (every HEARTBEAT_MS); absent in older runs. */
+    heartbeat_at: z.string().optional(),
+    /** Only in what readers return, with status ABANDONED: why the run is judged abandoned. */
+    abandoned: z.string().optional(),
   }),
 );
 

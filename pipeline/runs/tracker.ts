@@ -1,9 +1,11 @@
 // Recording a run: RUNNING when it starts, FINISHED or FAILED when it ends, never left RUNNING
-// by an error that passes through `trackRun`.
+// by an error that passes through `trackRun`; a heartbeat while it runs, so that readers can tell a
+// run whose process was killed (liveness.ts) from one still running.
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { InvalidInputError, NotFoundError, quoted } from '../errors/index.ts';
 import {
+  currentWriter,
   manifestJson,
   parseJson,
   putModelArtifact,
@@ -11,6 +13,7 @@ import {
   type MalformedEntry,
   type ObjectStore,
 } from '../store/index.ts';
+import { HEARTBEAT_MS, seenStatus } from './liveness.ts';
 import { runKey, runManifestSchema, type RunManifest } from './manifest.ts';
 
 /** Time-sortable ids: `20261125T153000Z-a1b2c3`. */
@@ -41,9 +44,15 @@ export interface RunStart {
   configSource: string;
   config: unknown;
   dataset?: RunManifest['dataset'];
+  /** Default HEARTBEAT_MS. */
+  heartbeatMs?: number;
 }
 
 export class RunRecorder {
+  /** Every write of the manifest, in order: a heartbeat never lands after the FINISHED it preceded. */
+  private writes: Promise<unknown> = Promise.resolve();
+  private heartbeat: NodeJS.Timeout | undefined;
+
   private constructor(
     private readonly store: ObjectStore,
     readonly manifest: RunManifest,
@@ -74,9 +83,16 @@ export class RunRecorder {
       ended_at: null,
       error: null,
       git: gitState(),
+      writer: currentWriter(),
     };
+    manifest.heartbeat_at = manifest.started_at;
     const rec = new RunRecorder(store, manifest);
     await store.putIfAbsent(runKey(manifest.id), rec.serialize());
+    // unref: a heartbeat never keeps a finished command alive. A failed beat is dropped; the next one or the end retries.
+    rec.heartbeat = setInterval(() => {
+      rec.manifest.heartbeat_at = new Date().toISOString();
+      rec.save().catch(() => undefined);
+    }, start.heartbeatMs ?? HEARTBEAT_MS).unref();
     return rec;
   }
 
@@ -122,12 +138,16 @@ export class RunRecorder {
     return ref;
   }
 
-  /** Persists progress so far (status stays RUNNING). */
-  async save(): Promise<void> {
-    await this.store.put(runKey(this.id), this.serialize());
+  /** Persists progress so far (status stays RUNNING), after any write already under way. */
+  save(): Promise<void> {
+    const body = this.serialize();
+    const write = this.writes.then(() => this.store.put(runKey(this.id), body));
+    this.writes = write.catch(() => undefined);
+    return write.then(() => undefined);
   }
 
   async finish(): Promise<RunManifest> {
+    clearInterval(this.heartbeat);
     this.manifest.status = 'FINISHED';
     this.manifest.ended_at = new Date().toISOString();
     await this.save();
@@ -135,6 +155,7 @@ export class RunRecorder {
   }
 
   async fail(err: unknown): Promise<RunManifest> {
+    clearInterval(this.heartbeat);
     this.manifest.status = 'FAILED';
     this.manifest.ended_at = new Date().toISOString();
     this.manifest.error = err instanceof Error ? err.message : String(err);
@@ -168,7 +189,7 @@ export async function getRun(store: ObjectStore, id: string): Promise<RunManifes
   const body = await store.get(key).catch((e: unknown) => {
     throw e instanceof NotFoundError ? new NotFoundError(`no run ${quoted(id)} in ${store.url}`, { cause: e }) : e;
   });
-  return parseJson(body, runManifestSchema, `${store.url}/${key}`);
+  return seenStatus(parseJson(body, runManifestSchema, `${store.url}/${key}`));
 }
 
 /**
@@ -194,7 +215,10 @@ export interface RunListing {
 export async function listRuns(store: ObjectStore, filter: { model?: string } = {}): Promise<RunListing> {
   const keys = (await store.list('runs/')).filter((k) => k.endsWith('.json'));
   const { items, malformed } = await readJsonEach(store, keys, runManifestSchema);
-  const runs = items.filter((r) => !filter.model || r.model === filter.model).sort((a, b) => b.id.localeCompare(a.id));
+  const runs = items
+    .filter((r) => !filter.model || r.model === filter.model)
+    .map((r) => seenStatus(r))
+    .sort((a, b) => b.id.localeCompare(a.id));
   return { runs, malformed };
 }
 

@@ -49,3 +49,4 @@ export {
 } from './artifacts.ts';
 export { currentWriter, writerGone, type WriterId } from './owner.ts';
 export { openLocalFile, checkLocalFile, readLocalFile, localFileStream } from './files.ts';
+export { writeFileAtomically, removeStaleTemps } from './temp.ts';

@@ -184,7 +184,8 @@ export class StoreView {
     const kept = this.cache.runs.get(id);
     if (kept) return kept;
     const run = await this.once(`run:${id}`, () => getRun(this.store, id));
-    if (run.status !== 'RUNNING') {
+    // A RUNNING run may still end; one judged ABANDONED by its silence too (a paused process on another host).
+    if (run.status !== 'RUNNING' && run.status !== 'ABANDONED') {
       this.cache.runs.set(id, run);
       this.cache.summaries.set(id, summarize(run));
     }

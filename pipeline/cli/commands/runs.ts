@@ -24,6 +24,7 @@ export function registerRuns(program: Command): void {
           id: r.id,
           model: r.model,
           status: r.status,
+          ...(r.abandoned ? { abandoned: r.abandoned } : {}),
           dataset: r.dataset,
           metrics: r.metrics,
           undefined_metrics: r.undefined_metrics ?? {},
@@ -46,7 +47,7 @@ export function registerRuns(program: Command): void {
       action(async (ctx, id: string) => {
         const r = await getRun(ctx.store(), id);
         ctx.result(r, [
-          `${r.id}  ${r.model}  ${r.status}${r.error ? `  error: ${r.error}` : ''}`,
+          `${r.id}  ${r.model}  ${r.status}${r.error ? `  error: ${r.error}` : ''}${r.abandoned ? `  (${r.abandoned})` : ''}`,
           `dataset ${r.dataset ? `${r.dataset.name}@${r.dataset.version.slice(0, 12)}` : '—'}  config ${r.config.source} (${r.config.sha256.slice(0, 12)})  git ${r.git ? `${r.git.commit.slice(0, 10)}${r.git.dirty ? ' (dirty)' : ''}` : '—'}`,
           `started ${r.started_at}  ended ${r.ended_at ?? '—'}`,
           'params:',
