@@ -121,6 +121,8 @@ for (const branch of allTargets().map((t) => t.branch)) {
       MLTK_MODEL: model,
       MLTK_ALIAS: env === 'prod' ? config.serving.alias : 'dev',
       MLTK_ALIAS_TTL_S: String(config.serving.alias_ttl_s),
+      MLTK_MAX_BODY_BYTES: String(config.serving.max_body_bytes),
+      MLTK_MAX_INSTANCES: String(config.serving.max_instances),
       MLTK_DATA_BUCKET: t.inputs.buckets.data,
       MLTK_PREDICTIONS_BUCKET: t.inputs.buckets.predictions,
       MLTK_METRIC_NAMESPACE: `mltk/${model}`,

@@ -3,6 +3,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { allTargets } from '../deployment/targets.ts';
+import { EXAMPLE_IMAGE_TAG, EXAMPLE_STATE_BUCKET, exampleEnv, parseDeployInputs } from '../deployment/infra/inputs.ts';
+import { lambdaEnvironment } from '../deployment/infra/stacks.ts';
 import { moveAlias } from '../pipeline/registry/index.ts';
 import { makeS3Client, openStore } from '../pipeline/store/index.ts';
 import { startMoto, motoUnavailable, useMotoEnv, type MotoServer } from '../pipeline/testing/moto.ts';
@@ -280,4 +283,35 @@ test('hostile S3 event keys (`..` and `.` segments, raw or URL-encoded, undecoda
     ['errors.csv', 'manifest.json', 'predictions.csv'].map((f) => `predictions/ok batch.csv/${f}`),
   );
   s3.destroy();
+});
+
+test('the online limits agree as deployed: serving.max_instances instances (pretty-printed) fit serving.max_body_bytes; one more is a 400, a bigger body a 413', async () => {
+  const target = allTargets().find((t) => t.branch === 'sap_change-prod')!;
+  const example = { ...exampleEnv(target), IMAGE_TAG: EXAMPLE_IMAGE_TAG, MLTK_STATE_BUCKET: EXAMPLE_STATE_BUCKET };
+  const { inputs } = parseDeployInputs(target, example);
+  const deployed = lambdaEnvironment(target, inputs, fx.config);
+  const { max_body_bytes: maxBody, max_instances: maxInstances } = fx.config.serving;
+  assert.deepEqual(
+    [deployed.MLTK_MAX_BODY_BYTES, deployed.MLTK_MAX_INSTANCES],
+    [String(maxBody), String(maxInstances)],
+  );
+  const handler = await container({ ...deployed, MLTK_STORE: local.dir }, 'limits');
+  const post = async (body: string) => {
+    const { result } = await captureStdout(() => handler(httpEvent('POST', '/sap_change/predict', body)));
+    return { status: result.statusCode as number, body: JSON.parse(result.body) };
+  };
+  const instances = Array.from({ length: maxInstances }, (_, i) => instanceOf(fx.config, fx.table, i % fx.table.rows));
+  const full = JSON.stringify({ instances }, null, 2);
+  assert.ok(full.length <= maxBody, `${maxInstances} instances take ${full.length} bytes`);
+  const ok = await post(full);
+  assert.equal(ok.status, 200, JSON.stringify(ok.body).slice(0, 300));
+  assert.equal(ok.body.predictions.length, maxInstances);
+  const oneMore = await post(JSON.stringify({ instances: [...instances, instances[0]] }));
+  assert.equal(oneMore.status, 400);
+  assert.match(
+    oneMore.body.error.message,
+    new RegExp(`too many instances \\(the limit is ${maxInstances} per request\\)`),
+  );
+  const tooBig = await post(JSON.stringify({ instances: instances.slice(0, 1), pad: 'x'.repeat(maxBody) }));
+  assert.equal(tooBig.status, 413);
 });

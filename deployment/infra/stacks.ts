@@ -205,6 +205,9 @@ export function lambdaEnvironment(
     MLTK_MODEL: target.model,
     MLTK_ALIAS: servingAlias(target, config),
     MLTK_ALIAS_TTL_S: String(config.serving.alias_ttl_s),
+    // The online request limits (config/serving.ts says why they agree).
+    MLTK_MAX_BODY_BYTES: String(config.serving.max_body_bytes),
+    MLTK_MAX_INSTANCES: String(config.serving.max_instances),
     MLTK_DATA_BUCKET: inputs.buckets.data,
     MLTK_PREDICTIONS_BUCKET: inputs.buckets.predictions,
     MLTK_METRIC_NAMESPACE: defaultNamespace(target.model),

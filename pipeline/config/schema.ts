@@ -1,6 +1,13 @@
 // The model config contract: one JSON file per model in configs/, parsed once at the edge.
 // Models differ by this file only; the pipeline code is the same for all of them.
 import { z } from 'zod';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_INSTANCES,
+  instancesWithin,
+  MAX_BODY_BYTES_LIMIT,
+  widestRequestBytes,
+} from './serving.ts';
 
 const identifier = z
   .string()
@@ -196,7 +203,15 @@ export const modelConfigSchema = z
         memory_mb: z.number().int().min(128).max(10240).default(1024),
         timeout_s: z.number().int().min(1).max(900).default(60),
         alias_ttl_s: z.number().int().min(0).default(60),
-        max_body_bytes: z.number().int().min(1024).default(1_000_000),
+        max_body_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(MAX_BODY_BYTES_LIMIT, {
+            error: `at most ${MAX_BODY_BYTES_LIMIT} bytes: Lambda takes 6 MB for the whole API Gateway event`,
+          })
+          .default(DEFAULT_MAX_BODY_BYTES),
+        max_instances: z.number().int().min(1).default(DEFAULT_MAX_INSTANCES),
         batch: batchSchema.default(BATCH_DEFAULTS),
       })
       .strict()
@@ -205,7 +220,8 @@ export const modelConfigSchema = z
         memory_mb: 1024,
         timeout_s: 60,
         alias_ttl_s: 60,
-        max_body_bytes: 1_000_000,
+        max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        max_instances: DEFAULT_MAX_INSTANCES,
         batch: BATCH_DEFAULTS,
       }),
   })
@@ -259,7 +275,26 @@ export const modelConfigSchema = z
     }
     if (cfg.monitoring.psi_warn > cfg.monitoring.psi_alert)
       ctx.addIssue({ code: 'custom', path: ['monitoring', 'psi_warn'], message: 'psi_warn must not exceed psi_alert' });
+    checkRequestLimits(cfg.serving, cfg.features, ctx);
   });
+
+/** The instance limit is reachable: that many of the widest instances fit in the body limit (serving.ts). */
+function checkRequestLimits(
+  serving: { max_body_bytes: number; max_instances: number },
+  features: z.infer<typeof featureSchema>[],
+  ctx: z.RefinementCtx,
+): void {
+  const needed = widestRequestBytes(features, serving.max_instances);
+  if (needed <= serving.max_body_bytes) return;
+  const fits = instancesWithin(features, serving.max_body_bytes);
+  ctx.addIssue({
+    code: 'custom',
+    path: ['serving', 'max_instances'],
+    message:
+      `${serving.max_instances} instances can take ${needed} bytes (every feature at its widest, compact JSON), ` +
+      `over serving.max_body_bytes ${serving.max_body_bytes}: allow at most ${fits} instances, or more bytes`,
+  });
+}
 
 function checkSegment(
   segment: z.infer<typeof segmentSchema> | undefined,

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INSTANCES } from '../config/index.ts';
 import { InvalidInputError, PayloadTooLargeError } from '../errors/index.ts';
 import { MethodNotAllowedError, RouteNotFoundError, httpError } from './errors.ts';
 import type { HttpEvent, HttpResult } from './events.ts';
@@ -12,8 +13,8 @@ import type { ModelCache } from './model.ts';
 import type { LineSink, Logger } from '../log/index.ts';
 import { emfLine, metricNamespace } from './telemetry.ts';
 
-export const DEFAULT_MAX_BODY_BYTES = 1_000_000;
-export const DEFAULT_MAX_INSTANCES = 10_000;
+// The config's defaults (config/serving.ts: the two limits agree, and fit what Lambda takes).
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INSTANCES };
 
 export interface ApiOptions {
   cache: ModelCache;
