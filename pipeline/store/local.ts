@@ -133,7 +133,9 @@ export class LocalStore implements ObjectStore {
         current = etagOf(await readFile(path));
       } catch (e) {
         if (isErrno(e, 'ENOENT'))
-          throw new ConflictError(`${this.url}: ${quoted(key)} does not exist (expected version ${etag})`, { cause: e });
+          throw new ConflictError(`${this.url}: ${quoted(key)} does not exist (expected version ${etag})`, {
+            cause: e,
+          });
         throw e;
       }
       if (current !== etag)
