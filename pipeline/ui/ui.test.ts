@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { quoted } from '../errors/index.ts';
 import { openStore } from '../store/index.ts';
 import { runMltk } from '../testing/cli.ts';
 import { motoUnavailable, startMoto, useMotoEnv, type MotoServer } from '../testing/moto.ts';
@@ -188,7 +189,8 @@ function assertShownAsText(c: Crawl): void {
   assert.ok(textOf(c, 'models/sap_change/index.html').includes(XSS.description));
   assert.ok(textOf(c, 'models/sap_change/index.html').includes(XSS.reason));
   assert.ok(textOf(c, `run/${notebook}.html`).includes(XSS.param));
-  assert.ok(textOf(c, `run/${fx.failedRunId}.html`).includes(XSS.error));
+  // The failed run's error quotes the bad cell as every message quotes input (JSON-escaped, errors/quote.ts).
+  assert.ok(textOf(c, `run/${fx.failedRunId}.html`).includes(quoted(XSS.error)));
   assert.ok(textOf(c, `run/${r1}.html`).includes(XSS.description));
   const versions = [...c.pages.entries()].filter(([u]) => /data\/epc_retrofit\/[0-9a-f]{64}\.html$/.test(u));
   assert.ok(
