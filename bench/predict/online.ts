@@ -19,16 +19,19 @@ export interface OnlineResult {
   hundred: { p50: number; p99: number; n: number; server50: number; server99: number };
 }
 
-export async function online(
-  storeDir: string,
-  config: ModelConfig,
-  scorer: 'auto' | 'onnxruntime',
-  threads: number,
-): Promise<OnlineResult> {
-  const sample = await readCsvTable(createReadStream(await synthCsv(1000, 3)), trainingSpecs(config), {
-    source: 'sample',
-  });
-  const instances = Array.from({ length: 100 }, (_, i) => instanceOf(config, sample, i));
+interface Server {
+  url: string;
+  loadMs: number;
+  /** When its process was spawned (performance.now()). */
+  startedAt: number;
+  /** Spawn to the first 200. */
+  coldMs: number;
+  /** The handler's own per-request latency (its JSON log on stderr): the server's share of each round trip. */
+  serverMs: number[];
+  stop(): Promise<void>;
+}
+
+async function startServer(storeDir: string, config: ModelConfig, scorer: string, threads: number): Promise<Server> {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
@@ -49,7 +52,6 @@ export async function online(
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  // The handler's own per-request latency (its JSON log on stderr): the server's share of each round trip.
   const serverMs: number[] = [];
   let errBuf = '';
   child.stderr.on('data', (d) => {
@@ -62,6 +64,11 @@ export async function online(
       if (j.msg === 'request' && j.latency_ms !== undefined) serverMs.push(j.latency_ms);
     }
   });
+  const stop = async () => {
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+  };
   try {
     let out = '';
     const ready = await new Promise<{ url: string; load_ms: number }>((resolve, reject) => {
@@ -75,36 +82,80 @@ export async function online(
       });
       child.once('exit', (c) => reject(new Error(`serve exited ${c}`)));
     });
-    const post = async (n: number) => {
-      const res = await fetch(`${ready.url}/predict`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ instances: instances.slice(0, n) }),
-      });
-      if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
-      await res.arrayBuffer();
-    };
-    await post(1);
-    const coldMs = performance.now() - t0;
+    return { url: ready.url, loadMs: ready.load_ms, startedAt: t0, coldMs: 0, serverMs, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/**
+ * Both scorers served at once (the fast evaluator, and ONNX Runtime as every model was served before
+ * it), requests alternating between them one by one, so a busy machine slows both alike: per scorer,
+ * cold start, then p50/p99 of sequential keep-alive requests of 1 and of 100 instances.
+ */
+export async function online(
+  storeDir: string,
+  config: ModelConfig,
+  threads: number,
+): Promise<{ fast: OnlineResult; ort: OnlineResult }> {
+  const sample = await readCsvTable(createReadStream(await synthCsv(1000, 3)), trainingSpecs(config), {
+    source: 'sample',
+  });
+  const instances = Array.from({ length: 100 }, (_, i) => instanceOf(config, sample, i));
+  const post = async (server: Server, n: number) => {
+    const res = await fetch(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: instances.slice(0, n) }),
+    });
+    if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  };
+  // Started one after the other: a cold start is measured alone.
+  const servers: Server[] = [];
+  try {
+    for (const scorer of ['auto', 'onnxruntime']) {
+      const server = await startServer(storeDir, config, scorer, threads);
+      servers.push(server);
+      await post(server, 1);
+      server.coldMs = performance.now() - server.startedAt;
+    }
     const loop = async (n: number, count: number) => {
-      for (let i = 0; i < 50; i++) await post(n);
-      serverMs.length = 0;
-      const lat: number[] = [];
+      for (let i = 0; i < 50; i++) for (const s of servers) await post(s, n);
+      for (const s of servers) s.serverMs.length = 0;
+      const lat = servers.map(() => [] as number[]);
       for (let i = 0; i < count; i++) {
-        const s = performance.now();
-        await post(n);
-        lat.push(performance.now() - s);
+        for (let k = 0; k < servers.length; k++) {
+          const t = performance.now();
+          await post(servers[k]!, n);
+          lat[k]!.push(performance.now() - t);
+        }
       }
       await new Promise((r) => setTimeout(r, 200)); // the last log lines
-      lat.sort((a, b) => a - b);
-      const server = [...serverMs].sort((a, b) => a - b);
-      return { p50: pct(lat, 50), p99: pct(lat, 99), n: count, server50: pct(server, 50), server99: pct(server, 99) };
+      return servers.map((s, k) => {
+        const sorted = lat[k]!.sort((a, b) => a - b);
+        const server = [...s.serverMs].sort((a, b) => a - b);
+        return {
+          p50: pct(sorted, 50),
+          p99: pct(sorted, 99),
+          n: count,
+          server50: pct(server, 50),
+          server99: pct(server, 99),
+        };
+      });
     };
-    return { coldMs, loadMs: ready.load_ms, one: await loop(1, 2000), hundred: await loop(100, 500) };
+    const one = await loop(1, 2000);
+    const hundred = await loop(100, 500);
+    const result = (k: number): OnlineResult => ({
+      coldMs: servers[k]!.coldMs,
+      loadMs: servers[k]!.loadMs,
+      one: one[k]!,
+      hundred: hundred[k]!,
+    });
+    return { fast: result(0), ort: result(1) };
   } finally {
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
+    await Promise.all(servers.map((s) => s.stop()));
   }
 }
 

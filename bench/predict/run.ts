@@ -103,10 +103,9 @@ try {
   if (ONLY.has('evaluator'))
     print(await evaluatorAlone(store.store, config, scoreCsv, boosters.codes, THREADS, Math.max(3, PAIRS)));
   if (ONLY.has('online')) {
-    const fast = await online(store.dir, config, 'auto', THREADS);
-    const ort = await online(store.dir, config, 'onnxruntime', THREADS);
+    const { fast, ort } = await online(store.dir, config, THREADS);
     print([
-      'online through mltk serve (127.0.0.1, sequential keep-alive requests):',
+      'online through mltk serve (127.0.0.1, sequential keep-alive requests alternating between the two servers; target: no worse than ONNX Runtime):',
       ...onlineLines('fast evaluator', fast),
       ...onlineLines('ONNX Runtime (--scorer onnxruntime)', ort),
     ]);
