@@ -152,7 +152,10 @@ for (const branch of allTargets().map((t) => t.branch)) {
     assert.ok(
       has(json, 'aws_s3_bucket_notification', {
         bucket: t.inputs.buckets.data,
-        lambdaFunction: [{ events: ['s3:ObjectCreated:*'], filterPrefix: 'incoming/' }],
+        lambdaFunction: [
+          { events: ['s3:ObjectCreated:*'], filterPrefix: 'incoming/' },
+          { events: ['s3:ObjectCreated:*'], filterPrefix: 'labels/' },
+        ],
       }),
     );
     assert.ok(

@@ -1,5 +1,5 @@
-// The target's alarms, all notifying one SNS topic: drift (from the monitor's metrics in
-// `mltk/<model>`), monitor health, the prediction Lambda, API and dead-letter queue, and the batch
+// The target's alarms, all notifying one SNS topic: drift and model quality (from the monitor's metrics
+// in `mltk/<model>`), monitor health, the prediction Lambda, API and dead-letter queue, and the batch
 // scoring state machine.
 import { Construct } from 'constructs';
 import {
@@ -17,6 +17,10 @@ export interface ModelAlarmsProps {
   /** From the model config's `monitoring` section. */
   psiAlert: number;
   driftShare: number;
+  /** From `monitoring.quality`: realized or estimated RMSE at this × the version's test RMSE alerts. */
+  rmseRatioAlert: number;
+  /** From `monitoring.quality`: a labels batch joining less than this share of its batch's predictions alerts. */
+  minLabelCoverage: number;
   predictFunctionName: string;
   predictTimeoutS: number;
   monitorFunctionName: string;
@@ -35,6 +39,9 @@ export function alarmNames(namePrefix: string) {
     predictionPsi: `${namePrefix}-prediction-psi`,
     featurePsi: `${namePrefix}-feature-psi`,
     driftShare: `${namePrefix}-drift-share`,
+    realizedRmse: `${namePrefix}-realized-rmse`,
+    estimatedRmse: `${namePrefix}-estimated-rmse`,
+    labelCoverage: `${namePrefix}-label-coverage`,
     monitorFailures: `${namePrefix}-monitor-failures`,
     monitorErrors: `${namePrefix}-monitor-errors`,
     predictErrors: `${namePrefix}-predict-errors`,
@@ -104,6 +111,35 @@ export class ModelAlarms extends Construct {
         comparisonOperator: 'GreaterThanOrEqualToThreshold',
         threshold: props.driftShare,
         alarmDescription: `${props.model}: share of drifted features >= drift_share ${props.driftShare}`,
+      },
+      // Quality: the ratio metrics hold each batch's RMSE against the test RMSE of the version that scored
+      // it, so one threshold holds across promotions.
+      realizedRmse: {
+        ...drift,
+        alarmName: names.realizedRmse,
+        metricName: METRIC.RealizedRMSERatio,
+        statistic: 'Maximum',
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: props.rmseRatioAlert,
+        alarmDescription: `${props.model}: realized RMSE of a labels batch >= rmse_ratio_alert ${props.rmseRatioAlert} × the test RMSE`,
+      },
+      estimatedRmse: {
+        ...drift,
+        alarmName: names.estimatedRmse,
+        metricName: METRIC.EstimatedRMSERatio,
+        statistic: 'Maximum',
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        threshold: props.rmseRatioAlert,
+        alarmDescription: `${props.model}: estimated RMSE of a batch (no labels yet) >= rmse_ratio_alert ${props.rmseRatioAlert} × the test RMSE`,
+      },
+      labelCoverage: {
+        ...drift,
+        alarmName: names.labelCoverage,
+        metricName: METRIC.LabelCoverage,
+        statistic: 'Minimum',
+        comparisonOperator: 'LessThanThreshold',
+        threshold: props.minLabelCoverage,
+        alarmDescription: `${props.model}: a labels batch covers less than min_label_coverage ${props.minLabelCoverage} of its batch's predictions (a broken label feed?)`,
       },
       monitorFailures: {
         ...drift,

@@ -1,5 +1,5 @@
-// One CloudWatch dashboard per target: drift next to the traffic and health it explains, and the
-// batch scoring state machine's runs and shards.
+// One CloudWatch dashboard per target: drift and model quality next to the traffic and health they explain,
+// and the batch scoring state machine's runs and shards.
 import { Construct } from 'constructs';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
 import { DIMENSION, METRIC } from '../../pipeline/monitor/index.ts';
@@ -13,12 +13,57 @@ export interface ModelDashboardProps {
   region: string;
   psiAlert: number;
   driftShare: number;
+  /** The config's `monitoring.quality`. */
+  quality: { rmse_ratio_warn: number; rmse_ratio_alert: number; min_label_coverage: number };
   predictFunctionName: string;
   apiId: string;
   batchStateMachineArn: string;
 }
 
 type Widget = (x: number, y: number, title: string, metrics: unknown[], extra?: Record<string, unknown>) => unknown;
+
+/** Model quality, one row at `y`: realized (late labels) next to estimated (no labels), both against the test RMSE. */
+function qualityWidgets(
+  widget: Widget,
+  ns: string,
+  model: string[],
+  q: ModelDashboardProps['quality'],
+  y: number,
+): unknown[] {
+  return [
+    widget(0, y, 'Realized and estimated RMSE', [
+      [ns, METRIC.RealizedRMSE, ...model],
+      [ns, METRIC.EstimatedRMSE, ...model],
+    ]),
+    widget(
+      8,
+      y,
+      'RMSE / test RMSE (realized, estimated)',
+      [
+        [ns, METRIC.RealizedRMSERatio, ...model],
+        [ns, METRIC.EstimatedRMSERatio, ...model],
+      ],
+      {
+        annotations: {
+          horizontal: [
+            { label: 'rmse_ratio_warn', value: q.rmse_ratio_warn },
+            { label: 'rmse_ratio_alert', value: q.rmse_ratio_alert },
+          ],
+        },
+      },
+    ),
+    widget(
+      16,
+      y,
+      'Label coverage and bias',
+      [
+        [ns, METRIC.LabelCoverage, ...model, { stat: 'Minimum' }],
+        [ns, METRIC.Bias, ...model, { yAxis: 'right' }],
+      ],
+      { annotations: { horizontal: [{ label: 'min_label_coverage', value: q.min_label_coverage }] } },
+    ),
+  ];
+}
 
 /** A row for the batch scoring state machine: its executions, and what each of its shards publishes. */
 function batchRunWidgets(widget: Widget, props: ModelDashboardProps, y: number): unknown[] {
@@ -126,6 +171,7 @@ export class ModelDashboard extends Construct {
           { stat: 'Sum', period: 300 },
         ),
         ...batchRunWidgets(widget, props, 12),
+        ...qualityWidgets(widget, ns, model, props.quality, 18),
       ],
     };
     new CloudwatchDashboard(this, 'dashboard', {

@@ -1,8 +1,10 @@
-// The drift monitor: the same image with the `monitor.handler` command, run on a schedule and
-// on each batch's lineage manifest landing in the predictions bucket.
-// It reads `incoming/` of the data bucket, its own model's prefix of the model bucket, the batches'
-// outputs and reports, writes reports under `monitoring/`, and publishes metrics to `mltk/<model>`
-// only (PutMetricData has no resource ARN; the namespace condition scopes it).
+// The monitor: the same image with the `monitor.handler` command, run on a schedule, on each batch's
+// lineage manifest landing in the predictions bucket (drift) and on each batch's labels landing under
+// `labels/` in the data bucket (realized quality; that bucket's one notification configuration is the
+// prediction service's, which routes `labels/` here: see `labelsRoute`).
+// It reads `incoming/` and `labels/` of the data bucket, its own model's prefix of the model bucket,
+// the batches' outputs and reports, writes reports under `monitoring/`, and publishes metrics to
+// `mltk/<model>` only (PutMetricData has no resource ARN; the namespace condition scopes it).
 import { Construct } from 'constructs';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
@@ -11,8 +13,15 @@ import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notifica
 import { BATCH_FILES } from '../../pipeline/monitor/index.ts';
 import { ImageFunction, type ImageFunctionSettings } from './image-function.ts';
 import type { TargetBuckets } from './inputs.ts';
-import { INCOMING_PREFIX, MONITORING_PREFIX, PREDICTIONS_PREFIX, modelPrefix } from '../../pipeline/store/index.ts';
+import {
+  INCOMING_PREFIX,
+  LABELS_PREFIX,
+  MONITORING_PREFIX,
+  PREDICTIONS_PREFIX,
+  modelPrefix,
+} from '../../pipeline/store/index.ts';
 import { bucketArn, listBuckets, readUnder, writeUnder } from './iam.ts';
+import type { BucketRoute } from './prediction-service.ts';
 
 /** The predict Lambda writes a batch's lineage manifest last: its arrival means the batch is complete. */
 export const MANIFEST_SUFFIX = `/${BATCH_FILES.manifest}`;
@@ -29,17 +38,20 @@ export interface DriftMonitorProps extends ImageFunctionSettings {
 
 export class DriftMonitor extends Construct {
   readonly functionName: string;
+  /** `labels/` of the data bucket to this function, for the data bucket's notification configuration. */
+  readonly labelsRoute: BucketRoute;
 
   constructor(scope: Construct, id: string, props: DriftMonitorProps) {
     super(scope, id);
     const { buckets, model, metricNamespace, schedule, accountId, ...settings } = props;
     const fn = new ImageFunction(this, 'monitor', {
       ...settings,
-      description: 'mltk drift monitor: PSI per feature and prediction, published to CloudWatch',
+      description: 'mltk monitor: drift per batch, realized quality per labels batch, published to CloudWatch',
       command: ['monitor.handler'],
       statements: [
         listBuckets('ListAll', [buckets.data, buckets.model, buckets.predictions]),
         readUnder('ReadIncoming', buckets.data, [INCOMING_PREFIX]),
+        readUnder('ReadLabels', buckets.data, [LABELS_PREFIX]),
         readUnder('ReadOwnModel', buckets.model, [modelPrefix(model)]),
         readUnder('ReadBatches', buckets.predictions, [PREDICTIONS_PREFIX, MONITORING_PREFIX]),
         writeUnder('WriteReports', buckets.predictions, MONITORING_PREFIX),
@@ -54,6 +66,15 @@ export class DriftMonitor extends Construct {
       ],
     });
     this.functionName = fn.functionName;
+    const fromData = new LambdaPermission(this, 's3-data-invoke', {
+      statementId: 'AllowS3DataBucketLabels',
+      action: 'lambda:InvokeFunction',
+      functionName: fn.functionName,
+      principal: 's3.amazonaws.com',
+      sourceArn: bucketArn(buckets.data),
+      sourceAccount: accountId,
+    });
+    this.labelsRoute = { functionArn: fn.functionArn, filterPrefix: LABELS_PREFIX, permission: fromData };
 
     const rule = new CloudwatchEventRule(this, 'schedule', {
       name: props.functionName,

@@ -11,6 +11,13 @@ import type { TargetBuckets } from './inputs.ts';
 import { INCOMING_PREFIX, PREDICTIONS_PREFIX, SCALE_TMP_PREFIX, modelPrefix } from '../../pipeline/store/index.ts';
 import { bucketArn, deleteUnder, listBuckets, readUnder, writeUnder } from './iam.ts';
 
+/** A prefix of the data bucket whose new objects invoke another function, and S3's permission to invoke it. */
+export interface BucketRoute {
+  functionArn: string;
+  filterPrefix: string;
+  permission: LambdaPermission;
+}
+
 export interface PredictionServiceProps extends ImageFunctionSettings {
   buckets: TargetBuckets;
   /** The model served: its role reads `models/<model>/` of the model bucket only. */
@@ -19,6 +26,8 @@ export interface PredictionServiceProps extends ImageFunctionSettings {
   accountId: string;
   /** The batch scoring state machine, to which the function hands objects above serving.batch.shard_bytes. */
   batchStateMachineArn: string;
+  /** Other prefixes of the data bucket and the functions they invoke (the monitor's `labels/`). */
+  dataBucketRoutes?: BucketRoute[];
 }
 
 export class PredictionService extends Construct {
@@ -27,7 +36,7 @@ export class PredictionService extends Construct {
 
   constructor(scope: Construct, id: string, props: PredictionServiceProps) {
     super(scope, id);
-    const { buckets, model, accountId, batchStateMachineArn, ...settings } = props;
+    const { buckets, model, accountId, batchStateMachineArn, dataBucketRoutes = [], ...settings } = props;
     const fn = new ImageFunction(this, 'predict', {
       ...settings,
       description: 'mltk prediction: POST /predict, GET /health, and S3 incoming/ batches',
@@ -62,13 +71,19 @@ export class PredictionService extends Construct {
       sourceArn: bucketArn(buckets.data),
       sourceAccount: accountId,
     });
-    // The only notification configuration of the data bucket; S3 checks the permission when it is written.
+    // The only notification configuration of the data bucket (S3 keeps one per bucket, so every route of
+    // the bucket is here); S3 checks each function's permission when it is written.
     new S3BucketNotification(this, 'incoming', {
       bucket: buckets.data,
       lambdaFunction: [
         { lambdaFunctionArn: fn.functionArn, events: ['s3:ObjectCreated:*'], filterPrefix: INCOMING_PREFIX },
+        ...dataBucketRoutes.map((r) => ({
+          lambdaFunctionArn: r.functionArn,
+          events: ['s3:ObjectCreated:*'],
+          filterPrefix: r.filterPrefix,
+        })),
       ],
-      dependsOn: [permission],
+      dependsOn: [permission, ...dataBucketRoutes.map((r) => r.permission)],
     });
   }
 }

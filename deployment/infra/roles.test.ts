@@ -21,8 +21,15 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { AccessDeniedError } from '../../pipeline/errors/index.ts';
-import { manifestKey, metricsClient, publishedKey, reportKey } from '../../pipeline/monitor/index.ts';
-import { registerMonitoredModel, withRefusedRows } from '../../pipeline/monitor/testmodel.ts';
+import {
+  labelsKey,
+  manifestKey,
+  metricsClient,
+  publishedKey,
+  qualityKey,
+  reportKey,
+} from '../../pipeline/monitor/index.ts';
+import { registerMonitoredModel, uniqueIds, withRefusedRows } from '../../pipeline/monitor/testmodel.ts';
 import { outputKeys } from '../../pipeline/predict/index.ts';
 import { httpEvent, synthCsv } from '../../pipeline/predict/testdata.ts';
 import { makeS3Client, S3Store, type ObjectStore } from '../../pipeline/store/index.ts';
@@ -263,7 +270,22 @@ const monitorSteps: Step[] = [
           JSON.stringify(res),
         );
         assert.ok(await preds.head(reportKey('2026/01/01/a-good.csv')));
-        assert.ok((await metricNames(monitorFn.environment.MLTK_METRIC_NAMESPACE!)).includes('DriftShare'));
+        const names = await metricNames(monitorFn.environment.MLTK_METRIC_NAMESPACE!);
+        assert.ok(names.includes('DriftShare') && names.includes('EstimatedRMSE'), names.join());
+      }),
+  },
+  {
+    name: "measures a batch's late labels on their labels/ event: result written, RealizedRMSE published",
+    run: (s) =>
+      asFunction(monitorFn.environment, s, async () => {
+        const res = await (await monitorHandler())(s3Event(buckets.data, labelsKey('2026/01/01/a-good.csv')));
+        assert.deepEqual(
+          res.quality.map((q: any) => q.status),
+          ['measured'],
+          JSON.stringify(res),
+        );
+        assert.ok(await preds.head(qualityKey('2026/01/01/a-good.csv')));
+        assert.ok((await metricNames(monitorFn.environment.MLTK_METRIC_NAMESPACE!)).includes('RealizedRMSE'));
       }),
   },
   {
@@ -379,9 +401,19 @@ before(async () => {
   const models = new S3Store(buckets.models, '', adminS3);
   data = new S3Store(buckets.data, '', adminS3);
   preds = new S3Store(buckets.predictions, '', adminS3);
-  await registerMonitoredModel(models, env.MLTK_ALIAS);
-  const good = (await synthCsv(200, 31)).toString();
+  await registerMonitoredModel(models, env.MLTK_ALIAS, { quality: true });
+  const good = uniqueIds(await synthCsv(200, 31));
   await data.put('incoming/2026/01/01/a-good.csv', good);
+  // Its late labels: the id and target columns of every row.
+  const y = good.split('\n')[0]!.split(',').indexOf('sap_change');
+  await data.put(
+    labelsKey('2026/01/01/a-good.csv'),
+    good
+      .trimEnd()
+      .split('\n')
+      .map((l) => `${l.split(',')[0]},${l.split(',')[y]}`)
+      .join('\n'),
+  );
   await data.put('incoming/2026/01/02/b-bad-rows.csv', withRefusedRows(await synthCsv(200, 32)).csv);
   await data.put('incoming/2026/01/03/c-rejected.csv', good.replace(',current_sap,', ',sap_now,'));
   await data.put(SHARDED, await synthCsv(600, 33));
@@ -490,6 +522,13 @@ test('neighbouring actions the roles are not granted are denied, naming action, 
     's3:PutObject',
     buckets.data,
     'incoming/x.csv',
+  );
+  await denied(storeAs(monitor, buckets.data).put('labels/x.csv', 'a\n'), 's3:PutObject', buckets.data, 'labels/x.csv');
+  await denied(
+    storeAs(predict, buckets.data).get(labelsKey('2026/01/01/a-good.csv')),
+    's3:GetObject',
+    buckets.data,
+    labelsKey('2026/01/01/a-good.csv'),
   );
   // Store layout (issue 17.14): serving reads its model's prefix of the model bucket and incoming/ of the
   // data bucket, never training data (blobs/), another model, or other data-bucket keys.

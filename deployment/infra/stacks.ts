@@ -100,6 +100,7 @@ export interface ServiceStackProps extends TargetStackProps {
 }
 
 export class ServiceStack extends TerraformStack {
+  // biome-ignore lint/complexity/noExcessiveLinesPerFunction: the service's constructs wired in one place, one call each, in the order they depend on each other
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id);
     const { target, inputs, state, config } = props;
@@ -116,6 +117,21 @@ export class ServiceStack extends TerraformStack {
     const alerting = new Alerting(this, 'alerting', { namePrefix });
     // Named before it exists: the predict function starts its executions, and the machine invokes the function.
     const machine = batchStateMachine({ namePrefix, region: state.region, accountId: account.accountId });
+    // The monitor first: the data bucket's one notification configuration (the service's) routes labels/ to it.
+    const monitor = new DriftMonitor(this, 'monitor', {
+      functionName: `${namePrefix}-monitor`,
+      imageUri,
+      memoryMb: config.serving.memory_mb,
+      timeoutS: 900,
+      environment,
+      buckets: inputs.buckets,
+      model: target.model,
+      metricNamespace,
+      schedule: MONITOR_SCHEDULE.expression,
+      accountId: account.accountId,
+      failureQueueArn: alerting.failureQueueArn,
+      logRetentionDays: settings.logRetentionDays,
+    });
     const service = new PredictionService(this, 'prediction', {
       functionName: `${namePrefix}-predict`,
       imageUri,
@@ -126,6 +142,7 @@ export class ServiceStack extends TerraformStack {
       model: target.model,
       batchStateMachineArn: machine.arn,
       accountId: account.accountId,
+      dataBucketRoutes: [monitor.labelsRoute],
       failureQueueArn: alerting.failureQueueArn,
       logRetentionDays: settings.logRetentionDays,
     });
@@ -145,26 +162,14 @@ export class ServiceStack extends TerraformStack {
       throttle: settings.throttle,
       logRetentionDays: settings.logRetentionDays,
     });
-    const monitor = new DriftMonitor(this, 'monitor', {
-      functionName: `${namePrefix}-monitor`,
-      imageUri,
-      memoryMb: config.serving.memory_mb,
-      timeoutS: 900,
-      environment,
-      buckets: inputs.buckets,
-      model: target.model,
-      metricNamespace,
-      schedule: MONITOR_SCHEDULE.expression,
-      accountId: account.accountId,
-      failureQueueArn: alerting.failureQueueArn,
-      logRetentionDays: settings.logRetentionDays,
-    });
     new ModelAlarms(this, 'alarms', {
       namePrefix,
       model: target.model,
       metricNamespace,
       psiAlert: config.monitoring.psi_alert,
       driftShare: config.monitoring.drift_share,
+      rmseRatioAlert: config.monitoring.quality.rmse_ratio_alert,
+      minLabelCoverage: config.monitoring.quality.min_label_coverage,
       predictFunctionName: service.functionName,
       predictTimeoutS: config.serving.timeout_s,
       monitorFunctionName: monitor.functionName,
@@ -181,6 +186,7 @@ export class ServiceStack extends TerraformStack {
       region: state.region,
       psiAlert: config.monitoring.psi_alert,
       driftShare: config.monitoring.drift_share,
+      quality: config.monitoring.quality,
       predictFunctionName: service.functionName,
       apiId: api.apiId,
       batchStateMachineArn: batch.stateMachineArn,
