@@ -1,14 +1,15 @@
 // Test support (not part of the public surface): a store as the pipeline leaves it, made by the real
-// parts: the training job (few trees), the registry (an alias promoted and rolled back), batch
-// scoring into a predictions store and the monitor writing drift reports (metrics to moto's
-// CloudWatch). Untrusted text is planted where a store can carry it: a config description, a run
+// parts: the training job (few trees, a loss estimator), the registry (an alias promoted and rolled
+// back), batch scoring into a predictions store, the monitor writing drift reports (metrics to moto's
+// CloudWatch) and measuring the late labels of two batches. Untrusted text is planted where a store can carry it: a config description, a run
 // param, a dataset source, an alias reason, a run error, a category seen in a scored batch.
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseModelConfig, type ModelConfig } from '../config/index.ts';
 import { runTrainJob } from '../jobs/index.ts';
-import { metricsClient, monitorBatchObject } from '../monitor/index.ts';
+import { labelsKey, metricsClient, monitorBatchObject, monitorLabelsObject } from '../monitor/index.ts';
+import { uniqueIds } from '../monitor/testmodel.ts';
 import { loadModelVersion, scoreObject } from '../predict/index.ts';
 import { synthCsv } from '../predict/testdata.ts';
 import { getModelVersion, moveAlias, rollbackAlias } from '../registry/index.ts';
@@ -68,6 +69,55 @@ function shifted(csv: string, delta: number): string {
     .join('\n')}\n`;
 }
 
+/** The id and target columns of the first `share` of the rows of a synthetic CSV: its late labels. */
+function labelsOf(csv: string, share: number): string {
+  const [head, ...rows] = csv.trimEnd().split('\n');
+  const y = head!.split(',').indexOf('sap_change');
+  const kept = rows.slice(0, Math.round(rows.length * share));
+  return `home_id,sap_change\n${kept.map((l) => `${l.split(',')[0]},${l.split(',')[y]}`).join('\n')}\n`;
+}
+
+/**
+ * Four batches scored by v1 (one with an untrusted category, one shifted, one rejected whole), each
+ * monitored; then the late labels of two of them measured (every row of the first, half of the shifted one).
+ */
+async function scoreAndMonitor(
+  store: ObjectStore,
+  data: ObjectStore,
+  predictions: ObjectStore,
+  cloudwatchEndpoint: string,
+): Promise<void> {
+  const model = await loadModelVersion(store, await getModelVersion(store, 'sap_change', 1));
+  const metrics = await metricsClient({ endpoint: cloudwatchEndpoint });
+  try {
+    // One id per row, so late labels join one to one.
+    const base = uniqueIds(await synthCsv(600, 11));
+    const batches: [string, string][] = [
+      ['2026/01/05/batch', base],
+      ['2026/01/06/batch', withCategory(uniqueIds(await synthCsv(600, 12)), XSS.category)],
+      ['2026/01/07/batch', shifted(uniqueIds(await synthCsv(600, 13)), 25)],
+      ['2026/01/08/rejected', base.replace(',current_sap,', ',sap_now,')],
+    ];
+    const deps = { registry: store, data, predictions, model: 'sap_change@prod', metrics, log: () => {} };
+    for (const [stem, csv] of batches) {
+      const path = `${stem}.csv`; // a batch's path is its input key under incoming/
+      await data.put(`incoming/${path}`, csv);
+      await scoreObject(model, { store: data, key: `incoming/${path}` }, predictions);
+      await monitorBatchObject(path, deps);
+    }
+    for (const [stem, csv, share] of [
+      [batches[0]![0], batches[0]![1], 1],
+      [batches[2]![0], batches[2]![1], 0.5],
+    ] as const) {
+      await data.put(labelsKey(`${stem}.csv`), labelsOf(csv, share));
+      await monitorLabelsObject(`${stem}.csv`, deps);
+    }
+  } finally {
+    model.retire();
+    metrics.destroy();
+  }
+}
+
 export async function buildUiFixture(opts: { cloudwatchEndpoint: string }): Promise<UiFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'mltk-ui-'));
   const store = openStore(join(dir, 'store'));
@@ -75,7 +125,8 @@ export async function buildUiFixture(opts: { cloudwatchEndpoint: string }): Prom
   const data = openStore(join(dir, 'data'));
   await mkdir(join(dir, 'files'));
   const file = join(dir, 'files', XSS.source);
-  await writeFile(file, await synthCsv(800, 5));
+  // 1,100 rows: 220 held out, enough for the loss estimator (MIN_ESTIMATOR_ROWS), so batches get an estimate.
+  await writeFile(file, await synthCsv(1100, 5));
 
   const runIds: string[] = [];
   for (const [trees, lr] of [
@@ -135,32 +186,6 @@ export async function buildUiFixture(opts: { cloudwatchEndpoint: string }): Prom
   await moveAlias(store, 'sap_change', 'prod', 2, { reason: XSS.reason });
   await rollbackAlias(store, 'sap_change', 'prod');
 
-  const model = await loadModelVersion(store, await getModelVersion(store, 'sap_change', 1));
-  const metrics = await metricsClient({ endpoint: opts.cloudwatchEndpoint });
-  try {
-    const base = (await synthCsv(600, 11)).toString();
-    const batches: [string, string][] = [
-      ['2026/01/05/batch', base],
-      ['2026/01/06/batch', withCategory((await synthCsv(600, 12)).toString(), XSS.category)],
-      ['2026/01/07/batch', shifted((await synthCsv(600, 13)).toString(), 25)],
-      ['2026/01/08/rejected', base.replace(',current_sap,', ',sap_now,')],
-    ];
-    for (const [stem, csv] of batches) {
-      const path = `${stem}.csv`; // a batch's path is its input key under incoming/
-      await data.put(`incoming/${path}`, csv);
-      await scoreObject(model, { store: data, key: `incoming/${path}` }, predictions);
-      await monitorBatchObject(path, {
-        registry: store,
-        data,
-        predictions,
-        model: 'sap_change@prod',
-        metrics,
-        log: () => {},
-      });
-    }
-  } finally {
-    model.retire();
-    metrics.destroy();
-  }
+  await scoreAndMonitor(store, data, predictions, opts.cloudwatchEndpoint);
   return { dir, store, predictions, runIds, failedRunId };
 }

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { quoted } from '../errors/index.ts';
+import { readDriftReport, readQuality } from '../monitor/index.ts';
 import { openStore } from '../store/index.ts';
+import { num } from './html.ts';
 import { runMltk } from '../testing/cli.ts';
 import { motoUnavailable, startMoto, useMotoEnv, type MotoServer } from '../testing/moto.ts';
 import { SERVER_CSP, startUiServer, type UiServer } from './index.ts';
@@ -183,6 +185,36 @@ const textOf = (c: Crawl, suffix: string): string => {
   return hit[1];
 };
 
+const batchPage = (c: Crawl, slug: string): string => {
+  const hit = [...c.pages.entries()].find(([u]) => new RegExp(`batches/${slug}-[0-9a-f]+\\.html$`).test(u));
+  assert.ok(hit, `no page for batch ${slug}`);
+  return hit[1];
+};
+
+/** Quality over time: realized (labels) and estimated (no labels) error drawn and tabled with their values. */
+async function assertQualityShown(c: Crawl): Promise<void> {
+  const monitoring = textOf(c, 'models/sap_change/monitoring.html');
+  assert.match(monitoring, /3 batches with an estimate .*, 2 with labels/);
+  assert.match(monitoring, /RMSE per batch: realized \(labels\), estimated \(no labels\), test/);
+  assert.match(monitoring, /RMSE \/ test RMSE of the version that scored the batch/);
+  const first = (await readQuality(fx.predictions, '2026/01/05/batch.csv'))!;
+  const shifted = (await readQuality(fx.predictions, '2026/01/07/batch.csv'))!;
+  const estimated = (await readDriftReport(fx.predictions, '2026/01/06/batch.csv'))!.estimated!;
+  assert.equal(first.labels.coverage, 1);
+  assert.equal(shifted.labels.joined, 300);
+  assert.ok(shifted.realized.rmse > first.realized.rmse, 'the shifted batch is the worse one');
+  for (const value of [first.realized.rmse, shifted.realized.rmse, first.estimated!.rmse, first.test.rmse!])
+    assert.ok(monitoring.includes(num(value)), `the monitoring page shows ${num(value)}`);
+  const labelled = batchPage(c, '2026_01_07_batch_csv');
+  assert.match(labelled, /Quality \(labels\)/);
+  assert.ok(labelled.includes(`${num(300)} of ${num(600)} predictions (50.0%)`), 'labelled rows and coverage');
+  assert.ok(labelled.includes(num(shifted.realized.rmse)));
+  for (const band of Object.keys(shifted.by_band!)) assert.match(labelled, new RegExp(`\\b${band}\\b`));
+  const unlabelled = batchPage(c, '2026_01_06_batch_csv');
+  assert.match(unlabelled, /No labels for this batch yet/);
+  assert.ok(unlabelled.includes(num(estimated.rmse)), 'its estimate');
+}
+
 /** Untrusted text from the store, shown as text on the pages that carry it. */
 function assertShownAsText(c: Crawl): void {
   const [r1, , , , notebook] = fx.runIds;
@@ -229,6 +261,7 @@ test('the server: every link on every page resolves, no console errors, untruste
     /Batches scored/,
     'quality over time: the test error of the versions that scored the batches',
   );
+  await assertQualityShown(c);
   const res = await fetch(`${server.url}/`);
   assert.equal(res.headers.get('content-security-policy'), SERVER_CSP);
   assert.equal(res.headers.get('x-content-type-options'), 'nosniff');

@@ -10,8 +10,10 @@ import {
   listScoredBatchPaths,
   readDriftReport,
   readLineage,
+  readQuality,
   type Lineage,
   type StoredDriftReport,
+  type StoredQuality,
 } from '../monitor/index.ts';
 import {
   appliedMoves,
@@ -65,7 +67,9 @@ export interface Batch {
   path: string;
   lineage?: Lineage;
   report?: StoredDriftReport;
-  /** Why the lineage manifest or the report could not be read. */
+  /** The realized quality of its latest labels, once they arrived. */
+  quality?: StoredQuality;
+  /** Why the lineage manifest or a report could not be read. */
   problems: string[];
 }
 
@@ -325,11 +329,12 @@ export class StoreView {
           problems.push(message(e));
           return undefined;
         });
-      const [lineage, report] = await Promise.all([
+      const [lineage, report, quality] = await Promise.all([
         read(readLineage(this.stores.predictions, path)),
         read(readDriftReport(this.stores.predictions, path)),
+        read(readQuality(this.stores.predictions, path)),
       ]);
-      return { path, lineage, report, problems };
+      return { path, lineage, report, quality, problems };
     });
   }
 

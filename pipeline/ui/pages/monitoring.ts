@@ -1,5 +1,6 @@
 // Monitoring: per model, drift over time from the stored drift reports (drift share, prediction
-// PSI, a PSI heatmap of features × batches) and each batch's page: its lineage and its report.
+// PSI, a PSI heatmap of features × batches), quality over time (quality.ts) and each batch's page:
+// its lineage, its quality and its drift report.
 import { NotFoundError } from '../../errors/index.ts';
 import {
   BASE_COLOUR,
@@ -13,6 +14,7 @@ import { batchSlug, paths } from '../paths.ts';
 import { heatmap, lineChart, type Series } from '../svg.ts';
 import { batchModel, batchTime, type Batch } from '../view.ts';
 import { dataTable, facts, status, time, to, versionLink, type Page, type PageContext } from './common.ts';
+import { batchQualitySection, qualitySection } from './quality.ts';
 
 /** Batches in the heatmap (the newest); the table below it lists every batch. */
 const HEATMAP_BATCHES = 60;
@@ -79,44 +81,6 @@ ${heatmap({
   warn: t.psi_warn,
   alert: t.psi_alert,
 })}`;
-}
-
-/**
- * Quality over time. Today: the test error of each version that scored these batches, the yardstick a
- * batch's error is read against. Realized error (late labels) and estimated error (the loss
- * estimator) join here as series over the same batches once the monitor stores them (issue 15):
- * this is the one function that draws them.
- */
-async function qualitySection(ctx: PageContext, model: string, batches: Batch[]): Promise<Html> {
-  const used = [
-    ...new Set(
-      batches.flatMap((b) => {
-        const v = batchModel(b)?.version;
-        return typeof v === 'number' ? [v] : [];
-      }),
-    ),
-  ].sort((a, b) => a - b);
-  const versions = (await ctx.view.versions(model)).filter((v) => used.includes(v.version));
-  type Row = (typeof versions)[number];
-  const scored = (v: Row) => batches.filter((b) => batchModel(b)?.version === v.version).length;
-  return html`<p class="lead">No realized or estimated error is stored for these batches yet; the test error of the versions that scored them is the reference.</p>
-${dataTable<Row>(
-  'quality',
-  'Versions',
-  [
-    {
-      label: 'Version',
-      header: true,
-      numeric: true,
-      cell: (v) => versionLink(ctx, v.name, v.version, `v${v.version}`),
-      sortValue: (v) => v.version,
-    },
-    { label: 'Test RMSE', numeric: true, cell: (v) => num(v.metrics.rmse), sortValue: (v) => v.metrics.rmse ?? null },
-    { label: 'Test MAE', numeric: true, cell: (v) => num(v.metrics.mae), sortValue: (v) => v.metrics.mae ?? null },
-    { label: 'Batches scored', numeric: true, cell: scored, sortValue: scored },
-  ],
-  versions,
-)}`;
 }
 
 function batchesTable(ctx: PageContext, batches: Batch[]): Html {
@@ -322,6 +286,7 @@ export async function batchPage(ctx: PageContext, slug: string): Promise<Page> {
       ['Refused whole', l?.status === 'rejected' ? l.reason : null],
       ['ONNX', l?.status === 'scored' ? shortHash(l.model.sha256) : null],
     ])}
+${batchQualitySection(b)}
 ${b.report ? reportSection(b.report) : html`<p class="empty">No drift report for this batch yet.</p>`}`,
   };
 }
