@@ -3,9 +3,12 @@
 // label defects. Same rules as the drift report: one self-contained page, inline CSS and SVG only.
 import type { EstimatedQuality } from './estimate.ts';
 import { BASE_COLOUR, CSS, CUR_COLOUR, esc, num, pct } from './html.ts';
+import { qualityLevel } from './quality.ts';
 import type { QualityReport } from './quality-run.ts';
 
 const ratioText = (r: number | null): string => (r === null ? '–' : `×${r.toFixed(2)}`);
+/** A ratio past a threshold reads in the level's colour, in bold. */
+const RATIO_CSS = 'td.ratio.warn{color:#9a6700;font-weight:600}td.ratio.alert{color:#cf222e;font-weight:600}';
 
 /** The estimate with its band and its ratio to the test RMSE: a card at the top of the drift report. */
 export function estimatedSection(e: EstimatedQuality, title = 'Estimated quality (no labels: loss estimator)'): string {
@@ -57,9 +60,21 @@ function segmentChart(report: QualityReport): string {
   );
 }
 
+/** The thresholds a level was judged by, in words. */
+function thresholdsText(t: QualityReport['thresholds']): string {
+  return t
+    ? `level from RMSE / test RMSE: warn ≥ ×${t.rmse_ratio_warn}, alert ≥ ×${t.rmse_ratio_alert}`
+    : 'no quality thresholds in this version: level unknown';
+}
+
 function realizedSection(report: QualityReport): string {
   const r = report.realized,
     t = report.test;
+  // Each row's ratio is judged by the version's thresholds: a band can be off while the whole batch is not.
+  const ratioCell = (ratio: number | null) => {
+    const level = qualityLevel(ratio, report.thresholds ?? undefined);
+    return `<td class="n ratio ${level}">${ratioText(ratio)}</td>`;
+  };
   const row = (
     name: string,
     m: { rows: number; rmse: number; mae: number; bias: number },
@@ -67,7 +82,7 @@ function realizedSection(report: QualityReport): string {
     ratio: number | null,
   ) =>
     `<tr><td>${esc(name)}</td><td class="n">${m.rows.toLocaleString('en-GB')}</td><td ` +
-    `class="n">${num(m.rmse)}</td><td class="n">${num(test)}</td><td class="n">${ratioText(ratio)}</td><td ` +
+    `class="n">${num(m.rmse)}</td><td class="n">${num(test)}</td>${ratioCell(ratio)}<td ` +
     `class="n">${num(m.mae)}</td><td class="n">${num(m.bias)}</td></tr>`;
   const bands = Object.entries(report.by_band ?? {}).map(([band, m]) => row(band, m, m.test_rmse, m.rmse_ratio));
   const seg = report.segment
@@ -76,7 +91,7 @@ function realizedSection(report: QualityReport): string {
   return `<section class="summary ${report.level}"><h2><span>Realized vs test</span><span class="badge ${report.level}">${report.level}</span></h2>
 <table><tr><th>${report.segment ? esc(report.segment.name) : 'rows'}</th><th>labelled</th><th>RMSE</th><th>test RMSE</th><th>ratio</th><th>MAE</th><th>bias</th></tr>
 ${row('all', r, t.rmse, report.ratio.rmse)}${bands.join('')}</table>
-<p class="legend">R² ${num(r.r2)} · test MAE ${num(t.mae)} · ${seg}</p>${segmentChart(report)}</section>`;
+<p class="legend">R² ${num(r.r2)} · test MAE ${num(t.mae)} · ${seg} · ${esc(thresholdsText(report.thresholds))}</p>${segmentChart(report)}</section>`;
 }
 
 function estimateVsRealized(report: QualityReport): string {
@@ -120,7 +135,7 @@ function labelSection(report: QualityReport): string {
 export function renderQualityReport(report: QualityReport): string {
   const title = `Quality report: ${report.model.name} v${report.model.version}`;
   const s = report.sources;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${CSS}</style></head><body>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${CSS}${RATIO_CSS}</style></head><body>
 <header><h1>${esc(title)} <span class="badge ${report.level}">${report.level}</span></h1>
 <div class="meta"><span>predictions <b>${esc(s.predictions)}</b></span><span>labels <b>${esc(s.labels)}</b></span>${s.input ? `<span>input <b>${esc(s.input)}</b></span>` : ''}
 <span>labelled <b>${report.labels.joined.toLocaleString('en-GB')}</b> (${pct(report.labels.coverage)})</span><span>generated <b>${esc(report.generated_at)}</b></span></div></header>
