@@ -17,7 +17,7 @@ const CONFIG = join(import.meta.dirname, '../../configs/sap_change.json');
 /**
  * `raw` with one more column, `column`, taken from the second field of each line of `scored` (same rows, same order).
  */
-async function joinPredictions(raw: string, scored: string, column: string, out: string): Promise<void> {
+export async function joinPredictions(raw: string, scored: string, column: string, out: string): Promise<void> {
   const a = createInterface({ input: createReadStream(raw, { highWaterMark: 1 << 20 }), crlfDelay: Infinity })[
     Symbol.asyncIterator
   ]();
