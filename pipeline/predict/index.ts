@@ -44,7 +44,6 @@ export {
   scoreObject,
   scoreFile,
   writeRejected,
-  writeFileAtomically,
   INCOMING_PREFIX,
   PREDICTIONS_PREFIX,
   type OutputKeys,

@@ -259,7 +259,9 @@ export class LocalStore implements ObjectStore {
       const info = await this.head(key);
       if (!info) throw new NotFoundError(`${this.url}: no object at ${quoted(key)}`);
       if (info.etag !== opts.ifMatch)
-        throw new ConflictError(`${this.url}: ${quoted(key)} changed (expected version ${opts.ifMatch}, found ${info.etag})`);
+        throw new ConflictError(
+          `${this.url}: ${quoted(key)} changed (expected version ${opts.ifMatch}, found ${info.etag})`,
+        );
     }
     const path = this.path(key);
     const st = await stat(path).catch(() => undefined);
