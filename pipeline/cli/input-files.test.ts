@@ -40,6 +40,7 @@ const config = resolve('configs/sap_change.json');
 /** Each command with FILE where the file under test goes, and what it calls that file. */
 const commands: [string[], string][] = [
   [['predict', '--model', 'sap_change@1', '--input', 'FILE', '--output', 'out.csv'], 'input file'],
+  [['predict', '--model', 'sap_change@1', '--input', 'FILE', '--output', 'out.csv', '--shards', '2'], 'input file'],
   [['monitor', '--model', 'sap_change@1', '--input', 'FILE', '--report', 'r.html'], 'input file'],
   [['monitor', '--model', 'sap_change@1', '--input', 'd.csv', '--baseline', 'FILE'], 'baseline file'],
   [['quality', '--model', 'sap_change@1', '--predictions', 'FILE', '--labels', 'd.csv'], 'predictions file'],

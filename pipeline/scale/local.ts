@@ -9,7 +9,15 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../errors/index.ts';
 import { batchFormat, errorsPathFor, loadModel, type LoadedModel } from '../predict/index.ts';
-import { isUrl, LocalStore, openObjectUrl, openStore, parseJson, type ObjectStore } from '../store/index.ts';
+import {
+  checkLocalFile,
+  isUrl,
+  LocalStore,
+  openObjectUrl,
+  openStore,
+  parseJson,
+  type ObjectStore,
+} from '../store/index.ts';
 import { runIdFor, runKeys, shardEventSchema } from './contract.ts';
 import { finalizeRun, type OutputRef } from './finalize.ts';
 import { planRun } from './plan.ts';
@@ -71,6 +79,8 @@ const seconds = (ms: number) => Math.round(ms) / 1000;
 
 export async function runLocally(o: LocalRunOptions): Promise<LocalRunResult> {
   const t0 = performance.now();
+  // A local file is reported missing, a directory or unreadable as every command does (store/files.ts).
+  if (!isUrl(o.input)) await checkLocalFile(o.input, 'input file');
   if (!batchFormat(o.input)) throw new InvalidInputError(`${o.input}: expected a .csv, .jsonl or .ndjson input`);
   const errorsOutput = o.errorsOutput ?? errorsPathFor(o.output);
   const names = [o.input, o.output, errorsOutput].map((p) => (isUrl(p) ? p : resolve(p)));
