@@ -20,7 +20,7 @@ export {
   type InputPlan,
   type InputColumn,
 } from './score.ts';
-export { startScoringWorker, warmUpScoringWorkers, type Scorer } from './worker.ts';
+export { startScoringWorker, warmUpScoringWorkers, defaultScoringWorkers, type Scorer } from './worker.ts';
 export { loadTreeHeads, type TreeHeads, type TreeHeadsOptions } from './heads.ts';
 export type { FastPathVerdict } from './fast-path.ts';
 export {

@@ -178,7 +178,7 @@ export async function writeRejected(
 export async function scoreFile(
   model: LoadedModel,
   paths: { input: string; output: string; errors?: string },
-  opts: { chunkRows?: number } = {},
+  opts: { chunkRows?: number; workers?: number } = {},
 ): Promise<BatchResult & { output: string; errors_output: string }> {
   await checkLocalFile(paths.input, 'input file');
   const format = batchFormat(paths.input);
@@ -191,7 +191,7 @@ export async function scoreFile(
   const res = await scoreBatch(
     model,
     input,
-    { format, source: paths.input, chunkRows: opts.chunkRows },
+    { format, source: paths.input, chunkRows: opts.chunkRows, workers: opts.workers },
     fileSinks({ predictions: paths.output, errors: errorsOutput }),
   );
   return { ...res, output: paths.output, errors_output: errorsOutput };

@@ -3,7 +3,14 @@
 // scale-out path instead (plan, shards in --workers processes, finalize: commands/scale.ts).
 import type { Command } from 'commander';
 import { performance } from 'node:perf_hooks';
-import { loadModel, scoreFile, warmUpScoringWorkers, DEFAULT_CHUNK_ROWS } from '../../predict/index.ts';
+import { stat } from 'node:fs/promises';
+import {
+  defaultScoringWorkers,
+  loadModel,
+  scoreFile,
+  warmUpScoringWorkers,
+  DEFAULT_CHUNK_ROWS,
+} from '../../predict/index.ts';
 import { checkLocalFile, type ObjectStore } from '../../store/index.ts';
 import { InvalidInputError } from '../../errors/index.ts';
 import { action } from '../context.ts';
@@ -22,12 +29,16 @@ export interface PredictFlags {
   workers?: number;
 }
 
+/** Below this size an input is one block at most: one scoring thread does it, and a second would only take CPU from the model's load. */
+const ONE_THREAD_BYTES = 1 << 20;
+
 export async function runPredictCommand(store: ObjectStore, flags: PredictFlags) {
   const t0 = performance.now();
   // A file that cannot be read fails before the model loads.
   await checkLocalFile(flags.input, 'input file');
+  const scoringThreads = (await stat(flags.input)).size < ONE_THREAD_BYTES ? 1 : defaultScoringWorkers();
   // The scoring workers load their code while this thread loads and proves the model.
-  warmUpScoringWorkers();
+  warmUpScoringWorkers(scoringThreads);
   const model = await loadModel(store, flags.model, {
     threads: flags.threads,
     fastPath: { enabled: flags.scorer !== 'onnxruntime' },
@@ -37,7 +48,7 @@ export async function runPredictCommand(store: ObjectStore, flags: PredictFlags)
     const res = await scoreFile(
       model,
       { input: flags.input, output: flags.output, errors: flags.errorsOutput },
-      { chunkRows: flags.chunkRows },
+      { chunkRows: flags.chunkRows, workers: scoringThreads },
     );
     return {
       rows: res.rows,
