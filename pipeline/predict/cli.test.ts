@@ -5,6 +5,8 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MLTK_BIN, REPO_ROOT as ROOT, runMltk } from '../testing/cli.ts';
+import { cliTarget, freshBuild } from '../cli/build.js';
+import { proofKey } from './index.ts';
 import { instanceOf, storeWithModel, trainFixture, type Fixture } from './testdata.ts';
 
 let fx: Fixture;
@@ -188,3 +190,38 @@ test('mltk predict killed (kill -9) while writing leaves temps beside its output
   assert.deepEqual(await ours(), ['killed.csv', 'killed.errors.csv']);
   assert.equal(JSON.parse(again.stdout).rows, rows.length * 800);
 });
+
+test(
+  'mltk predict keeps its proof of the fast path inside its CLI build; a later run reads it and writes the same ' +
+    'bytes, MLTK_PROOF_CACHE=0 proves afresh',
+  async () => {
+    const input = join(env.dir, 'kept.csv');
+    await writeFile(input, fx.csv);
+    const run = async (output: string, extraEnv: NodeJS.ProcessEnv = {}) => {
+      const res = await runMltk(
+        ['--store', env.dir, '--json', 'predict', '--model', 'sap_change@prod', '--input', input, '--output', output],
+        { env: { ...process.env, ...extraEnv } },
+      );
+      assert.equal(res.code, 0, res.stderr);
+      const doc = JSON.parse(res.stdout);
+      assert.equal(doc.scorer, 'fast');
+      return { kept: doc.fast_path.kept as boolean, bytes: await readFile(output, 'utf8') };
+    };
+    const proved = await run(join(env.dir, 'kept-0.csv'), { MLTK_PROOF_CACHE: '0' });
+    assert.equal(proved.kept, false);
+    await run(join(env.dir, 'kept-1.csv')); // proves, or reads a proof an earlier run of this fixture kept
+    const read = await run(join(env.dir, 'kept-2.csv'));
+    assert.equal(read.kept, true);
+    assert.equal(read.bytes, proved.bytes);
+
+    const build = freshBuild(cliTarget());
+    assert.ok(build, 'the CLI ran from its build');
+    const key = proofKey({
+      model: env.mv.artifact.sha256,
+      baseline: env.mv.baseline?.sha256 ?? null,
+      signature: env.mv.signature,
+      output: 'prediction',
+    });
+    assert.ok((await readdir(join(build.dir, 'proofs'))).includes(key), `no proof ${key} in ${build.dir}/proofs`);
+  },
+);

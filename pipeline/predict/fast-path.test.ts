@@ -115,7 +115,7 @@ async function ortScores(model: LoadedModel, table: Awaited<ReturnType<typeof cs
 
 /** What the model's own ONNX Runtime session answers. */
 async function ownSession(model: LoadedModel, table: Awaited<ReturnType<typeof csvTable>>): Promise<Float32Array> {
-  return (await model.session.run(buildFeeds(model.plan, table).feeds)).prediction!.data as Float32Array;
+  return (await model.session!.run(buildFeeds(model.plan, table).feeds)).prediction!.data as Float32Array;
 }
 
 for (const name of CONFIGS) {

@@ -9,6 +9,7 @@ import { readTreeGraph, type TreeGraph } from './fast/graph.ts';
 import { UnsupportedModelError } from './fast/unsupported.ts';
 import { probeSet, type ReferenceSample } from './fast/probe.ts';
 import { compileProgram, type EvaluatorProgram } from './fast/program.ts';
+import type { KeptProof } from './proof-cache.ts';
 import { OUTPUT_NAME, toFeeds, type TensorCtor } from './score.ts';
 
 /** Largest relative difference from ONNX Runtime the proof accepts… */
@@ -25,6 +26,8 @@ export interface FastPathVerdict {
   probe_rows: number;
   /** Largest |fast − ONNX Runtime| over the probe (null when not proven). */
   max_difference: number | null;
+  /** The proof was made by an earlier load of the same bytes with the same code, and kept (proof-cache.ts). */
+  kept: boolean;
 }
 
 export interface FastPathOptions {
@@ -47,8 +50,17 @@ export interface FastPath {
 const off = (reason: string, probeRows = 0): FastPath => ({
   evaluator: null,
   program: null,
-  verdict: { used: false, reason, probe_rows: probeRows, max_difference: null },
+  verdict: { used: false, reason, probe_rows: probeRows, max_difference: null, kept: false },
 });
+
+/** The fast path of a proof kept from an earlier load (proof-cache.ts). */
+export function keptFastPath(proof: KeptProof): FastPath {
+  return {
+    evaluator: createEvaluator(proof.program),
+    program: proof.program,
+    verdict: { ...proof.verdict, kept: true },
+  };
+}
 
 /** Within the proof's tolerance (both NaN counts as equal). */
 export function agrees(fast: number, reference: number): boolean {
@@ -115,7 +127,11 @@ export async function prepareFastPath(
       probe.rows,
     );
   }
-  return { evaluator, program, verdict: { used: true, reason: null, probe_rows: probe.rows, max_difference: max } };
+  return {
+    evaluator,
+    program,
+    verdict: { used: true, reason: null, probe_rows: probe.rows, max_difference: max, kept: false },
+  };
 }
 
 const isNumbers = (x: unknown): x is number[] => Array.isArray(x) && x.every((v) => typeof v === 'number');

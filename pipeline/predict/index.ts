@@ -23,6 +23,7 @@ export {
 export { startScoringWorker, warmUpScoringWorkers, defaultScoringWorkers, type Scorer } from './worker.ts';
 export { loadTreeHeads, type TreeHeads, type TreeHeadsOptions } from './heads.ts';
 export type { FastPathVerdict } from './fast-path.ts';
+export { directoryProofCache, proofKey, type ProofCache, type KeptProof } from './proof-cache.ts';
 export {
   scoreBatch,
   batchFormat,

@@ -17,9 +17,17 @@ import {
 import { getModelArtifact, type ObjectStore } from '../store/index.ts';
 import { onnxRuntime } from '../train/index.ts';
 import { ModelUnavailableError } from './errors.ts';
-import { prepareFastPath, referenceSample, type FastPathOptions, type FastPathVerdict } from './fast-path.ts';
+import {
+  keptFastPath,
+  prepareFastPath,
+  referenceSample,
+  type FastPath,
+  type FastPathOptions,
+  type FastPathVerdict,
+} from './fast-path.ts';
 import type { EvaluatorProgram } from './fast/program.ts';
-import { buildFeeds, buildInputs, inputPlan, runFeeds, type InputPlan } from './score.ts';
+import { proofKey, type ProofCache } from './proof-cache.ts';
+import { buildFeeds, buildInputs, inputPlan, OUTPUT_NAME, runFeeds, signaturePlan, type InputPlan } from './score.ts';
 import { instanceSchema, type Instance } from './signature.ts';
 import { jsonLogger, type Logger } from '../log/index.ts';
 
@@ -38,7 +46,8 @@ export interface LoadedModel {
   /** File records (JSON lines): id required, extra fields ignored as extra CSV columns are. */
   recordSchema: z.ZodType<Instance>;
   plan: InputPlan[];
-  session: ort.InferenceSession;
+  /** Null when a kept proof spared ONNX Runtime (the fast evaluator then serves: proof-cache.ts). */
+  session: ort.InferenceSession | null;
   /** The verified ONNX bytes and session options (a batch scoring worker opens its own session). */
   onnx: Uint8Array;
   sessionOptions: ort.InferenceSession.SessionOptions;
@@ -59,6 +68,62 @@ export interface LoadOptions {
   fastPath?: FastPathOptions;
   /** Where the fast path's verdict is logged (a disabled fast path is a warning with its reason). */
   log?: Logger;
+  /** Proofs kept from earlier loads (the CLI's, inside its build): a kept proof of this model spares ONNX Runtime. */
+  proofs?: ProofCache;
+}
+
+/** A model's session (null when a kept proof spared it), checked inputs and fast path. */
+interface Proven {
+  session: ort.InferenceSession | null;
+  plan: InputPlan[];
+  fast: FastPath;
+}
+
+/**
+ * Opens the reference session, checks the ONNX contract and proves the fast path against it; keeps a
+ * passed proof in `proofs` under `key` when the probe had everything the key says it had.
+ */
+async function proveAtLoad(
+  store: ObjectStore,
+  mv: ModelVersion,
+  bytes: Uint8Array,
+  sessionOptions: ort.InferenceSession.SessionOptions,
+  opts: LoadOptions,
+  key: string | undefined,
+): Promise<Proven> {
+  // First a session that sums each row's trees in order (one intra-op thread): it checks the contract
+  // and is the fast path's reference. It serves too when the fast path does, or when one thread was asked for.
+  const ort = onnxRuntime();
+  const reference = await ort.InferenceSession.create(bytes, { ...sessionOptions, intraOpNumThreads: 1 });
+  try {
+    const plan = inputPlan(mv.signature, reference, `${mv.name} v${mv.version} (${mv.artifact.sha256.slice(0, 12)})`);
+    const baseline = mv.baseline
+      ? await getModelArtifact(store, mv.name, mv.baseline.sha256).catch(() => undefined)
+      : undefined;
+    const fast = await prepareFastPath(bytes, mv.signature, referenceSample(baseline), reference, opts.fastPath);
+    // A baseline that could not be read made a weaker probe than its key names: not kept.
+    if (key && fast.program && fast.verdict.used && (baseline || !mv.baseline))
+      opts.proofs!.put(key, { verdict: fast.verdict, program: fast.program });
+    if (fast.verdict.used || opts.threads === 1) return { session: reference, plan, fast };
+    const session = await ort.InferenceSession.create(bytes, sessionOptions);
+    await reference.release();
+    return { session, plan, fast };
+  } catch (e) {
+    await reference.release();
+    throw e;
+  }
+}
+
+/** The key of this load's proof in `opts.proofs`; undefined when there is no cache or the load adjusts its proof. */
+function keptProofKey(mv: ModelVersion, opts: LoadOptions): string | undefined {
+  const f = opts.fastPath ?? {};
+  if (!opts.proofs || f.enabled === false || f.adjustGraph || f.adjustProgram) return undefined;
+  return proofKey({
+    model: mv.artifact.sha256,
+    baseline: mv.baseline?.sha256 ?? null,
+    signature: mv.signature,
+    output: f.output ?? OUTPUT_NAME,
+  });
 }
 
 /** Loads `mv`'s artifact (hash-verified: IntegrityError on a mismatch) into a new session. */
@@ -72,27 +137,12 @@ export async function loadModelVersion(
     ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
     graphOptimizationLevel: 'all',
   };
-  // First a session that sums each row's trees in order (one intra-op thread): it checks the contract
-  // and is the fast path's reference. It serves too when the fast path does, or when one thread was asked for.
-  const ort = onnxRuntime();
-  const reference = await ort.InferenceSession.create(bytes, { ...sessionOptions, intraOpNumThreads: 1 });
-  let session = reference;
-  let plan: InputPlan[];
-  let fast: Awaited<ReturnType<typeof prepareFastPath>>;
-  try {
-    plan = inputPlan(mv.signature, reference, `${mv.name} v${mv.version} (${mv.artifact.sha256.slice(0, 12)})`);
-    const baseline = mv.baseline
-      ? await getModelArtifact(store, mv.name, mv.baseline.sha256).catch(() => undefined)
-      : undefined;
-    fast = await prepareFastPath(bytes, mv.signature, referenceSample(baseline), reference, opts.fastPath);
-    if (!fast.verdict.used && opts.threads !== 1) {
-      session = await ort.InferenceSession.create(bytes, sessionOptions);
-      await reference.release();
-    }
-  } catch (e) {
-    await reference.release();
-    throw e;
-  }
+  const key = keptProofKey(mv, opts);
+  const kept = key ? opts.proofs!.get(key) : undefined;
+  // A kept proof passed the contract check against these bytes and this signature when it was made.
+  const { session, plan, fast } = kept
+    ? { session: null, plan: signaturePlan(mv.signature), fast: keptFastPath(kept) }
+    : await proveAtLoad(store, mv, bytes, sessionOptions, opts, key);
   const fields = {
     model: mv.name,
     version: mv.version,
@@ -103,6 +153,7 @@ export async function loadModelVersion(
     opts.log?.log('info', 'fast evaluator proven equal to ONNX Runtime', {
       ...fields,
       max_difference: fast.verdict.max_difference,
+      kept: fast.verdict.kept,
     });
   else
     opts.log?.log('warn', 'fast evaluator not used; scoring with ONNX Runtime', {
@@ -112,7 +163,7 @@ export async function loadModelVersion(
   let inflight = 0;
   let retired = false;
   const release = () => {
-    void session.release().catch(() => undefined);
+    void session?.release().catch(() => undefined);
   };
   return {
     name: mv.name,
@@ -138,7 +189,7 @@ export async function loadModelVersion(
       const { feeds, rows } = buildFeeds(plan, table, bad);
       inflight++;
       try {
-        return await runFeeds(session, feeds, rows);
+        return await runFeeds(session!, feeds, rows);
       } finally {
         if (--inflight === 0 && retired) release();
       }

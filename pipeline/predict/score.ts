@@ -15,12 +15,15 @@ export interface InputPlan {
   tensor: 'float' | 'string';
 }
 
+/** The inputs `signature` implies. */
+export function signaturePlan(signature: Signature): InputPlan[] {
+  return signature.features.map((f) => ({ name: f.name, tensor: f.type === 'categorical' ? 'string' : 'float' }));
+}
+
 /** The inputs `signature` implies, checked against what the session declares. */
 export function inputPlan(signature: Signature, session: ort.InferenceSession, where: string): InputPlan[] {
   const declared = new Map(session.inputMetadata.map((m) => [m.name, m] as const));
-  const plan = signature.features.map(
-    (f): InputPlan => ({ name: f.name, tensor: f.type === 'categorical' ? 'string' : 'float' }),
-  );
+  const plan = signaturePlan(signature);
   const problems: string[] = [];
   for (const p of plan) {
     const m = declared.get(p.name);

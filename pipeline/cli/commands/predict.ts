@@ -10,10 +10,12 @@ import {
   scoreFile,
   warmUpScoringWorkers,
   DEFAULT_CHUNK_ROWS,
+  type FastPathVerdict,
 } from '../../predict/index.ts';
 import { checkLocalFile, type ObjectStore } from '../../store/index.ts';
 import { InvalidInputError } from '../../errors/index.ts';
 import { action } from '../context.ts';
+import { cliProofCache } from '../proofs.ts';
 import { intOption, scorerOption, type ScorerChoice } from '../options.ts';
 import { runShardedPredict } from './scale.ts';
 
@@ -42,6 +44,7 @@ export async function runPredictCommand(store: ObjectStore, flags: PredictFlags)
   const model = await loadModel(store, flags.model, {
     threads: flags.threads,
     fastPath: { enabled: flags.scorer !== 'onnxruntime' },
+    proofs: cliProofCache(),
   });
   const loadS = (performance.now() - t0) / 1000;
   try {
@@ -68,6 +71,13 @@ export async function runPredictCommand(store: ObjectStore, flags: PredictFlags)
   } finally {
     model.retire();
   }
+}
+
+/** The human result's scorer: the fast evaluator with its proof (made now or kept from an earlier load), or ORT. */
+function scorerLine(fast: FastPathVerdict): string {
+  if (!fast.used) return 'ONNX Runtime';
+  const kept = fast.kept ? ', a proof kept from an earlier load' : '';
+  return `fast evaluator (proven equal to ONNX Runtime on ${fast.probe_rows} probe rows${kept})`;
 }
 
 export function registerPredict(program: Command): void {
@@ -134,7 +144,7 @@ export function registerPredict(program: Command): void {
           `${r.model.name} v${r.model.version}: ${r.rows} rows → ${r.scored} scored, ${r.errors} with errors`,
           `predictions ${r.output}`,
           `errors      ${r.errors_output}${r.errors ? ` (${r.issues} issue${r.issues === 1 ? '' : 's'})` : ' (none)'}`,
-          `scorer      ${r.scorer === 'fast' ? `fast evaluator (proven equal to ONNX Runtime on ${r.fast_path.probe_rows} probe rows)` : 'ONNX Runtime'}`,
+          `scorer      ${scorerLine(r.fast_path)}`,
           `time        ${t.total_s.toFixed(2)} s (load ${t.load_s.toFixed(2)}, parse ${t.parse_s.toFixed(2)}, score ${t.score_s.toFixed(2)}, write ${t.write_s.toFixed(2)}) · ${r.rows_per_s ?? '-'} rows/s`,
         ]);
       }),
