@@ -37,39 +37,45 @@ before(async () => {
     configs.set(model, await loadModelConfig(join(repoRoot, 'configs', `${model}.json`)));
 });
 
-test('without DEPLOY_TARGET every protected branch gets base and service stacks, and each environment one domain stack', () => {
-  assert.deepEqual(
-    example.map((t) => t.target.branch).sort(),
-    allTargets()
-      .map((t) => t.branch)
-      .sort(),
-  );
-  const names = new Set(example.flatMap((t) => [t.domain, t.base, t.service]).map((s) => s.node.id));
-  assert.deepEqual([...names].sort(), [
-    'carbon_change-dev-base',
-    'carbon_change-dev-service',
-    'carbon_change-prod-base',
-    'carbon_change-prod-service',
-    'heat_change-dev-base',
-    'heat_change-dev-service',
-    'heat_change-prod-base',
-    'heat_change-prod-service',
-    'mltk-domain-dev',
-    'mltk-domain-prod',
-    'sap_change-dev-base',
-    'sap_change-dev-service',
-    'sap_change-prod-base',
-    'sap_change-prod-service',
-  ]);
-  assert.deepEqual(stackNames({ branch: 'heat_change-prod', env: 'prod' }), {
-    domain: 'mltk-domain-prod',
-    base: 'heat_change-prod-base',
-    service: 'heat_change-prod-service',
-  });
-});
+test(
+  'without DEPLOY_TARGET every protected branch gets base and service stacks, and each environment one domain ' +
+    'stack',
+  () => {
+    assert.deepEqual(
+      example.map((t) => t.target.branch).sort(),
+      allTargets()
+        .map((t) => t.branch)
+        .sort(),
+    );
+    const names = new Set(example.flatMap((t) => [t.domain, t.base, t.service]).map((s) => s.node.id));
+    assert.deepEqual([...names].sort(), [
+      'carbon_change-dev-base',
+      'carbon_change-dev-service',
+      'carbon_change-prod-base',
+      'carbon_change-prod-service',
+      'heat_change-dev-base',
+      'heat_change-dev-service',
+      'heat_change-prod-base',
+      'heat_change-prod-service',
+      'mltk-domain-dev',
+      'mltk-domain-prod',
+      'sap_change-dev-base',
+      'sap_change-dev-service',
+      'sap_change-prod-base',
+      'sap_change-prod-service',
+    ]);
+    assert.deepEqual(stackNames({ branch: 'heat_change-prod', env: 'prod' }), {
+      domain: 'mltk-domain-prod',
+      base: 'heat_change-prod-base',
+      service: 'heat_change-prod-service',
+    });
+  },
+);
 
 for (const branch of allTargets().map((t) => t.branch)) {
-  test(`${branch}: base stack declares its ECR repository and three hardened buckets, state under mltk/${branch}/`, () => {
+  test(`${branch}: base stack declares its ECR repository and three hardened buckets, state under mltk/${
+    branch
+  }/`, () => {
     const t = example.find((e) => e.target.branch === branch)!;
     const json = synth(t.base);
     assert.ok(
@@ -301,26 +307,30 @@ test('the monitor may publish metrics to its own namespace only and write report
   );
 });
 
-test('each environment owns its domain once: certificate, TLS 1.2 domain name and alias record, state keyed by domain', () => {
-  const dev = example.find((e) => e.target.env === 'dev')!;
-  const json = synth(dev.domain);
-  assert.ok(has(json, 'aws_acm_certificate', { domainName: 'api.dev.mltk.example.com', validationMethod: 'DNS' }));
-  assert.ok(
-    has(json, 'aws_apigatewayv2_domain_name', {
-      domainName: 'api.dev.mltk.example.com',
-      domainNameConfiguration: { endpointType: 'REGIONAL', securityPolicy: 'TLS_1_2' },
-    }),
-  );
-  assert.ok(has(json, 'aws_route53_record', { name: 'api.dev.mltk.example.com', type: 'A' }));
-  assert.equal(
-    JSON.parse(json).data.aws_route53_zone
-      ? Object.values(JSON.parse(json).data.aws_route53_zone as Record<string, { name: string }>)[0]!.name
-      : '',
-    'dev.mltk.example.com',
-  );
-  assert.equal(JSON.parse(json).terraform.backend.s3.key, 'mltk/domain-dev/api.dev.mltk.example.com.tfstate');
-  assert.ok(example.filter((e) => e.target.env === 'dev').every((e) => e.domain === dev.domain));
-});
+test(
+  'each environment owns its domain once: certificate, TLS 1.2 domain name and alias record, state keyed by ' +
+    'domain',
+  () => {
+    const dev = example.find((e) => e.target.env === 'dev')!;
+    const json = synth(dev.domain);
+    assert.ok(has(json, 'aws_acm_certificate', { domainName: 'api.dev.mltk.example.com', validationMethod: 'DNS' }));
+    assert.ok(
+      has(json, 'aws_apigatewayv2_domain_name', {
+        domainName: 'api.dev.mltk.example.com',
+        domainNameConfiguration: { endpointType: 'REGIONAL', securityPolicy: 'TLS_1_2' },
+      }),
+    );
+    assert.ok(has(json, 'aws_route53_record', { name: 'api.dev.mltk.example.com', type: 'A' }));
+    assert.equal(
+      JSON.parse(json).data.aws_route53_zone
+        ? Object.values(JSON.parse(json).data.aws_route53_zone as Record<string, { name: string }>)[0]!.name
+        : '',
+      'dev.mltk.example.com',
+    );
+    assert.equal(JSON.parse(json).terraform.backend.s3.key, 'mltk/domain-dev/api.dev.mltk.example.com.tfstate');
+    assert.ok(example.filter((e) => e.target.env === 'dev').every((e) => e.domain === dev.domain));
+  },
+);
 
 test('every synthesized stack passes the security rules', () => {
   const stacks = new Set(example.flatMap((t) => [t.domain, t.base, t.service]));
@@ -345,48 +355,52 @@ function bucketPolicy(
   return JSON.parse(policy.policy).Statement;
 }
 
-test("a dev target with the prod deploy role's ARN grants it read-only access to the model registry, and nothing else", async () => {
-  const dev = example.find((e) => e.target.branch === 'sap_change-dev')!;
-  assert.equal(dev.inputs.modelReaderRoleArn, 'arn:aws:iam::222222222222:role/mltk-deploy-prod');
-  const json = synth(dev.base);
-  const role = { AWS: ['arn:aws:iam::222222222222:role/mltk-deploy-prod'] };
-  const models = 'arn:aws:s3:::mltk-sap-change-dev-models';
-  const granted = bucketPolicy(json, 'mltk-sap-change-dev-models').filter((s) => s.Effect === 'Allow');
-  assert.deepEqual(granted, [
-    { Sid: 'ReleaseCopyReadList', Effect: 'Allow', Principal: role, Action: ['s3:ListBucket'], Resource: [models] },
-    {
-      Sid: 'ReleaseCopyReadGet',
-      Effect: 'Allow',
-      Principal: role,
-      Action: ['s3:GetObject'],
-      Resource: ['models/', 'runs/', 'datasets/', 'blobs/'].map((p) => `${models}/${p}*`),
-    },
-  ]);
-  for (const other of ['mltk-sap-change-dev-data', 'mltk-sap-change-dev-predictions']) {
+test(
+  "a dev target with the prod deploy role's ARN grants it read-only access to the model registry, and nothing " +
+    'else',
+  async () => {
+    const dev = example.find((e) => e.target.branch === 'sap_change-dev')!;
+    assert.equal(dev.inputs.modelReaderRoleArn, 'arn:aws:iam::222222222222:role/mltk-deploy-prod');
+    const json = synth(dev.base);
+    const role = { AWS: ['arn:aws:iam::222222222222:role/mltk-deploy-prod'] };
+    const models = 'arn:aws:s3:::mltk-sap-change-dev-models';
+    const granted = bucketPolicy(json, 'mltk-sap-change-dev-models').filter((s) => s.Effect === 'Allow');
+    assert.deepEqual(granted, [
+      { Sid: 'ReleaseCopyReadList', Effect: 'Allow', Principal: role, Action: ['s3:ListBucket'], Resource: [models] },
+      {
+        Sid: 'ReleaseCopyReadGet',
+        Effect: 'Allow',
+        Principal: role,
+        Action: ['s3:GetObject'],
+        Resource: ['models/', 'runs/', 'datasets/', 'blobs/'].map((p) => `${models}/${p}*`),
+      },
+    ]);
+    for (const other of ['mltk-sap-change-dev-data', 'mltk-sap-change-dev-predictions']) {
+      assert.deepEqual(
+        bucketPolicy(json, other).filter((s) => s.Effect === 'Allow'),
+        [],
+        other,
+      );
+    }
+    const prod = example.find((e) => e.target.branch === 'sap_change-prod')!;
     assert.deepEqual(
-      bucketPolicy(json, other).filter((s) => s.Effect === 'Allow'),
+      bucketPolicy(synth(prod.base), 'mltk-sap-change-prod-models').filter((s) => s.Effect === 'Allow'),
       [],
-      other,
     );
-  }
-  const prod = example.find((e) => e.target.branch === 'sap_change-prod')!;
-  assert.deepEqual(
-    bucketPolicy(synth(prod.base), 'mltk-sap-change-prod-models').filter((s) => s.Effect === 'Allow'),
-    [],
-  );
-  assert.deepEqual(checkStack(json), []);
+    assert.deepEqual(checkStack(json), []);
 
-  const { targets } = await buildApp({ ...devEnv, SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: '' }, { app: Testing.app() });
-  assert.deepEqual(
-    bucketPolicy(Testing.synth(targets[0]!.base), 'acme-sap-models').filter((s) => s.Effect === 'Allow'),
-    [],
-    'the input is optional',
-  );
-  await assert.rejects(
-    buildApp({ ...devEnv, SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: 'arn:aws:iam::1:user/me' }, { app: Testing.app() }),
-    /SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: expected an IAM role ARN/,
-  );
-});
+    const { targets } = await buildApp({ ...devEnv, SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: '' }, { app: Testing.app() });
+    assert.deepEqual(
+      bucketPolicy(Testing.synth(targets[0]!.base), 'acme-sap-models').filter((s) => s.Effect === 'Allow'),
+      [],
+      'the input is optional',
+    );
+    await assert.rejects(
+      buildApp({ ...devEnv, SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: 'arn:aws:iam::1:user/me' }, { app: Testing.app() }),
+      /SAP_CHANGE_DEV_MODEL_READER_ROLE_ARN: expected an IAM role ARN/,
+    );
+  },
+);
 
 const devEnv = {
   DEPLOY_TARGET: 'sap_change-dev',
@@ -451,9 +465,11 @@ test('DEPLOY_TARGET with missing and malformed inputs stops with ONE error listi
       err.message,
       [
         'DEPLOY_TARGET=carbon_change-prod: 4 deploy input(s) missing or malformed:',
-        '  - CARBON_CHANGE_PROD_ECR_URI: expected <12-digit account>.dkr.ecr.<region>.amazonaws.com/<repository> (lower-case repository, no :tag)',
+        '  - CARBON_CHANGE_PROD_ECR_URI: expected <12-digit account>.dkr.ecr.<region>.amazonaws.com/<repository> ' +
+          '(lower-case repository, no :tag)',
         '  - CARBON_CHANGE_PROD_DOMAIN_NAME: missing',
-        '  - CARBON_CHANGE_PROD_DATA_BUCKET: not a valid S3 bucket name: only lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit',
+        '  - CARBON_CHANGE_PROD_DATA_BUCKET: not a valid S3 bucket name: only lower-case letters, digits, dots and ' +
+          'hyphens, starting and ending with a letter or digit',
         '  - IMAGE_TAG: missing',
         'Set them as repository secrets named CARBON_CHANGE_PROD_* (see README, "Deployment").',
       ].join('\n'),

@@ -95,7 +95,8 @@ test('a bundle runs with plain node on onnxruntime-node with only its linux x64 
        import { createHash } from 'node:crypto';
        export async function handler(event: { text: string }) {
          const tensor = new ort.Tensor('float32', Float32Array.from([1, 2, 3]), [1, 3]);
-         const native = await ort.InferenceSession.create(new Uint8Array([1, 2, 3])).then(() => 'loaded', (e: Error) => e.message);
+         const native = await ort.InferenceSession.create(new Uint8Array([1, 2, 3]))
+            .then(() => 'loaded', (e: Error) => e.message);
          return { dims: tensor.dims, native, hash: createHash('sha256').update(event.text).digest('hex').slice(0, 8) };
        }`,
     );

@@ -144,7 +144,11 @@ test('bundled predict handler scores an S3 ObjectCreated event, then the bundled
     await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
   const text = await readFile(input, 'utf8');
   const lines = text.trimEnd().split('\n');
-  const withBad = `${[...lines.slice(0, 6), lines[6]!.replace(/,(House|Flat|Bungalow|Maisonette),/, ',Castle,'), ...lines.slice(7)].join('\n')}\n`;
+  const withBad = `${[
+    ...lines.slice(0, 6),
+    lines[6]!.replace(/,(House|Flat|Bungalow|Maisonette),/, ',Castle,'),
+    ...lines.slice(7),
+  ].join('\n')}\n`;
   await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'incoming/2026/batch.csv', Body: withBad }));
   const event = {
     Records: [

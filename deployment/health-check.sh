@@ -21,9 +21,10 @@ while (($#)); do
   (($# >= 2)) || { echo "::error::health-check.sh: $1 needs a value; $usage" >&2; exit 2; }
   shift 2
 done
-[[ "$attempts" =~ ^[1-9][0-9]*$ && "$delay" =~ ^[0-9]+$ ]] || { echo "::error::health-check.sh: --attempts and --delay take whole numbers; $usage" >&2; exit 2; }
-[[ -z "$version" || "$version" =~ ^[1-9][0-9]*$ ]] || { echo "::error::health-check.sh: --version \"$version\" is not a version number" >&2; exit 2; }
-[[ -z "$sha256" || "$sha256" =~ ^[0-9a-f]{64}$ ]] || { echo "::error::health-check.sh: --sha256 \"$sha256\" is not a sha256" >&2; exit 2; }
+refuse() { echo "::error::health-check.sh: $1" >&2; exit 2; }
+[[ "$attempts" =~ ^[1-9][0-9]*$ && "$delay" =~ ^[0-9]+$ ]] || refuse "--attempts and --delay take whole numbers; $usage"
+[[ -z "$version" || "$version" =~ ^[1-9][0-9]*$ ]] || refuse "--version \"$version\" is not a version number"
+[[ -z "$sha256" || "$sha256" =~ ^[0-9a-f]{64}$ ]] || refuse "--sha256 \"$sha256\" is not a sha256"
 
 expected="$model${version:+ v$version}${sha256:+ sha256:$sha256}"
 [[ -n "$version" ]] || echo "version not checked (no --version)"
@@ -40,7 +41,8 @@ for ((i = 1; i <= attempts; i++)); do
     echo "healthy: $url serves $expected"
     exit 0
   fi
-  served="$(jq -r 'if (.model | type) == "object" then "\(.model.name) v\(.model.version) sha256:\(.model.sha256)" else empty end' "$body" 2>/dev/null)"
+  served="$(jq -r 'if (.model | type) == "object"
+    then "\(.model.name) v\(.model.version) sha256:\(.model.sha256)" else empty end' "$body" 2>/dev/null)"
   echo "attempt $i/$attempts: HTTP $status ${served:+serves $served }$(head -c 300 "$body")"
   ((i < attempts)) && sleep "$delay"
 done

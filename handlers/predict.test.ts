@@ -54,69 +54,74 @@ async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; line
   }
 }
 
-test('API Gateway events: predictions, then every client error with its status, and the container keeps serving', async () => {
-  const handler = await container(
-    {
-      MLTK_STORE: local.dir,
-      MLTK_MODEL: 'sap_change',
-      MLTK_ALIAS: 'prod',
-      MLTK_ALIAS_TTL_S: '60',
-      MLTK_MAX_BODY_BYTES: '4000',
-    },
-    'local',
-  );
-  const post = async (path: string, body: string, method = 'POST') => {
-    const { result, lines } = await captureStdout(() =>
-      handler(httpEvent(method, path, body), { awsRequestId: 'lambda-req' }),
+test(
+  'API Gateway events: predictions, then every client error with its status, and the container keeps ' + 'serving',
+  async () => {
+    const handler = await container(
+      {
+        MLTK_STORE: local.dir,
+        MLTK_MODEL: 'sap_change',
+        MLTK_ALIAS: 'prod',
+        MLTK_ALIAS_TTL_S: '60',
+        MLTK_MAX_BODY_BYTES: '4000',
+      },
+      'local',
     );
-    return {
-      status: result.statusCode as number,
-      body: JSON.parse(result.body),
-      headers: result.headers as Record<string, string>,
-      lines,
+    const post = async (path: string, body: string, method = 'POST') => {
+      const { result, lines } = await captureStdout(() =>
+        handler(httpEvent(method, path, body), { awsRequestId: 'lambda-req' }),
+      );
+      return {
+        status: result.statusCode as number,
+        body: JSON.parse(result.body),
+        headers: result.headers as Record<string, string>,
+        lines,
+      };
     };
-  };
-  const instances = [0, 1, 2].map((i) => instanceOf(fx.config, fx.table, i));
-  const ok = await post('/sap_change/predict', JSON.stringify({ instances }));
-  assert.equal(ok.status, 200);
-  const expected = await fx.trained.predict(fx.table);
-  for (const [i, p] of (ok.body.predictions as number[]).entries())
-    assert.ok(Math.abs(p - expected[i]!) < 1e-4, `row ${i}`);
-  assert.deepEqual(ok.body.model, { name: 'sap_change', version: 1 });
-  const logged = ok.lines.map((l) => JSON.parse(l));
-  assert.ok(logged.some((l) => l.msg === 'model loaded' && l.version === 1));
-  assert.ok(logged.some((l) => l.msg === 'request' && l.status === 200 && l.scored === 3));
-  assert.ok(logged.some((l) => l._aws?.CloudWatchMetrics?.[0]?.Namespace === 'mltk/sap_change' && l.RowsScored === 3));
+    const instances = [0, 1, 2].map((i) => instanceOf(fx.config, fx.table, i));
+    const ok = await post('/sap_change/predict', JSON.stringify({ instances }));
+    assert.equal(ok.status, 200);
+    const expected = await fx.trained.predict(fx.table);
+    for (const [i, p] of (ok.body.predictions as number[]).entries())
+      assert.ok(Math.abs(p - expected[i]!) < 1e-4, `row ${i}`);
+    assert.deepEqual(ok.body.model, { name: 'sap_change', version: 1 });
+    const logged = ok.lines.map((l) => JSON.parse(l));
+    assert.ok(logged.some((l) => l.msg === 'model loaded' && l.version === 1));
+    assert.ok(logged.some((l) => l.msg === 'request' && l.status === 200 && l.scored === 3));
+    assert.ok(
+      logged.some((l) => l._aws?.CloudWatchMetrics?.[0]?.Namespace === 'mltk/sap_change' && l.RowsScored === 3),
+    );
 
-  const malformed = await post('/predict', '{"instances": [1,');
-  assert.equal(malformed.status, 400);
-  assert.equal(malformed.body.error.code, 'INPUT_INVALID');
-  assert.match(malformed.body.error.message, /malformed JSON/);
+    const malformed = await post('/predict', '{"instances": [1,');
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.error.code, 'INPUT_INVALID');
+    assert.match(malformed.body.error.message, /malformed JSON/);
 
-  const badField = await post(
-    '/predict',
-    JSON.stringify({ instances: [instances[0], { ...instances[1], number_habitable_rooms: 0 }] }),
-  );
-  assert.equal(badField.status, 400);
-  assert.deepEqual(badField.body.error.details, [
-    { row: 1, field: 'number_habitable_rooms', issue: 'value out of range (expected between 1 and 30)' },
-  ]);
+    const badField = await post(
+      '/predict',
+      JSON.stringify({ instances: [instances[0], { ...instances[1], number_habitable_rooms: 0 }] }),
+    );
+    assert.equal(badField.status, 400);
+    assert.deepEqual(badField.body.error.details, [
+      { row: 1, field: 'number_habitable_rooms', issue: 'value out of range (expected between 1 and 30)' },
+    ]);
 
-  const tooBig = await post('/predict', JSON.stringify({ instances: Array(40).fill(instances[0]) }));
-  assert.equal(tooBig.status, 413);
+    const tooBig = await post('/predict', JSON.stringify({ instances: Array(40).fill(instances[0]) }));
+    assert.equal(tooBig.status, 413);
 
-  const notFound = await post('/sap_change/explain', '{}');
-  assert.equal(notFound.status, 404);
+    const notFound = await post('/sap_change/explain', '{}');
+    assert.equal(notFound.status, 404);
 
-  const wrongMethod = await post('/predict', '', 'GET');
-  assert.equal(wrongMethod.status, 405);
-  assert.equal(wrongMethod.headers.allow, 'POST');
+    const wrongMethod = await post('/predict', '', 'GET');
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.allow, 'POST');
 
-  const again = await post('/predict', JSON.stringify({ instances }));
-  assert.equal(again.status, 200);
-  assert.deepEqual(again.body.predictions, ok.body.predictions);
-  assert.ok(!again.lines.some((l) => JSON.parse(l).msg === 'model loaded'), 'no reload: the warm session served');
-});
+    const again = await post('/predict', JSON.stringify({ instances }));
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body.predictions, ok.body.predictions);
+    assert.ok(!again.lines.some((l) => JSON.parse(l).msg === 'model loaded'), 'no reload: the warm session served');
+  },
+);
 
 test('an event that is neither API Gateway nor S3 is refused', async () => {
   const handler = await container({ MLTK_STORE: local.dir, MLTK_MODEL: 'sap_change', MLTK_ALIAS: 'prod' }, 'odd');
@@ -222,7 +227,8 @@ test('S3 ObjectCreated under incoming/ → predictions and errors objects in the
   assert.deepEqual(await out.get('predictions/2024 q1/homes.csv/predictions.csv'), before);
 });
 
-test('hostile S3 event keys (`..` and `.` segments, raw or URL-encoded, undecodable) are skipped: nothing is written outside predictions/<path>/ (moto_server)', {
+test('hostile S3 event keys (`..` and `.` segments, raw or URL-encoded, undecodable) are skipped: nothing is written ' +
+  'outside predictions/<path>/ (moto_server)', {
   skip: motoUnavailable(),
 }, async () => {
   moto ??= await startMoto();
@@ -285,33 +291,39 @@ test('hostile S3 event keys (`..` and `.` segments, raw or URL-encoded, undecoda
   s3.destroy();
 });
 
-test('the online limits agree as deployed: serving.max_instances instances (pretty-printed) fit serving.max_body_bytes; one more is a 400, a bigger body a 413', async () => {
-  const target = allTargets().find((t) => t.branch === 'sap_change-prod')!;
-  const example = { ...exampleEnv(target), IMAGE_TAG: EXAMPLE_IMAGE_TAG, MLTK_STATE_BUCKET: EXAMPLE_STATE_BUCKET };
-  const { inputs } = parseDeployInputs(target, example);
-  const deployed = lambdaEnvironment(target, inputs, fx.config);
-  const { max_body_bytes: maxBody, max_instances: maxInstances } = fx.config.serving;
-  assert.deepEqual(
-    [deployed.MLTK_MAX_BODY_BYTES, deployed.MLTK_MAX_INSTANCES],
-    [String(maxBody), String(maxInstances)],
-  );
-  const handler = await container({ ...deployed, MLTK_STORE: local.dir }, 'limits');
-  const post = async (body: string) => {
-    const { result } = await captureStdout(() => handler(httpEvent('POST', '/sap_change/predict', body)));
-    return { status: result.statusCode as number, body: JSON.parse(result.body) };
-  };
-  const instances = Array.from({ length: maxInstances }, (_, i) => instanceOf(fx.config, fx.table, i % fx.table.rows));
-  const full = JSON.stringify({ instances }, null, 2);
-  assert.ok(full.length <= maxBody, `${maxInstances} instances take ${full.length} bytes`);
-  const ok = await post(full);
-  assert.equal(ok.status, 200, JSON.stringify(ok.body).slice(0, 300));
-  assert.equal(ok.body.predictions.length, maxInstances);
-  const oneMore = await post(JSON.stringify({ instances: [...instances, instances[0]] }));
-  assert.equal(oneMore.status, 400);
-  assert.match(
-    oneMore.body.error.message,
-    new RegExp(`too many instances \\(the limit is ${maxInstances} per request\\)`),
-  );
-  const tooBig = await post(JSON.stringify({ instances: instances.slice(0, 1), pad: 'x'.repeat(maxBody) }));
-  assert.equal(tooBig.status, 413);
-});
+test(
+  'the online limits agree as deployed: serving.max_instances instances (pretty-printed) fit ' +
+    'serving.max_body_bytes; one more is a 400, a bigger body a 413',
+  async () => {
+    const target = allTargets().find((t) => t.branch === 'sap_change-prod')!;
+    const example = { ...exampleEnv(target), IMAGE_TAG: EXAMPLE_IMAGE_TAG, MLTK_STATE_BUCKET: EXAMPLE_STATE_BUCKET };
+    const { inputs } = parseDeployInputs(target, example);
+    const deployed = lambdaEnvironment(target, inputs, fx.config);
+    const { max_body_bytes: maxBody, max_instances: maxInstances } = fx.config.serving;
+    assert.deepEqual(
+      [deployed.MLTK_MAX_BODY_BYTES, deployed.MLTK_MAX_INSTANCES],
+      [String(maxBody), String(maxInstances)],
+    );
+    const handler = await container({ ...deployed, MLTK_STORE: local.dir }, 'limits');
+    const post = async (body: string) => {
+      const { result } = await captureStdout(() => handler(httpEvent('POST', '/sap_change/predict', body)));
+      return { status: result.statusCode as number, body: JSON.parse(result.body) };
+    };
+    const instances = Array.from({ length: maxInstances }, (_, i) =>
+      instanceOf(fx.config, fx.table, i % fx.table.rows),
+    );
+    const full = JSON.stringify({ instances }, null, 2);
+    assert.ok(full.length <= maxBody, `${maxInstances} instances take ${full.length} bytes`);
+    const ok = await post(full);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body).slice(0, 300));
+    assert.equal(ok.body.predictions.length, maxInstances);
+    const oneMore = await post(JSON.stringify({ instances: [...instances, instances[0]] }));
+    assert.equal(oneMore.status, 400);
+    assert.match(
+      oneMore.body.error.message,
+      new RegExp(`too many instances \\(the limit is ${maxInstances} per request\\)`),
+    );
+    const tooBig = await post(JSON.stringify({ instances: instances.slice(0, 1), pad: 'x'.repeat(maxBody) }));
+    assert.equal(tooBig.status, 413);
+  },
+);

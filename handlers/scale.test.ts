@@ -152,7 +152,8 @@ async function planned(handler: Handler, bucket: string): Promise<{ run_id: stri
 
 const finalKeys = (store: ObjectStore) => store.list('predictions/');
 
-test('plan → shards → finalize: a shard that keeps failing writes nothing final; retried, the outputs are the single pass byte for byte', {
+test('plan → shards → finalize: a shard that keeps failing writes nothing final; retried, the outputs are the single ' +
+  'pass byte for byte', {
   skip,
 }, async () => {
   const ref = await reference();

@@ -30,7 +30,9 @@ export function scaleStepsFromEnv(
     const parsed = envSchema.safeParse(env);
     if (!parsed.success)
       throw new ConfigError(
-        `scale step environment is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        `scale step environment is invalid: ${parsed.error.issues
+          .map((i) => `${i.path.join('.')}: ${i.message}`)
+          .join('; ')}`,
         zodDetails(parsed.error.issues),
       );
     const e = parsed.data;

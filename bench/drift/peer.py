@@ -25,10 +25,12 @@ def drift(f, x):
         cur = np.bincount(np.searchsorted(edges, v, side='left'), minlength=len(edges) + 1).astype(float)
         base, cur = with_missing(np.asarray(f['bin_counts'], dtype=float), cur, f['missing'], int(miss.sum()))
         ks = stats.ks_2samp(np.asarray(f['sample']), v)
-        return [psi(base, cur), float(ks.statistic), float(ks.pvalue), float(jensenshannon(base, cur, base=2)), out_of_range]
+        return [psi(base, cur), float(ks.statistic), float(ks.pvalue), float(jensenshannon(base, cur, base=2)),
+                out_of_range]
     if f['type'] == 'boolean':
         zeros = int(np.count_nonzero(x == 0)); ones = int(np.count_nonzero(x == 1)); miss = int(np.isnan(x).sum())
-        base, cur = with_missing(np.asarray(f['counts'], dtype=float), np.array([zeros, ones], dtype=float), f['missing'], miss)
+        base, cur = with_missing(np.asarray(f['counts'], dtype=float), np.array([zeros, ones], dtype=float),
+                                 f['missing'], miss)
         return [psi(base, cur), None, None, float(jensenshannon(base, cur, base=2)), len(x) - zeros - ones - miss]
     k = len(f['counts'])
     counts = np.bincount(x + 1, minlength=k + 1).astype(float)
@@ -38,8 +40,11 @@ def drift(f, x):
 if __name__ == '__main__':
     d, repeats = sys.argv[1], int(sys.argv[2])
     meta = json.load(open(f'{d}/meta.json'))
-    arrays = {f['name']: np.fromfile(f'{d}/{f["name"]}.' + ('i32' if f['type'] == 'categorical' else 'f64'),
-                                     dtype=np.int32 if f['type'] == 'categorical' else np.float64) for f in meta['features']}
+    def load(f):
+        categorical = f['type'] == 'categorical'
+        return np.fromfile(f'{d}/{f["name"]}.' + ('i32' if categorical else 'f64'),
+                           dtype=np.int32 if categorical else np.float64)
+    arrays = {f['name']: load(f) for f in meta['features']}
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()

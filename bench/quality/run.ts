@@ -90,14 +90,18 @@ async function inProcess(store: ObjectStore, mv: ModelVersion, chunks: Table[]):
     }
     const line = (label: string, runs: Timing[]) => {
       const walls = runs.map((r) => per1M(r.wall));
-      return `  ${label.padEnd(58)} wall ${f2(median(walls))} s [${f2(Math.min(...walls))}–${f2(Math.max(...walls))}]  cpu ${f2(median(runs.map((r) => per1M(r.cpu))))} s  per 1M rows`;
+      const cpu = median(runs.map((r) => per1M(r.cpu)));
+      const range = `[${f2(Math.min(...walls))}–${f2(Math.max(...walls))}]`;
+      return `  ${label.padEnd(58)} wall ${f2(median(walls))} s ${range}  cpu ${f2(cpu)} s  per 1M rows`;
     };
     const ratio = (k: keyof Timing) => median(estimating.map((e, i) => e[k] / scoring[i]![k]));
     return [
-      `in process, the same ${chunks.length} parsed chunks (${ROWS.toLocaleString('en-GB')} rows), ${REPEAT} interleaved rounds, medians:`,
+      `in process, the same ${chunks.length} parsed chunks (${ROWS.toLocaleString('en-GB')} rows), ` +
+        `${REPEAT} interleaved rounds, medians:`,
       line('scoring (the model on its scoring worker)', scoring),
       line(`estimating (the loss estimator's two heads: ${scorerOf(estimator.fastPath)})`, estimating),
-      `  → the estimate costs ${f2(ratio('wall'))}× scoring's wall, ${f2(ratio('cpu'))}× its cpu (medians of the round ratios; ${estimated.toLocaleString('en-GB')} rows estimated)`,
+      `  → the estimate costs ${f2(ratio('wall'))}× scoring's wall, ${f2(ratio('cpu'))}× its cpu ` +
+        `(medians of the round ratios; ${estimated.toLocaleString('en-GB')} rows estimated)`,
     ];
   } finally {
     await scorer.close?.();
@@ -150,9 +154,12 @@ async function main(): Promise<void> {
       without = median(monitor.b.map((r) => r.wall));
     lines.push(
       `whole commands on the same ${ROWS.toLocaleString('en-GB')} rows, ${PAIRS} runs (monitor: interleaved pairs):`,
-      `  mltk predict (scoring, CSV → CSV)  wall ${f2(median(predicts.map((r) => r.wall)))} s  cpu ${f2(median(predicts.map((r) => r.cpu)))} s`,
+      `  mltk predict (scoring, CSV → CSV)  wall ${f2(median(predicts.map((r) => r.wall)))} s  ` +
+        `cpu ${f2(median(predicts.map((r) => r.cpu)))} s`,
       ...pairLines(monitor, 'mltk monitor, estimate on', 'mltk monitor, no estimator (same version otherwise)'),
-      `  → the estimate adds ${f2(withE - without)} s wall to mltk monitor per ${(ROWS / 1e6).toLocaleString('en-GB')}M rows (cpu +${f2(median(monitor.a.map((r) => r.cpu)) - median(monitor.b.map((r) => r.cpu)))} s)`,
+      `  → the estimate adds ${f2(withE - without)} s wall to mltk monitor per ` +
+        `${(ROWS / 1e6).toLocaleString('en-GB')}M rows ` +
+        `(cpu +${f2(median(monitor.a.map((r) => r.cpu)) - median(monitor.b.map((r) => r.cpu)))} s)`,
     );
     console.log(lines.join('\n'));
   } finally {

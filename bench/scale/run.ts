@@ -115,7 +115,9 @@ try {
         ? ` (plan ${plan_s.toFixed(1)} · shards ${shards_s.toFixed(1)} · finalize ${finalize_s.toFixed(1)} s)`
         : '';
     console.log(
-      `| ${label} | ${t.wall_s.toFixed(1)} s${split} | ${rate} | ${range} | ${t.doc.peak_rss_mb ?? t.peak_rss_mb} MiB · ${workers} |`,
+      `| ${label} | ${t.wall_s.toFixed(1)} s${split} | ${rate} | ${range} | ${
+        t.doc.peak_rss_mb ?? t.peak_rss_mb
+      } MiB · ${workers} |`,
     );
   }
 } finally {

@@ -79,10 +79,9 @@ console.log(
 if (BIG > 0) {
   const big = ours(await synthCsv(BIG, SEED + 1), BIG);
   console.log(
-    `peak RSS (${BIG} rows incl. reading the CSV, 3 models): ours ${big.peak_rss_mb.toFixed(0)} MB; train s: ${Object.entries(
-      big.results,
-    )
-      .map(([k, v]) => `${k} ${v.seconds.toFixed(1)}`)
-      .join(', ')}`,
+    `peak RSS (${BIG} rows incl. reading the CSV, 3 models): ours ${big.peak_rss_mb.toFixed(0)} MB; ` +
+      `train s: ${Object.entries(big.results)
+        .map(([k, v]) => `${k} ${v.seconds.toFixed(1)}`)
+        .join(', ')}`,
   );
 }

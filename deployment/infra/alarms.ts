@@ -67,7 +67,8 @@ type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, 'alarmActions' | 'okActions' 
 };
 
 export class ModelAlarms extends Construct {
-  // biome-ignore lint/complexity/noExcessiveLinesPerFunction: one alarm per exported metric, declared side by side so that the thresholds read as one table
+  // one alarm per exported metric, declared side by side so that the thresholds read as one table
+  // biome-ignore lint/complexity/noExcessiveLinesPerFunction: reason above
   constructor(scope: Construct, id: string, props: ModelAlarmsProps) {
     super(scope, id);
     const names = alarmNames(props.namePrefix);
@@ -121,7 +122,9 @@ export class ModelAlarms extends Construct {
         statistic: 'Maximum',
         comparisonOperator: 'GreaterThanOrEqualToThreshold',
         threshold: props.rmseRatioAlert,
-        alarmDescription: `${props.model}: realized RMSE of a labels batch >= rmse_ratio_alert ${props.rmseRatioAlert} × the test RMSE`,
+        alarmDescription: `${props.model}: realized RMSE of a labels batch >= rmse_ratio_alert ${
+          props.rmseRatioAlert
+        } × the test RMSE`,
       },
       estimatedRmse: {
         ...drift,
@@ -130,7 +133,9 @@ export class ModelAlarms extends Construct {
         statistic: 'Maximum',
         comparisonOperator: 'GreaterThanOrEqualToThreshold',
         threshold: props.rmseRatioAlert,
-        alarmDescription: `${props.model}: estimated RMSE of a batch (no labels yet) >= rmse_ratio_alert ${props.rmseRatioAlert} × the test RMSE`,
+        alarmDescription: `${props.model}: estimated RMSE of a batch (no labels yet) >= rmse_ratio_alert ${
+          props.rmseRatioAlert
+        } × the test RMSE`,
       },
       labelCoverage: {
         ...drift,
@@ -139,7 +144,9 @@ export class ModelAlarms extends Construct {
         statistic: 'Minimum',
         comparisonOperator: 'LessThanThreshold',
         threshold: props.minLabelCoverage,
-        alarmDescription: `${props.model}: a labels batch covers less than min_label_coverage ${props.minLabelCoverage} of its batch's predictions (a broken label feed?)`,
+        alarmDescription: `${props.model}: a labels batch covers less than min_label_coverage ${
+          props.minLabelCoverage
+        } of its batch's predictions (a broken label feed?)`,
       },
       monitorFailures: {
         ...drift,
@@ -189,7 +196,9 @@ export class ModelAlarms extends Construct {
         datapointsToAlarm: 3,
         comparisonOperator: 'GreaterThanOrEqualToThreshold',
         threshold: Math.round(props.predictTimeoutS * 1000 * 0.8),
-        alarmDescription: `${props.model}: p99 prediction latency >= 80% of the ${props.predictTimeoutS}s timeout for 15 minutes`,
+        alarmDescription: `${props.model}: p99 prediction latency >= 80% of the ${
+          props.predictTimeoutS
+        }s timeout for 15 minutes`,
       },
       api5xx: {
         namespace: 'AWS/ApiGateway',
@@ -213,7 +222,9 @@ export class ModelAlarms extends Construct {
         statistic: 'Maximum',
         comparisonOperator: 'GreaterThanOrEqualToThreshold',
         threshold: 1,
-        alarmDescription: `${props.model}: an S3 batch or a monitor run failed after its retries (see the dead-letter queue)`,
+        alarmDescription: `${
+          props.model
+        }: an S3 batch or a monitor run failed after its retries (see the dead-letter queue)`,
       },
       batchExecutionsFailed: {
         namespace: 'AWS/States',

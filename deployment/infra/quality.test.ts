@@ -43,29 +43,37 @@ before(async () => {
   resources = JSON.parse(Testing.synth(target.service)).resource;
 });
 
-test('a labels object under labels/ in the data bucket invokes the monitor, beside incoming/ invoking the prediction function', () => {
-  const data = target.inputs.buckets.data;
-  const notifications = Object.values(resources.aws_s3_bucket_notification as Record<string, Block>).filter(
-    (n) => n.bucket === data,
-  );
-  assert.equal(notifications.length, 1, "S3 keeps one notification configuration per bucket: the data bucket's is one");
-  const routes = (notifications[0]!.lambda_function as Block[]).map((r) => [r.filter_prefix, r.lambda_function_arn]);
-  assert.deepEqual(routes.sort(), [
-    ['incoming/', fnRef(resources, `mltk-${TARGET}-predict`)],
-    [LABELS_PREFIX, fnRef(resources, `mltk-${TARGET}-monitor`)],
-  ]);
-  const fromData = Object.values(resources.aws_lambda_permission as Record<string, Block>).filter(
-    (p) => p.principal === 's3.amazonaws.com' && p.source_arn === `arn:aws:s3:::${data}`,
-  );
-  assert.equal(fromData.length, 2);
-  const monitorPermission = fromData.find((p) => p.statement_id === 'AllowS3DataBucketLabels')!;
-  assert.ok(monitorPermission, 'S3 may invoke the monitor from the data bucket');
-  assert.ok(monitorPermission.source_account, 'only from the deploying account');
-  assert.ok(
-    (notifications[0]!.depends_on as string[]).length >= 2,
-    'S3 checks both permissions when the configuration is written',
-  );
-});
+test(
+  'a labels object under labels/ in the data bucket invokes the monitor, beside incoming/ invoking the prediction ' +
+    'function',
+  () => {
+    const data = target.inputs.buckets.data;
+    const notifications = Object.values(resources.aws_s3_bucket_notification as Record<string, Block>).filter(
+      (n) => n.bucket === data,
+    );
+    assert.equal(
+      notifications.length,
+      1,
+      "S3 keeps one notification configuration per bucket: the data bucket's is one",
+    );
+    const routes = (notifications[0]!.lambda_function as Block[]).map((r) => [r.filter_prefix, r.lambda_function_arn]);
+    assert.deepEqual(routes.sort(), [
+      ['incoming/', fnRef(resources, `mltk-${TARGET}-predict`)],
+      [LABELS_PREFIX, fnRef(resources, `mltk-${TARGET}-monitor`)],
+    ]);
+    const fromData = Object.values(resources.aws_lambda_permission as Record<string, Block>).filter(
+      (p) => p.principal === 's3.amazonaws.com' && p.source_arn === `arn:aws:s3:::${data}`,
+    );
+    assert.equal(fromData.length, 2);
+    const monitorPermission = fromData.find((p) => p.statement_id === 'AllowS3DataBucketLabels')!;
+    assert.ok(monitorPermission, 'S3 may invoke the monitor from the data bucket');
+    assert.ok(monitorPermission.source_account, 'only from the deploying account');
+    assert.ok(
+      (notifications[0]!.depends_on as string[]).length >= 2,
+      'S3 checks both permissions when the configuration is written',
+    );
+  },
+);
 
 test("the monitor's role reads labels/ of the data bucket, and still writes under monitoring/ only", () => {
   const monitorRole = Object.entries(resources.aws_iam_role as Record<string, Block>).find(
@@ -122,39 +130,43 @@ test("the config's monitoring.quality thresholds drive the quality alarms, on th
   assert.equal(shipped.threshold, config.monitoring.quality.rmse_ratio_alert);
 });
 
-test('the dashboard draws realized next to estimated RMSE, their ratios to the test RMSE with the thresholds, and label coverage', () => {
-  const q = { rmse_ratio_warn: 1.15, rmse_ratio_alert: 1.4, min_label_coverage: 0.3 };
-  const rs = synthWith({ ...config, monitoring: { ...config.monitoring, quality: q } });
-  const body = JSON.parse(
-    (Object.values(rs.aws_cloudwatch_dashboard as Record<string, Block>)[0] as Block).dashboard_body,
-  );
-  const widgets = body.widgets as Block[];
-  const byMetrics = (...metrics: string[]) =>
-    widgets.find((w) =>
-      metrics.every((m) =>
-        (w.properties.metrics as unknown[][]).some(
-          (row) =>
-            row[0] === 'mltk/sap_change' && row[1] === m && row[2] === DIMENSION.Model && row[3] === 'sap_change',
-        ),
-      ),
+test(
+  'the dashboard draws realized next to estimated RMSE, their ratios to the test RMSE with the thresholds, and ' +
+    'label coverage',
+  () => {
+    const q = { rmse_ratio_warn: 1.15, rmse_ratio_alert: 1.4, min_label_coverage: 0.3 };
+    const rs = synthWith({ ...config, monitoring: { ...config.monitoring, quality: q } });
+    const body = JSON.parse(
+      (Object.values(rs.aws_cloudwatch_dashboard as Record<string, Block>)[0] as Block).dashboard_body,
     );
-  assert.ok(byMetrics(METRIC.RealizedRMSE, METRIC.EstimatedRMSE), 'realized and estimated RMSE on one widget');
-  const ratio = byMetrics(METRIC.RealizedRMSERatio, METRIC.EstimatedRMSERatio)!;
-  assert.deepEqual(
-    ratio.properties.annotations.horizontal.map((h: Block) => h.value),
-    [1.15, 1.4],
-  );
-  const coverage = byMetrics(METRIC.LabelCoverage, METRIC.Bias)!;
-  assert.deepEqual(
-    coverage.properties.annotations.horizontal.map((h: Block) => h.value),
-    [0.3],
-  );
-  // Widgets never overlap on the dashboard's 24-column grid.
-  const cells = new Set<string>();
-  for (const w of widgets)
-    for (let x = w.x; x < w.x + w.width; x++)
-      for (let y = w.y; y < w.y + w.height; y++) {
-        assert.ok(!cells.has(`${x},${y}`), `widget "${w.properties.title}" overlaps another at ${x},${y}`);
-        cells.add(`${x},${y}`);
-      }
-});
+    const widgets = body.widgets as Block[];
+    const byMetrics = (...metrics: string[]) =>
+      widgets.find((w) =>
+        metrics.every((m) =>
+          (w.properties.metrics as unknown[][]).some(
+            (row) =>
+              row[0] === 'mltk/sap_change' && row[1] === m && row[2] === DIMENSION.Model && row[3] === 'sap_change',
+          ),
+        ),
+      );
+    assert.ok(byMetrics(METRIC.RealizedRMSE, METRIC.EstimatedRMSE), 'realized and estimated RMSE on one widget');
+    const ratio = byMetrics(METRIC.RealizedRMSERatio, METRIC.EstimatedRMSERatio)!;
+    assert.deepEqual(
+      ratio.properties.annotations.horizontal.map((h: Block) => h.value),
+      [1.15, 1.4],
+    );
+    const coverage = byMetrics(METRIC.LabelCoverage, METRIC.Bias)!;
+    assert.deepEqual(
+      coverage.properties.annotations.horizontal.map((h: Block) => h.value),
+      [0.3],
+    );
+    // Widgets never overlap on the dashboard's 24-column grid.
+    const cells = new Set<string>();
+    for (const w of widgets)
+      for (let x = w.x; x < w.x + w.width; x++)
+        for (let y = w.y; y < w.y + w.height; y++) {
+          assert.ok(!cells.has(`${x},${y}`), `widget "${w.properties.title}" overlaps another at ${x},${y}`);
+          cells.add(`${x},${y}`);
+        }
+  },
+);

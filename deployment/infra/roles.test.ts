@@ -308,7 +308,8 @@ const monitorSteps: Step[] = [
   {
     name: 'a batch whose publish did not finish is published from its stored datums by the next sweep',
     run: async (s) => {
-      await preds.delete(publishedKey('2026/01/01/a-good.csv')); // as a crash between the publish and its marker leaves it
+      // as a crash between the publish and its marker leaves it
+      await preds.delete(publishedKey('2026/01/01/a-good.csv'));
       const res = await asFunction(monitorFn.environment, s, async () =>
         (await monitorHandler())({ 'detail-type': 'Scheduled Event' }),
       );
@@ -461,7 +462,9 @@ test('every grant is needed: without it a step fails, and the error names the ac
       assert.ok(failure, `${fn.functionName}: every step passes without ${grantLabel(grant)}: the grant is not needed`);
       assert.ok(
         failure.message.includes(grant.action),
-        `${fn.functionName} without ${grantLabel(grant)}: "${failure.step}" failed, but its error does not name ${grant.action}: ${failure.message}`,
+        `${fn.functionName} without ${grantLabel(grant)}: "${failure.step}" failed, but its error does not name ${
+          grant.action
+        }: ${failure.message}`,
       );
       const bucket = /^arn:aws:s3:::([^/]+)/.exec(grant.resource)?.[1];
       if (bucket)

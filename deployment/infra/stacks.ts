@@ -100,7 +100,8 @@ export interface ServiceStackProps extends TargetStackProps {
 }
 
 export class ServiceStack extends TerraformStack {
-  // biome-ignore lint/complexity/noExcessiveLinesPerFunction: the service's constructs wired in one place, one call each, in the order they depend on each other
+  // the service's constructs wired in one place, one call each, in the order they depend on each other
+  // biome-ignore lint/complexity/noExcessiveLinesPerFunction: reason above
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id);
     const { target, inputs, state, config } = props;

@@ -21,41 +21,44 @@ function lineDiff(before: string, after: string): { removed: string[]; added: st
   return { removed: a.slice(head, a.length - tail), added: b.slice(head, b.length - tail) };
 }
 
-test('pinning each shipped config inserts one line after the dataset name; re-pinning changes only that line', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mltk-pin-'));
-  for (const model of ['sap_change', 'heat_change', 'carbon_change']) {
-    const path = join(dir, `${model}.json`);
-    await copyFile(`configs/${model}.json`, path);
-    const original = await readFile(path, 'utf8');
-    const first = await pinDatasetVersion(path, 'epc_retrofit', SHA_A);
-    assert.deepEqual([first.previous, first.changed], [null, true]);
-    const pinned = await readFile(path, 'utf8');
-    assert.deepEqual(lineDiff(original, pinned), { removed: [], added: [`    "version": "${SHA_A}",`] });
-    assert.equal(pinned.indexOf(`"version": "${SHA_A}"`) > pinned.indexOf('"name": "epc_retrofit"'), true);
-    assert.equal((await loadModelConfig(path)).dataset.version, SHA_A);
+test(
+  'pinning each shipped config inserts one line after the dataset name; re-pinning changes only that ' + 'line',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mltk-pin-'));
+    for (const model of ['sap_change', 'heat_change', 'carbon_change']) {
+      const path = join(dir, `${model}.json`);
+      await copyFile(`configs/${model}.json`, path);
+      const original = await readFile(path, 'utf8');
+      const first = await pinDatasetVersion(path, 'epc_retrofit', SHA_A);
+      assert.deepEqual([first.previous, first.changed], [null, true]);
+      const pinned = await readFile(path, 'utf8');
+      assert.deepEqual(lineDiff(original, pinned), { removed: [], added: [`    "version": "${SHA_A}",`] });
+      assert.equal(pinned.indexOf(`"version": "${SHA_A}"`) > pinned.indexOf('"name": "epc_retrofit"'), true);
+      assert.equal((await loadModelConfig(path)).dataset.version, SHA_A);
 
-    const second = await pinDatasetVersion(path, 'epc_retrofit', SHA_B);
-    assert.deepEqual([second.previous, second.changed], [SHA_A, true]);
-    const repinned = await readFile(path, 'utf8');
-    assert.deepEqual(lineDiff(pinned, repinned), {
-      removed: [`    "version": "${SHA_A}",`],
-      added: [`    "version": "${SHA_B}",`],
-    });
-    assert.equal(repinned.length, pinned.length);
-    assert.deepEqual(await pinDatasetVersion(path, 'epc_retrofit', SHA_B), {
-      path,
-      dataset: 'epc_retrofit',
-      version: SHA_B,
-      previous: SHA_B,
-      changed: false,
-    });
-    assert.equal(await readFile(path, 'utf8'), repinned);
-  }
-  assert.deepEqual(
-    (await readdir(dir)).filter((f) => f.includes('.tmp-')),
-    [],
-  );
-});
+      const second = await pinDatasetVersion(path, 'epc_retrofit', SHA_B);
+      assert.deepEqual([second.previous, second.changed], [SHA_A, true]);
+      const repinned = await readFile(path, 'utf8');
+      assert.deepEqual(lineDiff(pinned, repinned), {
+        removed: [`    "version": "${SHA_A}",`],
+        added: [`    "version": "${SHA_B}",`],
+      });
+      assert.equal(repinned.length, pinned.length);
+      assert.deepEqual(await pinDatasetVersion(path, 'epc_retrofit', SHA_B), {
+        path,
+        dataset: 'epc_retrofit',
+        version: SHA_B,
+        previous: SHA_B,
+        changed: false,
+      });
+      assert.equal(await readFile(path, 'utf8'), repinned);
+    }
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.includes('.tmp-')),
+      [],
+    );
+  },
+);
 
 test("the text edit follows the file's own layout, and is not fooled by strings that look like JSON", () => {
   const compact = '{"name":"m","dataset":{"name":"d"},"x":1}';
@@ -64,10 +67,12 @@ test("the text edit follows the file's own layout, and is not fooled by strings 
     `{"name":"m","dataset":{"name":"d","version":"${SHA_A}"},"x":1}`,
   );
   const tabs =
-    '{\n\t"description": "a \\"dataset\\": {\\"version\\": 1} lookalike }",\n\t"dataset": {\n\t\t"synth_rows": 5,\n\t\t"name" : "d"\n\t}\n}\n';
+    '{\n\t"description": "a \\"dataset\\": {\\"version\\": 1} lookalike }",\n\t"dataset": {\n\t\t"synth_rows": ' +
+    '5,\n\t\t"name" : "d"\n\t}\n}\n';
   assert.equal(
     withDatasetPin(tabs, SHA_A, 't.json'),
-    `{\n\t"description": "a \\"dataset\\": {\\"version\\": 1} lookalike }",\n\t"dataset": {\n\t\t"synth_rows": 5,\n\t\t"name" : "d",\n\t\t"version" : "${SHA_A}"\n\t}\n}\n`,
+    `{\n\t"description": "a \\"dataset\\": {\\"version\\": 1} lookalike }",\n\t"dataset": {\n\t\t"synth_rows": ` +
+      `5,\n\t\t"name" : "d",\n\t\t"version" : "${SHA_A}"\n\t}\n}\n`,
   );
   const nested = `{"dataset": {"name": "d", "version": "${SHA_A}", "meta": {"version": "keep"}}}`;
   assert.equal(

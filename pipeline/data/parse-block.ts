@@ -3,7 +3,8 @@
 // categories by a hash of their bytes), storing no offsets and making no call per cell; any other
 // row (quotes, a missing or out-of-range value, an unknown category, a blank line, a wrong field
 // count) is re-read by the tokenizer and converted by convertCell, which holds the rules and writes
-// the issues; a row with the wrong field count is a bad row with one issue (field "(row)"). The tests check that both paths agree on every kind of row. Pure: runs on any thread.
+// the issues; a row with the wrong field count is a bad row with one issue (field "(row)"). The tests check that both
+// paths agree on every kind of row. Pure: runs on any thread.
 import { InvalidInputError, quoted, quotedList } from '../errors/index.ts';
 import {
   COMMA,
@@ -63,7 +64,8 @@ export function planTable(header: string[], specs: readonly ColumnSpec[], source
   const missing = specs.filter((s) => !header.includes(s.name)).map((s) => s.name);
   if (missing.length) {
     throw new InvalidInputError(
-      `${source}: missing column${missing.length > 1 ? 's' : ''} ${quotedList(missing, missing.length)} (header has: ${quotedList(header)})`,
+      `${source}: missing column${missing.length > 1 ? 's' : ''} ${quotedList(missing, missing.length)} ` +
+        `(header has: ${quotedList(header)})`,
       missing.map((m) => ({ row: 0, field: m, issue: 'missing column' })),
     );
   }

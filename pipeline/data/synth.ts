@@ -149,9 +149,15 @@ const round = (x: number, scale: number): number => Math.round(x * scale) / scal
 /** The home's cells, shared by all its package rows. */
 function homeCells(id: number, h: Home, now: Assessment): string {
   return (
-    `H${String(id).padStart(7, '0')},${PROPERTY_TYPES[h.propertyType]},${BUILT_FORMS[h.builtForm]},${AGE_BANDS[h.ageBand]},` +
-    `${h.floorArea},${h.rooms},${WALL_TYPES[h.wallType]},${h.wallsInsulated},${Number.isNaN(h.roofMm) ? '' : h.roofMm},` +
-    `${GLAZINGS[h.glazing]},${FUELS[h.fuel]},${HEATING_SYSTEMS[h.heating]},${Number.isNaN(h.boilerEfficiency) ? '' : h.boilerEfficiency},` +
+    `H${String(id).padStart(7, '0')},${PROPERTY_TYPES[h.propertyType]},${BUILT_FORMS[h.builtForm]},${
+      AGE_BANDS[h.ageBand]
+    },` +
+    `${h.floorArea},${h.rooms},${WALL_TYPES[h.wallType]},${h.wallsInsulated},${
+      Number.isNaN(h.roofMm) ? '' : h.roofMm
+    },` +
+    `${GLAZINGS[h.glazing]},${FUELS[h.fuel]},${HEATING_SYSTEMS[h.heating]},${
+      Number.isNaN(h.boilerEfficiency) ? '' : h.boilerEfficiency
+    },` +
     `${Math.round(Math.min(120, Math.max(1, now.sap)))},${round(now.heatDemand, 10)},${round(now.co2, 100)},`
   );
 }
@@ -209,7 +215,10 @@ export async function writeSynthCsv(
       for (let i = 0; i < MEASURE_COLUMNS.length; i++) cells += mask & (1 << i) ? '1,' : '0,';
       chunk +=
         `${cells}${round(effect.sap * noise(rng, spread, shared), 10)},` +
-        `${round(effect.heatDemand * noise(rng, spread, shared), 10)},${round(effect.co2 * noise(rng, spread, shared), 1000)}\n`;
+        `${round(effect.heatDemand * noise(rng, spread, shared), 10)},${round(
+          effect.co2 * noise(rng, spread, shared),
+          1000,
+        )}\n`;
       written++;
       if (++chunkRows === CHUNK_ROWS) {
         bytes += Buffer.byteLength(chunk);

@@ -76,21 +76,24 @@ test('bad input: missing file, header-only file and a bad name store nothing', a
   assert.deepEqual(await store.list(''), []);
 });
 
-test('a cell beyond the range of a number (1e400) does not make a numeric column: the manifest stays readable', async () => {
-  const { dir, store } = await setup();
-  const file = join(dir, 'inf.csv');
-  await writeFile(file, 'home_id,area,target\nh1,50,1e400\nh2,60,2\n');
-  const { version } = await addDatasetVersion(store, 'inf', file);
-  assert.deepEqual(
-    version.columns.map((c) => [c.name, c.type]),
-    [
-      ['home_id', 'categorical'],
-      ['area', 'numeric'],
-      ['target', 'categorical'],
-    ],
-  );
-  assert.equal((await listDatasetVersions(store, 'inf'))[0]!.version, version.version);
-});
+test(
+  'a cell beyond the range of a number (1e400) does not make a numeric column: the manifest stays ' + 'readable',
+  async () => {
+    const { dir, store } = await setup();
+    const file = join(dir, 'inf.csv');
+    await writeFile(file, 'home_id,area,target\nh1,50,1e400\nh2,60,2\n');
+    const { version } = await addDatasetVersion(store, 'inf', file);
+    assert.deepEqual(
+      version.columns.map((c) => [c.name, c.type]),
+      [
+        ['home_id', 'categorical'],
+        ['area', 'numeric'],
+        ['target', 'categorical'],
+      ],
+    );
+    assert.equal((await listDatasetVersions(store, 'inf'))[0]!.version, version.version);
+  },
+);
 
 test('version ids come from one listing and one version reads by its full sha256', async () => {
   const { file, store } = await setup();

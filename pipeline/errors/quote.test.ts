@@ -13,21 +13,25 @@ import {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: what a one-line message must never hold
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffd]/;
 
-test('quoted input is one line, escaped and bounded: a 50 MB value, a newline, gzip bytes, bidi and control characters', () => {
-  assert.equal(quoted('sap_change'), '"sap_change"');
-  const huge = quoted('x'.repeat(50_000_000));
-  assert.equal(huge, `"${'x'.repeat(QUOTE_MAX_CHARS)}…" (50000000 characters)`);
-  assert.equal(quoted('semi\ndetached'), '"semi\\ndetached"');
-  assert.equal(quoted('a"b\\c'), '"a\\"b\\\\c"');
-  const gzip = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x9a, 0xff, 0x00, 0x0d, 0x0a, 0x1b, 0x5b, 0x32, 0x4a]).toString();
-  const shownGzip = quoted(gzip);
-  assert.doesNotMatch(shownGzip, RAW_CONTROL, shownGzip);
-  assert.equal(shownGzip, '"\\u001f\\ufffd\\b\\u0000\\ufffd\\ufffd\\u0000\\r\\n\\u001b[2J"');
-  assert.equal(quoted('evil\u202Etxt.csv'), '"evil\\u202etxt.csv"');
-  assert.equal(quoted('line\u2028break\u0085'), '"line\\u2028break\\u0085"');
-  // Emoji and accents are text: kept as they are.
-  assert.equal(quoted('température 🌡'), '"température 🌡"');
-});
+test(
+  'quoted input is one line, escaped and bounded: a 50 MB value, a newline, gzip bytes, bidi and control ' +
+    'characters',
+  () => {
+    assert.equal(quoted('sap_change'), '"sap_change"');
+    const huge = quoted('x'.repeat(50_000_000));
+    assert.equal(huge, `"${'x'.repeat(QUOTE_MAX_CHARS)}…" (50000000 characters)`);
+    assert.equal(quoted('semi\ndetached'), '"semi\\ndetached"');
+    assert.equal(quoted('a"b\\c'), '"a\\"b\\\\c"');
+    const gzip = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x9a, 0xff, 0x00, 0x0d, 0x0a, 0x1b, 0x5b, 0x32, 0x4a]).toString();
+    const shownGzip = quoted(gzip);
+    assert.doesNotMatch(shownGzip, RAW_CONTROL, shownGzip);
+    assert.equal(shownGzip, '"\\u001f\\ufffd\\b\\u0000\\ufffd\\ufffd\\u0000\\r\\n\\u001b[2J"');
+    assert.equal(quoted('evil\u202Etxt.csv'), '"evil\\u202etxt.csv"');
+    assert.equal(quoted('line\u2028break\u0085'), '"line\\u2028break\\u0085"');
+    // Emoji and accents are text: kept as they are.
+    assert.equal(quoted('température 🌡'), '"température 🌡"');
+  },
+);
 
 test('lists show ten values then a count; JSON values by kind', () => {
   assert.equal(quotedList(['a', 'b']), '"a", "b"');

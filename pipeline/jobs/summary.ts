@@ -46,7 +46,9 @@ export function runSummaryMarkdown(o: RunOutcome, store: string): string {
     '|---|---|',
     `| data | \`${d.name}@${d.version}\` (${d.rows} rows; ${lineage.join(', ')}) |`,
     `| run | \`${t.run_id}\` |`,
-    `| version | ${t.version}${t.unchanged ? ' (unchanged: the same model was already registered; nothing new)' : ' (new)'} |`,
+    `| version | ${t.version}${
+      t.unchanged ? ' (unchanged: the same model was already registered; nothing new)' : ' (new)'
+    } |`,
     `| artifact | \`sha256:${t.manifest.artifact.sha256}\` |`,
     `| gate | ${p.gate.passed ? 'passed' : '**failed**'}: ${cell(p.gate.reason)} |`,
     `| decision | ${cell(p.reason)} |`,

@@ -116,7 +116,10 @@ const badCases: [string, (f: Awaited<ReturnType<typeof fixture>>) => string, Reg
   [
     'a target that is all missing',
     (f) =>
-      `${[f.lines[0], ...f.lines.slice(1).map((l) => editCell([f.lines[0]!, l], 1, 'sap_change', '').split('\n')[1])].join('\n')}\n`,
+      `${[
+        f.lines[0],
+        ...f.lines.slice(1).map((l) => editCell([f.lines[0]!, l], 1, 'sap_change', '').split('\n')[1]),
+      ].join('\n')}\n`,
     /target column "sap_change" is missing in every row/,
   ],
 ];

@@ -178,7 +178,9 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const step = (n: number, what: string) => say(`[${n}/${total}] ${what}`);
   step(
     1,
-    `data: resolving ${config.dataset.name}${config.dataset.version ? ` (pinned ${config.dataset.version.slice(0, 12)})` : ''}`,
+    `data: resolving ${config.dataset.name}${
+      config.dataset.version ? ` (pinned ${config.dataset.version.slice(0, 12)})` : ''
+    }`,
   );
   const data = await resolveTrainingData(store, config, opts.data, say);
   const dataset = data.lineage;

@@ -27,7 +27,8 @@ h2{font-size:16px;margin:0 0 4px;display:flex;justify-content:space-between;alig
 .badge.alert{background:#cf222e}.badge.warn{background:#bf8700}.badge.ok{background:#1a7f37}
 table.stats{border-collapse:collapse;margin:4px 0 8px;font-size:13px}
 table.stats td{padding:1px 12px 1px 0}table.stats td:first-child{color:#57606a}
-.legend{font-size:12px;color:#57606a}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;vertical-align:-1px}
+.legend{font-size:12px;color:#57606a}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;
+vertical-align:-1px}
 .summary{grid-column:1/-1}
 .summary table{border-collapse:collapse;width:100%;font-size:13px}
 .summary th,.summary td{text-align:left;padding:3px 8px;border-bottom:1px solid #eaeef2}
@@ -115,8 +116,14 @@ function statsTable(f: FeatureDrift): string {
 const kind = (f: FeatureDrift): string => (f.derived ? `${f.type}, derived` : f.type);
 
 function card(f: FeatureDrift, title = f.name): string {
-  return `<section class="${f.level}"><h2><span>${esc(title)} <small style="color:#57606a;font-weight:normal">${kind(f)}</small></span><span class="badge ${f.level}">${f.level}</span></h2>
-${statsTable(f)}<div class="legend"><i style="background:${BASE_COLOUR}"></i>baseline<i style="background:${CUR_COLOUR}"></i>current</div>${distributionChart(f)}</section>`;
+  const heading =
+    `<h2><span>${esc(title)} <small style="color:#57606a;font-weight:normal">${kind(f)}</small></span>` +
+    `<span class="badge ${f.level}">${f.level}</span></h2>`;
+  const legend =
+    `<div class="legend"><i style="background:${BASE_COLOUR}"></i>baseline` +
+    `<i style="background:${CUR_COLOUR}"></i>current</div>`;
+  return `<section class="${f.level}">${heading}
+${statsTable(f)}${legend}${distributionChart(f)}</section>`;
 }
 
 function summary(report: DriftReport): string {
@@ -147,11 +154,17 @@ function cards(report: DriftReport): string {
 export function renderReport(report: DriftReport, baseline: BaselineProfile): string {
   const t = report.thresholds;
   const title = `Drift report: ${report.model.name} v${report.model.version}`;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${CSS}</style></head><body>
-<header><h1>${esc(title)} <span class="badge ${report.level}">${report.dataset_drift ? 'dataset drift' : report.level}</span></h1>
-<div class="meta"><span>input <b>${esc(report.input)}</b></span><span>rows <b>${report.rows.toLocaleString('en-GB')}</b></span>
-<span>drift share <b>${pct(report.drift_share)}</b> (${report.drifted_features.length}/${report.features.length}; dataset drift at ≥ ${pct(t.drift_share)})</span>
-<span>PSI warn/alert <b>${t.psi_warn} / ${t.psi_alert}</b></span><span>baseline <b>${baseline.source}, ${baseline.rows.toLocaleString('en-GB')} rows</b></span>
+  const badge = report.dataset_drift ? 'dataset drift' : report.level;
+  const drifted = `${report.drifted_features.length}/${report.features.length}`;
+  const estimated = report.estimated ? estimatedSection(report.estimated) : '';
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>${CSS}</style></head><body>
+<header><h1>${esc(title)} <span class="badge ${report.level}">${badge}</span></h1>
+<div class="meta"><span>input <b>${esc(report.input)}</b></span>
+<span>rows <b>${report.rows.toLocaleString('en-GB')}</b></span>
+<span>drift share <b>${pct(report.drift_share)}</b> (${drifted}; dataset drift at ≥ ${pct(t.drift_share)})</span>
+<span>PSI warn/alert <b>${t.psi_warn} / ${t.psi_alert}</b></span>
+<span>baseline <b>${baseline.source}, ${baseline.rows.toLocaleString('en-GB')} rows</b></span>
 <span>generated <b>${esc(report.generated_at)}</b></span></div></header>
-<main>${report.estimated ? estimatedSection(report.estimated) : ''}${summary(report)}${cards(report)}</main></body></html>`;
+<main>${estimated}${summary(report)}${cards(report)}</main></body></html>`;
 }

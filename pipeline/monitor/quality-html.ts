@@ -12,8 +12,11 @@ const RATIO_CSS = 'td.ratio.warn{color:#9a6700;font-weight:600}td.ratio.alert{co
 
 /** The estimate with its band and its ratio to the test RMSE: a card at the top of the drift report. */
 export function estimatedSection(e: EstimatedQuality, title = 'Estimated quality (no labels: loss estimator)'): string {
-  return `<section class="summary ${e.level}"><h2><span>${esc(title)}</span><span class="badge ${e.level}">${e.level}</span></h2>
-<table class="stats"><tr><td>RMSE</td><td><b>${num(e.rmse)}</b> (band ${num(e.rmse_low)} – ${num(e.rmse_high)})</td></tr>
+  return `<section class="summary ${e.level}"><h2><span>${esc(title)}</span><span class="badge ${e.level}">${
+    e.level
+  }</span></h2>
+<table class="stats"><tr><td>RMSE</td><td><b>${num(e.rmse)}</b> (band ${num(e.rmse_low)} – ${num(e.rmse_high)})</td>
+</tr>
 <tr><td>MAE</td><td>${num(e.mae)} (band ${num(e.mae_low)} – ${num(e.mae_high)})</td></tr>
 <tr><td>vs test RMSE</td><td>${e.test_rmse === null ? '–' : `${num(e.test_rmse)}: ${ratioText(e.rmse_ratio)}`}</td></tr>
 <tr><td>rows estimated</td><td>${e.rows.toLocaleString('en-GB')}</td></tr></table></section>`;
@@ -81,31 +84,41 @@ function realizedSection(report: QualityReport): string {
     test: number | null,
     ratio: number | null,
   ) =>
-    `<tr><td>${esc(name)}</td><td class="n">${m.rows.toLocaleString('en-GB')}</td><td ` +
-    `class="n">${num(m.rmse)}</td><td class="n">${num(test)}</td>${ratioCell(ratio)}<td ` +
-    `class="n">${num(m.mae)}</td><td class="n">${num(m.bias)}</td></tr>`;
+    `<tr><td>${esc(name)}</td><td class="n">${m.rows.toLocaleString('en-GB')}</td>` +
+    `<td class="n">${num(m.rmse)}</td><td class="n">${num(test)}</td>${ratioCell(ratio)}` +
+    `<td class="n">${num(m.mae)}</td><td class="n">${num(m.bias)}</td></tr>`;
   const bands = Object.entries(report.by_band ?? {}).map(([band, m]) => row(band, m, m.test_rmse, m.rmse_ratio));
   const seg = report.segment
     ? `by ${esc(report.segment.name)} (${esc(report.segment.column)})`
     : "no segment breakdown (the batch's input was not available)";
-  return `<section class="summary ${report.level}"><h2><span>Realized vs test</span><span class="badge ${report.level}">${report.level}</span></h2>
-<table><tr><th>${report.segment ? esc(report.segment.name) : 'rows'}</th><th>labelled</th><th>RMSE</th><th>test RMSE</th><th>ratio</th><th>MAE</th><th>bias</th></tr>
+  const head = ['labelled', 'RMSE', 'test RMSE', 'ratio', 'MAE', 'bias'].map((h) => `<th>${h}</th>`).join('');
+  const thresholds = esc(thresholdsText(report.thresholds));
+  return `<section class="summary ${report.level}">
+<h2><span>Realized vs test</span><span class="badge ${report.level}">${report.level}</span></h2>
+<table><tr><th>${report.segment ? esc(report.segment.name) : 'rows'}</th>${head}</tr>
 ${row('all', r, t.rmse, report.ratio.rmse)}${bands.join('')}</table>
-<p class="legend">R² ${num(r.r2)} · test MAE ${num(t.mae)} · ${seg} · ${esc(thresholdsText(report.thresholds))}</p>${segmentChart(report)}</section>`;
+<p class="legend">R² ${num(r.r2)} · test MAE ${num(t.mae)} · ${seg} · ${thresholds}</p>
+${segmentChart(report)}</section>`;
 }
 
 function estimateVsRealized(report: QualityReport): string {
   const e = report.estimated;
-  if (!e)
-    return (
-      `<section class="summary unknown"><h2><span>Estimated vs realized</span></h2><p class="legend">No ` +
-      `estimate: ${report.sources.input ? 'this version has no loss estimator' : "the batch's input was not available"}.</p></section>`
-    );
+  if (!e) {
+    const why = report.sources.input ? 'this version has no loss estimator' : "the batch's input was not available";
+    return `<section class="summary unknown"><h2><span>Estimated vs realized</span></h2>
+<p class="legend">No estimate: ${why}.</p></section>`;
+  }
   const inBand = report.realized.rmse >= e.rmse_low && report.realized.rmse <= e.rmse_high;
-  return `<section class="summary ${inBand ? 'ok' : 'warn'}"><h2><span>Estimated vs realized (same ${e.rows.toLocaleString('en-GB')} rows)</span><span class="badge ${inBand ? 'ok' : 'warn'}">${inBand ? 'in band' : 'outside band'}</span></h2>
+  const realized = report.realized;
+  const line = (name: string, est: number, low: number, high: number, real: number) =>
+    `<tr><td>${name}</td><td class="n">${num(est)}</td><td class="n">${num(low)} – ${num(high)}</td>` +
+    `<td class="n">${num(real)}</td><td class="n">${ratioText(est / real)}</td></tr>`;
+  return `<section class="summary ${inBand ? 'ok' : 'warn'}">
+<h2><span>Estimated vs realized (same ${e.rows.toLocaleString('en-GB')} rows)</span>
+<span class="badge ${inBand ? 'ok' : 'warn'}">${inBand ? 'in band' : 'outside band'}</span></h2>
 <table><tr><th></th><th>estimated</th><th>band</th><th>realized</th><th>estimate / realized</th></tr>
-<tr><td>RMSE</td><td class="n">${num(e.rmse)}</td><td class="n">${num(e.rmse_low)} – ${num(e.rmse_high)}</td><td class="n">${num(report.realized.rmse)}</td><td class="n">${ratioText(e.rmse / report.realized.rmse)}</td></tr>
-<tr><td>MAE</td><td class="n">${num(e.mae)}</td><td class="n">${num(e.mae_low)} – ${num(e.mae_high)}</td><td class="n">${num(report.realized.mae)}</td><td class="n">${ratioText(e.mae / report.realized.mae)}</td></tr></table></section>`;
+${line('RMSE', e.rmse, e.rmse_low, e.rmse_high, realized.rmse)}
+${line('MAE', e.mae, e.mae_low, e.mae_high, realized.mae)}</table></section>`;
 }
 
 function labelSection(report: QualityReport): string {
@@ -120,24 +133,29 @@ function labelSection(report: QualityReport): string {
     ],
     [
       'ids scored more than once (not joined)',
-      `${l.ambiguous}${report.predictions.ambiguous ? ` (${report.predictions.ambiguous} of ${report.predictions.rows} predictions share an id)` : ''}`,
+      `${l.ambiguous}${
+        report.predictions.ambiguous
+          ? ` (${report.predictions.ambiguous} of ${report.predictions.rows} predictions share an id)`
+          : ''
+      }`,
     ],
     ['duplicate ids', String(l.duplicates)],
     ['labels that are not numbers', String(l.non_numeric)],
     ['rows without id or label', String(l.missing)],
   ];
-  return (
-    `<section class="summary"><h2><span>Labels</span></h2><table ` +
-    `class="stats">${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table></section>`
-  );
+  const body = rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('');
+  return `<section class="summary"><h2><span>Labels</span></h2><table class="stats">${body}</table></section>`;
 }
 
 export function renderQualityReport(report: QualityReport): string {
   const title = `Quality report: ${report.model.name} v${report.model.version}`;
   const s = report.sources;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${CSS}${RATIO_CSS}</style></head><body>
+  const labelled = `${report.labels.joined.toLocaleString('en-GB')}</b> (${pct(report.labels.coverage)})`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>${CSS}${RATIO_CSS}</style></head><body>
 <header><h1>${esc(title)} <span class="badge ${report.level}">${report.level}</span></h1>
-<div class="meta"><span>predictions <b>${esc(s.predictions)}</b></span><span>labels <b>${esc(s.labels)}</b></span>${s.input ? `<span>input <b>${esc(s.input)}</b></span>` : ''}
-<span>labelled <b>${report.labels.joined.toLocaleString('en-GB')}</b> (${pct(report.labels.coverage)})</span><span>generated <b>${esc(report.generated_at)}</b></span></div></header>
+<div class="meta"><span>predictions <b>${esc(s.predictions)}</b></span>
+<span>labels <b>${esc(s.labels)}</b></span>${s.input ? `\n<span>input <b>${esc(s.input)}</b></span>` : ''}
+<span>labelled <b>${labelled}</span><span>generated <b>${esc(report.generated_at)}</b></span></div></header>
 <main>${realizedSection(report)}${estimateVsRealized(report)}${labelSection(report)}</main></body></html>`;
 }

@@ -88,7 +88,9 @@ export async function registerModelVersion(store: ObjectStore, entry: NewModelVe
     if (ref && !(await findModelArtifact(store, entry.name, ref.sha256))) {
       const key = modelArtifactKey(entry.name, ref.sha256);
       throw new NotFoundError(
-        `cannot register ${entry.name}: artifact ${ref.sha256} is not in ${store.url} at ${key} (store artifacts before the manifest)`,
+        `cannot register ${entry.name}: artifact ${ref.sha256} is not in ${store.url} at ${
+          key
+        } (store artifacts before the manifest)`,
       );
     }
   }
@@ -328,7 +330,9 @@ export async function moveAlias(
   const currentAlias = current ? parseJson(current.body, aliasSchema, `${store.url}/${key}`) : undefined;
   if (opts.expected !== undefined && (currentAlias?.version ?? null) !== opts.expected) {
     throw new ConflictError(
-      `alias ${name}@${alias} points at ${currentAlias ? `version ${currentAlias.version}` : 'nothing'}, not ${opts.expected ?? 'nothing'}; not moved`,
+      `alias ${name}@${alias} points at ${currentAlias ? `version ${currentAlias.version}` : 'nothing'}, not ${
+        opts.expected ?? 'nothing'
+      }; not moved`,
     );
   }
   const after = currentAlias?.seq ?? null;

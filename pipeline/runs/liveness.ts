@@ -22,7 +22,9 @@ export function abandonedBecause(run: RunManifest, now = Date.now()): string | u
   const last = run.heartbeat_at ?? run.started_at;
   const silentMs = now - Date.parse(last);
   if (silentMs > ABANDONED_AFTER_MS)
-    return `no sign of life since ${last} (${Math.floor(silentMs / 60_000)} minutes; a running run writes one every ${HEARTBEAT_MS / 1000} s)`;
+    return `no sign of life since ${last} (${Math.floor(silentMs / 60_000)} minutes; a running run writes one every ${
+      HEARTBEAT_MS / 1000
+    } s)`;
   return undefined;
 }
 

@@ -81,58 +81,65 @@ test('run ids list newest first from one listing; keys that are not a run manife
   await assert.rejects(getRun(store, '<bad id>'), /invalid run id/);
 });
 
-test('a run whose process is killed (kill -9) reads ABANDONED in runs list and runs show, with why; the stored manifest is left as it was', async () => {
-  const cwd = await mkdtemp(join(tmpdir(), 'mltk-runs-kill-'));
-  const env = { ...process.env, MLTK_STORE: join(cwd, 'store') };
-  assert.equal((await runMltk(['data', 'synth', '--rows', '800', '--output', 'd.csv'], { cwd, env })).code, 0);
-  // Trained, then killed as it registers the version: the run was RUNNING and nothing will ever end it.
-  await killMltkAt(
-    { backend: 'LocalStore', method: 'putIfAbsent', key: /^models\/sap_change\/versions\// },
-    ['train', '--config', resolve('configs/sap_change.json'), '--data-file', 'd.csv'],
-    { cwd, env },
-  );
-  const listed = await runMltk(['runs', 'list', '--json'], { cwd, env });
-  assert.equal(listed.code, 0, listed.stderr);
-  const [run] = JSON.parse(listed.stdout).runs;
-  assert.equal(run.status, 'ABANDONED');
-  assert.match(run.abandoned, /^its process \d+ on .+ ended without finishing the run$/);
-  const human = await runMltk(['runs', 'list'], { cwd, env });
-  assert.match(human.stdout, new RegExp(`^${run.id}\\tsap_change\\tABANDONED\\t`));
-  const shown = await runMltk(['runs', 'show', run.id], { cwd, env });
-  assert.match(shown.stdout, /ABANDONED {2}\(its process \d+ on .+ ended without finishing the run\)/);
-  const stored = JSON.parse(await readFile(join(cwd, 'store', 'runs', `${run.id}.json`), 'utf8'));
-  assert.equal(stored.status, 'RUNNING');
-});
+test(
+  'a run whose process is killed (kill -9) reads ABANDONED in runs list and runs show, with why; the stored ' +
+    'manifest is left as it was',
+  async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'mltk-runs-kill-'));
+    const env = { ...process.env, MLTK_STORE: join(cwd, 'store') };
+    assert.equal((await runMltk(['data', 'synth', '--rows', '800', '--output', 'd.csv'], { cwd, env })).code, 0);
+    // Trained, then killed as it registers the version: the run was RUNNING and nothing will ever end it.
+    await killMltkAt(
+      { backend: 'LocalStore', method: 'putIfAbsent', key: /^models\/sap_change\/versions\// },
+      ['train', '--config', resolve('configs/sap_change.json'), '--data-file', 'd.csv'],
+      { cwd, env },
+    );
+    const listed = await runMltk(['runs', 'list', '--json'], { cwd, env });
+    assert.equal(listed.code, 0, listed.stderr);
+    const [run] = JSON.parse(listed.stdout).runs;
+    assert.equal(run.status, 'ABANDONED');
+    assert.match(run.abandoned, /^its process \d+ on .+ ended without finishing the run$/);
+    const human = await runMltk(['runs', 'list'], { cwd, env });
+    assert.match(human.stdout, new RegExp(`^${run.id}\\tsap_change\\tABANDONED\\t`));
+    const shown = await runMltk(['runs', 'show', run.id], { cwd, env });
+    assert.match(shown.stdout, /ABANDONED {2}\(its process \d+ on .+ ended without finishing the run\)/);
+    const stored = JSON.parse(await readFile(join(cwd, 'store', 'runs', `${run.id}.json`), 'utf8'));
+    assert.equal(stored.status, 'RUNNING');
+  },
+);
 
-test('a RUNNING run of another host (or an older mltk) is abandoned only once silent for ABANDONED_AFTER_MS', async () => {
-  const store = openStore(await mkdtemp(join(tmpdir(), 'mltk-runs-')));
-  const now = Date.now();
-  const ago = (ms: number) => new Date(now - ms).toISOString();
-  const { run } = await trackRun(store, { model: 'm', configSource: 'c.json', config: {} }, async () => undefined);
-  const running = (id: string, extra: Record<string, unknown>) =>
-    store.put(`runs/${id}.json`, JSON.stringify({ ...run, id, status: 'RUNNING', ended_at: null, ...extra }));
-  const elsewhere = { host: 'another-runner', pid: process.pid };
-  await running('20260101T000000Z-000001', { writer: elsewhere, heartbeat_at: ago(ABANDONED_AFTER_MS + 60_000) });
-  await running('20260101T000000Z-000002', { writer: elsewhere, heartbeat_at: ago(HEARTBEAT_MS) });
-  await running('20260101T000000Z-000003', {
-    writer: undefined,
-    heartbeat_at: undefined,
-    started_at: ago(2 * ABANDONED_AFTER_MS),
-  });
-  await running('20260101T000000Z-000004', { writer: undefined, heartbeat_at: undefined, started_at: ago(60_000) });
-  await running('20260101T000000Z-000005', {
-    writer: { host: hostname(), pid: process.pid },
-    heartbeat_at: ago(60_000),
-  });
-  const seen = Object.fromEntries((await listRuns(store)).runs.map((r) => [r.id.slice(-1), [r.status, r.abandoned]]));
-  assert.equal(seen[1]![0], 'ABANDONED');
-  assert.match(seen[1]![1]!, /^no sign of life since .* \(31 minutes; a running run writes one every 60 s\)$/);
-  assert.deepEqual(seen[2], ['RUNNING', undefined]);
-  assert.equal(seen[3]![0], 'ABANDONED');
-  assert.deepEqual(seen[4], ['RUNNING', undefined]);
-  assert.deepEqual(seen[5], ['RUNNING', undefined]);
-  assert.equal((await getRun(store, '20260101T000000Z-000001')).status, 'ABANDONED');
-});
+test(
+  'a RUNNING run of another host (or an older mltk) is abandoned only once silent for ' + 'ABANDONED_AFTER_MS',
+  async () => {
+    const store = openStore(await mkdtemp(join(tmpdir(), 'mltk-runs-')));
+    const now = Date.now();
+    const ago = (ms: number) => new Date(now - ms).toISOString();
+    const { run } = await trackRun(store, { model: 'm', configSource: 'c.json', config: {} }, async () => undefined);
+    const running = (id: string, extra: Record<string, unknown>) =>
+      store.put(`runs/${id}.json`, JSON.stringify({ ...run, id, status: 'RUNNING', ended_at: null, ...extra }));
+    const elsewhere = { host: 'another-runner', pid: process.pid };
+    await running('20260101T000000Z-000001', { writer: elsewhere, heartbeat_at: ago(ABANDONED_AFTER_MS + 60_000) });
+    await running('20260101T000000Z-000002', { writer: elsewhere, heartbeat_at: ago(HEARTBEAT_MS) });
+    await running('20260101T000000Z-000003', {
+      writer: undefined,
+      heartbeat_at: undefined,
+      started_at: ago(2 * ABANDONED_AFTER_MS),
+    });
+    await running('20260101T000000Z-000004', { writer: undefined, heartbeat_at: undefined, started_at: ago(60_000) });
+    await running('20260101T000000Z-000005', {
+      writer: { host: hostname(), pid: process.pid },
+      heartbeat_at: ago(60_000),
+    });
+    const seen = Object.fromEntries((await listRuns(store)).runs.map((r) => [r.id.slice(-1), [r.status, r.abandoned]]));
+    assert.equal(seen[1]![0], 'ABANDONED');
+    assert.match(seen[1]![1]!, /^no sign of life since .* \(31 minutes; a running run writes one every 60 s\)$/);
+    assert.deepEqual(seen[2], ['RUNNING', undefined]);
+    assert.equal(seen[3]![0], 'ABANDONED');
+    assert.deepEqual(seen[4], ['RUNNING', undefined]);
+    assert.deepEqual(seen[5], ['RUNNING', undefined]);
+    assert.equal((await getRun(store, '20260101T000000Z-000001')).status, 'ABANDONED');
+  },
+);
 
 test('a running run refreshes its heartbeat, and its last write is FINISHED, never a late heartbeat', async () => {
   const store = openStore(await mkdtemp(join(tmpdir(), 'mltk-runs-')));

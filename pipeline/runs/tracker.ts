@@ -88,7 +88,8 @@ export class RunRecorder {
     manifest.heartbeat_at = manifest.started_at;
     const rec = new RunRecorder(store, manifest);
     await store.putIfAbsent(runKey(manifest.id), rec.serialize());
-    // unref: a heartbeat never keeps a finished command alive. A failed beat is dropped; the next one or the end retries.
+    // unref: a heartbeat never keeps a finished command alive. A failed beat is dropped; the next one or the end
+    // retries.
     rec.heartbeat = setInterval(() => {
       rec.manifest.heartbeat_at = new Date().toISOString();
       rec.save().catch(() => undefined);

@@ -78,22 +78,25 @@ const TRICKY_CSV = [
   '10,last,100',
 ].join('');
 
-test('CSV: ranges end on row ends (quoted newlines, "" escapes, CRLF, lone CR, blank lines, no final newline)', async () => {
-  const bytes = Buffer.from(TRICKY_CSV);
-  assert.equal((await csvRows(bytes)).length, 10);
-  for (const shardBytes of [1, 5, 13, 20, 40, 64, 1000]) {
-    await assertShardsReadAsWhole(bytes, 'csv', shardBytes);
-    assertChunkingIrrelevant(bytes, 'csv', shardBytes);
-  }
-  // Every row alone in its shard when shards are one byte: blank lines belong to the row before them.
-  const single = cut(bytes, 'csv', 1).ranges;
-  assert.deepEqual(
-    single.map((r) => r.rows),
-    Array(10).fill(1),
-  );
-  const third = single[2]!;
-  assert.equal(String(bytes.subarray(third.start, third.end)), '3,"line\nbreak ""and"" quote\r\nagain",30\r\n\r\n');
-});
+test(
+  'CSV: ranges end on row ends (quoted newlines, "" escapes, CRLF, lone CR, blank lines, no final ' + 'newline)',
+  async () => {
+    const bytes = Buffer.from(TRICKY_CSV);
+    assert.equal((await csvRows(bytes)).length, 10);
+    for (const shardBytes of [1, 5, 13, 20, 40, 64, 1000]) {
+      await assertShardsReadAsWhole(bytes, 'csv', shardBytes);
+      assertChunkingIrrelevant(bytes, 'csv', shardBytes);
+    }
+    // Every row alone in its shard when shards are one byte: blank lines belong to the row before them.
+    const single = cut(bytes, 'csv', 1).ranges;
+    assert.deepEqual(
+      single.map((r) => r.rows),
+      Array(10).fill(1),
+    );
+    const third = single[2]!;
+    assert.equal(String(bytes.subarray(third.start, third.end)), '3,"line\nbreak ""and"" quote\r\nagain",30\r\n\r\n');
+  },
+);
 
 test('CSV: a shard holds whole rows up to the shard size; a row longer than a shard is a shard of its own', () => {
   const row = (i: number) => `${i},${'x'.repeat(5)}\n`; // 8 bytes for i < 10

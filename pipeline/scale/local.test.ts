@@ -73,32 +73,44 @@ for (const [format, make] of [
   ['csv', messyCsv],
   ['jsonl', messyJsonl],
 ] as const) {
-  test(`${format}: --shards 4 --workers 2 writes what one pass writes, byte for byte, and leaves nothing else`, async () => {
-    const sub = await mkdtemp(join(dir, `${format}-`));
-    const input = join(sub, `in.${format}`);
-    await writeFile(input, make());
-    const one = await onePass(input, join(sub, 'one.csv'));
-    assert.ok(one.errors > 3, 'the input has bad rows');
-    const res = await mltk(['--input', input, '--output', join(sub, 'sharded.csv'), '--shards', '4', '--workers', '2']);
-    assert.equal(res.code, 0, res.stderr);
-    const doc = JSON.parse(res.stdout);
-    assert.deepEqual([doc.rows, doc.scored, doc.errors], [one.rows, one.scored, one.errors]);
-    assert.equal(doc.shards, 4);
-    assert.equal(doc.workers, 2);
-    assert.equal(doc.worker_peak_rss_mb.length, 2);
-    for (const name of ['.csv', '.errors.csv'])
-      assert.ok(
-        (await readFile(join(sub, `sharded${name}`))).equals(await readFile(join(sub, `one${name}`))),
-        `sharded${name}`,
-      );
-    assert.deepEqual((await readdir(sub)).sort(), [
-      `in.${format}`,
-      'one.csv',
-      'one.errors.csv',
-      'sharded.csv',
-      'sharded.errors.csv',
-    ]);
-  });
+  test(
+    `${format}: --shards 4 --workers 2 writes what one pass writes, byte for byte, and leaves nothing ` + `else`,
+    async () => {
+      const sub = await mkdtemp(join(dir, `${format}-`));
+      const input = join(sub, `in.${format}`);
+      await writeFile(input, make());
+      const one = await onePass(input, join(sub, 'one.csv'));
+      assert.ok(one.errors > 3, 'the input has bad rows');
+      const res = await mltk([
+        '--input',
+        input,
+        '--output',
+        join(sub, 'sharded.csv'),
+        '--shards',
+        '4',
+        '--workers',
+        '2',
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      const doc = JSON.parse(res.stdout);
+      assert.deepEqual([doc.rows, doc.scored, doc.errors], [one.rows, one.scored, one.errors]);
+      assert.equal(doc.shards, 4);
+      assert.equal(doc.workers, 2);
+      assert.equal(doc.worker_peak_rss_mb.length, 2);
+      for (const name of ['.csv', '.errors.csv'])
+        assert.ok(
+          (await readFile(join(sub, `sharded${name}`))).equals(await readFile(join(sub, `one${name}`))),
+          `sharded${name}`,
+        );
+      assert.deepEqual((await readdir(sub)).sort(), [
+        `in.${format}`,
+        'one.csv',
+        'one.errors.csv',
+        'sharded.csv',
+        'sharded.errors.csv',
+      ]);
+    },
+  );
 }
 
 test('--shards refuses what one pass refuses, writing nothing', async () => {

@@ -25,7 +25,10 @@ import { readPlan, type PlanRecord, type ShardRecord } from './records.ts';
 import { runShard } from './shard.ts';
 import { pinnedInput, storedInput } from './source.ts';
 
-/** Runs shards `indices` of run `runId` (temporary objects in `tmp`) in one process; resolves with their records and the process's peak RSS. */
+/**
+ * Runs shards `indices` of run `runId` (temporary objects in `tmp`) in one process; resolves with their records and the
+ * process's peak RSS.
+ */
 export type ShardProcess = (job: {
   tmp: string;
   runId: string;
@@ -110,7 +113,8 @@ export async function runLocally(o: LocalRunOptions): Promise<LocalRunResult> {
       input,
       model: o.model,
       tmp,
-      // 1% over an even split: each shard ends up to a row short of its limit, and N short shards must not leave an N+1th.
+      // 1% over an even split: each shard ends up to a row short of its limit, and N short shards must not leave an
+      // N+1th.
       shardBytes: Math.max(1, Math.ceil((input.size / Math.max(1, o.shards)) * 1.01)),
     });
     if (plan.rejected) throw new InvalidInputError(plan.rejected.reason, plan.rejected.details);

@@ -29,7 +29,10 @@ export function checkModel(plan: PlanRecord, model: LoadedModel): void {
   if (model.name !== m.name || model.version !== m.version || model.sha256 !== m.sha256)
     throw new IntegrityError(
       `run ${plan.run_id} was planned with ${m.name} v${m.version} (${m.sha256.slice(0, 12)}), ` +
-        `not ${model.name} v${model.version} (${model.sha256.slice(0, 12)}): every shard scores with the plan's version`,
+        `not ${model.name} v${model.version} (${model.sha256.slice(
+          0,
+          12,
+        )}): every shard scores with the plan's version`,
     );
 }
 

@@ -40,7 +40,9 @@ export async function findModelArtifact(
   return (await store.head(legacy)) ? legacy : undefined;
 }
 
-/** An artifact's bytes, hash-verified (IntegrityError on a mismatch); the legacy key is read if the model's is absent. */
+/**
+ * An artifact's bytes, hash-verified (IntegrityError on a mismatch); the legacy key is read if the model's is absent.
+ */
 export async function getModelArtifact(store: ObjectStore, model: string, sha256: string): Promise<Buffer> {
   const key = modelArtifactKey(model, sha256);
   let body: Buffer;

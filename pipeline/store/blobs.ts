@@ -42,7 +42,9 @@ export async function commitStagedBlob(store: ObjectStore, staged: string, ref: 
   const info = await store.head(staged);
   if (info?.size !== ref.bytes) {
     throw new IntegrityError(
-      `${store.url}: staged upload "${staged}" holds ${info?.size ?? 'no'} bytes, not the ${ref.bytes} hashed on the way in`,
+      `${store.url}: staged upload "${staged}" holds ${info?.size ?? 'no'} bytes, not the ${
+        ref.bytes
+      } hashed on the way in`,
     );
   }
   if (await store.head(blobKey(ref.sha256))) await store.delete(staged);

@@ -92,7 +92,10 @@ export class S3Store implements ObjectStore {
     return this.connected;
   }
 
-  /** The bucket key of store key `key`; an invalid key (`..`, `.`, empty segments: keys.ts) is refused before any request. */
+  /**
+   * The bucket key of store key `key`; an invalid key (`..`, `.`, empty segments: keys.ts) is refused before any
+   * request.
+   */
   private key(key: string): string {
     return this.bucketKey(checkKey(key));
   }
@@ -119,8 +122,12 @@ export class S3Store implements ObjectStore {
     const hint =
       action !== 's3:GetObject'
         ? ''
-        : `; if the key does not exist, S3 also says this to callers without s3:ListBucket on arn:aws:s3:::${this.bucket}`;
-    const message = `${this.url}: access denied: ${action} on ${what} (${resource}) is not allowed for these credentials${hint}`;
+        : `; if the key does not exist, S3 also says this to callers without s3:ListBucket on arn:aws:s3:::${
+            this.bucket
+          }`;
+    const message = `${this.url}: access denied: ${action} on ${what} (${
+      resource
+    }) is not allowed for these credentials${hint}`;
     return new AccessDeniedError(message, { cause: e });
   }
 
@@ -461,7 +468,9 @@ export class S3Store implements ObjectStore {
         .send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId }))
         .catch((abortFailure: unknown) => {
           throw new IncompleteUploadError(
-            `${this.url}: copying to "${to}" failed (${(e as Error).message}), and aborting its multipart upload ${UploadId} failed too`,
+            `${this.url}: copying to "${to}" failed (${(e as Error).message}), and aborting its multipart upload ${
+              UploadId
+            } failed too`,
             this.denied(abortFailure, 's3:AbortMultipartUpload', to),
             { cause: e },
           );

@@ -135,7 +135,8 @@ export async function killMltkAt(
     while (!existsSync(marker)) {
       if (done)
         throw new Error(
-          `mltk ${args.join(' ')} exited (${await exited}) before reaching ${at.method} ${at.key}: ${stderr.slice(-800)}`,
+          `mltk ${args.join(' ')} exited (${await exited}) before reaching ${at.method} ${at.key}: ` +
+            stderr.slice(-800),
         );
       await new Promise((r) => setTimeout(r, 20));
     }

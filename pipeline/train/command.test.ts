@@ -17,7 +17,10 @@ writeFileSync(
   `
 import { copyFileSync, readFileSync } from 'node:fs';
 const [train, config, output, source] = process.argv.slice(2);
-if (!readFileSync(train, 'utf8').startsWith('id,x1,x2,flag,kind,y\\n')) { console.error('bad train csv header'); process.exit(2); }
+if (!readFileSync(train, 'utf8').startsWith('id,x1,x2,flag,kind,y\\n')) {
+  console.error('bad train csv header');
+  process.exit(2);
+}
 JSON.parse(readFileSync(config, 'utf8'));
 copyFileSync(source, output);
 `,

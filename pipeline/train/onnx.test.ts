@@ -97,7 +97,8 @@ test('onnx.checker accepts the exported models (python3-onnx)', async (t) => {
 import json, sys, onnx
 m = onnx.load(sys.argv[1])
 onnx.checker.check_model(m, full_check=True)
-print(json.dumps({"opsets": {o.domain: o.version for o in m.opset_import}, "meta": {p.key: p.value for p in m.metadata_props}}))
+opsets = {o.domain: o.version for o in m.opset_import}
+print(json.dumps({"opsets": opsets, "meta": {p.key: p.value for p in m.metadata_props}}))
 `,
         path,
       ],

@@ -89,7 +89,8 @@ for (;;) {
       addLeafValues(b.ltask, b.idx, b.byFeature, b.grad, b.rows, me);
     } else {
       const t0 = performance.now();
-      levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.codeBins, b.params, b.result, b.columns, ctrl[${BOUNDS} + me], ctrl[${BOUNDS} + me + 1], me * b.maxSplits);
+      levelTask(b.bins, b.grad, b.idx, b.hist, b.task, b.taskGrad, b.layout, b.members, b.codeBins, b.params, b.result,
+        b.columns, ctrl[${BOUNDS} + me], ctrl[${BOUNDS} + me + 1], me * b.maxSplits);
       busy[me] += performance.now() - t0;
     }
   } catch (e) {

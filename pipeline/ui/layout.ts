@@ -6,15 +6,18 @@ import { html, trusted, type Content, type Html } from './html.ts';
 import { href, paths } from './paths.ts';
 
 const CSS = `
-:root{--fg:#1f2328;--muted:#57606a;--line:#d0d7de;--soft:#f6f8fa;--link:#0550ae;--focus:#0969da;--ok:#1a7f37;--warn:#9a6700;--alert:#cf222e}
+:root{--fg:#1f2328;--muted:#57606a;--line:#d0d7de;--soft:#f6f8fa;--link:#0550ae;--focus:#0969da;--ok:#1a7f37;
+--warn:#9a6700;--alert:#cf222e}
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--fg);background:#fff}
 a{color:var(--link)}
-a:focus-visible,button:focus-visible,input:focus-visible,summary:focus-visible{outline:3px solid var(--focus);outline-offset:2px;border-radius:3px}
+a:focus-visible,button:focus-visible,input:focus-visible,summary:focus-visible{outline:3px solid var(--focus);
+outline-offset:2px;border-radius:3px}
 svg a:focus-visible rect,svg a:focus rect{stroke:var(--focus);stroke-width:3}
 .skip{position:absolute;left:-999px;top:0;background:#fff;padding:6px 10px;z-index:2}
 .skip:focus{left:8px}
-header.site{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 24px;padding:10px 24px;border-bottom:1px solid var(--line);background:var(--soft)}
+header.site{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 24px;padding:10px 24px;
+border-bottom:1px solid var(--line);background:var(--soft)}
 header.site .brand{font-weight:700;font-size:16px;color:var(--fg);text-decoration:none}
 header.site nav ul{display:flex;gap:4px 16px;list-style:none;margin:0;padding:0;flex-wrap:wrap}
 header.site nav a{text-decoration:none;padding:2px 4px}
@@ -43,11 +46,14 @@ th[aria-sort=ascending] button.sort::after{content:" ▲"}
 th[aria-sort=descending] button.sort::after{content:" ▼"}
 .tools{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;margin:8px 0}
 .tools input[type=search]{font:inherit;padding:4px 8px;border:1px solid var(--line);border-radius:4px;min-width:260px}
-.tools button,.button{font:inherit;padding:4px 12px;border:1px solid var(--line);border-radius:4px;background:var(--soft);color:var(--fg);cursor:pointer;text-decoration:none}
+.tools button,.button{font:inherit;padding:4px 12px;border:1px solid var(--line);border-radius:4px;
+background:var(--soft);color:var(--fg);cursor:pointer;text-decoration:none}
 .status{font-size:12px;padding:1px 8px;border-radius:10px;border:1px solid currentColor;white-space:nowrap}
-.status.FINISHED,.status.ok{color:var(--ok)}.status.FAILED,.status.alert{color:var(--alert)}.status.RUNNING,.status.warn{color:var(--warn)}
+.status.FINISHED,.status.ok{color:var(--ok)}.status.FAILED,.status.alert{color:var(--alert)}
+.status.RUNNING,.status.warn{color:var(--warn)}
 .problem{color:var(--alert)}
-pre{background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:8px 12px;overflow:auto;max-height:480px;font-size:12px}
+pre{background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:8px 12px;overflow:auto;
+max-height:480px;font-size:12px}
 pre.error{border-color:var(--alert);white-space:pre-wrap}
 code{font-size:12px}
 td time,td code{white-space:nowrap}
@@ -169,7 +175,9 @@ export function renderPage(page: PageFrame, site: SiteInfo): string {
       html`<li>${link(page.path, to, label, section === page.section ? html` aria-current="page"` : html``)}</li>`,
   );
   const crumbs = page.crumbs?.length
-    ? html`<nav class="crumbs" aria-label="Breadcrumb"><ol>${page.crumbs.map((c) => html`<li>${c.to ? link(page.path, c.to, c.label) : c.label}</li>`)}</ol></nav>`
+    ? html`<nav class="crumbs" aria-label="Breadcrumb"><ol>${page.crumbs.map(
+        (c) => html`<li>${c.to ? link(page.path, c.to, c.label) : c.label}</li>`,
+      )}</ol></nav>`
     : '';
   const stores =
     site.predictionsUrl === site.storeUrl ? site.storeUrl : `${site.storeUrl} · predictions ${site.predictionsUrl}`;
@@ -182,7 +190,9 @@ export function renderPage(page: PageFrame, site: SiteInfo): string {
 <meta http-equiv="Content-Security-Policy" content="${PAGE_CSP}"><meta name="referrer" content="no-referrer">
 <link rel="icon" href="data:,"><title>${page.title} · mltk</title><style>${trusted(CSS)}</style></head>
 <body><a class="skip" href="#main">Skip to content</a>
-<header class="site">${link(page.path, paths.home, 'mltk', html` class="brand"`)}<nav aria-label="Sections"><ul>${nav}</ul></nav><span class="store">${stores}</span></header>
+<header class="site">${link(page.path, paths.home, 'mltk', html` class="brand"`)}<nav aria-label="Sections"><ul>${
+    nav
+  }</ul></nav><span class="store">${stores}</span></header>
 <main id="main" tabindex="-1">${crumbs}<h1>${page.title}</h1>
 ${page.body}</main><footer>${footer}</footer><script>${trusted(SCRIPT)}</script></body></html>
 `.text;

@@ -107,7 +107,11 @@ export class UiSite {
       const page = await route[1](ctx, route[0].exec(path)!.slice());
       const problems = [...new Set(view.problems.slice(seen))];
       const body = problems.length
-        ? html`<section class="problem" aria-label="Unreadable manifests"><p>${problems.length} manifest${problems.length === 1 ? ' was' : 's were'} left out because ${problems.length === 1 ? 'it' : 'they'} could not be read:</p><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></section>${page.body}`
+        ? html`<section class="problem" aria-label="Unreadable manifests"><p>${problems.length} manifest${
+            problems.length === 1 ? ' was' : 's were'
+          } left out because ${problems.length === 1 ? 'it' : 'they'} could not be read:</p><ul>${problems.map(
+            (p) => html`<li>${p}</li>`,
+          )}</ul></section>${page.body}`
         : page.body;
       const text = renderPage({ ...page, body, path }, site);
       return { status: 200, html: text, links: linksOf(path, text) };
@@ -119,7 +123,10 @@ export class UiSite {
           path,
           section: 'overview',
           title: STATUS_TITLE[status] ?? 'Error',
-          body: html`<pre class="error">${e.message}</pre><p><a href="${href(path, paths.home)}">Back to the overview</a></p>`,
+          body: html`<pre class="error">${e.message}</pre><p><a href="${href(
+            path,
+            paths.home,
+          )}">Back to the overview</a></p>`,
         },
         site,
       );

@@ -120,7 +120,17 @@ export async function writeStaticSite(
     const result = await writePages(site, tmp, opts.onPage);
     await writeFile(
       join(tmp, EXPORT_MARKER),
-      `${JSON.stringify({ kind: 'mltk.ui_export', store: stores.store.url, predictions: stores.predictions.url, generated_at: site.info.generatedAt, pages: result.pages }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          kind: 'mltk.ui_export',
+          store: stores.store.url,
+          predictions: stores.predictions.url,
+          generated_at: site.info.generatedAt,
+          pages: result.pages,
+        },
+        null,
+        2,
+      )}\n`,
     );
     const old = `${dir}.old-${tag}`;
     const had = await exists(dir);

@@ -73,7 +73,10 @@ const W = 640,
 
 function legend(series: Series[]): Html {
   if (series.length < 2) return html``;
-  return html`<ul class="legend">${series.map((s, i) => html`<li><svg width="28" height="10" aria-hidden="true"><line x1="1" x2="27" y1="5" y2="5" stroke="${seriesColour(i)}" stroke-width="2.5" stroke-dasharray="${seriesDash(i)}"/></svg>${s.label}</li>`)}</ul>`;
+  return html`<ul class="legend">${series.map(
+    (s, i) => html`<li><svg width="28" height="10" aria-hidden="true"><line x1="1" x2="27" y1="5" y2="5"
+stroke="${seriesColour(i)}" stroke-width="2.5" stroke-dasharray="${seriesDash(i)}"/></svg>${s.label}</li>`,
+  )}</ul>`;
 }
 
 /** Curves on shared axes, with a legend when there are several and optional threshold lines. */
@@ -105,16 +108,20 @@ export function lineChart(o: LineChartOptions): Html {
   const grid = [
     ...yTicks.map(
       (t) =>
-        html`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${f1(sy(t))}" y2="${f1(sy(t))}" stroke="${GRID}"/><text x="${LEFT - 6}" y="${f1(sy(t) + 4)}" text-anchor="end">${num(t)}</text>`,
+        html`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${f1(sy(t))}" y2="${f1(sy(t))}" stroke="${GRID}"/><text x="${
+          LEFT - 6
+        }" y="${f1(sy(t) + 4)}" text-anchor="end">${num(t)}</text>`,
     ),
     ...xTicks.map(
       (t) =>
-        html`<line x1="${f1(sx(t))}" x2="${f1(sx(t))}" y1="${H - BOTTOM}" y2="${H - BOTTOM + 4}" stroke="${AXIS}"/><text x="${f1(sx(t))}" y="${H - BOTTOM + 16}" text-anchor="middle">${xText(t)}</text>`,
+        html`<line x1="${f1(sx(t))}" x2="${f1(sx(t))}" y1="${H - BOTTOM}" y2="${H - BOTTOM + 4}" stroke="${AXIS}"/><text
+x="${f1(sx(t))}" y="${H - BOTTOM + 16}" text-anchor="middle">${xText(t)}</text>`,
     ),
   ];
   const thresholds = (o.thresholds ?? []).map(
     (t) =>
-      html`<line class="threshold ${t.level}" x1="${LEFT}" x2="${W - RIGHT}" y1="${f1(sy(t.y))}" y2="${f1(sy(t.y))}" stroke-dasharray="4 4"/><text x="${W - RIGHT - 4}" y="${f1(sy(t.y) - 4)}" text-anchor="end">${t.label}</text>`,
+      html`<line class="threshold ${t.level}" x1="${LEFT}" x2="${W - RIGHT}" y1="${f1(sy(t.y))}" y2="${f1(sy(t.y))}"
+stroke-dasharray="4 4"/><text x="${W - RIGHT - 4}" y="${f1(sy(t.y) - 4)}" text-anchor="end">${t.label}</text>`,
   );
   const lines = o.series.map((s, i) => {
     const good = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
@@ -123,13 +130,17 @@ export function lineChart(o: LineChartOptions): Html {
       o.markers || good.length === 1
         ? good.map(
             (p) =>
-              html`<circle cx="${f1(sx(p.x))}" cy="${f1(sy(p.y))}" r="3.5" fill="${seriesColour(i)}"><title>${p.title ?? `${s.label}: ${num(p.y)}`}</title></circle>`,
+              html`<circle cx="${f1(sx(p.x))}" cy="${f1(sy(p.y))}" r="3.5" fill="${seriesColour(i)}"><title>${
+                p.title ?? `${s.label}: ${num(p.y)}`
+              }</title></circle>`,
           )
         : [];
-    return html`<g><title>${s.label}</title><polyline points="${d}" fill="none" stroke="${seriesColour(i)}" stroke-width="2" stroke-dasharray="${seriesDash(i)}"/>${marks}</g>`;
+    return html`<g><title>${s.label}</title><polyline points="${d}" fill="none" stroke="${seriesColour(i)}"
+stroke-width="2" stroke-dasharray="${seriesDash(i)}"/>${marks}</g>`;
   });
   return html`<figure class="chart"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${o.title}">
-<g class="axis">${grid}<line x1="${LEFT}" x2="${W - RIGHT}" y1="${H - BOTTOM}" y2="${H - BOTTOM}" stroke="${AXIS}"/><line x1="${LEFT}" x2="${LEFT}" y1="${TOP}" y2="${H - BOTTOM}" stroke="${AXIS}"/>
+<g class="axis">${grid}<line x1="${LEFT}" x2="${W - RIGHT}" y1="${H - BOTTOM}" y2="${H - BOTTOM}" stroke="${AXIS}"/>
+<line x1="${LEFT}" x2="${LEFT}" y1="${TOP}" y2="${H - BOTTOM}" stroke="${AXIS}"/>
 <text x="${(LEFT + W - RIGHT) / 2}" y="${H - 6}" text-anchor="middle">${o.xLabel}</text></g>${thresholds}${lines}</svg>
 <figcaption>${o.title}</figcaption>${legend(o.series)}</figure>`;
 }
@@ -169,17 +180,20 @@ export function heatmap(o: HeatmapOptions): Html {
   const every = Math.ceil(o.columns.length / MAX_COLUMN_LABELS);
   const cells = o.rows.map((row, r) => {
     const y = HEAT_TOP + r * CELL_H;
-    return html`<text x="${LABEL_W - 6}" y="${y + CELL_H - 5}" text-anchor="end">${row.length > 28 ? `${row.slice(0, 27)}…` : row}</text>${o.columns.map(
-      (c, k) => {
-        const v = o.values[r]?.[k] ?? null;
-        const fill = v === null ? HEAT_EMPTY : HEAT[heatClass(v, o.warn, o.alert)]!;
-        return html`<rect x="${f1(LABEL_W + k * cw)}" y="${y}" width="${f1(Math.max(cw - 1, 1))}" height="${CELL_H - 1}" fill="${fill}" stroke="${v === null ? GRID : 'none'}"><title>${row} · ${c.title}: PSI ${num(v)}</title></rect>`;
-      },
-    )}`;
+    return html`<text x="${LABEL_W - 6}" y="${y + CELL_H - 5}" text-anchor="end">${
+      row.length > 28 ? `${row.slice(0, 27)}…` : row
+    }</text>${o.columns.map((c, k) => {
+      const v = o.values[r]?.[k] ?? null;
+      const fill = v === null ? HEAT_EMPTY : HEAT[heatClass(v, o.warn, o.alert)]!;
+      return html`<rect x="${f1(LABEL_W + k * cw)}" y="${y}" width="${f1(Math.max(cw - 1, 1))}" height="${CELL_H - 1}"
+fill="${fill}" stroke="${v === null ? GRID : 'none'}"><title>${row} · ${c.title}: PSI ${num(v)}</title></rect>`;
+    })}`;
   });
   const labels = o.columns.map((c, k) =>
     k % every === 0 || k === o.columns.length - 1
-      ? html`<text transform="translate(${f1(LABEL_W + k * cw + cw / 2)},${HEAT_TOP + o.rows.length * CELL_H + 8}) rotate(40)">${Number.isFinite(c.at) ? timeLabel(c.at, span) : ''}</text>`
+      ? html`<text transform="translate(${f1(LABEL_W + k * cw + cw / 2)},${
+          HEAT_TOP + o.rows.length * CELL_H + 8
+        }) rotate(40)">${Number.isFinite(c.at) ? timeLabel(c.at, span) : ''}</text>`
       : html``,
   );
   const ranges = [
@@ -189,8 +203,14 @@ export function heatmap(o: HeatmapOptions): Html {
     `< ${num(2 * o.alert)}`,
     `≥ ${num(2 * o.alert)}`,
   ];
-  return html`<figure class="chart"><svg viewBox="0 0 ${HEAT_W} ${h}" role="img" aria-label="${o.title}"><g class="axis">${cells}${labels}</g></svg>
-<figcaption>${o.title}</figcaption><ul class="legend">${ranges.map((r, i) => html`<li><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" fill="${HEAT[i]!}" stroke="${GRID}"/></svg>PSI ${r}</li>`)}<li><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" fill="${HEAT_EMPTY}" stroke="${GRID}"/></svg>no value</li></ul></figure>`;
+  return html`<figure class="chart"><svg viewBox="0 0 ${HEAT_W} ${h}" role="img" aria-label="${o.title}"><g
+class="axis">${cells}${labels}</g></svg>
+<figcaption>${o.title}</figcaption><ul class="legend">${ranges.map(
+    (r, i) => html`<li><svg width="14" height="14"
+aria-hidden="true"><rect width="14" height="14" fill="${HEAT[i]!}" stroke="${GRID}"/></svg>PSI ${r}</li>`,
+  )}<li><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" fill="${HEAT_EMPTY}" stroke="${
+    GRID
+  }"/></svg>no value</li></ul></figure>`;
 }
 
 export interface GraphNode {
@@ -250,16 +270,22 @@ export function graph(
     const [ax, ay, bx, by] = [a.x + colW, a.y + NODE_H / 2, b.x, b.y + NODE_H / 2];
     const mid = (ax + bx) / 2;
     return [
-      html`<path d="M${f1(ax)},${f1(ay)} C${f1(mid)},${f1(ay)} ${f1(mid)},${f1(by)} ${f1(bx - 4)},${f1(by)}" fill="none" stroke="${AXIS}" stroke-width="1.5" marker-end="url(#arrow)"/>`,
+      html`<path d="M${f1(ax)},${f1(ay)} C${f1(mid)},${f1(ay)} ${f1(mid)},${f1(by)} ${f1(bx - 4)},${f1(by)}" fill="none"
+stroke="${AXIS}" stroke-width="1.5" marker-end="url(#arrow)"/>`,
     ];
   });
   const boxes = nodes.map((n) => {
     const p = pos.get(n.id)!;
-    const body = html`<rect x="${f1(p.x)}" y="${p.y}" width="${f1(colW)}" height="${NODE_H}" rx="5" fill="${NODE_FILL[n.kind]}" stroke="${AXIS}"/>
-<text x="${f1(p.x + 8)}" y="${p.y + 17}" class="node">${clip(n.label, colW - 16)}</text>${n.detail ? html`<text x="${f1(p.x + 8)}" y="${p.y + 33}" class="detail">${clip(n.detail, colW - 16)}</text>` : ''}<title>${n.label}${n.detail ? ` — ${n.detail}` : ''}</title>`;
+    const body = html`<rect x="${f1(p.x)}" y="${p.y}" width="${f1(colW)}" height="${NODE_H}" rx="5" fill="${
+      NODE_FILL[n.kind]
+    }" stroke="${AXIS}"/>
+<text x="${f1(p.x + 8)}" y="${p.y + 17}" class="node">${clip(n.label, colW - 16)}</text>${
+      n.detail ? html`<text x="${f1(p.x + 8)}" y="${p.y + 33}" class="detail">${clip(n.detail, colW - 16)}</text>` : ''
+    }<title>${n.label}${n.detail ? ` — ${n.detail}` : ''}</title>`;
     return n.href ? html`<a href="${n.href}">${body}</a>` : html`<g>${body}</g>`;
   });
   return html`<figure class="chart graph"><svg viewBox="0 0 ${GRAPH_W} ${h}" role="group" aria-label="${title}">
-<defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="8" markerHeight="8" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="${AXIS}"/></marker></defs>
+<defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="8" markerHeight="8" orient="auto"><path
+d="M0,0 L8,4 L0,8 z" fill="${AXIS}"/></marker></defs>
 <g class="axis">${heads}</g>${curves}${join(boxes)}</svg><figcaption>${title}</figcaption></figure>`;
 }

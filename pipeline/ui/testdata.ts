@@ -1,7 +1,8 @@
 // Test support (not part of the public surface): a store as the pipeline leaves it, made by the real
 // parts: the training job (few trees, a loss estimator), the registry (an alias promoted and rolled
 // back), batch scoring into a predictions store, the monitor writing drift reports (metrics to moto's
-// CloudWatch) and measuring the late labels of two batches. Untrusted text is planted where a store can carry it: a config description, a run
+// CloudWatch) and measuring the late labels of two batches. Untrusted text is planted where a store can carry it: a
+// config description, a run
 // param, a dataset source, an alias reason, a run error, a category seen in a scored batch.
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

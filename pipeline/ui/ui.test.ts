@@ -82,8 +82,11 @@ const PAGE_FACTS = `({
   text: document.body.innerText,
   links: [...document.querySelectorAll('a[href]')].map((a) => new URL(a.getAttribute('href'), document.baseURI).href),
   ids: [...document.querySelectorAll('[id]')].map((e) => e.id),
-  unlabelled: [...document.querySelectorAll('input, select, textarea')].filter((e) => !e.labels?.length && !e.getAttribute('aria-label')).map((e) => e.outerHTML),
-  emptyButtons: [...document.querySelectorAll('button, a[href]')].filter((e) => !e.textContent.trim() && !e.getAttribute('aria-label') && !e.querySelector('title')).map((e) => e.outerHTML),
+  unlabelled: [...document.querySelectorAll('input, select, textarea')]
+    .filter((e) => !e.labels?.length && !e.getAttribute('aria-label')).map((e) => e.outerHTML),
+  emptyButtons: [...document.querySelectorAll('button, a[href]')]
+    .filter((e) => !e.textContent.trim() && !e.getAttribute('aria-label') && !e.querySelector('title'))
+    .map((e) => e.outerHTML),
   h1: document.querySelectorAll('h1').length,
 })`;
 
@@ -97,7 +100,9 @@ interface PageFacts {
   h1: number;
 }
 
-const FOCUSED_OUTLINE = `(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth; })()`;
+const FOCUSED_OUTLINE =
+  `(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + ` +
+  `s.outlineWidth; })()`;
 const matchesFocused = (selector: string) =>
   `document.activeElement ? document.activeElement.matches(${JSON.stringify(selector)}) : false`;
 
@@ -240,7 +245,8 @@ test('an empty store: every page renders, links resolve, no console errors', { s
   assert.match(textOf(c, '/'), /This store is empty/);
 });
 
-test('the server: every link on every page resolves, no console errors, untrusted text stays text, nothing leaves 127.0.0.1', {
+test('the server: every link on every page resolves, no console errors, untrusted text stays text, nothing leaves ' +
+  '127.0.0.1', {
   skip,
 }, async () => {
   const c = await crawl(`${server.url}/`, (u) => u.startsWith(server.url));

@@ -237,7 +237,10 @@ export class StoreView {
     return undefined;
   }
 
-  /** A model is known when it has versions, aliases, runs or scored batches (a model whose only runs failed has no versions). */
+  /**
+   * A model is known when it has versions, aliases, runs or scored batches (a model whose only runs failed has no
+   * versions).
+   */
   async modelKnown(name: string): Promise<boolean> {
     if ((await this.versionNumbers(name)).length || (await this.aliases(name)).length) return true;
     if ((await this.modelRuns(name, 1)).rows.length) return true;

@@ -41,7 +41,9 @@ export function dataTable<T>(
   if (rows.length === 0) return html`<p class="empty">No ${caption.toLowerCase()}.</p>`;
   const head = columns.map(
     (c) =>
-      html`<th scope="col"${c.numeric ? html` class="n" data-type="num"` : ''}><button type="button" class="sort">${c.label}</button></th>`,
+      html`<th scope="col"${c.numeric ? html` class="n" data-type="num"` : ''}><button type="button" class="sort">${
+        c.label
+      }</button></th>`,
   );
   const body = rows.map(
     (r) =>
@@ -52,14 +54,20 @@ export function dataTable<T>(
       })}</tr>`,
   );
   const tools = opts.filter
-    ? html`<div class="tools"><label for="${id}-q">Filter ${caption.toLowerCase()}</label><input type="search" id="${id}-q" data-filter="${id}" autocomplete="off"><span id="${id}-count" role="status"></span></div>`
+    ? html`<div class="tools"><label for="${id}-q">Filter ${caption.toLowerCase()}</label><input type="search" id="${
+        id
+      }-q" data-filter="${id}" autocomplete="off"><span id="${id}-count" role="status"></span></div>`
     : '';
-  return html`${tools}<div class="wrap"><table id="${id}" class="sortable"><caption class="visually-hidden">${caption}</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
+  return html`${tools}<div class="wrap"><table id="${id}" class="sortable"><caption class="visually-hidden">${
+    caption
+  }</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 /** Facts as a definition list; rows whose value is null or undefined are left out. */
 export function facts(rows: [string, Content][]): Html {
-  return html`<dl class="facts">${rows.filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`;
+  return html`<dl class="facts">${rows
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`;
 }
 
 export function status(s: string): Html {

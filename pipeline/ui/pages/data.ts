@@ -82,7 +82,8 @@ export async function datasetPage(ctx: PageContext, name: string): Promise<Page>
     title: `Dataset ${name}`,
     section: 'data',
     crumbs: [{ label: 'Data', to: paths.datasets }, { label: name }],
-    body: html`<p class="lead">${versions.length} version${versions.length === 1 ? '' : 's'}, newest first.</p>${versionsTable(ctx, versions)}`,
+    body: html`<p class="lead">${versions.length} version${versions.length === 1 ? '' : 's'}, newest first.</p>
+${versionsTable(ctx, versions)}`,
   };
 }
 
@@ -135,7 +136,13 @@ export async function datasetVersionPage(ctx: PageContext, name: string, version
       ['Blob', shortHash(v.version)],
     ])}
 <h2>Columns</h2>${columnsTable(v)}
-<h2>Model versions trained on it</h2>${trained.length ? html`<ul>${trained.map((mv) => html`<li>${versionLink(ctx, mv.name, mv.version)} (${time(mv.created_at)})</li>`)}</ul>` : html`<p class="empty">None.</p>`}
+<h2>Model versions trained on it</h2>${
+      trained.length
+        ? html`<ul>${trained.map(
+            (mv) => html`<li>${versionLink(ctx, mv.name, mv.version)} (${time(mv.created_at)})</li>`,
+          )}</ul>`
+        : html`<p class="empty">None.</p>`
+    }
 <h2>Runs that used it</h2>${runsTable(
       ctx,
       used.map((summary) => ({ id: summary.id, summary })),

@@ -142,8 +142,13 @@ function bandTable(versions: ModelVersion[]): Html {
       ? html`<td class="n" title="${m.rows} rows, MAE ${num(m.mae)}">${num(m.rmse)}</td>`
       : html`<td class="n">–</td>`;
   };
-  return html`<h3>Test RMSE by ${title}</h3><div class="wrap"><table aria-label="Test RMSE by ${title}"><thead><tr><th scope="col">version</th>${bands.map((b) => html`<th scope="col" class="n">${b}</th>`)}</tr></thead>
-<tbody>${[...versions].reverse().map((v) => html`<tr><th scope="row">v${v.version}</th>${bands.map((b) => cell(v, b))}</tr>`)}</tbody></table></div>`;
+  return html`<h3>Test RMSE by ${title}</h3><div class="wrap"><table aria-label="Test RMSE by ${title}"><thead><tr><th
+scope="col">version</th>${bands.map((b) => html`<th scope="col" class="n">${b}</th>`)}</tr></thead>
+<tbody>${[...versions]
+    .reverse()
+    .map(
+      (v) => html`<tr><th scope="row">v${v.version}</th>${bands.map((b) => cell(v, b))}</tr>`,
+    )}</tbody></table></div>`;
 }
 
 function historyTable(ctx: PageContext, alias: Alias, moves: AliasMove[]): Html {
@@ -170,7 +175,9 @@ async function aliasSections(ctx: PageContext, m: ModelSummary): Promise<Html> {
       async (
         a,
       ) => html`<h3 id="alias-${a.alias}">${a.alias} → ${versionLink(ctx, m.name, a.version, `v${a.version}`)}</h3>
-<p>Moved ${a.seq} time${a.seq === 1 ? '' : 's'}, last on ${time(a.updated_at)}${a.by ? ` by ${a.by}` : ''} (${a.reason}). Newest move first.</p>${historyTable(ctx, a, await ctx.view.history(a))}`,
+<p>Moved ${a.seq} time${a.seq === 1 ? '' : 's'}, last on ${time(a.updated_at)}${a.by ? ` by ${a.by}` : ''} (${
+        a.reason
+      }). Newest move first.</p>${historyTable(ctx, a, await ctx.view.history(a))}`,
     ),
   )}`;
 }
@@ -221,7 +228,11 @@ export async function modelPage(ctx: PageContext, name: string): Promise<Page> {
       ['Aliases', aliasList(ctx, m.aliases)],
       [
         'Runs',
-        html`${to(ctx, paths.modelRuns(name), `runs of ${name}`)}${latest.length >= 2 ? html` · ${to(ctx, paths.compare(latest), `compare the latest ${latest.length} finished`)}` : ''}`,
+        html`${to(ctx, paths.modelRuns(name), `runs of ${name}`)}${
+          latest.length >= 2
+            ? html` · ${to(ctx, paths.compare(latest), `compare the latest ${latest.length} finished`)}`
+            : ''
+        }`,
       ],
       ['Monitoring', to(ctx, paths.modelMonitoring(name), `drift of ${name} over time`)],
     ])}
@@ -354,12 +365,15 @@ export async function versionPage(ctx: PageContext, name: string, version: numbe
       ['Run', mv.run_id ? runLink(ctx, mv.run_id) : 'not recorded (registered without a run)'],
       [
         'Data',
-        html`${datasetLink(ctx, mv.dataset)}${mv.dataset?.pinned ? ' (pinned by the config)' : ''}${mv.dataset?.synthetic ? ' (synthetic rows)' : ''}`,
+        html`${datasetLink(ctx, mv.dataset)}${mv.dataset?.pinned ? ' (pinned by the config)' : ''}${
+          mv.dataset?.synthetic ? ' (synthetic rows)' : ''
+        }`,
       ],
       [
         'Copied from',
         mv.source
-          ? html`${mv.source.name} v${mv.source.version} in <code>${mv.source.store}</code>, ${time(mv.source.copied_at)}`
+          ? html`${mv.source.name} v${mv.source.version} in <code>${mv.source.store}</code>,
+${time(mv.source.copied_at)}`
           : null,
       ],
       ['Trainer', mv.trainer],
@@ -379,8 +393,12 @@ export async function versionPage(ctx: PageContext, name: string, version: numbe
       ['Target', `${sig.target.column} (${sig.target.unit}); output column ${sig.output.column}`],
     ])}
 <h2>Lineage</h2>${lineage(ctx, mv, batches)}
-<ul>${mv.dataset ? html`<li>Trained on ${datasetLink(ctx, mv.dataset)}</li>` : ''}${mv.run_id ? html`<li>by run ${runLink(ctx, mv.run_id)}</li>` : ''}
-<li>scored ${batches.length} batch${batches.length === 1 ? '' : 'es'}${batches.length ? html` (${to(ctx, paths.modelMonitoring(name), 'drift over time')})` : ''}</li></ul>
+<ul>${mv.dataset ? html`<li>Trained on ${datasetLink(ctx, mv.dataset)}</li>` : ''}${
+      mv.run_id ? html`<li>by run ${runLink(ctx, mv.run_id)}</li>` : ''
+    }
+<li>scored ${batches.length} batch${batches.length === 1 ? '' : 'es'}${
+      batches.length ? html` (${to(ctx, paths.modelMonitoring(name), 'drift over time')})` : ''
+    }</li></ul>
 <h2>Metrics</h2>${dataTable<[string, Content]>(
       'metrics',
       'Metrics',
@@ -391,8 +409,26 @@ export async function versionPage(ctx: PageContext, name: string, version: numbe
       metricEntries(mv.metrics, mv.undefined_metrics),
     )}
 ${bandTable([mv])}
-<h2>Alias moves</h2>${moves.length ? html`<ul>${moves.map((m) => html`<li>${time(m.at)}: ${m.alias} ${m.from === null ? '' : html`v${m.from} `}→ v${m.to} (${m.reason}${m.by ? `, by ${m.by}` : ''})</li>`)}</ul>` : html`<p class="empty">No alias ever pointed here.</p>`}
+<h2>Alias moves</h2>${
+      moves.length
+        ? html`<ul>${moves.map(
+            (m) =>
+              html`<li>${time(m.at)}: ${m.alias} ${
+                m.from === null ? '' : html`v${m.from} `
+              }→ v${m.to} (${m.reason}${m.by ? `, by ${m.by}` : ''})</li>`,
+          )}</ul>`
+        : html`<p class="empty">No alias ever pointed here.</p>`
+    }
 <h2>Signature</h2>${signatureTable(mv)}
-${sig.derived.length ? html`<h3>Derived features</h3><ul>${sig.derived.map((d) => html`<li><code>${d.name}</code> = ${d.op}(${d.inputs.join(', ')})${d.description ? ` — ${d.description}` : ''}</li>`)}</ul>` : ''}`,
+${
+  sig.derived.length
+    ? html`<h3>Derived features</h3><ul>${sig.derived.map(
+        (d) =>
+          html`<li><code>${d.name}</code> = ${
+            d.op
+          }(${d.inputs.join(', ')})${d.description ? ` — ${d.description}` : ''}</li>`,
+      )}</ul>`
+    : ''
+}`,
   };
 }

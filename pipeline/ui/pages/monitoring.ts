@@ -59,7 +59,15 @@ function driftCharts(batches: Batch[]): Html {
   const psiOf = (r: StoredDriftReport, name: string) =>
     (name === '(prediction)' ? r.prediction : r.features.find((f) => f.name === name))?.psi ?? null;
   return html`<div class="grid">
-${lineChart({ title: 'Share of drifted features per batch', xLabel: 'scored at', xTime: true, yFromZero: true, markers: true, series: perVersion(withReports, (r) => r.drift_share, 'drift share'), thresholds: [{ y: t.drift_share, label: `dataset drift ${pct(t.drift_share)}`, level: 'alert' }] })}
+${lineChart({
+  title: 'Share of drifted features per batch',
+  xLabel: 'scored at',
+  xTime: true,
+  yFromZero: true,
+  markers: true,
+  series: perVersion(withReports, (r) => r.drift_share, 'drift share'),
+  thresholds: [{ y: t.drift_share, label: `dataset drift ${pct(t.drift_share)}`, level: 'alert' }],
+})}
 ${lineChart({
   title: 'Prediction PSI per batch',
   xLabel: 'scored at',
@@ -74,7 +82,9 @@ ${lineChart({
 })}
 </div>
 ${heatmap({
-  title: `PSI per feature and batch (${recent.length === withReports.length ? 'all' : `newest ${recent.length} of ${withReports.length}`} batches, oldest left; features by highest PSI)`,
+  title: `PSI per feature and batch (${
+    recent.length === withReports.length ? 'all' : `newest ${recent.length} of ${withReports.length}`
+  } batches, oldest left; features by highest PSI)`,
   rows,
   columns: recent.map((b) => ({ at: epoch(b), title: `${b.path} (v${b.report.model.version}, ${batchTime(b)})` })),
   values: rows.map((name) => recent.map((b) => psiOf(b.report, name))),
@@ -148,8 +158,12 @@ export async function modelMonitoringPage(ctx: PageContext, model: string): Prom
     ],
     body:
       batches.length === 0
-        ? html`<p class="empty">No scored batches of ${model} in ${ctx.site.predictionsUrl} (batch scoring writes predictions/…, the monitor monitoring/…).</p>`
-        : html`<p class="lead">${batches.length} scored batch${batches.length === 1 ? '' : 'es'}, ${batches.filter(reported).length} with a drift report.</p>
+        ? html`<p class="empty">No scored batches of ${model} in ${
+            ctx.site.predictionsUrl
+          } (batch scoring writes predictions/…, the monitor monitoring/…).</p>`
+        : html`<p class="lead">${batches.length} scored batch${batches.length === 1 ? '' : 'es'}, ${
+            batches.filter(reported).length
+          } with a drift report.</p>
 <h2>Drift over time</h2>${driftCharts(batches)}
 <h2>Quality over time</h2>${await qualitySection(ctx, model, batches)}
 <h2>Batches</h2>${batchesTable(ctx, batches)}`,
@@ -196,7 +210,18 @@ ${dataTable<Row>(
   ],
   rows,
 )}
-${unreadable.length ? html`<h2>Unreadable batches</h2><ul>${unreadable.map((b) => html`<li>${to(ctx, paths.batch(b.path), b.path)}: <span class="problem">${b.problems.join('; ') || 'no lineage manifest and no report'}</span></li>`)}</ul>` : ''}`,
+${
+  unreadable.length
+    ? html`<h2>Unreadable batches</h2><ul>${unreadable.map(
+        (b) =>
+          html`<li>${to(
+            ctx,
+            paths.batch(b.path),
+            b.path,
+          )}: <span class="problem">${b.problems.join('; ') || 'no lineage manifest and no report'}</span></li>`,
+      )}</ul>`
+    : ''
+}`,
   };
 }
 
@@ -240,7 +265,9 @@ function reportSection(report: StoredDriftReport): Html {
     ['Level', html`${status(report.level)}${report.dataset_drift ? ' dataset drift' : ''}`],
     [
       'Drift share',
-      `${pct(report.drift_share)} (${report.drifted_features.length} of ${report.features.length} features; dataset drift at ≥ ${pct(t.drift_share)})`,
+      `${pct(report.drift_share)} (${report.drifted_features.length} of ${
+        report.features.length
+      } features; dataset drift at ≥ ${pct(t.drift_share)})`,
     ],
     ['Drifted features', report.drifted_features.length ? report.drifted_features.join(', ') : 'none'],
     ['Rows', num(report.rows)],
@@ -249,8 +276,15 @@ function reportSection(report: StoredDriftReport): Html {
     ['Generated', time(report.generated_at)],
   ])}
 ${featureTable(report)}
-<h3>Baseline vs this batch</h3><ul class="legend"><li><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" fill="${BASE_COLOUR}"/></svg>baseline</li><li><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" fill="${CUR_COLOUR}"/></svg>this batch</li></ul>
-<div class="grid">${charts.map((f) => html`<figure class="chart"><figcaption>${f.name}: PSI ${num(f.psi)} (${f.level})</figcaption>${trusted(distributionChart(f))}</figure>`)}</div>`;
+<h3>Baseline vs this batch</h3><ul class="legend"><li><svg width="14" height="14" aria-hidden="true"><rect width="14"
+height="14" fill="${BASE_COLOUR}"/></svg>baseline</li><li><svg width="14" height="14" aria-hidden="true"><rect
+width="14" height="14" fill="${CUR_COLOUR}"/></svg>this batch</li></ul>
+<div class="grid">${charts.map(
+    (f) =>
+      html`<figure class="chart"><figcaption>${f.name}: PSI ${num(f.psi)} (${
+        f.level
+      })</figcaption>${trusted(distributionChart(f))}</figure>`,
+  )}</div>`;
 }
 
 export async function batchPage(ctx: PageContext, slug: string): Promise<Page> {

@@ -20,10 +20,30 @@ export async function overviewPage(ctx: PageContext): Promise<Page> {
   return {
     title: 'Overview',
     section: 'overview',
-    body: html`<p class="lead">${num(models.length)} model${models.length === 1 ? '' : 's'} · ${to(ctx, paths.runs(), `${num(ids.length)} run${ids.length === 1 ? '' : 's'}`)} · ${to(ctx, paths.datasets, `${num(datasets.length)} dataset${datasets.length === 1 ? '' : 's'}`)} · ${to(ctx, paths.monitoring, `${num(batches.length)} scored batch${batches.length === 1 ? '' : 'es'}`)}</p>
-${empty ? html`<p class="empty">This store is empty. <code>mltk run --config configs/sap_change.json</code> trains, registers and promotes a first model.</p>` : ''}
+    body: html`<p class="lead">${num(models.length)} model${models.length === 1 ? '' : 's'} · ${to(
+      ctx,
+      paths.runs(),
+      `${num(ids.length)} run${ids.length === 1 ? '' : 's'}`,
+    )} · ${to(ctx, paths.datasets, `${num(datasets.length)} dataset${datasets.length === 1 ? '' : 's'}`)} · ${to(
+      ctx,
+      paths.monitoring,
+      `${num(batches.length)} scored batch${batches.length === 1 ? '' : 'es'}`,
+    )}</p>
+${
+  empty
+    ? html`<p
+class="empty">This store is empty. <code>mltk run --config configs/sap_change.json</code>
+trains, registers and promotes a first model.</p>`
+    : ''
+}
 <h2>Models</h2>${modelsTable(ctx, models)}
-<h2>Latest runs</h2>${runsTable(ctx, latest, { showModel: true })}${ids.length > LATEST_RUNS ? html`<p>${to(ctx, paths.runs(), `All ${num(ids.length)} runs`)}</p>` : ''}
-<h2>Datasets</h2>${datasets.length ? html`<ul>${datasets.map((d) => html`<li>${to(ctx, paths.dataset(d), d)}</li>`)}</ul>` : html`<p class="empty">No datasets.</p>`}`,
+<h2>Latest runs</h2>${runsTable(ctx, latest, { showModel: true })}${
+      ids.length > LATEST_RUNS ? html`<p>${to(ctx, paths.runs(), `All ${num(ids.length)} runs`)}</p>` : ''
+    }
+<h2>Datasets</h2>${
+      datasets.length
+        ? html`<ul>${datasets.map((d) => html`<li>${to(ctx, paths.dataset(d), d)}</li>`)}</ul>`
+        : html`<p class="empty">No datasets.</p>`
+    }`,
   };
 }

@@ -133,8 +133,16 @@ export async function qualitySection(ctx: PageContext, model: string, batches: B
   const estimated = batches.filter((b) => estimateOf(b)).length;
   const labelled = batches.filter((b) => b.quality).length;
   const scored = (v: ModelVersion) => batches.filter((b) => versionOf(b) === v.version).length;
-  return html`<p class="lead">${estimated} batch${estimated === 1 ? '' : 'es'} with an estimate (drift reports of versions with a loss estimator), ${labelled} with labels (realized error).</p>
-${estimated + labelled > 0 ? charts(batches, versions) : html`<p class="empty">No realized or estimated error is stored for these batches yet; the test error of the versions that scored them is the reference.</p>`}
+  return html`<p class="lead">${estimated} batch${
+    estimated === 1 ? '' : 'es'
+  } with an estimate (drift reports of versions with a loss estimator), ${labelled} with labels (realized error).</p>
+${
+  estimated + labelled > 0
+    ? charts(batches, versions)
+    : html`<p
+class="empty">No realized or estimated error is stored for these batches yet;
+the test error of the versions that scored them is the reference.</p>`
+}
 ${labelled > 0 ? labelledTable(ctx, batches) : ''}
 ${dataTable<ModelVersion>(
   'quality',
@@ -183,12 +191,18 @@ export function batchQualitySection(b: Batch): Html {
     [
       'Estimated RMSE, same rows',
       q.estimated
-        ? `${num(q.estimated.rmse)} (band ${num(q.estimated.rmse_low)} – ${num(q.estimated.rmse_high)}: realized ${inBand ? 'inside' : 'outside'})`
+        ? `${num(q.estimated.rmse)} (band ${num(q.estimated.rmse_low)} – ${num(q.estimated.rmse_high)}: realized ${
+            inBand ? 'inside' : 'outside'
+          })`
         : null,
     ],
     [
       'Label defects',
-      `${q.labels.unmatched} ids not in the predictions${q.labels.refused === null ? '' : ` (${q.labels.refused} refused at scoring)`}, ${q.labels.duplicates} duplicates, ${q.labels.non_numeric} not numbers, ${q.labels.missing} without id or label, ${q.labels.ambiguous} for ids scored more than once`,
+      `${q.labels.unmatched} ids not in the predictions${
+        q.labels.refused === null ? '' : ` (${q.labels.refused} refused at scoring)`
+      }, ${q.labels.duplicates} duplicates, ${q.labels.non_numeric} not numbers, ${
+        q.labels.missing
+      } without id or label, ${q.labels.ambiguous} for ids scored more than once`,
     ],
     ['Measured', time(q.generated_at)],
   ])}

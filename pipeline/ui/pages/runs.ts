@@ -31,6 +31,8 @@ export const MAX_COMPARE = 8;
 export const LATEST_COMPARED = 5;
 /** Params named in a compare chart's legend. */
 const CURVE_LABEL_PARAMS = 3;
+/** Marks the best value of a metric for screen readers (the highlight alone is colour). */
+const BEST_MARK = html`<span class="visually-hidden"> (best)</span>`;
 
 function runColumns(ctx: PageContext, rows: RunSummary[], showModel: boolean): Column<RunRow>[] {
   const params = paramColumns(rows);
@@ -40,7 +42,9 @@ function runColumns(ctx: PageContext, rows: RunSummary[], showModel: boolean): C
     cols.push({
       label: 'Compare',
       cell: (r) =>
-        html`<input type="checkbox" name="run" value="${r.id}" form="compare-form" aria-label="Select run ${r.id} to compare">`,
+        html`<input type="checkbox" name="run" value="${r.id}" form="compare-form" aria-label="Select run ${
+          r.id
+        } to compare">`,
     });
   }
   cols.push({ label: 'Run', header: true, cell: (r) => runLink(ctx, r.id), sortValue: (r) => r.id });
@@ -92,12 +96,16 @@ export function runsTable(ctx: PageContext, rows: RunRow[], opts: { showModel: b
   const summaries = rows.flatMap((r) => (r.summary ? [r.summary] : []));
   const table = dataTable('runs', 'Runs', runColumns(ctx, summaries, opts.showModel), rows, { filter: true });
   if (ctx.site.mode !== 'server' || rows.length < 2) return table;
-  return html`<form id="compare-form" method="get" action="${href(ctx.path, paths.compareForm)}"><div class="tools"><button type="submit">Compare selected runs</button> <span class="lead">(tick 2 to ${MAX_COMPARE})</span></div></form>${table}`;
+  return html`<form id="compare-form" method="get" action="${href(ctx.path, paths.compareForm)}"><div
+class="tools"><button type="submit">Compare selected runs</button> <span class="lead">(tick 2 to ${MAX_COMPARE})</span>
+</div></form>${table}`;
 }
 
 function pager(ctx: PageContext, page: number, hasNext: boolean, target: (page: number) => string): Html {
   if (page === 1 && !hasNext) return html``;
-  return html`<nav class="pages" aria-label="Pages">${page > 1 ? to(ctx, target(page - 1), '← newer runs') : ''}<span>page ${page}</span>${hasNext ? to(ctx, target(page + 1), 'older runs →') : ''}</nav>`;
+  return html`<nav class="pages" aria-label="Pages">${
+    page > 1 ? to(ctx, target(page - 1), '← newer runs') : ''
+  }<span>page ${page}</span>${hasNext ? to(ctx, target(page + 1), 'older runs →') : ''}</nav>`;
 }
 
 export async function runsPage(ctx: PageContext, page: number): Promise<Page> {
@@ -109,7 +117,9 @@ export async function runsPage(ctx: PageContext, page: number): Promise<Page> {
   return {
     title: 'Runs',
     section: 'runs',
-    body: html`<p class="lead">${ids.length.toLocaleString('en-GB')} runs, newest first${ids.length > RUNS_PER_PAGE ? `, ${RUNS_PER_PAGE} a page` : ''}. Key params are those that differ between the runs shown.</p>
+    body: html`<p class="lead">${ids.length.toLocaleString('en-GB')} runs, newest first${
+      ids.length > RUNS_PER_PAGE ? `, ${RUNS_PER_PAGE} a page` : ''
+    }. Key params are those that differ between the runs shown.</p>
 ${runsTable(ctx, rows, { showModel: true })}${pager(ctx, page, ids.length > page * RUNS_PER_PAGE, paths.runs)}`,
   };
 }
@@ -130,8 +140,14 @@ export async function modelRunsPage(ctx: PageContext, model: string, page: numbe
     title: `Runs of ${model}`,
     section: 'runs',
     crumbs: [{ label: 'Models', to: paths.models }, { label: model, to: paths.model(model) }, { label: 'Runs' }],
-    body: html`<p class="lead">${complete ? `${rows.length.toLocaleString('en-GB')} runs` : 'Runs'}, newest first.${latest.length >= 2 ? html` ${to(ctx, paths.compare(latest), `Compare the latest ${latest.length} finished runs`)}.` : ''}</p>
-${runsTable(ctx, shown, { showModel: false })}${pager(ctx, page, rows.length > page * RUNS_PER_PAGE, (p) => paths.modelRuns(model, p))}`,
+    body: html`<p class="lead">${complete ? `${rows.length.toLocaleString('en-GB')} runs` : 'Runs'}, newest first.${
+      latest.length >= 2
+        ? html` ${to(ctx, paths.compare(latest), `Compare the latest ${latest.length} finished runs`)}.`
+        : ''
+    }</p>
+${runsTable(ctx, shown, { showModel: false })}${pager(ctx, page, rows.length > page * RUNS_PER_PAGE, (p) =>
+  paths.modelRuns(model, p),
+)}`,
   };
 }
 
@@ -292,7 +308,9 @@ function bestIndex(metric: string, values: (number | null)[]): number {
 export async function comparePage(ctx: PageContext, requested: string[]): Promise<Page> {
   const runs = await Promise.all(compareIds(requested).map((id) => ctx.view.run(id)));
   const cmp = compareRuns(runs);
-  const head = html`<thead><tr><th scope="col">run</th>${runs.map((r) => html`<th scope="col">${runLink(ctx, r.id)}</th>`)}</tr></thead>`;
+  const head = html`<thead><tr><th scope="col">run</th>${runs.map(
+    (r) => html`<th scope="col">${runLink(ctx, r.id)}</th>`,
+  )}</tr></thead>`;
   const info: [string, (r: RunManifest) => Content][] = [
     ['model', (r) => to(ctx, paths.model(r.model), r.model)],
     ['status', (r) => status(r.status)],
@@ -302,11 +320,15 @@ export async function comparePage(ctx: PageContext, requested: string[]): Promis
   const differs = (vals: unknown[]) => new Set(vals.map((v) => JSON.stringify(v))).size > 1;
   const paramRows = Object.entries(cmp.params).map(
     ([k, vals]) =>
-      html`<tr${differs(vals) ? html` class="diff"` : ''}><th scope="row">${k}</th>${vals.map((v) => html`<td>${fmtParam(v)}</td>`)}</tr>`,
+      html`<tr${differs(vals) ? html` class="diff"` : ''}><th scope="row">${k}</th>${vals.map(
+        (v) => html`<td>${fmtParam(v)}</td>`,
+      )}</tr>`,
   );
   const metricRows = Object.entries(cmp.metrics).map(([k, vals]) => {
     const best = bestIndex(k, vals);
-    return html`<tr><th scope="row">${k}</th>${vals.map((v, i) => html`<td class="n${i === best ? ' best' : ''}">${num(v)}${i === best ? html`<span class="visually-hidden"> (best)</span>` : ''}</td>`)}</tr>`;
+    return html`<tr><th scope="row">${k}</th>${vals.map(
+      (v, i) => html`<td class="n${i === best ? ' best' : ''}">${num(v)}${i === best ? BEST_MARK : ''}</td>`,
+    )}</tr>`;
   });
   // Curves are labelled with the params that tell the runs apart (a few, noise left out).
   const telling = paramColumns(runs)
@@ -332,9 +354,18 @@ export async function comparePage(ctx: PageContext, requested: string[]): Promis
     title: `Compare ${runs.length} runs`,
     section: 'runs',
     crumbs: [{ label: 'Runs', to: paths.runs() }, { label: 'Compare' }],
-    body: html`<div class="wrap"><table aria-label="Runs compared">${head}<tbody>${info.map(([k, f]) => html`<tr><th scope="row">${k}</th>${runs.map((r) => html`<td>${f(r)}</td>`)}</tr>`)}</tbody></table></div>
-<h2>Curves</h2>${charts.length ? html`<div class="grid">${charts}</div>` : html`<p class="empty">No stepped metrics recorded.</p>`}
-<h2>Metrics</h2><p class="lead">Best in bold where the name says which way is better (errors and losses lower, R² higher).</p>
+    body: html`<div class="wrap"><table aria-label="Runs compared">${head}<tbody>${info.map(
+      ([k, f]) => html`<tr><th
+scope="row">${k}</th>${runs.map((r) => html`<td>${f(r)}</td>`)}</tr>`,
+    )}</tbody></table></div>
+<h2>Curves</h2>${
+      charts.length
+        ? html`<div class="grid">${charts}</div>`
+        : html`<p
+class="empty">No stepped metrics recorded.</p>`
+    }
+<h2>Metrics</h2><p
+class="lead">Best in bold where the name says which way is better (errors and losses lower, R² higher).</p>
 <div class="wrap"><table aria-label="Metrics compared">${head}<tbody>${metricRows}</tbody></table></div>
 <h2>Params</h2><p class="lead">${nDiff} of ${Object.keys(cmp.params).length} params differ (highlighted, marked ≠).</p>
 <div class="wrap"><table aria-label="Params compared">${head}<tbody>${paramRows}</tbody></table></div>`,
