@@ -373,7 +373,7 @@ test('a failing output leaves no partial files behind (written via temp + rename
   }
 });
 
-test('one worker thread or three, the outputs are byte-identical (blocks are written in input order)', async () => {
+test('this thread, one worker or three: the outputs are byte-identical (blocks written in input order)', async () => {
   // Bad rows in several blocks of 128 rows: their row numbers must count every block before them.
   const lines = mixedCsv().csv.toString('utf8').trimEnd().split('\n');
   for (const row of [150, 300, 451]) lines[row] = lines[row]!.replace(/,(House|Bungalow|Flat|Maisonette),/, ',Castle,');
@@ -399,4 +399,5 @@ test('one worker thread or three, the outputs are byte-identical (blocks are wri
   const one = await run(1);
   for (const row of [150, 300, 451]) assert.match(one.errors, new RegExp(`^${row},property_type,`, 'm'));
   assert.deepEqual(await run(3), one);
+  assert.deepEqual(await run(0), one);
 });

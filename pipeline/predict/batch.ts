@@ -1,7 +1,8 @@
 // Batch scoring: one streaming pass over a CSV or JSON-lines input, scored in chunks, written as
 // two outputs at once: predictions (id, prediction, lineage) and errors (row, field, reason).
 // Every input row lands in exactly one of them. A CSV's blocks are parsed, scored and formatted on
-// one worker per core while this thread reads, hashes and writes in input order.
+// one worker per core while this thread reads, hashes and writes in input order (an input of one block
+// is done on this thread: see startBlockScorers).
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -46,7 +47,7 @@ export interface BatchOptions {
   /** Names the input in messages. */
   source: string;
   chunkRows?: number;
-  /** Worker threads for a CSV input (default: one per core); JSON lines are scored on one. */
+  /** Worker threads for a CSV input (default: one per core; 0: this thread); JSON lines are scored on one. */
   workers?: number;
   /**
    * Data rows before this input's first (a shard of a larger file: its errors and a rejection name
@@ -72,7 +73,7 @@ export interface BatchResult {
    * they can add up to more than the wall time), writing, and in all (wall).
    */
   timings: { parse_s: number; score_s: number; write_s: number; total_s: number };
-  /** Threads that parsed and scored. */
+  /** Worker threads that parsed and scored (0: this thread did). */
   workers: number;
 }
 
@@ -255,7 +256,7 @@ export async function scoreBatch(
         ? csvJobs(model, hashed, opts, chunkRows, workers, (pool) => closers.push(() => pool.close()))
         : jsonlJobs(model, hashed, chunkRows, (scorer) => closers.push(() => scorer.close()));
     const window: Promise<Scored>[] = [];
-    const limit = IN_FLIGHT_PER_WORKER * (opts.format === 'csv' ? workers : 1);
+    const limit = IN_FLIGHT_PER_WORKER * (opts.format === 'csv' ? Math.max(1, workers) : 1);
     for await (const job of jobs) {
       job.result.catch(() => undefined); // awaited in order below; never an unhandled rejection meanwhile
       window.push(job.result);

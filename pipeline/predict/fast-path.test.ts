@@ -212,13 +212,18 @@ test(
 
 test(
   'batch scoring writes the same bytes with the fast evaluator as with ONNX Runtime summing trees in order ' +
-    '(one thread)',
+    "(one thread), on worker threads and on the batch's own thread",
   async () => {
     const cfg = await config('heat_change', 60, 6);
     const { store, mv } = await registered(cfg);
     const csv = await synthCsv(5000, 31);
     const outputs: string[] = [];
-    for (const enabled of [true, false]) {
+    for (const [enabled, workers] of [
+      [true, undefined],
+      [false, undefined],
+      [true, 0],
+      [false, 0],
+    ] as const) {
       const model = await loadModelVersion(store.store, mv, { fastPath: { enabled }, threads: 1 });
       assert.equal(model.fastPath.used, enabled);
       const chunks: Buffer[] = [];
@@ -230,11 +235,11 @@ test(
           for await (const _ of body);
         },
       };
-      await scoreBatch(model, Readable.from([csv]), { format: 'csv', source: 'b.csv', chunkRows: 777 }, sinks);
+      await scoreBatch(model, Readable.from([csv]), { format: 'csv', source: 'b.csv', chunkRows: 777, workers }, sinks);
       model.retire();
       outputs.push(Buffer.concat(chunks).toString('utf8'));
     }
     assert.equal(outputs[0]!.split('\n').length, 5002);
-    assert.equal(outputs[0], outputs[1]);
+    for (const other of outputs.slice(1)) assert.equal(other, outputs[0]);
   },
 );

@@ -27,7 +27,17 @@ import {
 } from './fast-path.ts';
 import type { EvaluatorProgram } from './fast/program.ts';
 import { proofKey, type ProofCache } from './proof-cache.ts';
-import { buildFeeds, buildInputs, inputPlan, OUTPUT_NAME, runFeeds, signaturePlan, type InputPlan } from './score.ts';
+import {
+  buildInputs,
+  inputPlan,
+  OUTPUT_NAME,
+  runFeeds,
+  signaturePlan,
+  toFeeds,
+  type InputColumn,
+  type InputPlan,
+  type TensorCtor,
+} from './score.ts';
 import { instanceSchema, type Instance } from './signature.ts';
 import { jsonLogger, type Logger } from '../log/index.ts';
 
@@ -57,6 +67,8 @@ export interface LoadedModel {
   fastProgram: EvaluatorProgram | null;
   /** Predictions for the rows of `table` not flagged in `bad`, in order. */
   score(table: Table, bad?: Uint8Array): Promise<Float32Array>;
+  /** Predictions for prebuilt input columns (built from `plan`). */
+  scoreInputs(inputs: InputColumn[], rows: number): Promise<Float32Array>;
   /** Releases the session once no run is in flight (after a swap). */
   retire(): void;
 }
@@ -165,6 +177,15 @@ export async function loadModelVersion(
   const release = () => {
     void session?.release().catch(() => undefined);
   };
+  const scoreInputs = async (inputs: InputColumn[], rows: number): Promise<Float32Array> => {
+    if (fast.evaluator) return fast.evaluator.score(inputs, rows);
+    inflight++;
+    try {
+      return await runFeeds(session!, toFeeds(onnxRuntime().Tensor as unknown as TensorCtor, inputs, rows), rows);
+    } finally {
+      if (--inflight === 0 && retired) release();
+    }
+  };
   return {
     name: mv.name,
     version: mv.version,
@@ -181,19 +202,11 @@ export async function loadModelVersion(
     sessionOptions,
     fastPath: fast.verdict,
     fastProgram: fast.program,
-    async score(table, bad) {
-      if (fast.evaluator) {
-        const { inputs, rows } = buildInputs(plan, table, bad);
-        return fast.evaluator.score(inputs, rows);
-      }
-      const { feeds, rows } = buildFeeds(plan, table, bad);
-      inflight++;
-      try {
-        return await runFeeds(session!, feeds, rows);
-      } finally {
-        if (--inflight === 0 && retired) release();
-      }
+    score(table, bad) {
+      const { inputs, rows } = buildInputs(plan, table, bad);
+      return scoreInputs(inputs, rows);
     },
+    scoreInputs,
     retire() {
       if (retired) return;
       retired = true;

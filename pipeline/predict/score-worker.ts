@@ -4,26 +4,15 @@
 // a block of raw rows in shared memory, which it parses, scores and formats into predictions lines
 // itself, so parsing runs on every core. See worker.ts for the pool that feeds it.
 import { parentPort } from 'node:worker_threads';
-import type { RowIssue, TablePlan } from '../data/index.ts';
-// The block parser and ONNX Runtime's loader from their own modules, not their folders' index: an index
+// ONNX Runtime's loader from its own module, not train's index (block.ts's parser likewise): an index
 // brings the schemas (zod, with every locale) and the trainer, 0.8 MB of code that each worker would
 // compile at start and never run (twice the worker's start-up).
-import { parseTableBlock } from '../data/parse-block.ts';
 import { MltkError } from '../errors/index.ts';
 import { onnxRuntime } from '../train/onnx/runtime.ts';
+import { scoreBlock, type BlockContext, type BlockResult, type Score } from './block.ts';
 import { createEvaluator } from './fast/evaluator.ts';
 import type { EvaluatorProgram } from './fast/program.ts';
-import { CsvWriter, writePredictionLines } from './format.ts';
-import { buildInputs, toFeeds, type InputColumn, type InputPlan, type TensorCtor } from './score.ts';
-
-/** What a CSV block request needs besides the scorer: how to parse, what to feed, how to write lines. */
-export interface BlockContext {
-  table: TablePlan;
-  inputs: InputPlan[];
-  idColumn: string;
-  /** The predictions line suffix (",model,version\n"). */
-  lineage: Uint8Array;
-}
+import { toFeeds, type InputColumn, type TensorCtor } from './score.ts';
 
 export interface ScoringWorkerData {
   /** The proven evaluators' programs, one per output (null: ONNX Runtime scores every output). */
@@ -42,18 +31,6 @@ export type WorkerRequest =
   | { kind: 'columns'; id: number; rows: number; inputs: InputColumn[] }
   | { kind: 'block'; id: number; bytes: Uint8Array; rowsHint: number };
 
-/** A scored block: its predictions lines, and its issues with row numbers counted from the block's first row (1). */
-export interface BlockResult {
-  lines: Uint8Array;
-  rows: number;
-  scored: number;
-  issues: RowIssue[];
-  /** Milliseconds this worker spent parsing, scoring and formatting the block. */
-  parseMs: number;
-  scoreMs: number;
-  formatMs: number;
-}
-
 export type WorkerReply =
   | { loaded: true }
   | { ready: true }
@@ -61,9 +38,6 @@ export type WorkerReply =
   | { id: number; data: Float32Array[] }
   | { id: number; block: BlockResult }
   | { id: number; error: string; code?: string; details?: MltkError['details'] };
-
-/** Every output's predictions for `rows` rows of `inputs`. */
-type Score = (inputs: InputColumn[], rows: number) => Promise<Float32Array[]>;
 
 async function open(data: ScoringWorkerData): Promise<Score> {
   if (data.programs) {
@@ -75,36 +49,6 @@ async function open(data: ScoringWorkerData): Promise<Score> {
   return async (inputs, rows) => {
     const out = await session.run(toFeeds(ort.Tensor as unknown as TensorCtor, inputs, rows), data.outputs);
     return data.outputs.map((o) => new Float32Array(out[o]!.data as Float32Array));
-  };
-}
-
-async function scoreBlock(
-  context: BlockContext,
-  score: Score,
-  bytes: Uint8Array,
-  rowsHint: number,
-): Promise<BlockResult> {
-  let t = performance.now();
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const chunk = parseTableBlock(context.table, buf, 0, buf.length, 1, rowsHint);
-  const parseMs = performance.now() - t;
-  t = performance.now();
-  const { inputs, rows } = buildInputs(context.inputs, chunk.table, chunk.bad);
-  const preds = rows > 0 ? (await score(inputs, rows))[0]! : new Float32Array(0);
-  const scoreMs = performance.now() - t;
-  t = performance.now();
-  const ids = chunk.table.columns.get(context.idColumn);
-  const writer = new CsvWriter(1 << 16);
-  writePredictionLines(writer, ids?.kind === 'text' ? ids.values : [], preds, chunk.bad, Buffer.from(context.lineage));
-  const lines = Uint8Array.prototype.slice.call(writer.take()) as Uint8Array; // its own buffer, to transfer
-  return {
-    lines,
-    rows: chunk.table.rows,
-    scored: rows,
-    issues: chunk.issues,
-    parseMs,
-    scoreMs,
-    formatMs: performance.now() - t,
   };
 }
 

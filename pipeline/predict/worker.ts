@@ -12,7 +12,8 @@ import { lineageSuffix } from './format.ts';
 import type { EvaluatorProgram } from './fast/program.ts';
 import type { LoadedModel } from './model.ts';
 import { buildInputs, OUTPUT_NAME, type InputColumn } from './score.ts';
-import type { BlockContext, BlockResult, ScoringWorkerData, WorkerReply, WorkerRequest } from './score-worker.ts';
+import { scoreBlock, type BlockContext, type BlockResult } from './block.ts';
+import type { ScoringWorkerData, WorkerReply, WorkerRequest } from './score-worker.ts';
 
 export interface Scorer {
   score(table: Table, bad?: Uint8Array): Promise<Float32Array>;
@@ -209,7 +210,11 @@ export function defaultScoringWorkers(): number {
   return Math.max(1, availableParallelism());
 }
 
-/** Workers that each parse, score and format whole CSV blocks read against `table`. */
+/**
+ * Workers that each parse, score and format whole CSV blocks read against `table`; with 0 workers, this
+ * thread does, with the model's own scorer (for an input of one block: a worker's start, and its code
+ * run cold, cost more than the block).
+ */
 export async function startBlockScorers(
   model: LoadedModel,
   table: TablePlan,
@@ -221,6 +226,14 @@ export async function startBlockScorers(
     idColumn: model.signature.id_column,
     lineage: lineageSuffix(model.name, model.version),
   };
+  if (workers === 0) {
+    const score = async (inputs: InputColumn[], rows: number) => [await model.scoreInputs(inputs, rows)];
+    return {
+      workers,
+      score: (block, rowsHint) => scoreBlock(context, score, block, rowsHint),
+      close: async () => undefined,
+    };
+  }
   const pool = await Promise.all(
     Array.from({ length: workers }, () => startWorker(modelLabel(model), modelWorkerData(model, context))),
   );
