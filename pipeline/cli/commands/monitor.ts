@@ -5,21 +5,11 @@ import { InvalidInputError, quotedList } from '../../errors/index.ts';
 import { inputFormat, readCsvTable } from '../../data/index.ts';
 import { modelNameOf, resolveModel } from '../../registry/index.ts';
 import { checkLocalFile, localFileStream, readLocalFile, type ObjectStore } from '../../store/index.ts';
-import {
-  modelScorer,
-  monitorColumnSpecs,
-  openLossEstimator,
-  parseBaselineProfile,
-  profileFromReference,
-  publishDriftMetrics,
-  publishMonitorFailure,
-  renderReport,
-  runMonitor,
-  type BaselineProfile,
-  type EstimatedQuality,
-  type MonitorRun,
-} from '../../monitor/index.ts';
+import type { BaselineProfile, EstimatedQuality, MonitorRun } from '../../monitor/index.ts';
 import { action } from '../context.ts';
+
+// Loaded when the command runs: the other commands (and --help) do not compile and evaluate its code.
+export const loadMonitor = () => import('../../monitor/index.ts');
 
 export interface MonitorCommandOptions {
   model: string;
@@ -34,6 +24,7 @@ export interface MonitorCommandOptions {
 /** --baseline FILE: a stored profile (.json) or a reference CSV profiled here, for models trained elsewhere. */
 async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions): Promise<MonitorRun['reference']> {
   if (!opts.baseline) return undefined;
+  const { monitorColumnSpecs, parseBaselineProfile, profileFromReference } = await loadMonitor();
   const mv = await resolveModel(store, opts.model);
   const names = opts.features
     ? opts.features
@@ -80,6 +71,8 @@ async function referenceBaseline(store: ObjectStore, opts: MonitorCommandOptions
 
 /** The command's work without commander, for scripts and tests. */
 export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommandOptions) {
+  const { modelScorer, openLossEstimator, publishDriftMetrics, publishMonitorFailure, renderReport, runMonitor } =
+    await loadMonitor();
   try {
     // Both files are opened and checked before the model loads: a missing one fails here, alike in every command.
     if (opts.baseline) await checkLocalFile(opts.baseline, 'baseline file');

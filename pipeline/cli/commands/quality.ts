@@ -2,17 +2,11 @@
 // metrics and the loss estimator's estimate for the same rows.
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import {
-  publishMonitorFailure,
-  publishQualityMetrics,
-  renderQualityReport,
-  runQuality,
-  type QualityReport,
-} from '../../monitor/index.ts';
+import type { QualityReport } from '../../monitor/index.ts';
 import { modelNameOf } from '../../registry/index.ts';
 import { checkLocalFile, isUrl, locateObject, type ObjectStore } from '../../store/index.ts';
 import { action } from '../context.ts';
-import { estimatedLine } from './monitor.ts';
+import { estimatedLine, loadMonitor } from './monitor.ts';
 
 export interface QualityCommandOptions {
   model: string;
@@ -26,6 +20,7 @@ export interface QualityCommandOptions {
 
 /** The command's work without commander, for scripts and tests. */
 export async function runQualityCommand(store: ObjectStore, opts: QualityCommandOptions) {
+  const { publishMonitorFailure, publishQualityMetrics, renderQualityReport, runQuality } = await loadMonitor();
   try {
     // Local files are checked before anything is read: missing, a directory or unreadable, as every command says it.
     const files = { 'predictions file': opts.predictions, 'labels file': opts.labels, 'input file': opts.input };

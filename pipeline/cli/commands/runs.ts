@@ -1,7 +1,9 @@
 // `mltk runs`: list, show and compare tracked training runs.
 import type { Command } from 'commander';
-import { listRuns, getRun, compareRuns } from '../../runs/index.ts';
 import { action } from '../context.ts';
+
+// Loaded when the command runs: the other commands (and --help) do not compile and evaluate its code.
+const loadRuns = () => import('../../runs/index.ts');
 
 function fmt(v: unknown): string {
   if (v === null || v === undefined) return '—';
@@ -18,6 +20,7 @@ export function registerRuns(program: Command): void {
     .option('--model <name>', 'only runs of this model')
     .action(
       action(async (ctx, opts: { model?: string }) => {
+        const { listRuns } = await loadRuns();
         const { runs: all, malformed } = await listRuns(ctx.store(), { model: opts.model });
         ctx.warnMalformed(malformed);
         const rows = all.map((r) => ({
@@ -45,6 +48,7 @@ export function registerRuns(program: Command): void {
     .description('show one run')
     .action(
       action(async (ctx, id: string) => {
+        const { getRun } = await loadRuns();
         const r = await getRun(ctx.store(), id);
         ctx.result(r, [
           `${r.id}  ${r.model}  ${r.status}${r.error ? `  error: ${r.error}` : ''}${r.abandoned ? `  (${r.abandoned})` : ''}`,
@@ -68,6 +72,7 @@ export function registerRuns(program: Command): void {
     .description('params and metrics of runs side by side')
     .action(
       action(async (ctx, ids: string[]) => {
+        const { getRun, compareRuns } = await loadRuns();
         const found = await Promise.all(ids.map((id) => getRun(ctx.store(), id)));
         const cmp = compareRuns(found);
         const line = (k: string, vals: unknown[]) => [k, ...vals.map(fmt)].join('\t');

@@ -5,10 +5,13 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { MltkError, type ErrorCode } from '../../errors/index.ts';
 import { loadModel } from '../../predict/index.ts';
-import { runLocally, runShardsHere, type ShardProcess } from '../../scale/index.ts';
+import type { ShardProcess } from '../../scale/index.ts';
 import type { ObjectStore } from '../../store/index.ts';
 import { action } from '../context.ts';
 import { intOption } from '../options.ts';
+
+// Loaded when the command runs: the other commands (and --help) do not compile and evaluate its code.
+const loadScale = () => import('../../scale/index.ts');
 import type { PredictFlags } from './predict.ts';
 
 /** A shard process: this CLI (same executable, same loader flags) running `scale-shard`; its JSON answer parsed. */
@@ -63,6 +66,7 @@ export async function runShardedPredict(store: ObjectStore, storeUrl: string, fl
     fastPath: { enabled: flags.scorer !== 'onnxruntime' },
   });
   try {
+    const { runLocally } = await loadScale();
     const res = await runLocally({
       model,
       input: flags.input,
@@ -103,6 +107,7 @@ export function registerScaleShard(program: Command): void {
     .action(
       action(async (ctx, flags: ShardFlags) => {
         const indices = flags.index.split(',').map((s) => Number(s));
+        const { runShardsHere } = await loadScale();
         const records = await runShardsHere(ctx.store(), {
           tmp: flags.tmp,
           runId: flags.run,

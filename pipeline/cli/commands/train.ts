@@ -3,19 +3,12 @@
 import type { Command } from 'commander';
 import { loadModelConfig, type ModelConfig } from '../../config/index.ts';
 import { InvalidInputError, MltkError } from '../../errors/index.ts';
-import {
-  runTrainJob,
-  runPipelineJob,
-  gateFailure,
-  describeLineage,
-  runSummaryMarkdown,
-  runFailureMarkdown,
-  type DataSource,
-  type TrainJobResult,
-  type PromotionDecision,
-  type RunOutcome,
-} from '../../jobs/index.ts';
+import type { DataSource, TrainJobResult, PromotionDecision, RunOutcome } from '../../jobs/index.ts';
 import { action, writeStepOutputs, writeStepSummary, type CliContext } from '../context.ts';
+
+// Loaded when the command runs: the other commands (and --help) do not compile and evaluate its code.
+const loadJobs = () => import('../../jobs/index.ts');
+type Jobs = Awaited<ReturnType<typeof loadJobs>>;
 
 interface TrainFlags {
   config: string;
@@ -60,10 +53,10 @@ function doc(r: TrainJobResult, promotion: PromotionDecision | null, store: stri
 
 const num = (v: number | null, digits: number): string => (v === null ? 'undefined' : v.toPrecision(digits));
 
-function summary(r: TrainJobResult, promotion: PromotionDecision | null, store: string): string[] {
+function summary(jobs: Jobs, r: TrainJobResult, promotion: PromotionDecision | null, store: string): string[] {
   const m = r.metrics;
   const d = r.dataset;
-  const lineage = describeLineage({ origin: d.origin, lineage: d });
+  const lineage = jobs.describeLineage({ origin: d.origin, lineage: d });
   let promo = 'promotion  (not attempted: use `mltk run` or `mltk models promote`)';
   if (promotion) {
     const gate = `${promotion.gate.passed ? 'passed' : 'FAILED'}: ${promotion.gate.reason}`;
@@ -105,6 +98,8 @@ function outputs(o: RunOutcome): Record<string, string | number | boolean> {
 }
 
 async function runCommand(ctx: CliContext, config: ModelConfig, flags: RunFlags): Promise<void> {
+  const jobs = await loadJobs();
+  const { runPipelineJob, runFailureMarkdown, runSummaryMarkdown, gateFailure } = jobs;
   let outcome: RunOutcome;
   try {
     outcome = await runPipelineJob({
@@ -132,7 +127,7 @@ async function runCommand(ctx: CliContext, config: ModelConfig, flags: RunFlags)
   if (failed) throw failed;
   ctx.result(
     doc(outcome.train, outcome.promotion, ctx.storeUrl),
-    summary(outcome.train, outcome.promotion, ctx.storeUrl),
+    summary(jobs, outcome.train, outcome.promotion, ctx.storeUrl),
   );
 }
 
@@ -150,7 +145,8 @@ export function registerTrain(program: Command): void {
     program.command('train').description('version data, train, evaluate and register a model version (no promotion)'),
   ).action(
     action(async (ctx, flags: TrainFlags) => {
-      const r = await runTrainJob({
+      const jobs = await loadJobs();
+      const r = await jobs.runTrainJob({
         store: ctx.store(),
         config: await loadModelConfig(flags.config),
         configSource: flags.config,
@@ -158,7 +154,7 @@ export function registerTrain(program: Command): void {
         say: ctx.say,
         progress: ctx.progress,
       });
-      ctx.result(doc(r, null, ctx.storeUrl), summary(r, null, ctx.storeUrl));
+      ctx.result(doc(r, null, ctx.storeUrl), summary(jobs, r, null, ctx.storeUrl));
     }),
   );
 

@@ -1,7 +1,8 @@
 // `mltk ui`: the read-only browser over the store, served on 127.0.0.1 or written as a static site.
 import type { Command } from 'commander';
 import { openStore } from '../../store/index.ts';
-import { startUiServer, writeStaticSite } from '../../ui/index.ts';
+// Loaded when the command runs: the other commands (and --help) do not compile and evaluate its code.
+const loadUi = () => import('../../ui/index.ts');
 import { action } from '../context.ts';
 import { intOption } from '../options.ts';
 
@@ -23,6 +24,7 @@ export function registerUi(program: Command): void {
     )
     .action(
       action(async (ctx, flags: UiFlags) => {
+        const { startUiServer, writeStaticSite } = await loadUi();
         const stores = {
           store: ctx.store(),
           predictions: flags.predictions ? openStore(flags.predictions) : ctx.store(),
