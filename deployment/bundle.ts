@@ -18,6 +18,7 @@ export const HANDLER_ENTRIES = {
 /** Worker threads the handlers start by file name (a sibling .mjs of the bundle that starts them). */
 export const WORKER_ENTRIES = {
   'score-worker': 'pipeline/predict/score-worker.ts',
+  'counting-worker': 'pipeline/monitor/counting-worker.ts',
 } as const;
 
 /** Native code can't be bundled; it is loaded from `<outdir>/node_modules` at run time. */

@@ -21,6 +21,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export const CLI_ENTRIES = {
   main: 'pipeline/cli/main.ts',
   'score-worker': 'pipeline/predict/score-worker.ts',
+  'counting-worker': 'pipeline/monitor/counting-worker.ts',
 };
 
 // Bundled CommonJS dependencies (commander, protobufjs) `require` Node built-ins, which an ES module

@@ -20,8 +20,15 @@ export {
   type CsvChunk,
   type CsvBlocks,
 } from './csv.ts';
-export { planTable, parseTableBlock, type TablePlan } from './parse-block.ts';
-export { openCsvTables, readCsvTable, concatTables, type CsvTableReader, type ReadTableOptions } from './read-table.ts';
+export { planTable, parseTableBlock, rowsShifted, type TablePlan } from './parse-block.ts';
+export {
+  openCsvTables,
+  tableChunks,
+  readCsvTable,
+  concatTables,
+  type CsvTableReader,
+  type ReadTableOptions,
+} from './read-table.ts';
 export { openJsonlTables, jsonLines, notJsonIssue, inputFormat, RECORD_FIELD, type InputFormat } from './read-jsonl.ts';
 export { summarizeCsvFile, type FileSummary, type ColumnSummary } from './inspect.ts';
 export {

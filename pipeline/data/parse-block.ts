@@ -509,3 +509,21 @@ function finishChunk(st: BlockState, specAt: Int32Array, buf: Buffer, rows: numb
   });
   return { table: { rows, columns }, firstRow, issues: st.issues, bad: st.bad.subarray(0, rows) };
 }
+
+/**
+ * A block's rejection numbers rows from the block's first; the file's numbers are `by` more (its
+ * message names the row as the CSV reader does: "SOURCE: row N: …").
+ */
+export function rowsShifted(e: unknown, by: number, source: string): unknown {
+  if (!(e instanceof InvalidInputError) || by === 0 || !e.details.some((d) => d.row !== undefined)) return e;
+  const prefix = `${source}: row `;
+  let message = e.message;
+  if (message.startsWith(prefix)) {
+    const digits = /^\d+/.exec(message.slice(prefix.length))?.[0];
+    if (digits) message = `${prefix}${Number(digits) + by}${message.slice(prefix.length + digits.length)}`;
+  }
+  return new InvalidInputError(
+    message,
+    e.details.map((d) => (d.row === undefined ? d : { ...d, row: d.row + by })),
+  );
+}

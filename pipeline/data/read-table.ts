@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import { type ErrorDetail, InvalidInputError, quoted } from '../errors/index.ts';
 import { DEFAULT_CHUNK_ROWS, openCsvBlocks } from './csv.ts';
-import { parseTableBlock, planTable } from './parse-block.ts';
+import { parseTableBlock, planTable, type TablePlan } from './parse-block.ts';
 import { ROW_FIELD, type Column, type ColumnSpec, type Table, type TableChunk } from './table.ts';
 
 export interface ReadTableOptions {
@@ -32,15 +32,26 @@ export async function openCsvTables(
   const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
   const { header, blocks } = await openCsvBlocks(input, { source: opts.source, chunkRows });
   const plan = planTable(header, typeof specs === 'function' ? specs(header) : specs, opts.source);
-  async function* chunks(): AsyncGenerator<TableChunk> {
-    let firstRow = 1;
-    for await (const block of blocks) {
-      const chunk = parseTableBlock(plan, block, 0, block.length, firstRow, chunkRows);
-      firstRow += chunk.table.rows;
-      if (chunk.table.rows > 0) yield chunk;
-    }
+  return { header, specs: plan.specs, chunks: tableChunks(plan, blocks, chunkRows) };
+}
+
+/**
+ * Parses blocks of whole rows (openCsvBlocks') on this thread into validated chunks, rows numbered from 1;
+ * `onParsed` gets each block back once it is parsed (a pooled buffer can then serve a later block).
+ */
+export async function* tableChunks(
+  plan: TablePlan,
+  blocks: AsyncIterable<Buffer>,
+  chunkRows: number,
+  onParsed?: (block: Buffer) => void,
+): AsyncGenerator<TableChunk> {
+  let firstRow = 1;
+  for await (const block of blocks) {
+    const chunk = parseTableBlock(plan, block, 0, block.length, firstRow, chunkRows);
+    onParsed?.(block);
+    firstRow += chunk.table.rows;
+    if (chunk.table.rows > 0) yield chunk;
   }
-  return { header, specs: plan.specs, chunks: chunks() };
 }
 
 /** Stacks chunk tables column by column. */

@@ -33,9 +33,85 @@ export interface FeatureStats {
   distribution: { buckets: string[]; baseline: number[]; current: number[] };
 }
 
+/**
+ * A feature's counts as plain data (a worker's share of a batch, posted to the thread that merges the
+ * shares). Counts are integers held in doubles, so adding shares in any order gives the same sums.
+ */
+export type FeatureCounts =
+  | { kind: 'numeric'; rows: number; missing: number; outOfRange: number; slots: Float64Array; cutBins: Float64Array }
+  | {
+      kind: 'category';
+      rows: number;
+      missing: number;
+      unseen: number;
+      outOfList: number;
+      counts: Float64Array;
+      /** The first unseen names, each with where it was first seen (see FeatureAccumulator.add). */
+      unseenNames: [string, number][];
+    };
+
 export interface FeatureAccumulator {
-  add(column: Column, source: string): void;
+  /**
+   * Counts a column of rows. `at` orders them in the input (row r of the column is at `at + r`; default 0):
+   * the report names the unseen categories seen first, whichever thread counted them.
+   */
+  add(column: Column, source: string, at?: number): void;
+  /** What is counted so far, as plain data. */
+  counts(): FeatureCounts;
+  /** Adds another accumulator's counts of the same feature. */
+  merge(counts: FeatureCounts): void;
   finish(): FeatureStats;
+}
+
+/**
+ * The first MAX_UNSEEN_NAMES unseen category names by where each was first seen in the input; names
+ * counted on several threads merge into the same list as one thread counting them in order.
+ */
+class UnseenNames {
+  private readonly at = new Map<string, number>();
+
+  note(name: string, at: number): void {
+    if (this.at.size < MAX_UNSEEN_NAMES && !this.at.has(name)) this.at.set(name, at);
+  }
+
+  entries(): [string, number][] {
+    return [...this.at];
+  }
+
+  merge(names: readonly [string, number][]): void {
+    for (const [name, at] of names) {
+      const known = this.at.get(name);
+      if (known === undefined || at < known) this.at.set(name, at);
+    }
+    const keep = new Set(this.first());
+    for (const name of [...this.at.keys()]) if (!keep.has(name)) this.at.delete(name);
+  }
+
+  first(): string[] {
+    return [...this.at]
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, MAX_UNSEEN_NAMES)
+      .map(([name]) => name);
+  }
+}
+
+/** Zeros, ones and NaNs among boolean values (the rest are neither). */
+function booleanCounts(v: Float64Array): { zeros: number; ones: number; nan: number } {
+  let zeros = 0,
+    ones = 0,
+    nan = 0;
+  // Branch-free counts: 0/1 values come in random order, so a branch per value would mispredict often.
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]!;
+    zeros += x === 0 ? 1 : 0;
+    ones += x === 1 ? 1 : 0;
+    nan += Number.isNaN(x) ? 1 : 0;
+  }
+  return { zeros, ones, nan };
+}
+
+function addTo(into: Float64Array, from: Float64Array): void {
+  for (let i = 0; i < into.length; i++) into[i]! += from[i]!;
 }
 
 function kindError(source: string, name: string, expected: string, found: string): InvalidInputError {
@@ -125,6 +201,15 @@ export function numericAccumulator(profile: NumericProfile, spec?: { min?: numbe
         if (binOfSlot[slot]! < 0) cutBins[binIndex(edges, x)]! += 1;
       }
     },
+    counts: () => ({ kind: 'numeric', rows, missing, outOfRange, slots, cutBins }),
+    merge(c) {
+      if (c.kind !== 'numeric') throw new Error(`internal: merging ${c.kind} counts into numeric "${profile.name}"`);
+      rows += c.rows;
+      missing += c.missing;
+      outOfRange += c.outOfRange;
+      addTo(slots, c.slots);
+      addTo(cutBins, c.cutBins);
+    },
     finish() {
       const labels = numericBinLabels(profile.edges);
       const bins = Array.from(cutBins);
@@ -165,42 +250,29 @@ export function categoryAccumulator(
   const known = new Map(profile.categories.map((c, i) => [c, i]));
   const allowed = spec?.values ? new Set(spec.values) : null;
   const counts = new Float64Array(profile.categories.length);
-  const unseenNames = new Set<string>();
+  const unseenNames = new UnseenNames();
   let rows = 0,
     missing = 0,
     unseen = 0,
     outOfList = 0;
   return {
-    add(column, source) {
-      rows +=
-        column.kind === 'text'
-          ? column.values.length
-          : column.kind === 'numeric'
-            ? column.values.length
-            : column.codes.length;
+    add(column, source, at = 0) {
+      rows += column.kind === 'categorical' ? column.codes.length : column.values.length;
       if (profile.type === 'boolean') {
         if (column.kind !== 'numeric') throw kindError(source, profile.name, 'boolean', column.kind);
-        const v = column.values;
-        let zeros = 0,
-          ones = 0,
-          nan = 0;
-        // Branch-free counts: 0/1 values come in random order, so a branch per value would mispredict often.
-        for (let i = 0; i < v.length; i++) {
-          const x = v[i]!;
-          zeros += x === 0 ? 1 : 0;
-          ones += x === 1 ? 1 : 0;
-          nan += Number.isNaN(x) ? 1 : 0;
-        }
+        const { zeros, ones, nan } = booleanCounts(column.values);
         counts[0]! += zeros;
         counts[1]! += ones;
         missing += nan;
-        unseen += v.length - zeros - ones - nan;
-        outOfList += v.length - zeros - ones - nan;
+        unseen += column.values.length - zeros - ones - nan;
+        outOfList += column.values.length - zeros - ones - nan;
         return;
       }
       if (column.kind === 'text') {
         // The CSV shell reads categoricals as text so values outside the signature's list survive as themselves.
-        for (const v of column.values) {
+        const values = column.values;
+        for (let r = 0; r < values.length; r++) {
+          const v = values[r]!;
           if (v === '') {
             missing++;
             continue;
@@ -210,7 +282,7 @@ export function categoryAccumulator(
           if (s !== undefined) counts[s]! += 1;
           else {
             unseen++;
-            if (unseenNames.size < MAX_UNSEEN_NAMES) unseenNames.add(v);
+            unseenNames.note(v, at + r);
           }
         }
         return;
@@ -230,9 +302,19 @@ export function categoryAccumulator(
         if (s !== undefined) counts[s]! += n;
         else {
           unseen += n;
-          if (unseenNames.size < MAX_UNSEEN_NAMES) unseenNames.add(c);
+          unseenNames.note(c, at);
         }
       });
+    },
+    counts: () => ({ kind: 'category', rows, missing, unseen, outOfList, counts, unseenNames: unseenNames.entries() }),
+    merge(c) {
+      if (c.kind !== 'category') throw new Error(`internal: merging ${c.kind} counts into category "${profile.name}"`);
+      rows += c.rows;
+      missing += c.missing;
+      unseen += c.unseen;
+      outOfList += c.outOfList;
+      addTo(counts, c.counts);
+      unseenNames.merge(c.unseenNames);
     },
     finish() {
       const withUnseen = unseen > 0;
@@ -253,7 +335,7 @@ export function categoryAccumulator(
         missing_rate_change: (rows ? missing / rows : 0) - profile.missing_rate,
         out_of_range: outOfList,
         unseen,
-        unseen_categories: [...unseenNames],
+        unseen_categories: unseenNames.first(),
         distribution: dist,
       };
     },

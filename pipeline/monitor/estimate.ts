@@ -6,8 +6,9 @@
 import type { Table } from '../data/index.ts';
 import type { LossCalibrationManifest, ModelVersion } from '../registry/index.ts';
 import { getModelArtifact, type ObjectStore } from '../store/index.ts';
-import type { FastPathVerdict, InputColumn } from '../predict/index.ts';
+import type { FastPathVerdict } from '../predict/index.ts';
 import { LOSS_ESTIMATOR_INPUT, LOSS_OUTPUTS } from '../train/index.ts';
+import { lossInputsOf, type LossInputs } from './loss-inputs.ts';
 import type { QualityLevel, QualityThresholds } from './quality.ts';
 import { qualityLevel } from './quality.ts';
 
@@ -43,6 +44,8 @@ export interface BatchLossEstimator {
   fastPath?: Record<string, FastPathVerdict>;
   /** Sums of the estimated losses of the rows of `table` whose prediction is not NaN. */
   estimate(table: Table, predictions: Float64Array): Promise<LossSums>;
+  /** The same from a chunk's inputs built elsewhere (lossInputsOf; a counting worker builds them). */
+  estimateInputs(inputs: LossInputs): Promise<LossSums>;
   close(): Promise<void>;
 }
 
@@ -79,35 +82,6 @@ export function qualityBand(
   };
 }
 
-/** A category outside the signature's list (never a real value: the LabelEncoder's default applies). */
-const UNKNOWN_VALUE = '\u0000mltk-unknown-category';
-
-/** Indices of the rows with a prediction; undefined when every row has one (no copy needed). */
-function predictedRows(predictions: Float64Array): Int32Array | undefined {
-  let n = 0;
-  for (let i = 0; i < predictions.length; i++) if (!Number.isNaN(predictions[i]!)) n++;
-  if (n === predictions.length) return undefined;
-  const out = new Int32Array(n);
-  for (let i = 0, k = 0; i < predictions.length; i++) if (!Number.isNaN(predictions[i]!)) out[k++] = i;
-  return out;
-}
-
-/** The category code of each text value: the signature's own, -1 for empty, `unknown` for any other. */
-function categoryCodes(
-  values: readonly string[],
-  codeOf: Map<string, number>,
-  unknown: number,
-  n: number,
-  pick: (i: number) => number,
-): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = values[pick(i)]!;
-    out[i] = v === '' ? -1 : (codeOf.get(v) ?? unknown);
-  }
-  return out;
-}
-
 /**
  * The version's loss estimator (the blob hash-verified), or null for a version registered without one.
  * Its two heads are scored by the fast tree evaluator, each proven equal to ONNX Runtime at load on the
@@ -128,59 +102,25 @@ export async function openLossEstimator(store: ObjectStore, mv: ModelVersion): P
     worker: true,
     label: `loss estimator of ${mv.name} v${mv.version}`,
   });
-  const features = mv.signature.features;
-  // Categorical inputs by code: the signature's categories, then one for any value outside them (the
-  // graph's LabelEncoder gives it its default, as it does for an unknown string).
-  const categories = new Map(
-    features.flatMap((f) =>
-      f.type === 'categorical' ? [[f.name, [...f.values, UNKNOWN_VALUE] as string[]] as const] : [],
-    ),
-  );
-  const codeOf = new Map(
-    features.flatMap((f) =>
-      f.type === 'categorical' ? [[f.name, new Map(f.values.map((v, i) => [v, i]))] as const] : [],
-    ),
-  );
+  const inputsOf = lossInputsOf(mv.signature.features);
+  const estimateInputs = async ({ inputs, predictions, rows }: LossInputs): Promise<LossSums> => {
+    if (rows === 0) return { rows: 0, squared: 0, absolute: 0 };
+    const out = await heads.score([...inputs, { name: LOSS_ESTIMATOR_INPUT, values: predictions }], rows);
+    let squared = 0,
+      absolute = 0;
+    const sq = out[LOSS_OUTPUTS.squared]!,
+      ab = out[LOSS_OUTPUTS.absolute]!;
+    for (let i = 0; i < rows; i++) {
+      squared += sq[i]!;
+      absolute += ab[i]!;
+    }
+    return { rows, squared, absolute };
+  };
   return {
     calibration: mv.loss_estimator.calibration,
     fastPath: heads.fastPath,
-    async estimate(table, predictions) {
-      const rows = predictedRows(predictions);
-      const n = rows ? rows.length : table.rows;
-      if (n === 0) return { rows: 0, squared: 0, absolute: 0 };
-      const pick = rows ? (i: number) => rows[i]! : (i: number) => i;
-      const floats = (values: ArrayLike<number>) => {
-        const out = new Float32Array(n);
-        for (let i = 0; i < n; i++) out[i] = values[pick(i)]!;
-        return out;
-      };
-      const inputs: InputColumn[] = features.map((f): InputColumn => {
-        const col = table.columns.get(f.name);
-        if (!col) throw new Error(`internal: chunk has no column "${f.name}" for the loss estimator`);
-        if (col.kind === 'numeric') return { name: f.name, values: floats(col.values) };
-        const cats = categories.get(f.name) ?? [UNKNOWN_VALUE];
-        if (col.kind === 'text')
-          return {
-            name: f.name,
-            codes: categoryCodes(col.values, codeOf.get(f.name) ?? new Map(), cats.length - 1, n, pick),
-            categories: cats,
-          };
-        const codes = new Int32Array(n);
-        for (let i = 0; i < n; i++) codes[i] = col.codes[pick(i)]!;
-        return { name: f.name, codes, categories: col.categories };
-      });
-      inputs.push({ name: LOSS_ESTIMATOR_INPUT, values: floats(predictions) });
-      const out = await heads.score(inputs, n);
-      let squared = 0,
-        absolute = 0;
-      const sq = out[LOSS_OUTPUTS.squared]!,
-        ab = out[LOSS_OUTPUTS.absolute]!;
-      for (let i = 0; i < n; i++) {
-        squared += sq[i]!;
-        absolute += ab[i]!;
-      }
-      return { rows: n, squared, absolute };
-    },
+    estimate: (table, predictions) => estimateInputs(inputsOf(table, predictions)),
+    estimateInputs,
     close: () => heads.close(),
   };
 }

@@ -3,9 +3,10 @@
 import type { DerivedFeature, FeatureSpec, ModelConfig } from '../config/index.ts';
 import { InvalidInputError } from '../errors/index.ts';
 import type { Table } from '../data/index.ts';
-import { derivedValues } from '../train/index.ts';
-import { featureAccumulator, numericAccumulator, type FeatureAccumulator, type FeatureStats } from './accumulate.ts';
+import type { FeatureStats } from './accumulate.ts';
+import { driftCounter, monitoredDerived, type CountingPlan, type DriftCounter, type DriftCounts } from './counting.ts';
 import { qualityBand, type BatchLossEstimator, type EstimatedQuality, type LossSums } from './estimate.ts';
+import type { LossInputs } from './loss-inputs.ts';
 import type { BaselineProfile } from './profile.ts';
 import type { QualityThresholds } from './quality.ts';
 
@@ -63,17 +64,20 @@ export interface MonitorBatchInput {
 function estimation(input: MonitorBatchInput['estimator']) {
   const sums: LossSums = { rows: 0, squared: 0, absolute: 0 };
   let inflight: Promise<void> = Promise.resolve();
+  // Sums are added in chunk order, whichever thread built the chunk's inputs: the same doubles either way.
+  const next = async (estimate: () => Promise<LossSums>): Promise<void> => {
+    await inflight;
+    inflight = estimate().then((s) => {
+      sums.rows += s.rows;
+      sums.squared += s.squared;
+      sums.absolute += s.absolute;
+    });
+    inflight.catch(() => undefined); // awaited by the next add or by finish
+  };
   return {
-    async add(chunk: Table, predictions: Float64Array): Promise<void> {
-      if (!input) return;
-      await inflight;
-      inflight = input.estimator.estimate(chunk, predictions).then((s) => {
-        sums.rows += s.rows;
-        sums.squared += s.squared;
-        sums.absolute += s.absolute;
-      });
-      inflight.catch(() => undefined); // awaited by the next add or by finish
-    },
+    add: (chunk: Table, predictions: Float64Array) =>
+      input ? next(() => input.estimator.estimate(chunk, predictions)) : Promise.resolve(),
+    addInputs: (inputs: LossInputs) => (input ? next(() => input.estimator.estimateInputs(inputs)) : Promise.resolve()),
     async finish(): Promise<EstimatedQuality | null> {
       await inflight;
       if (!input || sums.rows === 0) return null;
@@ -91,10 +95,13 @@ function judged(stats: FeatureStats, t: Thresholds, derived = false): FeatureDri
   return { ...stats, level, drifted: level === 'alert', derived };
 }
 
-export async function monitorBatch(input: MonitorBatchInput): Promise<DriftReport> {
-  const { baseline, thresholds: t, source } = input;
-  const profiles = new Map(baseline.features.map((p) => [p.name, p]));
-  const missingInBaseline = input.features.filter((f) => !profiles.has(f.name)).map((f) => f.name);
+/** The counting plan of a batch: the baseline must profile every monitored feature. */
+export function countingPlan(
+  input: Pick<MonitorBatchInput, 'model' | 'features' | 'derived' | 'baseline'>,
+): CountingPlan {
+  const { baseline } = input;
+  const profiled = new Set(baseline.features.map((p) => p.name));
+  const missingInBaseline = input.features.filter((f) => !profiled.has(f.name)).map((f) => f.name);
   if (missingInBaseline.length) {
     throw new InvalidInputError(
       `baseline profile of ${input.model.name} v${input.model.version} has no profile for ` +
@@ -102,67 +109,99 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
       missingInBaseline.map((n) => ({ field: n, issue: 'not in baseline profile' })),
     );
   }
-  const accs: [string, FeatureAccumulator][] = input.features.map((f) => [
-    f.name,
-    featureAccumulator(profiles.get(f.name)!, f),
-  ]);
-  const derived = (input.derived ?? []).filter((d) => profiles.get(d.name)?.type === 'numeric');
-  const derivedAccs: [string, FeatureAccumulator][] = derived.map((d) => [
-    d.name,
-    featureAccumulator(profiles.get(d.name)!),
-  ]);
-  const needed = [...new Set([...accs.map(([name]) => name), ...derived.flatMap((d) => d.inputs)])];
-  const predAcc = baseline.prediction ? numericAccumulator(baseline.prediction) : null;
+  return { features: input.features, derived: monitoredDerived(baseline, input.derived ?? []), baseline };
+}
+
+export async function monitorBatch(input: MonitorBatchInput): Promise<DriftReport> {
+  const { source } = input;
+  const counter = driftCounter(countingPlan(input));
   let rows = 0;
-  let pending: { chunk: Table; predictions: Promise<Float64Array> } | undefined;
+  let pending: { chunk: Table; predictions: Promise<Float64Array>; at: number } | undefined;
   const estimate = estimation(input.estimator);
   for await (const chunk of input.chunks) {
-    const absent = needed.filter((name) => !chunk.columns.has(name));
+    const absent = counter.needed.filter((name) => !chunk.columns.has(name));
     if (absent.length) {
       throw new InvalidInputError(
         `${source}: missing column${absent.length > 1 ? 's' : ''} ${absent.map((n) => `"${n}"`).join(', ')}`,
         absent.map((n) => ({ field: n, issue: 'missing column' })),
       );
     }
-    const own = predAcc && input.predictionColumn ? chunk.columns.get(input.predictionColumn) : undefined;
-    if (predAcc && !own && !input.predict) {
+    const own = counter.predictions && input.predictionColumn ? chunk.columns.get(input.predictionColumn) : undefined;
+    if (counter.predictions && !own && !input.predict) {
       throw new InvalidInputError(
         `${source}: no prediction column "${input.predictionColumn ?? '(none configured)'}" and no model to score with`,
         [{ field: input.predictionColumn ?? 'prediction', issue: 'missing column' }],
       );
     }
+    const at = rows; // where the chunk's rows are in the input: the unseen categories named are the first seen
     // A scorer on its own thread scores this chunk while the features are counted and the next
     // chunk is parsed; its predictions are counted one chunk later (counts do not depend on order).
-    const scoring = predAcc && !own ? Promise.resolve(input.predict!(chunk)) : undefined;
+    const scoring = counter.predictions && !own ? Promise.resolve(input.predict!(chunk)) : undefined;
     scoring?.catch(() => undefined); // awaited below; no unhandled rejection if a feature throws first
-    for (const [name, acc] of accs) acc.add(chunk.columns.get(name)!, source);
-    if (derived.length) {
-      const values = derivedValues(derived, chunk);
-      for (const [name, acc] of derivedAccs) acc.add({ kind: 'numeric', values: values.get(name)! }, source);
-    }
+    counter.addFeatures(chunk, source, at);
     if (own) {
-      predAcc!.add(own, source);
+      counter.addPredictions(own, source, at);
       if (own.kind === 'numeric') await estimate.add(chunk, own.values);
     }
     if (pending) {
       const values = await pending.predictions;
-      predAcc!.add({ kind: 'numeric', values }, source);
+      counter.addPredictions({ kind: 'numeric', values }, source, pending.at);
       await estimate.add(pending.chunk, values);
     }
-    pending = scoring && { chunk, predictions: scoring };
+    pending = scoring && { chunk, predictions: scoring, at };
     rows += chunk.rows;
   }
   if (pending) {
     const values = await pending.predictions;
-    predAcc!.add({ kind: 'numeric', values }, source);
+    counter.addPredictions({ kind: 'numeric', values }, source, pending.at);
     await estimate.add(pending.chunk, values);
   }
-  if (rows === 0) throw new InvalidInputError(`${source}: no rows to monitor`, [{ issue: 'zero data rows' }]);
+  return driftReport(input, counter, rows, await estimate.finish());
+}
 
-  const features = [
-    ...accs.map(([, acc]) => judged(acc.finish(), t)),
-    ...derivedAccs.map(([, acc]) => judged(acc.finish(), t, true)),
-  ].sort((a, b) => Number(b.drifted) - Number(a.drifted) || b.psi - a.psi);
+/** A chunk counted elsewhere (a counting worker): its rows, and the loss estimator's inputs when it estimates. */
+export interface CountedChunk {
+  rows: number;
+  loss?: LossInputs;
+}
+
+/** A batch counted elsewhere: its chunks in input order, then every counter's counts. */
+export interface CountedBatch {
+  chunks: AsyncIterable<CountedChunk>;
+  counts(): Promise<DriftCounts[]>;
+}
+
+/**
+ * monitorBatch over a batch whose chunks were parsed and counted elsewhere (the monitor's counting
+ * workers): the same report, merged from their counts, its estimate summed here in input order.
+ */
+export async function monitorCounted(
+  input: Omit<MonitorBatchInput, 'chunks' | 'predict'>,
+  counted: CountedBatch,
+): Promise<DriftReport> {
+  const counter = driftCounter(countingPlan(input));
+  const estimate = estimation(input.estimator);
+  let rows = 0;
+  for await (const chunk of counted.chunks) {
+    if (chunk.loss) await estimate.addInputs(chunk.loss);
+    rows += chunk.rows;
+  }
+  for (const c of await counted.counts()) counter.merge(c);
+  return driftReport(input, counter, rows, await estimate.finish());
+}
+
+async function driftReport(
+  input: Omit<MonitorBatchInput, 'chunks' | 'predict'>,
+  counter: DriftCounter,
+  rows: number,
+  estimated: EstimatedQuality | null,
+): Promise<DriftReport> {
+  const { thresholds: t, source } = input;
+  if (rows === 0) throw new InvalidInputError(`${source}: no rows to monitor`, [{ issue: 'zero data rows' }]);
+  const stats = counter.finish();
+  const features = [...stats.features.map((s) => judged(s, t)), ...stats.derived.map((s) => judged(s, t, true))].sort(
+    (a, b) => Number(b.drifted) - Number(a.drifted) || b.psi - a.psi,
+  );
   const drifted = features.filter((f) => f.drifted).map((f) => f.name);
   const driftShare = drifted.length / features.length;
   const datasetDrift = driftShare >= t.drift_share;
@@ -173,11 +212,11 @@ export async function monitorBatch(input: MonitorBatchInput): Promise<DriftRepor
     generated_at: (input.now?.() ?? new Date()).toISOString(),
     thresholds: t,
     features,
-    prediction: predAcc ? judged(predAcc.finish(), t) : null,
+    prediction: stats.prediction ? judged(stats.prediction, t) : null,
     drifted_features: drifted,
     drift_share: driftShare,
     dataset_drift: datasetDrift,
     level: datasetDrift ? 'alert' : features.some((f) => f.level !== 'ok') ? 'warn' : 'ok',
-    estimated: await estimate.finish(),
+    estimated,
   };
 }

@@ -2,10 +2,14 @@
 // and its baseline in the registry store, streams the file through the data reader in chunks.
 import type { Readable } from 'node:stream';
 import type { FeatureSpec } from '../config/index.ts';
-import { InvalidInputError, quoted } from '../errors/index.ts';
+import { InvalidInputError } from '../errors/index.ts';
 import {
-  openCsvTables,
+  BlockBuffers,
+  DEFAULT_CHUNK_ROWS,
+  openCsvBlocks,
   openJsonlTables,
+  planTable,
+  tableChunks,
   type ColumnSpec,
   type InputFormat,
   type Table,
@@ -15,6 +19,8 @@ import { resolveModel, type ModelVersion } from '../registry/index.ts';
 import { getModelArtifact, type ObjectStore } from '../store/index.ts';
 import { parseBaselineProfile, type BaselineProfile } from './profile.ts';
 import { monitorBatch, type DriftReport } from './report.ts';
+import { badValuesError, monitorInWorkers, peekBlocks, startCounting, type CountedRead } from './counted.ts';
+import { defaultCountingWorkers } from './counting-pool.ts';
 import { chunkPredictor, type ChunkPredictor, type ChunkScorer } from './scoring.ts';
 import type { BatchLossEstimator } from './estimate.ts';
 
@@ -39,6 +45,11 @@ export interface MonitorRun {
    */
   openEstimator?: (mv: ModelVersion) => Promise<BatchLossEstimator | null>;
   chunkRows?: number;
+  /**
+   * Threads that parse and count a large CSV not scored here (default: one per core); 1 reads it on this
+   * thread. Either way the report is the same.
+   */
+  workers?: number;
 }
 
 export interface MonitorResult {
@@ -47,6 +58,8 @@ export interface MonitorResult {
   model: ModelVersion;
   /** Set when the monitor scored the input itself: rows scored, and rows the model refuses (missing predictions). */
   scoring: { scored: number; refused: number } | null;
+  /** Threads that parsed and counted the input: 1 when this one did. */
+  workers: number;
 }
 
 /** The profile stored with a model version; a version trained without one cannot be monitored. */
@@ -79,18 +92,38 @@ export function monitorColumnSpecs(features: readonly FeatureSpec[], predictionC
 
 async function* validTables(chunks: AsyncIterable<TableChunk>, source: string): AsyncGenerator<Table> {
   for await (const chunk of chunks) {
-    if (chunk.issues.length) {
-      const shown = chunk.issues
-        .slice(0, 5)
-        .map((i) => `row ${i.row} ${quoted(i.field)}: ${i.issue}`)
-        .join('; ');
-      throw new InvalidInputError(
-        `${source}: ${chunk.issues.length} bad value${chunk.issues.length > 1 ? 's' : ''} in rows ${chunk.firstRow}–${chunk.firstRow + chunk.table.rows - 1}: ${shown}`,
-        chunk.issues,
-      );
-    }
+    if (chunk.issues.length) throw badValuesError(source, { ...chunk, rows: chunk.table.rows });
     yield chunk.table;
   }
+}
+
+/** A CSV of more blocks than this is parsed and counted on worker threads (smaller ones do not repay their start). */
+const BLOCKS_ON_ONE_THREAD = 1;
+
+/**
+ * The input's chunks, read against the specs its header chooses; for a CSV of more than one block that
+ * is not scored here (`scores()`, known once the header is read), how to parse and count it in workers.
+ */
+async function openInput(
+  run: MonitorRun,
+  specsFor: (header: string[]) => ColumnSpec[],
+  scores: () => boolean,
+  outputColumn: string,
+): Promise<{ chunks: AsyncIterable<TableChunk>; inWorkers?: Omit<CountedRead, 'estimatorFeatures'> }> {
+  const chunkRows = run.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  if (run.format === 'jsonl')
+    return { chunks: (await openJsonlTables(run.input, specsFor, { source: run.source, chunkRows })).chunks };
+  const buffers = new BlockBuffers();
+  const csv = await openCsvBlocks(run.input, { source: run.source, chunkRows, buffers });
+  const plan = planTable(csv.header, specsFor(csv.header), run.source);
+  const workers = run.workers ?? defaultCountingWorkers();
+  const head = !scores() && workers > 1 ? await peekBlocks(csv.blocks, BLOCKS_ON_ONE_THREAD) : undefined;
+  const blocks = head?.blocks ?? csv.blocks;
+  const predictionColumn = csv.header.includes(outputColumn) ? outputColumn : null;
+  return {
+    chunks: tableChunks(plan, blocks, chunkRows, (block) => buffers.give(block)),
+    inWorkers: head?.many ? { plan, blocks, buffers, chunkRows, workers, predictionColumn } : undefined,
+  };
 }
 
 export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
@@ -128,11 +161,7 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
       specs.push({ name: mv.signature.id_column, type: 'text', nullable: true });
     return specs;
   };
-  const readOpts = { source: run.source, chunkRows: run.chunkRows };
-  const reader =
-    run.format === 'jsonl'
-      ? await openJsonlTables(run.input, specsFor, readOpts)
-      : await openCsvTables(run.input, specsFor, readOpts);
+  const { chunks, inWorkers } = await openInput(run, specsFor, () => scores, outputColumn);
   let scorer: ChunkScorer | undefined;
   let predictor: Promise<ChunkPredictor> | undefined;
   const predict = scores
@@ -144,29 +173,37 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
         return (await predictor).predict(table);
       }
     : undefined;
+  const batch = {
+    model: { name: mv.name, version: mv.version },
+    features,
+    derived,
+    baseline,
+    thresholds: {
+      psi_warn: mv.monitoring.psi_warn,
+      psi_alert: mv.monitoring.psi_alert,
+      drift_share: mv.monitoring.drift_share,
+    },
+    source: run.source,
+    predictionColumn: outputColumn,
+  };
   let estimator: BatchLossEstimator | null = null;
+  // The workers start while the estimator loads and proves its heads on this thread.
+  const counting =
+    inWorkers && startCounting(batch, { ...inWorkers, estimatorFeatures: estimates ? mv.signature.features : null });
+  counting?.catch(() => undefined); // awaited below
   try {
     estimator = estimates ? await run.openEstimator!(mv) : null;
-    const report = await monitorBatch({
-      model: { name: mv.name, version: mv.version },
-      features,
-      derived,
-      baseline,
-      thresholds: {
-        psi_warn: mv.monitoring.psi_warn,
-        psi_alert: mv.monitoring.psi_alert,
-        drift_share: mv.monitoring.drift_share,
-      },
-      chunks: validTables(reader.chunks, run.source),
-      source: run.source,
-      predictionColumn: outputColumn,
-      predict,
-      estimator: estimator
-        ? { estimator, testRmse: mv.metrics.rmse ?? null, thresholds: mv.monitoring.quality }
-        : undefined,
-    });
-    return { report, baseline, model: mv, scoring: predictor ? (await predictor).counts() : null };
+    const estimation = estimator
+      ? { estimator, testRmse: mv.metrics.rmse ?? null, thresholds: mv.monitoring.quality }
+      : undefined;
+    const report =
+      counting && inWorkers
+        ? await monitorInWorkers({ ...batch, estimator: estimation }, await counting, inWorkers)
+        : await monitorBatch({ ...batch, chunks: validTables(chunks, run.source), predict, estimator: estimation });
+    const workers = counting && inWorkers ? inWorkers.workers : 1;
+    return { report, baseline, model: mv, scoring: predictor ? (await predictor).counts() : null, workers };
   } finally {
+    await (await counting?.catch(() => undefined))?.close();
     await predictor?.catch(() => undefined);
     await scorer?.close?.();
     await estimator?.close();

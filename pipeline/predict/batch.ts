@@ -6,9 +6,16 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { BlockBuffers, inputFormat, openCsvBlocks, planTable, type InputFormat, type RowIssue } from '../data/index.ts';
+import {
+  BlockBuffers,
+  inputFormat,
+  openCsvBlocks,
+  planTable,
+  rowsShifted,
+  type InputFormat,
+  type RowIssue,
+} from '../data/index.ts';
 import type { Signature } from '../registry/index.ts';
-import { InvalidInputError } from '../errors/index.ts';
 import { Channel } from './channel.ts';
 import { CsvWriter, csvField, lineageSuffix, writePredictionLines } from './format.ts';
 import { jsonlChunks } from './jsonl.ts';
@@ -94,24 +101,6 @@ interface Scored {
 }
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
-
-/**
- * A block's rejection numbers rows from the block's first; the file's numbers are `by` more (its
- * message names the row as the CSV reader does: "SOURCE: row N: …").
- */
-function rowsShifted(e: unknown, by: number, source: string): unknown {
-  if (!(e instanceof InvalidInputError) || by === 0 || !e.details.some((d) => d.row !== undefined)) return e;
-  const prefix = `${source}: row `;
-  let message = e.message;
-  if (message.startsWith(prefix)) {
-    const digits = /^\d+/.exec(message.slice(prefix.length))?.[0];
-    if (digits) message = `${prefix}${Number(digits) + by}${message.slice(prefix.length + digits.length)}`;
-  }
-  return new InvalidInputError(
-    message,
-    e.details.map((d) => (d.row === undefined ? d : { ...d, row: d.row + by })),
-  );
-}
 
 /** Chunks, blocks in flight at once per worker: enough to keep every worker busy while outputs are written. */
 const IN_FLIGHT_PER_WORKER = 2;
