@@ -145,6 +145,23 @@ test('chunked reading flags bad rows without stopping and keeps row numbers acro
   assert.deepEqual(badRows, [3, 6]);
 });
 
+test('a categorical that keeps unlisted values codes them after its list, per block, quoted or not', async () => {
+  const specs = [
+    { name: 'kind', type: 'categorical' as const, values: ['a', 'b'], nullable: true, keepUnlisted: true },
+    { name: 'x', type: 'numeric' as const },
+  ];
+  const text = 'kind,x\na,1\nzed,2\n"b",3\n,4\n"q""uote",5\nzed,6\nb,7\n';
+  const reader = await openCsvTables(bytes(text), specs, { source: 'k.csv', chunkRows: 4 });
+  const seen: string[] = [];
+  for await (const ch of reader.chunks) {
+    assert.deepEqual(ch.issues, []);
+    const col = ch.table.columns.get('kind') as { codes: Int32Array; categories: string[] };
+    for (const c of col.codes) seen.push(c < 0 ? '(missing)' : `${c}:${col.categories[c]}`);
+  }
+  // The second block's own unlisted values start after the list again.
+  assert.deepEqual(seen, ['0:a', '2:zed', '1:b', '(missing)', '2:q"uote', '3:zed', '1:b']);
+});
+
 // An independent oracle for the reader's rules, written for clarity over strings: RFC 4180 fields,
 // then each cell converted by the documented rules. The fast path and the slow path must both match it.
 function oracleRows(text: string): string[][] {

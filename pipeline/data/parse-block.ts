@@ -144,6 +144,8 @@ interface BlockState {
   categories: (CategoryTable | undefined)[];
   /** Per spec: the lookup of categorical columns. */
   tables: (CategoryTable | undefined)[];
+  /** Per spec with keepUnlisted: the block's values not in its list, in the order met (codes after the list's). */
+  unlisted: (Map<string, number> | undefined)[];
   nullable: Uint8Array;
   lo: Float64Array;
   hi: Float64Array;
@@ -174,6 +176,7 @@ function blockState(plan: TablePlan, capacity: number): BlockState {
     codeCols: [],
     categories: Array.from(specAt, (k) => (k >= 0 ? tables[k] : undefined)),
     tables,
+    unlisted: specs.map((s) => (s.keepUnlisted ? new Map<string, number>() : undefined)),
     nullable: Uint8Array.from(specAt, (_, c) => (spec(c)?.nullable ? 1 : 0)),
     lo: Float64Array.from(specAt, (_, c) => spec(c)?.min ?? -Infinity),
     hi: Float64Array.from(specAt, (_, c) => spec(c)?.max ?? Infinity),
@@ -264,6 +267,14 @@ function convertCell(
     const text = spanText(buf, s, e, esc);
     const table = st.tables[k]!;
     const code = esc ? spec.values!.indexOf(text) : lookupCategory(table, hashBytes(buf.subarray(s, e)), buf, s, e - s);
+    const unlisted = st.unlisted[k];
+    if (code < 0 && unlisted) {
+      // Rows with such a value come here from the fast path: rare in a batch worth counting them in.
+      const extra = unlisted.get(text) ?? spec.values!.length + unlisted.size;
+      unlisted.set(text, extra);
+      codes[r] = extra;
+      return;
+    }
     if (code < 0) note(`value ${quoted(text)} is not one of ${spec.values!.join('|')}`);
     codes[r] = code;
   } else {
@@ -499,7 +510,7 @@ function finishChunk(st: BlockState, specAt: Int32Array, buf: Buffer, rows: numb
       columns.set(spec.name, {
         kind: 'categorical',
         codes: st.codes[k]!.subarray(0, rows),
-        categories: [...(spec.values ?? [])],
+        categories: [...(spec.values ?? []), ...(st.unlisted[k]?.keys() ?? [])],
       });
     else if (spec.type === 'text') {
       const v = st.texts[k]!;

@@ -34,6 +34,11 @@ export interface ColumnSpec {
   type: ColumnType;
   nullable?: boolean;
   values?: readonly string[];
+  /**
+   * Categorical: a value not in `values` is no issue but a category of its own, coded after them (the
+   * chunk's column lists it after `values`): for readers that count such values, as the monitor does.
+   */
+  keepUnlisted?: boolean;
   min?: number;
   max?: number;
 }

@@ -70,8 +70,13 @@ export interface FeatureAccumulator {
 class UnseenNames {
   private readonly at = new Map<string, number>();
 
+  /** Whether `name` would be noted now (the list is not full and does not hold it). */
+  wants(name: string): boolean {
+    return this.at.size < MAX_UNSEEN_NAMES && !this.at.has(name);
+  }
+
   note(name: string, at: number): void {
-    if (this.at.size < MAX_UNSEEN_NAMES && !this.at.has(name)) this.at.set(name, at);
+    if (this.wants(name)) this.at.set(name, at);
   }
 
   entries(): [string, number][] {
@@ -294,6 +299,7 @@ export function categoryAccumulator(
       const codes = column.codes;
       for (let i = 0; i < codes.length; i++) raw[codes[i]! + 1]! += 1;
       missing += raw[0]!;
+      const firstSeen: [string, number][] = [];
       column.categories.forEach((c, code) => {
         const n = raw[code + 1]!;
         if (n === 0) return;
@@ -302,9 +308,11 @@ export function categoryAccumulator(
         if (s !== undefined) counts[s]! += n;
         else {
           unseen += n;
-          unseenNames.note(c, at);
+          if (unseenNames.wants(c)) firstSeen.push([c, at + codes.indexOf(code)]);
         }
       });
+      // Named in the order of their first rows, as the text path meets them.
+      for (const [c, where] of firstSeen.sort((a, b) => a[1] - b[1])) unseenNames.note(c, where);
     },
     counts: () => ({ kind: 'category', rows, missing, unseen, outOfList, counts, unseenNames: unseenNames.entries() }),
     merge(c) {

@@ -45,7 +45,7 @@ async function carried(quirks: boolean): Promise<string> {
 async function monitored(
   store: TempStore['store'],
   body: string,
-  opts: { workers: number; format?: 'csv' | 'jsonl' },
+  opts: { workers: number; format?: 'csv' | 'jsonl'; workersMinBytes?: number },
 ): Promise<MonitorResult> {
   return runMonitor({
     store,
@@ -56,6 +56,7 @@ async function monitored(
     openEstimator: (mv) => openLossEstimator(store, mv),
     chunkRows: CHUNK_ROWS,
     workers: opts.workers,
+    workersMinBytes: 'workersMinBytes' in opts ? opts.workersMinBytes : 0,
   });
 }
 
@@ -73,6 +74,10 @@ test(
     const two = await monitored(s.store, body, { workers: 2 });
     assert.equal(one.workers, 1);
     assert.equal(two.workers, 2);
+    // Under the default size a file is not worth starting workers for.
+    const small = await monitored(s.store, body, { workers: 2, workersMinBytes: undefined });
+    assert.equal(small.workers, 1);
+    assert.deepEqual(strip(small), strip(one));
     assert.deepEqual(strip(two), strip(one));
     const type = one.report.features.find((f) => f.name === 'property_type')!;
     assert.equal(type.unseen_categories!.length, 20);

@@ -20,36 +20,37 @@ export function badValuesError(
     .slice(0, 5)
     .map((i) => `row ${i.row} ${quoted(i.field)}: ${i.issue}`)
     .join('; ');
-  return new InvalidInputError(
-    `${source}: ${chunk.issues.length} bad value${chunk.issues.length > 1 ? 's' : ''} in rows ${chunk.firstRow}–${chunk.firstRow + chunk.rows - 1}: ${shown}`,
-    chunk.issues,
-  );
+  const values = `${chunk.issues.length} bad value${chunk.issues.length > 1 ? 's' : ''}`;
+  const rows = `rows ${chunk.firstRow}–${chunk.firstRow + chunk.rows - 1}`;
+  return new InvalidInputError(`${source}: ${values} in ${rows}: ${shown}`, chunk.issues);
 }
 
 /**
- * The first blocks of `blocks`, and all of them again: `many` when there are more than `atLeast`
- * (an input that fits in fewer is not worth starting workers for).
+ * Reads `blocks` until they hold more than `bytes` bytes or end; returns whether they did (`large`), and
+ * every block again, those read first.
  */
 export async function peekBlocks(
   blocks: AsyncIterator<Buffer>,
-  atLeast: number,
-): Promise<{ many: boolean; blocks: AsyncGenerator<Buffer> }> {
+  bytes: number,
+): Promise<{ large: boolean; blocks: AsyncGenerator<Buffer> }> {
   const head: Buffer[] = [];
+  let read = 0;
   let done = false;
-  while (head.length <= atLeast) {
+  while (read <= bytes) {
     const next = await blocks.next();
     if (next.done) {
       done = true;
       break;
     }
     head.push(next.value);
+    read += next.value.length;
   }
   async function* all(): AsyncGenerator<Buffer> {
     yield* head;
     if (done) return;
     for (let next = await blocks.next(); !next.done; next = await blocks.next()) yield next.value;
   }
-  return { many: !done, blocks: all() };
+  return { large: !done, blocks: all() };
 }
 
 /** Counted blocks in input order, their issues and rejections numbered as the file's rows. */
@@ -106,7 +107,7 @@ export interface CountedRead {
 
 /** Starts the counting workers for `batch` read as `read` says (their start overlaps whatever the caller awaits). */
 export function startCounting(
-  batch: Omit<MonitorBatchInput, 'chunks' | 'predict'>,
+  batch: Omit<MonitorBatchInput, 'chunks' | 'predict' | 'estimator'>,
   read: Omit<CountedRead, 'blocks' | 'buffers' | 'chunkRows'>,
 ): Promise<CountingPool> {
   return startCountingPool(
@@ -120,14 +121,19 @@ export function startCounting(
   );
 }
 
-/** The drift report of `batch`, its blocks parsed and counted by `pool`. */
+/** The drift report of `batch`, its blocks parsed and counted by `pool` (the estimator may still be loading). */
 export function monitorInWorkers(
-  batch: Omit<MonitorBatchInput, 'chunks' | 'predict'>,
+  batch: Omit<MonitorBatchInput, 'chunks' | 'predict' | 'estimator'>,
   pool: CountingPool,
   read: Pick<CountedRead, 'blocks' | 'buffers' | 'chunkRows'>,
+  estimator: Promise<MonitorBatchInput['estimator']>,
 ): Promise<DriftReport> {
-  return monitorCounted(batch, {
-    chunks: countedChunks(pool, read.blocks, read.buffers, read.chunkRows, batch.source),
-    counts: () => pool.counts(),
-  });
+  return monitorCounted(
+    batch,
+    {
+      chunks: countedChunks(pool, read.blocks, read.buffers, read.chunkRows, batch.source),
+      counts: () => pool.counts(),
+    },
+    estimator,
+  );
 }

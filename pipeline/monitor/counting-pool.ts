@@ -28,8 +28,9 @@ const RUNNING_TYPESCRIPT = import.meta.url.endsWith('.ts');
 function spawn(): Worker {
   if (!RUNNING_TYPESCRIPT) return new Worker(new URL('./counting-worker.mjs', import.meta.url), { execArgv: [] });
   // A worker does not inherit tsx's loader (Node 20): register it there, then load the module.
+  const body = JSON.stringify(new URL('./counting-worker.ts', import.meta.url).href);
   const source = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-    .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./counting-worker.ts', import.meta.url).href)}); })`;
+    .then((tsx) => { tsx.register(); return import(${body}); })`;
   return new Worker(source, { eval: true, execArgv: [] });
 }
 

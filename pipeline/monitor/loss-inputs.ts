@@ -78,9 +78,16 @@ export function lossInputsOf(
           codes: categoryCodes(col.values, codeOf.get(f.name) ?? new Map(), cats.length - 1, n, pick),
           categories: cats,
         };
+      // The chunk's categories by name: the signature's code, or the unknown one for a category outside it.
+      const known = codeOf.get(f.name) ?? new Map<string, number>();
+      const unknown = cats.length - 1;
+      const slot = Int32Array.from(col.categories, (c) => known.get(c) ?? unknown);
       const codes = new Int32Array(n);
-      for (let i = 0; i < n; i++) codes[i] = col.codes[pick(i)]!;
-      return { name: f.name, codes, categories: col.categories };
+      for (let i = 0; i < n; i++) {
+        const c = col.codes[pick(i)]!;
+        codes[i] = c < 0 ? -1 : slot[c]!;
+      }
+      return { name: f.name, codes, categories: cats };
     });
     return { inputs, predictions: floats(predictions), rows: n };
   };

@@ -60,14 +60,22 @@ export interface MonitorBatchInput {
   now?: () => Date;
 }
 
-/** Sums the loss estimator's estimates chunk by chunk, one chunk in flight (chunks are not kept waiting). */
-function estimation(input: MonitorBatchInput['estimator']) {
+type Estimation = MonitorBatchInput['estimator'];
+
+/**
+ * Sums the loss estimator's estimates chunk by chunk, one chunk in flight (chunks are not kept waiting).
+ * The estimator may still be loading: chunks are counted meanwhile, and estimated once it is ready.
+ */
+function estimation(loading: Estimation | Promise<Estimation>) {
+  const ready = Promise.resolve(loading);
   const sums: LossSums = { rows: 0, squared: 0, absolute: 0 };
   let inflight: Promise<void> = Promise.resolve();
   // Sums are added in chunk order, whichever thread built the chunk's inputs: the same doubles either way.
-  const next = async (estimate: () => Promise<LossSums>): Promise<void> => {
+  const next = async (estimate: (input: NonNullable<Estimation>) => Promise<LossSums>): Promise<void> => {
+    const input = await ready;
+    if (!input) return;
     await inflight;
-    inflight = estimate().then((s) => {
+    inflight = estimate(input).then((s) => {
       sums.rows += s.rows;
       sums.squared += s.squared;
       sums.absolute += s.absolute;
@@ -75,10 +83,10 @@ function estimation(input: MonitorBatchInput['estimator']) {
     inflight.catch(() => undefined); // awaited by the next add or by finish
   };
   return {
-    add: (chunk: Table, predictions: Float64Array) =>
-      input ? next(() => input.estimator.estimate(chunk, predictions)) : Promise.resolve(),
-    addInputs: (inputs: LossInputs) => (input ? next(() => input.estimator.estimateInputs(inputs)) : Promise.resolve()),
+    add: (chunk: Table, predictions: Float64Array) => next((input) => input.estimator.estimate(chunk, predictions)),
+    addInputs: (inputs: LossInputs) => next((input) => input.estimator.estimateInputs(inputs)),
     async finish(): Promise<EstimatedQuality | null> {
+      const input = await ready;
       await inflight;
       if (!input || sums.rows === 0) return null;
       return qualityBand(sums, input.estimator.calibration, { rmse: input.testRmse, thresholds: input.thresholds });
@@ -176,11 +184,13 @@ export interface CountedBatch {
  * workers): the same report, merged from their counts, its estimate summed here in input order.
  */
 export async function monitorCounted(
-  input: Omit<MonitorBatchInput, 'chunks' | 'predict'>,
+  input: Omit<MonitorBatchInput, 'chunks' | 'predict' | 'estimator'>,
   counted: CountedBatch,
+  /** The estimator, which may still be loading when the first chunks are counted. */
+  estimator?: Estimation | Promise<Estimation>,
 ): Promise<DriftReport> {
   const counter = driftCounter(countingPlan(input));
-  const estimate = estimation(input.estimator);
+  const estimate = estimation(estimator);
   let rows = 0;
   for await (const chunk of counted.chunks) {
     if (chunk.loss) await estimate.addInputs(chunk.loss);
@@ -191,7 +201,7 @@ export async function monitorCounted(
 }
 
 async function driftReport(
-  input: Omit<MonitorBatchInput, 'chunks' | 'predict'>,
+  input: Omit<MonitorBatchInput, 'chunks' | 'predict' | 'estimator'>,
   counter: DriftCounter,
   rows: number,
   estimated: EstimatedQuality | null,

@@ -46,10 +46,11 @@ export interface MonitorRun {
   openEstimator?: (mv: ModelVersion) => Promise<BatchLossEstimator | null>;
   chunkRows?: number;
   /**
-   * Threads that parse and count a large CSV not scored here (default: one per core); 1 reads it on this
-   * thread. Either way the report is the same.
+   * Threads that parse and count a CSV not scored here when it is larger than `workersMinBytes` (default: one
+   * per core, above WORKERS_MIN_BYTES); 1 reads it on this thread. Either way the report is the same.
    */
   workers?: number;
+  workersMinBytes?: number;
 }
 
 export interface MonitorResult {
@@ -66,7 +67,8 @@ export interface MonitorResult {
 export async function loadBaseline(store: ObjectStore, mv: ModelVersion): Promise<BaselineProfile> {
   if (!mv.baseline) {
     throw new InvalidInputError(
-      `model ${mv.name} v${mv.version} has no baseline profile (registered without one); pass --baseline FILE --features ... to monitor it against a reference`,
+      `model ${mv.name} v${mv.version} has no baseline profile (registered without one); ` +
+        'pass --baseline FILE --features ... to monitor it against a reference',
       [{ field: 'baseline', issue: 'null in model version manifest' }],
     );
   }
@@ -97,8 +99,19 @@ async function* validTables(chunks: AsyncIterable<TableChunk>, source: string): 
   }
 }
 
-/** A CSV of more blocks than this is parsed and counted on worker threads (smaller ones do not repay their start). */
-const BLOCKS_ON_ONE_THREAD = 1;
+/** A categorical feature's spec read as text, read as codes instead, keeping the values outside its list. */
+function codedCategories(spec: ColumnSpec, features: readonly FeatureSpec[]): ColumnSpec {
+  const f = features.find((g) => g.name === spec.name);
+  if (spec.type !== 'text' || f?.type !== 'categorical') return spec;
+  return { ...spec, type: 'categorical', values: f.values, keepUnlisted: true };
+}
+
+/**
+ * A CSV larger than this is parsed and counted on worker threads. Measured on a shared 2-core machine: two
+ * workers cost 0.3-0.5 s more CPU than one thread (their start, their own JIT and heaps) and were slower up to
+ * 40 MB; on the 137 MB bench file they are 15-18 % faster.
+ */
+const WORKERS_MIN_BYTES = 48 * 2 ** 20;
 
 /**
  * The input's chunks, read against the specs its header chooses; for a CSV of more than one block that
@@ -117,12 +130,13 @@ async function openInput(
   const csv = await openCsvBlocks(run.input, { source: run.source, chunkRows, buffers });
   const plan = planTable(csv.header, specsFor(csv.header), run.source);
   const workers = run.workers ?? defaultCountingWorkers();
-  const head = !scores() && workers > 1 ? await peekBlocks(csv.blocks, BLOCKS_ON_ONE_THREAD) : undefined;
+  const head =
+    !scores() && workers > 1 ? await peekBlocks(csv.blocks, run.workersMinBytes ?? WORKERS_MIN_BYTES) : undefined;
   const blocks = head?.blocks ?? csv.blocks;
   const predictionColumn = csv.header.includes(outputColumn) ? outputColumn : null;
   return {
     chunks: tableChunks(plan, blocks, chunkRows, (block) => buffers.give(block)),
-    inWorkers: head?.many ? { plan, blocks, buffers, chunkRows, workers, predictionColumn } : undefined,
+    inWorkers: head?.large ? { plan, blocks, buffers, chunkRows, workers, predictionColumn } : undefined,
   };
 }
 
@@ -137,7 +151,8 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
   const derivedInputs = new Set(derived.flatMap((d) => d.inputs));
   let scores = false;
   let estimates = false;
-  // What to read depends on the header (a JSON-lines file's first record): a file that carries its predictions is not scored again.
+  // What to read depends on the header (a JSON-lines file's first record): a file that carries its predictions
+  // is not scored again.
   const specsFor = (header: string[]): ColumnSpec[] => {
     const hasPredictions = header.includes(outputColumn);
     scores = !hasPredictions && baseline.prediction !== null && run.openScorer !== undefined;
@@ -148,7 +163,8 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
       baseline.prediction !== null &&
       (hasPredictions || scores) &&
       mv.signature.features.every((f) => header.includes(f.name));
-    // Scoring needs every input of the model, not only the monitored features, and the id (a row without one is refused).
+    // Scoring needs every input of the model, not only the monitored features, and the id (a row without one is
+    // refused).
     const all = scores || estimates;
     const read = [
       ...features,
@@ -159,7 +175,9 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
     const specs = monitorColumnSpecs(read, hasPredictions ? outputColumn : undefined);
     if (scores && header.includes(mv.signature.id_column))
       specs.push({ name: mv.signature.id_column, type: 'text', nullable: true });
-    return specs;
+    // A CSV not scored here reads categories as codes straight from its bytes (no string per cell); a
+    // value outside the signature's list stays a category of its own, counted as the text it is.
+    return run.format === 'jsonl' || scores ? specs : specs.map((s) => codedCategories(s, read));
   };
   const { chunks, inWorkers } = await openInput(run, specsFor, () => scores, outputColumn);
   let scorer: ChunkScorer | undefined;
@@ -186,26 +204,32 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
     source: run.source,
     predictionColumn: outputColumn,
   };
-  let estimator: BatchLossEstimator | null = null;
-  // The workers start while the estimator loads and proves its heads on this thread.
+  // The workers start, and count the first blocks, while the estimator loads and proves its heads here.
   const counting =
     inWorkers && startCounting(batch, { ...inWorkers, estimatorFeatures: estimates ? mv.signature.features : null });
   counting?.catch(() => undefined); // awaited below
+  const estimator: Promise<BatchLossEstimator | null> = estimates ? run.openEstimator!(mv) : Promise.resolve(null);
+  estimator.catch(() => undefined); // awaited below
+  const estimation = estimator.then((e) =>
+    e ? { estimator: e, testRmse: mv.metrics.rmse ?? null, thresholds: mv.monitoring.quality } : undefined,
+  );
+  estimation.catch(() => undefined); // awaited below
   try {
-    estimator = estimates ? await run.openEstimator!(mv) : null;
-    const estimation = estimator
-      ? { estimator, testRmse: mv.metrics.rmse ?? null, thresholds: mv.monitoring.quality }
-      : undefined;
     const report =
       counting && inWorkers
-        ? await monitorInWorkers({ ...batch, estimator: estimation }, await counting, inWorkers)
-        : await monitorBatch({ ...batch, chunks: validTables(chunks, run.source), predict, estimator: estimation });
+        ? await monitorInWorkers(batch, await counting, inWorkers, estimation)
+        : await monitorBatch({
+            ...batch,
+            chunks: validTables(chunks, run.source),
+            predict,
+            estimator: await estimation,
+          });
     const workers = counting && inWorkers ? inWorkers.workers : 1;
     return { report, baseline, model: mv, scoring: predictor ? (await predictor).counts() : null, workers };
   } finally {
     await (await counting?.catch(() => undefined))?.close();
     await predictor?.catch(() => undefined);
     await scorer?.close?.();
-    await estimator?.close();
+    await (await estimator.catch(() => null))?.close();
   }
 }
