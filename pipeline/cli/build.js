@@ -133,19 +133,27 @@ function publish(target, tmp, inputs) {
   const manifest = join(target.outDir, `current.json.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   writeFileSync(manifest, `${JSON.stringify({ id, entries, inputs })}\n`);
   renameSync(manifest, join(target.outDir, 'current.json'));
-  prune(target.outDir, id);
+  try {
+    prune(target.outDir, id);
+  } catch {
+    // Housekeeping only: a concurrent builder removing the same old build can make a removal fail here.
+  }
   return { id, dir, entries };
 }
 
-/** Removes builds older than the newest KEEP_BUILDS (never `current`), and scratch dirs older than an hour. */
+/**
+ * Removes builds older than the newest KEEP_BUILDS (never `current`), and scratch dirs older than an hour.
+ * Concurrent builders prune the same folder: an entry another one removed between the listing and its stat is
+ * skipped, never an error (a failed prune must not fail the build it follows).
+ */
 function prune(outDir, current) {
   const now = Date.now();
-  const dirs = readdirSync(outDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => {
-      const path = join(outDir, d.name);
-      return { name: d.name, path, mtime: statSync(path).mtimeMs };
-    });
+  const dirs = readdirSync(outDir, { withFileTypes: true }).flatMap((d) => {
+    if (!d.isDirectory()) return [];
+    const path = join(outDir, d.name);
+    const info = statSync(path, { throwIfNoEntry: false });
+    return info ? [{ name: d.name, path, mtime: info.mtimeMs }] : [];
+  });
   const builds = dirs.filter((d) => !d.name.startsWith('tmp-') && d.name !== current).sort((a, b) => b.mtime - a.mtime);
   for (const old of builds.slice(KEEP_BUILDS)) rmSync(old.path, { recursive: true, force: true });
   for (const scratch of dirs.filter((d) => d.name.startsWith('tmp-') && now - d.mtime > 3600_000)) {
