@@ -16,7 +16,7 @@ export const HANDLER_ENTRIES = {
 } as const;
 
 /** Worker threads the handlers start by file name (a sibling .mjs of the bundle that starts them). */
-export const WORKER_ENTRIES = {
+const WORKER_ENTRIES = {
   'score-worker': 'pipeline/predict/score-worker.ts',
   'counting-worker': 'pipeline/monitor/counting-worker.ts',
 } as const;

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ModelConfig } from '../pipeline/config/index.ts';
 import { ConfigError } from '../pipeline/errors/index.ts';
 
-export const ENVIRONMENTS = ['dev', 'prod'] as const;
+const ENVIRONMENTS = ['dev', 'prod'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
 /** Names of the GitHub secrets (and the env vars the stacks read) that configure one target. */

@@ -40,8 +40,6 @@ const eventSchema = z.union([
   z.object({ 'detail-type': z.literal('Scheduled Event') }),
 ]);
 
-export type MonitorEvent = z.infer<typeof eventSchema>;
-
 function parse<T>(
   schema: z.ZodType<T>,
   raw: unknown,

@@ -10,7 +10,7 @@ import { loadModel, type LoadedModel, type PredictHandler } from '../pipeline/pr
 import { createScaleSteps, type ScaleStepResult } from '../pipeline/scale/index.ts';
 import { openStore, storeUrl, type ObjectStore } from '../pipeline/store/index.ts';
 
-export const DEFAULT_SHARD_BYTES = 256 * 2 ** 20;
+const DEFAULT_SHARD_BYTES = 256 * 2 ** 20;
 
 const envSchema = z.object({
   MLTK_STORE: z.string().min(1).optional(),

@@ -8,7 +8,7 @@ import { writeSynthCsv } from '../../pipeline/data/index.ts';
 import { readCsvTable, type ColumnSpec, type Table } from '../../pipeline/data/index.ts';
 import type { ModelConfig } from '../../pipeline/config/index.ts';
 
-export const BENCH_DIR = join(tmpdir(), 'mltk-bench-train');
+const BENCH_DIR = join(tmpdir(), 'mltk-bench-train');
 
 export async function synthCsv(rows: number, seed: number): Promise<string> {
   mkdirSync(BENCH_DIR, { recursive: true });
@@ -23,7 +23,7 @@ export async function synthCsv(rows: number, seed: number): Promise<string> {
 }
 
 /** Every feature column of the configs plus the three targets, typed as the configs say. */
-export function benchSpecs(configs: ModelConfig[]): ColumnSpec[] {
+function benchSpecs(configs: ModelConfig[]): ColumnSpec[] {
   const specs = new Map<string, ColumnSpec>();
   for (const c of configs) {
     for (const f of c.features)

@@ -9,7 +9,7 @@ import { Apigatewayv2Stage } from '@cdktf/provider-aws/lib/apigatewayv2-stage/in
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 
-export const API_ROUTES = ['POST /predict', 'GET /health'] as const;
+const API_ROUTES = ['POST /predict', 'GET /health'] as const;
 
 export interface PredictionApiProps {
   apiName: string;

@@ -105,7 +105,7 @@ export function chain(steps: [name: string, step: Step][]): Workflow {
 }
 
 /** The optimized Lambda integration: waits for the function and fails with its `errorType`. */
-export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 
 /**
  * Invoke a Lambda function synchronously with `payload`; the state's output is the function's return

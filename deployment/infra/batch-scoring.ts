@@ -64,7 +64,7 @@ export const STEP_RETRY: Retrier[] = [
  * A shard that still fails after its retries fails the map (no tolerated failures), and so the execution,
  * before anything final is written.
  */
-export function batchScoringDefinition(props: { functionArn: string; maxConcurrency: number }): StateMachineDefinition {
+function batchScoringDefinition(props: { functionArn: string; maxConcurrency: number }): StateMachineDefinition {
   const step = (payload: { [key: string]: Template } | ReturnType<typeof fromPath>) =>
     lambdaInvoke({ functionArn: props.functionArn, payload, retry: STEP_RETRY });
   return {
@@ -119,7 +119,7 @@ export interface StateMachineRef {
 }
 
 /** The run's items file, in any run's folder: the only object the machine itself reads. */
-export function itemsFilePattern(): string {
+function itemsFilePattern(): string {
   const sample = runKeys('run');
   return `${SCALE_TMP_PREFIX}*/${sample.items.slice(sample.prefix.length)}`;
 }
@@ -136,7 +136,7 @@ export interface BatchScoringProps {
 }
 
 /** What the machine's role may do, and nothing else. */
-export function batchScoringStatements(props: BatchScoringProps): PolicyStatement[] {
+function batchScoringStatements(props: BatchScoringProps): PolicyStatement[] {
   const executions = props.stateMachine.arn.replace(':stateMachine:', ':execution:');
   return [
     { Sid: 'InvokePredict', Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: [props.functionArn] },

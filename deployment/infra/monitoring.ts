@@ -24,7 +24,7 @@ import { bucketArn, listBuckets, readUnder, writeUnder } from './iam.ts';
 import type { BucketRoute } from './prediction-service.ts';
 
 /** The predict Lambda writes a batch's lineage manifest last: its arrival means the batch is complete. */
-export const MANIFEST_SUFFIX = `/${BATCH_FILES.manifest}`;
+const MANIFEST_SUFFIX = `/${BATCH_FILES.manifest}`;
 
 export interface DriftMonitorProps extends ImageFunctionSettings {
   buckets: TargetBuckets;

@@ -36,7 +36,7 @@ export function stackNames(target: Pick<DeployTarget, 'branch' | 'env'>): StackN
 }
 
 /** Per-environment knobs that are not model-specific. */
-export const ENVIRONMENT_SETTINGS: Record<
+const ENVIRONMENT_SETTINGS: Record<
   Environment,
   { logRetentionDays: number; throttle: { burstLimit: number; rateLimit: number } }
 > = {
@@ -44,12 +44,12 @@ export const ENVIRONMENT_SETTINGS: Record<
   prod: { logRetentionDays: 365, throttle: { burstLimit: 200, rateLimit: 100 } },
 };
 
-export const MONITOR_SCHEDULE = { expression: 'rate(1 hour)', periodS: 3600 } as const;
-export const KEEP_IMAGES = 30;
-export const PREDICTIONS_INFREQUENT_ACCESS_DAYS = 30;
-export const PREDICTIONS_EXPIRE_DAYS = 365;
+const MONITOR_SCHEDULE = { expression: 'rate(1 hour)', periodS: 3600 } as const;
+const KEEP_IMAGES = 30;
+const PREDICTIONS_INFREQUENT_ACCESS_DAYS = 30;
+const PREDICTIONS_EXPIRE_DAYS = 365;
 /** Step Functions redrives an execution for 14 days after it failed: a failed run's plan and parts are kept as long. */
-export const SCALE_TEMPORARY_DAYS = 14;
+const SCALE_TEMPORARY_DAYS = 14;
 
 function provider(stack: TerraformStack, region: string, tags: Record<string, string>): void {
   new AwsProvider(stack, 'aws', { region, defaultTags: [{ tags: { Project: 'mltk', ManagedBy: 'cdktf', ...tags } }] });
@@ -222,7 +222,7 @@ export function lambdaEnvironment(
 }
 
 /** What the prediction function needs to hand large objects to the batch scoring state machine. */
-export function batchEnvironment(config: ModelConfig, stateMachineArn: string): Record<string, string> {
+function batchEnvironment(config: ModelConfig, stateMachineArn: string): Record<string, string> {
   return {
     MLTK_SHARD_BYTES: String(config.serving.batch.shard_bytes),
     MLTK_BATCH_STATE_MACHINE_ARN: stateMachineArn,

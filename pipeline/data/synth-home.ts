@@ -20,11 +20,11 @@ export const FUELS = ['mains_gas', 'electricity', 'oil', 'lpg'] as const;
 export const HEATING_SYSTEMS = ['boiler', 'heat_pump', 'storage_heaters', 'room_heaters'] as const;
 
 // Codes are indices into the label arrays above.
-export const HOUSE = 0,
+const HOUSE = 0,
   BUNGALOW = 1,
   FLAT = 2,
   MAISONETTE = 3;
-export const DETACHED = 0;
+const DETACHED = 0;
 export const CAVITY = 0,
   SOLID = 1,
   TIMBER = 2,

@@ -16,7 +16,7 @@ import {
 } from './synth-home.ts';
 
 // Measure bits, in the CSV's column order.
-export const LOFT_INSULATION = 1,
+const LOFT_INSULATION = 1,
   CAVITY_WALL_INSULATION = 2,
   SOLID_WALL_INSULATION = 4,
   DOUBLE_GLAZING = 8;

@@ -164,7 +164,7 @@ async function evaluateHeldOut(
  * the training rows, and of the predictions on the held-out rows): printed as they are, the same numbers
  * as the run's train_loss and valid_loss metrics.
  */
-export function roundProgress(round: number, total: number, trainRmse: number, validRmse?: number): string {
+function roundProgress(round: number, total: number, trainRmse: number, validRmse?: number): string {
   const valid = validRmse !== undefined ? `  valid rmse ${validRmse.toPrecision(4)}` : '';
   return `round ${round}/${total}  train rmse ${trainRmse.toPrecision(4)}${valid}`;
 }

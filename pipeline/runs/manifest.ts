@@ -5,7 +5,7 @@ import { z } from 'zod';
  * RUNNING, FINISHED and FAILED are written by the run's own process. ABANDONED is never written: it is
  * how a reader sees a RUNNING run whose process is gone or silent (liveness.ts).
  */
-export const runStatus = z.enum(['RUNNING', 'FINISHED', 'FAILED', 'ABANDONED']);
+const runStatus = z.enum(['RUNNING', 'FINISHED', 'FAILED', 'ABANDONED']);
 
 /** Why each metric that could not be computed is missing from `metrics` (e.g. r2 of a constant target). */
 export const undefinedMetricsSchema = z.record(z.string(), z.string());

@@ -10,7 +10,7 @@ const count = z.number().int().nonnegative();
 const detail = z.object({ row: z.number().int().optional(), field: z.string().optional(), issue: z.string() });
 
 /** An input refused whole: the message and details the single-pass scorer would have written. */
-export const rejectionSchema = z.object({ reason: z.string(), details: z.array(detail) }).strict();
+const rejectionSchema = z.object({ reason: z.string(), details: z.array(detail) }).strict();
 export type Rejection = z.infer<typeof rejectionSchema>;
 
 export const planRecordSchema = z

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export const RESULT_MARK = 'mltk-invoke-result ';
+const RESULT_MARK = 'mltk-invoke-result ';
 
 async function main(): Promise<void> {
   const [modulePath, event] = process.argv.slice(2);

@@ -21,7 +21,7 @@ export interface BinnedFeatures {
   edges: Float32Array[];
 }
 
-export function binEdges(values: Float32Array, maxBins: number, seed: number): Float32Array {
+function binEdges(values: Float32Array, maxBins: number, seed: number): Float32Array {
   const valueBins = Math.min(maxBins, MISSING_BIN);
   let present = 0;
   for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) present++;

@@ -12,8 +12,8 @@ const TICKS = 5;
 /** Fraction of the data range added above and below a curve, so lines do not run along the frame. */
 const PAD = 0.05;
 
-export const seriesColour = (i: number): string => PALETTE[i % PALETTE.length]!;
-export const seriesDash = (i: number): string => DASHES[i % DASHES.length]!;
+const seriesColour = (i: number): string => PALETTE[i % PALETTE.length]!;
+const seriesDash = (i: number): string => DASHES[i % DASHES.length]!;
 
 const f1 = (x: number): string => x.toFixed(1);
 
@@ -33,7 +33,7 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 /** A time tick as precise as the span it covers needs. */
-export function timeLabel(ms: number, spanMs: number): string {
+function timeLabel(ms: number, spanMs: number): string {
   const iso = new Date(ms).toISOString();
   if (spanMs < HOUR) return iso.slice(11, 19);
   return spanMs < 2 * DAY ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(0, 10);

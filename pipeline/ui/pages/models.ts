@@ -30,7 +30,7 @@ export interface ModelSummary {
   aliases: Alias[];
 }
 
-export async function modelSummary(ctx: PageContext, name: string): Promise<ModelSummary> {
+async function modelSummary(ctx: PageContext, name: string): Promise<ModelSummary> {
   const [versions, aliases] = await Promise.all([ctx.view.versions(name), ctx.view.aliases(name)]);
   return { name, versions, aliases };
 }
@@ -266,7 +266,7 @@ function signatureTable(mv: ModelVersion): Html {
 }
 
 /** Batches this version scored (by their lineage, else their report), oldest first. */
-export async function batchesOfVersion(ctx: PageContext, mv: ModelVersion): Promise<Batch[]> {
+async function batchesOfVersion(ctx: PageContext, mv: ModelVersion): Promise<Batch[]> {
   const all = await ctx.view.batches();
   return all
     .filter((b) => {

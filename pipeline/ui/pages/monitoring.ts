@@ -22,7 +22,7 @@ const HEATMAP_BATCHES = 60;
 const reported = (b: Batch): b is Batch & { report: StoredDriftReport } => b.report !== undefined;
 const epoch = (b: Batch): number => Date.parse(batchTime(b));
 
-export async function modelBatches(ctx: PageContext, model: string): Promise<Batch[]> {
+async function modelBatches(ctx: PageContext, model: string): Promise<Batch[]> {
   return (await ctx.view.batches())
     .filter((b) => batchModel(b)?.name === model)
     .sort((a, b) => batchTime(a).localeCompare(batchTime(b)));

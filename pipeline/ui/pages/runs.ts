@@ -24,11 +24,11 @@ import {
   type PageContext,
 } from './common.ts';
 
-export const RUNS_PER_PAGE = 100;
+const RUNS_PER_PAGE = 100;
 /** Most runs one compare page puts side by side (columns stay readable, the page name stays short). */
 export const MAX_COMPARE = 8;
 /** The model page and a model's runs table offer a comparison of this many of its latest finished runs. */
-export const LATEST_COMPARED = 5;
+const LATEST_COMPARED = 5;
 /** Params named in a compare chart's legend. */
 const CURVE_LABEL_PARAMS = 3;
 /** Marks the best value of a metric for screen readers (the highlight alone is colour). */
