@@ -2,6 +2,7 @@
 // API Gateway v2 events (local store) and S3 notifications (real moto_server buckets).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { allTargets } from '../deployment/targets.ts';
 import { EXAMPLE_IMAGE_TAG, EXAMPLE_STATE_BUCKET, exampleEnv, parseDeployInputs } from '../deployment/infra/inputs.ts';
@@ -287,6 +288,59 @@ test('hostile S3 event keys (`..` and `.` segments, raw or URL-encoded, undecoda
   assert.deepEqual(
     (listed.Contents ?? []).map((o) => o.Key).sort(),
     ['errors.csv', 'manifest.json', 'predictions.csv'].map((f) => `predictions/ok batch.csv/${f}`),
+  );
+  s3.destroy();
+});
+
+test('S3: a gzip .jsonl is refused whole as a gzip CSV is; a line over 1 MiB is one errors row (moto)', {
+  skip: motoUnavailable(),
+}, async () => {
+  moto ??= await startMoto();
+  useMotoEnv(moto);
+  const s3 = await makeS3Client();
+  for (const Bucket of ['jsonl-models', 'jsonl-data', 'jsonl-predictions'])
+    await s3.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-2' } }));
+  const models = openStore('s3://jsonl-models');
+  const mv = await registerOnnx(models, fx.config, fx.trained.onnx);
+  await moveAlias(models, 'sap_change', 'prod', mv.version);
+  const records = [0, 1, 2]
+    .map((i) => `${JSON.stringify({ home_id: `J${i}`, ...instanceOf(fx.config, fx.table, i) })}\n`)
+    .join('');
+  const data = openStore('s3://jsonl-data');
+  await data.put('incoming/packed.jsonl', gzipSync(records));
+  await data.put('incoming/long.jsonl', `${records}{"home_id":"${'x'.repeat(5 << 20)}"}\n${records}`);
+  const handler = await container(
+    {
+      MLTK_STORE: 's3://jsonl-models',
+      MLTK_MODEL: 'sap_change',
+      MLTK_ALIAS: 'prod',
+      MLTK_PREDICTIONS_BUCKET: 'jsonl-predictions',
+    },
+    'jsonl',
+  );
+  const event = {
+    Records: ['incoming/packed.jsonl', 'incoming/long.jsonl'].map((key) => ({
+      eventSource: 'aws:s3',
+      eventName: 'ObjectCreated:Put',
+      s3: { bucket: { name: 'jsonl-data' }, object: { key } },
+    })),
+  };
+  const { result } = await captureStdout(() => handler(event, { awsRequestId: 'jsonl' }));
+  const [packed, long] = result.results;
+  const gzipReason =
+    's3://jsonl-data/incoming/packed.jsonl: not a UTF-8 text file (it starts with the gzip signature 1f 8b: ' +
+    'decompress it first)';
+  assert.deepEqual([packed.status, packed.reason], ['rejected', gzipReason]);
+  const out = openStore('s3://jsonl-predictions');
+  assert.equal(
+    String(await out.get('predictions/packed.jsonl/errors.csv')),
+    'row,field,reason\n0,(file),it starts with the gzip signature 1f 8b: decompress it first\n',
+  );
+  assert.equal(JSON.parse(String(await out.get('predictions/packed.jsonl/manifest.json'))).reason, gzipReason);
+  assert.deepEqual([long.status, long.rows, long.scored, long.errors], ['scored', 7, 6, 1]);
+  assert.equal(
+    String(await out.get('predictions/long.jsonl/errors.csv')),
+    'row,field,reason\n4,(record),line longer than 1048576 bytes: not read as a record\n',
   );
   s3.destroy();
 });

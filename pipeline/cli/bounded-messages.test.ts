@@ -72,3 +72,42 @@ for (const file of Object.keys(expected)) {
     }
   });
 }
+
+test('JSON lines: a gzip .jsonl is refused whole as a gzip CSV is; a 50 MB line is one bad record', async () => {
+  const [head, ...rows] = (await readFile(join(cwd, 'd.csv'), 'utf8')).trimEnd().split('\n');
+  const names = head!.split(',');
+  const value = (cell: string) => (cell === '' ? null : Number.isNaN(Number(cell)) ? cell : Number(cell));
+  const records = rows.slice(0, 20).map((r) => {
+    const cells = r.split(',');
+    return `${JSON.stringify(Object.fromEntries(names.map((n, i) => [n, value(cells[i]!)])))}\n`;
+  });
+  await writeFile(join(cwd, 'gzip.jsonl'), gzipSync(records.join('')));
+  await writeFile(join(cwd, 'line.jsonl'), `${records.join('')}${'x'.repeat(50_000_000)}\n${records.join('')}`);
+  for (const name of ['predict', 'monitor']) {
+    const r = await mltk(...commands[name]!('gzip.jsonl'), '--json');
+    assert.equal(r.code, 4, `${name}: ${r.stderr}`);
+    assert.equal(
+      JSON.parse(r.stdout).error.message,
+      'gzip.jsonl: not a UTF-8 text file (it starts with the gzip signature 1f 8b: decompress it first)',
+    );
+  }
+  const scored = await mltk(...commands.predict!('line.jsonl'), '--json');
+  assert.equal(scored.code, 0, scored.stderr);
+  assert.ok(scored.stdout.length < 16_000 && scored.stderr.length < 8_000);
+  assert.deepEqual((({ rows, scored, errors }) => ({ rows, scored, errors }))(JSON.parse(scored.stdout)), {
+    rows: 41,
+    scored: 40,
+    errors: 1,
+  });
+  assert.equal(
+    await readFile(join(cwd, 'line.jsonl.out.errors.csv'), 'utf8'),
+    'row,field,reason\n21,(record),line longer than 1048576 bytes: not read as a record\n',
+  );
+  const monitored = await mltk(...commands.monitor!('line.jsonl'), '--json');
+  assert.equal(monitored.code, 4, monitored.stderr);
+  assert.ok(monitored.stdout.length < 16_000 && monitored.stderr.length < 8_000);
+  assert.match(
+    JSON.parse(monitored.stdout).error.message,
+    /^line\.jsonl: 1 bad value in rows 1–41: row 21 "\(record\)": line longer than 1048576 bytes: not read as a /,
+  );
+});

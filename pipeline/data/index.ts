@@ -29,7 +29,16 @@ export {
   type CsvTableReader,
   type ReadTableOptions,
 } from './read-table.ts';
-export { openJsonlTables, jsonLines, notJsonIssue, inputFormat, RECORD_FIELD, type InputFormat } from './read-jsonl.ts';
+export {
+  openJsonlTables,
+  jsonLines,
+  notJsonIssue,
+  inputFormat,
+  RECORD_FIELD,
+  LINE_TOO_LONG,
+  LINE_TOO_LONG_ISSUE,
+  type InputFormat,
+} from './read-jsonl.ts';
 export { summarizeCsvFile, type FileSummary, type ColumnSummary } from './inspect.ts';
 export {
   addDatasetVersion,

@@ -1,10 +1,11 @@
 // JSON-lines files → the same validated Table chunks the CSV reader yields, under the same column
 // specs: one record (a JSON object) per non-blank line, a key that is absent or null = missing, keys
-// that are not in the specs ignored (as extra CSV columns are). A line that is not a JSON object is a
-// bad row, never a failed file, so callers decide as they do for a bad CSV cell.
+// that are not in the specs ignored (as extra CSV columns are). A line that is not a JSON object, or
+// is over RECORD_MAX_BYTES, is a bad row, so callers decide as they do for a bad CSV cell; only a file
+// that does not start as text (gzip, zip, NUL bytes) is refused whole, by the CSV reader's own check.
 import type { Readable } from 'node:stream';
 import { messageLine, shownValue } from '../errors/index.ts';
-import { DEFAULT_CHUNK_ROWS } from './csv.ts';
+import { checkTextStart, DEFAULT_CHUNK_ROWS, HEADER_MAX_BYTES } from './csv.ts';
 import type { CsvTableReader, ReadTableOptions } from './read-table.ts';
 import { describeRange, type Column, type ColumnSpec, type RowIssue, type TableChunk } from './table.ts';
 
@@ -23,31 +24,79 @@ export function inputFormat(name: string): InputFormat | undefined {
   return undefined;
 }
 
-/** The lines of a byte stream (split on LF; a leading BOM dropped), decoded one line at a time. */
-export async function* jsonLines(input: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  let pending: Buffer = Buffer.alloc(0);
+/**
+ * A line longer than this is no record: the bound the CSV reader puts on its header row (10,000 fields
+ * of 100 characters). Its bytes are skipped as they arrive, never held, and its row is a bad record.
+ */
+const RECORD_MAX_BYTES = HEADER_MAX_BYTES;
+/** What jsonLines yields for a line over RECORD_MAX_BYTES. */
+export const LINE_TOO_LONG: unique symbol = Symbol('line too long');
+export const LINE_TOO_LONG_ISSUE = `line longer than ${RECORD_MAX_BYTES} bytes: not read as a record`;
+
+/**
+ * The lines of a byte stream (split on LF; a leading BOM dropped), decoded one line at a time. A file
+ * whose first line says it is not text (gzip, zip, NUL bytes) is refused whole, as a CSV is. A line's
+ * reads are kept as they came and concatenated once, at its end: joining per read would copy a long
+ * line over and over (a 50 MB line in 16 KiB reads copied about 80 GB).
+ */
+export async function* jsonLines(
+  input: AsyncIterable<Buffer>,
+  source: string,
+): AsyncGenerator<string | typeof LINE_TOO_LONG> {
+  let parts: Buffer[] = [];
+  let length = 0;
+  let skipping = false; // inside a line past the bound: its bytes are dropped up to its end
   let first = true;
-  const text = (buf: Buffer, start: number, end: number): string => {
-    const line = buf.toString('utf8', start, end);
-    if (!first) return line;
+  const checkFirst = (bytes: Buffer): void => {
+    if (!first) return;
     first = false;
-    return line.startsWith(BOM) ? line.slice(1) : line;
+    checkTextStart(bytes.subarray(0, RECORD_MAX_BYTES), source);
+  };
+  const line = (tail: Buffer): string => {
+    const bytes = parts.length ? Buffer.concat([...parts, tail], length + tail.length) : tail;
+    parts = [];
+    length = 0;
+    const isFirst = first;
+    checkFirst(bytes);
+    const text = bytes.toString('utf8');
+    return isFirst && text.startsWith(BOM) ? text.slice(1) : text;
+  };
+  const drop = (tail?: Buffer): void => {
+    if (first) checkFirst(Buffer.concat(tail ? [...parts, tail] : parts));
+    parts = [];
+    length = 0;
   };
   for await (const chunk of input) {
-    const buf: Buffer = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     let start = 0;
-    for (let nl = buf.indexOf(LF, start); nl >= 0; nl = buf.indexOf(LF, start)) {
-      yield text(buf, start, nl);
+    for (let nl = chunk.indexOf(LF); nl >= 0; nl = chunk.indexOf(LF, start)) {
+      if (skipping || length + nl - start > RECORD_MAX_BYTES) {
+        if (!skipping) drop(chunk.subarray(start, nl));
+        skipping = false;
+        yield LINE_TOO_LONG;
+      } else yield line(chunk.subarray(start, nl));
       start = nl + 1;
     }
-    pending = buf.subarray(start);
+    if (skipping || start === chunk.length) continue;
+    parts.push(chunk.subarray(start));
+    length += chunk.length - start;
+    if (length > RECORD_MAX_BYTES) {
+      drop();
+      skipping = true;
+    }
   }
-  if (pending.length) yield text(pending, 0, pending.length);
+  if (skipping) yield LINE_TOO_LONG;
+  else if (length) yield line(Buffer.alloc(0));
 }
 
 /** The issue of a line that JSON.parse refused: its message quotes the line, so it is escaped and cut short. */
 export function notJsonIssue(e: unknown): string {
   return `not JSON: ${messageLine((e as Error).message, 80)}`;
+}
+
+type Line = string | typeof LINE_TOO_LONG;
+
+function trimmed(line: Line): Line {
+  return line === LINE_TOO_LONG ? line : line.trim();
 }
 
 type Setter = (r: number, v: unknown) => string | undefined;
@@ -105,7 +154,7 @@ function columnBuilder(spec: ColumnSpec, rows: number): { column: Column; set: S
   };
 }
 
-function toChunk(lines: readonly string[], specs: readonly ColumnSpec[], firstRow: number): TableChunk {
+function toChunk(lines: readonly Line[], specs: readonly ColumnSpec[], firstRow: number): TableChunk {
   const rows = lines.length;
   const builders = specs.map((s) => columnBuilder(s, rows));
   const issues: RowIssue[] = [];
@@ -115,9 +164,14 @@ function toChunk(lines: readonly string[], specs: readonly ColumnSpec[], firstRo
     bad[r] = 1;
   };
   for (let r = 0; r < rows; r++) {
+    const line = lines[r]!;
+    if (line === LINE_TOO_LONG) {
+      note(r, RECORD_FIELD, LINE_TOO_LONG_ISSUE);
+      continue;
+    }
     let record: unknown;
     try {
-      record = JSON.parse(lines[r]!);
+      record = JSON.parse(line);
     } catch (e) {
       note(r, RECORD_FIELD, notJsonIssue(e));
       continue;
@@ -151,19 +205,19 @@ export async function openJsonlTables(
   opts: ReadTableOptions,
 ): Promise<CsvTableReader> {
   const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
-  const lines = jsonLines(input as AsyncIterable<Buffer>);
+  const lines = jsonLines(input as AsyncIterable<Buffer>, opts.source);
   // The first record is read by hand: leaving a for-await loop early would close the generator.
-  let first: string | undefined;
+  let first: Line | undefined;
   for (let next = await lines.next(); !next.done; next = await lines.next()) {
-    first = next.value.trim();
+    first = trimmed(next.value);
     if (first !== '') break;
   }
-  const header = first ? recordKeys(first) : [];
+  const header = typeof first === 'string' && first !== '' ? recordKeys(first) : [];
   const chosen = typeof specs === 'function' ? specs(header) : [...specs];
   async function* chunks(): AsyncGenerator<TableChunk> {
-    let batch: string[] = [];
+    let batch: Line[] = [];
     let firstRow = 1;
-    const add = (line: string): TableChunk | undefined => {
+    const add = (line: Line): TableChunk | undefined => {
       if (line === '') return undefined;
       batch.push(line);
       if (batch.length < chunkRows) return undefined;
@@ -175,7 +229,7 @@ export async function openJsonlTables(
     const head = first === undefined ? undefined : add(first);
     if (head) yield head;
     for await (const raw of lines) {
-      const chunk = add(raw.trim());
+      const chunk = add(trimmed(raw));
       if (chunk) yield chunk;
     }
     if (batch.length) yield toChunk(batch, chosen, firstRow);

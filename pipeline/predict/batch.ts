@@ -139,13 +139,14 @@ async function* csvJobs(
 async function* jsonlJobs(
   model: LoadedModel,
   input: AsyncIterable<Buffer>,
+  opts: BatchOptions,
   chunkRows: number,
   onScorer: (s: Scorer) => void,
 ): AsyncGenerator<Pending> {
   const scorer = await startScoringWorker(model);
   onScorer(scorer);
   const lineage = lineageSuffix(model.name, model.version);
-  for await (const chunk of jsonlChunks(input, model, chunkRows)) {
+  for await (const chunk of jsonlChunks(input, model, chunkRows, opts.source)) {
     const t = performance.now();
     const result = scorer.score(chunk.table, chunk.bad).then((preds) => {
       const scoreMs = performance.now() - t;
@@ -243,7 +244,7 @@ export async function scoreBatch(
     const jobs =
       opts.format === 'csv'
         ? csvJobs(model, hashed, opts, chunkRows, workers, (pool) => closers.push(() => pool.close()))
-        : jsonlJobs(model, hashed, chunkRows, (scorer) => closers.push(() => scorer.close()));
+        : jsonlJobs(model, hashed, opts, chunkRows, (scorer) => closers.push(() => scorer.close()));
     const window: Promise<Scored>[] = [];
     const limit = IN_FLIGHT_PER_WORKER * (opts.format === 'csv' ? Math.max(1, workers) : 1);
     for await (const job of jobs) {

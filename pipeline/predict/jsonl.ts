@@ -1,6 +1,6 @@
 // JSON-lines files → validated chunks, the same shape the CSV reader yields. One record per
 // non-blank line; a line that is not JSON is a bad row, not a failed file.
-import { jsonLines, notJsonIssue, type TableChunk } from '../data/index.ts';
+import { jsonLines, LINE_TOO_LONG, LINE_TOO_LONG_ISSUE, notJsonIssue, type TableChunk } from '../data/index.ts';
 import type { LoadedModel } from './model.ts';
 import { instancesToChunk } from './instances.ts';
 
@@ -9,6 +9,7 @@ export async function* jsonlChunks(
   input: AsyncIterable<Buffer>,
   model: LoadedModel,
   chunkRows: number,
+  source: string,
 ): AsyncGenerator<TableChunk> {
   let records: unknown[] = [];
   let notJson: (string | undefined)[] = [];
@@ -20,15 +21,20 @@ export async function* jsonlChunks(
     notJson = [];
     return chunk;
   };
-  for await (const raw of jsonLines(input)) {
-    const line = raw.trim();
+  for await (const raw of jsonLines(input, source)) {
+    const line = raw === LINE_TOO_LONG ? raw : raw.trim();
     if (line === '') continue;
-    try {
-      records.push(JSON.parse(line));
-      notJson.push(undefined);
-    } catch (e) {
+    if (line === LINE_TOO_LONG) {
       records.push(undefined);
-      notJson.push(notJsonIssue(e));
+      notJson.push(LINE_TOO_LONG_ISSUE);
+    } else {
+      try {
+        records.push(JSON.parse(line));
+        notJson.push(undefined);
+      } catch (e) {
+        records.push(undefined);
+        notJson.push(notJsonIssue(e));
+      }
     }
     if (records.length >= chunkRows) yield flush();
   }

@@ -28,7 +28,8 @@ async function csvRows(bytes: Buffer): Promise<string[]> {
 
 async function jsonlRows(bytes: Buffer): Promise<string[]> {
   const rows: string[] = [];
-  for await (const line of jsonLines(Readable.from([bytes]))) if (line.trim() !== '') rows.push(line.trim());
+  for await (const line of jsonLines(Readable.from([bytes]), 't.jsonl'))
+    if (typeof line === 'string' && line.trim() !== '') rows.push(line.trim());
   return rows;
 }
 
