@@ -7,7 +7,8 @@
 // behind: on the same host its dead process id proves it stale and the next writer breaks it at
 // once; a lock from another host, or an unnamed one from an older mltk, is stale after
 // LOCK_STALE_MS. What such a crash leaves is either the old object (died before the rename) or
-// the new one (died after it): never half of one.
+// the new one (died after it): never half of one, and a temp beside it, hidden from listings, which
+// the store's first write into that folder removes (temp.ts says which temps are stale).
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { mkdir, readFile, readdir, rename, link, unlink, stat, writeFile } from 'node:fs/promises';
@@ -19,7 +20,7 @@ import type { ComposeSource } from './compose.ts';
 import { localFileStream } from './files.ts';
 import { checkKey, checkPrefix } from './keys.ts';
 import { currentWriter, writerGone } from './owner.ts';
-import { isTempName, tempPathFor } from './temp.ts';
+import { isTempName, removeStaleTemps, tempPathFor } from './temp.ts';
 import type { ObjectInfo, ObjectStore } from './types.ts';
 
 /** A lock is held for one read and one rename (milliseconds); one this old belongs to a writer that stopped. */
@@ -58,10 +59,24 @@ function parseHolder(text: string): LockHolder | undefined {
 }
 
 export class LocalStore implements ObjectStore {
+  /** Folders this store has written into, their stale temps removed. */
+  private readonly prepared = new Set<string>();
+
   constructor(
     readonly root: string,
     readonly url: string = root,
   ) {}
+
+  /**
+   * Creates the folder of a write and, on the store's first write into it, removes the temps that
+   * killed writers left there. Once per folder: a listing per write would cost a large folder each time.
+   */
+  private async prepareFolder(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    if (this.prepared.has(dir)) return;
+    this.prepared.add(dir);
+    await removeStaleTemps(dir);
+  }
 
   /** The file of `key`; an invalid key (keys.ts) is refused, so no key reaches outside the root. */
   private path(key: string): string {
@@ -97,7 +112,7 @@ export class LocalStore implements ObjectStore {
   }
 
   private async writeTemp(path: string, body: Buffer | string): Promise<string> {
-    await mkdir(dirname(path), { recursive: true });
+    await this.prepareFolder(dirname(path));
     const tmp = tempPathFor(path);
     await writeFile(tmp, body);
     return tmp;
@@ -160,7 +175,7 @@ export class LocalStore implements ObjectStore {
   /** An exclusive lock file per key, naming its holder; see the module comment for stale locks. */
   private async lock(path: string, key: string): Promise<{ held(): Promise<boolean>; release(): Promise<void> }> {
     const lockPath = `${path}${LOCK_SUFFIX}`;
-    await mkdir(dirname(path), { recursive: true });
+    await this.prepareFolder(dirname(path));
     const me = JSON.stringify({ ...currentWriter(), nonce: randomBytes(8).toString('hex') });
     const mine = tempPathFor(lockPath);
     await writeFile(mine, me);
@@ -285,7 +300,7 @@ export class LocalStore implements ObjectStore {
 
   async putStream(key: string, body: Readable | AsyncIterable<Buffer>): Promise<{ etag: string }> {
     const path = this.path(key);
-    await mkdir(dirname(path), { recursive: true });
+    await this.prepareFolder(dirname(path));
     const tmp = tempPathFor(path);
     const md5 = createHash('md5');
     try {

@@ -1,9 +1,12 @@
 // The same contract, run against the local backend and against S3 on a real moto_server.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, readFile, access } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile, readFile, access, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import {
@@ -19,6 +22,7 @@ import {
   S3Store,
   type ObjectStore,
 } from './index.ts';
+import { isTempName, STALE_TEMP_MS } from './temp.ts';
 import {
   ConflictError,
   IntegrityError,
@@ -282,4 +286,68 @@ test(
 test('local keys cannot escape the store root', async () => {
   const store = openStore(await mkdtemp(join(tmpdir(), 'mltk-keys-')));
   await assert.rejects(store.put('../evil', 'x'), /invalid store key/);
+});
+
+const WRITER_CHILD = join(dirname(fileURLToPath(import.meta.url)), '../testing/store-writer-child.ts');
+
+test("a folder store's next write into a folder removes a killed writer's temps, never a live writer's", async () => {
+  const d = await mkdtemp(join(tmpdir(), 'mltk-temps-'));
+  const folder = join(d, 'x');
+  const temps = async () => (await readdir(folder)).filter(isTempName).sort();
+  const writer = (name: string, go?: string) => {
+    const marker = join(d, `${name}.started`);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', WRITER_CHILD, d, `x/${name}`, marker, ...(go ? [go] : [])],
+      { stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    return { child, marker, exited };
+  };
+  const go = join(d, 'go');
+  const killed = writer('killed.bin');
+  const live = writer('live.bin', go);
+  try {
+    for (const w of [killed, live]) {
+      let ended = false;
+      void w.exited.then(() => {
+        ended = true;
+      });
+      while (!existsSync(w.marker)) {
+        assert.ok(!ended, 'a writer ended before it was seen writing');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    const [killedTemp, liveTemp] = await temps();
+    assert.match(killedTemp!, /^killed\.bin\.tmp-/);
+    assert.match(liveTemp!, /^live\.bin\.tmp-/);
+    // Untouched for two hours, the live writer's temp still stays: its process runs on this host.
+    const twoHoursAgo = new Date(Date.now() - 2 * STALE_TEMP_MS);
+    await utimes(join(folder, liveTemp!), twoHoursAgo, twoHoursAgo);
+    // Temps of another host's writers: only the one untouched for over STALE_TEMP_MS goes.
+    const ourTag = /\.tmp-\d+-([0-9a-f]{6})-/.exec(liveTemp!)![1];
+    const otherTag = ourTag === '000000' ? '111111' : '000000';
+    const farFresh = `far.bin.tmp-4242-${otherTag}-0a`;
+    const farOld = `old.bin.tmp-4242-${otherTag}-0b`;
+    await writeFile(join(folder, farFresh), 'x');
+    await writeFile(join(folder, farOld), 'x');
+    await utimes(join(folder, farOld), twoHoursAgo, twoHoursAgo);
+
+    const store = openStore(d);
+    await store.put('x/next.json', '{}');
+    assert.deepEqual(await temps(), [farFresh, liveTemp]);
+    assert.deepEqual(await store.list('x/'), ['x/next.json']);
+    await writeFile(go, '');
+    assert.equal(await live.exited, 0);
+    assert.ok(
+      (await store.get('x/live.bin')).equals(Buffer.concat([Buffer.alloc(1 << 20, 'a'), Buffer.alloc(1 << 20, 'b')])),
+    );
+    assert.deepEqual(await temps(), [farFresh]);
+  } finally {
+    live.child.kill('SIGKILL');
+    killed.child.kill('SIGKILL');
+    await rm(d, { recursive: true, force: true });
+  }
 });

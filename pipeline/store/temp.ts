@@ -1,8 +1,9 @@
 // Temporary files, `TARGET.tmp-PID-HOST-RANDOM`: written next to their target and renamed into
 // place, so a reader never sees half a file. A writer killed mid-write (kill -9, out of memory)
-// leaves its temp behind; the next write into the same folder removes the temps whose writer is
-// provably gone (same host, dead process id) or that nobody has touched for STALE_TEMP_MS, and
-// never the temp of a writer that may still be running.
+// leaves its temp behind; the next write into the same folder (a folder store's first write there,
+// or writeFileAtomically of the same target) removes the temps whose writer is provably gone (this
+// host, a dead process id) or, written on another host, that nobody has touched for STALE_TEMP_MS;
+// never the temp of a process of this host that is still running, however long it has been idle.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readdir, rename, stat, unlink } from 'node:fs/promises';
@@ -31,13 +32,14 @@ export function isTempName(name: string): boolean {
   return name.includes(TEMP_MARKER);
 }
 
-/** Whether a temp file can be removed without harming a writer that is still running. */
+/**
+ * Whether a temp file can be removed without harming a writer that is still running. A live process
+ * id of this host keeps its temp even when idle for hours (a put waiting on a slow source) and even
+ * when the id was reused by another process: the temp goes at a later write, once that process ends.
+ */
 export function isStaleTemp(name: string, mtimeMs: number, now = Date.now()): boolean {
   const m = TEMP_NAME.exec(name);
-  if (m && m[2] === HOST_TAG) {
-    const gone = writerGone({ host: currentWriter().host, pid: Number(m[1]) });
-    if (gone) return true;
-  }
+  if (m && m[2] === HOST_TAG) return writerGone({ host: currentWriter().host, pid: Number(m[1]) }) === true;
   return now - mtimeMs > STALE_TEMP_MS;
 }
 
