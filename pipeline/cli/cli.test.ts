@@ -182,3 +182,26 @@ test('data add --pin → run --alias dev: steps on stderr, job summary and step 
   assert.equal(bad.code, 4);
   assert.match(JSON.parse(bad.stdout).error.message, /invalid alias "9bad"/);
 });
+
+test('mltk train proves the version it registers and keeps it; its first predict reads it', async () => {
+  const cwd = await mkdtemp(join(tmpdir(), 'mltk-cli-'));
+  const raw = JSON.parse(await readFile(resolve('configs/carbon_change.json'), 'utf8'));
+  raw.trainer.params.trees = 8;
+  await writeFile(join(cwd, 'cfg.json'), JSON.stringify(raw));
+  // Rows of a seed of this run: a model no earlier run of this test trained, so no earlier proof of it is kept.
+  const seed = String(Date.now() % 1_000_000_007);
+  assert.equal((await mltk(cwd, 'data', 'synth', '--rows', '600', '--seed', seed, '--output', 'd.csv')).code, 0);
+  const trained = await mltk(cwd, 'train', '--config', 'cfg.json', '--data-file', 'd.csv', '--json');
+  assert.equal(trained.code, 0, trained.stderr);
+  const version = JSON.parse(trained.stdout).version as number;
+  const proofOff = { env: { ...process.env, MLTK_STORE: join(cwd, 'store'), MLTK_PROOF_CACHE: '0' }, cwd };
+  const predict = ['predict', '--model', `carbon_change@${version}`, '--input', 'd.csv', '--output', 'p.csv', '--json'];
+  const proved = await runMltk(predict, proofOff);
+  assert.equal(proved.code, 0, proved.stderr);
+  assert.deepEqual([JSON.parse(proved.stdout).scorer, JSON.parse(proved.stdout).fast_path.kept], ['fast', false]);
+  const first = await mltk(cwd, ...predict);
+  assert.equal(first.code, 0, first.stderr);
+  const doc = JSON.parse(first.stdout);
+  assert.deepEqual([doc.scorer, doc.fast_path.kept], ['fast', true]);
+  assert.equal(doc.fast_path.probe_rows, JSON.parse(proved.stdout).fast_path.probe_rows);
+});

@@ -4,7 +4,10 @@ import type { Command } from 'commander';
 import { loadModelConfig, type ModelConfig } from '../../config/index.ts';
 import { InvalidInputError, MltkError } from '../../errors/index.ts';
 import type { DataSource, TrainJobResult, PromotionDecision, RunOutcome } from '../../jobs/index.ts';
+import { loadModelVersion } from '../../predict/index.ts';
+import type { ModelVersion } from '../../registry/index.ts';
 import { action, writeStepOutputs, writeStepSummary, type CliContext } from '../context.ts';
+import { cliProofCache } from '../proofs.ts';
 
 // Loaded when the command runs: the other commands (and --help) do not compile and evaluate its code.
 const loadJobs = () => import('../../jobs/index.ts');
@@ -97,6 +100,21 @@ function outputs(o: RunOutcome): Record<string, string | number | boolean> {
   };
 }
 
+/**
+ * Proves the fast path of the version just registered and keeps the proof (predict/proof-cache.ts), so
+ * the first `mltk predict` of it with this build reads it instead of proving at its load. A load that
+ * fails here is only a warning: the version is registered, and predict reports the same failure.
+ */
+async function keepProofOf(ctx: CliContext, manifest: ModelVersion): Promise<void> {
+  const proofs = cliProofCache();
+  if (!proofs) return;
+  try {
+    (await loadModelVersion(ctx.store(), manifest, { proofs })).retire();
+  } catch (e) {
+    ctx.warn(`${manifest.name} v${manifest.version} did not load for its proof: ${(e as Error).message}`);
+  }
+}
+
 async function runCommand(ctx: CliContext, config: ModelConfig, flags: RunFlags): Promise<void> {
   const jobs = await loadJobs();
   const { runPipelineJob, runFailureMarkdown, runSummaryMarkdown, gateFailure } = jobs;
@@ -121,6 +139,7 @@ async function runCommand(ctx: CliContext, config: ModelConfig, flags: RunFlags)
     );
     throw e;
   }
+  await keepProofOf(ctx, outcome.train.manifest);
   writeStepSummary(runSummaryMarkdown(outcome, ctx.storeUrl));
   writeStepOutputs(outputs(outcome));
   const failed = gateFailure(outcome);
@@ -154,6 +173,7 @@ export function registerTrain(program: Command): void {
         say: ctx.say,
         progress: ctx.progress,
       });
+      await keepProofOf(ctx, r.manifest);
       ctx.result(doc(r, null, ctx.storeUrl), summary(jobs, r, null, ctx.storeUrl));
     }),
   );
