@@ -95,6 +95,14 @@ test(
   },
 );
 
+test('a file without its predictions and no model to score it is refused, whatever the workers', async () => {
+  const s = await tempStore('mltk-mon-counted-');
+  stores.push(s);
+  await registerMonitoredModel(s.store);
+  const body = (await carried(false)).replace(/,[^,\n]*$/gm, '');
+  await assert.rejects(monitored(s.store, body, { workers: 2 }), /^InvalidInputError: batch: no prediction column/);
+});
+
 test('a bad row in a later block is refused on worker threads as on one, with the file row numbers', async () => {
   const s = await tempStore('mltk-mon-counted-');
   stores.push(s);

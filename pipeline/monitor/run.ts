@@ -114,13 +114,14 @@ function codedCategories(spec: ColumnSpec, features: readonly FeatureSpec[]): Co
 const WORKERS_MIN_BYTES = 48 * 2 ** 20;
 
 /**
- * The input's chunks, read against the specs its header chooses; for a CSV of more than one block that
- * is not scored here (`scores()`, known once the header is read), how to parse and count it in workers.
+ * The input's chunks, read against the specs its header chooses; for a CSV over `workersMinBytes` that
+ * is counted without scoring (`countsAlone`, asked once the header is read), how to parse and count it in
+ * workers.
  */
 async function openInput(
   run: MonitorRun,
   specsFor: (header: string[]) => ColumnSpec[],
-  scores: () => boolean,
+  countsAlone: (header: string[]) => boolean,
   outputColumn: string,
 ): Promise<{ chunks: AsyncIterable<TableChunk>; inWorkers?: Omit<CountedRead, 'estimatorFeatures'> }> {
   const chunkRows = run.chunkRows ?? DEFAULT_CHUNK_ROWS;
@@ -131,7 +132,9 @@ async function openInput(
   const plan = planTable(csv.header, specsFor(csv.header), run.source);
   const workers = run.workers ?? defaultCountingWorkers();
   const head =
-    !scores() && workers > 1 ? await peekBlocks(csv.blocks, run.workersMinBytes ?? WORKERS_MIN_BYTES) : undefined;
+    workers > 1 && countsAlone(csv.header)
+      ? await peekBlocks(csv.blocks, run.workersMinBytes ?? WORKERS_MIN_BYTES)
+      : undefined;
   const blocks = head?.blocks ?? csv.blocks;
   const predictionColumn = csv.header.includes(outputColumn) ? outputColumn : null;
   return {
@@ -179,7 +182,10 @@ export async function runMonitor(run: MonitorRun): Promise<MonitorResult> {
     // value outside the signature's list stays a category of its own, counted as the text it is.
     return run.format === 'jsonl' || scores ? specs : specs.map((s) => codedCategories(s, read));
   };
-  const { chunks, inWorkers } = await openInput(run, specsFor, () => scores, outputColumn);
+  // Workers count a file that needs no scoring: it carries its predictions, or the baseline has none (a file
+  // that lacks them with no scorer to make them is refused on this thread, as it always was).
+  const countsAlone = (header: string[]) => !scores && (header.includes(outputColumn) || !baseline.prediction);
+  const { chunks, inWorkers } = await openInput(run, specsFor, countsAlone, outputColumn);
   let scorer: ChunkScorer | undefined;
   let predictor: Promise<ChunkPredictor> | undefined;
   const predict = scores
