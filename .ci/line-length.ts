@@ -48,7 +48,7 @@ function sourceFiles(root: string): string[] {
 }
 
 /** Lines over MAX_LINE characters (code points, as an editor counts them), exemptions aside. */
-export function longLines(root: string): LongLine[] {
+function longLines(root: string): LongLine[] {
   const found: LongLine[] = [];
   for (const file of sourceFiles(root).sort()) {
     let text: string;

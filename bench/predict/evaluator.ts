@@ -37,7 +37,10 @@ const OPS = {
   sum: (a: number, b: number) => a + b,
 };
 
-/** The float32 feature matrix the ONNX graph feeds its trees (row-major), categoricals as their index in the config's list. */
+/**
+ * The float32 feature matrix the ONNX graph feeds its trees (row-major), categoricals as their index in the config's
+ * list.
+ */
 function featureMatrix(config: ModelConfig, inputs: readonly InputColumn[], rows: number): Float32Array {
   const names = [...config.features.map((f) => f.name), ...config.derived.map((d) => d.name)];
   const values = new Map<string, Float32Array>();
@@ -179,17 +182,21 @@ export async function evaluatorAlone(
         .toLocaleString('en-GB')
         .padStart(11)} rows/s`;
     const line = (label: string, s: number, ref?: number) =>
-      `  ${label.padEnd(48)} ${s.toFixed(3).padStart(7)} s  ${rate(s)}${ref ? `  (ours ${(s / ref).toFixed(2)}× as fast)` : ''}`;
+      `  ${label.padEnd(48)} ${s.toFixed(3).padStart(7)} s  ${rate(s)}${
+        ref ? `  (ours ${(s / ref).toFixed(2)}× as fast)` : ''
+      }`;
     const x = (ratio: number) => `  (ours ${ratio.toFixed(2)}× as fast)`;
     return [
-      `evaluator alone on ${rows.toLocaleString('en-GB')} prebuilt rows (no parsing, no output), ours and ONNX Runtime's alternating, median of ${repeats} (targets: ≥ 2× ONNX Runtime, aim 5×):`,
+      `evaluator alone on ${rows.toLocaleString('en-GB')} prebuilt rows (no parsing, no output), ` +
+        `ours and ONNX Runtime's alternating, median of ${repeats} (targets: ≥ 2× ONNX Runtime, aim 5×):`,
       line(`fast evaluator, ${threads} worker threads`, n.a),
       `${line(`ONNX Runtime session.run, ${threads} intra-op threads`, n.b)}${x(n.speedup)}`,
       line(`XGBoost inplace_predict, nthread ${threads} (own booster)`, xgb.inplace_predict_s, n.a),
       line(`XGBoost DMatrix + predict, nthread ${threads} (own booster)`, xgb.dmatrix_predict_s, n.a),
       line('fast evaluator, 1 worker thread', one.a),
       `${line('ONNX Runtime session.run, 1 intra-op thread', one.b)}${x(one.speedup)}`,
-      `CSV parsing alone, one thread, into the typed columns the evaluator reads: ${parseMBs.toFixed(0)} MB/s of CPU time (best of ${repeats}; target ≥ 150 MB/s per core)`,
+      `CSV parsing alone, one thread, into the typed columns the evaluator reads: ` +
+        `${parseMBs.toFixed(0)} MB/s of CPU time (best of ${repeats}; target ≥ 150 MB/s per core)`,
     ];
   } finally {
     model.retire();

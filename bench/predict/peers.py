@@ -26,7 +26,9 @@ def pandas_features(df, c):
     import pandas as pd
     cols = {}
     for f in c["features"]:
-        cols[f["name"]] = pd.Categorical(df[f["name"]], categories=f["values"]) if f["type"] == "categorical" else df[f["name"]].astype(np.float32)
+        col = df[f["name"]]
+        cols[f["name"]] = (pd.Categorical(col, categories=f["values"]) if f["type"] == "categorical"
+                           else col.astype(np.float32))
     for d in c.get("derived", []):
         a, b = (cols[i].to_numpy(np.float32) for i in d["inputs"])
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -40,7 +42,8 @@ def polars_matrix(df, c):
     exprs = []
     for f in c["features"]:
         col = pl.col(f["name"])
-        exprs.append((col.cast(pl.Enum(f["values"])).to_physical() if f["type"] == "categorical" else col).cast(pl.Float32).alias(f["name"]))
+        value = col.cast(pl.Enum(f["values"])).to_physical() if f["type"] == "categorical" else col
+        exprs.append(value.cast(pl.Float32).alias(f["name"]))
     base = df.select(exprs)
     derived = []
     for d in c.get("derived", []):
@@ -57,11 +60,13 @@ def train(kind, train_csv, config_path, out, threads):
     if kind == "pandas":
         import pandas as pd
         df = pd.read_csv(train_csv)
-        d = xgb.DMatrix(pandas_features(df, c), label=df[c["target"]["column"]].to_numpy(np.float64), enable_categorical=True)
+        d = xgb.DMatrix(pandas_features(df, c), label=df[c["target"]["column"]].to_numpy(np.float64),
+                        enable_categorical=True)
     else:
         import polars as pl
         df = pl.read_csv(train_csv)
-        d = xgb.DMatrix(polars_matrix(df, c), label=df[c["target"]["column"]].to_numpy().astype(np.float64), missing=np.nan)
+        d = xgb.DMatrix(polars_matrix(df, c), label=df[c["target"]["column"]].to_numpy().astype(np.float64),
+                        missing=np.nan)
     xgb.train(params, d, num_boost_round=ROUNDS).save_model(out)
     print(json.dumps({"saved": out}))
 
@@ -99,8 +104,9 @@ def score_polars(score_csv, config_path, model, out, threads):
     t3 = time.perf_counter()
     pl.DataFrame({c["id_column"]: df[c["id_column"]], c["output"]["column"]: pred}).write_csv(out)
     t4 = time.perf_counter()
-    print(json.dumps({"rows": df.height, "read_s": t1 - t0, "features_s": t2 - t1, "predict_s": t3 - t2, "write_s": t4 - t3,
-                      "total_s": t4 - t0, "xgboost": xgb.__version__, "polars": pl.__version__, "peak_rss_mb": peak_mb()}))
+    print(json.dumps({"rows": df.height, "read_s": t1 - t0, "features_s": t2 - t1, "predict_s": t3 - t2,
+                      "write_s": t4 - t3, "total_s": t4 - t0, "xgboost": xgb.__version__, "polars": pl.__version__,
+                      "peak_rss_mb": peak_mb()}))
 
 
 def matrix(path, rows, model, threads, repeats):
@@ -111,9 +117,14 @@ def matrix(path, rows, model, threads, repeats):
     booster.inplace_predict(X[:1000], missing=np.nan)  # warm-up
     inplace, dmatrix = [], []
     for _ in range(int(repeats)):
-        t0 = time.perf_counter(); booster.inplace_predict(X, missing=np.nan); inplace.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); booster.predict(xgb.DMatrix(X, missing=np.nan, nthread=int(threads))); dmatrix.append(time.perf_counter() - t0)
-    print(json.dumps({"inplace_predict_s": statistics.median(inplace), "dmatrix_predict_s": statistics.median(dmatrix)}))
+        t0 = time.perf_counter()
+        booster.inplace_predict(X, missing=np.nan)
+        inplace.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        booster.predict(xgb.DMatrix(X, missing=np.nan, nthread=int(threads)))
+        dmatrix.append(time.perf_counter() - t0)
+    print(json.dumps({"inplace_predict_s": statistics.median(inplace),
+                      "dmatrix_predict_s": statistics.median(dmatrix)}))
 
 
 def monitor(csv, baseline_path, config_path):
@@ -127,7 +138,8 @@ def monitor(csv, baseline_path, config_path):
     t1 = time.perf_counter()
     specs = {f["name"]: f for f in c["features"]}
     out = {}
-    for p in profile["features"] + ([{**profile["prediction"], "name": c["output"]["column"]}] if profile.get("prediction") else []):
+    prediction = [{**profile["prediction"], "name": c["output"]["column"]}] if profile.get("prediction") else []
+    for p in profile["features"] + prediction:
         if p["name"] not in df.columns:
             continue
         s = specs.get(p["name"], {})
@@ -138,11 +150,11 @@ def monitor(csv, baseline_path, config_path):
             x = df[p["name"]].to_numpy(np.float64)
         out[p["name"]] = drift(f, x)
     t2 = time.perf_counter()
-    print(json.dumps({"rows": len(df), "read_s": t1 - t0, "stats_s": t2 - t1, "total_s": t2 - t0, "peak_rss_mb": peak_mb(),
-                      "features": len(out), "pandas": pd.__version__}))
+    print(json.dumps({"rows": len(df), "read_s": t1 - t0, "stats_s": t2 - t1, "total_s": t2 - t0,
+                      "peak_rss_mb": peak_mb(), "features": len(out), "pandas": pd.__version__}))
 
 
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
-    {"train-pandas": lambda *a: train("pandas", *a), "train-codes": lambda *a: train("codes", *a), "pandas": score_pandas,
-     "polars": score_polars, "matrix": matrix, "monitor": monitor}[cmd](*args)
+    {"train-pandas": lambda *a: train("pandas", *a), "train-codes": lambda *a: train("codes", *a),
+     "pandas": score_pandas, "polars": score_polars, "matrix": matrix, "monitor": monitor}[cmd](*args)

@@ -1,6 +1,7 @@
 // Bench: batch scoring, the evaluator alone, online latency, the monitor and start-up, each beside
 // its named peer in one run (bench/README.md lists every figure and how it is taken):
-//   npx tsx bench/predict/run.ts [--rows 1000000] [--train 100000] [--threads 2] [--pairs 3] [--only startup,batch,evaluator,online,monitor]
+//   npx tsx bench/predict/run.ts [--rows 1000000] [--train 100000] [--threads 2] [--pairs 3]
+//     [--only startup,batch,evaluator,online,monitor]
 // Whole commands are timed from outside under /usr/bin/time, as interleaved pairs (A B A B …), and
 // compared by the median of the pair ratios, so a busy or drifting machine moves both sides alike.
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -66,7 +67,9 @@ function batchLines(
   const t = doc.timings,
     s = (x: unknown) => Number(x).toFixed(2);
   return [
-    `batch: ${doc.rows.toLocaleString('en-GB')} rows (${(doc.input.bytes / 1e6).toFixed(0)} MB CSV) → predictions CSV, sap_change 300 trees depth 6, ${THREADS} threads, whole commands, ${PAIRS} interleaved pairs each`,
+    `batch: ${doc.rows.toLocaleString('en-GB')} rows (${(doc.input.bytes / 1e6).toFixed(0)} MB CSV) → ` +
+      `predictions CSV, sap_change 300 trees depth 6, ${THREADS} threads, whole commands, ` +
+      `${PAIRS} interleaved pairs each`,
     `(targets: ≥ 1× polars + XGBoost inplace_predict, aim 1.5×; ≥ 2× pandas + XGBoost; peak RSS < 512 MB)`,
     ...pairLines(
       vsPolars,
@@ -74,9 +77,12 @@ function batchLines(
       `polars ${pl.polars} + XGBoost ${pl.xgboost} inplace_predict (whole process)`,
     ),
     ...pairLines(vsPandas, 'mltk predict', `pandas ${pd.pandas} + XGBoost predict (whole process)`),
-    `  mltk's own split (last run; parse/score/format summed over workers): load ${s(t.load_s)} · parse ${s(t.parse_s)} · score ${s(t.score_s)} · write ${s(t.write_s)} · in all ${s(t.total_s)} s`,
-    `  parsing on the ${doc.workers} workers: ${(doc.input.bytes / 1e6 / t.parse_s!).toFixed(0)} MB/s per core (input bytes / parse seconds summed over workers; target ≥ 150)`,
-    `  polars' split: read ${s(pl.read_s)} · features ${s(pl.features_s)} · predict ${s(pl.predict_s)} · write ${s(pl.write_s)} s; pandas': read ${s(pd.read_s)} · predict ${s(pd.predict_s)} · write ${s(pd.write_s)} s`,
+    `  mltk's own split (last run; parse/score/format summed over workers): load ${s(t.load_s)} · ` +
+      `parse ${s(t.parse_s)} · score ${s(t.score_s)} · write ${s(t.write_s)} · in all ${s(t.total_s)} s`,
+    `  parsing on the ${doc.workers} workers: ${(doc.input.bytes / 1e6 / t.parse_s!).toFixed(0)} MB/s per core ` +
+      `(input bytes / parse seconds summed over workers; target ≥ 150)`,
+    `  polars' split: read ${s(pl.read_s)} · features ${s(pl.features_s)} · predict ${s(pl.predict_s)} · ` +
+      `write ${s(pl.write_s)} s; pandas': read ${s(pd.read_s)} · predict ${s(pd.predict_s)} · write ${s(pd.write_s)} s`,
   ];
 }
 
@@ -89,7 +95,8 @@ const store = await storeWith(config, ours);
 const dir = mkdtempSync(join(tmpdir(), 'mltk-bench-predict-out-'));
 try {
   console.log(
-    `bench/predict on ${new Date().toISOString()}: node ${process.version}, ${THREADS} threads, ${ROWS.toLocaleString('en-GB')} rows to score (${TRAIN.toLocaleString('en-GB')} to train)`,
+    `bench/predict on ${new Date().toISOString()}: node ${process.version}, ${THREADS} threads, ` +
+      `${ROWS.toLocaleString('en-GB')} rows to score (${TRAIN.toLocaleString('en-GB')} to train)`,
   );
   ensureVenv();
   const boosters = {
@@ -105,7 +112,8 @@ try {
   if (ONLY.has('online')) {
     const { fast, ort } = await online(store.dir, config, THREADS);
     print([
-      'online through mltk serve (127.0.0.1, sequential keep-alive requests alternating between the two servers; target: no worse than ONNX Runtime):',
+      'online through mltk serve (127.0.0.1, sequential keep-alive requests alternating between the two servers; ' +
+        'target: no worse than ONNX Runtime):',
       ...onlineLines('fast evaluator', fast),
       ...onlineLines('ONNX Runtime (--scorer onnxruntime)', ort),
     ]);

@@ -68,7 +68,7 @@ type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, 'alarmActions' | 'okActions' 
 
 export class ModelAlarms extends Construct {
   // one alarm per exported metric, declared side by side so that the thresholds read as one table
-  // biome-ignore lint/complexity/noExcessiveLinesPerFunction: reason above
+  // biome-ignore lint/complexity/noExcessiveLinesPerFunction: the reason is the comment above
   constructor(scope: Construct, id: string, props: ModelAlarmsProps) {
     super(scope, id);
     const names = alarmNames(props.namePrefix);

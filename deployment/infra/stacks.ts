@@ -101,7 +101,7 @@ export interface ServiceStackProps extends TargetStackProps {
 
 export class ServiceStack extends TerraformStack {
   // the service's constructs wired in one place, one call each, in the order they depend on each other
-  // biome-ignore lint/complexity/noExcessiveLinesPerFunction: reason above
+  // biome-ignore lint/complexity/noExcessiveLinesPerFunction: the reason is the comment above
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id);
     const { target, inputs, state, config } = props;

@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Entry points of the CLI build: name → source (relative to the repo root). Workers are loaded by file name. */
-export const CLI_ENTRIES = {
+const CLI_ENTRIES = {
   main: 'pipeline/cli/main.ts',
   'score-worker': 'pipeline/predict/score-worker.ts',
   'counting-worker': 'pipeline/monitor/counting-worker.ts',

@@ -110,78 +110,84 @@ test("installs never download ONNX Runtime's CUDA files: its install script is d
   }
 });
 
-test('data add --pin → run --alias dev: steps on stderr, job summary and step outputs; a failed gate exits 11', async () => {
-  const cwd = await mkdtemp(join(tmpdir(), 'mltk-cli-'));
-  const raw = JSON.parse(await readFile(resolve('configs/carbon_change.json'), 'utf8'));
-  raw.trainer.params.trees = 10;
-  await writeFile(join(cwd, 'cfg.json'), `${JSON.stringify(raw, null, 2)}\n`);
-  const [summaryFile, outputFile] = [join(cwd, 'summary.md'), join(cwd, 'output')];
-  const gh = { GITHUB_STEP_SUMMARY: summaryFile, GITHUB_OUTPUT: outputFile };
-  const env = { ...process.env, MLTK_STORE: join(cwd, 'store'), ...gh };
-  assert.equal((await mltk(cwd, 'data', 'synth', '--rows', '700', '--seed', '3', '--output', 'd.csv')).code, 0);
-  const add = await runMltk(['data', 'add', 'd.csv', '--dataset', 'epc_retrofit', '--pin', 'cfg.json', '--json'], {
-    cwd,
-    env,
-  });
-  assert.equal(add.code, 0, add.stderr);
-  const added = JSON.parse(add.stdout);
-  assert.deepEqual(added.pinned, { config: 'cfg.json', previous: null, changed: true });
-  assert.equal(JSON.parse(await readFile(join(cwd, 'cfg.json'), 'utf8')).dataset.version, added.version);
+test(
+  'data add --pin → run --alias dev: steps on stderr, job summary and step outputs; a failed gate exits ' + '11',
+  async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'mltk-cli-'));
+    const raw = JSON.parse(await readFile(resolve('configs/carbon_change.json'), 'utf8'));
+    raw.trainer.params.trees = 10;
+    await writeFile(join(cwd, 'cfg.json'), `${JSON.stringify(raw, null, 2)}\n`);
+    const [summaryFile, outputFile] = [join(cwd, 'summary.md'), join(cwd, 'output')];
+    const gh = { GITHUB_STEP_SUMMARY: summaryFile, GITHUB_OUTPUT: outputFile };
+    const env = { ...process.env, MLTK_STORE: join(cwd, 'store'), ...gh };
+    assert.equal((await mltk(cwd, 'data', 'synth', '--rows', '700', '--seed', '3', '--output', 'd.csv')).code, 0);
+    const add = await runMltk(['data', 'add', 'd.csv', '--dataset', 'epc_retrofit', '--pin', 'cfg.json', '--json'], {
+      cwd,
+      env,
+    });
+    assert.equal(add.code, 0, add.stderr);
+    const added = JSON.parse(add.stdout);
+    assert.deepEqual(added.pinned, { config: 'cfg.json', previous: null, changed: true });
+    assert.equal(JSON.parse(await readFile(join(cwd, 'cfg.json'), 'utf8')).dataset.version, added.version);
 
-  const ran = await runMltk(['run', '--config', 'cfg.json', '--alias', 'dev', '--json'], { cwd, env });
-  assert.equal(ran.code, 0, ran.stderr);
-  const doc = JSON.parse(ran.stdout);
-  assert.deepEqual(
-    [doc.version, doc.promoted, doc.alias, doc.unchanged, doc.gate.passed],
-    [1, true, 'dev', false, true],
-  );
-  assert.deepEqual([doc.dataset.version, doc.dataset.pinned, doc.dataset.synthetic], [added.version, true, false]);
-  assert.deepEqual(
-    ran.stderr
-      .split('\n')
-      .filter((l) => /^\[\d\/5\]/.test(l))
-      .map((l) => l.split(' ')[1]),
-    ['data:', 'train:', 'evaluate:', 'register:', 'gate'],
-  );
-  const summary = await readFile(summaryFile, 'utf8');
-  assert.match(summary, /^### mltk run: carbon_change@1 ✅ promoted to @dev/);
-  assert.match(
-    summary,
-    new RegExp(`\\| data \\| \`epc_retrofit@${added.version}\` \\(700 rows; pinned, real data\\) \\|`),
-  );
-  assert.match(summary, /\| rmse \| [\d.]+ \| — \| {2}\|/);
-  assert.match(summary, /\| rmse sap_band [A-G] \(\d+ rows\) \|/);
-  const outputs = Object.fromEntries(
-    (await readFile(outputFile, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => l.split('=', 2)),
-  );
-  assert.deepEqual(
-    [outputs.version, outputs.alias, outputs.alias_version, outputs.alias_sha256],
-    ['1', 'dev', '1', doc.artifact.sha256],
-  );
+    const ran = await runMltk(['run', '--config', 'cfg.json', '--alias', 'dev', '--json'], { cwd, env });
+    assert.equal(ran.code, 0, ran.stderr);
+    const doc = JSON.parse(ran.stdout);
+    assert.deepEqual(
+      [doc.version, doc.promoted, doc.alias, doc.unchanged, doc.gate.passed],
+      [1, true, 'dev', false, true],
+    );
+    assert.deepEqual([doc.dataset.version, doc.dataset.pinned, doc.dataset.synthetic], [added.version, true, false]);
+    assert.deepEqual(
+      ran.stderr
+        .split('\n')
+        .filter((l) => /^\[\d\/5\]/.test(l))
+        .map((l) => l.split(' ')[1]),
+      ['data:', 'train:', 'evaluate:', 'register:', 'gate'],
+    );
+    const summary = await readFile(summaryFile, 'utf8');
+    assert.match(summary, /^### mltk run: carbon_change@1 ✅ promoted to @dev/);
+    assert.match(
+      summary,
+      new RegExp(`\\| data \\| \`epc_retrofit@${added.version}\` \\(700 rows; pinned, real data\\) \\|`),
+    );
+    assert.match(summary, /\| rmse \| [\d.]+ \| — \| {2}\|/);
+    assert.match(summary, /\| rmse sap_band [A-G] \(\d+ rows\) \|/);
+    const outputs = Object.fromEntries(
+      (await readFile(outputFile, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=', 2)),
+    );
+    assert.deepEqual(
+      [outputs.version, outputs.alias, outputs.alias_version, outputs.alias_sha256],
+      ['1', 'dev', '1', doc.artifact.sha256],
+    );
 
-  raw.dataset.version = added.version;
-  raw.promotion.max_rmse = 0.0001;
-  await writeFile(join(cwd, 'cfg.json'), JSON.stringify(raw));
-  const gated = await runMltk(['run', '--config', 'cfg.json', '--alias', 'dev', '--json'], { cwd, env });
-  assert.equal(gated.code, 11, gated.stderr);
-  const err = JSON.parse(gated.stdout).error;
-  assert.equal(err.code, 'GATE_FAILED');
-  assert.match(
-    err.message,
-    /^carbon_change@1 \(run \S+\) is registered but not promoted to @dev: rmse [\d.]+ exceeds promotion\.max_rmse 0\.0001$/,
-  );
-  assert.deepEqual([err.context.version, err.context.unchanged, err.details[0].field], [1, true, 'promotion.max_rmse']);
-  assert.match(
-    await readFile(summaryFile, 'utf8'),
-    /### mltk run: carbon_change@1 ❌ gate failed — registered, not promoted to @dev/,
-  );
-  const bad = await runMltk(['run', '--config', 'cfg.json', '--alias', '9bad', '--json'], { cwd, env });
-  assert.equal(bad.code, 4);
-  assert.match(JSON.parse(bad.stdout).error.message, /invalid alias "9bad"/);
-});
+    raw.dataset.version = added.version;
+    raw.promotion.max_rmse = 0.0001;
+    await writeFile(join(cwd, 'cfg.json'), JSON.stringify(raw));
+    const gated = await runMltk(['run', '--config', 'cfg.json', '--alias', 'dev', '--json'], { cwd, env });
+    assert.equal(gated.code, 11, gated.stderr);
+    const err = JSON.parse(gated.stdout).error;
+    assert.equal(err.code, 'GATE_FAILED');
+    assert.match(
+      err.message,
+      /^carbon_change@1 \(run \S+\) is registered but not promoted to @dev: rmse [\d.]+ exceeds promotion\.max_rmse 0\.0001$/,
+    );
+    assert.deepEqual(
+      [err.context.version, err.context.unchanged, err.details[0].field],
+      [1, true, 'promotion.max_rmse'],
+    );
+    assert.match(
+      await readFile(summaryFile, 'utf8'),
+      /### mltk run: carbon_change@1 ❌ gate failed — registered, not promoted to @dev/,
+    );
+    const bad = await runMltk(['run', '--config', 'cfg.json', '--alias', '9bad', '--json'], { cwd, env });
+    assert.equal(bad.code, 4);
+    assert.match(JSON.parse(bad.stdout).error.message, /invalid alias "9bad"/);
+  },
+);
 
 test('mltk train proves the version it registers and keeps it; its first predict reads it', async () => {
   const cwd = await mkdtemp(join(tmpdir(), 'mltk-cli-'));

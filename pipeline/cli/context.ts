@@ -39,7 +39,7 @@ export function writeStepOutputs(values: Record<string, string | number | boolea
   );
 }
 
-export function makeContext(cmd: Command): CliContext {
+function makeContext(cmd: Command): CliContext {
   const opts = cmd.optsWithGlobals() as { json?: boolean; store?: string };
   const json = Boolean(opts.json);
   const url = storeUrl(opts.store);

@@ -17,7 +17,7 @@ import { registerStore } from './commands/store.ts';
 // the SDK is pinned by package-lock.json, so the warning is not about anything this command does.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('mltk')
     .description('Serverless MLOps toolkit: data versions, runs, model registry, training, prediction and monitoring')
     .version(pkg.version, '-V, --version', 'print the mltk version')

@@ -12,7 +12,7 @@ export function intOption(flag: string, min = 1): (v: string) => number {
 }
 
 /** --scorer: `auto` serves with the fast evaluator where it is proven equal to ONNX Runtime; `onnxruntime` never does. */
-export const SCORERS = ['auto', 'onnxruntime'] as const;
+const SCORERS = ['auto', 'onnxruntime'] as const;
 export type ScorerChoice = (typeof SCORERS)[number];
 
 export function scorerOption(v: string): ScorerChoice {

@@ -196,7 +196,7 @@ export function fieldCountIssue(cols: number, found: number): string {
   return `expected ${cols} fields as in the header, found ${found}`;
 }
 
-export function fieldCountError(source: string, row: number, cols: number, found: number): InvalidInputError {
+function fieldCountError(source: string, row: number, cols: number, found: number): InvalidInputError {
   return new InvalidInputError(`${source}: row ${row}: ${fieldCountIssue(cols, found)}`, [
     { row, issue: fieldCountIssue(cols, found) },
   ]);
@@ -347,7 +347,7 @@ function slowNumber(buf: Uint8Array, s: number, e: number): number {
  * at its start), so a block never ends inside a quoted field. `final`: the data ends at `end`, so a
  * last row without a line end is whole. Returns rows 0 when no row is complete.
  */
-export function cutRows(
+function cutRows(
   buf: Buffer,
   from: number,
   end: number,

@@ -248,10 +248,7 @@ export function numericAccumulator(profile: NumericProfile, spec?: { min?: numbe
   };
 }
 
-export function categoryAccumulator(
-  profile: CategoryProfile,
-  spec?: { values?: readonly string[] },
-): FeatureAccumulator {
+function categoryAccumulator(profile: CategoryProfile, spec?: { values?: readonly string[] }): FeatureAccumulator {
   const known = new Map(profile.categories.map((c, i) => [c, i]));
   const allowed = spec?.values ? new Set(spec.values) : null;
   const counts = new Float64Array(profile.categories.length);

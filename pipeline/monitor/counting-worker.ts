@@ -22,7 +22,7 @@ export interface CountingWorkerData {
 }
 
 /** Where row r of block `seq` is in the input, for the counters' order (blocks of any size fit below 2^32 rows). */
-export const blockPosition = (seq: number): number => seq * 2 ** 32;
+const blockPosition = (seq: number): number => seq * 2 ** 32;
 
 export type CountingRequest =
   | { kind: 'init'; data: CountingWorkerData }

@@ -34,7 +34,7 @@ function logNFactorialDivNPowN(n: number): number {
 }
 
 /** log Γ(x) for x ≥ 1: shift up to 15, then the Stirling series (error < 1e-16 there). */
-export function logGamma(x: number): number {
+function logGamma(x: number): number {
   let shift = 0;
   while (x < 15) {
     shift += Math.log(x);
@@ -47,7 +47,7 @@ export function logGamma(x: number): number {
 }
 
 /** One-sided exact Smirnov P(D_n^+ ≥ e) by the Birnbaum–Tingey sum (all terms positive, so stable). */
-export function smirnov(n: number, e: number): number {
+function smirnov(n: number, e: number): number {
   if (!(n > 0 && e >= 0 && e <= 1)) return NaN;
   if (e === 0) return 1;
   const nn = Math.floor(n * (1 - e));

@@ -4,17 +4,19 @@
 // here so the monitor does not load ONNX Runtime just to name keys; lineage.test.ts pins the two together.
 // A batch's `<path>` is its input key under incoming/, extension included (e.g. `2026/01/05/batch.csv`):
 // one folder per input, so no two inputs share a key.
-//   data bucket:         incoming/<path>                          the input (features only)
-//                        labels/<path>                            its late labels (id, target), CSV or JSON lines
-//   predictions bucket:  predictions/<path>/predictions.csv       id + prediction + lineage
-//                        predictions/<path>/errors.csv            refused rows
-//                        predictions/<path>/manifest.json         lineage, written last
-//                        monitoring/<path>/drift.json | drift.html   the drift report of that input
-//                        monitoring/<path>/metrics.json           the CloudWatch datums of that report, before publishing
-//                        monitoring/<path>/published.json         written once they are published: the batch is monitored
-//                        monitoring/<path>/quality.json | quality.html   realized quality of its labels (with the estimate)
-//                        monitoring/<path>/quality-metrics.json   the CloudWatch datums of that result, before publishing
-//                        monitoring/<path>/quality-published.json written once they are published
+// data bucket:
+//   incoming/<path>                            the input (features only)
+//   labels/<path>                              its late labels (id, target), CSV or JSON lines
+// predictions bucket:
+//   predictions/<path>/predictions.csv         id + prediction + lineage
+//   predictions/<path>/errors.csv              refused rows
+//   predictions/<path>/manifest.json           lineage, written last
+//   monitoring/<path>/drift.json | drift.html  the drift report of that input
+//   monitoring/<path>/metrics.json             the CloudWatch datums of that report, before publishing
+//   monitoring/<path>/published.json           written once they are published: the batch is monitored
+//   monitoring/<path>/quality.json | .html     realized quality of its labels (with the estimate)
+//   monitoring/<path>/quality-metrics.json     the CloudWatch datums of that result, before publishing
+//   monitoring/<path>/quality-published.json   written once they are published
 import { z } from 'zod';
 import { INCOMING_PREFIX, keyProblem, LABELS_PREFIX, MONITORING_PREFIX, PREDICTIONS_PREFIX } from '../store/index.ts';
 

@@ -16,7 +16,7 @@ export const DEFAULT_BINS = 10;
  * within 1/(2·cap) of the full empirical CDF everywhere, so KS D moves by at most 2.5e-5.
  */
 export const SAMPLE_CAP = 20_000;
-export const BOOLEAN_CATEGORIES = ['false', 'true'] as const;
+const BOOLEAN_CATEGORIES = ['false', 'true'] as const;
 
 const count = z.number().int().min(0);
 const common = { name: z.string().min(1), count, missing: count, missing_rate: z.number().min(0).max(1) };

@@ -77,7 +77,9 @@ function checkLineage(lineage: Lineage, url: string, mv: ModelVersion, model: st
     lineage.model.sha256 !== mv.artifact.sha256
   ) {
     throw new InvalidInputError(
-      `${url}: the batch was scored by ${lineage.model.name} v${lineage.model.version}, but --model ${model} is ${mv.name} v${mv.version}; pass --model ${lineage.model.name}@${lineage.model.version}`,
+      `${url}: the batch was scored by ${lineage.model.name} v${lineage.model.version}, but --model ${model} is ${
+        mv.name
+      } v${mv.version}; pass --model ${lineage.model.name}@${lineage.model.version}`,
       [{ field: 'model', issue: `scored by ${lineage.model.name} v${lineage.model.version}` }],
     );
   }
@@ -130,7 +132,9 @@ async function readPredictions(
       for (let r = 0; r < t.rows; r++) {
         if (names[r] !== mv.name || versions[r] !== mv.version) {
           throw new InvalidInputError(
-            `${loc.url}: row ${chunk.firstRow + r} was scored by ${names[r]} v${versions[r]}, but --model ${model} is ${mv.name} v${mv.version}; pass --model ${names[r]}@${versions[r]}`,
+            `${loc.url}: row ${chunk.firstRow + r} was scored by ${names[r]} v${versions[r]}, but --model ${model} is ${
+              mv.name
+            } v${mv.version}; pass --model ${names[r]}@${versions[r]}`,
             [{ row: chunk.firstRow + r, field: LINEAGE_VERSION, issue: `scored by ${names[r]} v${versions[r]}` }],
           );
         }

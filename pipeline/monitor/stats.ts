@@ -49,7 +49,7 @@ export function jensenShannon(baseline: ArrayLike<number>, current: ArrayLike<nu
 }
 
 /** Linear-interpolated quantile of sorted values (numpy's default 'linear' method). */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos),
     hi = Math.ceil(pos);

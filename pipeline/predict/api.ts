@@ -37,7 +37,7 @@ export function routeOf(path: string, model: string): Route {
 }
 
 /** The body's size is checked before it is decoded or parsed, so a huge body costs nothing. */
-export function bodyText(event: HttpEvent, maxBytes: number): string {
+function bodyText(event: HttpEvent, maxBytes: number): string {
   const body = event.body ?? '';
   let bytes: number;
   if (event.isBase64Encoded) {
@@ -100,7 +100,8 @@ function respond(status: number, body: unknown, headers: Record<string, string> 
   };
 }
 
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: every route and its error answers read top to bottom in one place
+// every route and its error answers read top to bottom in one place
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the reason is the comment above
 export async function handleApiRequest(event: HttpEvent, opts: ApiOptions): Promise<HttpResult> {
   const started = performance.now();
   const requestId = event.requestContext.requestId ?? randomUUID();
@@ -139,7 +140,9 @@ export async function handleApiRequest(event: HttpEvent, opts: ApiOptions): Prom
       if (chunk.issues.length) {
         for (let i = 0; i < chunk.bad.length; i++) invalid += chunk.bad[i]!;
         throw new InvalidInputError(
-          `${invalid} of ${instances} instance${instances > 1 ? 's' : ''} failed validation against ${m.name} v${m.version}; nothing was scored (see details: row is the index in "instances")`,
+          `${invalid} of ${instances} instance${instances > 1 ? 's' : ''} failed validation against ${m.name} v${
+            m.version
+          }; nothing was scored (see details: row is the index in "instances")`,
           chunk.issues,
         );
       }

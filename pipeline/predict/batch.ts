@@ -170,7 +170,8 @@ async function* jsonlJobs(
 }
 
 /** Scores `input` with `model`, streaming both outputs into `sinks`. */
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: one streaming loop whose counters, sinks and error rows must stay in step; split, its state would be passed around
+// one streaming loop whose counters, sinks and error rows must stay in step; split, its state would be passed around
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the reason is the comment above
 export async function scoreBatch(
   model: LoadedModel,
   input: AsyncIterable<Buffer>,

@@ -22,69 +22,72 @@ function mltk(...args: string[]) {
   return runMltk(['--store', env.dir, ...args]);
 }
 
-test('mltk predict --json scores a local file into predictions and errors files and reports counts and timings', async () => {
-  const lines = fx.csv.toString().trimEnd().split('\n');
-  lines[5] = lines[5]!.replace(/,(House|Bungalow|Flat|Maisonette),/, ',Castle,');
-  const input = join(env.dir, 'in.csv');
-  await writeFile(input, `${lines.join('\n')}\n`);
-  const output = join(env.dir, 'out.csv');
-  const res = await mltk('predict', '--model', 'sap_change@prod', '--input', input, '--output', output, '--json');
-  assert.equal(res.code, 0, res.stderr);
-  const doc = JSON.parse(res.stdout);
-  assert.deepEqual({ rows: doc.rows, scored: doc.scored, errors: doc.errors }, { rows: 500, scored: 499, errors: 1 });
-  assert.deepEqual(doc.model, { name: 'sap_change', version: 1, sha256: env.mv.artifact.sha256 });
-  assert.equal(doc.output, output);
-  assert.equal(doc.errors_output, join(env.dir, 'out.errors.csv'));
-  for (const k of ['parse_s', 'score_s', 'write_s']) assert.equal(typeof doc.timings[k], 'number');
-  assert.equal((await readFile(output, 'utf8')).trimEnd().split('\n').length, 500);
-  assert.match(await readFile(doc.errors_output, 'utf8'), /^5,property_type,/m);
-  assert.equal(doc.scorer, 'fast', 'the trained model is proven at load and scored by the fast evaluator');
-  assert.equal(doc.fast_path.used, true);
+test(
+  'mltk predict --json scores a local file into predictions and errors files and reports counts and ' + 'timings',
+  async () => {
+    const lines = fx.csv.toString().trimEnd().split('\n');
+    lines[5] = lines[5]!.replace(/,(House|Bungalow|Flat|Maisonette),/, ',Castle,');
+    const input = join(env.dir, 'in.csv');
+    await writeFile(input, `${lines.join('\n')}\n`);
+    const output = join(env.dir, 'out.csv');
+    const res = await mltk('predict', '--model', 'sap_change@prod', '--input', input, '--output', output, '--json');
+    assert.equal(res.code, 0, res.stderr);
+    const doc = JSON.parse(res.stdout);
+    assert.deepEqual({ rows: doc.rows, scored: doc.scored, errors: doc.errors }, { rows: 500, scored: 499, errors: 1 });
+    assert.deepEqual(doc.model, { name: 'sap_change', version: 1, sha256: env.mv.artifact.sha256 });
+    assert.equal(doc.output, output);
+    assert.equal(doc.errors_output, join(env.dir, 'out.errors.csv'));
+    for (const k of ['parse_s', 'score_s', 'write_s']) assert.equal(typeof doc.timings[k], 'number');
+    assert.equal((await readFile(output, 'utf8')).trimEnd().split('\n').length, 500);
+    assert.match(await readFile(doc.errors_output, 'utf8'), /^5,property_type,/m);
+    assert.equal(doc.scorer, 'fast', 'the trained model is proven at load and scored by the fast evaluator');
+    assert.equal(doc.fast_path.used, true);
 
-  // The same file on ONNX Runtime alone: the same rows scored, the predictions within the proof's tolerance.
-  const viaOrt = join(env.dir, 'out-ort.csv');
-  const ort = await mltk(
-    'predict',
-    '--model',
-    'sap_change@prod',
-    '--input',
-    input,
-    '--output',
-    viaOrt,
-    '--scorer',
-    'onnxruntime',
-    '--json',
-  );
-  assert.equal(ort.code, 0, ort.stderr);
-  assert.equal(JSON.parse(ort.stdout).scorer, 'onnxruntime');
-  assert.doesNotMatch(ort.stderr, /warning/, 'a scorer the user chose is no warning');
-  const column = async (file: string) =>
-    (await readFile(file, 'utf8'))
-      .trimEnd()
-      .split('\n')
-      .slice(1)
-      .map((l) => Number(l.split(',')[1]));
-  const [fast, reference] = [await column(output), await column(viaOrt)];
-  assert.equal(fast.length, reference.length);
-  for (const [i, v] of fast.entries())
-    assert.ok(
-      Math.abs(v - reference[i]!) <= Math.max(1e-5 * Math.abs(reference[i]!), 1e-6),
-      `row ${i}: ${v} vs ${reference[i]}`,
+    // The same file on ONNX Runtime alone: the same rows scored, the predictions within the proof's tolerance.
+    const viaOrt = join(env.dir, 'out-ort.csv');
+    const ort = await mltk(
+      'predict',
+      '--model',
+      'sap_change@prod',
+      '--input',
+      input,
+      '--output',
+      viaOrt,
+      '--scorer',
+      'onnxruntime',
+      '--json',
     );
-  const bad = await mltk(
-    'predict',
-    '--model',
-    'sap_change@prod',
-    '--input',
-    input,
-    '--output',
-    viaOrt,
-    '--scorer',
-    'turbo',
-  );
-  assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /--scorer expects auto or onnxruntime, got "turbo"/);
-});
+    assert.equal(ort.code, 0, ort.stderr);
+    assert.equal(JSON.parse(ort.stdout).scorer, 'onnxruntime');
+    assert.doesNotMatch(ort.stderr, /warning/, 'a scorer the user chose is no warning');
+    const column = async (file: string) =>
+      (await readFile(file, 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .slice(1)
+        .map((l) => Number(l.split(',')[1]));
+    const [fast, reference] = [await column(output), await column(viaOrt)];
+    assert.equal(fast.length, reference.length);
+    for (const [i, v] of fast.entries())
+      assert.ok(
+        Math.abs(v - reference[i]!) <= Math.max(1e-5 * Math.abs(reference[i]!), 1e-6),
+        `row ${i}: ${v} vs ${reference[i]}`,
+      );
+    const bad = await mltk(
+      'predict',
+      '--model',
+      'sap_change@prod',
+      '--input',
+      input,
+      '--output',
+      viaOrt,
+      '--scorer',
+      'turbo',
+    );
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--scorer expects auto or onnxruntime, got "turbo"/);
+  },
+);
 
 test('mltk predict refuses an unknown model and a missing input with one line and a non-zero exit', async () => {
   const missing = await mltk(
@@ -159,37 +162,41 @@ test('mltk serve answers real HTTP requests on 127.0.0.1 through the Lambda hand
   }
 });
 
-test('mltk predict killed (kill -9) while writing leaves temps beside its outputs; the next predict of the same outputs removes them', async () => {
-  const [header, ...rows] = fx.csv.toString().trimEnd().split('\n');
-  const body = `${rows.join('\n')}\n`;
-  const input = join(env.dir, 'large.csv');
-  await writeFile(input, `${header}\n${body.repeat(800)}`);
-  const output = join(env.dir, 'killed.csv');
-  const ours = async () => (await readdir(env.dir)).filter((n) => /^killed(\.errors)?\.csv/.test(n)).sort();
-  const child = spawn(
-    process.execPath,
-    [MLTK_BIN, '--store', env.dir, 'predict', '--model', 'sap_change@prod', '--input', input, '--output', output],
-    { cwd: ROOT, stdio: 'ignore' },
-  );
-  const exited = new Promise((r) => child.once('exit', r));
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
-  while (!(await ours()).some((n) => n.includes('.tmp-'))) {
-    assert.ok(!done, 'predict ended before it was seen writing');
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  child.kill('SIGKILL');
-  await exited;
-  const left = await ours();
-  assert.ok(left.length > 0 && left.every((n) => n.includes('.tmp-')), `left behind: ${left.join(', ')}`);
+test(
+  'mltk predict killed (kill -9) while writing leaves temps beside its outputs; the next predict of the same ' +
+    'outputs removes them',
+  async () => {
+    const [header, ...rows] = fx.csv.toString().trimEnd().split('\n');
+    const body = `${rows.join('\n')}\n`;
+    const input = join(env.dir, 'large.csv');
+    await writeFile(input, `${header}\n${body.repeat(800)}`);
+    const output = join(env.dir, 'killed.csv');
+    const ours = async () => (await readdir(env.dir)).filter((n) => /^killed(\.errors)?\.csv/.test(n)).sort();
+    const child = spawn(
+      process.execPath,
+      [MLTK_BIN, '--store', env.dir, 'predict', '--model', 'sap_change@prod', '--input', input, '--output', output],
+      { cwd: ROOT, stdio: 'ignore' },
+    );
+    const exited = new Promise((r) => child.once('exit', r));
+    let done = false;
+    void exited.then(() => {
+      done = true;
+    });
+    while (!(await ours()).some((n) => n.includes('.tmp-'))) {
+      assert.ok(!done, 'predict ended before it was seen writing');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const left = await ours();
+    assert.ok(left.length > 0 && left.every((n) => n.includes('.tmp-')), `left behind: ${left.join(', ')}`);
 
-  const again = await mltk('predict', '--model', 'sap_change@prod', '--input', input, '--output', output, '--json');
-  assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual(await ours(), ['killed.csv', 'killed.errors.csv']);
-  assert.equal(JSON.parse(again.stdout).rows, rows.length * 800);
-});
+    const again = await mltk('predict', '--model', 'sap_change@prod', '--input', input, '--output', output, '--json');
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await ours(), ['killed.csv', 'killed.errors.csv']);
+    assert.equal(JSON.parse(again.stdout).rows, rows.length * 800);
+  },
+);
 
 test(
   'mltk predict keeps its proof of the fast path inside its CLI build; a later run reads it and writes the same ' +

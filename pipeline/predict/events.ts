@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { InvalidInputError, zodDetails } from '../errors/index.ts';
 import { decodeEventKey } from '../store/index.ts';
 
-export const httpEventSchema = z.object({
+const httpEventSchema = z.object({
   version: z.literal('2.0'),
   rawPath: z.string(),
   rawQueryString: z.string().optional(),
@@ -26,7 +26,7 @@ export interface HttpResult {
   isBase64Encoded: false;
 }
 
-export const s3EventSchema = z.object({
+const s3EventSchema = z.object({
   Records: z
     .array(
       z.object({

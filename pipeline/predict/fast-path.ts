@@ -13,9 +13,9 @@ import type { KeptProof } from './proof-cache.ts';
 import { OUTPUT_NAME, toFeeds, type TensorCtor } from './score.ts';
 
 /** Largest relative difference from ONNX Runtime the proof accepts… */
-export const PROOF_RELATIVE_TOLERANCE = 1e-5;
+const PROOF_RELATIVE_TOLERANCE = 1e-5;
 /** …and the absolute one near zero, where a relative bound means nothing. */
-export const PROOF_ABSOLUTE_TOLERANCE = 1e-6;
+const PROOF_ABSOLUTE_TOLERANCE = 1e-6;
 
 export interface FastPathVerdict {
   /** The fast evaluator serves this model. */

@@ -89,75 +89,83 @@ async function ortHeads(onnx: Uint8Array, inputs: InputColumn[], rows: number): 
   }
 }
 
-test('the loss estimator: both heads proven at load and scored by the fast evaluator exactly as ONNX Runtime scores them, missing values and unknown categories included', async () => {
-  const { config, model, estimator, baseline, signature } = await setup;
-  const heads = await loadTreeHeads(estimator.onnx, signature, OUTPUTS, { baseline });
-  try {
-    for (const o of OUTPUTS) {
-      assert.equal(heads.fastPath[o]?.used, true, `${o}: ${heads.fastPath[o]?.reason}`);
-      assert.equal(heads.fastPath[o]?.max_difference, 0);
+test(
+  'the loss estimator: both heads proven at load and scored by the fast evaluator exactly as ONNX Runtime scores ' +
+    'them, missing values and unknown categories included',
+  async () => {
+    const { config, model, estimator, baseline, signature } = await setup;
+    const heads = await loadTreeHeads(estimator.onnx, signature, OUTPUTS, { baseline });
+    try {
+      for (const o of OUTPUTS) {
+        assert.equal(heads.fastPath[o]?.used, true, `${o}: ${heads.fastPath[o]?.reason}`);
+        assert.equal(heads.fastPath[o]?.max_difference, 0);
+      }
+      const table = await csvTable(config, await synthCsv(2000, 43));
+      const inputs = estimatorInputs(config, table, await model.predict(table));
+      const fast = await heads.score(inputs, table.rows);
+      const reference = await ortHeads(estimator.onnx, inputs, table.rows);
+      for (const o of OUTPUTS) {
+        assert.deepEqual(fast[o], reference[o], o);
+        // Each head clips at 0 (its Relu): the sums below zero are there and were clipped alike.
+        assert.ok(fast[o]!.every((v) => v >= 0));
+      }
+    } finally {
+      await heads.close();
     }
-    const table = await csvTable(config, await synthCsv(2000, 43));
-    const inputs = estimatorInputs(config, table, await model.predict(table));
-    const fast = await heads.score(inputs, table.rows);
-    const reference = await ortHeads(estimator.onnx, inputs, table.rows);
-    for (const o of OUTPUTS) {
-      assert.deepEqual(fast[o], reference[o], o);
-      // Each head clips at 0 (its Relu): the sums below zero are there and were clipped alike.
-      assert.ok(fast[o]!.every((v) => v >= 0));
+    // The same on a worker thread (the monitor's way: a chunk is estimated while the next is parsed).
+    const onWorker = await loadTreeHeads(estimator.onnx, signature, OUTPUTS, { baseline, worker: true });
+    try {
+      const table = await csvTable(config, await synthCsv(2000, 43));
+      const inputs = estimatorInputs(config, table, await model.predict(table));
+      const reference = await ortHeads(estimator.onnx, inputs, table.rows);
+      const fast = await onWorker.score(inputs, table.rows);
+      for (const o of OUTPUTS) assert.deepEqual(fast[o], reference[o], o);
+    } finally {
+      await onWorker.close();
     }
-  } finally {
-    await heads.close();
-  }
-  // The same on a worker thread (the monitor's way: a chunk is estimated while the next is parsed).
-  const onWorker = await loadTreeHeads(estimator.onnx, signature, OUTPUTS, { baseline, worker: true });
-  try {
-    const table = await csvTable(config, await synthCsv(2000, 43));
-    const inputs = estimatorInputs(config, table, await model.predict(table));
-    const reference = await ortHeads(estimator.onnx, inputs, table.rows);
-    const fast = await onWorker.score(inputs, table.rows);
-    for (const o of OUTPUTS) assert.deepEqual(fast[o], reference[o], o);
-  } finally {
-    await onWorker.close();
-  }
-});
+  },
+);
 
-test('a tampered head is caught by the probe: every head is then scored by ONNX Runtime, the reason kept for the tampered one', async () => {
-  const { config, model, estimator, baseline, signature } = await setup;
-  // The squared-error head only: its first tree's root cut one step higher.
-  let tampered = false;
-  const adjustProgram = (program: EvaluatorProgram) => {
-    if (tampered) return;
-    tampered = true;
-    const view = new DataView(program.image.buffer, program.image.byteOffset);
-    const table = view.getInt32(program.memory.directoryAt + DIRECTORY_TABLE, true);
-    const { cutsAt } = treeTableLayout(view.getInt32(program.memory.directoryAt + DIRECTORY_DEPTH, true));
-    for (let lane = 0; lane < 16; lane++)
-      program.image[table + cutsAt + lane] = (program.image[table + cutsAt + lane]! + 1) & 0xff;
-  };
-  const heads = await loadTreeHeads(estimator.onnx, signature, OUTPUTS, { baseline, fastPath: { adjustProgram } });
-  try {
-    assert.equal(heads.fastPath[LOSS_OUTPUTS.squared]?.used, false);
-    assert.match(
-      heads.fastPath[LOSS_OUTPUTS.squared]?.reason ?? '',
-      /disagrees with ONNX Runtime on \d+ of \d+ probe rows/,
-    );
-    assert.equal(
-      heads.fastPath[LOSS_OUTPUTS.absolute]?.used,
-      true,
-      heads.fastPath[LOSS_OUTPUTS.absolute]?.reason ?? '',
-    );
-    const table = await csvTable(config, await synthCsv(500, 44));
-    const inputs = estimatorInputs(config, table, await model.predict(table));
-    const scored = await heads.score(inputs, table.rows);
-    const reference = await ortHeads(estimator.onnx, inputs, table.rows);
-    // Served by ONNX Runtime, on several threads: they sum a row's trees in another order than one
-    // thread does, so a small loss after a large sum differs in its last float32 bits of that sum.
-    for (const o of OUTPUTS) {
-      const off = [...scored[o]!].filter((v, i) => Math.abs(v - reference[o]![i]!) > 1e-4);
-      assert.deepEqual(off, [], o);
+test(
+  'a tampered head is caught by the probe: every head is then scored by ONNX Runtime, the reason kept for the ' +
+    'tampered one',
+  async () => {
+    const { config, model, estimator, baseline, signature } = await setup;
+    // The squared-error head only: its first tree's root cut one step higher.
+    let tampered = false;
+    const adjustProgram = (program: EvaluatorProgram) => {
+      if (tampered) return;
+      tampered = true;
+      const view = new DataView(program.image.buffer, program.image.byteOffset);
+      const table = view.getInt32(program.memory.directoryAt + DIRECTORY_TABLE, true);
+      const { cutsAt } = treeTableLayout(view.getInt32(program.memory.directoryAt + DIRECTORY_DEPTH, true));
+      for (let lane = 0; lane < 16; lane++)
+        program.image[table + cutsAt + lane] = (program.image[table + cutsAt + lane]! + 1) & 0xff;
+    };
+    const heads = await loadTreeHeads(estimator.onnx, signature, OUTPUTS, { baseline, fastPath: { adjustProgram } });
+    try {
+      assert.equal(heads.fastPath[LOSS_OUTPUTS.squared]?.used, false);
+      assert.match(
+        heads.fastPath[LOSS_OUTPUTS.squared]?.reason ?? '',
+        /disagrees with ONNX Runtime on \d+ of \d+ probe rows/,
+      );
+      assert.equal(
+        heads.fastPath[LOSS_OUTPUTS.absolute]?.used,
+        true,
+        heads.fastPath[LOSS_OUTPUTS.absolute]?.reason ?? '',
+      );
+      const table = await csvTable(config, await synthCsv(500, 44));
+      const inputs = estimatorInputs(config, table, await model.predict(table));
+      const scored = await heads.score(inputs, table.rows);
+      const reference = await ortHeads(estimator.onnx, inputs, table.rows);
+      // Served by ONNX Runtime, on several threads: they sum a row's trees in another order than one
+      // thread does, so a small loss after a large sum differs in its last float32 bits of that sum.
+      for (const o of OUTPUTS) {
+        const off = [...scored[o]!].filter((v, i) => Math.abs(v - reference[o]![i]!) > 1e-4);
+        assert.deepEqual(off, [], o);
+      }
+    } finally {
+      await heads.close();
     }
-  } finally {
-    await heads.close();
-  }
-});
+  },
+);

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { HttpEvent, HttpResult } from './events.ts';
 
 /** API Gateway's own payload limit: bigger requests never reach the function. */
-export const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
+const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
 
 const TEXT_TYPES = /^(application\/(json|x-ndjson|[\w.+-]*\+json)|text\/)/i;
 

@@ -39,8 +39,9 @@ const RUNNING_TYPESCRIPT = import.meta.url.endsWith('.ts');
 function spawn(): Worker {
   if (!RUNNING_TYPESCRIPT) return new Worker(new URL('./score-worker.mjs', import.meta.url), { execArgv: [] });
   // A worker does not inherit tsx's loader (Node 20): register it there, then load the module.
+  const entry = JSON.stringify(new URL('./score-worker.ts', import.meta.url).href);
   const source = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-    .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./score-worker.ts', import.meta.url).href)}); })`;
+    .then((tsx) => { tsx.register(); return import(${entry}); })`;
   return new Worker(source, { eval: true, execArgv: [] });
 }
 
@@ -92,7 +93,10 @@ function replyError(label: string, reply: { error: string; code?: string; detail
   return new Error(`${label}: ${reply.error}`);
 }
 
-/** What a worker scores a loaded model's prediction with: its proven program, else its ONNX (the CSV block context for block pools). */
+/**
+ * What a worker scores a loaded model's prediction with: its proven program, else its ONNX (the CSV block context for
+ * block pools).
+ */
 function modelWorkerData(model: LoadedModel, block: BlockContext | null): ScoringWorkerData {
   return {
     programs: model.fastProgram ? [model.fastProgram] : null,
@@ -185,7 +189,9 @@ export interface OutputsScorer {
   close(): Promise<void>;
 }
 
-/** A worker scoring `outputs` of `onnx`: with `programs` (one per output, each proven), or with ONNX Runtime when null. */
+/**
+ * A worker scoring `outputs` of `onnx`: with `programs` (one per output, each proven), or with ONNX Runtime when null.
+ */
 export async function startOutputsWorker(
   label: string,
   onnx: Uint8Array,

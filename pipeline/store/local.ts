@@ -24,7 +24,7 @@ import { isTempName, removeStaleTemps, tempPathFor } from './temp.ts';
 import type { ObjectInfo, ObjectStore } from './types.ts';
 
 /** A lock is held for one read and one rename (milliseconds); one this old belongs to a writer that stopped. */
-export const LOCK_STALE_MS = 5_000;
+const LOCK_STALE_MS = 5_000;
 /** A waiter outlasts any stale lock, so a crashed writer never makes the next one fail. */
 const LOCK_WAIT_MS = LOCK_STALE_MS + 3_000;
 const LOCK_SUFFIX = '.lock';

@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { currentWriter, writerGone } from './owner.ts';
 
-export const TEMP_MARKER = '.tmp-';
+const TEMP_MARKER = '.tmp-';
 /**
  * A live writer streams into its temp, so its modification time keeps moving; one untouched for
  * an hour belongs to a writer that is gone. This bound is for the temps whose writer cannot be
@@ -37,7 +37,7 @@ export function isTempName(name: string): boolean {
  * id of this host keeps its temp even when idle for hours (a put waiting on a slow source) and even
  * when the id was reused by another process: the temp goes at a later write, once that process ends.
  */
-export function isStaleTemp(name: string, mtimeMs: number, now = Date.now()): boolean {
+function isStaleTemp(name: string, mtimeMs: number, now = Date.now()): boolean {
   const m = TEMP_NAME.exec(name);
   if (m && m[2] === HOST_TAG) return writerGone({ host: currentWriter().host, pid: Number(m[1]) }) === true;
   return now - mtimeMs > STALE_TEMP_MS;

@@ -28,14 +28,16 @@ async function checkPinnable(config: string, dataset: string): Promise<void> {
     );
 }
 
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the data subcommands' declarations (options and help) in one place; each action is a call into pipeline/data
+// the data subcommands' declarations (options and help) in one place; each action is a call into pipeline/data
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the reason is the comment above
 export function registerData(program: Command): void {
   const data = program.command('data').description('version data files (content-addressed, DVC-like)');
 
   data
     .command('add <file>')
     .description(
-      'store FILE (a path, or an object URL such as s3://bucket/key, streamed once) as a new dataset version; prints its pin',
+      'store FILE (a path, or an object URL such as s3://bucket/key, streamed once) as a new dataset version; prints ' +
+        'its pin',
     )
     .requiredOption('--dataset <name>', 'dataset name')
     .option('--pin <config>', 'also write the version into this model config as dataset.version (a one-line edit)')
@@ -49,7 +51,9 @@ export function registerData(program: Command): void {
           : await addDatasetVersion(ctx.store(), opts.dataset, file);
         const pin = opts.pin ? await pinDatasetVersion(opts.pin, v.dataset, v.version) : null;
         const pinLine = pin
-          ? `pinned   ${pin.path}: dataset.version = ${v.version}${pin.changed ? (pin.previous ? ` (was ${pin.previous.slice(0, 12)})` : '') : ' (already pinned)'}; commit it`
+          ? `pinned   ${pin.path}: dataset.version = ${v.version}${
+              pin.changed ? (pin.previous ? ` (was ${pin.previous.slice(0, 12)})` : '') : ' (already pinned)'
+            }; commit it`
           : `pin it   "dataset": { "version": "${v.version}" } in the model config (or add --pin configs/MODEL.json)`;
         ctx.result(
           {
@@ -63,7 +67,10 @@ export function registerData(program: Command): void {
             pinned: pin ? { config: pin.path, previous: pin.previous, changed: pin.changed } : null,
           },
           [
-            `${created ? 'added' : 'unchanged (identical content already versioned)'} ${v.dataset}@${v.version.slice(0, 12)}: ${v.rows} rows, ${v.columns.length} columns, ${v.bytes} bytes → ${ctx.storeUrl}`,
+            `${created ? 'added' : 'unchanged (identical content already versioned)'} ${v.dataset}@${v.version.slice(
+              0,
+              12,
+            )}: ${v.rows} rows, ${v.columns.length} columns, ${v.bytes} bytes → ${ctx.storeUrl}`,
             pinLine,
           ],
         );
@@ -117,7 +124,9 @@ export function registerData(program: Command): void {
           `rows ${v.rows}, bytes ${v.bytes}, created ${v.created_at}, source ${v.source}`,
           ...v.columns.map(
             (c) =>
-              `  ${c.name}\t${c.type}\tmissing ${c.missing}${c.values ? `\t${c.values.join('|')}` : c.min !== undefined ? `\t[${c.min}, ${c.max}]` : ''}`,
+              `  ${c.name}\t${c.type}\tmissing ${c.missing}${
+                c.values ? `\t${c.values.join('|')}` : c.min !== undefined ? `\t[${c.min}, ${c.max}]` : ''
+              }`,
           ),
         ]);
       }),

@@ -23,7 +23,10 @@ function csv(rows: number, seed: number, shift = 0): string {
     flag = (t.columns.get('flag') as { values: Float64Array }).values;
   const c = t.columns.get('colour') as { codes: Int32Array; categories: string[] };
   const pred = normals(rows, seed + 1);
-  return `${['id,x,flag,colour,yhat', ...Array.from({ length: rows }, (_, i) => `${i},${x[i]},${flag[i]},${c.categories[c.codes[i]!]},${pred[i]}`)].join('\n')}\n`;
+  return `${[
+    'id,x,flag,colour,yhat',
+    ...Array.from({ length: rows }, (_, i) => `${i},${x[i]},${flag[i]},${c.categories[c.codes[i]!]},${pred[i]}`),
+  ].join('\n')}\n`;
 }
 
 async function setup(withBaseline: boolean) {

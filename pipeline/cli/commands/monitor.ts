@@ -109,7 +109,8 @@ export async function runMonitorCommand(store: ObjectStore, opts: MonitorCommand
 export function estimatedLine(e: EstimatedQuality, rows = ''): string {
   const ratio =
     e.rmse_ratio === null ? '' : `  (×${e.rmse_ratio.toFixed(2)} test rmse ${e.test_rmse!.toPrecision(4)}: ${e.level})`;
-  return `estimated  rmse ${e.rmse.toPrecision(4)} [${e.rmse_low.toPrecision(4)} – ${e.rmse_high.toPrecision(4)}]  mae ${e.mae.toPrecision(4)}${ratio}${rows}`;
+  const band = `[${e.rmse_low.toPrecision(4)} – ${e.rmse_high.toPrecision(4)}]`;
+  return `estimated  rmse ${e.rmse.toPrecision(4)} ${band}  mae ${e.mae.toPrecision(4)}${ratio}${rows}`;
 }
 
 export function registerMonitor(program: Command): void {
@@ -121,7 +122,8 @@ export function registerMonitor(program: Command): void {
     .requiredOption('--model <ref>', 'NAME@ALIAS or NAME@VERSION')
     .requiredOption(
       '--input <file>',
-      "CSV or JSON lines (.jsonl/.ndjson) with the model's features; without its output column the model version scores it here",
+      "CSV or JSON lines (.jsonl/.ndjson) with the model's features; without its output column the model version " +
+        'scores it here',
     )
     .option('--report <file.html>', 'write the self-contained HTML report here')
     .option('--publish', 'publish the drift metrics to CloudWatch (namespace mltk/<model>)')
@@ -136,20 +138,27 @@ export function registerMonitor(program: Command): void {
         const { report, scoring, published } = await runMonitorCommand(ctx.store(), opts);
         const f = (x: number | null) => (x === null ? '–' : x.toFixed(3));
         ctx.result({ ...report, scoring, published }, [
-          `${report.model.name} v${report.model.version}: ${report.rows} rows, drift share ${(100 * report.drift_share).toFixed(1)}%${report.dataset_drift ? ' — DATASET DRIFT' : ''}`,
+          `${report.model.name} v${report.model.version}: ${report.rows} rows, drift share ${(
+            100 * report.drift_share
+          ).toFixed(1)}%${report.dataset_drift ? ' — DATASET DRIFT' : ''}`,
           ...report.features.map(
             (x) =>
-              `${x.level.padEnd(5)} ${(x.derived ? `${x.name} (derived)` : x.name).padEnd(28)} psi ${f(x.psi)}  ks ${f(x.ks_statistic)}  js ${f(x.js_distance)}  missing ${(100 * x.missing_rate).toFixed(1)}%`,
+              `${x.level.padEnd(5)} ${(x.derived ? `${x.name} (derived)` : x.name).padEnd(28)} ` +
+              `psi ${f(x.psi)}  ks ${f(x.ks_statistic)}  js ${f(x.js_distance)}  ` +
+              `missing ${(100 * x.missing_rate).toFixed(1)}%`,
           ),
           ...(report.prediction
             ? [
-                `${report.prediction.level.padEnd(5)} ${'(prediction)'.padEnd(28)} psi ${f(report.prediction.psi)}  ks ${f(report.prediction.ks_statistic)}`,
+                `${report.prediction.level.padEnd(5)} ${'(prediction)'.padEnd(28)} ` +
+                  `psi ${f(report.prediction.psi)}  ks ${f(report.prediction.ks_statistic)}`,
               ]
             : []),
           ...(report.estimated ? [estimatedLine(report.estimated)] : []),
           ...(scoring
             ? [
-                `predictions: scored here with ${report.model.name} v${report.model.version} (${scoring.scored} rows; ${scoring.refused} refused as batch scoring would, counted as missing)`,
+                `predictions: scored here with ${report.model.name} v${report.model.version} (${scoring.scored} rows; ${
+                  scoring.refused
+                } refused as batch scoring would, counted as missing)`,
               ]
             : []),
           ...(opts.report ? [`report: ${opts.report}`] : []),

@@ -38,7 +38,7 @@ export interface PredictFlags {
  */
 const IN_PROCESS_BYTES = 1 << 20;
 
-export async function runPredictCommand(store: ObjectStore, flags: PredictFlags) {
+async function runPredictCommand(store: ObjectStore, flags: PredictFlags) {
   const t0 = performance.now();
   // A file that cannot be read fails before the model loads.
   await checkLocalFile(flags.input, 'input file');
@@ -91,7 +91,8 @@ export function registerPredict(program: Command): void {
     .requiredOption('--model <ref>', 'NAME@ALIAS, NAME@VERSION or NAME (latest)')
     .requiredOption(
       '--input <file>',
-      'rows to score: .csv, .jsonl or .ndjson, with the id column and every feature (with --shards, also s3://bucket/key)',
+      'rows to score: .csv, .jsonl or .ndjson, with the id column and every feature (with --shards, also ' +
+        's3://bucket/key)',
     )
     .requiredOption(
       '--output <file>',
@@ -129,9 +130,12 @@ export function registerPredict(program: Command): void {
           ctx.result(r, [
             `${r.model.name} v${r.model.version}: ${r.rows} rows → ${r.scored} scored, ${r.errors} with errors`,
             `predictions ${r.output}`,
-            `errors      ${r.errors_output}${r.errors ? ` (${r.issues} issue${r.issues === 1 ? '' : 's'})` : ' (none)'}`,
+            `errors      ${r.errors_output}${
+              r.errors ? ` (${r.issues} issue${r.issues === 1 ? '' : 's'})` : ' (none)'
+            }`,
             `shards      ${r.shards} in ${r.workers} process${r.workers === 1 ? '' : 'es'} of ` +
-              `${r.threads_per_worker} thread${r.threads_per_worker === 1 ? '' : 's'} (peak RSS ${r.worker_peak_rss_mb.join(', ')} MB)`,
+              `${r.threads_per_worker} thread${r.threads_per_worker === 1 ? '' : 's'} ` +
+              `(peak RSS ${r.worker_peak_rss_mb.join(', ')} MB)`,
             `time        ${t.total_s.toFixed(2)} s (plan ${t.plan_s.toFixed(2)}, shards ${t.shards_s.toFixed(2)}, ` +
               `finalize ${t.finalize_s.toFixed(2)}) · ${r.rows_per_s ?? '-'} rows/s`,
           ]);
@@ -142,14 +146,17 @@ export function registerPredict(program: Command): void {
         const t = r.timings;
         if (flags.scorer !== 'onnxruntime' && !r.fast_path.used)
           ctx.warn(
-            `fast evaluator not used for ${r.model.name} v${r.model.version} (${r.fast_path.reason}); scoring with ONNX Runtime`,
+            `fast evaluator not used for ${r.model.name} v${r.model.version} (${
+              r.fast_path.reason
+            }); scoring with ONNX Runtime`,
           );
         ctx.result(r, [
           `${r.model.name} v${r.model.version}: ${r.rows} rows → ${r.scored} scored, ${r.errors} with errors`,
           `predictions ${r.output}`,
           `errors      ${r.errors_output}${r.errors ? ` (${r.issues} issue${r.issues === 1 ? '' : 's'})` : ' (none)'}`,
           `scorer      ${scorerLine(r.fast_path)}`,
-          `time        ${t.total_s.toFixed(2)} s (load ${t.load_s.toFixed(2)}, parse ${t.parse_s.toFixed(2)}, score ${t.score_s.toFixed(2)}, write ${t.write_s.toFixed(2)}) · ${r.rows_per_s ?? '-'} rows/s`,
+          `time        ${t.total_s.toFixed(2)} s (load ${t.load_s.toFixed(2)}, parse ${t.parse_s.toFixed(2)}, ` +
+            `score ${t.score_s.toFixed(2)}, write ${t.write_s.toFixed(2)}) · ${r.rows_per_s ?? '-'} rows/s`,
         ]);
       }),
     );

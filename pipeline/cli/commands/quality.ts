@@ -19,7 +19,7 @@ export interface QualityCommandOptions {
 }
 
 /** The command's work without commander, for scripts and tests. */
-export async function runQualityCommand(store: ObjectStore, opts: QualityCommandOptions) {
+async function runQualityCommand(store: ObjectStore, opts: QualityCommandOptions) {
   const { publishMonitorFailure, publishQualityMetrics, renderQualityReport, runQuality } = await loadMonitor();
   try {
     // Local files are checked before anything is read: missing, a directory or unreadable, as every command says it.
@@ -54,11 +54,19 @@ function summary(r: QualityReport, opts: QualityCommandOptions): string[] {
     m = r.realized;
   const why = l.refused === null ? '' : ` (${l.unknown} unknown, ${l.refused} refused at scoring)`;
   return [
-    `${r.model.name} v${r.model.version}: ${l.joined} labelled rows, ${(100 * l.coverage).toFixed(1)}% of the batch's predictions`,
-    `realized   rmse ${f(m.rmse)}  mae ${f(m.mae)}  bias ${m.bias >= 0 ? '+' : ''}${f(m.bias, 3)}  r2 ${f(m.r2, 3)}  (test rmse ${f(r.test.rmse)}${ratio(r.ratio.rmse)}: ${r.level})`,
+    `${r.model.name} v${r.model.version}: ${l.joined} labelled rows, ` +
+      `${(100 * l.coverage).toFixed(1)}% of the batch's predictions`,
+    `realized   rmse ${f(m.rmse)}  mae ${f(m.mae)}  bias ${m.bias >= 0 ? '+' : ''}${f(m.bias, 3)}  r2 ${f(
+      m.r2,
+      3,
+    )}  (test rmse ${f(r.test.rmse)}${ratio(r.ratio.rmse)}: ${r.level})`,
     r.estimated
       ? estimatedLine(r.estimated, ` — same ${r.estimated.rows} rows`)
-      : `estimated  – (${r.sources.input ? 'no loss estimator in this version' : 'no input: pass --input, or keep the lineage manifest beside the predictions'})`,
+      : `estimated  – (${
+          r.sources.input
+            ? 'no loss estimator in this version'
+            : 'no input: pass --input, or keep the lineage manifest beside the predictions'
+        })`,
     ...(r.by_band
       ? [
           `by ${r.segment!.name.padEnd(7)} ${Object.entries(r.by_band)
@@ -66,7 +74,11 @@ function summary(r: QualityReport, opts: QualityCommandOptions): string[] {
             .join('  ')}`,
         ]
       : []),
-    `labels     ${l.rows} rows: ${l.joined} joined, ${l.unmatched} ids not in the predictions${why}, ${l.ambiguous} for ids scored more than once, ${l.duplicates} duplicates, ${l.non_numeric} not numbers, ${l.missing} without id or label`,
+    `labels     ${l.rows} rows: ${l.joined} joined, ${l.unmatched} ids not in the predictions${why}, ${
+      l.ambiguous
+    } for ids scored more than once, ${l.duplicates} duplicates, ${l.non_numeric} not numbers, ${
+      l.missing
+    } without id or label`,
     ...(opts.report ? [`report: ${opts.report}`] : []),
   ];
 }
@@ -75,7 +87,8 @@ export function registerQuality(program: Command): void {
   program
     .command('quality')
     .description(
-      'realized quality of a scored batch from late labels (joined by id), by segment and next to the test metrics and the estimate',
+      'realized quality of a scored batch from late labels (joined by id), by segment and next to the test metrics ' +
+        'and the estimate',
     )
     .requiredOption('--model <ref>', 'NAME@ALIAS or NAME@VERSION: the version that scored the batch')
     .requiredOption(
@@ -85,7 +98,8 @@ export function registerQuality(program: Command): void {
     .requiredOption('--labels <file|s3://…>', 'CSV or JSON lines with the id and target columns')
     .option(
       '--input <file|s3://…>',
-      'the scored input, for the by-segment breakdown, the estimate and refused ids (default: from the lineage manifest beside the predictions)',
+      'the scored input, for the by-segment breakdown, the estimate and refused ids (default: from the lineage ' +
+        'manifest beside the predictions)',
     )
     .option('--report <file.html>', 'write the self-contained HTML report here')
     .option(

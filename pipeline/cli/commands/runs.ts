@@ -51,8 +51,14 @@ export function registerRuns(program: Command): void {
         const { getRun } = await loadRuns();
         const r = await getRun(ctx.store(), id);
         ctx.result(r, [
-          `${r.id}  ${r.model}  ${r.status}${r.error ? `  error: ${r.error}` : ''}${r.abandoned ? `  (${r.abandoned})` : ''}`,
-          `dataset ${r.dataset ? `${r.dataset.name}@${r.dataset.version.slice(0, 12)}` : '—'}  config ${r.config.source} (${r.config.sha256.slice(0, 12)})  git ${r.git ? `${r.git.commit.slice(0, 10)}${r.git.dirty ? ' (dirty)' : ''}` : '—'}`,
+          `${r.id}  ${r.model}  ${r.status}${r.error ? `  error: ${r.error}` : ''}${
+            r.abandoned ? `  (${r.abandoned})` : ''
+          }`,
+          `dataset ${r.dataset ? `${r.dataset.name}@${r.dataset.version.slice(0, 12)}` : '—'}  config ${
+            r.config.source
+          } (${r.config.sha256.slice(0, 12)})  git ${
+            r.git ? `${r.git.commit.slice(0, 10)}${r.git.dirty ? ' (dirty)' : ''}` : '—'
+          }`,
           `started ${r.started_at}  ended ${r.ended_at ?? '—'}`,
           'params:',
           ...Object.entries(r.params).map(([k, v]) => `  ${k} = ${fmt(v)}`),

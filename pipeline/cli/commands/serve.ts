@@ -35,7 +35,7 @@ type Served = { name: string; version: number; alias: string | null };
  * request). With `waitForModel`, a model that cannot be loaded yet does not stop the server: it
  * answers 503 and retries the store, like a Lambda container whose alias does not exist yet.
  */
-export async function startServe(
+async function startServe(
   store: ObjectStore,
   flags: ServeFlags,
 ): Promise<{ server: LocalServer; loadMs: number; model: Served | null }> {

@@ -177,7 +177,7 @@ const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
 /** The largest float32 below t (t finite). */
-export function nextDown(t: number): number {
+function nextDown(t: number): number {
   if (!Number.isFinite(t)) throw new UnsupportedModelError(`a strict threshold of ${t} is not supported`);
   if (t === 0) return -(2 ** -149);
   f32[0] = t;

@@ -6,7 +6,6 @@
 // leaf values are added in tree order in float32, exactly as ONNX Runtime's single-threaded loop does.
 // The kernel knows only depths: thresholds, slots and leaves are in the tree tables (layout.ts).
 import {
-  BLOCK_ROWS,
   DIRECTORY_DEPTH,
   DIRECTORY_ENTRY_BYTES,
   DIRECTORY_TABLE,
@@ -133,7 +132,7 @@ function driver(depthFunctions: number[]): FunctionBuilder {
  * env.memory. Each depth's function is twice the size of the one below, so a model gets only the
  * depths it needs.
  */
-export function kernelBytes(maxDepth = MAX_DEPTH): Uint8Array {
+function kernelBytes(maxDepth = MAX_DEPTH): Uint8Array {
   const m = new ModuleBuilder();
   // The driver is function 0; depth functions follow (indices 1 + depth).
   const depthFunctions = Array.from({ length: maxDepth + 1 }, (_, d) => 1 + d);
@@ -168,5 +167,3 @@ export function instantiateKernel(bytes: number, module: WebAssembly.Module): Ke
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return { memory, score: instance.exports.score as KernelInstance['score'] };
 }
-
-export const VECTORS_PER_BLOCK = BLOCK_ROWS / LANES;

@@ -49,9 +49,9 @@ export interface TreeTableLayout {
 export const SLOT_OFFSET_BYTES = 4;
 export const CUT_BYTES = 16;
 export const LEAF_BYTES = 4;
-export const TABLE_ALIGN = 16;
+const TABLE_ALIGN = 16;
 
-export const alignUp = (n: number, to: number): number => Math.ceil(n / to) * to;
+const alignUp = (n: number, to: number): number => Math.ceil(n / to) * to;
 
 export function treeTableLayout(depth: number): TreeTableLayout {
   const nodes = 2 ** depth - 1;

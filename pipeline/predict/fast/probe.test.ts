@@ -71,7 +71,10 @@ const setup = (async () => {
 const column = (inputs: InputColumn[], name: string) => inputs.find((c) => c.name === name)!;
 const floats = (inputs: InputColumn[], name: string) => (column(inputs, name) as { values: Float32Array }).values;
 
-/** The probe rows on which an evaluator compiled from the graph after `tamper` disagrees with ONNX Runtime (one thread), by reason. */
+/**
+ * The probe rows on which an evaluator compiled from the graph after `tamper` disagrees with ONNX Runtime (one thread),
+ * by reason.
+ */
 async function disagreements(tamper: (graph: TreeGraph) => void): Promise<string[]> {
   const { onnx, categories, reference } = await setup;
   const graph = readTreeGraph(onnx);
@@ -106,53 +109,57 @@ function eachNodeOf(graph: TreeGraph, f: number, visit: (tree: TreeGraph['trees'
 
 const featureIndex = (graph: TreeGraph, test: (e: Expression) => boolean) => graph.features.findIndex(test);
 
-test('the probe holds every threshold exactly and just above, every input missing and infinite, every category with the empty and an unknown one, and zero denominators', async () => {
-  const { onnx, categories, reference } = await setup;
-  const graph = readTreeGraph(onnx);
-  const program = compileProgram(graph);
-  const probe = probeSet(program, categories, reference);
-  program.features.forEach((feature, f) => {
-    const e = feature.expression;
-    const at = e.kind === 'input' ? e : e.kind === 'arithmetic' && e.a.kind === 'input' ? e.a : undefined;
-    if (!at) return; // a LabelEncoder's thresholds lie between its categories' values, all of which are rows
-    const values = floats(probe.inputs, program.inputs[at.input]!.name);
-    for (const t of feature.thresholds) {
-      assert.ok(values.includes(t), `feature ${f}: no row exactly at threshold ${t}`);
-      assert.ok(values.includes(nextUp(t)), `feature ${f}: no row just above threshold ${t}`);
+test(
+  'the probe holds every threshold exactly and just above, every input missing and infinite, every category with ' +
+    'the empty and an unknown one, and zero denominators',
+  async () => {
+    const { onnx, categories, reference } = await setup;
+    const graph = readTreeGraph(onnx);
+    const program = compileProgram(graph);
+    const probe = probeSet(program, categories, reference);
+    program.features.forEach((feature, f) => {
+      const e = feature.expression;
+      const at = e.kind === 'input' ? e : e.kind === 'arithmetic' && e.a.kind === 'input' ? e.a : undefined;
+      if (!at) return; // a LabelEncoder's thresholds lie between its categories' values, all of which are rows
+      const values = floats(probe.inputs, program.inputs[at.input]!.name);
+      for (const t of feature.thresholds) {
+        assert.ok(values.includes(t), `feature ${f}: no row exactly at threshold ${t}`);
+        assert.ok(values.includes(nextUp(t)), `feature ${f}: no row just above threshold ${t}`);
+      }
+    });
+    for (const input of program.inputs) {
+      const col = column(probe.inputs, input.name);
+      if ('values' in col) {
+        for (const x of [Number.NaN, Infinity, -Infinity])
+          assert.ok(
+            col.values.some((v) => Object.is(v, x)),
+            `${input.name}: no row = ${x}`,
+          );
+      } else {
+        assert.equal(col.categories.at(-1), UNKNOWN_CATEGORY);
+        for (let c = -1; c < col.categories.length; c++)
+          assert.ok(col.codes.includes(c), `${input.name}: no row with category ${c}`);
+      }
     }
-  });
-  for (const input of program.inputs) {
-    const col = column(probe.inputs, input.name);
-    if ('values' in col) {
-      for (const x of [Number.NaN, Infinity, -Infinity])
+    // Missing values also meet the trees along the reference sample's paths, each input in turn.
+    const missingInReference = program.inputs.filter((input) =>
+      Array.from({ length: probe.rows }, (_, r) => probe.describe(r)).some((w) =>
+        w.endsWith(`with ${input.name} missing`),
+      ),
+    );
+    assert.equal(missingInReference.length, program.inputs.length);
+    const ratio = graph.features.find((e) => e.kind === 'arithmetic' && e.op === 'Div');
+    assert.ok(ratio?.kind === 'arithmetic' && ratio.a.kind === 'input' && ratio.b.kind === 'input');
+    const a = floats(probe.inputs, program.inputs[ratio.a.input]!.name),
+      b = floats(probe.inputs, program.inputs[ratio.b.input]!.name);
+    for (const x of [0, 1, -1, Number.NaN])
+      for (const zero of [0, -0])
         assert.ok(
-          col.values.some((v) => Object.is(v, x)),
-          `${input.name}: no row = ${x}`,
+          a.some((v, r) => Object.is(v, x) && Object.is(b[r], zero)),
+          `no row ${x} / ${Object.is(zero, -0) ? '-0' : '0'}`,
         );
-    } else {
-      assert.equal(col.categories.at(-1), UNKNOWN_CATEGORY);
-      for (let c = -1; c < col.categories.length; c++)
-        assert.ok(col.codes.includes(c), `${input.name}: no row with category ${c}`);
-    }
-  }
-  // Missing values also meet the trees along the reference sample's paths, each input in turn.
-  const missingInReference = program.inputs.filter((input) =>
-    Array.from({ length: probe.rows }, (_, r) => probe.describe(r)).some((w) =>
-      w.endsWith(`with ${input.name} missing`),
-    ),
-  );
-  assert.equal(missingInReference.length, program.inputs.length);
-  const ratio = graph.features.find((e) => e.kind === 'arithmetic' && e.op === 'Div');
-  assert.ok(ratio?.kind === 'arithmetic' && ratio.a.kind === 'input' && ratio.b.kind === 'input');
-  const a = floats(probe.inputs, program.inputs[ratio.a.input]!.name),
-    b = floats(probe.inputs, program.inputs[ratio.b.input]!.name);
-  for (const x of [0, 1, -1, Number.NaN])
-    for (const zero of [0, -0])
-      assert.ok(
-        a.some((v, r) => Object.is(v, x) && Object.is(b[r], zero)),
-        `no row ${x} / ${Object.is(zero, -0) ? '-0' : '0'}`,
-      );
-});
+  },
+);
 
 test('a wrong default direction for missing values is caught, and only on rows with that input missing', async () => {
   let input = '';
@@ -189,17 +196,20 @@ test('a wrong value for an unknown category is caught on the rows with an unknow
   );
 });
 
-test('a wrong route for a derived feature divided by zero (0/0 is missing) is caught on the zero-denominator rows', async () => {
-  const wrong = await disagreements((graph) => {
-    const f = featureIndex(graph, (e) => e.kind === 'arithmetic' && e.op === 'Div');
+test(
+  'a wrong route for a derived feature divided by zero (0/0 is missing) is caught on the zero-denominator ' + 'rows',
+  async () => {
+    const wrong = await disagreements((graph) => {
+      const f = featureIndex(graph, (e) => e.kind === 'arithmetic' && e.op === 'Div');
+      assert.ok(
+        eachNodeOf(graph, f, (tree, n) => {
+          tree.nanLeft[n] = tree.nanLeft[n] ? 0 : 1;
+        }) > 0,
+      );
+    });
     assert.ok(
-      eachNodeOf(graph, f, (tree, n) => {
-        tree.nanLeft[n] = tree.nanLeft[n] ? 0 : 1;
-      }) > 0,
+      wrong.some((w) => /^derived 0 \/ -?0$/.test(w)),
+      `no zero-denominator row caught it: ${wrong.slice(0, 3)}`,
     );
-  });
-  assert.ok(
-    wrong.some((w) => /^derived 0 \/ -?0$/.test(w)),
-    `no zero-denominator row caught it: ${wrong.slice(0, 3)}`,
-  );
-});
+  },
+);

@@ -9,7 +9,7 @@ import type { Expression } from './graph.ts';
 import type { EvaluatorProgram } from './program.ts';
 
 /** Rows taken from the baseline's reference sample (its features' samples, combined row by row). */
-export const PROBE_SAMPLE_ROWS = 1000;
+const PROBE_SAMPLE_ROWS = 1000;
 /** A category no model knows: the LabelEncoder's default applies. */
 export const UNKNOWN_CATEGORY = '\u0000mltk-probe-unknown';
 

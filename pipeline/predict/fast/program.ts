@@ -170,7 +170,7 @@ interface TableViews {
 }
 
 /** How many of the ascending `sorted` are below x (NaN: 0). */
-export function lowerBound(sorted: Float64Array, x: number): number {
+function lowerBound(sorted: Float64Array, x: number): number {
   let lo = 0;
   let len = sorted.length;
   while (len > 0) {

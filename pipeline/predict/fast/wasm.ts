@@ -48,7 +48,7 @@ export const SIMD = {
   v128Bitselect: 0x52,
 } as const;
 
-export function uleb(n: number): number[] {
+function uleb(n: number): number[] {
   const out: number[] = [];
   do {
     let b = n & 0x7f;
@@ -57,19 +57,6 @@ export function uleb(n: number): number[] {
     out.push(b);
   } while (n !== 0);
   return out;
-}
-
-export function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
 }
 
 function name(s: string): number[] {
