@@ -6,8 +6,8 @@ import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
-import { getModelVersion } from '../../pipeline/registry/index.ts';
-import { getModelArtifact, openStore } from '../../pipeline/store/index.ts';
+import { getModelVersion, registerModelVersion, type ModelVersion } from '../../pipeline/registry/index.ts';
+import { getModelArtifact, openStore, type ObjectStore } from '../../pipeline/store/index.ts';
 import { interleaved, pairLines } from './measure.ts';
 import { PEERS, PYTHON } from './setup.ts';
 import { MLTK } from './startup.ts';
@@ -35,6 +35,16 @@ export async function joinPredictions(raw: string, scored: string, column: strin
   await once(w, 'finish');
 }
 
+/**
+ * `mv` registered again without its loss estimator (same ONNX, same baseline): `mltk monitor` on it does the
+ * drift statistics alone, the work of the pandas + numpy/scipy peer, where `mv` also estimates its error.
+ */
+export async function twinWithoutEstimator(store: ObjectStore, mv: ModelVersion): Promise<ModelVersion> {
+  if (!mv.loss_estimator) throw new Error(`${mv.name} v${mv.version} has no loss estimator`);
+  const { kind: _k, version: _v, created_at: _c, loss_estimator: _e, ...rest } = mv;
+  return registerModelVersion(store, { ...rest, loss_estimator: null });
+}
+
 export async function monitorLines(dir: string, scoreCsv: string, pairs: number): Promise<string[]> {
   const store = join(dir, 'monitor-store');
   const node = (...args: string[]) =>
@@ -47,22 +57,27 @@ export async function monitorLines(dir: string, scoreCsv: string, pairs: number)
   await joinPredictions(scoreCsv, scored, mv.signature.output.column, carried);
   const baseline = join(dir, 'baseline.json');
   writeFileSync(baseline, await getModelArtifact(openStore(store), mv.name, mv.baseline!.sha256));
-  const p = interleaved(
-    {
-      label: 'mltk monitor',
-      cmd: process.execPath,
-      args: [MLTK, '--store', store, 'monitor', '--model', 'sap_change@1', '--input', carried],
-    },
-    { label: 'pandas + numpy/scipy', cmd: PYTHON, args: [PEERS, 'monitor', carried, baseline, CONFIG] },
-    pairs,
-  );
+  const twin = await twinWithoutEstimator(openStore(store), mv);
+  const monitor = (version: number) => ({
+    label: `mltk monitor v${version}`,
+    cmd: process.execPath,
+    args: [MLTK, '--store', store, 'monitor', '--model', `sap_change@${version}`, '--input', carried],
+  });
+  const peerRun = { label: 'pandas + numpy/scipy', cmd: PYTHON, args: [PEERS, 'monitor', carried, baseline, CONFIG] };
+  const p = interleaved(monitor(mv.version), peerRun, pairs);
+  const drift = interleaved(monitor(twin.version), peerRun, pairs);
   const peer = JSON.parse(p.b.at(-1)!.stdout) as { read_s: number; stats_s: number; features: number };
   return [
     `mltk monitor on the same rows carrying their predictions (target ≥ 1.5× pandas + numpy/scipy), ${pairs} ` +
       `interleaved pairs:`,
     ...pairLines(
       p,
-      'mltk monitor (whole command)',
+      'mltk monitor, drift + estimated error (whole command)',
+      `pandas read_csv + numpy/scipy, ${peer.features} columns (whole process)`,
+    ),
+    ...pairLines(
+      drift,
+      "mltk monitor, drift alone (the peer's work: the version without its loss estimator)",
       `pandas read_csv + numpy/scipy, ${peer.features} columns (whole process)`,
     ),
     `  peer's own split (last run): read_csv ${peer.read_s.toFixed(2)} s, statistics ${peer.stats_s.toFixed(2)} s`,

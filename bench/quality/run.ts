@@ -15,10 +15,10 @@ import { loadModelConfig } from '../../pipeline/config/index.ts';
 import { openCsvTables, type Table } from '../../pipeline/data/index.ts';
 import { runTrainJob } from '../../pipeline/jobs/index.ts';
 import { chunkPredictor, modelScorer, monitorColumnSpecs, openLossEstimator } from '../../pipeline/monitor/index.ts';
-import { getModelVersion, registerModelVersion, type ModelVersion } from '../../pipeline/registry/index.ts';
+import { getModelVersion, type ModelVersion } from '../../pipeline/registry/index.ts';
 import { openStore, type ObjectStore } from '../../pipeline/store/index.ts';
 import { interleaved, median, pairLines, timed } from '../predict/measure.ts';
-import { joinPredictions } from '../predict/monitor.ts';
+import { joinPredictions, twinWithoutEstimator } from '../predict/monitor.ts';
 import { MLTK } from '../predict/startup.ts';
 import { synthCsv } from '../train/data.ts';
 
@@ -127,9 +127,7 @@ async function main(): Promise<void> {
       progress: () => {},
     });
     const mv = await getModelVersion(store, 'sap_change', 1);
-    if (!mv.loss_estimator) throw new Error('the version has no loss estimator');
-    const { kind: _k, version: _v, created_at: _c, loss_estimator: _e, ...rest } = mv;
-    const twin = await registerModelVersion(store, { ...rest, loss_estimator: null });
+    const twin = await twinWithoutEstimator(store, mv);
 
     console.error('reading the batch…');
     const lines = [...(await inProcess(store, mv, await readChunks(scoreCsv, mv)))];
