@@ -2,8 +2,9 @@
 // blocks it is given, in the order given, while this thread only reads the file and sums the loss
 // estimates. Blocks cross in shared memory (BlockBuffers), the estimator's inputs come back transferred.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { InvalidInputError, MltkError, type ErrorCode } from '../errors/index.ts';
+import { spawnSiblingWorker } from '../workers/index.ts';
 import type { DriftCounts } from './counting.ts';
 import type { BlockCount, CountingReply, CountingRequest, CountingWorkerData } from './counting-worker.ts';
 
@@ -21,18 +22,7 @@ export function defaultCountingWorkers(): number {
   return Math.max(1, availableParallelism());
 }
 
-// The worker runs counting-worker.ts: as TypeScript through tsx where this module does (tests, tsx
-// scripts), else as the sibling counting-worker.mjs that the CLI build and the Lambda bundle emit.
-const RUNNING_TYPESCRIPT = import.meta.url.endsWith('.ts');
-
-function spawn(): Worker {
-  if (!RUNNING_TYPESCRIPT) return new Worker(new URL('./counting-worker.mjs', import.meta.url), { execArgv: [] });
-  // A worker does not inherit tsx's loader (Node 20): register it there, then load the module.
-  const body = JSON.stringify(new URL('./counting-worker.ts', import.meta.url).href);
-  const source = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-    .then((tsx) => { tsx.register(); return import(${body}); })`;
-  return new Worker(source, { eval: true, execArgv: [] });
-}
+const spawn = (): Worker => spawnSiblingWorker(import.meta.url, 'counting-worker');
 
 /** A worker's error reply as the typed error it was (a bad block is bad input, not a crash). */
 function replyError(reply: { error: string; code?: string; details?: MltkError['details'] }): Error {

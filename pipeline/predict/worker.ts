@@ -4,9 +4,10 @@
 // raw CSV blocks and parses, scores and formats them on one worker per core, in parallel, while this
 // thread only reads, hashes and writes. Typed arrays cross transferred; CSV blocks in shared memory.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Table, TablePlan } from '../data/index.ts';
 import { InvalidInputError, MltkError, type ErrorCode } from '../errors/index.ts';
+import { spawnSiblingWorker } from '../workers/index.ts';
 import { kernelModule } from './fast/kernel.ts';
 import { lineageSuffix } from './format.ts';
 import type { EvaluatorProgram } from './fast/program.ts';
@@ -32,18 +33,7 @@ export interface BlockScorers {
   close(): Promise<void>;
 }
 
-// The worker runs score-worker.ts: as TypeScript through tsx where this module does (tests, tsx
-// scripts), else as the sibling score-worker.mjs that the CLI build and the Lambda bundle emit.
-const RUNNING_TYPESCRIPT = import.meta.url.endsWith('.ts');
-
-function spawn(): Worker {
-  if (!RUNNING_TYPESCRIPT) return new Worker(new URL('./score-worker.mjs', import.meta.url), { execArgv: [] });
-  // A worker does not inherit tsx's loader (Node 20): register it there, then load the module.
-  const entry = JSON.stringify(new URL('./score-worker.ts', import.meta.url).href);
-  const source = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-    .then((tsx) => { tsx.register(); return import(${entry}); })`;
-  return new Worker(source, { eval: true, execArgv: [] });
-}
+const spawn = (): Worker => spawnSiblingWorker(import.meta.url, 'score-worker');
 
 /** A spawned worker with its code loaded, not yet given a model. */
 interface IdleWorker {

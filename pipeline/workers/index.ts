@@ -1,0 +1,1 @@
+export { spawnSiblingWorker } from './spawn.ts';
