@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { monitorBatch } from './report.ts';
 import { renderReport } from './html.ts';
 import { normals, sampleFeatures, sampleTable } from './testdata.ts';
 
-import { CHROMIUM } from '../testing/chromium.ts';
+import { chromiumMissing, screenshot } from '../testing/chromium.ts';
 
 async function driftedPage(): Promise<string> {
   const baseline = buildBaselineProfile(sampleTable(5000, 1, { missingX: 0.02 }), sampleFeatures, normals(5000, 2));
@@ -36,29 +35,15 @@ test('the report is one self-contained page: no scripts, no external resources, 
 });
 
 test('the report renders in headless Chromium', {
-  skip: existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not installed (Debian package chromium, or set MLTK_CHROMIUM)`,
+  skip: chromiumMissing(),
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mltk-report-'));
   try {
     const page = join(dir, 'report.html');
     const png = join(dir, 'report.png');
     writeFileSync(page, await driftedPage());
-    const r = spawnSync(
-      CHROMIUM,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--no-first-run',
-        `--user-data-dir=${join(dir, 'profile')}`,
-        `--screenshot=${png}`,
-        '--window-size=1200,2000',
-        `file://${page}`,
-      ],
-      { timeout: 60_000, encoding: 'utf8' },
-    );
-    assert.ok(existsSync(png), `no screenshot: ${r.stderr?.slice(-500)}`);
+    const stderr = screenshot(page, png, join(dir, 'profile'), 1200, 2000);
+    assert.ok(existsSync(png), `no screenshot: ${stderr}`);
     assert.ok(statSync(png).size > 20_000, `screenshot only ${statSync(png).size} bytes`);
     const head = readFileSync(png).subarray(0, 24);
     assert.equal(head.subarray(1, 4).toString(), 'PNG');

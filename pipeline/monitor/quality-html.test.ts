@@ -4,7 +4,6 @@
 // estimate for the same rows against the realized error, and the label counts — self-contained, escaped.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,9 +15,9 @@ import { esc, num } from './html.ts';
 import { renderQualityReport } from './quality-html.ts';
 import { runQuality, type QualityReport } from './quality-run.ts';
 import { qualityLevel } from './quality.ts';
+import { chromiumMissing, screenshot } from '../testing/chromium.ts';
 import { registerMonitoredModel, shiftSap, uniqueIds, withRefusedRows } from './testmodel.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** A labels file name a page must show as text. */
 const PLANTED = '<img src=x onerror=alert(1)>.csv';
 
@@ -112,27 +111,13 @@ test('without the input: no estimate and no band breakdown, each saying why; lab
 });
 
 test('the quality report renders in headless Chromium', {
-  skip: existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not installed`,
+  skip: chromiumMissing(),
 }, async () => {
   const page = join(dir, 'quality.html');
   const png = join(dir, 'quality.png');
   await writeFile(page, renderQualityReport(report));
-  const r = spawnSync(
-    CHROMIUM,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-      `--user-data-dir=${join(dir, 'profile')}`,
-      `--screenshot=${png}`,
-      '--window-size=1200,1200',
-      `file://${page}`,
-    ],
-    { timeout: 60_000, encoding: 'utf8' },
-  );
-  assert.ok(existsSync(png), `no screenshot: ${r.stderr?.slice(-500)}`);
+  const stderr = screenshot(page, png, join(dir, 'profile'), 1200, 1200);
+  assert.ok(existsSync(png), `no screenshot: ${stderr}`);
   assert.ok(statSync(png).size > 20_000, `screenshot only ${statSync(png).size} bytes`);
   assert.equal(readFileSync(png).subarray(1, 4).toString(), 'PNG');
 });
