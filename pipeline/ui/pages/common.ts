@@ -87,6 +87,17 @@ export function versionLink(
   return to(ctx, paths.version(model, version), text);
 }
 
+/** The first column of a table of a model's versions: each version, linked to its page, sorted by number. */
+export function versionColumn(ctx: PageContext): Column<{ name: string; version: number }> {
+  return {
+    label: 'Version',
+    header: true,
+    numeric: true,
+    cell: (v) => versionLink(ctx, v.name, v.version, `v${v.version}`),
+    sortValue: (v) => v.version,
+  };
+}
+
 export function datasetLink(ctx: PageContext, ds: { name: string; version: string } | null): Content {
   return ds ? to(ctx, paths.datasetVersion(ds.name, ds.version), `${ds.name}@${ds.version.slice(0, 12)}`) : '–';
 }

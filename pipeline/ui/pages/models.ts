@@ -14,6 +14,7 @@ import {
   runLink,
   time,
   to,
+  versionColumn,
   versionLink,
   type Column,
   type Page,
@@ -94,13 +95,7 @@ function versionsTable(ctx: PageContext, m: ModelSummary): Html {
     'versions',
     'Versions',
     [
-      {
-        label: 'Version',
-        header: true,
-        numeric: true,
-        cell: (v) => versionLink(ctx, v.name, v.version, `v${v.version}`),
-        sortValue: (v) => v.version,
-      },
+      versionColumn(ctx),
       { label: 'Aliases', cell: (v) => pointing(v.version) || '–' },
       { label: 'Created', cell: (v) => time(v.created_at), sortValue: (v) => v.created_at },
       { label: 'Run', cell: (v) => (v.run_id ? runLink(ctx, v.run_id) : '–') },

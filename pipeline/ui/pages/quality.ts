@@ -7,7 +7,7 @@ import { html, num, pct, type Html } from '../html.ts';
 import { paths } from '../paths.ts';
 import { lineChart, type Series, type Threshold } from '../svg.ts';
 import { batchModel, batchTime, type Batch } from '../view.ts';
-import { dataTable, facts, status, time, to, versionLink, type PageContext } from './common.ts';
+import { dataTable, facts, status, time, to, versionColumn, versionLink, type PageContext } from './common.ts';
 
 const epoch = (b: Batch): number => Date.parse(batchTime(b));
 const versionOf = (b: Batch): number | undefined => {
@@ -148,13 +148,7 @@ ${dataTable<ModelVersion>(
   'quality',
   'Versions',
   [
-    {
-      label: 'Version',
-      header: true,
-      numeric: true,
-      cell: (v) => versionLink(ctx, v.name, v.version, `v${v.version}`),
-      sortValue: (v) => v.version,
-    },
+    versionColumn(ctx),
     { label: 'Test RMSE', numeric: true, cell: (v) => num(v.metrics.rmse), sortValue: (v) => v.metrics.rmse ?? null },
     { label: 'Test MAE', numeric: true, cell: (v) => num(v.metrics.mae), sortValue: (v) => v.metrics.mae ?? null },
     { label: 'Loss estimator', cell: (v) => (v.loss_estimator ? 'yes' : 'no') },
